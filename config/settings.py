@@ -1,0 +1,165 @@
+"""The one Settings object: environment variables (prefix KAZUO_) override config files; secrets only
+from the environment. Every variable is documented in README.md and config/*.env.example."""
+from __future__ import annotations
+
+import secrets
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, ValidationError, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ConfigError(Exception):
+    """A misconfiguration, with a message that names the variable."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="KAZUO_", env_file=".env", extra="ignore")
+
+    env: Literal["development", "production", "test"] = "development"
+    data_dir: Path = Path("var")
+    # Empty means the embedded default: SQLite under data_dir.
+    database_url: str = ""
+    # Empty means the embedded default: an in-process Redis-compatible store (fakeredis + lupa).
+    redis_url: str = ""
+    redis_prefix: str = "kz:"
+    # inline: the arq worker runs inside the server process; separate: `python -m server worker`.
+    worker_mode: Literal["auto", "inline", "separate"] = "auto"
+
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=0, le=65535)
+    workers: int = Field(1, ge=1, le=64)
+    # How WeChat/Aliyun (or the simulators) reach us, for notify URLs; default http://host:port.
+    public_base_url: str = ""
+    log_level: str = "INFO"
+    access_log: bool = False
+    seed_demo_on_first_run: bool = True
+
+    jwt_secret: SecretStr | None = None
+    jwt_issuer: str = "kazuo-pavilion"
+    jwt_audience: str = "kazuo-miniprogram"
+    jwt_ttl_seconds: int = Field(7 * 24 * 3600, ge=60)
+
+    # auto: simulators on when no real WeChat/Aliyun credentials are configured.
+    simulators: Literal["auto", "on", "off"] = "auto"
+
+    wechat_app_id: str = "wx0000000000kazuo"
+    wechat_app_secret: SecretStr | None = None
+    wechat_mch_id: str = "1900000109"
+    wechat_pay_api_key: SecretStr | None = None
+    # Override the API hosts (the simulators set these to our own /__sim__ routes).
+    wechat_api_base: str = ""
+    wechat_pay_api_base: str = ""
+
+    aliyun_access_key_id: str = "LTAIkazuoSimulator"
+    aliyun_access_key_secret: SecretStr | None = None
+    aliyun_region: str = "cn-hangzhou"
+    aliyun_endpoint: str = ""
+    aliyun_sms_sign_name: str = "喀左特色馆"
+    aliyun_sms_template_code: str = "SMS_000000001"
+
+    sms_code_ttl_seconds: int = Field(300, ge=30)
+    sms_code_max_attempts: int = Field(5, ge=1)
+    sms_per_phone_per_minute: int = Field(1, ge=1)
+    sms_per_phone_per_day: int = Field(10, ge=1)
+    login_rate_per_minute: int = Field(30, ge=1)
+
+    @model_validator(mode="after")
+    def _check(self) -> "Settings":
+        if self.env == "production":
+            missing = []
+            if not self.database_url.startswith(("postgres://", "asyncpg://", "postgresql://")):
+                missing.append("KAZUO_DATABASE_URL (a postgres:// URL)")
+            if not self.redis_url:
+                missing.append("KAZUO_REDIS_URL")
+            if self.jwt_secret is None:
+                missing.append("KAZUO_JWT_SECRET")
+            if self.simulators == "on":
+                missing.append("KAZUO_SIMULATORS must not be 'on'")
+            for name in ("wechat_app_secret", "wechat_pay_api_key", "aliyun_access_key_secret"):
+                if getattr(self, name) is None:
+                    missing.append("KAZUO_" + name.upper())
+            if missing:
+                raise ValueError("production mode needs: " + ", ".join(missing))
+        if self.jwt_secret is not None and len(self.jwt_secret.get_secret_value().encode()) < 32:
+            raise ValueError("KAZUO_JWT_SECRET must be at least 32 bytes")
+        return self
+
+    # ---- derived ---------------------------------------------------------------------------
+    @property
+    def embedded_db(self) -> bool:
+        return not self.database_url or self.database_url.startswith("sqlite")
+
+    @property
+    def embedded_redis(self) -> bool:
+        return not self.redis_url
+
+    @property
+    def inline_worker(self) -> bool:
+        if self.worker_mode == "auto":
+            return self.embedded_redis
+        return self.worker_mode == "inline"
+
+    @property
+    def simulators_on(self) -> bool:
+        if self.simulators == "auto":
+            return self.wechat_app_secret is None and self.aliyun_access_key_secret is None
+        return self.simulators == "on"
+
+    @property
+    def db_url(self) -> str:
+        if self.database_url:
+            return self.database_url.replace("postgresql://", "postgres://", 1)
+        return f"sqlite://{self.data_dir / 'kazuo.sqlite3'}"
+
+    @property
+    def base_url(self) -> str:
+        return (self.public_base_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    def secret(self, name: str) -> str:
+        """A secret's value; in simulator mode a fixed, documented simulator value stands in."""
+        value: SecretStr | None = getattr(self, name)
+        if value is not None:
+            return value.get_secret_value()
+        if self.simulators_on:
+            return SIMULATOR_SECRETS[name]
+        raise ConfigError(f"KAZUO_{name.upper()} is not set")
+
+    def jwt_key(self) -> str:
+        if self.jwt_secret is not None:
+            return self.jwt_secret.get_secret_value()
+        # Development: a random secret kept under data_dir, so tokens survive restarts.
+        path = self.data_dir / "jwt.secret"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if not path.exists():
+            path.write_text(secrets.token_urlsafe(48))
+            path.chmod(0o600)
+        return path.read_text().strip()
+
+
+# Simulator credentials: public, only ever used against the built-in simulators.
+SIMULATOR_SECRETS = {
+    "wechat_app_secret": "kazuo-simulator-app-secret",
+    "wechat_pay_api_key": "kazuosimulatorpaykey0123456789ab",
+    "aliyun_access_key_secret": "kazuo-simulator-aliyun-secret",
+}
+
+
+def load_settings(**overrides) -> Settings:
+    """Build Settings, turning a validation failure into a ConfigError naming the variable."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors():
+            loc = ".".join(str(p) for p in err["loc"])
+            name = f"KAZUO_{loc.upper()}" if loc else ""
+            lines.append(f"{name}: {err['msg']}".lstrip(": "))
+        raise ConfigError("invalid configuration: " + "; ".join(lines)) from None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return load_settings()

@@ -1,0 +1,1 @@
+"""Background jobs: thin functions that call server services. Composition root: jobs/worker.py."""

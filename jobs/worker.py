@@ -1,0 +1,77 @@
+"""arq WorkerSettings. Production: `python -m server worker` (a separate process). Embedded default:
+start_inline_worker() runs the same worker inside the server process."""
+from __future__ import annotations
+
+import asyncio
+import importlib
+import logging
+
+import arq.worker
+from arq import cron, func
+from arq.worker import Worker
+
+from config.settings import get_settings
+from server.kit import lifecycle, runtime
+
+log = logging.getLogger("kazuo.worker")
+
+# Modules that expose JOBS (list of (name, coroutine)) and optionally CRON (list of arq cron jobs).
+JOB_MODULES: list[str] = [
+    "jobs.platform",
+]
+
+
+def _collect():
+    functions, crons = [], []
+    for mod_name in JOB_MODULES:
+        mod = importlib.import_module(mod_name)
+        for name, coro in getattr(mod, "JOBS", []):
+            functions.append(func(coro, name=name, max_tries=5, timeout=60))
+        crons.extend(getattr(mod, "CRON", []))
+    return functions, crons
+
+
+def worker_kwargs() -> dict:
+    functions, crons = _collect()
+    s = runtime.settings()
+    return dict(functions=functions, cron_jobs=crons, queue_name=s.redis_prefix + "arq:queue",
+                job_timeout=60, max_tries=5, keep_result=3600, health_check_interval=30)
+
+
+async def _noop(*_a, **_k):
+    return None
+
+
+async def start_inline_worker() -> Worker:
+    """Run the worker as a task in this process (embedded default and tests)."""
+    arq.worker.log_redis_info = _noop  # fakeredis has no INFO
+    worker = Worker(redis_pool=runtime.get().redis, handle_signals=False, poll_delay=0.05,
+                    **worker_kwargs())
+    worker._kz_task = asyncio.get_running_loop().create_task(worker.async_run())
+    return worker
+
+
+async def _startup(ctx):
+    await lifecycle.start(get_settings())
+
+
+async def _shutdown(ctx):
+    await lifecycle.stop()
+
+
+def run_worker() -> None:
+    """Start the standalone worker (blocks)."""
+    settings = get_settings()
+
+    async def main():
+        await lifecycle.start(settings)
+        try:
+            worker = Worker(redis_pool=runtime.get().redis, **worker_kwargs())
+            await worker.main()
+        finally:
+            await lifecycle.stop()
+
+    asyncio.run(main())
+
+
+__all__ = ["cron", "start_inline_worker", "run_worker", "worker_kwargs"]

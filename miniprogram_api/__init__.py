@@ -1,0 +1,1 @@
+"""HTTP for mini-program users (consumers, merchants, station staff, trainees)."""

@@ -1,0 +1,1 @@
+"""HTTP for the county office (admins) and the county warehouse."""

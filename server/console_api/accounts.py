@@ -1,0 +1,47 @@
+"""Admins grant and revoke roles, and disable accounts."""
+from sanic import Blueprint, Request
+
+from server.accounts import service as accounts
+from server.accounts.schemas import GrantIn, GrantOut, UserAdminOut
+from server.kit.auth import Role
+from server.kit.http import endpoint
+
+bp = Blueprint("console_accounts", url_prefix="/api/v1/console")
+ADMIN = (Role.admin,)
+
+
+@bp.post("/role-grants")
+@endpoint(summary="Grant a role", roles=ADMIN, body=GrantIn, response=GrantOut, status=201,
+          tags=("console: accounts",), errors=(404,))
+async def grant(request: Request, principal, body: GrantIn):
+    return await accounts.grant_role(body.user_id, body.role, station_id=body.station_id,
+                                     merchant_id=body.merchant_id, is_head=body.is_head,
+                                     granted_by=principal.user_id)
+
+
+@bp.delete("/role-grants/<grant_id:int>")
+@endpoint(summary="Revoke a role grant", roles=ADMIN, status=204, tags=("console: accounts",),
+          errors=(409,))
+async def revoke(request: Request, principal, grant_id: int):
+    await accounts.revoke_grant(grant_id, revoked_by=principal.user_id)
+
+
+@bp.get("/users/<user_id:int>")
+@endpoint(summary="A user with their role grants", roles=ADMIN, response=UserAdminOut,
+          tags=("console: accounts",))
+async def user_detail(request: Request, principal, user_id: int):
+    return await accounts.user_detail(user_id)
+
+
+@bp.post("/users/<user_id:int>/disable")
+@endpoint(summary="Disable an account and revoke its tokens", roles=ADMIN, response=UserAdminOut,
+          tags=("console: accounts",))
+async def disable(request: Request, principal, user_id: int):
+    return await accounts.set_active(user_id, False, actor_id=principal.user_id)
+
+
+@bp.post("/users/<user_id:int>/enable")
+@endpoint(summary="Re-enable an account", roles=ADMIN, response=UserAdminOut,
+          tags=("console: accounts",))
+async def enable(request: Request, principal, user_id: int):
+    return await accounts.set_active(user_id, True, actor_id=principal.user_id)

@@ -1,0 +1,8 @@
+"""Protocol-accurate local stand-ins for WeChat and Aliyun, mounted under /__sim__ only in simulator
+mode. The real SDKs (wechatpy, aliyun-python-sdk-core) talk to them over real HTTP with real
+signatures; their state lives in Redis so that every server process sees the same."""
+from __future__ import annotations
+
+SIM_BLUEPRINTS = [
+    "server.integrations.simulators.wechat",
+]

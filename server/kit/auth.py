@@ -1,0 +1,131 @@
+"""Identity: JWT (HS256 pinned; iss/aud/exp required) and the caller's principal (roles and the
+stations/merchants they are bound to), loaded from the database through a short Redis cache."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+import jwt
+import orjson
+
+from server.kit import clock, runtime
+from server.kit import redis as kr
+from server.kit.errors import Forbidden, NotFound, Unauthorized
+
+ALGORITHM = "HS256"
+PRINCIPAL_TTL = 60
+
+
+class Role(str, Enum):
+    consumer = "consumer"
+    merchant = "merchant"            # 商户成员, bound to a merchant
+    livestreamer = "livestreamer"    # 主播
+    station_staff = "station_staff"  # 服务站工作人员, bound to stations
+    warehouse = "warehouse"          # 县仓操作员
+    admin = "admin"                  # 县电商办
+
+
+@dataclass(frozen=True)
+class Principal:
+    user_id: int
+    roles: frozenset[str]
+    station_ids: frozenset[int] = frozenset()
+    merchant_ids: frozenset[int] = frozenset()
+    head_station_ids: frozenset[int] = frozenset()
+
+    def has(self, role: Role | str) -> bool:
+        return (role.value if isinstance(role, Role) else role) in self.roles
+
+    @property
+    def is_admin(self) -> bool:
+        return Role.admin.value in self.roles
+
+    def require_station(self, station_id: int) -> None:
+        """404 (not 403) for a station outside the caller's scope: existence is not revealed."""
+        if station_id not in self.station_ids:
+            raise NotFound("station not found")
+
+    def require_merchant(self, merchant_id: int) -> None:
+        if merchant_id not in self.merchant_ids:
+            raise NotFound("merchant not found")
+
+
+def issue_token(user_id: int, roles: list[str], token_version: int) -> str:
+    s = runtime.settings()
+    now = clock.now()
+    payload = {"sub": str(user_id), "iss": s.jwt_issuer, "aud": s.jwt_audience,
+               "iat": int(now.timestamp()), "exp": int(now.timestamp()) + s.jwt_ttl_seconds,
+               "roles": roles, "tv": token_version}
+    return jwt.encode(payload, runtime.get().extras["jwt_key"], algorithm=ALGORITHM)
+
+
+def decode_token(token: str) -> dict:
+    s = runtime.settings()
+    try:
+        return jwt.decode(token, runtime.get().extras["jwt_key"], algorithms=[ALGORITHM],
+                          audience=s.jwt_audience, issuer=s.jwt_issuer,
+                          options={"require": ["exp", "iat", "sub", "iss", "aud"]},
+                          leeway=0)
+    except jwt.ExpiredSignatureError:
+        raise Unauthorized("token expired", code="token_expired") from None
+    except jwt.PyJWTError:
+        raise Unauthorized("invalid token", code="invalid_token") from None
+
+
+def _principal_key(user_id: int) -> str:
+    return kr.key("principal", user_id)
+
+
+async def _load_principal_data(user_id: int) -> dict | None:
+    from server.models.accounts import RoleGrant, User
+
+    user = await User.get_or_none(id=user_id).only("id", "is_active", "token_version")
+    if user is None:
+        return None
+    grants = await RoleGrant.filter(user_id=user_id).values("role", "station_id", "merchant_id", "is_head")
+    return {
+        "active": user.is_active, "tv": user.token_version,
+        "roles": sorted({g["role"] for g in grants} | {Role.consumer.value}),
+        "stations": sorted({g["station_id"] for g in grants if g["station_id"]}),
+        "heads": sorted({g["station_id"] for g in grants if g["station_id"] and g["is_head"]}),
+        "merchants": sorted({g["merchant_id"] for g in grants if g["merchant_id"]}),
+    }
+
+
+async def load_principal(user_id: int, token_version: int | None = None) -> Principal:
+    raw = await kr.redis().get(_principal_key(user_id))
+    data = orjson.loads(raw) if raw else None
+    if data is None:
+        data = await _load_principal_data(user_id)
+        if data is None:
+            raise Unauthorized("unknown user", code="invalid_token")
+        await kr.redis().set(_principal_key(user_id), orjson.dumps(data), ex=PRINCIPAL_TTL)
+    if not data["active"]:
+        raise Unauthorized("account disabled", code="account_disabled")
+    if token_version is not None and token_version != data["tv"]:
+        raise Unauthorized("token revoked", code="token_revoked")
+    return Principal(user_id=user_id, roles=frozenset(data["roles"]),
+                     station_ids=frozenset(data["stations"]), merchant_ids=frozenset(data["merchants"]),
+                     head_station_ids=frozenset(data.get("heads", [])))
+
+
+async def forget_principal(user_id: int) -> None:
+    """Drop the cached principal after a change of roles, bindings or status."""
+    await kr.redis().delete(_principal_key(user_id))
+
+
+async def authenticate(authorization: str | None) -> Principal:
+    if not authorization or not authorization.startswith("Bearer "):
+        raise Unauthorized("missing bearer token", code="missing_token")
+    claims = decode_token(authorization[7:].strip())
+    try:
+        user_id = int(claims["sub"])
+    except (TypeError, ValueError):
+        raise Unauthorized("invalid token", code="invalid_token") from None
+    tv = claims.get("tv")
+    return await load_principal(user_id, tv if isinstance(tv, int) else -1)
+
+
+def require_roles(principal: Principal, roles: tuple[str, ...]) -> None:
+    if roles and not any(r in principal.roles for r in roles):
+        raise Forbidden("this needs one of the roles: " + ", ".join(roles), code="role_required")

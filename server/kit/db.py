@@ -1,0 +1,90 @@
+"""Database: Tortoise configuration, transactions that flush jobs after commit, and lock helpers."""
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+from contextvars import ContextVar
+from typing import Any, AsyncIterator, Sequence, Type
+
+from tortoise import Tortoise
+from tortoise.models import Model
+from tortoise.transactions import in_transaction
+
+MODEL_MODULES = ["server.models"]
+
+
+def tortoise_config(db_url: str, *, with_aerich: bool = True) -> dict:
+    url = db_url
+    if url.startswith("postgres") and "maxsize" not in url:
+        url += ("&" if "?" in url else "?") + "minsize=1&maxsize=20"
+    modules = MODEL_MODULES + (["aerich.models"] if with_aerich else [])
+    return {
+        "connections": {"default": url},
+        "apps": {"models": {"models": modules, "default_connection": "default"}},
+        "use_tz": True,
+        "timezone": "UTC",
+    }
+
+
+async def init_db(db_url: str, *, generate_schemas: bool = False) -> None:
+    if db_url.startswith("sqlite://"):
+        from pathlib import Path
+
+        path = db_url[len("sqlite://"):]
+        if path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+    # Global fallback: request tasks are not children of the startup task that initialised Tortoise.
+    await Tortoise.init(config=tortoise_config(db_url), _enable_global_fallback=True)
+    if generate_schemas:
+        await Tortoise.generate_schemas(safe=True)
+
+
+async def close_db() -> None:
+    await Tortoise.close_connections()
+
+
+def dialect() -> str:
+    return Tortoise.get_connection("default").capabilities.dialect
+
+
+# ---- transactions with after-commit hooks ---------------------------------------------------
+_after_commit: ContextVar[list | None] = ContextVar("kz_after_commit", default=None)
+
+
+@asynccontextmanager
+async def atomic() -> AsyncIterator[Any]:
+    """A transaction; callbacks registered with on_commit() run only after the outermost commits."""
+    parent = _after_commit.get()
+    mine: list = []
+    token = _after_commit.set(mine)
+    try:
+        async with in_transaction() as conn:
+            yield conn
+    finally:
+        _after_commit.reset(token)
+    # Reached only when the block committed (an exception skips this).
+    if parent is not None:
+        parent.extend(mine)
+    else:
+        for fn in mine:
+            await fn()
+
+
+def on_commit(fn) -> None:
+    """Run the async callable fn after the surrounding transaction commits (now if there is none)."""
+    pending = _after_commit.get()
+    if pending is None:
+        import asyncio
+
+        return asyncio.ensure_future(fn())
+    pending.append(fn)
+
+
+def in_atomic() -> bool:
+    return _after_commit.get() is not None
+
+
+# ---- locking -------------------------------------------------------------------------------
+async def lock_rows(model: Type[Model], ids: Sequence[int], conn: Any) -> list[Model]:
+    """SELECT ... FOR UPDATE the rows, always in id order so concurrent lockers never deadlock."""
+    return await (model.filter(id__in=sorted(set(ids))).order_by("id")
+                  .select_for_update().using_db(conn))

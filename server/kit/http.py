@@ -1,0 +1,140 @@
+"""Thin-handler plumbing: @endpoint parses and validates the body and query with pydantic,
+authenticates and checks roles, calls the handler and serializes its result. It also records what
+the OpenAPI generator publishes."""
+from __future__ import annotations
+
+import typing
+from dataclasses import dataclass, field
+from functools import wraps
+from typing import Any, Callable
+
+import orjson
+from pydantic import BaseModel, ValidationError
+from sanic import HTTPResponse, Request
+
+from server.kit.auth import Principal, authenticate, require_roles
+from server.kit.errors import BadRequest, NotFound, ValidationFailed
+
+MAX_ID = 2**63 - 1
+
+
+@dataclass
+class EndpointMeta:
+    summary: str = ""
+    body: type[BaseModel] | None = None
+    query: type[BaseModel] | None = None
+    response: Any = None
+    status: int = 200
+    auth: str = "none"                       # none | optional | user
+    roles: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+    errors: tuple[int, ...] = ()
+    request_content: dict | None = None      # non-JSON request bodies (multipart, XML)
+    response_content: dict | None = None     # non-JSON responses (HTML, CSV, images)
+    description: str = ""
+    extra: dict = field(default_factory=dict)
+
+
+def validation_details(exc: ValidationError, where: str) -> list[dict]:
+    out = []
+    for err in exc.errors(include_url=False, include_input=False):
+        loc = ".".join(str(p) for p in err["loc"] if p != "__root__") or where
+        out.append({"field": loc, "in": where, "message": err["msg"]})
+    return out
+
+
+def _fail(exc: ValidationError, where: str) -> ValidationFailed:
+    details = validation_details(exc, where)
+    first = details[0] if details else {"field": where, "message": "invalid"}
+    return ValidationFailed(f"{first['field']}: {first['message']}", details=details)
+
+
+def parse_body(request: Request, model: type[BaseModel]) -> BaseModel:
+    raw = request.body
+    if not raw:
+        data: Any = {}
+    else:
+        try:
+            data = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            raise BadRequest("the body is not valid JSON", code="invalid_json") from None
+    if not isinstance(data, dict):
+        raise ValidationFailed.field("body", "a JSON object is required")
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise _fail(exc, "body") from None
+
+
+def _is_list(annotation: Any) -> bool:
+    origin = typing.get_origin(annotation)
+    if origin in (list, tuple, set):
+        return True
+    if origin is typing.Union or str(origin) == "types.UnionType":
+        return any(_is_list(a) for a in typing.get_args(annotation))
+    return False
+
+
+def parse_query(request: Request, model: type[BaseModel]) -> BaseModel:
+    data: dict[str, Any] = {}
+    for name, f in model.model_fields.items():
+        key = f.alias or name
+        if key not in request.args:
+            continue
+        data[key] = request.args.getlist(key) if _is_list(f.annotation) else request.args.get(key)
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise _fail(exc, "query") from None
+
+
+def render(result: Any, status: int) -> HTTPResponse:
+    if isinstance(result, HTTPResponse):
+        return result
+    if result is None:
+        return HTTPResponse(status=204)
+    if isinstance(result, BaseModel):
+        body = result.__pydantic_serializer__.to_json(result)
+    else:
+        body = orjson.dumps(result, option=orjson.OPT_NON_STR_KEYS)
+    return HTTPResponse(body, status=status, content_type="application/json")
+
+
+def endpoint(*, summary: str = "", body: type[BaseModel] | None = None,
+             query: type[BaseModel] | None = None, response: Any = None, status: int = 200,
+             auth: str | None = None, roles: tuple[str, ...] = (), tags: tuple[str, ...] = (),
+             errors: tuple[int, ...] = (), request_content: dict | None = None,
+             response_content: dict | None = None, description: str = "") -> Callable:
+    """Declare a handler: fn(request, *, path params..., principal?, body?, query?)."""
+    mode = auth or ("user" if roles else "none")
+    meta = EndpointMeta(summary=summary, body=body, query=query, response=response, status=status,
+                        auth=mode, roles=tuple(r.value if hasattr(r, "value") else r for r in roles),
+                        tags=tags, errors=errors, request_content=request_content,
+                        response_content=response_content, description=description)
+
+    def deco(fn: Callable) -> Callable:
+        @wraps(fn)
+        async def handler(request: Request, **kwargs: Any) -> HTTPResponse:
+            for k, v in kwargs.items():
+                if isinstance(v, int) and not (0 < v <= MAX_ID):
+                    raise NotFound(f"{k} not found")
+            if meta.auth == "user":
+                principal = await authenticate(request.headers.get("authorization"))
+                require_roles(principal, meta.roles)
+                request.ctx.principal = principal
+                kwargs["principal"] = principal
+            elif meta.auth == "optional":
+                header = request.headers.get("authorization")
+                principal: Principal | None = await authenticate(header) if header else None
+                request.ctx.principal = principal
+                kwargs["principal"] = principal
+            if meta.body is not None:
+                kwargs["body"] = parse_body(request, meta.body)
+            if meta.query is not None:
+                kwargs["query"] = parse_query(request, meta.query)
+            return render(await fn(request, **kwargs), meta.status)
+
+        handler.__kz_meta__ = meta  # type: ignore[attr-defined]
+        return handler
+
+    return deco

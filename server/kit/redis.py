@@ -1,0 +1,125 @@
+"""Redis through redis.asyncio (real server) or fakeredis with lupa (embedded default): the same
+client type (arq's ArqRedis), the same keys, the same Lua scripts."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Awaitable, Callable
+
+import orjson
+from arq.connections import ArqRedis
+from redis.asyncio import ConnectionPool
+
+from server.kit import runtime
+from server.kit.errors import RateLimited
+
+LUA_DIR = Path(__file__).parent / "lua"
+_fake_server = None
+
+
+def create_redis(url: str) -> ArqRedis:
+    """A client for url, or for the process-wide embedded store when url is empty."""
+    if not url:
+        import fakeredis
+        from fakeredis.aioredis import FakeConnection
+
+        global _fake_server
+        if _fake_server is None:
+            _fake_server = fakeredis.FakeServer()
+        pool = ConnectionPool(connection_class=FakeConnection, server=_fake_server)
+        return ArqRedis(connection_pool=pool)
+    pool = ConnectionPool.from_url(url, socket_connect_timeout=2, socket_timeout=3,
+                                   health_check_interval=30, max_connections=200)
+    return ArqRedis(connection_pool=pool)
+
+
+def key(*parts: Any) -> str:
+    """A namespaced key: every key this project writes goes through here."""
+    return runtime.get().settings.redis_prefix + ":".join(str(p) for p in parts)
+
+
+def redis() -> ArqRedis:
+    return runtime.get().redis
+
+
+# ---- Lua scripts ---------------------------------------------------------------------------
+class Scripts:
+    """Loads server/kit/lua/*.lua (and any registered extra dirs) once; EVALSHA with EVAL fallback."""
+
+    def __init__(self, client: ArqRedis):
+        self._client = client
+        self._scripts: dict[str, Any] = {}
+
+    def load_dir(self, path: Path) -> None:
+        for f in sorted(path.glob("*.lua")):
+            self._scripts[f.stem] = self._client.register_script(f.read_text())
+
+    async def __call__(self, name: str, keys: list[str], args: list[Any]) -> Any:
+        return await self._scripts[name](keys=keys, args=args)
+
+
+async def script(name: str, keys: list[str], args: list[Any]) -> Any:
+    return await runtime.get().scripts(name, keys, args)
+
+
+# ---- cache ---------------------------------------------------------------------------------
+async def cache_get(k: str) -> Any | None:
+    raw = await redis().get(k)
+    return None if raw is None else orjson.loads(raw)
+
+
+async def cache_set(k: str, value: Any, ttl: int) -> None:
+    await redis().set(k, orjson.dumps(value), ex=ttl)
+
+
+async def cache_delete(*keys: str) -> None:
+    if keys:
+        await redis().delete(*keys)
+
+
+async def cached(k: str, ttl: int, loader: Callable[[], Awaitable[Any]]) -> Any:
+    """Read-through cache of a JSON-able value."""
+    hit = await cache_get(k)
+    if hit is not None:
+        return hit
+    value = await loader()
+    await cache_set(k, value, ttl)
+    return value
+
+
+async def namespace_version(ns: str) -> int:
+    """The current version of a cache namespace; bump it to invalidate every key built on it."""
+    v = await redis().get(key("nsv", ns))
+    return int(v) if v else 0
+
+
+async def bump_namespace(*namespaces: str) -> None:
+    if namespaces:
+        pipe = redis().pipeline(transaction=False)
+        for ns in namespaces:
+            pipe.incr(key("nsv", ns))
+        await pipe.execute()
+
+
+# ---- rate limits ---------------------------------------------------------------------------
+async def hit_limit(name: str, ident: str, limit: int, window_seconds: int, *,
+                    message: str = "too many requests") -> int:
+    """Count one hit in a fixed window; raise RateLimited past limit. Returns the count."""
+    count, ttl_ms = await script("rate_hit", [key("rl", name, ident)], [window_seconds * 1000])
+    if int(count) > limit:
+        raise RateLimited(message, retry_after=(int(ttl_ms) + 999) // 1000)
+    return int(count)
+
+
+async def check_limit(name: str, ident: str, limit: int, *, message: str = "too many requests") -> None:
+    """Raise RateLimited when the window already holds limit hits (without counting one)."""
+    k = key("rl", name, ident)
+    pipe = redis().pipeline(transaction=False)
+    pipe.get(k)
+    pipe.pttl(k)
+    count, ttl_ms = await pipe.execute()
+    if count is not None and int(count) >= limit:
+        raise RateLimited(message, retry_after=(max(int(ttl_ms), 0) + 999) // 1000)
+
+
+async def reset_limit(name: str, ident: str) -> None:
+    await redis().delete(key("rl", name, ident))

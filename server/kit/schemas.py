@@ -1,0 +1,95 @@
+"""Base schemas: inputs forbid unknown fields and reject NUL/control characters; keyset pages."""
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from typing import Annotated, Any, Generic, TypeVar
+
+import orjson
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from server.kit.errors import ValidationFailed
+
+_BAD_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def _check_text(value: Any, path: str = "") -> None:
+    if isinstance(value, str):
+        if _BAD_CHARS.search(value):
+            raise ValueError(f"{path or 'value'}: control characters are not allowed")
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            _check_text(k, path)
+            _check_text(v, f"{path}.{k}" if path else str(k))
+    elif isinstance(value, (list, tuple)):
+        for i, v in enumerate(value):
+            _check_text(v, f"{path}[{i}]")
+
+
+class Schema(BaseModel):
+    """Request body base: unknown fields are an error (clients never set price, status or owner)."""
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_control_chars(cls, data: Any) -> Any:
+        _check_text(data)
+        return data
+
+
+class QuerySchema(Schema):
+    """Query-string base: unknown parameters are ignored."""
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+
+
+class Out(BaseModel):
+    """Response base."""
+    model_config = ConfigDict(from_attributes=True)
+
+
+class ErrorBody(BaseModel):
+    code: str = Field(description="stable machine-readable code")
+    message: str
+    details: Any = None
+
+
+class ErrorEnvelope(BaseModel):
+    error: ErrorBody
+
+
+T = TypeVar("T")
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    next_cursor: str | None = Field(None, description="pass as ?cursor= for the next page; null at the end")
+
+
+Text = Annotated[str, StringConstraints(max_length=2000)]
+ShortText = Annotated[str, StringConstraints(max_length=200)]
+Name = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+Phone = Annotated[str, StringConstraints(pattern=r"^1[3-9]\d{9}$")]
+Limit = Annotated[int, Field(20, ge=1, le=100)]
+
+
+def encode_cursor(values: list[Any]) -> str:
+    return base64.urlsafe_b64encode(orjson.dumps(values)).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None, arity: int) -> list[Any] | None:
+    """Decode a keyset cursor; a malformed one is a 422 naming `cursor`."""
+    if not cursor:
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        values = orjson.loads(raw)
+    except (binascii.Error, ValueError, orjson.JSONDecodeError):
+        raise ValidationFailed.field("cursor", "malformed cursor") from None
+    if not isinstance(values, list) or len(values) != arity or not all(
+            isinstance(v, (int, str)) and not isinstance(v, bool) for v in values):
+        raise ValidationFailed.field("cursor", "malformed cursor")
+    for v in values:
+        if isinstance(v, int) and not (-(2**63) < v < 2**63):
+            raise ValidationFailed.field("cursor", "malformed cursor")
+    return values

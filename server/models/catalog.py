@@ -1,0 +1,72 @@
+from tortoise import fields
+from tortoise.models import Model
+
+
+class Category(Model):
+    """Category tree: 陈醋, 紫砂, 杂粮, 果蔬, 民俗文旅 and their children."""
+    id = fields.BigIntField(primary_key=True)
+    name = fields.CharField(32)
+    slug = fields.CharField(32, unique=True)
+    parent = fields.ForeignKeyField("models.Category", null=True, related_name="children",
+                                    on_delete=fields.RESTRICT)
+    sort = fields.IntField(default=0)
+    is_farm_product = fields.BooleanField(default=False)  # 农产品 (for the county statistics)
+
+    class Meta:
+        table = "categories"
+
+
+class Product(Model):
+    """A product (SPU). Visible to consumers only when on_sale and its merchant is active."""
+    id = fields.BigIntField(primary_key=True)
+    merchant = fields.ForeignKeyField("models.Merchant", related_name="products", on_delete=fields.RESTRICT)
+    category = fields.ForeignKeyField("models.Category", related_name="products", on_delete=fields.RESTRICT)
+    name = fields.CharField(64)
+    subtitle = fields.CharField(128, default="")
+    description = fields.TextField(default="")
+    images = fields.JSONField(default=list)
+    origin_town = fields.CharField(32, default="", db_index=True)
+    origin_village = fields.CharField(32, default="")
+    # Regional public brand (区域公共品牌): "" | kazuo_zisha | kazuo_vinegar | kazuo_grains
+    brand = fields.CharField(16, default="", db_index=True)
+    # draft -> pending -> on_sale | rejected -> off_shelf
+    status = fields.CharField(16, default="draft", db_index=True)
+    min_price = fields.IntField(default=0)  # fen; the cheapest active SKU, for sorting and filters
+    sales = fields.IntField(default=0)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+    published_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "products"
+
+
+class Certification(Model):
+    """三品一标 and licences: pollution_free | green | organic | geo_indication | sc_licence."""
+    id = fields.BigIntField(primary_key=True)
+    product = fields.ForeignKeyField("models.Product", related_name="certifications", on_delete=fields.CASCADE)
+    kind = fields.CharField(24)
+    number = fields.CharField(64)
+    issuer = fields.CharField(64, default="")
+    expires_on = fields.DateField(null=True)
+
+    class Meta:
+        table = "certifications"
+
+
+class Sku(Model):
+    """A sellable variant. stock = sellable now; reserved = held by orders not yet shipped."""
+    id = fields.BigIntField(primary_key=True)
+    product = fields.ForeignKeyField("models.Product", related_name="skus", on_delete=fields.CASCADE)
+    spec = fields.CharField(32)  # 500g / 2.5kg / 礼盒
+    price = fields.IntField()  # fen
+    list_price = fields.IntField()  # fen
+    stock = fields.IntField(default=0)
+    reserved = fields.IntField(default=0)
+    weight_g = fields.IntField(default=0)
+    cold_chain = fields.BooleanField(default=False)
+    is_active = fields.BooleanField(default=True)
+    sales = fields.IntField(default=0)
+
+    class Meta:
+        table = "skus"

@@ -1,0 +1,29 @@
+from tortoise import fields
+from tortoise.models import Model
+
+
+class Station(Model):
+    """A service station (服务站): the county centre (县级中心), a town centre (乡镇服务中心) or a
+    village station (村级服务站). Village stations belong to a town centre."""
+    id = fields.BigIntField(primary_key=True)
+    code = fields.CharField(32, unique=True)
+    name = fields.CharField(64)
+    level = fields.CharField(16, db_index=True)  # county | town | village
+    parent = fields.ForeignKeyField("models.Station", null=True, related_name="children",
+                                    on_delete=fields.RESTRICT)
+    town = fields.CharField(32, default="", db_index=True)    # 乡镇
+    village = fields.CharField(32, default="")                # 行政村
+    address = fields.CharField(200, default="")
+    latitude = fields.FloatField(null=True)
+    longitude = fields.FloatField(null=True)
+    opening_hours = fields.CharField(64, default="")
+    contact_name = fields.CharField(32, default="")
+    contact_phone = fields.CharField(20, default="")
+    services = fields.JSONField(default=list)  # pickup, parcel, assisted_purchase, assisted_sale, bills ...
+    status = fields.CharField(16, default="active")  # active | suspended
+    is_poor_village = fields.BooleanField(default=False)  # 建档立卡贫困村
+    created_at = fields.DatetimeField(auto_now_add=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "stations"

@@ -1,0 +1,33 @@
+async def test_health_ready_and_request_id(client):
+    r = await client.get("/healthz", headers={"X-Request-ID": "abc-123"})
+    assert r.status_code == 200 and r.headers["X-Request-ID"] == "abc-123"
+    r = await client.get("/readyz")
+    assert r.status_code == 200 and r.json()["database"] == "ok"
+    generated = (await client.get("/healthz")).headers["X-Request-ID"]
+    assert len(generated) == 32
+    bad = (await client.get("/healthz", headers={"X-Request-ID": "x" * 200})).headers["X-Request-ID"]
+    assert bad != "x" * 200
+
+
+async def test_errors_use_the_envelope(client):
+    r = await client.get("/no/such/path")
+    assert r.status_code == 404 and r.json()["error"]["code"] == "not_found"
+    r = await client.post("/api/v1/auth/wechat-login", content=b"{not json")
+    assert r.status_code == 400 and r.json()["error"]["code"] == "invalid_json"
+    r = await client.post("/api/v1/auth/wechat-login", json=["a"])
+    assert r.status_code == 422
+    r = await client.post("/api/v1/auth/wechat-login", json={"code": "a\u0000b"})
+    assert r.status_code == 422
+    r = await client.get("/api/v1/console/users/99999999999999999999999")
+    assert r.status_code in (401, 404)
+
+
+async def test_openapi_document_has_schemas_with_required(client):
+    spec = (await client.get("/docs/openapi.json")).json()
+    assert spec["openapi"].startswith("3.")
+    op = spec["paths"]["/api/v1/auth/wechat-login"]["post"]
+    ref = op["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+    schema = spec["components"]["schemas"][ref.rsplit("/", 1)[1]]
+    assert schema["required"] == ["code"]
+    assert "200" in op["responses"] and "422" in op["responses"]
+    assert (await client.get("/docs")).status_code == 200
