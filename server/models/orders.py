@@ -1,0 +1,77 @@
+from tortoise import fields
+from tortoise.models import Model
+
+
+class OrderStatus:
+    """Order states (guarded transitions: an update only from the expected state)."""
+    PENDING_PAYMENT = "pending_payment"   # 待支付
+    PAID = "paid"                         # 已支付
+    IN_FULFILMENT = "in_fulfilment"       # 县仓履约中
+    READY_FOR_PICKUP = "ready_for_pickup"  # 待自提 (at the station)
+    OUT_FOR_DELIVERY = "out_for_delivery"  # 配送中
+    DELIVERED = "delivered"               # 已送达
+    COMPLETED = "completed"               # 已完成
+    CANCELLED = "cancelled"               # 已取消 (before payment: buyer or timeout)
+    CLOSED = "closed"                     # 已关闭 (fully refunded after payment)
+
+    ALL = (PENDING_PAYMENT, PAID, IN_FULFILMENT, READY_FOR_PICKUP, OUT_FOR_DELIVERY, DELIVERED,
+           COMPLETED, CANCELLED, CLOSED)
+
+
+class Order(Model):
+    """A buyer's order. Money in fen; our order_no is WeChat Pay's out_trade_no."""
+    id = fields.BigIntField(primary_key=True)
+    order_no = fields.CharField(32, unique=True)
+    buyer = fields.ForeignKeyField("models.User", related_name="orders", on_delete=fields.RESTRICT)
+    status = fields.CharField(24, default=OrderStatus.PENDING_PAYMENT, db_index=True)
+    fulfilment = fields.CharField(16)  # pickup | delivery
+    station = fields.ForeignKeyField("models.Station", null=True, related_name="pickup_orders",
+                                     on_delete=fields.RESTRICT)  # pickup station
+    address = fields.JSONField(null=True)  # delivery: name, phone, town, village, detail
+    goods_fen = fields.BigIntField(default=0)
+    shipping_fen = fields.BigIntField(default=0)
+    total_fen = fields.BigIntField(default=0)
+    paid_fen = fields.BigIntField(default=0)
+    refunded_fen = fields.BigIntField(default=0)
+    payment_method = fields.CharField(16, default="")  # wechat_jsapi | wechat_native | cash
+    # Attribution (livestream issue): the live session and livestreamer the order came from.
+    source = fields.CharField(16, default="")  # "" | live
+    live_session_id = fields.BigIntField(null=True, db_index=True)
+    livestreamer_id = fields.BigIntField(null=True, db_index=True)
+    # 代购: station staff who placed the order for a villager.
+    assisted_by = fields.ForeignKeyField("models.User", null=True, related_name=False, on_delete=fields.SET_NULL)
+    idempotency_key = fields.CharField(64, null=True)
+    note = fields.CharField(200, default="")
+    created_at = fields.DatetimeField(auto_now_add=True, db_index=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+    expires_at = fields.DatetimeField(null=True)  # unpaid orders are cancelled after this
+    paid_at = fields.DatetimeField(null=True, db_index=True)
+    cancelled_at = fields.DatetimeField(null=True)
+    cancel_reason = fields.CharField(64, default="")
+    completed_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "orders"
+        unique_together = (("buyer", "idempotency_key"),)
+
+
+class OrderLine(Model):
+    """One SKU in an order, with the price, merchant and SKU snapshot at checkout."""
+    id = fields.BigIntField(primary_key=True)
+    order = fields.ForeignKeyField("models.Order", related_name="lines", on_delete=fields.CASCADE)
+    merchant = fields.ForeignKeyField("models.Merchant", related_name="order_lines", on_delete=fields.RESTRICT)
+    product = fields.ForeignKeyField("models.Product", related_name="order_lines", on_delete=fields.RESTRICT)
+    sku = fields.ForeignKeyField("models.Sku", related_name="order_lines", on_delete=fields.RESTRICT)
+    product_name = fields.CharField(64)
+    sku_spec = fields.CharField(32)
+    image = fields.CharField(300, default="")
+    unit_price = fields.IntField()  # fen
+    quantity = fields.IntField()
+    amount = fields.BigIntField()  # unit_price * quantity
+    refunded_qty = fields.IntField(default=0)
+    refunded_fen = fields.BigIntField(default=0)
+    cold_chain = fields.BooleanField(default=False)
+    commission_bp = fields.IntField(default=0)  # livestream commission rate on this line
+
+    class Meta:
+        table = "order_lines"
