@@ -66,6 +66,23 @@ class Settings(BaseSettings):
     sms_per_phone_per_day: int = Field(10, ge=1)
     login_rate_per_minute: int = Field(30, ge=1)
 
+    # ---- training and incubation (issue #8: server/training) ----------------------------------
+    # Sign-in QR key (HMAC). Unset: derived from the JWT key (dev/simulator), so it needs no setup.
+    training_signin_secret: SecretStr | None = None
+    # A QR payload belongs to a time window of this many seconds; the current and previous window
+    # are accepted, so a payload lives at most twice this long.
+    training_qr_window_seconds: int = Field(120, ge=15, le=3600)
+    # The county's targets in person-times (人次) by track (DOMAIN.md); JSON to override.
+    training_targets: dict[str, int] = Field(default_factory=lambda: {
+        "basic": 3500, "intermediate": 1500, "advanced": 500, "cadre": 300, "cross_border": 100,
+        "livestream": 200, "lecturer": 30})
+    # Of the basic track: registered poor households (建档立卡贫困户).
+    training_target_basic_poor: int = Field(1000, ge=0)
+    # 电商能手: a trainee whose net sales since their first training reach this (fen).
+    training_expert_gmv_fen: int = Field(1_000_000, ge=1)
+    # Milestone "first month over a GMV threshold" (fen, one Asia/Shanghai calendar month).
+    training_month_gmv_fen: int = Field(500_000, ge=1)
+
     @model_validator(mode="after")
     def _check(self) -> "Settings":
         if self.env == "production":

@@ -5,3 +5,5 @@ from server.models.catalog import Category, Certification, Product, Sku  # noqa:
 from server.models.merchants import Merchant  # noqa: F401
 from server.models.orders import Order, OrderLine  # noqa: F401
 from server.models.stations import Station  # noqa: F401
+from server.models.training import (Course, Enrolment, Incubation, Lecturer, Milestone, SessionFile,  # noqa: F401
+                                    SessionLecturer, SignIn, Trainee, TrainingScanMark, TrainingSession)
