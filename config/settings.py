@@ -83,6 +83,14 @@ class Settings(BaseSettings):
     # Milestone "first month over a GMV threshold" (fen, one Asia/Shanghai calendar month).
     training_month_gmv_fen: int = Field(500_000, ge=1)
 
+    # ---- SMS codes, phone binding, Aliyun gateway (issue #2: server/accounts/sms.py, miniprogram_api/phone.py) ----
+    # Per-IP and per-user caps on code sends (on top of the per-phone 1/minute, 10/day).
+    sms_per_ip_per_hour: int = Field(300, ge=1)
+    sms_per_user_per_hour: int = Field(10, ge=1)
+    phone_bind_per_ip_per_hour: int = Field(300, ge=1)
+    # Read timeout of one Aliyun API call (the SDK runs in a thread; auto-retry is off).
+    aliyun_timeout_seconds: float = Field(10.0, gt=0, le=60)
+
     @model_validator(mode="after")
     def _check(self) -> "Settings":
         if self.env == "production":

@@ -29,6 +29,7 @@ VERSION = "0.1.0"
 BLUEPRINTS = [
     "miniprogram_api.auth",
     "server.console_api.accounts",
+    "miniprogram_api.phone",
 ]
 
 _RID = re.compile(r"^[A-Za-z0-9._\-]{1,64}$")

@@ -5,4 +5,5 @@ from __future__ import annotations
 
 SIM_BLUEPRINTS = [
     "server.integrations.simulators.wechat",
+    "server.integrations.simulators.aliyun",
 ]
