@@ -36,9 +36,24 @@ class Product(Model):
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
     published_at = fields.DatetimeField(null=True)
+    # Denormalised "status == on_sale and merchant active": the one flag every consumer query filters
+    # on, so the listing indexes below stay selective at 100,000 products.
+    visible = fields.BooleanField(default=False)
+    # Lower-cased name, subtitle, category, brand label, origin and merchant name: substring search
+    # (LIKE) that works the same on SQLite and PostgreSQL.
+    search_text = fields.TextField(default="")
+    reject_reason = fields.CharField(500, default="")      # last review rejection, shown to the merchant
+    takedown_reason = fields.CharField(500, default="")    # 监管下架: shown to the merchant
+    taken_down_at = fields.DatetimeField(null=True)
+    # An on-sale product with a change waiting for review (the approved version stays on sale).
+    pending_revision = fields.BooleanField(default=False)
 
     class Meta:
         table = "products"
+        indexes = (("visible", "category_id", "id"), ("visible", "id"), ("visible", "min_price", "id"),
+                   ("visible", "sales", "id"), ("visible", "category_id", "min_price", "id"),
+                   ("visible", "category_id", "sales", "id"), ("merchant_id", "status", "id"),
+                   ("visible", "merchant_id", "id"))
 
 
 class Certification(Model):
@@ -48,7 +63,7 @@ class Certification(Model):
     kind = fields.CharField(24)
     number = fields.CharField(64)
     issuer = fields.CharField(64, default="")
-    expires_on = fields.DateField(null=True)
+    expires_on = fields.DateField(null=True)  # expired certificates are not shown to consumers
 
     class Meta:
         table = "certifications"
@@ -67,6 +82,7 @@ class Sku(Model):
     cold_chain = fields.BooleanField(default=False)
     is_active = fields.BooleanField(default=True)
     sales = fields.IntField(default=0)
+    created_at = fields.DatetimeField(auto_now_add=True, null=True)
 
     class Meta:
         table = "skus"
