@@ -91,6 +91,16 @@ class Settings(BaseSettings):
     # Read timeout of one Aliyun API call (the SDK runs in a thread; auto-retry is off).
     aliyun_timeout_seconds: float = Field(10.0, gt=0, le=60)
 
+    # ---- merchants, catalog and media (issue #3: server/catalog, server/merchants, server/media) --
+    # A SKU or product with this many units or fewer shows as "low" (少量库存), never the count.
+    catalog_low_stock: int = Field(10, ge=1, le=10_000)
+    # Redis TTLs of the consumer reads; every change also invalidates them at once.
+    catalog_list_ttl: int = Field(60, ge=1, le=3600)
+    catalog_detail_ttl: int = Field(300, ge=1, le=3600)
+    # Where uploaded media is served from; empty: {public base URL}/media (the app's static route).
+    media_base_url: str = ""
+    media_image_max_bytes: int = Field(5 * 1024 * 1024, ge=1024, le=11 * 1024 * 1024)
+
     @model_validator(mode="after")
     def _check(self) -> "Settings":
         if self.env == "production":

@@ -30,6 +30,9 @@ BLUEPRINTS = [
     "miniprogram_api.auth",
     "server.console_api.accounts",
     "miniprogram_api.phone",
+    "miniprogram_api.shop",
+    "miniprogram_api.merchant",
+    "server.console_api.catalog",
 ]
 
 _RID = re.compile(r"^[A-Za-z0-9._\-]{1,64}$")

@@ -1,0 +1,186 @@
+"""Catalog request and response bodies. Clients never send status, stock totals, sales or owner."""
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Literal
+
+from pydantic import Field, field_validator
+
+from server.kit.money import PositiveFen
+from server.kit.schemas import Out, QuerySchema, Schema
+
+BRANDS = ("kazuo_zisha", "kazuo_vinegar", "kazuo_grains")
+BRAND_LABELS = {"kazuo_zisha": "喀左紫砂", "kazuo_vinegar": "喀左陈醋", "kazuo_grains": "喀左杂粮"}
+CERT_KINDS = ("pollution_free", "green", "organic", "geo_indication", "sc_licence")
+MAX_STOCK = 1_000_000
+MAX_IMAGES = 9
+
+Brand = Literal["", "kazuo_zisha", "kazuo_vinegar", "kazuo_grains"]
+CertKind = Literal["pollution_free", "green", "organic", "geo_indication", "sc_licence"]
+ProductName = Annotated[str, Field(min_length=1, max_length=64)]
+Place = Annotated[str, Field(max_length=32)]
+Reason = Annotated[str, Field(min_length=1, max_length=500)]
+Spec = Annotated[str, Field(min_length=1, max_length=32)]
+Stock = Annotated[int, Field(ge=0, le=MAX_STOCK)]
+ImageUrl = Annotated[str, Field(min_length=1, max_length=300)]
+
+
+class CertificationIn(Schema):
+    kind: CertKind
+    number: str = Field(min_length=1, max_length=64)
+    issuer: str = Field("", max_length=64)
+    expires_on: date | None = None
+
+
+class SkuIn(Schema):
+    spec: Spec
+    price: PositiveFen
+    list_price: PositiveFen | None = None
+    stock: Stock = 0
+    weight_g: int = Field(0, ge=0, le=1_000_000)
+    cold_chain: bool = False
+
+
+class SkuPatch(Schema):
+    spec: Spec | None = None
+    price: PositiveFen | None = None
+    list_price: PositiveFen | None = None
+    weight_g: int | None = Field(None, ge=0, le=1_000_000)
+    cold_chain: bool | None = None
+    is_active: bool | None = None
+
+
+class StockAdjustIn(Schema):
+    delta: int = Field(ge=-MAX_STOCK, le=MAX_STOCK, description="units to add (negative: remove)")
+
+
+class _ProductFields(Schema):
+    @field_validator("images", check_fields=False)
+    @classmethod
+    def _images(cls, v):
+        if v is not None:
+            for url in v:
+                if not url.startswith(("http://", "https://", "/media/")):
+                    raise ValueError("images must be URLs returned by the image upload")
+            if len(set(v)) != len(v):
+                raise ValueError("duplicate image")
+        return v
+
+
+class ProductIn(_ProductFields):
+    category_id: int = Field(ge=1, le=2**63 - 1)
+    name: ProductName
+    subtitle: str = Field("", max_length=128)
+    description: str = Field("", max_length=5000)
+    images: list[ImageUrl] = Field(default_factory=list, max_length=MAX_IMAGES)
+    origin_town: Place = ""
+    origin_village: Place = ""
+    brand: Brand = ""
+    certifications: list[CertificationIn] = Field(default_factory=list, max_length=10)
+    skus: list[SkuIn] = Field(default_factory=list, max_length=20)
+
+
+class ProductPatch(_ProductFields):
+    category_id: int | None = Field(None, ge=1, le=2**63 - 1)
+    name: ProductName | None = None
+    subtitle: str | None = Field(None, max_length=128)
+    description: str | None = Field(None, max_length=5000)
+    images: list[ImageUrl] | None = Field(None, max_length=MAX_IMAGES)
+    origin_town: Place | None = None
+    origin_village: Place | None = None
+    brand: Brand | None = None
+    certifications: list[CertificationIn] | None = Field(None, max_length=10)
+
+
+class ReasonIn(Schema):
+    reason: Reason
+
+
+class CertificationOut(Out):
+    kind: str
+    number: str
+    issuer: str
+    expires_on: date | None
+
+
+class SkuOut(Out):
+    id: int
+    spec: str
+    price: int
+    list_price: int
+    stock: int
+    reserved: int
+    weight_g: int
+    cold_chain: bool
+    is_active: bool
+    sales: int
+
+
+class ReviewOut(Out):
+    id: int
+    product_id: int
+    merchant_id: int
+    kind: str
+    status: str
+    snapshot: dict
+    reason: str
+    created_at: datetime
+    reviewed_at: datetime | None
+
+
+class MerchantProductOut(Out):
+    """A product as its merchant sees it: every field, with review and takedown outcomes."""
+    id: int
+    merchant_id: int
+    category_id: int
+    name: str
+    subtitle: str
+    description: str
+    images: list[str]
+    origin_town: str
+    origin_village: str
+    brand: str
+    status: str
+    min_price: int
+    sales: int
+    reject_reason: str
+    takedown_reason: str
+    pending_revision: bool
+    pending_changes: dict | None = None
+    certifications: list[CertificationOut]
+    skus: list[SkuOut]
+    created_at: datetime
+    updated_at: datetime
+    published_at: datetime | None
+
+
+class ProductListQuery(QuerySchema):
+    q: str | None = Field(None, max_length=32, description="keyword (Chinese substring), ranked")
+    category_id: int | None = Field(None, ge=1, le=2**63 - 1, description="includes sub-categories")
+    town: str | None = Field(None, max_length=32)
+    brand: Literal["kazuo_zisha", "kazuo_vinegar", "kazuo_grains"] | None = None
+    cert: CertKind | None = None
+    price_min: int | None = Field(None, ge=0, le=10**10)
+    price_max: int | None = Field(None, ge=0, le=10**10)
+    sort: Literal["relevance", "newest", "price_asc", "price_desc", "sales"] | None = None
+    cursor: str | None = Field(None, max_length=200)
+    limit: int = Field(20, ge=1, le=50)
+
+
+class MerchantProductsQuery(QuerySchema):
+    status: Literal["draft", "pending", "on_sale", "rejected", "off_shelf"] | None = None
+    cursor: str | None = Field(None, max_length=200)
+    limit: int = Field(20, ge=1, le=100)
+
+
+class ReviewQueueQuery(QuerySchema):
+    status: Literal["pending", "approved", "rejected", "superseded"] = "pending"
+    cursor: str | None = Field(None, max_length=200)
+    limit: int = Field(20, ge=1, le=100)
+
+
+class ImageOut(Out):
+    url: str
+    width: int
+    height: int
+    size: int

@@ -1,0 +1,126 @@
+"""County office (县电商办): merchant and product review queues, 监管 takedowns, the audit trail."""
+from datetime import datetime
+
+from pydantic import Field
+from sanic import Blueprint, Request
+
+from server.catalog import service as catalog
+from server.catalog.schemas import MerchantProductOut, ReasonIn, ReviewOut, ReviewQueueQuery
+from server.kit.auth import Role
+from server.kit.http import endpoint
+from server.kit.schemas import Out, Page, QuerySchema, decode_cursor, encode_cursor
+from server.merchants import service as merchants
+from server.merchants.schemas import MerchantOut, MerchantQueueQuery
+
+bp = Blueprint("console_catalog", url_prefix="/api/v1/console")
+ADMIN = (Role.admin,)
+TAGS = ("console: catalog",)
+
+
+@bp.get("/merchants")
+@endpoint(summary="Merchants by state (pending = the application review queue)", roles=ADMIN,
+          query=MerchantQueueQuery, response=Page[MerchantOut], tags=TAGS)
+async def merchant_queue(request: Request, principal, query: MerchantQueueQuery):
+    return await merchants.queue(query.status, query.cursor, query.limit)
+
+
+@bp.get("/merchants/<merchant_id:int>")
+@endpoint(summary="A merchant or application", roles=ADMIN, response=MerchantOut, tags=TAGS, errors=(404,))
+async def merchant_detail(request: Request, principal, merchant_id: int):
+    return await merchants.detail(merchant_id)
+
+
+@bp.post("/merchants/<merchant_id:int>/approve")
+@endpoint(summary="Approve an application (the applicant becomes a member)", roles=ADMIN,
+          response=MerchantOut, tags=TAGS, errors=(404, 409))
+async def merchant_approve(request: Request, principal, merchant_id: int):
+    return await merchants.approve(principal.user_id, merchant_id)
+
+
+@bp.post("/merchants/<merchant_id:int>/reject")
+@endpoint(summary="Reject an application with a reason", roles=ADMIN, body=ReasonIn, response=MerchantOut,
+          tags=TAGS, errors=(404, 409, 422))
+async def merchant_reject(request: Request, principal, merchant_id: int, body: ReasonIn):
+    return await merchants.reject(principal.user_id, merchant_id, body.reason)
+
+
+@bp.post("/merchants/<merchant_id:int>/suspend")
+@endpoint(summary="Suspend a merchant: its products leave the storefront at once", roles=ADMIN,
+          body=ReasonIn, response=MerchantOut, tags=TAGS, errors=(404, 409, 422))
+async def merchant_suspend(request: Request, principal, merchant_id: int, body: ReasonIn):
+    return await merchants.suspend(principal.user_id, merchant_id, body.reason)
+
+
+@bp.post("/merchants/<merchant_id:int>/reinstate")
+@endpoint(summary="Lift a suspension", roles=ADMIN, response=MerchantOut, tags=TAGS, errors=(404, 409))
+async def merchant_reinstate(request: Request, principal, merchant_id: int):
+    return await merchants.reinstate(principal.user_id, merchant_id)
+
+
+@bp.get("/product-reviews")
+@endpoint(summary="Product review queue (listings and changes to on-sale products)", roles=ADMIN,
+          query=ReviewQueueQuery, response=Page[ReviewOut], tags=TAGS)
+async def review_queue(request: Request, principal, query: ReviewQueueQuery):
+    return await catalog.review_queue(query.status, query.cursor, query.limit)
+
+
+@bp.post("/product-reviews/<review_id:int>/approve")
+@endpoint(summary="Approve: a listing goes on sale, a change is applied", roles=ADMIN, response=ReviewOut,
+          tags=TAGS, errors=(404, 409))
+async def review_approve(request: Request, principal, review_id: int):
+    return await catalog.approve_review(principal.user_id, review_id)
+
+
+@bp.post("/product-reviews/<review_id:int>/reject")
+@endpoint(summary="Reject with a reason the merchant sees", roles=ADMIN, body=ReasonIn, response=ReviewOut,
+          tags=TAGS, errors=(404, 409, 422))
+async def review_reject(request: Request, principal, review_id: int, body: ReasonIn):
+    return await catalog.reject_review(principal.user_id, review_id, body.reason)
+
+
+@bp.get("/products/<product_id:int>")
+@endpoint(summary="Any product, every field", roles=ADMIN, response=MerchantProductOut, tags=TAGS,
+          errors=(404,))
+async def product_detail(request: Request, principal, product_id: int):
+    return await catalog.admin_product(product_id)
+
+
+@bp.post("/products/<product_id:int>/takedown")
+@endpoint(summary="监管下架: take a product off sale at once, with a reason", roles=ADMIN, body=ReasonIn,
+          response=MerchantProductOut, tags=TAGS, errors=(404, 422))
+async def takedown(request: Request, principal, product_id: int, body: ReasonIn):
+    return await catalog.take_down(principal.user_id, product_id, body.reason)
+
+
+class AuditQuery(QuerySchema):
+    object_type: str = Field(pattern=r"^(product|merchant|sku)$")
+    object_id: int = Field(ge=1, le=2**63 - 1)
+    cursor: str | None = Field(None, max_length=200)
+    limit: int = Field(50, ge=1, le=200)
+
+
+class AuditOut(Out):
+    id: int
+    actor_id: int | None
+    action: str
+    object_type: str
+    object_id: str
+    data: dict
+    request_id: str
+    created_at: datetime
+
+
+@bp.get("/catalog-audit")
+@endpoint(summary="Who did what to a product, SKU or merchant (newest first)", roles=ADMIN,
+          query=AuditQuery, response=Page[AuditOut], tags=TAGS)
+async def audit_trail(request: Request, principal, query: AuditQuery):
+    from server.models.audit import AuditLog
+
+    qs = AuditLog.filter(object_type=query.object_type, object_id=str(query.object_id))
+    after = decode_cursor(query.cursor, 1)
+    if after:
+        qs = qs.filter(id__lt=after[0])
+    rows = await qs.order_by("-id").limit(query.limit + 1)
+    items = [AuditOut.model_validate(r) for r in rows[:query.limit]]
+    nxt = encode_cursor([rows[query.limit - 1].id]) if len(rows) > query.limit else None
+    return Page[AuditOut](items=items, next_cursor=nxt)
