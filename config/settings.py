@@ -82,6 +82,22 @@ class Settings(BaseSettings):
     training_expert_gmv_fen: int = Field(1_000_000, ge=1)
     # Milestone "first month over a GMV threshold" (fen, one Asia/Shanghai calendar month).
     training_month_gmv_fen: int = Field(500_000, ge=1)
+    # ---- village stations and O2O pickup (issue #5: server/stations) ---------------------------
+    # Pickup QR signing key (HMAC-SHA256). Unset: derived from the JWT key, so it needs no setup.
+    pickup_qr_secret: SecretStr | None = None
+    # Days a parcel waits at the station before it goes back and the buyer is refunded.
+    pickup_return_days: int = Field(7, ge=1, le=60)
+    # Reminders to the buyer, hours after arrival.
+    pickup_reminder_hours: list[int] = Field(default_factory=lambda: [24, 48])
+    # Anti-guessing: wrong codes per staff account per station, and per station (then locked).
+    pickup_staff_wrong_limit: int = Field(5, ge=1)
+    pickup_staff_wrong_window_seconds: int = Field(600, ge=10)
+    pickup_station_wrong_limit: int = Field(20, ge=1)
+    pickup_station_wrong_window_seconds: int = Field(3600, ge=60)
+    # WeChat subscribe-message template and Aliyun SMS template for "your parcel has arrived".
+    wechat_pickup_template_id: str = "kazuo-pickup-ready-template"
+    wechat_pickup_page: str = "pages/order/detail"
+    aliyun_sms_pickup_template_code: str = "SMS_000000005"
 
     # ---- SMS codes, phone binding, Aliyun gateway (issue #2: server/accounts/sms.py, miniprogram_api/phone.py) ----
     # Per-IP and per-user caps on code sends (on top of the per-phone 1/minute, 10/day).

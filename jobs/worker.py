@@ -18,6 +18,7 @@ log = logging.getLogger("kazuo.worker")
 # Modules that expose JOBS (list of (name, coroutine)) and optionally CRON (list of arq cron jobs).
 JOB_MODULES: list[str] = [
     "jobs.platform",
+    "jobs.stations",
 ]
 
 

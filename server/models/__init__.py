@@ -7,4 +7,5 @@ from server.models.orders import Order, OrderLine  # noqa: F401
 from server.models.stations import Station  # noqa: F401
 from server.models.training import (Course, Enrolment, Incubation, Lecturer, Milestone, SessionFile,  # noqa: F401
                                     SessionLecturer, SignIn, Trainee, TrainingScanMark, TrainingSession)
+from server.models.pickup import Pickup, PickupReturn, StationAlert  # noqa: F401
 from server.models.catalog_reviews import ProductReview  # noqa: F401

@@ -22,6 +22,9 @@ class Station(Model):
     services = fields.JSONField(default=list)  # pickup, parcel, assisted_purchase, assisted_sale, bills ...
     status = fields.CharField(16, default="active")  # active | suspended
     is_poor_village = fields.BooleanField(default=False)  # 建档立卡贫困村
+    # Set when too many wrong pickup codes were typed here (anti-guessing); cleared by an admin or
+    # when it passes. Redis holds the live counter; this row is what admins see.
+    pickup_locked_until = fields.DatetimeField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
 

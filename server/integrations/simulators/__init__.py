@@ -6,4 +6,5 @@ from __future__ import annotations
 SIM_BLUEPRINTS = [
     "server.integrations.simulators.wechat",
     "server.integrations.simulators.aliyun",
+    "server.integrations.simulators.wechat_messages",
 ]

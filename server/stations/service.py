@@ -1,0 +1,368 @@
+"""Pickup at village stations (自提): receiving a parcel (到站), issuing the pickup code (提货码),
+verifying it at the counter (核销) with anti-guessing locks, the buyer's view and the staff workspace.
+
+Contract for the warehouse: receive_at_station(order_id, station_id, *, actor_id) -> PickupOut."""
+from __future__ import annotations
+
+import logging
+from datetime import datetime, time, timedelta
+from typing import Any
+
+from tortoise.exceptions import IntegrityError
+
+from server.kit import audit, clock, jobs, runtime
+from server.kit import redis as kr
+from server.kit.auth import Principal
+from server.kit.db import atomic, lock_rows
+from server.kit.errors import AppError, Conflict, NotFound, RateLimited
+from server.kit.schemas import Page, decode_cursor, encode_cursor
+from server.models.orders import Order, OrderStatus
+from server.models.pickup import Pickup, PickupStatus, StationAlert
+from server.models.stations import Station
+from server.stations import codes
+from server.stations.network import public_station, station_out
+from server.stations.schemas import (AlertOut, AlertQuery, BuyerPickupOut, PickupListQuery, PickupOut, VerifyIn,
+                                     VerifyOut, WorkspaceOut)
+
+log = logging.getLogger("kazuo.stations")
+
+# Orders a parcel can arrive for: in_fulfilment (the warehouse sent it); paid while staff scan
+# orders in by number before the warehouse flow exists.
+RECEIVABLE = (OrderStatus.IN_FULFILMENT, OrderStatus.PAID)
+# Failures that look like guessing and count towards the locks.
+GUESSES = ("pickup_code_wrong", "qr_invalid")
+RL_STAFF, RL_STATION = "pickup_staff", "pickup_station"
+
+
+class StationLocked(AppError):
+    status, code = 423, "station_locked"
+
+
+# ---- orders contract -------------------------------------------------------------------------
+async def _transition(order_id: int, expected: str, new: str, *, conn: Any, actor_id: int | None,
+                      **fields: Any) -> None:
+    """Move an order through the orders service's guarded transition."""
+    from server.orders import service as orders_service
+
+    await orders_service.transition(order_id, expected, new, conn=conn, actor_id=actor_id, **fields)
+
+
+# ---- output ----------------------------------------------------------------------------------
+def pickup_out(p: Pickup) -> PickupOut:
+    return PickupOut(id=p.id, order_id=p.order_id, order_no=p.order_no, station_id=p.station_id,
+                     status=p.status, code=p.code, qr_payload=codes.sign_qr(p.id, p.station_id, p.deadline_at),
+                     received_at=p.received_at, deadline_at=p.deadline_at, picked_up_at=p.picked_up_at,
+                     verified_by=p.verified_by_id, verify_method=p.verify_method)
+
+
+# ---- receiving (到站) -------------------------------------------------------------------------
+async def _free_code(station_id: int, conn: Any) -> str:
+    for _ in range(10):
+        code = codes.new_code()
+        if not await Pickup.filter(station_id=station_id, open_code=code).using_db(conn).exists():
+            return code
+    raise Conflict("could not find a free pickup code", code="pickup_code_exhausted")
+
+
+async def _receive(order_id: int, station_id: int, actor_id: int | None) -> PickupOut:
+    s = runtime.settings()
+    async with atomic() as conn:
+        rows = await lock_rows(Order, [order_id], conn)
+        order = rows[0] if rows else None
+        # Another station's order is as good as absent (404, not 403).
+        if order is None or order.fulfilment != "pickup" or order.station_id != station_id:
+            raise NotFound("order not found")
+        existing = await Pickup.get_or_none(order_id=order_id, using_db=conn)
+        if existing is not None:
+            return pickup_out(existing)  # idempotent: the same parcel scanned twice
+        if order.status not in RECEIVABLE:
+            raise Conflict(f"the order is {order.status}, not on its way to the station",
+                           code="order_not_receivable", details={"status": order.status})
+        now = clock.now()
+        p = await Pickup.create(
+            order_id=order.id, order_no=order.order_no, station_id=station_id, buyer_id=order.buyer_id,
+            code="", open_code=None, received_at=now, received_by_id=actor_id,
+            deadline_at=now + timedelta(days=s.pickup_return_days), using_db=conn)
+        p.code = p.open_code = await _free_code(station_id, conn)
+        await p.save(using_db=conn, update_fields=["code", "open_code"])
+        await _transition(order.id, order.status, OrderStatus.READY_FOR_PICKUP, conn=conn, actor_id=actor_id)
+        await audit.record(actor_id, "pickup.receive", "order", order.id,
+                           {"pickup_id": p.id, "station_id": station_id}, conn=conn)
+        jobs.enqueue("stations.notify_ready", p.id, job_id=f"pickup-ready:{p.id}")
+        for n, hours in enumerate(sorted(s.pickup_reminder_hours), 1):
+            jobs.enqueue("stations.remind", p.id, n, job_id=f"pickup-remind:{p.id}:{n}",
+                         defer=timedelta(hours=hours))
+        jobs.enqueue("stations.return_uncollected", p.id, job_id=f"pickup-return:{p.id}",
+                     defer=p.deadline_at - now + timedelta(minutes=1))
+    return pickup_out(p)
+
+
+async def receive_at_station(order_id: int, station_id: int, *, actor_id: int | None) -> PickupOut:
+    """A pickup order's parcel arrived at its station: ready for pickup, code issued, buyer notified."""
+    for attempt in range(3):
+        try:
+            return await _receive(order_id, station_id, actor_id)
+        except IntegrityError:
+            # Two scans at once (unique order) or a code drawn twice (unique open code): the
+            # loser retries and then sees the winner's pickup.
+            if attempt == 2:
+                raise Conflict("the parcel is being received right now; retry", code="receive_conflict") from None
+    raise AssertionError("unreachable")
+
+
+async def receive_by_order_no(principal: Principal, station_id: int, order_no: str) -> PickupOut:
+    """Staff scan a parcel in by its order number (until parcels come from the warehouse flow)."""
+    principal.require_station(station_id)
+    order_id = await Order.filter(order_no=order_no, station_id=station_id).values_list("id", flat=True)
+    if not order_id:
+        raise NotFound("order not found")
+    return await receive_at_station(order_id[0], station_id, actor_id=principal.user_id)
+
+
+# ---- verification (核销) ----------------------------------------------------------------------
+async def _gates(station_id: int, staff_ident: str) -> None:
+    s = runtime.settings()
+    pipe = kr.redis().pipeline(transaction=False)
+    for k in (kr.key("rl", RL_STATION, station_id), kr.key("rl", RL_STAFF, staff_ident)):
+        pipe.get(k)
+        pipe.pttl(k)
+    st_count, st_ttl, sf_count, sf_ttl = await pipe.execute()
+    if st_count is not None and int(st_count) >= s.pickup_station_wrong_limit:
+        raise StationLocked("too many wrong pickup codes at this station; an admin has been alerted",
+                            details={"retry_after": max(1, (max(int(st_ttl), 0) + 999) // 1000)})
+    if sf_count is not None and int(sf_count) >= s.pickup_staff_wrong_limit:
+        raise RateLimited("too many wrong pickup codes; wait before trying again",
+                          retry_after=(max(int(sf_ttl), 0) + 999) // 1000, code="pickup_attempts_exceeded")
+
+
+async def _count_guess(station_id: int, staff_ident: str, actor_id: int) -> dict:
+    s = runtime.settings()
+    staff_n, _ = await kr.script("rate_hit", [kr.key("rl", RL_STAFF, staff_ident)],
+                                 [s.pickup_staff_wrong_window_seconds * 1000])
+    station_n, ttl_ms = await kr.script("rate_hit", [kr.key("rl", RL_STATION, station_id)],
+                                        [s.pickup_station_wrong_window_seconds * 1000])
+    if int(station_n) == s.pickup_station_wrong_limit:
+        # Exactly once per window: lock the station and tell the county office.
+        until = clock.now() + timedelta(milliseconds=int(ttl_ms))
+        async with atomic() as conn:
+            await Station.filter(id=station_id).using_db(conn).update(pickup_locked_until=until)
+            await StationAlert.create(
+                station_id=station_id, kind="pickup_code_guessing",
+                message=f"{station_n} wrong pickup codes within the hour; pickups locked",
+                data={"wrong_codes": int(station_n), "last_staff_id": actor_id,
+                      "locked_until": until.isoformat()}, using_db=conn)
+            await audit.record(actor_id, "station.pickup_locked", "station", station_id,
+                               {"until": until.isoformat()}, conn=conn)
+    return {"staff_wrong": int(staff_n), "station_wrong": int(station_n)}
+
+
+async def _find(station_id: int, body: VerifyIn, now: datetime) -> Pickup:
+    if body.qr is not None:
+        claim = codes.read_qr(body.qr)
+        p = None
+        if claim.station_id == station_id:
+            p = await Pickup.get_or_none(id=claim.pickup_id, station_id=station_id)
+        if p is None:
+            raise NotFound("no such pickup at this station", code="pickup_not_found")
+        return p
+    p = await Pickup.get_or_none(station_id=station_id, open_code=body.code)
+    if p is not None:
+        return p
+    done = await (Pickup.filter(station_id=station_id, code=body.code, status=PickupStatus.PICKED_UP,
+                                picked_up_at__gte=now - timedelta(days=30)).order_by("-id").first())
+    if done is not None:
+        return done
+    raise NotFound("no open pickup with this code at this station", code="pickup_code_wrong",
+                   details=[{"field": "code", "message": "wrong code"}])
+
+
+async def _verify(principal: Principal, station_id: int, body: VerifyIn) -> Pickup:
+    now = clock.now()
+    p = await _find(station_id, body, now)
+    if p.status == PickupStatus.PICKED_UP:
+        raise Conflict("already picked up", code="already_picked_up",
+                       details={"picked_up_at": p.picked_up_at.isoformat() if p.picked_up_at else None,
+                                "verified_by": p.verified_by_id})
+    if p.status != PickupStatus.READY:
+        raise Conflict(f"this pickup is {p.status}", code="pickup_not_ready", details={"status": p.status})
+    method = "qr" if body.qr is not None else "code"
+    async with atomic() as conn:
+        n = await Pickup.filter(id=p.id, status=PickupStatus.READY).using_db(conn).update(
+            status=PickupStatus.PICKED_UP, open_code=None, picked_up_at=now,
+            verified_by_id=principal.user_id, verify_method=method)
+        if n != 1:
+            raise Conflict("already picked up", code="already_picked_up")
+        try:
+            await _transition(p.order_id, OrderStatus.READY_FOR_PICKUP, OrderStatus.COMPLETED, conn=conn,
+                              actor_id=principal.user_id, completed_at=now)
+        except Conflict as exc:  # refunded or closed meanwhile: nothing is handed over
+            raise Conflict("the order is not ready for pickup", code="order_not_ready",
+                           details=exc.details) from None
+        await audit.record(principal.user_id, "pickup.verify", "order", p.order_id,
+                           {"pickup_id": p.id, "station_id": station_id, "method": method}, conn=conn)
+    p.status, p.open_code, p.picked_up_at = PickupStatus.PICKED_UP, None, now
+    p.verified_by_id, p.verify_method = principal.user_id, method
+    return p
+
+
+async def verify(principal: Principal, station_id: int, body: VerifyIn) -> VerifyOut:
+    """Hand a parcel over on the buyer's code or QR: picked up once; wrong codes are rate-limited,
+    every attempt audited."""
+    principal.require_station(station_id)
+    staff_ident = f"{principal.user_id}:{station_id}"
+    attempt = {"station_id": station_id, "method": "qr" if body.qr is not None else "code",
+               "code": body.code}
+    try:
+        await _gates(station_id, staff_ident)
+        p = await _verify(principal, station_id, body)
+    except AppError as exc:
+        if exc.code in GUESSES:
+            attempt.update(await _count_guess(station_id, staff_ident, principal.user_id))
+        attempt["error"] = exc.code
+        await audit.record(principal.user_id, "pickup.verify_failed", "station", station_id, attempt)
+        raise
+    return VerifyOut(pickup=pickup_out(p), result="picked_up")
+
+
+# ---- buyer and staff views -------------------------------------------------------------------
+async def buyer_pickup(principal: Principal, order_id: int) -> BuyerPickupOut:
+    """The buyer's pickup card: station, code and QR while it waits, deadline."""
+    p = await Pickup.get_or_none(order_id=order_id, buyer_id=principal.user_id)
+    if p is None:
+        raise NotFound("pickup not found")
+    open_ = p.status == PickupStatus.READY
+    return BuyerPickupOut(order_id=p.order_id, status=p.status, code=p.code if open_ else None,
+                          qr_payload=codes.sign_qr(p.id, p.station_id, p.deadline_at) if open_ else None,
+                          deadline_at=p.deadline_at, picked_up_at=p.picked_up_at,
+                          station=await _station_card(p.station_id))
+
+
+async def _station_card(station_id: int):
+    try:
+        return await public_station(station_id)
+    except NotFound:  # suspended after the parcel arrived: the buyer still needs the address
+        from server.stations.schemas import PublicStationOut
+
+        st = await Station.get(id=station_id)
+        return PublicStationOut.model_validate(st)
+
+
+def _local_midnight(now: datetime) -> datetime:
+    local = now.astimezone(clock.SHANGHAI)
+    return datetime.combine(local.date(), time(0), tzinfo=clock.SHANGHAI).astimezone(clock.UTC)
+
+
+def _overdue_before(now: datetime) -> datetime:
+    hours = runtime.settings().pickup_reminder_hours
+    return now - timedelta(hours=max(hours) if hours else 48)
+
+
+async def list_pickups(principal: Principal, station_id: int, q: PickupListQuery) -> Page[PickupOut]:
+    """The station's pickups by state, newest first."""
+    principal.require_station(station_id)
+    now = clock.now()
+    qs = Pickup.filter(station_id=station_id)
+    if q.state == "ready":
+        qs = qs.filter(status=PickupStatus.READY)
+    elif q.state == "overdue":
+        qs = qs.filter(status=PickupStatus.READY, received_at__lte=_overdue_before(now))
+    elif q.state == "arrived_today":
+        qs = qs.filter(received_at__gte=_local_midnight(now))
+    else:
+        qs = qs.filter(status=q.state)
+    after = decode_cursor(q.cursor, 1)
+    if after:
+        qs = qs.filter(id__lt=after[0])
+    rows = await qs.order_by("-id").limit(q.limit + 1)
+    more = len(rows) > q.limit
+    rows = rows[: q.limit]
+    return Page[PickupOut](items=[pickup_out(r) for r in rows],
+                           next_cursor=encode_cursor([rows[-1].id]) if more and rows else None)
+
+
+async def get_pickup(principal: Principal, station_id: int, pickup_id: int) -> PickupOut:
+    principal.require_station(station_id)
+    p = await Pickup.get_or_none(id=pickup_id, station_id=station_id)
+    if p is None:
+        raise NotFound("pickup not found")
+    return pickup_out(p)
+
+
+async def workspace(principal: Principal, station_id: int) -> WorkspaceOut:
+    """Today at the station: arrivals, waiting and overdue parcels, verifications, cash, fees."""
+    principal.require_station(station_id)
+    st = await Station.get_or_none(id=station_id)
+    if st is None:
+        raise NotFound("station not found")
+    now = clock.now()
+    midnight = _local_midnight(now)
+    base = Pickup.filter(station_id=station_id)
+    arrivals = await base.filter(received_at__gte=midnight).count()
+    ready = await base.filter(status=PickupStatus.READY).count()
+    overdue = await base.filter(status=PickupStatus.READY, received_at__lte=_overdue_before(now)).count()
+    verified_today = await base.filter(status=PickupStatus.PICKED_UP, picked_up_at__gte=midnight).count()
+    recent = await base.filter(status=PickupStatus.PICKED_UP).order_by("-picked_up_at").limit(10)
+    alerts = await StationAlert.filter(station_id=station_id, acknowledged_at=None).count()
+    cash, fees = await _ledger_figures(station_id)
+    return WorkspaceOut(station=station_out(st), today=now.astimezone(clock.SHANGHAI).date().isoformat(),
+                        arrivals_today=arrivals, ready=ready, overdue=overdue, verified_today=verified_today,
+                        recent_verifications=[pickup_out(p) for p in recent], open_alerts=alerts,
+                        cash_to_hand_over_fen=cash, fee_earnings_fen=fees)
+
+
+async def _ledger_figures(station_id: int) -> tuple[int | None, int | None]:
+    """Cash the station holds for the platform (代收现金) and its service-fee earnings, from the
+    station's ledger account."""
+    try:
+        from server.models.ledger import LedgerEntry
+    except ImportError:  # the ledger capability is not installed
+        return None, None
+    from tortoise.functions import Sum
+
+    rows = await (LedgerEntry.filter(account_type="station", account_id=station_id)
+                  .annotate(total=Sum("amount_fen")).group_by("kind").values("kind", "total"))
+    by_kind = {r["kind"]: int(r["total"] or 0) for r in rows}
+    fees = by_kind.get("station_fee", 0) + by_kind.get("station_fee_reversal", 0)
+    # Custody entries are negative on the station's account: what it owes the platform.
+    cash = -(by_kind.get("cash_custody", 0) + by_kind.get("cash_custody_reversal", 0))
+    return cash, fees
+
+
+# ---- admin: alerts and locks ----------------------------------------------------------------
+async def list_alerts(q: AlertQuery) -> Page[AlertOut]:
+    """Alerts for the county office, newest first."""
+    qs = StationAlert.all()
+    if q.open:
+        qs = qs.filter(acknowledged_at=None)
+    after = decode_cursor(q.cursor, 1)
+    if after:
+        qs = qs.filter(id__lt=after[0])
+    rows = await qs.order_by("-id").limit(q.limit + 1)
+    more = len(rows) > q.limit
+    rows = rows[: q.limit]
+    return Page[AlertOut](items=[AlertOut.model_validate(r) for r in rows],
+                          next_cursor=encode_cursor([rows[-1].id]) if more and rows else None)
+
+
+async def acknowledge_alert(alert_id: int, *, actor_id: int) -> AlertOut:
+    async with atomic() as conn:
+        n = await StationAlert.filter(id=alert_id, acknowledged_at=None).using_db(conn).update(
+            acknowledged_at=clock.now(), acknowledged_by_id=actor_id)
+        alert = await StationAlert.get_or_none(id=alert_id, using_db=conn)
+        if alert is None:
+            raise NotFound("alert not found")
+        if n:
+            await audit.record(actor_id, "station.alert_ack", "station", alert.station_id,
+                               {"alert_id": alert_id}, conn=conn)
+    return AlertOut.model_validate(alert)
+
+
+async def unlock_pickups(station_id: int, *, actor_id: int):
+    """Lift a station's pickup lock (after the county office checked what happened)."""
+    async with atomic() as conn:
+        n = await Station.filter(id=station_id).using_db(conn).update(pickup_locked_until=None)
+        if not n:
+            raise NotFound("station not found")
+        await audit.record(actor_id, "station.pickup_unlocked", "station", station_id, conn=conn)
+    await kr.reset_limit(RL_STATION, str(station_id))
+    return station_out(await Station.get(id=station_id))
