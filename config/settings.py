@@ -117,6 +117,23 @@ class Settings(BaseSettings):
     media_base_url: str = ""
     media_image_max_bytes: int = Field(5 * 1024 * 1024, ge=1024, le=11 * 1024 * 1024)
 
+    # ---- orders, WeChat Pay, refunds, settlement ledger (issue #4: server/orders, payments, ledger) ----
+    # Unpaid orders are cancelled (stock back) this long after checkout (default 15 minutes).
+    order_unpaid_timeout_seconds: int = Field(900, ge=60, le=7 * 86400)
+    order_max_lines: int = Field(20, ge=1, le=100)
+    order_max_quantity: int = Field(99, ge=1, le=10_000)
+    checkout_rate_per_minute: int = Field(30, ge=1)
+    cart_max_items: int = Field(50, ge=1, le=500)
+    # Settlement: platform fee on every line, station service fee on pickup orders (basis points).
+    platform_fee_bp: int = Field(500, ge=0, le=10_000)
+    station_fee_bp: int = Field(200, ge=0, le=10_000)
+    wechat_pay_notify_path: str = "/api/v1/pay/wechat/notify"
+    wechat_pay_refund_notify_path: str = "/api/v1/pay/wechat/refund-notify"
+    # No notification this long after a prepay order: ask WeChat (order.query).
+    wechat_pay_query_after_seconds: int = Field(60, ge=5)
+    # Simulator only: delays (seconds) before each retry of a notification we did not acknowledge.
+    wechat_pay_sim_retry_seconds: list[float] = Field(default_factory=lambda: [1, 2, 4, 8, 15])
+
     @model_validator(mode="after")
     def _check(self) -> "Settings":
         if self.env == "production":

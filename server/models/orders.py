@@ -41,6 +41,8 @@ class Order(Model):
     # 代购: station staff who placed the order for a villager.
     assisted_by = fields.ForeignKeyField("models.User", null=True, related_name=False, on_delete=fields.SET_NULL)
     idempotency_key = fields.CharField(64, null=True)
+    # sha256 of the checkout request: the same Idempotency-Key with a different body is a 409.
+    request_hash = fields.CharField(64, default="")
     note = fields.CharField(200, default="")
     created_at = fields.DatetimeField(auto_now_add=True, db_index=True)
     updated_at = fields.DatetimeField(auto_now=True)
@@ -75,3 +77,17 @@ class OrderLine(Model):
 
     class Meta:
         table = "order_lines"
+
+
+class OrderEvent(Model):
+    """One status change of an order (append-only): who moved it from where to where, and why."""
+    id = fields.BigIntField(primary_key=True)
+    order = fields.ForeignKeyField("models.Order", related_name="events", on_delete=fields.CASCADE)
+    from_status = fields.CharField(24, default="")
+    to_status = fields.CharField(24)
+    actor_id = fields.BigIntField(null=True)
+    data = fields.JSONField(default=dict)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "order_events"

@@ -1,0 +1,126 @@
+"""Settlement ledger (结算台账): immutable signed entries per order line, posted when a payment is
+applied and reversed when a refund succeeds. For every order: paid_fen - refunded_fen == sum(entries).
+
+Split of a line amount A (fen): platform fee = A*platform_bp, station service fee = A*station_bp
+(pickup orders), livestream commission = A*commission_bp (attributed lines); the merchant gets the rest.
+Reversals use cumulative rounding: a fee's reversal for a refund is fee(refunded after) - fee(refunded
+before), so a line refunded in any number of parts nets to exactly zero.
+Cash taken at a station counter adds a custody pair that sums to zero: the station owes (-) and the
+platform is owed (+) the cash."""
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from tortoise.functions import Sum
+
+from server.kit import runtime
+from server.kit.money import apply_rate
+from server.models.ledger import LedgerEntry
+from server.models.orders import Order, OrderLine
+
+log = logging.getLogger("kazuo.ledger")
+
+
+def split(amount: int, *, platform_bp: int, station_bp: int, commission_bp: int) -> dict[str, int]:
+    """The fee parts of an amount; the merchant share is what is left (so the parts sum to amount)."""
+    parts = {"platform_fee": apply_rate(amount, platform_bp), "station_fee": apply_rate(amount, station_bp),
+             "live_commission": apply_rate(amount, commission_bp)}
+    parts["merchant_share"] = amount - sum(parts.values())
+    return parts
+
+
+def _rates(order: Order, line: OrderLine) -> dict[str, int]:
+    s = runtime.settings()
+    return {"platform_bp": s.platform_fee_bp,
+            "station_bp": s.station_fee_bp if order.fulfilment == "pickup" and order.station_id else 0,
+            "commission_bp": line.commission_bp if order.livestreamer_id else 0}
+
+
+def _account(kind: str, order: Order, line: OrderLine) -> tuple[str, int | None]:
+    return {"platform_fee": ("platform", None), "station_fee": ("station", order.station_id),
+            "live_commission": ("livestreamer", order.livestreamer_id),
+            "merchant_share": ("merchant", line.merchant_id)}[kind]
+
+
+async def post_sale(order_id: int, conn: Any) -> None:
+    """Post the entries of a paid order (inside the transaction that applied the payment)."""
+    order = await Order.get(id=order_id, using_db=conn)
+    lines = await OrderLine.filter(order_id=order_id).using_db(conn).order_by("id")
+    rows = []
+    for line in lines:
+        for kind, amount in split(line.amount, **_rates(order, line)).items():
+            if amount == 0 and kind != "merchant_share":
+                continue
+            atype, aid = _account(kind, order, line)
+            rows.append(LedgerEntry(order_id=order.id, order_line_id=line.id, account_type=atype, account_id=aid,
+                                    kind=kind, amount_fen=amount, dedup_key=f"sale:{line.id}:{kind}"))
+    if order.payment_method == "cash" and order.station_id:
+        rows += [LedgerEntry(order_id=order.id, account_type="station", account_id=order.station_id,
+                             kind="cash_custody", amount_fen=-order.total_fen, dedup_key=f"cash:{order.id}:station"),
+                 LedgerEntry(order_id=order.id, account_type="platform", account_id=None,
+                             kind="cash_custody", amount_fen=order.total_fen, dedup_key=f"cash:{order.id}:platform")]
+    await LedgerEntry.bulk_create(rows, using_db=conn)
+
+
+async def post_refund(refund_id: int, order_id: int, refund_lines: list[dict], conn: Any) -> None:
+    """Post the reversals of a succeeded refund; refund_lines carry each line's refunded amount.
+    Call BEFORE the lines' refunded_fen is increased (it is the 'before' of the cumulative rounding)."""
+    order = await Order.get(id=order_id, using_db=conn)
+    lines = {x.id: x for x in await OrderLine.filter(order_id=order_id).using_db(conn)}
+    rows = []
+    for item in refund_lines:
+        line = lines[item["line_id"]]
+        before, after = line.refunded_fen, line.refunded_fen + item["amount"]
+        rates = _rates(order, line)
+        s_before, s_after = split(before, **rates), split(after, **rates)
+        for kind in ("platform_fee", "station_fee", "live_commission", "merchant_share"):
+            delta = s_after[kind] - s_before[kind]
+            if delta == 0:
+                continue
+            atype, aid = _account(kind, order, line)
+            rows.append(LedgerEntry(order_id=order.id, order_line_id=line.id, refund_id=refund_id,
+                                    account_type=atype, account_id=aid, kind=kind + "_reversal",
+                                    amount_fen=-delta, dedup_key=f"refund:{refund_id}:{line.id}:{kind}"))
+    if order.payment_method == "cash" and order.station_id:
+        total = sum(i["amount"] for i in refund_lines)
+        rows += [LedgerEntry(order_id=order.id, refund_id=refund_id, account_type="station",
+                             account_id=order.station_id, kind="cash_custody_reversal", amount_fen=total,
+                             dedup_key=f"cashrefund:{refund_id}:station"),
+                 LedgerEntry(order_id=order.id, refund_id=refund_id, account_type="platform", account_id=None,
+                             kind="cash_custody_reversal", amount_fen=-total,
+                             dedup_key=f"cashrefund:{refund_id}:platform")]
+    await LedgerEntry.bulk_create(rows, using_db=conn)
+
+
+async def balances(account_type: str | None = None, account_id: int | None = None) -> list[dict]:
+    """Balances per account (fen): what the platform owes each merchant, station and livestreamer."""
+    qs = LedgerEntry.all()
+    if account_type:
+        qs = qs.filter(account_type=account_type)
+    if account_id is not None:
+        qs = qs.filter(account_id=account_id)
+    rows = await (qs.annotate(balance=Sum("amount_fen")).group_by("account_type", "account_id")
+                  .order_by("account_type", "account_id").values("account_type", "account_id", "balance"))
+    return [{"account_type": r["account_type"], "account_id": r["account_id"], "balance_fen": int(r["balance"] or 0)}
+            for r in rows]
+
+
+async def check_invariant(order_ids: list[int] | None = None) -> list[dict]:
+    """Orders whose entries do not sum to paid - refunded (empty list = the ledger holds)."""
+    qs = Order.filter(paid_fen__gt=0)
+    if order_ids is not None:
+        qs = Order.filter(id__in=order_ids)
+    orders = await qs.values("id", "paid_fen", "refunded_fen")
+    sums = {r["order_id"]: int(r["s"] or 0) for r in await LedgerEntry.filter(
+        order_id__in=[o["id"] for o in orders]).annotate(s=Sum("amount_fen")).group_by("order_id")
+        .values("order_id", "s")}
+    bad = [{"order_id": o["id"], "expected": o["paid_fen"] - o["refunded_fen"], "entries": sums.get(o["id"], 0)}
+           for o in orders if o["paid_fen"] - o["refunded_fen"] != sums.get(o["id"], 0)]
+    # Entries for an order that never took money are wrong too.
+    stray = await LedgerEntry.filter(order__paid_fen=0).distinct().values_list("order_id", flat=True)
+    bad += [{"order_id": oid, "expected": 0, "entries": None} for oid in stray
+            if order_ids is None or oid in order_ids]
+    if bad:
+        log.error("ledger invariant broken", extra={"orders": bad[:20]})
+    return bad

@@ -1,0 +1,218 @@
+"""Refunds (退款): a buyer (or a station, for uncollected parcels) asks for some lines or the whole
+order back. Before fulfilment the refund is approved automatically; after that the merchant (when
+every line is theirs) or an admin decides. Approved refunds are sent to WeChat (refund.apply with our
+out_refund_no = refund_no) or paid back in cash at the station; the refund notification (or a
+refundquery) completes them exactly once: ledger reversals, refunded quantities, stock back when the
+order had not reached the warehouse floor yet, and the order closed when everything was refunded."""
+from __future__ import annotations
+
+import logging
+import secrets
+from datetime import datetime
+from typing import Any
+
+from tortoise.expressions import F
+
+from server.kit import audit, clock
+from server.kit.db import atomic, lock_rows
+from server.kit.errors import Conflict, NotFound, ValidationFailed
+from server.kit.jobs import enqueue
+from server.kit.schemas import Out
+from server.ledger import service as ledger
+from server.models.orders import Order, OrderLine, OrderStatus
+from server.models.payments import Payment, PaymentStatus, Refund, RefundStatus
+
+log = logging.getLogger("kazuo.refunds")
+S = OrderStatus
+R = RefundStatus
+REFUNDABLE = (S.PAID, S.IN_FULFILMENT, S.READY_FOR_PICKUP, S.OUT_FOR_DELIVERY, S.DELIVERED, S.COMPLETED)
+
+
+class RefundLineOut(Out):
+    line_id: int
+    qty: int
+    amount: int
+
+
+class RefundOut(Out):
+    id: int
+    refund_no: str
+    order_id: int
+    kind: str
+    amount_fen: int
+    lines: list[RefundLineOut]
+    status: str
+    reason: str
+    auto_approved: bool
+    restock: bool
+    requested_by: int | None
+    decided_by: int | None
+    error: str
+    created_at: datetime
+    succeeded_at: datetime | None
+
+
+def refund_out(r: Refund) -> RefundOut:
+    return RefundOut(id=r.id, refund_no=r.refund_no, order_id=r.order_id, kind=r.kind, amount_fen=r.amount_fen,
+                     lines=[RefundLineOut(**x) for x in r.lines], status=r.status, reason=r.reason,
+                     auto_approved=r.auto_approved, restock=r.restock, requested_by=r.requested_by,
+                     decided_by=r.decided_by, error=r.error, created_at=r.created_at, succeeded_at=r.succeeded_at)
+
+
+def new_refund_no() -> str:
+    return f"RF{clock.now():%y%m%d%H%M%S}{secrets.randbelow(10**10):010d}"
+
+
+async def _paid_payment(order_id: int, conn: Any) -> Payment | None:
+    return await Payment.filter(order_id=order_id, status=PaymentStatus.PAID).using_db(conn).first()
+
+
+async def create_refund(order_id: int, *, lines: dict[int, int] | None, reason: str,
+                        requested_by: int | None, auto_approve: bool) -> RefundOut:
+    """Ask for a refund of {order_line_id: qty} (None = everything not yet refunded) of a paid order."""
+    async with atomic() as conn:
+        orders = await lock_rows(Order, [order_id], conn)
+        if not orders:
+            raise NotFound("order not found")
+        order = orders[0]
+        if order.status not in REFUNDABLE:
+            raise Conflict(f"the order is {order.status}; it cannot be refunded", code="not_refundable")
+        order_lines = {x.id: x for x in await OrderLine.filter(order_id=order_id).using_db(conn)}
+        pending: dict[int, int] = {}
+        for r in await Refund.filter(order_id=order_id, kind="order", status__in=R.OPEN).using_db(conn):
+            for item in r.lines:
+                pending[item["line_id"]] = pending.get(item["line_id"], 0) + item["qty"]
+
+        def left(line: OrderLine) -> int:
+            return line.quantity - line.refunded_qty - pending.get(line.id, 0)
+
+        if lines is None:
+            wanted = {lid: left(x) for lid, x in order_lines.items() if left(x) > 0}
+        else:
+            wanted = {}
+            for lid, qty in lines.items():
+                line = order_lines.get(lid)
+                if line is None:
+                    raise ValidationFailed.field(f"lines.{lid}", "no such line in this order")
+                if not isinstance(qty, int) or qty < 1:
+                    raise ValidationFailed.field(f"lines.{lid}", "the quantity must be at least 1")
+                if qty > left(line):
+                    raise ValidationFailed.field(f"lines.{lid}", f"at most {left(line)} can still be refunded")
+                wanted[lid] = qty
+        if not wanted:
+            raise Conflict("nothing left to refund", code="nothing_to_refund")
+        items = [{"line_id": lid, "qty": q, "amount": q * order_lines[lid].unit_price} for lid, q in sorted(wanted.items())]
+        auto = auto_approve or order.status == S.PAID  # before fulfilment: approved at once
+        payment = await _paid_payment(order_id, conn)
+        refund = await Refund.create(
+            refund_no=new_refund_no(), order_id=order_id, payment_id=payment.id if payment else None, kind="order",
+            amount_fen=sum(i["amount"] for i in items), lines=items,
+            status=R.APPROVED if auto else R.REQUESTED, reason=reason[:200], requested_by=requested_by,
+            auto_approved=auto, decided_at=clock.now() if auto else None, using_db=conn)
+        await audit.record(requested_by, "refund.request", "order", order_id,
+                           {"refund_id": refund.id, "amount_fen": refund.amount_fen, "auto": auto}, conn=conn)
+        if auto:
+            enqueue("payments.refund", refund.id, job_id=f"payments.refund:{refund.id}")
+    return refund_out(refund)
+
+
+async def create_stray_refund(payment: Payment, total_fee: int, conn: Any) -> Refund:
+    """A payment that arrived for an order that cannot take it (cancelled, or paid another way) is
+    recorded and refunded in full, automatically (no stock is revived: see README)."""
+    refund = await Refund.create(
+        refund_no=new_refund_no(), order_id=payment.order_id, payment_id=payment.id, kind="stray",
+        amount_fen=total_fee, lines=[], status=R.APPROVED, reason="payment after the order was closed",
+        auto_approved=True, decided_at=clock.now(), using_db=conn)
+    await audit.record(None, "refund.stray", "order", payment.order_id,
+                       {"refund_id": refund.id, "payment_id": payment.id, "amount_fen": total_fee}, conn=conn)
+    enqueue("payments.refund", refund.id, job_id=f"payments.refund:{refund.id}")
+    return refund
+
+
+async def decide(refund_id: int, *, approve: bool, actor_id: int, merchant_ids: frozenset[int] | None,
+                 note: str = "") -> RefundOut:
+    """Approve or reject a requested refund: an admin (merchant_ids=None) or the merchant whose lines these are."""
+    async with atomic() as conn:
+        rows = await lock_rows(Refund, [refund_id], conn)
+        if not rows:
+            raise NotFound("refund not found")
+        refund = rows[0]
+        if merchant_ids is not None:
+            mids = set(await OrderLine.filter(id__in=[i["line_id"] for i in refund.lines]).using_db(conn)
+                       .values_list("merchant_id", flat=True))
+            if not mids or not mids <= set(merchant_ids):
+                raise NotFound("refund not found")
+        new = R.APPROVED if approve else R.REJECTED
+        n = await Refund.filter(id=refund_id, status=R.REQUESTED).using_db(conn).update(
+            status=new, decided_by=actor_id, decided_at=clock.now(), error=note[:200] if not approve else "")
+        if n == 0:
+            raise Conflict(f"the refund is {refund.status}", code="invalid_transition")
+        await audit.record(actor_id, "refund.approve" if approve else "refund.reject", "order", refund.order_id,
+                           {"refund_id": refund_id, "note": note[:200]}, conn=conn)
+        if approve:
+            enqueue("payments.refund", refund_id, job_id=f"payments.refund:{refund_id}")
+        refund = await Refund.get(id=refund_id, using_db=conn)
+    return refund_out(refund)
+
+
+async def complete(refund_no: str, *, success: bool, refund_fee: int | None, wechat_refund_id: str = "",
+                   error: str = "") -> str:
+    """Apply WeChat's (or the counter's) result of a refund exactly once; returns the outcome."""
+    async with atomic() as conn:
+        refund = await Refund.filter(refund_no=refund_no).using_db(conn).select_for_update().first()
+        if refund is None:
+            return "unknown"
+        if refund_fee is not None and refund_fee != refund.amount_fen:
+            log.error("refund amount mismatch", extra={"refund_no": refund_no, "fee": refund_fee})
+            return "amount_mismatch"
+        if not success:
+            n = await Refund.filter(id=refund.id, status__in=[R.APPROVED, R.PROCESSING]).using_db(conn).update(
+                status=R.FAILED, error=error[:200] or "refund failed")
+            return "failed" if n else "duplicate"
+        n = await Refund.filter(id=refund.id, status__in=[R.APPROVED, R.PROCESSING]).using_db(conn).update(
+            status=R.SUCCEEDED, succeeded_at=clock.now(), wechat_refund_id=wechat_refund_id[:64])
+        if n == 0:
+            return "duplicate"
+        if refund.kind != "order":
+            return "applied"
+        # The order row lock orders us against the warehouse hand-off (PAID -> IN_FULFILMENT).
+        order = (await lock_rows(Order, [refund.order_id], conn))[0]
+        await ledger.post_refund(refund.id, order.id, refund.lines, conn)
+        for item in refund.lines:
+            await OrderLine.filter(id=item["line_id"]).using_db(conn).update(
+                refunded_qty=F("refunded_qty") + item["qty"], refunded_fen=F("refunded_fen") + item["amount"])
+        await Order.filter(id=order.id).using_db(conn).update(refunded_fen=F("refunded_fen") + refund.amount_fen,
+                                                              updated_at=clock.now())
+        if order.status == S.PAID:  # never handed to the warehouse: the goods are still on the shelf
+            from server.orders import service as orders_service
+
+            skus = dict(await OrderLine.filter(id__in=[i["line_id"] for i in refund.lines]).using_db(conn)
+                        .values_list("id", "sku_id"))
+            await orders_service.release_stock([(skus[i["line_id"]], i["qty"]) for i in refund.lines], conn)
+            await Refund.filter(id=refund.id).using_db(conn).update(restock=True)
+        if order.refunded_fen + refund.amount_fen >= order.paid_fen:
+            from server.orders import service as orders_service
+
+            await orders_service.transition(order.id, REFUNDABLE, S.CLOSED, conn=conn,
+                                            completed_at=clock.now())
+        await audit.record(None, "refund.succeeded", "order", order.id,
+                           {"refund_id": refund.id, "amount_fen": refund.amount_fen}, conn=conn)
+    return "applied"
+
+
+async def get_refund(refund_id: int) -> RefundOut:
+    r = await Refund.get_or_none(id=refund_id)
+    if r is None:
+        raise NotFound("refund not found")
+    return refund_out(r)
+
+
+async def order_refunds(order_id: int) -> list[RefundOut]:
+    return [refund_out(r) for r in await Refund.filter(order_id=order_id).order_by("id")]
+
+
+async def my_refund_request(buyer_id: int, order_id: int, lines: dict[int, int] | None, reason: str) -> RefundOut:
+    """The buyer asks for a refund of their order (anyone else's order is a 404)."""
+    if not await Order.filter(id=order_id, buyer_id=buyer_id).exists():
+        raise NotFound("order not found")
+    return await create_refund(order_id, lines=lines, reason=reason, requested_by=buyer_id, auto_approve=False)

@@ -1,0 +1,124 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import Field, StringConstraints
+
+from server.kit.schemas import Out, QuerySchema, Schema
+
+Id = Annotated[int, Field(ge=1, le=2**63 - 1)]
+Qty = Annotated[int, Field(ge=1, le=10_000)]
+
+
+class CheckoutLineIn(Schema):
+    sku_id: Id
+    quantity: Qty
+
+
+class AddressIn(Schema):
+    name: Annotated[str, StringConstraints(min_length=1, max_length=32)]
+    phone: Annotated[str, StringConstraints(pattern=r"^1[3-9]\d{9}$")]
+    town: Annotated[str, StringConstraints(min_length=1, max_length=32)]
+    village: Annotated[str, StringConstraints(max_length=32)] = ""
+    detail: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+
+
+class SourceIn(Schema):
+    kind: Annotated[str, StringConstraints(pattern=r"^[a-z_]{1,16}$")]
+    session_id: Id | None = None
+
+
+class CheckoutIn(Schema):
+    lines: list[CheckoutLineIn] = Field(min_length=1, max_length=100)
+    fulfilment: Literal["pickup", "delivery"]
+    station_id: Id | None = Field(None, description="pickup station (自提点); required for pickup")
+    address: AddressIn | None = Field(None, description="required for delivery")
+    source: SourceIn | None = Field(None, description='attribution, e.g. {"kind": "live", "session_id": 1}')
+    note: Annotated[str, StringConstraints(max_length=200)] = ""
+    clear_cart: bool = Field(False, description="remove the ordered SKUs from the cart")
+
+
+class OrderLineOut(Out):
+    id: int
+    merchant_id: int
+    product_id: int
+    sku_id: int
+    product_name: str
+    sku_spec: str
+    image: str
+    unit_price: int
+    quantity: int
+    amount: int
+    refunded_qty: int
+    refunded_fen: int
+    cold_chain: bool
+
+
+class OrderOut(Out):
+    id: int
+    order_no: str
+    buyer_id: int
+    status: str
+    fulfilment: str
+    station_id: int | None
+    address: dict | None
+    goods_fen: int
+    shipping_fen: int
+    total_fen: int
+    paid_fen: int
+    refunded_fen: int
+    payment_method: str
+    source: str
+    live_session_id: int | None
+    assisted_by_id: int | None
+    note: str
+    created_at: datetime
+    expires_at: datetime | None
+    paid_at: datetime | None
+    cancelled_at: datetime | None
+    cancel_reason: str
+    completed_at: datetime | None
+    lines: list[OrderLineOut]
+
+
+class OrderEventOut(Out):
+    from_status: str
+    to_status: str
+    actor_id: int | None
+    data: dict
+    created_at: datetime
+
+
+class OrderListQuery(QuerySchema):
+    status: Literal["pending_payment", "paid", "in_fulfilment", "ready_for_pickup", "out_for_delivery",
+                    "delivered", "completed", "cancelled", "closed"] | None = None
+    cursor: Annotated[str, StringConstraints(max_length=200)] | None = None
+    limit: int = Field(20, ge=1, le=100)
+
+
+class AdminOrderQuery(OrderListQuery):
+    order_no: Annotated[str, StringConstraints(max_length=32)] | None = None
+    buyer_id: Id | None = None
+    merchant_id: Id | None = None
+    station_id: Id | None = None
+
+
+class OrderPage(Out):
+    items: list[OrderOut]
+    next_cursor: str | None = None
+
+
+class CancelIn(Schema):
+    reason: Annotated[str, StringConstraints(max_length=64)] = ""
+
+
+class RefundLineIn(Schema):
+    line_id: Id
+    quantity: Qty
+
+
+class RefundRequestIn(Schema):
+    lines: list[RefundLineIn] | None = Field(None, min_length=1, max_length=100,
+                                             description="order lines and quantities; omit for the whole order")
+    reason: Annotated[str, StringConstraints(max_length=200)] = ""

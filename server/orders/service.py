@@ -1,0 +1,401 @@
+"""Orders (订单): checkout with atomic stock reservation, guarded status transitions, cancellation
+of unpaid orders (stock back exactly once), and the buyer's, merchant's and admin's views."""
+from __future__ import annotations
+
+import hashlib
+import logging
+import secrets
+from datetime import timedelta
+from typing import Any, Iterable
+
+import orjson
+from tortoise.exceptions import IntegrityError
+from tortoise.expressions import F
+
+from server.kit import clock, runtime
+from server.kit import redis as kr
+from server.kit.db import atomic, on_commit
+from server.kit.errors import Conflict, NotFound, ValidationFailed
+from server.kit.jobs import enqueue
+from server.kit.schemas import decode_cursor, encode_cursor
+from server.models.cart import CartItem
+from server.models.catalog import Sku
+from server.models.orders import Order, OrderEvent, OrderLine, OrderStatus
+from server.models.stations import Station
+from server.orders import hooks
+from server.orders.schemas import (AdminOrderQuery, CheckoutIn, OrderEventOut, OrderLineOut, OrderListQuery,
+                                   OrderOut, OrderPage)
+
+log = logging.getLogger("kazuo.orders")
+S = OrderStatus
+# Orders that hold money (a refund can be asked for).
+PAID_STATES = (S.PAID, S.IN_FULFILMENT, S.READY_FOR_PICKUP, S.OUT_FOR_DELIVERY, S.DELIVERED, S.COMPLETED)
+
+
+def new_order_no() -> str:
+    """Our order number, also WeChat Pay's out_trade_no (≤32 chars of [0-9A-Za-z])."""
+    return f"KZ{clock.now():%y%m%d%H%M%S}{secrets.randbelow(10**10):010d}"
+
+
+async def transition(order_id: int, expected: Iterable[str], new: str, *, conn: Any,
+                     actor_id: int | None = None, **fields: Any) -> None:
+    """Move an order to `new` only from one of `expected` (a guarded update); 409 invalid_transition otherwise."""
+    expected = [expected] if isinstance(expected, str) else list(expected)
+    if new not in S.ALL:
+        raise ValueError(f"unknown order status {new!r}")
+    n = await Order.filter(id=order_id, status__in=expected).using_db(conn).update(
+        status=new, updated_at=clock.now(), **fields)
+    if n == 0:
+        current = await Order.filter(id=order_id).using_db(conn).values_list("status", flat=True)
+        if not current:
+            raise NotFound("order not found")
+        raise Conflict(f"the order is {current[0]}; it cannot become {new}", code="invalid_transition",
+                       details={"order_id": order_id, "status": current[0], "expected": expected, "new": new})
+    data = {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in fields.items()
+            if isinstance(v, (str, int, float, bool)) or hasattr(v, "isoformat")}
+    await OrderEvent.create(order_id=order_id, from_status="|".join(expected), to_status=new,
+                            actor_id=actor_id, data=data, using_db=conn)
+
+
+# ---- stock -----------------------------------------------------------------------------------
+def _invalidate_products(product_ids: set[int]) -> None:
+    """A SKU crossed zero (sold out / back): the catalogue's cached pages must show it."""
+    if not product_ids:
+        return
+
+    async def run():
+        try:
+            from server.catalog.cache import invalidate_product
+        except ImportError:  # the catalogue cache is optional for the orders capability
+            return
+        for pid in sorted(product_ids):
+            try:
+                await invalidate_product(pid)
+            except Exception:  # noqa: BLE001 - a stale cache must not fail a committed order
+                log.warning("catalog invalidation failed", extra={"product_id": pid})
+
+    on_commit(run)
+
+
+async def reserve_stock(lines: list[tuple[int, int]], conn: Any) -> None:
+    """Take (sku_id, qty) from sellable stock into reserved, in SKU id order; 409 out_of_stock."""
+    for sku_id, qty in sorted(lines):
+        n = await Sku.filter(id=sku_id, stock__gte=qty, is_active=True).using_db(conn).update(
+            stock=F("stock") - qty, reserved=F("reserved") + qty)
+        if n == 0:
+            raise Conflict("not enough stock", code="out_of_stock", details={"sku_id": sku_id})
+    rows = await Sku.filter(id__in=[s for s, _ in lines], stock=0).using_db(conn).values_list(
+        "product_id", flat=True)
+    _invalidate_products(set(rows))
+
+
+async def release_stock(lines: list[tuple[int, int]], conn: Any, *, from_reserved: bool = True) -> None:
+    """Give (sku_id, qty) back to sellable stock (from reserved unless the goods came back later)."""
+    back: set[int] = set()
+    for sku_id, qty in sorted(lines):
+        if qty <= 0:
+            continue
+        upd = {"stock": F("stock") + qty}
+        if from_reserved:
+            upd["reserved"] = F("reserved") - qty
+        await Sku.filter(id=sku_id).using_db(conn).update(**upd)
+        row = await Sku.filter(id=sku_id).using_db(conn).values("stock", "product_id")
+        if row and row[0]["stock"] == qty:  # it was sold out until now
+            back.add(row[0]["product_id"])
+    _invalidate_products(back)
+
+
+# ---- output ----------------------------------------------------------------------------------
+def _line_out(line: OrderLine) -> OrderLineOut:
+    return OrderLineOut(id=line.id, merchant_id=line.merchant_id, product_id=line.product_id,
+                        sku_id=line.sku_id, product_name=line.product_name, sku_spec=line.sku_spec,
+                        image=line.image, unit_price=line.unit_price, quantity=line.quantity,
+                        amount=line.amount, refunded_qty=line.refunded_qty, refunded_fen=line.refunded_fen,
+                        cold_chain=line.cold_chain)
+
+
+def _order_out(o: Order, lines: list[OrderLine]) -> OrderOut:
+    return OrderOut(id=o.id, order_no=o.order_no, buyer_id=o.buyer_id, status=o.status, fulfilment=o.fulfilment,
+                    station_id=o.station_id, address=o.address, goods_fen=o.goods_fen,
+                    shipping_fen=o.shipping_fen, total_fen=o.total_fen, paid_fen=o.paid_fen,
+                    refunded_fen=o.refunded_fen, payment_method=o.payment_method, source=o.source,
+                    live_session_id=o.live_session_id, assisted_by_id=o.assisted_by_id, note=o.note,
+                    created_at=o.created_at, expires_at=o.expires_at, paid_at=o.paid_at,
+                    cancelled_at=o.cancelled_at, cancel_reason=o.cancel_reason,
+                    completed_at=o.completed_at, lines=[_line_out(x) for x in lines])
+
+
+async def order_out(order_id: int, conn: Any = None) -> OrderOut:
+    """An order with its lines."""
+    o = await Order.get_or_none(id=order_id, using_db=conn)
+    if o is None:
+        raise NotFound("order not found")
+    lines = await OrderLine.filter(order_id=order_id).using_db(conn).order_by("id")
+    return _order_out(o, lines)
+
+
+async def _page(qs, limit: int, cursor: str | None, line_filter=None) -> OrderPage:
+    c = decode_cursor(cursor, 1)
+    if c is not None:
+        if not isinstance(c[0], int):
+            raise ValidationFailed.field("cursor", "malformed cursor")
+        qs = qs.filter(id__lt=c[0])
+    orders = await qs.order_by("-id").limit(limit + 1)
+    more = len(orders) > limit
+    orders = orders[:limit]
+    lq = OrderLine.filter(order_id__in=[o.id for o in orders])
+    if line_filter is not None:
+        lq = lq.filter(**line_filter)
+    by_order: dict[int, list[OrderLine]] = {}
+    for line in await lq.order_by("id"):
+        by_order.setdefault(line.order_id, []).append(line)
+    return OrderPage(items=[_order_out(o, by_order.get(o.id, [])) for o in orders],
+                     next_cursor=encode_cursor([orders[-1].id]) if more and orders else None)
+
+
+# ---- checkout --------------------------------------------------------------------------------
+def _request_hash(data: CheckoutIn, assisted_by: int | None) -> str:
+    raw = orjson.dumps([data.model_dump(mode="json"), assisted_by], option=orjson.OPT_SORT_KEYS)
+    return hashlib.sha256(raw).hexdigest()
+
+
+def _check_shape(data: CheckoutIn) -> None:
+    s = runtime.settings()
+    if len(data.lines) > s.order_max_lines:
+        raise ValidationFailed.field("lines", f"at most {s.order_max_lines} lines")
+    seen: set[int] = set()
+    for i, line in enumerate(data.lines):
+        if line.sku_id in seen:
+            raise ValidationFailed.field(f"lines.{i}.sku_id", "the same SKU appears twice")
+        seen.add(line.sku_id)
+        if line.quantity > s.order_max_quantity:
+            raise ValidationFailed.field(f"lines.{i}.quantity", f"at most {s.order_max_quantity}")
+    if data.fulfilment == "pickup":
+        if data.station_id is None:
+            raise ValidationFailed.field("station_id", "required for pickup")
+        if data.address is not None:
+            raise ValidationFailed.field("address", "not used for pickup")
+    else:
+        if data.address is None:
+            raise ValidationFailed.field("address", "required for delivery")
+        if data.station_id is not None:
+            raise ValidationFailed.field("station_id", "not used for delivery")
+
+
+async def _existing(buyer_id: int, key: str, request_hash: str) -> OrderOut | None:
+    o = await Order.filter(buyer_id=buyer_id, idempotency_key=key).first()
+    if o is None:
+        return None
+    if o.request_hash and o.request_hash != request_hash:
+        raise Conflict("this Idempotency-Key was used for a different order", code="idempotency_key_reused")
+    return await order_out(o.id)
+
+
+async def create_order(buyer_id: int, data: CheckoutIn, *, idempotency_key: str | None,
+                       assisted_by: int | None = None) -> OrderOut:
+    """Check out: validate, reserve stock atomically, record the order; a retried key returns the same order."""
+    s = runtime.settings()
+    _check_shape(data)
+    if idempotency_key is not None and not (1 <= len(idempotency_key) <= 64 and idempotency_key.isprintable()):
+        raise ValidationFailed.field("Idempotency-Key", "1-64 printable characters")
+    # Redis first: when it is down the checkout stops here with a 503, before touching stock.
+    await kr.hit_limit("checkout", str(buyer_id), s.checkout_rate_per_minute, 60,
+                       message="too many checkouts, wait a minute")
+    rhash = _request_hash(data, assisted_by)
+    if idempotency_key:
+        found = await _existing(buyer_id, idempotency_key, rhash)
+        if found is not None:
+            return found
+    rollback_hooks: list = []
+    try:
+        order_id = await _checkout_tx(buyer_id, data, idempotency_key, assisted_by, rhash, rollback_hooks)
+    except IntegrityError:
+        await _run_rollbacks(rollback_hooks)
+        # Two requests with one Idempotency-Key raced: the loser returns the winner's order.
+        if idempotency_key:
+            found = await _existing(buyer_id, idempotency_key, rhash)
+            if found is not None:
+                return found
+        raise
+    except BaseException:
+        await _run_rollbacks(rollback_hooks)
+        raise
+    return await order_out(order_id)
+
+
+async def _run_rollbacks(fns: list) -> None:
+    for fn in fns:
+        try:
+            await fn()
+        except Exception:  # noqa: BLE001
+            log.exception("source rollback hook failed")
+
+
+async def _checkout_tx(buyer_id: int, data: CheckoutIn, key: str | None, assisted_by: int | None,
+                       rhash: str, rollback_hooks: list) -> int:
+    s = runtime.settings()
+    now = clock.now()
+    async with atomic() as conn:
+        ids = [x.sku_id for x in data.lines]
+        skus = {k.id: k for k in await Sku.filter(id__in=ids).using_db(conn)
+                .select_related("product", "product__merchant")}
+        for i, line in enumerate(data.lines):
+            sku = skus.get(line.sku_id)
+            if sku is None:
+                raise ValidationFailed.field(f"lines.{i}.sku_id", "no such SKU")
+            if (not sku.is_active or sku.product.status != "on_sale"
+                    or sku.product.merchant.status != "active"):
+                raise Conflict("this product is not on sale", code="not_on_sale",
+                               details=[{"field": f"lines.{i}.sku_id", "sku_id": sku.id}])
+        if data.fulfilment == "pickup":
+            st = await Station.get_or_none(id=data.station_id, using_db=conn)
+            if st is None or st.status != "active" or (st.services and "pickup" not in st.services):
+                raise ValidationFailed.field("station_id", "no active pickup station with this id")
+        result = hooks.SourceResult()
+        if data.source is not None:
+            resolve = hooks.resolver(data.source.kind)
+            if resolve is None:
+                raise ValidationFailed.field("source.kind", "unknown source")
+            ctx = hooks.SourceContext(
+                buyer_id=buyer_id, source=data.source.model_dump(exclude_none=True), conn=conn,
+                assisted_by=assisted_by, on_rollback=rollback_hooks,
+                lines=[hooks.SourceLine(sku_id=x.sku_id, product_id=skus[x.sku_id].product_id,
+                                        merchant_id=skus[x.sku_id].product.merchant_id, quantity=x.quantity,
+                                        unit_price=skus[x.sku_id].price) for x in data.lines])
+            result = await resolve(ctx)
+        await reserve_stock([(x.sku_id, x.quantity) for x in data.lines], conn)
+        priced = []
+        for x in data.lines:
+            sku = skus[x.sku_id]
+            unit = min(result.unit_prices.get(sku.id, sku.price), sku.price)
+            priced.append((x, sku, unit, unit * x.quantity))
+        goods = sum(p[3] for p in priced)
+        order = await Order.create(
+            order_no=new_order_no(), buyer_id=buyer_id, status=S.PENDING_PAYMENT, fulfilment=data.fulfilment,
+            station_id=data.station_id, address=data.address.model_dump() if data.address else None,
+            goods_fen=goods, shipping_fen=0, total_fen=goods,
+            source=data.source.kind if data.source else "", live_session_id=result.live_session_id,
+            livestreamer_id=result.livestreamer_id, assisted_by_id=assisted_by, idempotency_key=key,
+            request_hash=rhash, note=data.note, expires_at=now + timedelta(seconds=s.order_unpaid_timeout_seconds),
+            using_db=conn)
+        await OrderLine.bulk_create([
+            OrderLine(order_id=order.id, merchant_id=sku.product.merchant_id, product_id=sku.product_id,
+                      sku_id=sku.id, product_name=sku.product.name, sku_spec=sku.spec,
+                      image=(sku.product.images[0] if sku.product.images and isinstance(sku.product.images[0], str)
+                             else "")[:300],
+                      unit_price=unit, quantity=x.quantity, amount=amount, cold_chain=sku.cold_chain,
+                      commission_bp=result.commission_bp_by_sku.get(sku.id, result.commission_bp))
+            for x, sku, unit, amount in priced], using_db=conn)
+        await OrderEvent.create(order_id=order.id, from_status="", to_status=S.PENDING_PAYMENT,
+                                actor_id=assisted_by or buyer_id,
+                                data={"assisted": bool(assisted_by), "source": order.source}, using_db=conn)
+        if data.clear_cart:
+            await CartItem.filter(user_id=buyer_id, sku_id__in=ids).using_db(conn).delete()
+        enqueue("orders.cancel_unpaid", order.id, job_id=f"orders.cancel:{order.id}",
+                defer=timedelta(seconds=s.order_unpaid_timeout_seconds))
+    return order.id
+
+
+# ---- cancellation ----------------------------------------------------------------------------
+async def cancel_unpaid(order_id: int, *, reason: str, actor_id: int | None = None) -> bool:
+    """Cancel an unpaid order and give its stock (and live quota) back; False if it was not unpaid."""
+    async with atomic() as conn:
+        try:
+            await transition(order_id, [S.PENDING_PAYMENT], S.CANCELLED, conn=conn, actor_id=actor_id,
+                             cancelled_at=clock.now(), cancel_reason=reason[:64])
+        except Conflict:
+            return False
+        order = await Order.get(id=order_id, using_db=conn)
+        lines = await OrderLine.filter(order_id=order_id).using_db(conn).values_list("sku_id", "quantity")
+        await release_stock([(a, b) for a, b in lines], conn)
+        rel = hooks.release(order.source) if order.source else None
+        if rel is not None:
+            await rel(hooks.ReleasedOrder(order_id=order.id, buyer_id=order.buyer_id, source=order.source,
+                                          live_session_id=order.live_session_id,
+                                          lines=[(a, b) for a, b in lines]), conn)
+        # An open prepay order at WeChat is closed so the buyer cannot pay it any more.
+        enqueue("payments.close", order_id, job_id=f"payments.close:{order_id}")
+    return True
+
+
+async def cancel_by_buyer(buyer_id: int, order_id: int, reason: str = "") -> OrderOut:
+    """The buyer cancels their unpaid order (another buyer's order is a 404)."""
+    o = await Order.get_or_none(id=order_id, buyer_id=buyer_id).only("id", "status")
+    if o is None:
+        raise NotFound("order not found")
+    if not await cancel_unpaid(order_id, reason="buyer" + (f": {reason}" if reason else ""), actor_id=buyer_id):
+        current = await Order.get(id=order_id).only("status")
+        raise Conflict(f"the order is {current.status}; only an unpaid order can be cancelled",
+                       code="invalid_transition")
+    return await order_out(order_id)
+
+
+async def due_unpaid(limit: int = 500) -> list[int]:
+    """Unpaid orders past their expiry (the sweeper re-enqueues their cancel job)."""
+    return await (Order.filter(status=S.PENDING_PAYMENT, expires_at__lt=clock.now())
+                  .order_by("id").limit(limit).values_list("id", flat=True))
+
+
+# ---- views -----------------------------------------------------------------------------------
+async def my_order(buyer_id: int, order_id: int) -> OrderOut:
+    """One of the buyer's orders; anyone else's is a 404."""
+    if not await Order.filter(id=order_id, buyer_id=buyer_id).exists():
+        raise NotFound("order not found")
+    return await order_out(order_id)
+
+
+async def my_orders(buyer_id: int, q: OrderListQuery) -> OrderPage:
+    """The buyer's orders, newest first."""
+    qs = Order.filter(buyer_id=buyer_id)
+    if q.status:
+        qs = qs.filter(status=q.status)
+    return await _page(qs, q.limit, q.cursor)
+
+
+async def merchant_orders(merchant_ids: Iterable[int], q: OrderListQuery) -> OrderPage:
+    """Orders containing the merchant's goods, each with only the merchant's lines."""
+    mids = sorted(set(merchant_ids))
+    if not mids:
+        return OrderPage(items=[])
+    qs = Order.filter(id__in=OrderLine.filter(merchant_id__in=mids).values("order_id"))
+    if q.status:
+        qs = qs.filter(status=q.status)
+    page = await _page(qs, q.limit, q.cursor, line_filter={"merchant_id__in": mids})
+    for item in page.items:  # only what the merchant may see of someone else's order
+        item.address = None
+        item.goods_fen = item.total_fen = item.paid_fen = sum(x.amount for x in item.lines)
+        item.refunded_fen = sum(x.refunded_fen for x in item.lines)
+        item.buyer_id = 0
+        item.note = ""
+    return page
+
+
+async def merchant_order(merchant_ids: Iterable[int], order_id: int) -> OrderOut:
+    mids = sorted(set(merchant_ids))
+    if not mids or not await OrderLine.filter(order_id=order_id, merchant_id__in=mids).exists():
+        raise NotFound("order not found")
+    page = await merchant_orders(mids, OrderListQuery(cursor=encode_cursor([order_id + 1]), limit=1))
+    if not page.items or page.items[0].id != order_id:
+        raise NotFound("order not found")
+    return page.items[0]
+
+
+async def search_orders(q: AdminOrderQuery) -> OrderPage:
+    """Admin search by number, buyer, merchant, station and status."""
+    qs = Order.all()
+    if q.status:
+        qs = qs.filter(status=q.status)
+    if q.order_no:
+        qs = qs.filter(order_no=q.order_no)
+    if q.buyer_id:
+        qs = qs.filter(buyer_id=q.buyer_id)
+    if q.station_id:
+        qs = qs.filter(station_id=q.station_id)
+    if q.merchant_id:
+        qs = qs.filter(id__in=OrderLine.filter(merchant_id=q.merchant_id).values("order_id"))
+    return await _page(qs, q.limit, q.cursor)
+
+
+async def order_events(order_id: int) -> list[OrderEventOut]:
+    return [OrderEventOut.model_validate(e) for e in
+            await OrderEvent.filter(order_id=order_id).order_by("id")]
