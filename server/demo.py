@@ -150,6 +150,13 @@ async def seed() -> str:
                 await Certification.create(product=p, kind=cert, number=f"LN-{p.id:06d}",
                                            issuer="辽宁省农业农村厅", using_db=conn)
             created["products"] += 1
+        # Visibility, cheapest price and search text are derived columns: recompute them for every
+        # demo product (also repairs a database seeded before these columns existed).
+        from server.catalog.service import refresh_derived
+
+        for pid in await Product.filter(merchant_id__in=[m.id for m in merchants]).using_db(conn).values_list(
+                "id", flat=True):
+            await refresh_derived(pid, conn)
     return "demo data: " + ", ".join(f"{v} {k} created" for k, v in created.items())
 
 
