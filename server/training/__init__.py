@@ -1,0 +1,1 @@
+"""Training and incubation (培训与孵化): courses, sessions, sign-in, archive, trainees, outcomes."""

@@ -1,0 +1,9 @@
+import pytest
+
+from server.kit import clock
+
+
+@pytest.fixture(autouse=True)
+def _reset_clock():
+    yield
+    clock.reset()
