@@ -19,6 +19,7 @@ log = logging.getLogger("kazuo.worker")
 JOB_MODULES: list[str] = [
     "jobs.platform",
     "jobs.stations",
+    "jobs.training",
 ]
 
 

@@ -36,6 +36,8 @@ BLUEPRINTS = [
     "miniprogram_api.shop",
     "miniprogram_api.merchant",
     "server.console_api.catalog",
+    "server.console_api.training",
+    "miniprogram_api.training",
 ]
 
 _RID = re.compile(r"^[A-Za-z0-9._\-]{1,64}$")
