@@ -1,0 +1,54 @@
+"""The baseline: a bare Sanic JSON hello world with the server's own settings (one worker per
+--workers, no access log, orjson, the same keep-alive), so the harness can say what fraction of
+plain Sanic an endpoint reaches on this machine in the same run.
+
+    python -m bench.bare_app --port 8001 [--workers 1]
+"""
+from __future__ import annotations
+
+import argparse
+
+import orjson
+from sanic import Request, Sanic
+from sanic.response import json
+
+
+def _dumps(obj) -> str:
+    return orjson.dumps(obj).decode()
+
+
+def create_app() -> Sanic:
+    app = Sanic("kazuo_bench_bare", dumps=_dumps, loads=orjson.loads, configure_logging=False)
+    # The same knobs server/app.py sets; nothing else (no middleware, no error handler).
+    app.config.update({"ACCESS_LOG": False, "KEEP_ALIVE_TIMEOUT": 30, "REQUEST_TIMEOUT": 30,
+                       "RESPONSE_TIMEOUT": 60, "MOTD": False, "AUTO_EXTEND": False})
+
+    @app.get("/")
+    async def hello(request: Request):
+        return json({"status": "ok"})
+
+    return app
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.bare_app")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8001)
+    parser.add_argument("--workers", type=int, default=1)
+    args = parser.parse_args()
+    from functools import partial
+
+    from sanic.worker.loader import AppLoader
+
+    loader = AppLoader(factory=partial(create_app))
+    app = loader.load()
+    app.prepare(host=args.host, port=args.port, workers=args.workers, access_log=False,
+                single_process=args.workers == 1, motd=False)
+    if args.workers == 1:
+        Sanic.serve_single(primary=app)
+    else:
+        Sanic.serve(primary=app, app_loader=loader)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Scenarios: one module per measurement; see bench/README.md for the API."""
