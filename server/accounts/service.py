@@ -24,6 +24,9 @@ def user_out(user: User, p: Principal) -> UserOut:
 
 
 async def login_response(user: User) -> LoginOut:
+    # A login reads the grants afresh: `grant-role` may have run in another process whose Redis
+    # (the embedded in-process store) is not ours, so its cache drop never reached this one.
+    await forget_principal(user.id)
     p = await load_principal(user.id)
     token = issue_token(user.id, sorted(p.roles), user.token_version)
     return LoginOut(token=token, expires_in=runtime.settings().jwt_ttl_seconds, user=user_out(user, p))
