@@ -23,9 +23,9 @@ from server.kit.errors import AppError, RateLimited, ValidationFailed
 
 log = logging.getLogger("kazuo.sms")
 
-PHONE = re.compile(r"^1[3-9]\d{9}$")
+PHONE = re.compile(r"^1[3-9][0-9]{9}$")
 PURPOSE = re.compile(r"^[a-z_]{1,32}$")
-TEMPLATE = re.compile(r"^SMS_\d{1,20}$")
+TEMPLATE = re.compile(r"^SMS_[0-9]{1,20}$")
 OUT_ID = re.compile(r"^[A-Za-z0-9_.:\-]{1,64}$")
 NOTICE_KEEP = 30 * 86400  # a notice's out_id is remembered this long (jobs retry within hours)
 
@@ -104,7 +104,7 @@ async def verify_code(phone: str, purpose: str, code: str) -> None:
     """Consume the code sent to phone for purpose; ValidationFailed on field "code" when it fails."""
     _check_phone(phone)
     _check_purpose(purpose)
-    if not isinstance(code, str) or not re.fullmatch(r"\d{6}", code):
+    if not isinstance(code, str) or not re.fullmatch(r"[0-9]{6}", code):
         raise ValidationFailed.field("code", "a 6-digit code is required")
     s = runtime.settings()
     ok, reason, left = await kr.script(

@@ -201,8 +201,8 @@ def require(params: dict[str, str], *names: str) -> None:
 
 
 # ---- SendSms (短信服务 dysmsapi 2017-05-25) -------------------------------------------------
-_PHONE = re.compile(r"^(?:\+?86|0086)?(1[3-9]\d{9})$")
-_TEMPLATE = re.compile(r"^SMS_\d{6,12}$")
+_PHONE = re.compile(r"^(?:\+?86|0086)?(1[3-9][0-9]{9})$")
+_TEMPLATE = re.compile(r"^SMS_[0-9]{6,12}$")
 MAX_PHONES = 1000
 # Aliyun's default flow control (流控): verification-code templates vs notification templates.
 CODE_LIMITS = ((60, 1, "分钟级"), (3600, 5, "小时级"), (86400, 10, "天级"))
