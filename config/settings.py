@@ -134,6 +134,29 @@ class Settings(BaseSettings):
     # Simulator only: delays (seconds) before each retry of a notification we did not acknowledge.
     wechat_pay_sim_retry_seconds: list[float] = Field(default_factory=lambda: [1, 2, 4, 8, 15])
 
+    # ---- livestream commerce (issue #7: live/) -------------------------------------------------
+    # Aliyun Live domains and app (推流域名 / 播流域名 / AppName).
+    live_push_domain: str = "push.live.kazuo.example"
+    live_play_domain: str = "play.live.kazuo.example"
+    live_app_name: str = Field("kazuo", pattern=r"^[A-Za-z0-9_-]{1,32}$")
+    # Type-A URL auth keys, primary and backup (Aliyun accepts either, so keys rotate without a gap).
+    # Unset in simulator mode: fixed simulator keys from live/signing.py stand in.
+    live_push_auth_key: SecretStr | None = None
+    live_push_auth_key_backup: SecretStr | None = None
+    live_play_auth_key: SecretStr | None = None
+    live_play_auth_key_backup: SecretStr | None = None
+    live_push_url_ttl_seconds: int = Field(6 * 3600, ge=60, le=7 * 86400)
+    live_play_url_ttl_seconds: int = Field(3600, ge=60, le=86400)
+    # Key for the ALI-LIVE-SIGNATURE header of publish callbacks; unset = not verified (simulator
+    # mode uses a fixed key so the check always runs there).
+    live_callback_key: SecretStr | None = None
+    live_callback_max_skew_seconds: int = Field(300, ge=10)
+    # An order can still name a session as its source this long after it ends (shared link, code).
+    live_attribution_window_hours: int = Field(24, ge=0, le=24 * 30)
+    live_default_per_buyer_limit: int = Field(5, ge=1, le=1000)
+    # A live session whose stream is missing from the online list this long is ended by reconcile.
+    live_reconcile_grace_seconds: int = Field(120, ge=10)
+
     @model_validator(mode="after")
     def _check(self) -> "Settings":
         if self.env == "production":

@@ -20,6 +20,7 @@ JOB_MODULES: list[str] = [
     "jobs.platform",
     "jobs.stations",
     "jobs.training",
+    "live.jobs",
 ]
 
 

@@ -38,6 +38,7 @@ BLUEPRINTS = [
     "server.console_api.catalog",
     "server.console_api.training",
     "miniprogram_api.training",
+    "live.api",
 ]
 
 _RID = re.compile(r"^[A-Za-z0-9._\-]{1,64}$")

@@ -7,4 +7,5 @@ SIM_BLUEPRINTS = [
     "server.integrations.simulators.wechat",
     "server.integrations.simulators.aliyun",
     "server.integrations.simulators.wechat_messages",
+    "live.simulator",
 ]

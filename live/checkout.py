@@ -1,0 +1,185 @@
+"""Selling on air: the orders source hook for {"kind": "live", "session_id": N}.
+
+While the session is live, a tied-in SKU sells at its live price out of the session's quota: the Lua
+gate admits the buyer (quota and per-buyer limit, atomically, before the order is written), then the
+database takes the quota with conditional updates (the truth). The checkout then reserves stock the
+usual way, so the resolver moves the units from the quota onto the shelf inside the same transaction:
+net, quota -1 and reserved +1, stock unchanged. After the session, within the attribution window, an
+order is attributed to the session and its livestreamer (commission) at the shelf price."""
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from tortoise.expressions import F
+
+from live import events, figures, gate
+from server.kit import clock, runtime
+from server.kit.db import lock_rows, on_commit
+from server.kit.errors import Conflict, ValidationFailed
+from server.models.catalog import Sku
+from server.models.live import LivePurchase, LiveSession, LiveTieIn, SessionStatus
+from server.orders import hooks
+
+log = logging.getLogger("kazuo.live.checkout")
+FIELD = "source.session_id"
+
+
+def _sold_out(tiein_id: int, sku_id: int) -> Conflict:
+    return Conflict("sold out in this live session", code="live_sold_out",
+                    details={"tiein_id": tiein_id, "sku_id": sku_id})
+
+
+def _over_limit(t: LiveTieIn) -> Conflict:
+    return Conflict(f"at most {t.per_buyer_limit} per buyer in this live session", code="live_buyer_limit",
+                    details={"tiein_id": t.id, "sku_id": t.sku_id, "per_buyer_limit": t.per_buyer_limit})
+
+
+async def resolve(ctx: hooks.SourceContext) -> hooks.SourceResult:
+    """Validate the live source, take the live quota, and price and attribute the order."""
+    sid = ctx.source.get("session_id")
+    if not isinstance(sid, int):
+        raise ValidationFailed.field(FIELD, "a live source names its session")
+    conn = ctx.conn
+    s = await LiveSession.filter(id=sid).using_db(conn).first()
+    if s is None or s.status == SessionStatus.CANCELLED:
+        raise ValidationFailed.field(FIELD, "no such live session")
+    if s.status == SessionStatus.SCHEDULED:
+        raise ValidationFailed.field(FIELD, "the live session has not started")
+    skus = sorted({ln.sku_id for ln in ctx.lines})
+    if s.status == SessionStatus.ENDED:
+        window = timedelta(hours=runtime.settings().live_attribution_window_hours)
+        if s.ended_at is None or clock.now() > s.ended_at + window:
+            raise ValidationFailed.field(FIELD, "the live session's attribution window has closed")
+        tieins = await LiveTieIn.filter(session_id=s.id, sku_id__in=skus).using_db(conn)
+        return hooks.SourceResult(
+            live_session_id=s.id, livestreamer_id=s.livestreamer_id,
+            commission_bp_by_sku={t.sku_id: _rate(t, s) for t in tieins})
+    return await _take_quota(ctx, s, skus)
+
+
+def _rate(t: LiveTieIn, s: LiveSession) -> int:
+    return s.commission_bp if t.commission_bp is None else t.commission_bp
+
+
+async def _take_quota(ctx: hooks.SourceContext, s: LiveSession, skus: list[int]) -> hooks.SourceResult:
+    conn, buyer = ctx.conn, ctx.buyer_id
+    qty: dict[int, int] = {}
+    list_price: dict[int, int] = {}
+    for ln in ctx.lines:
+        qty[ln.sku_id] = qty.get(ln.sku_id, 0) + ln.quantity
+        list_price[ln.sku_id] = ln.unit_price
+    tieins = sorted(await LiveTieIn.filter(session_id=s.id, sku_id__in=skus, is_active=True).using_db(conn),
+                    key=lambda t: t.id)
+    result = hooks.SourceResult(live_session_id=s.id, livestreamer_id=s.livestreamer_id)
+    if not tieins:
+        return result
+    # 1. The gate, for every tied line, before the database is touched.
+    holds: list[tuple[LiveTieIn, str]] = []
+    for t in tieins:
+        n = qty[t.sku_id]
+        r, hold = await gate.take(t.id, buyer, n, t.per_buyer_limit)
+        if r == gate.COLD:
+            await gate.load(t.id)
+            r, hold = await gate.take(t.id, buyer, n, t.per_buyer_limit)
+        if r == gate.OVER_LIMIT:
+            raise _over_limit(t)
+        if r != gate.TAKEN:
+            await gate.maybe_repair(t.id)
+            raise _sold_out(t.id, t.sku_id)
+        holds.append((t, hold))
+        # If the checkout fails after this point, the hold goes back (once: the script checks it).
+        ctx.on_rollback.append(lambda t=t, h=hold, n=n: gate.give_back(t.id, buyer, n, h))
+    # 2. The database: lock the order's SKU rows in id order first (the checkout's own reservation
+    # locks them in the same order, so a mixed live + shelf order cannot deadlock with another).
+    if len(skus) > 1:
+        await lock_rows(Sku, skus, conn)
+    for t, hold in holds:
+        n = qty[t.sku_id]
+        ok = await LiveTieIn.filter(id=t.id, is_active=True, remaining__gte=n).using_db(conn).update(
+            remaining=F("remaining") - n, sold=F("sold") + n)
+        if not ok:
+            # The database is the truth: the gate was ahead of it. Give the hold back, then reload.
+            await gate.give_back(t.id, buyer, n, hold)
+            await gate.load(t.id)
+            raise _sold_out(t.id, t.sku_id)
+        await LivePurchase.bulk_create([LivePurchase(tiein_id=t.id, buyer_id=buyer, quantity=0)],
+                                       ignore_conflicts=True, using_db=conn)
+        ok = await LivePurchase.filter(tiein_id=t.id, buyer_id=buyer,
+                                       quantity__lte=t.per_buyer_limit - n).using_db(conn).update(
+            quantity=F("quantity") + n)
+        if not ok:
+            await gate.give_back(t.id, buyer, n, hold)
+            await gate.load(t.id)
+            raise _over_limit(t)
+        # Onto the shelf, for the checkout's reservation to take at once (net: quota -> reserved).
+        await Sku.filter(id=t.sku_id).using_db(conn).update(stock=F("stock") + n)
+        result.unit_prices[t.sku_id] = t.live_price
+        result.commission_bp_by_sku[t.sku_id] = _rate(t, s)
+    for t in await LiveTieIn.filter(session_id=s.id, sku_id__in=skus, is_active=False).using_db(conn):
+        result.commission_bp_by_sku.setdefault(t.sku_id, _rate(t, s))
+
+    sold = [(t.id, qty[t.sku_id], min(t.live_price, list_price[t.sku_id]) * qty[t.sku_id]) for t, _ in holds]
+
+    async def _committed() -> None:
+        for t, hold in holds:
+            await gate.confirm(t.id, hold)
+        await figures.record_order(s.id, buyer, sold)
+        for t, _ in holds:
+            await events.publish(s.id, "stock", {"tiein_id": t.id, "remaining": await gate.remaining(t.id)})
+
+    on_commit(_committed)
+    return result
+
+
+async def release(order: hooks.ReleasedOrder, conn) -> None:
+    """An unpaid order was cancelled (its units are back on the shelf): while the session is live
+    they return to the session's quota; after it, they stay on the shelf."""
+    if not order.live_session_id:
+        return
+    # Locked: a concurrent end of the session waits, so units never land in an ended session's quota.
+    s = await LiveSession.filter(id=order.live_session_id).using_db(conn).select_for_update().first()
+    if s is None:
+        return
+    qty: dict[int, int] = {}
+    for sku_id, n in order.lines:
+        qty[sku_id] = qty.get(sku_id, 0) + n
+    live = s.status == SessionStatus.LIVE
+    from server.models.orders import OrderLine
+
+    amounts: dict[int, int] = {}
+    for sku_id, amount in await OrderLine.filter(order_id=order.order_id).using_db(conn).values_list(
+            "sku_id", "amount"):
+        amounts[sku_id] = amounts.get(sku_id, 0) + int(amount)
+    given: list[tuple[int, int, int]] = []
+    cancelled: list[tuple[int, int, int]] = []
+    for t in sorted(await LiveTieIn.filter(session_id=s.id, sku_id__in=list(qty), is_active=True)
+                    .using_db(conn), key=lambda t: t.id):
+        n = qty[t.sku_id]
+        if not live:
+            continue
+        # Only an order placed on air took quota (a scheduled session refuses the source, an ended
+        # one takes none), so while the session is live every tied line of the order did.
+        await LivePurchase.filter(tiein_id=t.id, buyer_id=order.buyer_id, quantity__gte=n).using_db(conn).update(
+            quantity=F("quantity") - n)
+        back = await Sku.filter(id=t.sku_id, stock__gte=n).using_db(conn).update(stock=F("stock") - n)
+        if back:
+            await LiveTieIn.filter(id=t.id).using_db(conn).update(remaining=F("remaining") + n, sold=F("sold") - n)
+        else:  # the shelf sold them meanwhile: the quota stays smaller
+            await LiveTieIn.filter(id=t.id).using_db(conn).update(sold=F("sold") - n)
+        given.append((t.id, n, n if back else 0))
+        cancelled.append((t.id, n, amounts.get(t.sku_id, n * t.live_price)))
+
+    async def _committed() -> None:
+        for tid, n, to_quota in given:
+            await gate.give_back(tid, order.buyer_id, n, to_quota=to_quota)
+            await events.publish(s.id, "stock", {"tiein_id": tid, "remaining": await gate.remaining(tid)})
+        for tid, n, amount in cancelled:
+            await figures.record_cancel(s.id, tid, n, amount)
+
+    if given:
+        on_commit(_committed)
+
+
+def register() -> None:
+    hooks.register_source("live", resolve, on_release=release)
