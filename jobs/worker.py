@@ -21,6 +21,7 @@ JOB_MODULES: list[str] = [
     "jobs.stations",
     "jobs.training",
     "live.jobs",
+    "jobs.orders",
 ]
 
 

@@ -39,6 +39,7 @@ BLUEPRINTS = [
     "server.console_api.training",
     "miniprogram_api.training",
     "live.api",
+    "miniprogram_api.cart", "miniprogram_api.orders", "miniprogram_api.pay", "server.console_api.orders",
 ]
 
 _RID = re.compile(r"^[A-Za-z0-9._\-]{1,64}$")

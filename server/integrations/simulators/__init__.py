@@ -8,4 +8,5 @@ SIM_BLUEPRINTS = [
     "server.integrations.simulators.aliyun",
     "server.integrations.simulators.wechat_messages",
     "live.simulator",
+    "server.integrations.simulators.wechatpay",
 ]

@@ -1,0 +1,71 @@
+"""Orders and payments jobs: cancel unpaid orders (after asking WeChat), query and close prepay
+orders at WeChat, submit and query refunds, the sweeper that re-finds lost jobs, the ledger check.
+Every job takes ids and is safe to run twice (the services use guarded updates)."""
+from __future__ import annotations
+
+import logging
+
+from arq import cron
+
+from server.integrations.wechatpay import PayGatewayError
+from server.ledger import service as ledger
+from server.orders import service as orders
+from server.payments import service as payments
+
+log = logging.getLogger("kazuo.jobs.orders")
+
+
+async def cancel_unpaid(ctx, order_id: int) -> str:
+    """The unpaid timeout: a payment WeChat has but did not tell us about wins; otherwise cancel."""
+    try:
+        if await payments.sync_with_wechat(order_id) in ("applied", "duplicate"):
+            return "paid"
+    except PayGatewayError as exc:  # WeChat unreachable: cancel anyway; a late payment is refunded
+        log.warning("order query failed before cancel", extra={"order_id": order_id, "err": exc.err_code})
+    return "cancelled" if await orders.cancel_unpaid(order_id, reason="timeout") else "skip"
+
+
+async def query_payment(ctx, order_id: int) -> str:
+    return await payments.sync_with_wechat(order_id)
+
+
+async def close_payment(ctx, order_id: int) -> str:
+    from datetime import timedelta
+
+    from arq import Retry
+
+    result = await payments.close_open_payments(order_id)
+    if result == "later":
+        raise Retry(defer=timedelta(minutes=5))
+    return result
+
+
+async def submit_refund(ctx, refund_id: int) -> str:
+    return await payments.submit_refund(refund_id)
+
+
+async def query_refund(ctx, refund_id: int) -> str:
+    return await payments.query_refund(refund_id)
+
+
+async def sweep(ctx) -> dict:
+    return await payments.sweep()
+
+
+async def check_ledger(ctx) -> int:
+    return len(await ledger.check_invariant())
+
+
+JOBS = [
+    ("orders.cancel_unpaid", cancel_unpaid),
+    ("payments.query", query_payment),
+    ("payments.close", close_payment),
+    ("payments.refund", submit_refund),
+    ("payments.refund_query", query_refund),
+    ("orders.sweep", sweep),
+    ("ledger.check", check_ledger),
+]
+CRON = [
+    cron(sweep, name="cron:orders.sweep", second={7}, run_at_startup=False, unique=True),
+    cron(check_ledger, name="cron:ledger.check", minute={13}, second={0}, unique=True),
+]
