@@ -107,6 +107,17 @@ class Settings(BaseSettings):
     # Read timeout of one Aliyun API call (the SDK runs in a thread; auto-retry is off).
     aliyun_timeout_seconds: float = Field(10.0, gt=0, le=60)
 
+    @model_validator(mode="after")
+    def _check_secrets_filled(self) -> "Settings":
+        # A .env copied from config/production.env.example must not run on its placeholders.
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            if isinstance(value, SecretStr):
+                text = value.get_secret_value()
+                if not text.strip() or "CHANGE_ME" in text:
+                    raise ValueError(f"KAZUO_{name.upper()} is empty or still the CHANGE_ME placeholder")
+        return self
+
     # ---- merchants, catalog and media (issue #3: server/catalog, server/merchants, server/media) --
     # A SKU or product with this many units or fewer shows as "low" (少量库存), never the count.
     catalog_low_stock: int = Field(10, ge=1, le=10_000)
