@@ -168,6 +168,19 @@ class Settings(BaseSettings):
     # A live session whose stream is missing from the online list this long is ended by reconcile.
     live_reconcile_grace_seconds: int = Field(120, ge=10)
 
+    # ---- fulfilment and logistics (issue 6: county warehouse, 县→乡→村, WMS) ------------------
+    # Parcels packed before this local (Asia/Shanghai) time reach their town the same day.
+    fulfillment_same_day_cutoff: str = Field("16:00", pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
+    fulfillment_town_village_hours: int = Field(24, ge=1, le=240)
+    fulfillment_county_village_hours: int = Field(48, ge=1, le=480)
+    # The handoff sweeper leaves a paid order this long to its own job before re-enqueuing it.
+    fulfillment_handoff_grace_seconds: int = Field(60, ge=0)
+    # Outbound WMS webhook (empty: the warehouse uses our operations API, nothing is sent).
+    wms_webhook_url: str = ""
+    wms_secret: SecretStr | None = None
+    wms_max_skew_seconds: int = Field(300, ge=10, le=3600)
+    wms_timeout_seconds: float = Field(5.0, gt=0, le=60)
+
     @model_validator(mode="after")
     def _check(self) -> "Settings":
         if self.env == "production":
@@ -246,6 +259,7 @@ SIMULATOR_SECRETS = {
     "wechat_app_secret": "kazuo-simulator-app-secret",
     "wechat_pay_api_key": "kazuosimulatorpaykey0123456789ab",
     "aliyun_access_key_secret": "kazuo-simulator-aliyun-secret",
+    "wms_secret": "kazuo-simulator-wms-secret-0123456789",
 }
 
 

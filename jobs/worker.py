@@ -22,6 +22,7 @@ JOB_MODULES: list[str] = [
     "jobs.training",
     "live.jobs",
     "jobs.orders",
+    "jobs.fulfillment",
 ]
 
 

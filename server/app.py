@@ -40,6 +40,9 @@ BLUEPRINTS = [
     "miniprogram_api.training",
     "live.api",
     "miniprogram_api.cart", "miniprogram_api.orders", "miniprogram_api.pay", "server.console_api.orders",
+    "server.console_api.warehouse",
+    "miniprogram_api.station_scans",
+    "miniprogram_api.tracking",
 ]
 
 _RID = re.compile(r"^[A-Za-z0-9._\-]{1,64}$")

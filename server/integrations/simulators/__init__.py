@@ -9,4 +9,5 @@ SIM_BLUEPRINTS = [
     "server.integrations.simulators.wechat_messages",
     "live.simulator",
     "server.integrations.simulators.wechatpay",
+    "server.integrations.simulators.wechat_shipping",
 ]

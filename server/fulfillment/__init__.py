@@ -1,0 +1,1 @@
+"""County warehouse fulfilment and three-level logistics (issue 6)."""

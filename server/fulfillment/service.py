@@ -1,0 +1,452 @@
+"""County warehouse fulfilment (县仓履约): handoff of paid orders, inbound stock (集采统储), waves,
+pick, pack. Scans and transport are in server/fulfillment/scans.py.
+
+Stock: Sku.stock is sellable, Sku.reserved is held by orders not yet shipped (the orders capability
+moves stock -> reserved at checkout). On hand in the warehouse = stock + reserved. Inbound receipts
+and returns received add to stock; goods leaving the warehouse take from reserved. Every change is a
+guarded conditional update."""
+from __future__ import annotations
+
+import logging
+import secrets
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from tortoise.exceptions import IntegrityError
+from tortoise.expressions import F
+
+from server.fulfillment import routing
+from server.fulfillment.schemas import (InboundLineOut, InboundNoteIn, InboundNoteOut, PackIn, ParcelBrief,
+                                        ParcelOut, ReceiveIn, StockOut, TaskLineOut, TaskOut, TaskQuery,
+                                        WaveOut)
+from server.kit import audit, clock, jobs, runtime
+from server.kit.db import atomic, lock_rows
+from server.kit.errors import AppError, Conflict, NotFound, ValidationFailed
+from server.kit.schemas import Page, decode_cursor, encode_cursor
+from server.models.catalog import Sku
+from server.models.fulfillment import (DeliveryPromise, FulfillmentTask, InboundLine, InboundNote, Parcel,
+                                       ParcelLine, ParcelStatus, PickRecord, ScanEvent, TaskLine, TaskStatus,
+                                       WmsOutbox)
+from server.models.orders import Order, OrderLine, OrderStatus
+from server.models.stations import Station
+
+log = logging.getLogger("kazuo.fulfillment")
+
+OPEN_TASK = (TaskStatus.PENDING, TaskStatus.PICKING, TaskStatus.PACKED)
+
+
+async def transition_order(order_id: int, expected: str, new: str, *, conn: Any,
+                           actor_id: int | None = None) -> bool:
+    """Move the order through the orders capability; False when it is not in `expected` any more."""
+    from server.orders import service as orders_service
+
+    try:
+        await orders_service.transition(order_id, expected, new, conn=conn, actor_id=actor_id)
+        return True
+    except AppError as exc:
+        if exc.status in (404, 409):
+            log.info("order %s not moved %s -> %s: %s", order_id, expected, new, exc.code)
+            return False
+        raise
+
+
+# ---- handoff (paid order -> one task at the county warehouse) -----------------------------------
+async def handoff(order_id: int) -> int | None:
+    """Turn a paid order into its fulfilment task (idempotent); returns the task id."""
+    existing = await FulfillmentTask.filter(order_id=order_id).values_list("id", flat=True)
+    if existing:
+        return existing[0]
+    try:
+        async with atomic() as conn:
+            order = await Order.filter(id=order_id).using_db(conn).select_for_update().first()
+            if order is None:
+                return None
+            if order.status != OrderStatus.PAID:
+                # a concurrent handoff got there first (or the order was refunded or closed)
+                return await FulfillmentTask.filter(order_id=order_id).using_db(conn) \
+                    .first().values_list("id", flat=True)
+            route = await routing.resolve(order, conn)
+            lines = await OrderLine.filter(order_id=order_id).using_db(conn).order_by("id")
+            cold = any(ln.cold_chain for ln in lines)
+            task = await FulfillmentTask.create(
+                order_id=order_id, mode=route.mode, fulfilment=order.fulfilment, route=route.stations,
+                destination_station_id=route.destination_id, town_station_id=route.town_id, cold_chain=cold,
+                using_db=conn)
+            await TaskLine.bulk_create([
+                TaskLine(task_id=task.id, order_line_id=ln.id, sku_id=ln.sku_id,
+                         quantity=ln.quantity - (ln.refunded_qty or 0), cold_chain=ln.cold_chain)
+                for ln in lines if ln.quantity - (ln.refunded_qty or 0) > 0], using_db=conn)
+            if not await transition_order(order_id, OrderStatus.PAID, OrderStatus.IN_FULFILMENT, conn=conn):
+                raise _Abandon()
+            await _wms_event("task.created", await _task_payload(task.id, conn), conn)
+    except _Abandon:
+        return None
+    except IntegrityError:  # a concurrent handoff created it first
+        return await FulfillmentTask.filter(order_id=order_id).first().values_list("id", flat=True)
+    log.info("order %s handed off as task %s (%s)", order_id, task.id, route.mode)
+    return task.id
+
+
+class _Abandon(Exception):
+    pass
+
+
+async def paid_orders_without_task(limit: int = 500) -> list[int]:
+    """Paid orders older than the grace period (their handoff job was lost or failed)."""
+    grace = runtime.settings().fulfillment_handoff_grace_seconds
+    before = clock.now() - timedelta(seconds=grace)
+    ids = await Order.filter(status=OrderStatus.PAID, paid_at__lte=before).order_by("id").limit(limit) \
+        .values_list("id", flat=True)
+    return list(ids)
+
+
+# ---- inbound (集采统储) ---------------------------------------------------------------------------
+def _note_out(note: InboundNote, lines: list[InboundLine]) -> InboundNoteOut:
+    return InboundNoteOut(
+        id=note.id, merchant_id=note.merchant_id, status=note.status, note=note.note,
+        created_by_id=note.created_by_id, received_by_id=note.received_by_id, created_at=note.created_at,
+        received_at=note.received_at, lines=[InboundLineOut.model_validate(ln) for ln in lines])
+
+
+async def create_inbound(body: InboundNoteIn, *, actor_id: int) -> InboundNoteOut:
+    """Announce a merchant's delivery to the warehouse (入库单): SKUs, expected quantities, batches."""
+    from server.models.merchants import Merchant
+
+    if not await Merchant.filter(id=body.merchant_id).exists():
+        raise ValidationFailed.field("merchant_id", "no such merchant")
+    sku_ids = {ln.sku_id for ln in body.lines}
+    owned = dict(await Sku.filter(id__in=sku_ids).values_list("id", "product__merchant_id"))
+    for i, ln in enumerate(body.lines):
+        if owned.get(ln.sku_id) != body.merchant_id:
+            raise ValidationFailed.field(f"lines[{i}].sku_id", "not a SKU of this merchant")
+    async with atomic() as conn:
+        note = await InboundNote.create(merchant_id=body.merchant_id, note=body.note, created_by_id=actor_id,
+                                        using_db=conn)
+        await InboundLine.bulk_create([InboundLine(note_id=note.id, sku_id=ln.sku_id, batch=ln.batch,
+                                                   expected_qty=ln.quantity) for ln in body.lines],
+                                      using_db=conn)
+        lines = await InboundLine.filter(note_id=note.id).using_db(conn).order_by("id")
+        await audit.record(actor_id, "inbound.create", "inbound_note", note.id,
+                           {"merchant_id": body.merchant_id, "lines": len(lines)}, conn=conn)
+    return _note_out(note, lines)
+
+
+async def receive_inbound(note_id: int, body: ReceiveIn, *, actor_id: int) -> InboundNoteOut:
+    """Receive a note's goods: the received quantities become sellable stock, exactly once."""
+    async with atomic() as conn:
+        # open -> received is the guard: a second receipt (or a concurrent one) changes nothing.
+        note = await InboundNote.get_or_none(id=note_id, using_db=conn)
+        if note is None:
+            raise NotFound("inbound note not found")
+        lines = {ln.id: ln for ln in await InboundLine.filter(note_id=note_id).using_db(conn)}
+        given: dict[int, int] = {}
+        for i, ln in enumerate(body.lines):
+            if ln.line_id not in lines:
+                raise ValidationFailed.field(f"lines[{i}].line_id", "not a line of this note")
+            if ln.line_id in given:
+                raise ValidationFailed.field(f"lines[{i}].line_id", "listed twice")
+            given[ln.line_id] = ln.quantity
+        missing = sorted(set(lines) - set(given))
+        if missing:
+            raise ValidationFailed.field("lines", f"every line needs a received quantity (missing {missing})")
+        now = clock.now()
+        changed = await InboundNote.filter(id=note_id, status="open").using_db(conn).update(
+            status="received", received_by_id=actor_id, received_at=now)
+        if not changed:
+            raise Conflict("this inbound note was already received", code="already_received")
+        for line_id, qty in given.items():
+            await InboundLine.filter(id=line_id).using_db(conn).update(received_qty=qty)
+        for line_id, qty in sorted(given.items()):
+            if qty:
+                await Sku.filter(id=lines[line_id].sku_id).using_db(conn).update(stock=F("stock") + qty)
+        await audit.record(actor_id, "inbound.receive", "inbound_note", note_id,
+                           {"received": {str(k): v for k, v in given.items()}}, conn=conn)
+        note = await InboundNote.get(id=note_id, using_db=conn)
+        out_lines = await InboundLine.filter(note_id=note_id).using_db(conn).order_by("id")
+    return _note_out(note, out_lines)
+
+
+async def inbound_note(note_id: int) -> InboundNoteOut:
+    """One inbound note with its lines."""
+    note = await InboundNote.get_or_none(id=note_id)
+    if note is None:
+        raise NotFound("inbound note not found")
+    return _note_out(note, await InboundLine.filter(note_id=note_id).order_by("id"))
+
+
+async def stock(sku_ids: list[int] | None = None, merchant_id: int | None = None) -> list[StockOut]:
+    """Stock per SKU: on hand in the warehouse, reserved by orders, sellable."""
+    q = Sku.all()
+    if sku_ids:
+        q = q.filter(id__in=sku_ids)
+    if merchant_id:
+        q = q.filter(product__merchant_id=merchant_id)
+    rows = await q.order_by("id").limit(500).values("id", "product_id", "spec", "stock", "reserved")
+    return [StockOut(sku_id=r["id"], product_id=r["product_id"], spec=r["spec"],
+                     on_hand=r["stock"] + r["reserved"], reserved=r["reserved"], sellable=r["stock"])
+            for r in rows]
+
+
+# ---- tasks and waves ---------------------------------------------------------------------------
+def label_payload(label: str) -> str:
+    """What the label's QR code and Code 128 barcode carry."""
+    return f"KZP:{label}"
+
+
+def parcel_out(p: Parcel) -> ParcelOut:
+    return ParcelOut(id=p.id, label=p.label, task_id=p.task_id, order_id=p.order_id, status=p.status,
+                     direction=p.direction, route=list(p.route or []), position=p.position, moving=p.moving,
+                     weight_g=p.weight_g, cold_chain=p.cold_chain, qr_payload=label_payload(p.label),
+                     courier_company=p.courier_company, tracking_no=p.tracking_no, packed_at=p.packed_at,
+                     dispatched_at=p.dispatched_at)
+
+
+async def _task_out(task: FulfillmentTask, conn: Any = None) -> TaskOut:
+    lines = await TaskLine.filter(task_id=task.id).using_db(conn).order_by("id")
+    parcels = await Parcel.filter(task_id=task.id).using_db(conn).order_by("id")
+    return TaskOut(id=task.id, order_id=task.order_id, status=task.status, mode=task.mode,
+                   fulfilment=task.fulfilment, route=list(task.route or []),
+                   destination_station_id=task.destination_station_id, town_station_id=task.town_station_id,
+                   cold_chain=task.cold_chain, created_at=task.created_at,
+                   lines=[TaskLineOut.model_validate(ln) for ln in lines],
+                   parcels=[ParcelBrief.model_validate(p) for p in parcels])
+
+
+async def _task_payload(task_id: int, conn: Any) -> dict:
+    task = await FulfillmentTask.get(id=task_id, using_db=conn)
+    return (await _task_out(task, conn)).model_dump(mode="json")
+
+
+async def get_task(task_id: int) -> TaskOut:
+    """One task with its lines and parcels."""
+    task = await FulfillmentTask.get_or_none(id=task_id)
+    if task is None:
+        raise NotFound("task not found")
+    return await _task_out(task)
+
+
+async def list_tasks(query: TaskQuery) -> Page[TaskOut]:
+    """Tasks, oldest first (keyset pages)."""
+    q = FulfillmentTask.all()
+    if query.status:
+        q = q.filter(status=query.status)
+    if query.town_station_id:
+        q = q.filter(town_station_id=query.town_station_id)
+    cur = decode_cursor(query.cursor, 1)
+    if cur:
+        q = q.filter(id__gt=int(cur[0]))
+    tasks = await q.order_by("id").limit(query.limit + 1)
+    more = len(tasks) > query.limit
+    tasks = tasks[:query.limit]
+    items = [await _task_out(t) for t in tasks]
+    return Page[TaskOut](items=items, next_cursor=encode_cursor([tasks[-1].id]) if more and tasks else None)
+
+
+async def waves() -> list[WaveOut]:
+    """Open tasks grouped into waves (波次) by destination town, route mode and cold chain."""
+    tasks = await FulfillmentTask.filter(status__in=OPEN_TASK).order_by("id").limit(5000).values(
+        "id", "town_station_id", "mode", "cold_chain")
+    if not tasks:
+        return []
+    lines = await TaskLine.filter(task_id__in=[t["id"] for t in tasks]).values("task_id", "quantity")
+    per_task: dict[int, list[int]] = {}
+    for ln in lines:
+        per_task.setdefault(ln["task_id"], []).append(ln["quantity"])
+    towns = {s["id"]: s for s in await Station.filter(
+        id__in={t["town_station_id"] for t in tasks if t["town_station_id"]}).values("id", "town", "code")}
+    day = clock.local_today().isoformat()
+    groups: dict[tuple, WaveOut] = {}
+    for t in tasks:
+        key = (t["mode"], t["town_station_id"], t["cold_chain"])
+        if key not in groups:
+            town = towns.get(t["town_station_id"]) or {}
+            code = town.get("code") or ("COURIER" if t["mode"] == "courier" else "COUNTY")
+            groups[key] = WaveOut(wave=f"{day}/{code}{'/COLD' if t['cold_chain'] else ''}",
+                                  town_station_id=t["town_station_id"], town=town.get("town", ""),
+                                  cold_chain=t["cold_chain"], mode=t["mode"], task_ids=[], lines=0, units=0)
+        w = groups[key]
+        w.task_ids.append(t["id"])
+        w.lines += len(per_task.get(t["id"], []))
+        w.units += sum(per_task.get(t["id"], []))
+    return sorted(groups.values(), key=lambda w: (w.mode, not w.cold_chain, w.wave))
+
+
+# ---- pick (scan SKU and batch) -----------------------------------------------------------------
+async def pick(task_id: int, sku_id: int, batch: str, quantity: int, *, actor_id: int | None,
+               source: str = "api") -> TaskOut:
+    """Record a pick scan of `quantity` units of a SKU from a received batch into a task."""
+    task = await FulfillmentTask.get_or_none(id=task_id)
+    if task is None:
+        raise NotFound("task not found")
+    if task.status not in (TaskStatus.PENDING, TaskStatus.PICKING):
+        raise Conflict(f"the task is {task.status}; nothing left to pick", code="task_not_pickable")
+    if not await InboundLine.filter(sku_id=sku_id, batch=batch, note__status="received").exists():
+        raise ValidationFailed.field("batch", "no batch with this number was received for this SKU")
+    lines = await TaskLine.filter(task_id=task_id, sku_id=sku_id).order_by("id")
+    if not lines:
+        raise ValidationFailed.field("sku_id", "this SKU is not in the task")
+    async with atomic() as conn:
+        remaining = quantity
+        for ln in lines:
+            take = min(remaining, ln.quantity - ln.picked_qty)
+            if take <= 0:
+                continue
+            # picked_qty never passes quantity, however many pickers scan at once
+            n = await TaskLine.filter(id=ln.id, picked_qty__lte=ln.quantity - take).using_db(conn).update(
+                picked_qty=F("picked_qty") + take)
+            if not n:
+                raise Conflict("the line changed while picking; scan again", code="pick_conflict")
+            await PickRecord.create(line_id=ln.id, batch=batch, quantity=take, actor_id=actor_id,
+                                    source=source, using_db=conn)
+            remaining -= take
+            if not remaining:
+                break
+        if remaining:
+            raise Conflict(f"only {quantity - remaining} more of this SKU are needed", code="over_pick",
+                           details=[{"field": "quantity", "message": "more than the task needs"}])
+        await FulfillmentTask.filter(id=task_id, status=TaskStatus.PENDING).using_db(conn).update(
+            status=TaskStatus.PICKING)
+    return await get_task(task_id)
+
+
+# ---- pack (into labelled parcels) --------------------------------------------------------------
+def _new_label() -> str:
+    return "KZ" + secrets.token_hex(6).upper()
+
+
+async def pack(task_id: int, body: PackIn, *, actor_id: int | None, source: str = "api") -> ParcelOut:
+    """Pack picked units into one labelled parcel; refuses unpicked units and mixed cold chain."""
+    async with atomic() as conn:
+        # One packer per task at a time: the lock keeps "packed <= picked" and the task status true.
+        locked = await lock_rows(FulfillmentTask, [task_id], conn)
+        if not locked:
+            raise NotFound("task not found")
+        task = locked[0]
+        if task.status not in (TaskStatus.PICKING, TaskStatus.PENDING):
+            raise Conflict(f"the task is {task.status}; nothing left to pack", code="task_not_packable")
+        lines = {ln.id: ln for ln in await TaskLine.filter(task_id=task_id).using_db(conn)}
+        seen: set[int] = set()
+        for i, pl in enumerate(body.lines):
+            ln = lines.get(pl.task_line_id)
+            if ln is None:
+                raise ValidationFailed.field(f"lines[{i}].task_line_id", "not a line of this task")
+            if pl.task_line_id in seen:
+                raise ValidationFailed.field(f"lines[{i}].task_line_id", "listed twice")
+            seen.add(pl.task_line_id)
+            if ln.packed_qty + pl.quantity > ln.picked_qty:
+                raise Conflict("cannot pack units that were not picked", code="not_picked",
+                               details=[{"field": f"lines[{i}].quantity",
+                                         "message": f"{ln.picked_qty - ln.packed_qty} picked and unpacked"}])
+        colds = {lines[pl.task_line_id].cold_chain for pl in body.lines}
+        if len(colds) > 1:
+            raise Conflict("cold-chain and ambient goods go in separate parcels", code="mixed_cold_chain")
+        for pl in body.lines:
+            ln = lines[pl.task_line_id]
+            n = await TaskLine.filter(id=ln.id, packed_qty__lte=ln.picked_qty - pl.quantity).using_db(conn) \
+                .update(packed_qty=F("packed_qty") + pl.quantity)
+            if not n:
+                raise Conflict("cannot pack units that were not picked", code="not_picked")
+        now = clock.now()
+        parcel = await Parcel.create(
+            label=_new_label(), task_id=task_id, order_id=task.order_id, route=list(task.route or []),
+            weight_g=body.weight_g, cold_chain=colds.pop(), packed_by_id=actor_id, packed_at=now,
+            pod_code=(f"{secrets.randbelow(10**6):06d}" if task.fulfilment == "delivery"
+                      and task.mode == "local" else ""), using_db=conn)
+        await ParcelLine.bulk_create([ParcelLine(parcel_id=parcel.id, task_line_id=pl.task_line_id,
+                                                 sku_id=lines[pl.task_line_id].sku_id, quantity=pl.quantity)
+                                      for pl in body.lines], using_db=conn)
+        await ScanEvent.create(parcel_id=parcel.id, kind="packed", direction="forward",
+                               station_id=(task.route or [None])[0], actor_id=actor_id, source=source,
+                               scan_key=f"{parcel.id}:forward:packed", at=now,
+                               data={"weight_g": body.weight_g}, using_db=conn)
+        if task.mode == "local":
+            from server.fulfillment import sla
+
+            for leg, due, town_id in routing.initial_promises(list(task.route or []), now):
+                await sla.add_promise(parcel.id, leg, due, town_id, conn)
+        fresh = await TaskLine.filter(task_id=task_id).using_db(conn).values_list("quantity", "packed_qty")
+        if all(q == p for q, p in fresh):
+            await FulfillmentTask.filter(id=task_id).using_db(conn).update(status=TaskStatus.PACKED,
+                                                                           packed_at=now)
+        elif task.status == TaskStatus.PENDING:
+            await FulfillmentTask.filter(id=task_id).using_db(conn).update(status=TaskStatus.PICKING)
+    return parcel_out(parcel)
+
+
+async def pack_by_sku(task_id: int, items: list[tuple[int, int]], weight_g: int, *,
+                      source: str = "wms") -> ParcelOut:
+    """Pack by (sku_id, quantity) as a WMS reports it: mapped onto the task's lines in order."""
+    from server.fulfillment.schemas import PackLineIn
+
+    lines = await TaskLine.filter(task_id=task_id).order_by("id")
+    if not lines:
+        raise NotFound("task not found")
+    out: dict[int, int] = {}
+    for i, (sku_id, qty) in enumerate(items):
+        for ln in lines:
+            if ln.sku_id != sku_id:
+                continue
+            free = ln.picked_qty - ln.packed_qty - out.get(ln.id, 0)
+            take = min(free, qty)
+            if take > 0:
+                out[ln.id] = out.get(ln.id, 0) + take
+                qty -= take
+            if not qty:
+                break
+        if qty:
+            raise Conflict("cannot pack units that were not picked", code="not_picked",
+                           details=[{"field": f"lines[{i}].quantity", "message": "more than picked"}])
+    body = PackIn(lines=[PackLineIn(task_line_id=k, quantity=v) for k, v in out.items()], weight_g=weight_g)
+    return await pack(task_id, body, actor_id=None, source=source)
+
+
+async def parcel_by_label(label: str) -> Parcel:
+    p = await Parcel.get_or_none(label=label)
+    if p is None:
+        raise NotFound("parcel not found")
+    return p
+
+
+async def get_parcel(parcel_id: int) -> ParcelOut:
+    """One parcel."""
+    p = await Parcel.get_or_none(id=parcel_id)
+    if p is None:
+        raise NotFound("parcel not found")
+    return parcel_out(p)
+
+
+async def label_png(parcel_id: int) -> bytes:
+    """The parcel label's QR code as a PNG."""
+    import asyncio
+    import io
+
+    import qrcode
+
+    p = await Parcel.get_or_none(id=parcel_id)
+    if p is None:
+        raise NotFound("parcel not found")
+
+    def render() -> bytes:
+        buf = io.BytesIO()
+        qrcode.make(label_payload(p.label)).save(buf, format="PNG")
+        return buf.getvalue()
+
+    return await asyncio.to_thread(render)
+
+
+# ---- WMS outbox --------------------------------------------------------------------------------
+async def _wms_event(kind: str, payload: dict, conn: Any) -> None:
+    """Queue an outbound WMS webhook event in the caller's transaction (only when a WMS is set)."""
+    if not runtime.settings().wms_webhook_url:
+        return
+    ev = await WmsOutbox.create(event_id=uuid.uuid4().hex, kind=kind, payload=payload, using_db=conn)
+    jobs.enqueue("fulfillment.wms_deliver", ev.id, job_id=f"wms:{ev.id}:0")
+
+
+async def promise_rows(parcel_ids: list[int]) -> dict[int, list[DeliveryPromise]]:
+    out: dict[int, list[DeliveryPromise]] = {}
+    for pr in await DeliveryPromise.filter(parcel_id__in=parcel_ids).order_by("id"):
+        out.setdefault(pr.parcel_id, []).append(pr)
+    return out
+

@@ -1,0 +1,89 @@
+"""Delivery promises (时效承诺): each parcel carries a deadline per leg; a deferred job per promise
+and a cron sweep flag breaches as they happen; the county office sees on-time rates."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from server.fulfillment.schemas import BreachOut, BreachQuery, SlaOut, SlaRow
+from server.kit import clock, jobs
+from server.kit.schemas import Page, decode_cursor, encode_cursor
+from server.models.fulfillment import DeliveryPromise, Parcel
+from server.models.stations import Station
+
+
+async def add_promise(parcel_id: int, leg: str, due: datetime, town_id: int | None, conn: Any) -> None:
+    """Give a parcel a deadline for one leg and schedule its breach check at the deadline."""
+    pr = await DeliveryPromise.create(parcel_id=parcel_id, leg=leg, due_at=due, town_station_id=town_id,
+                                      using_db=conn)
+    delay = max(due - clock.now(), timedelta(0)) + timedelta(seconds=1)
+    jobs.enqueue("fulfillment.check_promise", pr.id, job_id=f"sla:{pr.id}", defer=delay)
+
+
+async def mark_met(parcel_id: int, legs: tuple[str, ...], at: datetime, conn: Any) -> None:
+    """The parcel reached the end of these legs; a late arrival is flagged as a breach at once."""
+    await DeliveryPromise.filter(parcel_id=parcel_id, leg__in=legs, met_at=None).using_db(conn).update(met_at=at)
+    await DeliveryPromise.filter(parcel_id=parcel_id, leg__in=legs, due_at__lt=at,
+                                 breached_at=None).using_db(conn).update(breached_at=at)
+
+
+async def check_promise(promise_id: int) -> bool:
+    """Flag one promise if its deadline passed unmet (idempotent). True when it was flagged now."""
+    now = clock.now()
+    n = await DeliveryPromise.filter(id=promise_id, met_at=None, breached_at=None, due_at__lte=now) \
+        .update(breached_at=now)
+    return bool(n)
+
+
+async def sweep_breaches() -> int:
+    """Flag every unmet promise whose deadline passed (the per-promise job may have been lost)."""
+    now = clock.now()
+    return await DeliveryPromise.filter(met_at=None, breached_at=None, due_at__lte=now).update(breached_at=now)
+
+
+def _row(key: str, rows: list[dict], now: datetime) -> SlaRow:
+    on_time = sum(1 for r in rows if r["met_at"] is not None and r["met_at"] <= r["due_at"])
+    late = sum(1 for r in rows if r["met_at"] is not None and r["met_at"] > r["due_at"])
+    open_b = sum(1 for r in rows if r["met_at"] is None and r["due_at"] <= now)
+    total = on_time + late + open_b
+    return SlaRow(key=key, total=total, on_time=on_time, late=late, open_breached=open_b,
+                  on_time_rate=round(on_time / total, 4) if total else None)
+
+
+async def stats(since: datetime | None, until: datetime | None) -> SlaOut:
+    """On-time rate by route leg and by town, for promises due in [since, until)."""
+    q = DeliveryPromise.all()
+    if since:
+        q = q.filter(due_at__gte=since)
+    if until:
+        q = q.filter(due_at__lt=until)
+    rows = await q.values("leg", "town_station_id", "due_at", "met_at")
+    now = clock.now()
+    by_leg: dict[str, list[dict]] = {}
+    by_town: dict[int | None, list[dict]] = {}
+    for r in rows:
+        by_leg.setdefault(r["leg"], []).append(r)
+        by_town.setdefault(r["town_station_id"], []).append(r)
+    names = dict(await Station.filter(id__in=[t for t in by_town if t]).values_list("id", "town"))
+    return SlaOut(by_route=[_row(k, v, now) for k, v in sorted(by_leg.items())],
+                  by_town=[_row(names.get(k, "") or f"station {k}", v, now)
+                           for k, v in sorted(by_town.items(), key=lambda kv: kv[0] or 0)])
+
+
+async def breaches(query: BreachQuery) -> Page[BreachOut]:
+    """Flagged breaches, newest first."""
+    q = DeliveryPromise.filter(breached_at__isnull=False)
+    if query.open_only:
+        q = q.filter(met_at=None)
+    cur = decode_cursor(query.cursor, 1)
+    if cur:
+        q = q.filter(id__lt=int(cur[0]))
+    rows = await q.order_by("-id").limit(query.limit + 1)
+    more = len(rows) > query.limit
+    rows = rows[:query.limit]
+    parcels = {p["id"]: p for p in await Parcel.filter(id__in=[r.parcel_id for r in rows]).values(
+        "id", "label", "order_id")}
+    items = [BreachOut(parcel_id=r.parcel_id, label=parcels[r.parcel_id]["label"],
+                       order_id=parcels[r.parcel_id]["order_id"], leg=r.leg, town_station_id=r.town_station_id,
+                       due_at=r.due_at, breached_at=r.breached_at, met_at=r.met_at) for r in rows]
+    return Page[BreachOut](items=items, next_cursor=encode_cursor([rows[-1].id]) if more and rows else None)
