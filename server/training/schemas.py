@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from pydantic import Field, StringConstraints, field_validator, model_validator
+from pydantic import AfterValidator, Field, StringConstraints, field_validator
 
 from server.kit.schemas import Name, Out, QuerySchema, Schema, ShortText, Text
 
@@ -27,10 +27,13 @@ MIN_DAY, MAX_DAY = date(2015, 1, 1), date(2099, 12, 31)
 MAX_SESSION_DAYS = 60
 
 
-def _check_day(v: date | None, name: str) -> date | None:
-    if v is not None and not (MIN_DAY <= v <= MAX_DAY):
-        raise ValueError(f"{name} must be between {MIN_DAY} and {MAX_DAY}")
+def _check_day(v: date) -> date:
+    if not (MIN_DAY <= v <= MAX_DAY):
+        raise ValueError(f"must be between {MIN_DAY} and {MAX_DAY}")
     return v
+
+
+Day = Annotated[date, AfterValidator(_check_day)]
 
 
 # ---- courses ------------------------------------------------------------------------------------
@@ -95,36 +98,24 @@ class LecturerBrief(Out):
 class SessionIn(Schema):
     course_id: Id
     title: Name
-    starts_on: date
-    ends_on: date
+    starts_on: Day
+    ends_on: Day
     online: bool = False
     venue_station_id: Id | None = None
     venue_detail: ShortText = ""
     capacity: int = Field(0, ge=0, le=100_000, description="0 = no limit")
     lecturer_ids: list[Id] = Field(default_factory=list, max_length=20)
 
-    @model_validator(mode="after")
-    def _days(self) -> "SessionIn":
-        _check_day(self.starts_on, "starts_on")
-        _check_day(self.ends_on, "ends_on")
-        return self
-
 
 class SessionPatch(Schema):
     title: Name | None = None
-    starts_on: date | None = None
-    ends_on: date | None = None
+    starts_on: Day | None = None
+    ends_on: Day | None = None
     online: bool | None = None
     venue_station_id: Id | None = None
     venue_detail: ShortText | None = None
     capacity: int | None = Field(None, ge=0, le=100_000)
     lecturer_ids: list[Id] | None = Field(None, max_length=20)
-
-    @model_validator(mode="after")
-    def _days(self) -> "SessionPatch":
-        _check_day(self.starts_on, "starts_on")
-        _check_day(self.ends_on, "ends_on")
-        return self
 
 
 class SessionFileOut(Out):
@@ -159,7 +150,7 @@ class SessionOut(Out):
 class SessionQuery(QuerySchema):
     course_id: Id | None = None
     track: Track | None = None
-    from_day: date | None = Field(None, alias="from")
+    from_day: Day | None = Field(None, alias="from")
     cursor: str | None = Field(None, max_length=200)
     limit: int = Field(20, ge=1, le=100)
 
@@ -251,13 +242,8 @@ class SignInIn(Schema):
 
 class ManualSignInIn(Schema):
     trainee_id: Id
-    day: date | None = Field(None, description="defaults to today (Asia/Shanghai)")
+    day: Day | None = Field(None, description="defaults to today (Asia/Shanghai)")
     reason: Reason
-
-    @model_validator(mode="after")
-    def _d(self) -> "ManualSignInIn":
-        _check_day(self.day, "day")
-        return self
 
 
 class SignInOut(Out):
@@ -371,8 +357,8 @@ class ProgressOut(Out):
 class ArchiveRow(Out):
     session_id: int
     title: str
-    starts_on: date
-    ends_on: date
+    starts_on: Day
+    ends_on: Day
     ended: bool
     present: list[str]
     missing: list[str]
