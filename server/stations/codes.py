@@ -72,3 +72,9 @@ def read_qr(payload: str) -> QrClaim:
         raise QrExpired("the QR payload has expired; ask the buyer to refresh it",
                         details=[{"field": "qr", "message": "expired"}])
     return claim
+
+
+def jid(name: str) -> str:
+    """An arq job id under this deployment's Redis prefix: arq keeps results under the bare id, so
+    two deployments (or test runs) sharing a Redis would otherwise dedupe each other's jobs."""
+    return runtime.settings().redis_prefix + name

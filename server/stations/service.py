@@ -20,6 +20,7 @@ from server.models.orders import Order, OrderStatus
 from server.models.pickup import Pickup, PickupStatus, StationAlert
 from server.models.stations import Station
 from server.stations import codes
+from server.stations.codes import jid
 from server.stations.network import public_station, station_out
 from server.stations.schemas import (AlertOut, AlertQuery, BuyerPickupOut, PickupListQuery, PickupOut, VerifyIn,
                                      VerifyOut, WorkspaceOut)
@@ -88,11 +89,11 @@ async def _receive(order_id: int, station_id: int, actor_id: int | None) -> Pick
         await _transition(order.id, order.status, OrderStatus.READY_FOR_PICKUP, conn=conn, actor_id=actor_id)
         await audit.record(actor_id, "pickup.receive", "order", order.id,
                            {"pickup_id": p.id, "station_id": station_id}, conn=conn)
-        jobs.enqueue("stations.notify_ready", p.id, job_id=f"pickup-ready:{p.id}")
+        jobs.enqueue("stations.notify_ready", p.id, job_id=jid(f"pickup-ready:{p.id}"))
         for n, hours in enumerate(sorted(s.pickup_reminder_hours), 1):
-            jobs.enqueue("stations.remind", p.id, n, job_id=f"pickup-remind:{p.id}:{n}",
+            jobs.enqueue("stations.remind", p.id, n, job_id=jid(f"pickup-remind:{p.id}:{n}"),
                          defer=timedelta(hours=hours))
-        jobs.enqueue("stations.return_uncollected", p.id, job_id=f"pickup-return:{p.id}",
+        jobs.enqueue("stations.return_uncollected", p.id, job_id=jid(f"pickup-return:{p.id}"),
                      defer=p.deadline_at - now + timedelta(minutes=1))
     return pickup_out(p)
 

@@ -13,6 +13,7 @@ from server.models.accounts import User
 from server.models.orders import Order, OrderStatus
 from server.models.pickup import Pickup, PickupReturn, PickupStatus
 from server.models.stations import Station
+from server.stations.codes import jid
 
 log = logging.getLogger("kazuo.stations")
 USER_REFUSED = 43101  # the buyer did not accept this subscribe template: nothing to retry
@@ -115,7 +116,7 @@ async def return_uncollected(pickup_id: int) -> int | None:
                                         using_db=conn)
         await audit.record(None, "pickup.returned", "order", p.order_id,
                            {"pickup_id": p.id, "return_id": ret.id, "station_id": p.station_id}, conn=conn)
-        jobs.enqueue("stations.refund_return", ret.id, job_id=f"pickup-return-refund:{ret.id}")
+        jobs.enqueue("stations.refund_return", ret.id, job_id=jid(f"pickup-return-refund:{ret.id}"))
     return ret.id
 
 
@@ -170,21 +171,21 @@ async def sweep() -> dict:
     for r in ready:
         pid = r["id"]
         if order_status.get(r["order_id"]) in (OrderStatus.CLOSED, OrderStatus.CANCELLED):
-            jobs.enqueue("stations.cancel_closed", pid, job_id=f"pickup-cancel:{pid}:{bucket}")
+            jobs.enqueue("stations.cancel_closed", pid, job_id=jid(f"pickup-cancel:{pid}:{bucket}"))
             counts["cancel"] += 1
             continue
         if r["deadline_at"] <= now:
-            jobs.enqueue("stations.return_uncollected", pid, job_id=f"pickup-return:{pid}:{bucket}")
+            jobs.enqueue("stations.return_uncollected", pid, job_id=jid(f"pickup-return:{pid}:{bucket}"))
             counts["return"] += 1
             continue
         if r["notified_wechat_at"] is None and r["received_at"] <= now - timedelta(minutes=5):
-            jobs.enqueue("stations.notify_ready", pid, job_id=f"pickup-ready:{pid}:{bucket}")
+            jobs.enqueue("stations.notify_ready", pid, job_id=jid(f"pickup-ready:{pid}:{bucket}"))
             counts["notify"] += 1
         due = due_reminders(r["received_at"], now)
         if due > r["reminders_sent"]:
-            jobs.enqueue("stations.remind", pid, due, job_id=f"pickup-remind:{pid}:{due}:{bucket}")
+            jobs.enqueue("stations.remind", pid, due, job_id=jid(f"pickup-remind:{pid}:{due}:{bucket}"))
             counts["remind"] += 1
     for rid in await PickupReturn.filter(refund_requested_at=None).limit(SWEEP_BATCH).values_list("id", flat=True):
-        jobs.enqueue("stations.refund_return", rid, job_id=f"pickup-return-refund:{rid}:{bucket}")
+        jobs.enqueue("stations.refund_return", rid, job_id=jid(f"pickup-return-refund:{rid}:{bucket}"))
         counts["refund"] += 1
     return counts

@@ -59,3 +59,30 @@ async def buyer(client):
 def shift_clock():
     yield clock.shift
     clock.reset()
+
+
+async def make_sku(price: int = 2800, stock: int = 100, merchant_kw: dict | None = None):
+    """An on-sale SKU of an active merchant (made directly, not through review)."""
+    from server.models.catalog import Category, Product, Sku
+    from server.models.merchants import Merchant
+
+    tag = secrets.token_hex(4)
+    cat, _ = await Category.get_or_create(slug="t-stations", defaults={"name": "测试"})
+    m = await Merchant.create(name=f"测试农户{tag}", kind="household", status="active", **(merchant_kw or {}))
+    p = await Product.create(merchant=m, category=cat, name=f"小米{tag}", status="on_sale", min_price=price,
+                             published_at=clock.now())
+    return await Sku.create(product=p, spec="2.5kg", price=price, list_price=price, stock=stock)
+
+
+async def make_paid_order(buyer_id: int, station_id: int, *, quantity: int = 1, sku=None):
+    """A real pickup order through the orders service, paid in cash at the station."""
+    from server.orders import service as orders_service
+    from server.orders.schemas import CheckoutIn
+    from server.payments import service as payments_service
+
+    sku = sku or await make_sku()
+    out = await orders_service.create_order(
+        buyer_id, CheckoutIn(lines=[{"sku_id": sku.id, "quantity": quantity}], fulfilment="pickup",
+                             station_id=station_id), idempotency_key=None)
+    await payments_service.record_cash_payment(out.id, station_id=station_id, actor_id=None)
+    return await Order.get(id=out.id)
