@@ -6,8 +6,18 @@ from server.kit.http import endpoint
 from server.kit.schemas import Page
 from server.training import outcomes
 from server.training import service as training
-from server.training.schemas import (EnrolmentOut, OutcomeOut, SessionOut, SessionQuery, SignInIn, SignInOut,
-                                     SignInQrOut, TraineeDetailOut, TraineeOut, TraineeSelfIn)
+from server.training.schemas import (
+    EnrolmentOut,
+    OutcomeOut,
+    SessionOut,
+    SessionQuery,
+    SignInIn,
+    SignInOut,
+    SignInQrOut,
+    TraineeDetailOut,
+    TraineeOut,
+    TraineeSelfIn,
+)
 
 bp = Blueprint("mp_training", url_prefix="/api/v1/training")
 TAGS = ("training",)

@@ -157,9 +157,96 @@ async def seed() -> str:
         for pid in await Product.filter(merchant_id__in=[m.id for m in merchants]).using_db(conn).values_list(
                 "id", flat=True):
             await refresh_derived(pid, conn)
+    created.update(await seed_training())
     return "demo data: " + ", ".join(f"{v} {k} created" for k, v in created.items())
 
 
 async def seed_if_empty() -> None:
     if not await Station.exists():
         log.info(await seed())
+
+
+# ---- training and incubation (issue #8) ---------------------------------------------------------
+TRAINING_COURSES = [
+    ("basic", "电商基础普及班", "开网店、拍商品、发快递、用好服务站"),
+    ("intermediate", "农村电商运营中级班", "店铺运营、客服、营销活动"),
+    ("advanced", "电商创业高级研修班", "品牌、供应链与团队"),
+    ("cadre", "领导干部电商专题班", "县域电商政策与组织推进"),
+    ("cross_border", "跨境电商实务班", "平台入驻、跨境物流与结算"),
+    ("livestream", "直播带货人才班", "直播间搭建、话术、选品与复盘"),
+    ("lecturer", "电商讲师培训班", "课程设计与授课技巧"),
+]
+# name, phone, village (a village station's village), groups, poor household?
+TRAINEES = [
+    ("王秀兰", "13904210101", "八家子村", ["left_behind_woman"], True),
+    ("李国庆", "13904210102", "马连沟村", ["veteran"], False),
+    ("张晓雨", "13904210103", "下营子村", ["returning_graduate"], False),
+    ("赵春生", "13904210104", "梁家杖子村", ["returning_migrant"], True),
+    ("刘淑芬", "13904210105", "土城子村", ["poor_household"], True),
+]
+
+
+async def seed_training() -> dict:
+    """Demo courses (one per track), a lecturer, three sessions, trainees with sign-ins and an incubation."""
+    from datetime import timedelta
+
+    from server.models.accounts import User
+    from server.models.training import (Course, Enrolment, Incubation, Lecturer, SessionLecturer, SignIn,
+                                        Trainee, TrainingSession)
+
+    created = {"training courses": 0, "training sessions": 0, "trainees": 0}
+    today = clock.local_today()
+    async with atomic() as conn:
+        courses = {}
+        for track, name, desc in TRAINING_COURSES:
+            c, new = await Course.get_or_create(track=track, name=name, defaults={"description": desc},
+                                                using_db=conn)
+            courses[track] = c
+            created["training courses"] += new
+        user, _ = await User.get_or_create(openid="demo-lecturer-1", defaults={"nickname": "孙老师"}, using_db=conn)
+        lecturer, _ = await Lecturer.get_or_create(
+            user_id=user.id, using_db=conn,
+            defaults=dict(name="孙立新", qualification_kind="certification", certificate_name="电子商务师（高级）",
+                          certificate_no="DZSW-2019-0421", certificate_issuer="辽宁省人力资源和社会保障厅",
+                          bio="县电商公共服务中心讲师，五年农产品网店运营经验"))
+        county = await Station.get(code="KZ-COUNTY", using_db=conn)
+        plan = [("basic", "2026年第1期 电商基础普及班", -10, -8, False),
+                ("livestream", "直播带货人才班 第1期", -1, 1, False),
+                ("intermediate", "农村电商运营中级班 第1期", 14, 16, True)]
+        sessions = []
+        for track, title, start, end, online in plan:
+            s = await TrainingSession.filter(title=title).using_db(conn).first()
+            if s is None:
+                s = await TrainingSession.create(
+                    course=courses[track], title=title, starts_on=today + timedelta(days=start),
+                    ends_on=today + timedelta(days=end), online=online, venue_station=None if online else county,
+                    venue_detail="" if online else "县电商公共服务中心三楼培训室", capacity=60, using_db=conn)
+                await SessionLecturer.create(session=s, lecturer=lecturer, using_db=conn)
+                created["training sessions"] += 1
+            sessions.append(s)
+        villages = {st.village: st for st in await Station.filter(level="village").using_db(conn)}
+        trainees = []
+        for name, phone, village, groups, poor in TRAINEES:
+            st = villages.get(village)
+            t = await Trainee.filter(name=name, phone=phone).using_db(conn).first()
+            if t is None:
+                all_groups = sorted(set(groups) | ({"poor_household"} if poor else set()))
+                t = await Trainee.create(name=name, phone=phone, town=st.town if st else "", village=village,
+                                         village_station=st, groups=all_groups, is_poor_household=poor,
+                                         consent=True, consent_at=clock.now(), using_db=conn)
+                created["trainees"] += 1
+            trainees.append(t)
+        past = sessions[0]
+        for t in trainees:
+            await Enrolment.get_or_create(session=past, trainee=t, using_db=conn)
+            for offset in range((past.ends_on - past.starts_on).days + 1):
+                await SignIn.get_or_create(
+                    session=past, trainee=t, day=past.starts_on + timedelta(days=offset), using_db=conn,
+                    defaults={"method": "manual", "reason": "演示数据：纸质签到表录入"})
+        shop = await Merchant.filter(name="刘淑芬家庭农场").using_db(conn).first()
+        if shop is not None:
+            await Incubation.get_or_create(trainee=trainees[4], scope_key=f"merchant:{shop.id}:", using_db=conn,
+                                           defaults=dict(kind="merchant", merchant=shop, mentor=lecturer,
+                                                         note="家庭农场上线喀左特色馆"))
+    return created
+

@@ -8,13 +8,40 @@ from server.kit.http import endpoint
 from server.kit.schemas import Page
 from server.training import archive, outcomes
 from server.training import service as training
-from server.training.schemas import (ArchiveQuery, ArchiveRow, CohortQuery, CohortRow, CourseIn, CourseOut,
-                                     CoursePatch, CourseQuery, EnrolIn, EnrolmentOut, IncubationIn,
-                                     IncubationOut, LecturerIn, LecturerOut, ManualSignInIn, MilestoneOut,
-                                     OutcomeOut, ProgressOut, SessionFileOut, SessionIn, SessionOut,
-                                     SessionPatch, SessionQuery, SignInOut, SignInQrOut, SignInSheetOut,
-                                     TraineeDetailOut, TraineeIn, TraineeOut, TraineeQuery, TraineeSelfIn,
-                                     VillagesOut)
+from server.training.schemas import (
+    ArchiveQuery,
+    ArchiveRow,
+    CohortQuery,
+    CohortRow,
+    CourseIn,
+    CourseOut,
+    CoursePatch,
+    CourseQuery,
+    EnrolIn,
+    EnrolmentOut,
+    IncubationIn,
+    IncubationOut,
+    LecturerIn,
+    LecturerOut,
+    ManualSignInIn,
+    MilestoneOut,
+    OutcomeOut,
+    ProgressOut,
+    SessionFileOut,
+    SessionIn,
+    SessionOut,
+    SessionPatch,
+    SessionQuery,
+    SignInOut,
+    SignInQrOut,
+    SignInSheetOut,
+    TraineeDetailOut,
+    TraineeIn,
+    TraineeOut,
+    TraineeQuery,
+    TraineeSelfIn,
+    VillagesOut,
+)
 
 bp = Blueprint("console_training", url_prefix="/api/v1/console/training")
 ADMIN = (Role.admin,)

@@ -69,7 +69,7 @@ async def export_zip(session_id: int) -> tuple[IO[bytes], int, str]:
     sheet = await signin_sheet(session_id)
     files = await SessionFile.filter(session_id=session_id).order_by("kind", "id")
     storage = get_storage()
-    tmp = tempfile.SpooledTemporaryFile(max_size=8 * 2**20, prefix="kz-archive-")
+    tmp = tempfile.SpooledTemporaryFile(max_size=8 * 2**20, prefix="kz-archive-")  # noqa: SIM115 - returned to the caller, who closes it
     zf = zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED)
     try:
         await asyncio.to_thread(zf.writestr, "signin_sheet.csv", sheet_csv(sheet))

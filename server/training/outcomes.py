@@ -20,10 +20,18 @@ from server.models.accounts import RoleGrant
 from server.models.catalog import Product
 from server.models.orders import Order, OrderLine
 from server.models.stations import Station
-from server.models.training import (Incubation, Milestone, SignIn, Trainee, TrainingScanMark,
-                                    TrainingSession)
-from server.training.schemas import (GROUPS, TRACKS, CohortRow, MilestoneOut, OutcomeOut, ProgressOut,
-                                     ProgressRow, VillageRow, VillagesOut)
+from server.models.training import Incubation, Milestone, SignIn, Trainee, TrainingScanMark, TrainingSession
+from server.training.schemas import (
+    GROUPS,
+    TRACKS,
+    CohortRow,
+    MilestoneOut,
+    OutcomeOut,
+    ProgressOut,
+    ProgressRow,
+    VillageRow,
+    VillagesOut,
+)
 from server.training.service import SOLD_STATUSES
 
 log = logging.getLogger("kazuo.training")
@@ -40,7 +48,7 @@ MILESTONES = ("first_product", "first_sale", "first_live_session", "first_gmv_mo
 def _live_models():
     """The livestream capability's models when present (its session table is the better count)."""
     try:
-        from server.models.live import LivestreamerProfile, LiveSession  # noqa: WPS433
+        from server.models.live import LiveSession, LivestreamerProfile  # noqa: WPS433
     except ImportError:
         return None, None
     return LiveSession, LivestreamerProfile

@@ -144,7 +144,7 @@ class SessionOut(Out):
     status: str
     enrolled: int
     lecturers: list[LecturerBrief]
-    files: list[SessionFileOut] = []
+    files: list[SessionFileOut] = Field(default_factory=list)
 
 
 class SessionQuery(QuerySchema):
@@ -310,7 +310,7 @@ class OutcomeOut(Out):
     live_sessions: int = 0
     live_gmv_fen: int = 0
     commission_fen: int = 0
-    milestones: list[MilestoneOut] = []
+    milestones: list[MilestoneOut] = Field(default_factory=list)
 
 
 class CohortRow(Out):

@@ -19,15 +19,46 @@ from server.models.accounts import User
 from server.models.merchants import Merchant
 from server.models.orders import OrderLine
 from server.models.stations import Station
-from server.models.training import (Course, Enrolment, Incubation, Lecturer, SessionFile, SessionLecturer,
-                                    SignIn, Trainee, TrainingSession)
+from server.models.training import (
+    Course,
+    Enrolment,
+    Incubation,
+    Lecturer,
+    SessionFile,
+    SessionLecturer,
+    SignIn,
+    Trainee,
+    TrainingSession,
+)
 from server.training import qr
-from server.training.schemas import (MAX_SESSION_DAYS, CourseIn, CourseOut, CoursePatch, EnrolmentOut,
-                                     IncubationIn, IncubationOut, LecturerBrief, LecturerIn, LecturerOut,
-                                     ManualSignInIn, SessionFileOut, SessionIn, SessionOut, SessionPatch,
-                                     SessionQuery, SignInOut, SignInQrOut, SignInSheetOut, SignInSheetRow,
-                                     TraineeDetailOut, TraineeFields, TraineeIn, TraineeOut, TraineeQuery,
-                                     TrainingRecord)
+from server.training.schemas import (
+    MAX_SESSION_DAYS,
+    CourseIn,
+    CourseOut,
+    CoursePatch,
+    EnrolmentOut,
+    IncubationIn,
+    IncubationOut,
+    LecturerBrief,
+    LecturerIn,
+    LecturerOut,
+    ManualSignInIn,
+    SessionFileOut,
+    SessionIn,
+    SessionOut,
+    SessionPatch,
+    SessionQuery,
+    SignInOut,
+    SignInQrOut,
+    SignInSheetOut,
+    SignInSheetRow,
+    TraineeDetailOut,
+    TraineeFields,
+    TraineeIn,
+    TraineeOut,
+    TraineeQuery,
+    TrainingRecord,
+)
 
 log = logging.getLogger("kazuo.training")
 

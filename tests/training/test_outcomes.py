@@ -95,7 +95,7 @@ async def test_outcomes_are_computed_from_orders_since_the_first_training(client
 
 async def test_no_consent_no_tracking(client, admin):
     village = await f.station(poor=True, village="尤杖子村")
-    course, s, t = await _trained(client, admin, "不同意班", name="赵六", village_station_id=village.id,
+    course, _s, t = await _trained(client, admin, "不同意班", name="赵六", village_station_id=village.id,
                                   consent=False)
     tid = t.trainee["id"]
     m = await f.merchant()
