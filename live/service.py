@@ -421,8 +421,19 @@ async def view(session_id: int) -> SessionView:
                        viewers=await figures.viewers_now(s.id))
 
 
+async def publish_view(session_id: int, kind: str) -> None:
+    """Send viewers the fresh view (computed once per change, not once per socket)."""
+    s = await LiveSession.get_or_none(id=session_id)
+    if s is None:
+        return
+    if s.status == SessionStatus.CANCELLED:
+        await events.publish(session_id, kind, {"session": {"id": s.id, "status": s.status}})
+        return
+    await events.publish(session_id, kind, (await view(session_id)).model_dump(mode="json"))
+
+
 async def _changed(session_id: int, kind: str, data: dict | None = None) -> None:
-    on_commit(lambda: events.publish(session_id, kind, data))
+    on_commit(lambda: publish_view(session_id, kind))
 
 
 # ---- lifecycle ----------------------------------------------------------------------------------
@@ -446,7 +457,7 @@ async def _end(session_id: int, at: datetime, by: str, conn) -> bool:
     async def _after() -> None:
         for tid in ids:
             await gate.drop(tid)
-        await events.publish(session_id, "status", {"status": SessionStatus.ENDED})
+        await publish_view(session_id, "status")
 
     on_commit(_after)
     enqueue("live.store_figures", session_id, job_id=f"live-figures-{session_id}")
@@ -465,6 +476,7 @@ async def end_session(p: Principal, session_id: int) -> SessionOut:
                     "id", flat=True)
                 await _return_to_shelf(await lock_rows(LiveTieIn, list(ids), conn), conn)
                 await LiveSession.filter(id=s.id).using_db(conn).update(quota_returned=True)
+                await _changed(s.id, "status")
         elif not await _end(s.id, clock.now(), "admin" if p.user_id != s.livestreamer_id else "host", conn):
             raise Conflict("the session is over", code="live_session_closed")
         await audit.record(p.user_id, "live.session_end", "live_session", s.id, conn=conn)
@@ -500,7 +512,7 @@ async def stream_callback(action: str, stream: str, app_name: str, event_ts: int
             if action == "publish":
                 outcome = "live" if await _go_live(s.id, at, conn) else "no_change"
                 if outcome == "live":
-                    on_commit(lambda: events.publish(s.id, "status", {"status": SessionStatus.LIVE}))
+                    on_commit(lambda: publish_view(s.id, "status"))
             else:
                 outcome = "ended" if await _end(s.id, at, "stream", conn) else "no_change"
         await LiveStreamEvent.filter(id=ev.id).using_db(conn).update(outcome=outcome)
@@ -520,7 +532,7 @@ async def reconcile(online: dict[str, datetime]) -> dict:
             if await _go_live(sess.id, online[sess.stream_name], conn):
                 await LiveSession.filter(id=sess.id).using_db(conn).update(last_stream_event_at=online[sess.stream_name])
                 started += 1
-                on_commit(lambda sid=sess.id: events.publish(sid, "status", {"status": SessionStatus.LIVE}))
+                on_commit(lambda sid=sess.id: publish_view(sid, "status"))
     for sess in await LiveSession.filter(status=SessionStatus.LIVE):
         if sess.stream_name in online:
             continue
