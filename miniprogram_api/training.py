@@ -1,6 +1,6 @@
 """Training in the mini-program: open sessions, the caller's trainee profile, enrolment, QR sign-in,
 their trainings and outcomes; lecturers show the sign-in QR of their own sessions."""
-from sanic import Blueprint, Request
+from sanic import Blueprint, HTTPResponse, Request
 
 from server.kit.http import endpoint
 from server.kit.schemas import Page
@@ -95,3 +95,13 @@ async def lecturer_sessions(request: Request, principal):
 async def lecturer_qr(request: Request, principal, session_id: int):
     await training.require_own_session(principal, session_id)
     return await training.signin_qr(session_id)
+
+
+@bp.get("/lecturer/sessions/<session_id:int>/signin-qr.png")
+@endpoint(summary="Today's sign-in QR of my own session as a PNG", auth="user", tags=TAGS, errors=(404, 409),
+          response_content={"image/png": {"schema": {"type": "string", "format": "binary"}}})
+async def lecturer_qr_png(request: Request, principal, session_id: int):
+    await training.require_own_session(principal, session_id)
+    png, current = await training.signin_qr_png(session_id)
+    return HTTPResponse(png, content_type="image/png", headers={
+        "Cache-Control": "no-store", "X-Refresh-After": current.refresh_after.isoformat()})

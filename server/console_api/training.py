@@ -47,6 +47,7 @@ bp = Blueprint("console_training", url_prefix="/api/v1/console/training")
 ADMIN = (Role.admin,)
 TAGS = ("console: training",)
 CSV = {"text/csv": {"schema": {"type": "string"}}}
+PNG = {"image/png": {"schema": {"type": "string", "format": "binary"}}}
 ZIP = {"application/zip": {"schema": {"type": "string", "format": "binary"}}}
 MULTIPART = {"multipart/form-data": {"schema": {
     "type": "object", "required": ["kind", "file"],
@@ -193,6 +194,19 @@ async def unenrol(request: Request, principal, session_id: int, trainee_id: int)
           response=SignInQrOut, tags=TAGS, errors=(404, 409))
 async def signin_qr(request: Request, principal, session_id: int):
     return await training.signin_qr(session_id)
+
+
+@bp.get("/sessions/<session_id:int>/signin-qr.png")
+@endpoint(summary="Today's sign-in QR as a PNG (show it on the classroom screen; refresh at X-Refresh-After)",
+          roles=ADMIN, tags=TAGS, errors=(404, 409), response_content=PNG)
+async def signin_qr_png(request: Request, principal, session_id: int):
+    return qr_png_response(*await training.signin_qr_png(session_id))
+
+
+def qr_png_response(png: bytes, current) -> HTTPResponse:
+    return HTTPResponse(png, content_type="image/png", headers={
+        "Cache-Control": "no-store", "X-Refresh-After": current.refresh_after.isoformat(),
+        "X-Valid-Until": current.valid_until.isoformat()})
 
 
 @bp.post("/sessions/<session_id:int>/signins")

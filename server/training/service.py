@@ -595,6 +595,25 @@ async def signin_qr(session_id: int) -> SignInQrOut:
                        refresh_after=issued.refresh_after)
 
 
+def _qr_png(payload: str) -> bytes:
+    import io
+
+    import qrcode
+
+    img = qrcode.make(payload, box_size=10, border=2)
+    buf = io.BytesIO()
+    img.save(buf, format="PNG")
+    return buf.getvalue()
+
+
+async def signin_qr_png(session_id: int) -> tuple[bytes, SignInQrOut]:
+    """Today's sign-in payload drawn as a PNG QR code, for the screen in the classroom."""
+    import asyncio
+
+    current = await signin_qr(session_id)
+    return await asyncio.to_thread(_qr_png, current.payload), current
+
+
 async def _insert_signin(session: TrainingSession, trainee_id: int, day: date, *, method: str,
                          actor_id: int, reason: str = "") -> SignIn:
     if session.status == "cancelled":

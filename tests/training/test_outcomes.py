@@ -174,3 +174,30 @@ async def test_progress_counts_person_times_by_track_and_group(client, admin):
 
 def after_cadre(p):
     return next(r["actual"] for r in p["tracks"] if r["key"] == "cadre")
+
+
+async def test_live_sessions_come_from_the_livestream_records(client, admin):
+    import secrets
+
+    from server.models.live import LiveRoom, LiveSession, LivestreamerProfile
+
+    _, _, t = await _trained(client, admin, "直播成效班")
+    tid = t.trainee["id"]
+    # a second WeChat account the trainee streams from, tied to them by the livestreamer profile
+    studio = await login(client)
+    await LivestreamerProfile.create(user_id=studio.id, display_name="喀左小王", trainee_id=tid)
+    room = await LiveRoom.create(owner_id=studio.id, title="喀左好物")
+    now = clock.now()
+    held = await LiveSession.create(room=room, livestreamer_id=studio.id, title="小米专场", scheduled_at=now,
+                                    status="ended", stream_name="s" + secrets.token_hex(6), started_at=now,
+                                    ended_at=now)
+    await LiveSession.create(room=room, livestreamer_id=studio.id, title="预告", scheduled_at=now,
+                             stream_name="s" + secrets.token_hex(6))  # never went live: not counted
+    await LiveSession.create(room=room, livestreamer_id=studio.id, title="培训前", scheduled_at=now,
+                             status="ended", stream_name="s" + secrets.token_hex(6),
+                             started_at=day_start(clock.local_today()) - timedelta(days=2))
+    out = (await admin.get(f"{BASE}/trainees/{tid}/outcomes")).json()
+    assert out["live_sessions"] == 1 and out["live_gmv_fen"] == 0
+    await outcomes.scan_milestones()
+    ms = {m.kind: m for m in await Milestone.filter(trainee_id=tid)}
+    assert ms["first_live_session"].data == {"live_session_id": held.id}

@@ -163,3 +163,12 @@ async def test_signin_body_is_validated(client, bad):
     user = await login_as(client, None)
     r = await user.post("/api/v1/training/signin", json=bad)
     assert r.status_code == 422
+
+
+async def test_qr_png_for_the_classroom_screen(client, admin):
+    course = await make_course(admin)
+    s = await make_session(admin, course["id"])
+    r = await admin.get(f"{BASE}/sessions/{s['id']}/signin-qr.png")
+    assert r.status_code == 200 and r.headers["content-type"] == "image/png"
+    assert r.content.startswith(b"\x89PNG") and r.headers["cache-control"] == "no-store"
+    assert (await admin.get(f"{BASE}/sessions/999999999/signin-qr.png")).status_code == 404
