@@ -14,6 +14,7 @@ from typing import Any
 from tortoise.expressions import F
 
 from server.kit import audit, clock
+from server.kit import redis as kr
 from server.kit.db import atomic, lock_rows
 from server.kit.errors import Conflict, NotFound, ValidationFailed
 from server.kit.jobs import enqueue
@@ -112,7 +113,7 @@ async def create_refund(order_id: int, *, lines: dict[int, int] | None, reason: 
         await audit.record(requested_by, "refund.request", "order", order_id,
                            {"refund_id": refund.id, "amount_fen": refund.amount_fen, "auto": auto}, conn=conn)
         if auto:
-            enqueue("payments.refund", refund.id, job_id=f"payments.refund:{refund.id}")
+            enqueue("payments.refund", refund.id, job_id=kr.key("job", f"payments.refund:{refund.id}"))
     return refund_out(refund)
 
 
@@ -125,7 +126,7 @@ async def create_stray_refund(payment: Payment, total_fee: int, conn: Any) -> Re
         auto_approved=True, decided_at=clock.now(), using_db=conn)
     await audit.record(None, "refund.stray", "order", payment.order_id,
                        {"refund_id": refund.id, "payment_id": payment.id, "amount_fen": total_fee}, conn=conn)
-    enqueue("payments.refund", refund.id, job_id=f"payments.refund:{refund.id}")
+    enqueue("payments.refund", refund.id, job_id=kr.key("job", f"payments.refund:{refund.id}"))
     return refund
 
 
@@ -150,7 +151,7 @@ async def decide(refund_id: int, *, approve: bool, actor_id: int, merchant_ids: 
         await audit.record(actor_id, "refund.approve" if approve else "refund.reject", "order", refund.order_id,
                            {"refund_id": refund_id, "note": note[:200]}, conn=conn)
         if approve:
-            enqueue("payments.refund", refund_id, job_id=f"payments.refund:{refund_id}")
+            enqueue("payments.refund", refund_id, job_id=kr.key("job", f"payments.refund:{refund_id}"))
         refund = await Refund.get(id=refund_id, using_db=conn)
     return refund_out(refund)
 

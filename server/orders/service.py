@@ -291,7 +291,7 @@ async def _checkout_tx(buyer_id: int, data: CheckoutIn, key: str | None, assiste
                                 data={"assisted": bool(assisted_by), "source": order.source}, using_db=conn)
         if data.clear_cart:
             await CartItem.filter(user_id=buyer_id, sku_id__in=ids).using_db(conn).delete()
-        enqueue("orders.cancel_unpaid", order.id, job_id=f"orders.cancel:{order.id}",
+        enqueue("orders.cancel_unpaid", order.id, job_id=kr.key("job", f"orders.cancel:{order.id}"),
                 defer=timedelta(seconds=s.order_unpaid_timeout_seconds))
     return order.id
 
@@ -314,7 +314,7 @@ async def cancel_unpaid(order_id: int, *, reason: str, actor_id: int | None = No
                                           live_session_id=order.live_session_id,
                                           lines=[(a, b) for a, b in lines]), conn)
         # An open prepay order at WeChat is closed so the buyer cannot pay it any more.
-        enqueue("payments.close", order_id, job_id=f"payments.close:{order_id}")
+        enqueue("payments.close", order_id, job_id=kr.key("job", f"payments.close:{order_id}"))
     return True
 
 

@@ -19,6 +19,7 @@ from tortoise.expressions import F
 from server.integrations.wechatpay import (SUCCESS_XML, InvalidNotification, PayGatewayError, fail_xml,
                                            gateway)
 from server.kit import audit, clock, runtime
+from server.kit import redis as kr
 from server.kit.db import atomic
 from server.kit.errors import Conflict, NotFound
 from server.kit.jobs import enqueue
@@ -125,7 +126,7 @@ async def _prepay(order: Order, method: str, trade_type: str, *, openid: str | N
     if not prepay_id or (trade_type == "NATIVE" and not resp.get("code_url")):
         raise PayGatewayError("WeChat Pay returned no prepay_id", err_code="BAD_RESPONSE")
     await Payment.filter(id=payment.id, prepay_id="").update(prepay_id=prepay_id, code_url=resp.get("code_url") or "")
-    enqueue("payments.query", order.id, job_id=f"payments.query:{payment.id}",
+    enqueue("payments.query", order.id, job_id=kr.key("job", f"payments.query:{payment.id}"),
             defer=timedelta(seconds=runtime.settings().wechat_pay_query_after_seconds))
     return await Payment.get(id=payment.id)
 
@@ -178,9 +179,9 @@ async def _mark_paid(order: Order, payment: Payment, amount: int, actor_id: int 
                                     paid_fen=amount, paid_at=payment.paid_at or clock.now(),
                                     payment_method=payment.method)
     await ledger.post_sale(order.id, conn)
-    enqueue("fulfillment.handoff", order.id, job_id=f"fulfillment.handoff:{order.id}")
+    enqueue("fulfillment.handoff", order.id, job_id=kr.key("job", f"fulfillment.handoff:{order.id}"))
     # Any other open prepay order of this order (JSAPI vs NATIVE) is closed at WeChat.
-    enqueue("payments.close", order.id, job_id=f"payments.close:{order.id}")
+    enqueue("payments.close", order.id, job_id=kr.key("job", f"payments.close:{order.id}"))
 
 
 async def apply_wechat_payment(out_trade_no: str, transaction_id: str, total_fee: int) -> str:
@@ -390,7 +391,7 @@ async def sweep() -> dict:
         enqueue("payments.close", oid)
     due = await orders_service.due_unpaid()
     for oid in due:
-        enqueue("orders.cancel_unpaid", oid, job_id=f"orders.cancel:{oid}:sweep")
+        enqueue("orders.cancel_unpaid", oid, job_id=kr.key("job", f"orders.cancel:{oid}:sweep"))
     return {"query": len(set(to_query)), "refund": len(approved), "refund_query": len(processing),
             "close": len(set(closable)), "cancel": len(due)}
 
