@@ -49,24 +49,15 @@ async def _with_runtime(coro_fn):
 
 async def migrate() -> str:
     """Bring the database schema up to date: aerich migrations on PostgreSQL, generated on SQLite."""
-    from tortoise import Tortoise
-
-    from server.kit.db import close_db, init_db, tortoise_config
+    from server.kit import migrations
+    from server.kit.db import close_db, init_db
 
     settings = get_settings()
     if settings.embedded_db:
         await init_db(settings.db_url, generate_schemas=True)
         await close_db()
         return "SQLite schema generated"
-    from aerich import Command
-
-    from server.kit.migrations import MIGRATIONS_DIR
-
-    cmd = Command(tortoise_config=tortoise_config(settings.db_url), app="models",
-                  location=str(MIGRATIONS_DIR))
-    await cmd.init()
-    applied = await cmd.upgrade(run_in_transaction=True)
-    await Tortoise.close_connections()
+    applied = await migrations.apply(settings.db_url)
     return f"applied {len(applied)} migration(s): {', '.join(applied) or 'none pending'}"
 
 
@@ -80,6 +71,10 @@ def main(argv: list[str] | None = None) -> None:
     sub.add_parser("worker", help="run the arq background worker")
     sub.add_parser("migrate", help="apply database migrations")
     sub.add_parser("seed-demo", help="load the demo data (idempotent)")
+    p = sub.add_parser("makemigrations", help="(developers) generate the next aerich migration")
+    p.add_argument("name", nargs="?", default="update")
+    p.add_argument("--server", default="postgres://postgres@127.0.0.1:5432/postgres",
+                   help="a PostgreSQL server URL where a scratch database may be created")
     p = sub.add_parser("grant-role", help="grant a role to the user with this openid")
     p.add_argument("openid")
     p.add_argument("role", choices=["merchant", "livestreamer", "station_staff", "warehouse", "admin"])
@@ -98,6 +93,10 @@ def main(argv: list[str] | None = None) -> None:
             run_worker()
         elif args.cmd == "migrate":
             print(asyncio.run(migrate()))
+        elif args.cmd == "makemigrations":
+            from server.kit import migrations
+
+            print(asyncio.run(migrations.make(args.name, args.server)))
         elif args.cmd == "seed-demo":
             from server import demo
 
