@@ -30,3 +30,21 @@ class Station(Model):
 
     class Meta:
         table = "stations"
+
+
+class StationVillager(Model):
+    """A villager served at a station counter (代购): a light account found or created by phone and
+    bound to the station by an SMS code or by the staff confirming them at the counter."""
+    id = fields.BigIntField(primary_key=True)
+    station = fields.ForeignKeyField("models.Station", related_name="villagers", on_delete=fields.CASCADE)
+    user = fields.ForeignKeyField("models.User", related_name="station_links", on_delete=fields.CASCADE)
+    name = fields.CharField(32, default="")
+    bound_via = fields.CharField(8, default="")  # "" (not yet) | sms | counter
+    bound_at = fields.DatetimeField(null=True)
+    bound_by = fields.ForeignKeyField("models.User", null=True, related_name=False, on_delete=fields.SET_NULL)
+    created_by = fields.ForeignKeyField("models.User", null=True, related_name=False, on_delete=fields.SET_NULL)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "station_villagers"
+        unique_together = (("station", "user"),)

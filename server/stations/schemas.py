@@ -223,3 +223,83 @@ class WorkspaceOut(Out):
     open_alerts: int
     cash_to_hand_over_fen: int | None = Field(None, description="cash taken at the counter that the station owes the platform (fen); null without the ledger")
     fee_earnings_fen: int | None = Field(None, description="the station's service-fee earnings from the ledger (fen); null without the ledger")
+
+
+# ---- assisted buying and selling (代购 / 代卖) -------------------------------------------------
+class VillagerIn(Schema):
+    phone: Annotated[str, StringConstraints(pattern=r"^1[3-9][0-9]{9}$")]
+    name: Annotated[str, StringConstraints(max_length=32)] = ""
+
+
+class VillagerBindIn(Schema):
+    code: Annotated[str, StringConstraints(pattern=r"^[0-9]{6}$")] | None = Field(
+        None, description="the SMS code the villager received")
+    confirm_at_counter: bool = Field(False, description="staff confirm the villager in person instead")
+
+    @model_validator(mode="after")
+    def _one_of(self):
+        if (self.code is None) == (not self.confirm_at_counter):
+            raise ValueError("give either code or confirm_at_counter=true")
+        return self
+
+
+class VillagerOut(Out):
+    id: int
+    user_id: int
+    station_id: int
+    phone: str
+    name: str
+    bound_via: str
+    bound_at: datetime | None
+    created_at: datetime
+
+
+class AssistedLineIn(Schema):
+    sku_id: Id
+    quantity: Annotated[int, Field(ge=1, le=999)]
+
+
+class AssistedOrderIn(Schema):
+    villager_id: Id
+    lines: list[AssistedLineIn] = Field(min_length=1, max_length=50)
+    note: Annotated[str, StringConstraints(max_length=200)] = ""
+
+
+class AssistedOrderQuery(QuerySchema):
+    cursor: str | None = Field(None, max_length=200)
+    limit: Limit = 20
+
+
+class OperatedMerchantOut(Out):
+    id: int
+    name: str
+    kind: str
+    status: str
+    contact_name: str
+    town: str
+    village: str
+    products_on_sale: int
+
+
+class SalesQuery(QuerySchema):
+    merchant_id: Id | None = None
+    days: int = Field(30, ge=1, le=366)
+
+
+class ProductSalesOut(Out):
+    merchant_id: int
+    product_id: int
+    product_name: str
+    quantity: int
+    amount_fen: int
+    refunded_fen: int
+    orders: int
+
+
+class SalesOut(Out):
+    since: datetime
+    quantity: int
+    amount_fen: int
+    refunded_fen: int
+    net_fen: int
+    by_product: list[ProductSalesOut]
