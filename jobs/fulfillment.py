@@ -10,6 +10,7 @@ from arq import Retry, cron
 from server.fulfillment import scans, shipping, sla, wms
 from server.fulfillment import service as fulfillment
 from server.kit import jobs
+from server.kit import redis as kr
 from server.kit.errors import UpstreamError
 
 log = logging.getLogger("kazuo.jobs.fulfillment")
@@ -44,7 +45,7 @@ async def wms_deliver(ctx, outbox_id: int) -> str:
 async def sweep_handoffs(ctx) -> int:
     ids = await fulfillment.paid_orders_without_task()
     for oid in ids:
-        jobs.enqueue("fulfillment.handoff", oid, job_id=f"handoff:{oid}")
+        jobs.enqueue("fulfillment.handoff", oid, job_id=kr.key("job", "handoff", oid))
     return len(ids)
 
 

@@ -150,7 +150,7 @@ async def _leave_warehouse(p: Parcel, conn: Any, now) -> None:
         n = await FulfillmentTask.filter(id=p.task_id, status=TaskStatus.PACKED).using_db(conn).update(
             status=TaskStatus.SHIPPED, shipped_at=now)
         if n:
-            jobs.enqueue("fulfillment.upload_shipping", p.task_id, job_id=f"ship-upload:{p.task_id}")
+            jobs.enqueue("fulfillment.upload_shipping", p.task_id, job_id=kr.key("job", "ship-upload", p.task_id))
 
 
 async def _returned(p: Parcel, conn: Any) -> None:

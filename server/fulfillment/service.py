@@ -21,6 +21,7 @@ from server.fulfillment.schemas import (InboundLineOut, InboundNoteIn, InboundNo
                                         ParcelOut, ReceiveIn, StockOut, TaskLineOut, TaskOut, TaskQuery,
                                         WaveOut)
 from server.kit import audit, clock, jobs, runtime
+from server.kit import redis as kr
 from server.kit.db import atomic, lock_rows
 from server.kit.errors import AppError, Conflict, NotFound, ValidationFailed
 from server.kit.schemas import Page, decode_cursor, encode_cursor
@@ -441,7 +442,7 @@ async def _wms_event(kind: str, payload: dict, conn: Any) -> None:
     if not runtime.settings().wms_webhook_url:
         return
     ev = await WmsOutbox.create(event_id=uuid.uuid4().hex, kind=kind, payload=payload, using_db=conn)
-    jobs.enqueue("fulfillment.wms_deliver", ev.id, job_id=f"wms:{ev.id}:0")
+    jobs.enqueue("fulfillment.wms_deliver", ev.id, job_id=kr.key("job", "wms", ev.id))
 
 
 async def promise_rows(parcel_ids: list[int]) -> dict[int, list[DeliveryPromise]]:

@@ -7,6 +7,7 @@ from typing import Any
 
 from server.fulfillment.schemas import BreachOut, BreachQuery, SlaOut, SlaRow
 from server.kit import clock, jobs
+from server.kit import redis as kr
 from server.kit.schemas import Page, decode_cursor, encode_cursor
 from server.models.fulfillment import DeliveryPromise, Parcel
 from server.models.stations import Station
@@ -17,7 +18,9 @@ async def add_promise(parcel_id: int, leg: str, due: datetime, town_id: int | No
     pr = await DeliveryPromise.create(parcel_id=parcel_id, leg=leg, due_at=due, town_station_id=town_id,
                                       using_db=conn)
     delay = max(due - clock.now(), timedelta(0)) + timedelta(seconds=1)
-    jobs.enqueue("fulfillment.check_promise", pr.id, job_id=f"sla:{pr.id}", defer=delay)
+    # Job ids carry our Redis prefix: arq keeps results under "arq:job:<id>" outside our namespace,
+    # so a bare id would collide with another deployment (or test run) sharing the Redis.
+    jobs.enqueue("fulfillment.check_promise", pr.id, job_id=kr.key("job", "sla", pr.id), defer=delay)
 
 
 async def mark_met(parcel_id: int, legs: tuple[str, ...], at: datetime, conn: Any) -> None:
