@@ -83,7 +83,7 @@ class OrderEvent(Model):
     """One status change of an order (append-only): who moved it from where to where, and why."""
     id = fields.BigIntField(primary_key=True)
     order = fields.ForeignKeyField("models.Order", related_name="events", on_delete=fields.CASCADE)
-    from_status = fields.CharField(24, default="")
+    from_status = fields.CharField(128, default="")
     to_status = fields.CharField(24)
     actor_id = fields.BigIntField(null=True)
     data = fields.JSONField(default=dict)

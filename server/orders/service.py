@@ -10,7 +10,7 @@ from typing import Any, Iterable
 
 import orjson
 from tortoise.exceptions import IntegrityError
-from tortoise.expressions import F
+from tortoise.expressions import F, Subquery
 
 from server.kit import clock, runtime
 from server.kit import redis as kr
@@ -43,6 +43,10 @@ async def transition(order_id: int, expected: Iterable[str], new: str, *, conn: 
     expected = [expected] if isinstance(expected, str) else list(expected)
     if new not in S.ALL:
         raise ValueError(f"unknown order status {new!r}")
+    prev = expected[0] if len(expected) == 1 else None
+    if prev is None:  # for the event log only: the guard below is what protects the change
+        rows = await Order.filter(id=order_id).using_db(conn).values_list("status", flat=True)
+        prev = rows[0] if rows and rows[0] in expected else "|".join(expected)[:128]
     n = await Order.filter(id=order_id, status__in=expected).using_db(conn).update(
         status=new, updated_at=clock.now(), **fields)
     if n == 0:
@@ -53,7 +57,7 @@ async def transition(order_id: int, expected: Iterable[str], new: str, *, conn: 
                        details={"order_id": order_id, "status": current[0], "expected": expected, "new": new})
     data = {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in fields.items()
             if isinstance(v, (str, int, float, bool)) or hasattr(v, "isoformat")}
-    await OrderEvent.create(order_id=order_id, from_status="|".join(expected), to_status=new,
+    await OrderEvent.create(order_id=order_id, from_status=prev, to_status=new,
                             actor_id=actor_id, data=data, using_db=conn)
 
 
@@ -357,7 +361,7 @@ async def merchant_orders(merchant_ids: Iterable[int], q: OrderListQuery) -> Ord
     mids = sorted(set(merchant_ids))
     if not mids:
         return OrderPage(items=[])
-    qs = Order.filter(id__in=OrderLine.filter(merchant_id__in=mids).values("order_id"))
+    qs = Order.filter(id__in=Subquery(OrderLine.filter(merchant_id__in=mids).values("order_id")))
     if q.status:
         qs = qs.filter(status=q.status)
     page = await _page(qs, q.limit, q.cursor, line_filter={"merchant_id__in": mids})
@@ -392,7 +396,7 @@ async def search_orders(q: AdminOrderQuery) -> OrderPage:
     if q.station_id:
         qs = qs.filter(station_id=q.station_id)
     if q.merchant_id:
-        qs = qs.filter(id__in=OrderLine.filter(merchant_id=q.merchant_id).values("order_id"))
+        qs = qs.filter(id__in=Subquery(OrderLine.filter(merchant_id=q.merchant_id).values("order_id")))
     return await _page(qs, q.limit, q.cursor)
 
 
