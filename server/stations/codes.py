@@ -11,6 +11,7 @@ import hmac
 import re
 import secrets
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import datetime
 
 from server.kit import clock, runtime
@@ -29,8 +30,13 @@ def _key() -> bytes:
     s = runtime.settings()
     if s.pickup_qr_secret is not None:
         return s.pickup_qr_secret.get_secret_value().encode()
+    return _derived(runtime.get().extras["jwt_key"])
+
+
+@lru_cache(maxsize=4)
+def _derived(jwt_key: str) -> bytes:
     # Derived, so a deployment needs one secret less; distinct from the JWT key itself.
-    return hmac.new(runtime.get().extras["jwt_key"].encode(), b"kazuo-pickup-qr", hashlib.sha256).digest()
+    return hmac.new(jwt_key.encode(), b"kazuo-pickup-qr", hashlib.sha256).digest()
 
 
 def _sig(body: str) -> str:

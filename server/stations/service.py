@@ -13,7 +13,7 @@ from tortoise.exceptions import IntegrityError
 from server.kit import audit, clock, jobs, runtime
 from server.kit import redis as kr
 from server.kit.auth import Principal
-from server.kit.db import atomic, lock_rows
+from server.kit.db import atomic, dialect, lock_rows
 from server.kit.errors import AppError, Conflict, NotFound, RateLimited
 from server.kit.schemas import Page, decode_cursor, encode_cursor
 from server.models.orders import Order, OrderStatus
@@ -157,52 +157,82 @@ async def _count_guess(station_id: int, staff_ident: str, actor_id: int) -> dict
     return {"staff_wrong": int(staff_n), "station_wrong": int(station_n)}
 
 
-async def _find(station_id: int, body: VerifyIn, now: datetime) -> Pickup:
-    if body.qr is not None:
-        claim = codes.read_qr(body.qr)
-        p = None
-        if claim.station_id == station_id:
-            p = await Pickup.get_or_none(id=claim.pickup_id, station_id=station_id)
+_CLAIM_SQL = (
+    "UPDATE pickups SET status = 'picked_up', open_code = NULL, picked_up_at = $1, verified_by_id = $2, "
+    "verify_method = $3 WHERE station_id = $4 AND {where} AND status = 'ready' "
+    "RETURNING id, order_id, order_no, station_id, buyer_id, code, received_at, deadline_at")
+
+
+async def _claim(conn: Any, station_id: int, *, code: str | None, pickup_id: int | None, now: datetime,
+                 actor_id: int, method: str) -> Pickup | None:
+    """Find and close the open pickup in one step; None when there is none (wrong, used, closed)."""
+    if dialect() == "postgres":
+        # The hot path of 核销: one UPDATE ... RETURNING instead of a SELECT and an UPDATE.
+        where, key = ("open_code = $5", code) if code is not None else ("id = $5", pickup_id)
+        # execute_query_dict fetches (execute_query drops the rows of an UPDATE).
+        rows = await conn.execute_query_dict(_CLAIM_SQL.format(where=where),
+                                             [now, actor_id, method, station_id, key])
+        if not rows:
+            return None
+        r = dict(rows[0])
+        return Pickup(**r, status=PickupStatus.PICKED_UP, open_code=None, picked_up_at=now,
+                      verified_by_id=actor_id, verify_method=method)
+    flt = {"open_code": code} if code is not None else {"id": pickup_id}
+    p = await Pickup.filter(station_id=station_id, status=PickupStatus.READY, **flt).using_db(conn).first()
+    if p is None:
+        return None
+    n = await Pickup.filter(id=p.id, status=PickupStatus.READY).using_db(conn).update(
+        status=PickupStatus.PICKED_UP, open_code=None, picked_up_at=now, verified_by_id=actor_id,
+        verify_method=method)
+    if n != 1:
+        return None
+    p.status, p.open_code, p.picked_up_at = PickupStatus.PICKED_UP, None, now
+    p.verified_by_id, p.verify_method = actor_id, method
+    return p
+
+
+async def _explain_miss(station_id: int, code: str | None, pickup_id: int | None, now: datetime) -> AppError:
+    """Why nothing was claimed: already picked up, closed, or a wrong code (a guess)."""
+    if pickup_id is not None:
+        p = await Pickup.get_or_none(id=pickup_id, station_id=station_id)
         if p is None:
-            raise NotFound("no such pickup at this station", code="pickup_not_found")
-        return p
-    p = await Pickup.get_or_none(station_id=station_id, open_code=body.code)
-    if p is not None:
-        return p
-    done = await (Pickup.filter(station_id=station_id, code=body.code, status=PickupStatus.PICKED_UP,
-                                picked_up_at__gte=now - timedelta(days=30)).order_by("-id").first())
-    if done is not None:
-        return done
-    raise NotFound("no open pickup with this code at this station", code="pickup_code_wrong",
-                   details=[{"field": "code", "message": "wrong code"}])
+            return NotFound("no such pickup at this station", code="pickup_not_found")
+    else:
+        p = await (Pickup.filter(station_id=station_id, code=code, status=PickupStatus.PICKED_UP,
+                                 picked_up_at__gte=now - timedelta(days=30)).order_by("-id").first())
+        if p is None:
+            return NotFound("no open pickup with this code at this station", code="pickup_code_wrong",
+                            details=[{"field": "code", "message": "wrong code"}])
+    if p.status == PickupStatus.PICKED_UP:
+        return Conflict("already picked up", code="already_picked_up",
+                        details={"picked_up_at": p.picked_up_at.isoformat() if p.picked_up_at else None,
+                                 "verified_by": p.verified_by_id})
+    return Conflict(f"this pickup is {p.status}", code="pickup_not_ready", details={"status": p.status})
 
 
 async def _verify(principal: Principal, station_id: int, body: VerifyIn) -> Pickup:
     now = clock.now()
-    p = await _find(station_id, body, now)
-    if p.status == PickupStatus.PICKED_UP:
-        raise Conflict("already picked up", code="already_picked_up",
-                       details={"picked_up_at": p.picked_up_at.isoformat() if p.picked_up_at else None,
-                                "verified_by": p.verified_by_id})
-    if p.status != PickupStatus.READY:
-        raise Conflict(f"this pickup is {p.status}", code="pickup_not_ready", details={"status": p.status})
+    pickup_id = None
+    if body.qr is not None:
+        claim = codes.read_qr(body.qr)
+        if claim.station_id != station_id:  # signed for another station: not here
+            raise NotFound("no such pickup at this station", code="pickup_not_found")
+        pickup_id = claim.pickup_id
     method = "qr" if body.qr is not None else "code"
     async with atomic() as conn:
-        n = await Pickup.filter(id=p.id, status=PickupStatus.READY).using_db(conn).update(
-            status=PickupStatus.PICKED_UP, open_code=None, picked_up_at=now,
-            verified_by_id=principal.user_id, verify_method=method)
-        if n != 1:
-            raise Conflict("already picked up", code="already_picked_up")
-        try:
-            await _transition(p.order_id, OrderStatus.READY_FOR_PICKUP, OrderStatus.COMPLETED, conn=conn,
-                              actor_id=principal.user_id, completed_at=now)
-        except Conflict as exc:  # refunded or closed meanwhile: nothing is handed over
-            raise Conflict("the order is not ready for pickup", code="order_not_ready",
-                           details=exc.details) from None
-        await audit.record(principal.user_id, "pickup.verify", "order", p.order_id,
-                           {"pickup_id": p.id, "station_id": station_id, "method": method}, conn=conn)
-    p.status, p.open_code, p.picked_up_at = PickupStatus.PICKED_UP, None, now
-    p.verified_by_id, p.verify_method = principal.user_id, method
+        p = await _claim(conn, station_id, code=body.code, pickup_id=pickup_id, now=now,
+                         actor_id=principal.user_id, method=method)
+        if p is not None:
+            try:
+                await _transition(p.order_id, OrderStatus.READY_FOR_PICKUP, OrderStatus.COMPLETED, conn=conn,
+                                  actor_id=principal.user_id, completed_at=now)
+            except Conflict as exc:  # refunded or closed meanwhile: nothing is handed over (rollback)
+                raise Conflict("the order is not ready for pickup", code="order_not_ready",
+                               details=exc.details) from None
+            await audit.record(principal.user_id, "pickup.verify", "order", p.order_id,
+                               {"pickup_id": p.id, "station_id": station_id, "method": method}, conn=conn)
+    if p is None:
+        raise await _explain_miss(station_id, body.code, pickup_id, now)
     return p
 
 
