@@ -21,10 +21,6 @@ async def handoff(ctx, order_id: int) -> int | None:
     return await fulfillment.handoff(int(order_id))
 
 
-async def check_promise(ctx, promise_id: int) -> bool:
-    return await sla.check_promise(int(promise_id))
-
-
 async def upload_shipping(ctx, task_id: int) -> bool:
     try:
         return await shipping.upload(int(task_id))
@@ -77,14 +73,13 @@ async def sweep_pickups(ctx) -> int:
 
 JOBS = [
     ("fulfillment.handoff", handoff),
-    ("fulfillment.check_promise", check_promise),
     ("fulfillment.upload_shipping", upload_shipping),
     ("fulfillment.wms_deliver", wms_deliver),
 ]
 
 CRON = [
     cron(sweep_handoffs, name="fulfillment.sweep_handoffs", second={5}, run_at_startup=False),
-    cron(sweep_breaches, name="fulfillment.sweep_breaches", second={20}, run_at_startup=False),
+    cron(sweep_breaches, name="fulfillment.sweep_breaches", second={20, 50}, run_at_startup=False),
     cron(sweep_uploads, name="fulfillment.sweep_uploads", minute=set(range(0, 60, 2)), second={35}),
     cron(sweep_wms, name="fulfillment.sweep_wms", minute=set(range(1, 60, 5)), second={40}),
     cron(sweep_pickups, name="fulfillment.sweep_pickups", minute=set(range(0, 60, 2)), second={50}),

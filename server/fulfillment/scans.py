@@ -219,13 +219,15 @@ async def record_scan(label: str, kind: str, station_id: int, *, actor_id: int |
             await _refuse(actor_id, label, kind, station_id, exc)
             raise exc
         key = f"{p.id}:{p.direction}:{kind}:{station_id}"
-        ev = await ScanEvent.get_or_none(scan_key=key)
-        if ev is not None:
-            return ScanResultOut(duplicate=True, event=event_out(ev), parcel=parcel_out(p))
         task = p.task
         try:
             new = _plan(p, task.fulfilment, task.mode, kind, station_id)
         except Conflict as exc:
+            # A parcel passes each station once per direction, so a scan already recorded is never
+            # possible again: look for the duplicate only when the plan refuses (saves a query per scan).
+            ev = await ScanEvent.get_or_none(scan_key=key)
+            if ev is not None:
+                return ScanResultOut(duplicate=True, event=event_out(ev), parcel=parcel_out(p))
             await _refuse(actor_id, label, kind, station_id, exc)
             raise
         now = clock.now()
