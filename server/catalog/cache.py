@@ -7,7 +7,7 @@ from typing import Any, Awaitable, Callable
 
 import orjson
 
-from server.kit import runtime
+from server.kit import clock, runtime
 from server.kit import redis as kr
 
 CATALOG_NS = "catalog"          # every listing, search, home and shop page
@@ -40,17 +40,23 @@ def product_ns(product_id: int) -> str:
 
 async def cached_bytes(namespaces: tuple[str, ...], name: str, loader: Callable[[], Awaitable[Any]],
                        ttl: int | Callable[[Any], int]) -> bytes:
-    """The JSON bytes for `name` under the given namespaces, loading and storing them on a miss."""
+    """The JSON bytes for `name` under the given namespaces, loading and storing them on a miss.
+
+    Entries carry their own deadline (service clock) in front of the JSON, so an entry never
+    outlives what it shows (a certificate's expiry day) even when Redis keeps the key longer."""
     keys = [kr.key("nsv", ns) for ns in namespaces]
     full_key, raw = await _script()(keys=keys, args=[kr.key("cc", name)])
+    now = clock.now().timestamp()
     if raw is not None:
-        return raw
+        deadline, _, body = raw.partition(b"\n")
+        if deadline.isdigit() and int(deadline) > now:
+            return body
     value = await loader()
     seconds = ttl(value) if callable(ttl) else ttl  # may drop bookkeeping keys from value
     body = orjson.dumps(value)
     if seconds > 0:
         k = full_key.decode() if isinstance(full_key, bytes) else full_key
-        await kr.redis().set(k, body, ex=seconds)
+        await kr.redis().set(k, b"%d\n" % int(now + seconds) + body, ex=seconds)
     return body
 
 

@@ -17,6 +17,8 @@ from server.kit.schemas import decode_cursor, encode_cursor
 from server.models.catalog import Category, Certification, Product, Sku
 from server.models.merchants import Merchant
 
+INT32 = 2**31
+TIER1_START = [1, -1, 0]  # cursor meaning "tier 1 from its first row"
 LIST_FIELDS = ("id", "name", "subtitle", "images", "min_price", "sales", "brand", "origin_town",
                "merchant_id", "category_id")
 
@@ -77,7 +79,8 @@ def _keyset(qs, sort: str, after: list | None):
                 "sales": ("sales", False), "relevance": ("sales", False)}[sort]
     if after:
         v, i = after[-2], after[-1]
-        if not isinstance(v, int) or not isinstance(i, int):
+        # price and sales are int32 columns: an out-of-range value is a forged cursor, not a 500
+        if not isinstance(v, int) or not isinstance(i, int) or not (-INT32 <= v < INT32) or i < 0:
             raise ValidationFailed.field("cursor", "malformed cursor")
         if asc:
             qs = qs.filter(Q(**{f"{col}__gt": v}) | Q(**{col: v, "id__gt": i}))
@@ -138,6 +141,8 @@ async def _load_list(q: ProductListQuery, merchant_id: int | None) -> dict:
         if after[0] not in (0, 1):
             raise ValidationFailed.field("cursor", "malformed cursor")
         start = after[0]
+        if after == TIER1_START:
+            after = None
     rows: list[dict] = []
     nxt = None
     for tier in range(start, 2):
@@ -152,7 +157,7 @@ async def _load_list(q: ProductListQuery, merchant_id: int | None) -> dict:
         if len(rows) == limit and tier == 0:
             # page full exactly at the end of tier 0: continue in tier 1 from its start
             if await tiers[1].exists():
-                nxt = encode_cursor([1, 2**62, 2**62])
+                nxt = encode_cursor(TIER1_START)
             break
     return {"items": await _cards(rows), "next_cursor": nxt}
 

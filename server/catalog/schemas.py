@@ -4,9 +4,9 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, Strict, field_validator
 
-from server.kit.money import PositiveFen
+from server.kit.money import PositiveFen as _PositiveFen
 from server.kit.schemas import Out, QuerySchema, Schema
 
 BRANDS = ("kazuo_zisha", "kazuo_vinegar", "kazuo_grains")
@@ -15,13 +15,19 @@ CERT_KINDS = ("pollution_free", "green", "organic", "geo_indication", "sc_licenc
 MAX_STOCK = 1_000_000
 MAX_IMAGES = 9
 
+# Strict numbers and flags: "12" or "yes" in a JSON body is a client bug, not a value to coerce.
+# Prices fit the int32 price columns with room to spare: 1,000,000 yuan is already absurd here.
+MAX_PRICE = 100_000_000
+PositiveFen = Annotated[_PositiveFen, Strict(), Field(le=MAX_PRICE)]
+SInt = Annotated[int, Strict()]
+SBool = Annotated[bool, Strict()]
 Brand = Literal["", "kazuo_zisha", "kazuo_vinegar", "kazuo_grains"]
 CertKind = Literal["pollution_free", "green", "organic", "geo_indication", "sc_licence"]
 ProductName = Annotated[str, Field(min_length=1, max_length=64)]
 Place = Annotated[str, Field(max_length=32)]
 Reason = Annotated[str, Field(min_length=1, max_length=500)]
 Spec = Annotated[str, Field(min_length=1, max_length=32)]
-Stock = Annotated[int, Field(ge=0, le=MAX_STOCK)]
+Stock = Annotated[int, Strict(), Field(ge=0, le=MAX_STOCK)]
 ImageUrl = Annotated[str, Field(min_length=1, max_length=300)]
 
 
@@ -37,21 +43,21 @@ class SkuIn(Schema):
     price: PositiveFen
     list_price: PositiveFen | None = None
     stock: Stock = 0
-    weight_g: int = Field(0, ge=0, le=1_000_000)
-    cold_chain: bool = False
+    weight_g: SInt = Field(0, ge=0, le=1_000_000)
+    cold_chain: SBool = False
 
 
 class SkuPatch(Schema):
     spec: Spec | None = None
     price: PositiveFen | None = None
     list_price: PositiveFen | None = None
-    weight_g: int | None = Field(None, ge=0, le=1_000_000)
-    cold_chain: bool | None = None
-    is_active: bool | None = None
+    weight_g: SInt | None = Field(None, ge=0, le=1_000_000)
+    cold_chain: SBool | None = None
+    is_active: SBool | None = None
 
 
 class StockAdjustIn(Schema):
-    delta: int = Field(ge=-MAX_STOCK, le=MAX_STOCK, description="units to add (negative: remove)")
+    delta: SInt = Field(ge=-MAX_STOCK, le=MAX_STOCK, description="units to add (negative: remove)")
 
 
 class _ProductFields(Schema):
@@ -68,7 +74,7 @@ class _ProductFields(Schema):
 
 
 class ProductIn(_ProductFields):
-    category_id: int = Field(ge=1, le=2**63 - 1)
+    category_id: SInt = Field(ge=1, le=2**63 - 1)
     name: ProductName
     subtitle: str = Field("", max_length=128)
     description: str = Field("", max_length=5000)
@@ -81,7 +87,7 @@ class ProductIn(_ProductFields):
 
 
 class ProductPatch(_ProductFields):
-    category_id: int | None = Field(None, ge=1, le=2**63 - 1)
+    category_id: SInt | None = Field(None, ge=1, le=2**63 - 1)
     name: ProductName | None = None
     subtitle: str | None = Field(None, max_length=128)
     description: str | None = Field(None, max_length=5000)
@@ -160,8 +166,8 @@ class ProductListQuery(QuerySchema):
     town: str | None = Field(None, max_length=32)
     brand: Literal["kazuo_zisha", "kazuo_vinegar", "kazuo_grains"] | None = None
     cert: CertKind | None = None
-    price_min: int | None = Field(None, ge=0, le=10**10)
-    price_max: int | None = Field(None, ge=0, le=10**10)
+    price_min: int | None = Field(None, ge=0, le=MAX_PRICE)
+    price_max: int | None = Field(None, ge=0, le=MAX_PRICE)
     sort: Literal["relevance", "newest", "price_asc", "price_desc", "sales"] | None = None
     cursor: str | None = Field(None, max_length=200)
     limit: int = Field(20, ge=1, le=50)

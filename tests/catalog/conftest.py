@@ -54,8 +54,8 @@ async def make_shop(client, **kw) -> Shop:
     return Shop(mid, await login_as(client, "merchant", merchant_id=mid))
 
 
-def product_body(category_id: int, **over) -> dict:
-    body = {"category_id": category_id, "name": "喀左老陈醋", "subtitle": "古法酿造",
+def product_body(cat_id: int, /, **over) -> dict:
+    body = {"category_id": cat_id, "name": "喀左老陈醋", "subtitle": "古法酿造",
             "description": "粮食酿造", "images": ["/media/product/x.png"], "brand": "kazuo_vinegar",
             "certifications": [{"kind": "geo_indication", "number": "GI-001", "issuer": "农业农村部"}],
             "skus": [{"spec": "500ml", "price": 2800, "list_price": 3500, "stock": 100, "weight_g": 600}]}
