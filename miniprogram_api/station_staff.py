@@ -11,9 +11,10 @@ from server.orders.schemas import OrderOut, OrderPage
 from server.payments.service import NativeOut, PaymentOut
 from server.stations import assisted
 from server.stations import service as stations
+from server.stations import staff
 from server.stations.schemas import (AssistedOrderIn, AssistedOrderQuery, OperatedMerchantOut, PickupListQuery,
-                                     PickupOut, ReceiveIn, SalesOut, SalesQuery, VerifyIn, VerifyOut, VillagerBindIn,
-                                     VillagerIn, VillagerOut, WorkspaceOut)
+                                     PickupOut, ReceiveIn, SalesOut, SalesQuery, StaffOut, VerifyIn, VerifyOut,
+                                     VillagerBindIn, VillagerIn, VillagerOut, WorkspaceOut)
 
 bp = Blueprint("mp_station_staff", url_prefix="/api/v1/station/<station_id:int>")
 STAFF = (Role.station_staff,)
@@ -132,3 +133,9 @@ async def operated_merchants(request: Request, principal, station_id: int):
           response=SalesOut, tags=TAGS)
 async def operated_sales(request: Request, principal, station_id: int, query: SalesQuery):
     return await assisted.assisted_sales(principal, station_id, query)
+
+
+@bp.get("/staff")
+@endpoint(summary="My station's staff, the head (站长) first", roles=STAFF, response=list[StaffOut], tags=TAGS)
+async def my_staff(request: Request, principal, station_id: int):
+    return [s.model_dump(mode="json") for s in await staff.my_station_staff(principal, station_id)]

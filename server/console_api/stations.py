@@ -6,8 +6,9 @@ from server.kit.http import endpoint
 from server.kit.schemas import Page
 from server.stations import network
 from server.stations import service as stations
-from server.stations.schemas import (AlertOut, AlertQuery, CoverageOut, StationIn, StationListQuery, StationOut,
-                                     StationPatch)
+from server.stations import staff
+from server.stations.schemas import (AlertOut, AlertQuery, CoverageOut, HeadIn, StaffOut, StationIn, StationListQuery,
+                                     StationOut, StationPatch)
 
 bp = Blueprint("console_stations", url_prefix="/api/v1/console")
 ADMIN = (Role.admin,)
@@ -65,3 +66,17 @@ async def alerts(request: Request, principal, query: AlertQuery):
 @endpoint(summary="Acknowledge an alert", roles=ADMIN, response=AlertOut, tags=TAGS)
 async def acknowledge(request: Request, principal, alert_id: int):
     return await stations.acknowledge_alert(alert_id, actor_id=principal.user_id)
+
+
+@bp.get("/stations/<station_id:int>/staff")
+@endpoint(summary="A station's staff, the head first", roles=ADMIN, response=list[StaffOut], tags=TAGS)
+async def station_staff(request: Request, principal, station_id: int):
+    return [s.model_dump(mode="json") for s in await staff.station_staff(station_id)]
+
+
+@bp.put("/stations/<station_id:int>/head")
+@endpoint(summary="Name the station head (站长); the previous head stays staff", roles=ADMIN, body=HeadIn,
+          response=list[StaffOut], tags=TAGS)
+async def set_head(request: Request, principal, station_id: int, body: HeadIn):
+    return [s.model_dump(mode="json") for s in await staff.set_head(station_id, body.user_id,
+                                                                     actor_id=principal.user_id)]

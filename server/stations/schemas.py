@@ -303,3 +303,16 @@ class SalesOut(Out):
     refunded_fen: int
     net_fen: int
     by_product: list[ProductSalesOut]
+
+
+# ---- staff -------------------------------------------------------------------------------------
+class StaffOut(Out):
+    user_id: int
+    nickname: str
+    phone_tail: str = Field("", description="last 4 digits of the bound phone")
+    is_head: bool
+    since: datetime
+
+
+class HeadIn(Schema):
+    user_id: Id

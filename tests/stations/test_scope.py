@@ -52,7 +52,7 @@ def station_routes(app):
 async def test_every_station_endpoint_is_scoped(app, client, net, staff_a, staff_b):
     obj = await _objects(client, net, staff_a)
     routes = station_routes(app)
-    assert len(routes) == 15, routes  # workspace, receive, verify, pickups x2, villagers x4, assisted x4, 代卖 x2
+    assert len(routes) == 16, routes  # workspace, receive, verify, pickups x2, villagers x4, assisted x4, 代卖 x2, staff
     consumer = await login(client)
     for method, template in routes:
         def url(station_id):
