@@ -131,14 +131,13 @@ class CoverageOut(Out):
 
 # ---- pickups ---------------------------------------------------------------------------------
 class PickupOut(Out):
-    """A pickup (自提) as staff and the warehouse see it."""
+    """A pickup (自提) as staff and the warehouse see it: never the code, which only the buyer holds
+    (staff who knew it could hand a parcel to themselves)."""
     id: int
     order_id: int
     order_no: str
     station_id: int
     status: str
-    code: str
-    qr_payload: str = Field(description="signed payload the mini-program renders as a QR code")
     received_at: datetime
     deadline_at: datetime
     picked_up_at: datetime | None = None

@@ -51,8 +51,7 @@ async def _transition(order_id: int, expected: str, new: str, *, conn: Any, acto
 # ---- output ----------------------------------------------------------------------------------
 def pickup_out(p: Pickup) -> PickupOut:
     return PickupOut(id=p.id, order_id=p.order_id, order_no=p.order_no, station_id=p.station_id,
-                     status=p.status, code=p.code, qr_payload=codes.sign_qr(p.id, p.station_id, p.deadline_at),
-                     received_at=p.received_at, deadline_at=p.deadline_at, picked_up_at=p.picked_up_at,
+                     status=p.status, received_at=p.received_at, deadline_at=p.deadline_at, picked_up_at=p.picked_up_at,
                      verified_by=p.verified_by_id, verify_method=p.verify_method)
 
 

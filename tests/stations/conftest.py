@@ -86,3 +86,12 @@ async def make_paid_order(buyer_id: int, station_id: int, *, quantity: int = 1, 
                              station_id=station_id), idempotency_key=None)
     await payments_service.record_cash_payment(out.id, station_id=station_id, actor_id=None)
     return await Order.get(id=out.id)
+
+
+async def with_code(pickup: dict) -> dict:
+    """A staff-side pickup plus the code and QR only the buyer sees (read as the buyer's card is)."""
+    from server.models.pickup import Pickup
+    from server.stations import codes
+
+    p = await Pickup.get(id=pickup["id"])
+    return {**pickup, "code": p.code, "qr_payload": codes.sign_qr(p.id, p.station_id, p.deadline_at)}

@@ -5,14 +5,15 @@ import re
 
 from server.models.orders import OrderStatus
 from tests.conftest import login, login_as
-from tests.stations.conftest import make_order, make_sku
+from tests.stations.conftest import make_order, make_sku, with_code
 
 
 async def _objects(client, net, staff_a):
     """One of everything at station a."""
     buyer = await login(client)
     order = await make_order(buyer.id, net["a"].id)
-    pickup = (await staff_a.post(f"/api/v1/station/{net['a'].id}/receive", json={"order_no": order.order_no})).json()
+    pickup = await with_code((await staff_a.post(f"/api/v1/station/{net['a'].id}/receive",
+                                                 json={"order_no": order.order_no})).json())
     v = (await staff_a.post(f"/api/v1/station/{net['a'].id}/villagers", json={"phone": "13700000001"})).json()
     await staff_a.post(f"/api/v1/station/{net['a'].id}/villagers/{v['id']}/bind", json={"confirm_at_counter": True})
     sku = await make_sku()
