@@ -163,6 +163,20 @@ async def _returned(p: Parcel, conn: Any) -> None:
         await Sku.filter(id=sku_id).using_db(conn).update(stock=F("stock") + qty)
 
 
+async def _unreserve(p: Parcel, conn: Any) -> None:
+    """A packed parcel taken apart at the warehouse: its reserved units are sellable again."""
+    lines = await ParcelLine.filter(parcel_id=p.id).using_db(conn).values("sku_id", "quantity")
+    per_sku: dict[int, int] = {}
+    for ln in lines:
+        per_sku[ln["sku_id"]] = per_sku.get(ln["sku_id"], 0) + ln["quantity"]
+    for sku_id, qty in sorted(per_sku.items()):
+        n = await Sku.filter(id=sku_id, reserved__gte=qty).using_db(conn).update(
+            reserved=F("reserved") - qty, stock=F("stock") + qty)
+        if not n:
+            raise Conflict("the SKU's reserved stock is lower than the parcel holds; check the stock",
+                           code="stock_inconsistent", details={"sku_id": sku_id, "quantity": qty})
+
+
 async def _forward_parcels(task_id: int, conn: Any) -> list[dict]:
     return await Parcel.filter(task_id=task_id).using_db(conn).values("id", "status", "direction")
 
@@ -396,8 +410,7 @@ async def start_return(label: str, station_id: int, reason: str, *, actor_id: in
                                         data={"reason": reason}, using_db=conn)
             if at_county:
                 if p.status == S.PACKED:
-                    # never left: its units are still reserved by the order; the orders refund releases them
-                    pass
+                    await _unreserve(p, conn)  # never left the warehouse: the reservation is released
                 else:
                     await _returned(p, conn)
             await audit.record(actor_id, "parcel.return", "parcel", p.label,

@@ -190,6 +190,9 @@ async def test_three_level_pickup_route(world, client):
     assert r.status_code == 200 and r.json()["duplicate"] is True
     r = await world.warehouse.post(f"{WH}/parcels/{parcel['id']}/dispatch")
     assert r.status_code == 409 and r.json()["error"]["code"] == "already_dispatched"
+    refused = await AuditLog.filter(action="parcel.scan_refused", object_id=label,
+                                    actor_id=world.warehouse.id).values_list("data", flat=True)
+    assert any(d["code"] == "already_dispatched" for d in refused)
     assert (await Sku.get(id=sku.id)).reserved == 0
 
     # impossible: arrived at the village before leaving the town

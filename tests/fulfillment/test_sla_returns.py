@@ -139,3 +139,31 @@ async def test_stations_uncollected_return_is_picked_up_by_the_sweeper(world):
     assert await sweep_pickups({}) >= 1
     ev = await ScanEvent.filter(parcel_id=parcel["id"]).order_by("-id").first()
     assert ev.kind == "return_started" and ev.data["reason"] == "uncollected"
+
+
+async def test_refused_delivery_goes_back_and_a_packed_parcel_is_unreserved(world):
+    m, (sku, other) = await f.merchant_with_skus(stock=10)
+    order = await f.paid_order(world.buyer.id, [(sku, 1)], address=f.address(world.net, village=False))
+    parcel = await ready_parcel(world, order.id, m.id)
+    label, town = parcel["label"], world.net.town.id
+    await world.warehouse.post(f"{WH}/parcels/{parcel['id']}/dispatch")
+    await scan(world.town_staff, label, "arrived", town)
+    assert (await scan(world.town_staff, label, "out_for_delivery", town)).status_code == 200
+    stock = (await Sku.get(id=sku.id)).stock
+    r = await world.town_staff.post("/api/v1/logistics/returns",
+                                    json={"label": label, "station_id": town, "reason": "refused"})
+    assert r.status_code == 200 and r.json()["parcel"]["status"] == "at_station"
+    assert (await scan(world.town_staff, label, "dispatched", town)).status_code == 200
+    assert (await scan(world.warehouse, label, "arrived")).json()["parcel"]["status"] == "returned"
+    assert (await Sku.get(id=sku.id)).stock == stock + 1
+    # a parcel that never left (the order was stopped in the warehouse): its reservation is released
+    order2 = await f.paid_order(world.buyer.id, [(other, 2)], station=world.net.village)
+    p2 = await ready_parcel(world, order2.id, m.id)
+    before = await Sku.get(id=other.id)
+    assert before.reserved == 2
+    r = await world.warehouse.post("/api/v1/logistics/returns", json={"label": p2["label"], "reason": "other"})
+    assert r.status_code == 200 and r.json()["parcel"]["status"] == "returned"
+    after = await Sku.get(id=other.id)
+    assert (after.stock, after.reserved) == (before.stock + 2, 0)
+    # and it cannot be dispatched any more
+    assert (await world.warehouse.post(f"{WH}/parcels/{p2['id']}/dispatch")).status_code == 409
