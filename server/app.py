@@ -120,6 +120,7 @@ def create_app(settings: Settings | None = None, name: str = "kazuo") -> Sanic:
         from redis.exceptions import ConnectionError as RedisConnectionError
         from redis.exceptions import TimeoutError as RedisTimeoutError
         from tortoise.exceptions import DoesNotExist, IntegrityError, TransactionManagementError
+        from tortoise.exceptions import ValidationError as FieldValidationError
 
         if isinstance(exc, AppError):
             return _error_response(exc.status, exc.code, exc.message, exc.details, exc.headers)
@@ -132,6 +133,13 @@ def create_app(settings: Settings | None = None, name: str = "kazuo") -> Sanic:
                                    headers={"Retry-After": "5"})
         if isinstance(exc, DoesNotExist):
             return _error_response(404, "not_found", "not found")
+        if isinstance(exc, FieldValidationError):
+            # A value that cannot fit its column (an over-long label in a lookup, say) is bad input;
+            # Tortoise's message starts with the field name ("label: Length of ... > 24").
+            field, _, reason = str(exc).partition(": ")
+            log.warning("field validation error reached the handler: %s", exc)
+            return _error_response(422, "validation_failed", f"{field}: {reason[:200] or 'invalid'}",
+                                   [{"field": field, "message": reason[:200] or "invalid"}])
         if isinstance(exc, IntegrityError):
             log.warning("integrity error reached the handler: %s", exc)
             return _error_response(409, "conflict", "conflicts with existing data")
