@@ -196,28 +196,47 @@ def compute_milestones(f: Figures, month_threshold: int) -> dict[str, tuple[date
     return out
 
 
+async def _save_milestones(figs: Figures, have: dict[str, Milestone], month_threshold: int) -> int:
+    """Record what the figures show; returns how many milestones are new."""
+    new = 0
+    for kind, (at, data) in compute_milestones(figs, month_threshold).items():
+        m = have.get(kind)
+        if m is None:
+            try:
+                async with atomic() as conn:
+                    await Milestone.create(trainee_id=figs.trainee_id, kind=kind, occurred_at=at, data=data,
+                                           using_db=conn)
+                new += 1
+            except IntegrityError:  # a concurrent run recorded it first: same facts
+                pass
+        elif at < m.occurred_at:
+            # Late data (an order paid earlier but seen now) moves the milestone back, never forward.
+            await Milestone.filter(id=m.id, occurred_at__gt=at).update(occurred_at=at, data=data)
+    return new
+
+
+async def record_milestones_many(trainee_ids: list[int], *, batch: int = 200) -> int:
+    """Recompute and record milestones of many trainees, a batch of them per set of queries."""
+    threshold = runtime.settings().training_month_gmv_fen
+    new = 0
+    ids = sorted(set(trainee_ids))
+    for k in range(0, len(ids), batch):
+        trainees = await Trainee.filter(id__in=ids[k:k + batch])
+        figs = await gather(trainees)
+        have: dict[int, dict[str, Milestone]] = {}
+        for m in await Milestone.filter(trainee_id__in=list(figs)):
+            have.setdefault(m.trainee_id, {})[m.kind] = m
+        for tid, f in figs.items():
+            new += await _save_milestones(f, have.get(tid, {}), threshold)
+    return new
+
+
 async def record_milestones(trainee_id: int) -> list[MilestoneOut]:
     """Recompute a trainee's milestones from the data and record the new ones (idempotent)."""
-    t = await Trainee.get_or_none(id=trainee_id)
-    if t is None:
+    if not await Trainee.filter(id=trainee_id).exists():
         raise NotFound("trainee not found")
-    figs = (await gather([t])).get(t.id)
-    if figs is not None:
-        found = compute_milestones(figs, runtime.settings().training_month_gmv_fen)
-        have = {m.kind: m for m in await Milestone.filter(trainee_id=t.id)}
-        for kind, (at, data) in found.items():
-            m = have.get(kind)
-            if m is None:
-                try:
-                    async with atomic() as conn:
-                        await Milestone.create(trainee_id=t.id, kind=kind, occurred_at=at, data=data,
-                                               using_db=conn)
-                except IntegrityError:  # a concurrent run recorded it first: same facts
-                    pass
-            elif at < m.occurred_at:
-                # Late data (an order paid earlier but seen now) moves the milestone back, never forward.
-                await Milestone.filter(id=m.id, occurred_at__gt=at).update(occurred_at=at, data=data)
-    return await milestones_of(t.id)
+    await record_milestones_many([trainee_id])
+    return await milestones_of(trainee_id)
 
 
 async def milestones_of(trainee_id: int) -> list[MilestoneOut]:
@@ -405,16 +424,10 @@ async def scan_milestones() -> dict:
     full = set()
     if ids:
         counts: dict[int, int] = {}
-        for tid in await Milestone.filter(trainee_id__in=ids).values_list("trainee_id", flat=True):
+        for tid in await Milestone.filter(trainee_id__in=list(ids)).values_list("trainee_id", flat=True):
             counts[tid] = counts.get(tid, 0) + 1
         full = {tid for tid, n in counts.items() if n >= len(MILESTONES)}
-    done = 0
-    for tid in sorted(ids - full):
-        try:
-            await record_milestones(tid)
-            done += 1
-        except NotFound:  # deleted meanwhile
-            continue
+    new = await record_milestones_many(sorted(ids - full))
     # The mark only moves forward; a concurrent older run cannot pull it back.
     if mark is None:
         try:
@@ -423,5 +436,6 @@ async def scan_milestones() -> dict:
         except IntegrityError:
             pass
     await TrainingScanMark.filter(name=SCAN_MARK, scanned_to__lt=started).update(scanned_to=started)
-    return {"from": since.isoformat(), "to": started.isoformat(), "trainees": done}
+    return {"from": since.isoformat(), "to": started.isoformat(), "trainees": len(ids - full),
+            "new_milestones": new}
 
