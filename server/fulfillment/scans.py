@@ -9,6 +9,7 @@ delivered with the buyer's proof-of-delivery code -> delivered."""
 from __future__ import annotations
 
 import logging
+import re
 import time
 from typing import Any
 
@@ -31,6 +32,7 @@ from server.models.orders import Order, OrderStatus
 from server.models.stations import Station
 
 log = logging.getLogger("kazuo.logistics")
+LABEL_RE = re.compile(r"^[A-Z0-9]{1,24}$")
 S = ParcelStatus
 _county_cache: dict[str, Any] = {}
 
@@ -462,6 +464,8 @@ def _promise_out(pr: DeliveryPromise) -> PromiseOut:
 
 async def timeline(principal: Principal, label: str) -> TimelineOut:
     """A parcel's full transfer record, first scan to last (warehouse, admins, or staff on its route)."""
+    if not LABEL_RE.match(label):
+        raise NotFound("parcel not found")
     p = await Parcel.get_or_none(label=label)
     if p is None:
         raise NotFound("parcel not found")

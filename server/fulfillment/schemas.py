@@ -56,6 +56,11 @@ class InboundNoteOut(Out):
     lines: list[InboundLineOut]
 
 
+class StockQuery(QuerySchema):
+    sku_id: list[Id] = Field(default_factory=list, max_length=200)
+    merchant_id: Id | None = None
+
+
 class StockOut(Out):
     sku_id: int
     product_id: int
