@@ -1,37 +1,16 @@
-"""Redis read-through cache for the consumer catalog reads. Keys embed namespace versions: a change
-bumps the version, so an entry computed before the change is never read again (even one written
-after the bump by a slow loader). The checkout always reads the database, never this cache."""
+"""Redis read-through cache for the consumer catalog reads. Each entry records the namespace versions
+it was computed under; a change bumps a version, so an entry computed before the change is never
+served again (even one written after the bump by a slow loader). The checkout reads the database."""
 from __future__ import annotations
 
 from typing import Any, Awaitable, Callable
 
 import orjson
 
-from server.kit import clock, runtime
+from server.kit import clock
 from server.kit import redis as kr
 
 CATALOG_NS = "catalog"          # every listing, search, home and shop page
-# One round trip: read the namespace versions and the entry stored under them.
-_GET_VERSIONED = """
-local parts = {}
-for i, k in ipairs(KEYS) do
-  local v = redis.call('GET', k)
-  if not v then v = '0' end
-  parts[i] = v
-end
-local key = ARGV[1] .. ':' .. table.concat(parts, '.')
-return {key, redis.call('GET', key)}
-"""
-
-
-def _script():
-    rt = runtime.get()
-    s = rt.extras.get("catalog_cache_script")
-    if s is None or rt.extras.get("catalog_cache_client") is not rt.redis:
-        s = rt.redis.register_script(_GET_VERSIONED)
-        rt.extras["catalog_cache_script"] = s
-        rt.extras["catalog_cache_client"] = rt.redis
-    return s
 
 
 def product_ns(product_id: int) -> str:
@@ -42,21 +21,25 @@ async def cached_bytes(namespaces: tuple[str, ...], name: str, loader: Callable[
                        ttl: int | Callable[[Any], int]) -> bytes:
     """The JSON bytes for `name` under the given namespaces, loading and storing them on a miss.
 
-    Entries carry their own deadline (service clock) in front of the JSON, so an entry never
-    outlives what it shows (a certificate's expiry day) even when Redis keeps the key longer."""
-    keys = [kr.key("nsv", ns) for ns in namespaces]
-    full_key, raw = await _script()(keys=keys, args=[kr.key("cc", name)])
+    One round trip (MGET of the namespace versions and the entry). An entry is stored as
+    "<versions>\n<deadline>\n<json>": it counts only while the versions still match (a change
+    bumps them; a slow loader that read before the change stores the old versions, so its result is
+    never served) and until its deadline on the service clock (so an entry never outlives what it
+    shows, such as a certificate's last valid day)."""
+    entry = kr.key("cc", name)
+    vals = await kr.redis().mget([kr.key("nsv", ns) for ns in namespaces] + [entry])
+    versions = b".".join(v or b"0" for v in vals[:-1])
+    raw = vals[-1]
     now = clock.now().timestamp()
     if raw is not None:
-        deadline, _, body = raw.partition(b"\n")
-        if deadline.isdigit() and int(deadline) > now:
-            return body
+        parts = raw.split(b"\n", 2)
+        if len(parts) == 3 and parts[0] == versions and parts[1].isdigit() and int(parts[1]) > now:
+            return parts[2]
     value = await loader()
     seconds = ttl(value) if callable(ttl) else ttl  # may drop bookkeeping keys from value
     body = orjson.dumps(value)
     if seconds > 0:
-        k = full_key.decode() if isinstance(full_key, bytes) else full_key
-        await kr.redis().set(k, b"%d\n" % int(now + seconds) + body, ex=seconds)
+        await kr.redis().set(entry, b"%s\n%d\n%s" % (versions, int(now + seconds), body), ex=seconds)
     return body
 
 
