@@ -261,3 +261,19 @@ async def test_scan_bad_input(world):
     # warehouse operators scan only at the county warehouse
     r = await scan(world.warehouse, "KZ1", "arrived", world.net.town.id)
     assert r.status_code == 404
+
+
+async def test_query_and_path_bad_input(world):
+    r = await world.warehouse.get(f"{WH}/stock", params={"merchant_id": str(2**70)})
+    assert r.status_code == 422 and r.json()["error"]["details"][0]["field"] == "merchant_id"
+    r = await world.warehouse.get(f"{WH}/stock", params={"sku_id": ["1", "x"]})
+    assert r.status_code == 422 and r.json()["error"]["details"][0]["field"].startswith("sku_id")
+    for bad in ("kz%00x", "%E4%B8%AD", "A" * 300):
+        r = await world.warehouse.get(f"/api/v1/logistics/parcels/{bad}/timeline")
+        assert r.status_code == 404, (bad, r.text)
+    r = await world.warehouse.get(f"{WH}/tasks", params={"cursor": "!!"})
+    assert r.status_code == 422 and r.json()["error"]["details"][0]["field"] == "cursor"
+    r = await world.warehouse.get(f"{WH}/tasks", params={"status": "lost"})
+    assert r.status_code == 422 and r.json()["error"]["details"][0]["field"] == "status"
+    assert (await world.warehouse.get(f"{WH}/tasks/{2**70}")).status_code == 404
+    assert (await world.warehouse.post(f"{WH}/parcels/{2**64}/dispatch")).status_code == 404
