@@ -234,6 +234,8 @@ class SignInQrOut(Out):
     payload: str = Field(description="encode as a QR code; a trainee scans it in the mini-program")
     valid_until: datetime
     refresh_after: datetime = Field(description="fetch a new payload at this time")
+    signed_today: int = Field(0, description="trainees signed in today (for the screen: 已签到 n/enrolled)")
+    enrolled: int = 0
 
 
 class SignInIn(Schema):

@@ -592,7 +592,9 @@ async def signin_qr(session_id: int) -> SignInQrOut:
                        code="not_a_session_day")
     issued = qr.issue(s.id, today)
     return SignInQrOut(session_id=s.id, day=today, payload=issued.payload, valid_until=issued.valid_until,
-                       refresh_after=issued.refresh_after)
+                       refresh_after=issued.refresh_after,
+                       signed_today=await SignIn.filter(session_id=s.id, day=today).count(),
+                       enrolled=await Enrolment.filter(session_id=s.id).count())
 
 
 def _qr_png(payload: str) -> bytes:

@@ -21,6 +21,8 @@ async def test_qr_signin_once_per_day_and_person_times(client, admin):
     r = await trainee.post("/api/v1/training/signin", json={"payload": payload})
     assert r.status_code == 201, r.text
     assert r.json()["method"] == "qr" and r.json()["day"] == str(today)
+    screen = (await admin.get(f"{BASE}/sessions/{s['id']}/signin-qr")).json()
+    assert (screen["signed_today"], screen["enrolled"]) == (1, 1)
     again = await trainee.post("/api/v1/training/signin", json={"payload": payload})
     assert again.status_code == 409 and again.json()["error"]["code"] == "already_signed_in"
     # the next day is a new sign-in; the person-time stays one (one trainee, one session)
