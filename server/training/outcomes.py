@@ -18,6 +18,7 @@ from server.kit.errors import NotFound
 from server.kit.money import apply_rate
 from server.models.accounts import RoleGrant
 from server.models.catalog import Product
+from server.models.ledger import LedgerEntry
 from server.models.orders import Order, OrderLine
 from server.models.stations import Station
 from server.models.training import Incubation, Milestone, SignIn, Trainee, TrainingScanMark, TrainingSession
@@ -163,11 +164,28 @@ async def gather(trainees: list[Trainee]) -> dict[int, Figures]:
                 for f in users[uid]:
                     if started >= day_start(f.since):
                         f.live_sessions[sid] = min(started, f.live_sessions.get(sid, started))
+    await _ledger_commission(figs)
     for f in figs.values():
         f.products.sort()
         f.sales.sort()
         f.live_lines.sort()
     return figs
+
+
+async def _ledger_commission(figs: dict[int, Figures]) -> None:
+    """Where the settlement ledger has posted a line's live commission (and its refund reversals), the
+    ledger is the truth; lines it has not posted yet keep the rate-based figure."""
+    line_ids = {x[1] for f in figs.values() for x in f.live_lines}
+    if not line_ids:
+        return
+    posted: dict[int, int] = {}
+    for lid, amount in await LedgerEntry.filter(
+            order_line_id__in=list(line_ids), account_type="livestreamer",
+            kind__in=("live_commission", "live_commission_reversal")).values_list("order_line_id", "amount_fen"):
+        posted[lid] = posted.get(lid, 0) + int(amount)
+    for f in figs.values():
+        f.live_lines = [(at, lid, oid, net, posted.get(lid, commission))
+                        for at, lid, oid, net, commission in f.live_lines]
 
 
 def compute_milestones(f: Figures, month_threshold: int) -> dict[str, tuple[datetime, dict]]:

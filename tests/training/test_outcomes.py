@@ -52,6 +52,15 @@ async def test_outcomes_are_computed_from_orders_since_the_first_training(client
     assert (out["products_listed"], out["orders"], out["gmv_fen"]) == (1, 1, 3000 + 2000 - 500)
     assert (out["live_sessions"], out["live_gmv_fen"], out["commission_fen"]) == (1, 10000, 1000)
     assert (await t.get("/api/v1/training/me/outcomes")).json()["gmv_fen"] == 4500
+    # once the ledger has posted the commission (and a refund reversed part of it), the ledger counts
+    from server.models.ledger import LedgerEntry
+    from server.models.orders import OrderLine
+
+    line = await OrderLine.filter(order__livestreamer_id=t.id).first()
+    for kind, amount in (("live_commission", 1000), ("live_commission_reversal", -250)):
+        await LedgerEntry.create(order_id=line.order_id, order_line_id=line.id, account_type="livestreamer",
+                                 account_id=t.id, kind=kind, amount_fen=amount, dedup_key=f"t:{line.id}:{kind}")
+    assert (await admin.get(f"{BASE}/trainees/{tid}/outcomes")).json()["commission_fen"] == 750
 
     # milestones: the scan records them once, however often it runs
     await outcomes.scan_milestones()
