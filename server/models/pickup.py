@@ -27,6 +27,7 @@ class Pickup(Model):
     deadline_at = fields.DatetimeField(db_index=True)
     reminders_sent = fields.SmallIntField(default=0)
     last_reminded_at = fields.DatetimeField(null=True)
+    # When the arrival notice went out (claimed before sending, so a re-delivered job sends none).
     notified_wechat_at = fields.DatetimeField(null=True)
     notified_sms_at = fields.DatetimeField(null=True)
     picked_up_at = fields.DatetimeField(null=True, db_index=True)

@@ -153,6 +153,8 @@ async def _count_guess(station_id: int, staff_ident: str, actor_id: int) -> dict
                       "locked_until": until.isoformat()}, using_db=conn)
             await audit.record(actor_id, "station.pickup_locked", "station", station_id,
                                {"until": until.isoformat()}, conn=conn)
+        log.warning("station pickups locked after repeated wrong codes",
+                    extra={"station_id": station_id, "until": until.isoformat()})
     return {"staff_wrong": int(staff_n), "station_wrong": int(station_n)}
 
 

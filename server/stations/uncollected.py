@@ -160,32 +160,34 @@ async def cancel_closed(pickup_id: int) -> bool:
 
 
 async def sweep() -> dict:
-    """Re-find work whose job was lost: notifications, reminders, returns, refunds, closed orders."""
+    """Re-find work whose job was lost: notifications, reminders, returns, refunds, closed orders.
+    Each query asks for due work only, so a large backlog of waiting parcels costs nothing."""
     now = clock.now()
     bucket = int(now.timestamp()) // 600  # distinct job ids per sweep window: never deduped away
     counts = {"notify": 0, "remind": 0, "return": 0, "refund": 0, "cancel": 0}
-    ready = await (Pickup.filter(status=PickupStatus.READY).order_by("id").limit(SWEEP_BATCH)
-                   .values("id", "order_id", "received_at", "deadline_at", "reminders_sent",
-                           "notified_wechat_at"))
-    order_status = dict(await Order.filter(id__in=[r["order_id"] for r in ready]).values_list("id", "status"))
-    for r in ready:
-        pid = r["id"]
-        if order_status.get(r["order_id"]) in (OrderStatus.CLOSED, OrderStatus.CANCELLED):
-            jobs.enqueue("stations.cancel_closed", pid, job_id=jid(f"pickup-cancel:{pid}:{bucket}"))
-            counts["cancel"] += 1
-            continue
-        if r["deadline_at"] <= now:
-            jobs.enqueue("stations.return_uncollected", pid, job_id=jid(f"pickup-return:{pid}:{bucket}"))
-            counts["return"] += 1
-            continue
-        if r["notified_wechat_at"] is None and r["received_at"] <= now - timedelta(minutes=5):
-            jobs.enqueue("stations.notify_ready", pid, job_id=jid(f"pickup-ready:{pid}:{bucket}"))
-            counts["notify"] += 1
-        due = due_reminders(r["received_at"], now)
-        if due > r["reminders_sent"]:
-            jobs.enqueue("stations.remind", pid, due, job_id=jid(f"pickup-remind:{pid}:{due}:{bucket}"))
+    ready = Pickup.filter(status=PickupStatus.READY)
+    for pid in await (ready.filter(order__status__in=(OrderStatus.CLOSED, OrderStatus.CANCELLED))
+                      .order_by("id").limit(SWEEP_BATCH).values_list("id", flat=True)):
+        jobs.enqueue("stations.cancel_closed", pid, job_id=jid(f"pickup-cancel:{pid}:{bucket}"))
+        counts["cancel"] += 1
+    for pid in await (ready.filter(deadline_at__lte=now).order_by("deadline_at")
+                      .limit(SWEEP_BATCH).values_list("id", flat=True)):
+        jobs.enqueue("stations.return_uncollected", pid, job_id=jid(f"pickup-return:{pid}:{bucket}"))
+        counts["return"] += 1
+    for pid in await (ready.filter(notified_wechat_at=None, received_at__lte=now - timedelta(minutes=5))
+                      .order_by("id").limit(SWEEP_BATCH).values_list("id", flat=True)):
+        jobs.enqueue("stations.notify_ready", pid, job_id=jid(f"pickup-ready:{pid}:{bucket}"))
+        counts["notify"] += 1
+    hours = sorted(runtime.settings().pickup_reminder_hours)
+    for n in range(len(hours), 0, -1):
+        # The latest reminder due wins; remind() skips the ones in between.
+        for pid in await (ready.filter(reminders_sent__lt=n, received_at__lte=now - timedelta(hours=hours[n - 1]),
+                                       deadline_at__gt=now)
+                          .order_by("id").limit(SWEEP_BATCH).values_list("id", flat=True)):
+            jobs.enqueue("stations.remind", pid, n, job_id=jid(f"pickup-remind:{pid}:{n}:{bucket}"))
             counts["remind"] += 1
-    for rid in await PickupReturn.filter(refund_requested_at=None).limit(SWEEP_BATCH).values_list("id", flat=True):
+    for rid in await PickupReturn.filter(refund_requested_at=None).order_by("id").limit(SWEEP_BATCH) \
+            .values_list("id", flat=True):
         jobs.enqueue("stations.refund_return", rid, job_id=jid(f"pickup-return-refund:{rid}:{bucket}"))
         counts["refund"] += 1
     return counts
