@@ -210,3 +210,17 @@ async def test_live_sessions_come_from_the_livestream_records(client, admin):
     await outcomes.scan_milestones()
     ms = {m.kind: m for m in await Milestone.filter(trainee_id=tid)}
     assert ms["first_live_session"].data == {"live_session_id": held.id}
+
+
+async def test_concurrent_milestone_runs_record_each_once(client, admin):
+    import asyncio
+
+    _, _, t = await _trained(client, admin, "并发里程碑班")
+    tid = t.trainee["id"]
+    m = await f.merchant()
+    await admin.post(f"{BASE}/trainees/{tid}/incubations", json={"kind": "merchant", "merchant_id": m.id})
+    p, sku = await f.product(m)
+    await f.paid_order((await login(client)).id, [(m, p, sku, 1000, 1)])
+    await asyncio.gather(*[outcomes.record_milestones(tid) for _ in range(6)], outcomes.scan_milestones())
+    kinds = sorted(await Milestone.filter(trainee_id=tid).values_list("kind", flat=True))
+    assert kinds == ["first_product", "first_sale"]

@@ -172,3 +172,17 @@ async def test_trainee_profile_validation(client, body, field):
     r = await user.put("/api/v1/training/me", json=body)
     assert r.status_code == 422, r.text
     assert r.json()["error"]["details"][0]["field"] == field
+
+
+async def test_concurrent_enrolments_respect_capacity(client, admin):
+    import asyncio
+
+    from server.models.training import Enrolment
+
+    course = await make_course(admin, name="抢报班")
+    s = await make_session(admin, course["id"], capacity=3)
+    users = [await make_trainee_user(client) for _ in range(8)]
+    results = await asyncio.gather(*[u.post(f"/api/v1/training/sessions/{s['id']}/enrol") for u in users])
+    codes = sorted(r.status_code for r in results)
+    assert codes.count(201) == 3 and codes.count(409) == 5, codes
+    assert await Enrolment.filter(session_id=s["id"]).count() == 3
