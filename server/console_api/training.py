@@ -37,9 +37,9 @@ from server.training.schemas import (
     SignInSheetOut,
     TraineeDetailOut,
     TraineeIn,
+    TraineeOfficeIn,
     TraineeOut,
     TraineeQuery,
-    TraineeSelfIn,
     VillagesOut,
 )
 
@@ -246,9 +246,10 @@ async def trainee_detail(request: Request, principal, trainee_id: int):
 
 
 @bp.put("/trainees/<trainee_id:int>")
-@endpoint(summary="Correct a trainee's profile", roles=ADMIN, body=TraineeSelfIn, response=TraineeOut,
+@endpoint(summary="Correct a trainee's profile (and record the poor-household registration)", roles=ADMIN,
+          body=TraineeOfficeIn, response=TraineeOut,
           tags=TAGS, errors=(404,))
-async def update_trainee(request: Request, principal, trainee_id: int, body: TraineeSelfIn):
+async def update_trainee(request: Request, principal, trainee_id: int, body: TraineeOfficeIn):
     return await training.update_trainee(trainee_id, body, actor_id=principal.user_id)
 
 

@@ -163,7 +163,6 @@ class TraineeFields(Schema):
     village: Place = ""
     village_station_id: Id | None = None
     groups: list[Group] = Field(default_factory=list, max_length=8)
-    is_poor_household: bool = False
     consent: bool = Field(False, description="agrees to have their sales outcomes tracked")
 
     @field_validator("groups")
@@ -172,12 +171,24 @@ class TraineeFields(Schema):
         return sorted(set(v))
 
 
-class TraineeIn(TraineeFields):
+class TraineeOfficeIn(TraineeFields):
+    """The office's view: it alone records the registered-poor-household status (建档立卡)."""
+    is_poor_household: bool = False
+
+
+class TraineeIn(TraineeOfficeIn):
     user_id: Id | None = Field(None, description="the trainee's WeChat account, if they have one")
 
 
 class TraineeSelfIn(TraineeFields):
-    pass
+    """A trainee's own profile. The poor-household registration is the office's to record."""
+
+    @field_validator("groups")
+    @classmethod
+    def _no_registration(cls, v: list[str]) -> list[str]:
+        if "poor_household" in v:
+            raise ValueError("poor_household is recorded by the county office")
+        return v
 
 
 class TraineeOut(Out):

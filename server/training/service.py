@@ -55,6 +55,7 @@ from server.training.schemas import (
     TraineeDetailOut,
     TraineeFields,
     TraineeIn,
+    TraineeOfficeIn,
     TraineeOut,
     TraineeQuery,
     TrainingRecord,
@@ -396,12 +397,14 @@ async def remove_file(session_id: int, file_id: int, *, actor_id: int) -> None:
 
 
 # ---- trainees -----------------------------------------------------------------------------------
-def _normalise(body: TraineeFields) -> dict:
+def _normalise(body: TraineeFields, *, poor: bool | None = None) -> dict:
+    """Profile fields to store; poor is the registration flag when the body does not carry it."""
     data = body.model_dump(exclude={"user_id"})
-    groups = set(data["groups"])
+    flag = data.get("is_poor_household", poor if poor is not None else False)
     # The registered-poor-household flag and the group say the same thing: keep them in step.
-    if data["is_poor_household"] or "poor_household" in groups:
-        data["is_poor_household"] = True
+    data["is_poor_household"] = bool(flag)
+    groups = set(data["groups"]) - {"poor_household"}
+    if flag:
         groups.add("poor_household")
     data["groups"] = sorted(groups)
     return data
@@ -439,7 +442,7 @@ async def create_trainee(body: TraineeIn, *, actor_id: int) -> TraineeOut:
 
 
 async def _update_trainee(t: Trainee, body: TraineeFields, actor_id: int, conn) -> Trainee:
-    data = _normalise(body)
+    data = _normalise(body, poor=t.is_poor_household)
     await _fill_village(data, conn)
     if data["consent"] and not t.consent:
         data["consent_at"] = clock.now()
@@ -452,7 +455,7 @@ async def _update_trainee(t: Trainee, body: TraineeFields, actor_id: int, conn) 
     return t
 
 
-async def update_trainee(trainee_id: int, body: TraineeFields, *, actor_id: int) -> TraineeOut:
+async def update_trainee(trainee_id: int, body: TraineeOfficeIn, *, actor_id: int) -> TraineeOut:
     """The office corrects a trainee's profile."""
     async with atomic() as conn:
         t = await Trainee.filter(id=trainee_id).using_db(conn).select_for_update().first()

@@ -21,10 +21,18 @@ async def make_session(admin, course_id, *, starts=None, ends=None, online=True,
 async def make_trainee_user(client, **profile):
     """A logged-in user with a trainee profile (consenting unless told otherwise)."""
     user = await login(client)
+    poor = profile.pop("is_poor_household", False)
     body = {"name": "学员", "groups": [], "consent": True, **profile}
     r = await user.put("/api/v1/training/me", json=body)
     assert r.status_code == 200, r.text
     user.trainee = r.json()
+    if poor:  # the registration is the office's to record
+        from server.training import service
+        from server.training.schemas import TraineeOfficeIn
+
+        out = await service.update_trainee(user.trainee["id"], TraineeOfficeIn(**body, is_poor_household=True),
+                                           actor_id=user.id)
+        user.trainee = out.model_dump(mode="json")
     return user
 
 

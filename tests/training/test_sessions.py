@@ -155,6 +155,18 @@ async def test_trainee_personal_data_is_for_the_office_and_the_trainee(client, a
     s = await make_session(admin, course["id"])
     await trainee.post(f"/api/v1/training/sessions/{s['id']}/enrol")
     assert "刘淑芬" not in (await client.get(f"/api/v1/training/sessions/{s['id']}")).text
+    # the trainee cannot claim or drop the registration; their own edits keep the office's record
+    r = await trainee.put("/api/v1/training/me", json={"name": "刘淑芬", "groups": ["poor_household"]})
+    assert r.status_code == 422 and r.json()["error"]["details"][0]["field"] == "groups"
+    r = await trainee.put("/api/v1/training/me", json={"name": "刘淑芬", "is_poor_household": False})
+    assert r.status_code == 422 and r.json()["error"]["details"][0]["field"] == "is_poor_household"
+    r = await trainee.put("/api/v1/training/me", json={"name": "刘淑芬", "consent": True,
+                                                       "groups": ["left_behind_woman", "veteran"]})
+    assert r.json()["is_poor_household"] is True
+    assert r.json()["groups"] == ["left_behind_woman", "poor_household", "veteran"]
+    r = await admin.put(f"{BASE}/trainees/{t['id']}", json={"name": "刘淑芬", "consent": True,
+                                                             "is_poor_household": False})
+    assert r.status_code == 200 and r.json()["groups"] == [] and r.json()["is_poor_household"] is False
     # withdrawing consent stops tracking
     r = await trainee.put("/api/v1/training/me", json={"name": "刘淑芬", "consent": False})
     assert r.status_code == 200 and r.json()["consent"] is False and r.json()["consent_at"] is None
