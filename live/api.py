@@ -8,16 +8,18 @@ import logging
 import re
 import secrets
 
+import orjson
 from sanic import Blueprint, HTTPResponse, Request
 
-from live import events, figures, service, share, signing
-from live.schemas import (FiguresOut, OnAirIn, PlayOut, ProfileIn, ProfileOut, PushOut, RoomIn, RoomOut,
+from live import checkout, events, figures, service, share, signing
+from live.schemas import (BuyNowIn, FiguresOut, OnAirIn, PlayOut, ProfileIn, ProfileOut, PushOut, RoomIn, RoomOut,
                           SessionIn, SessionOut, SessionPatch, SessionsQuery, SessionView, ShareOut, TieInIn,
                           TieInOut, TieInPatch, TraineeLinkIn)
 from server.kit import clock, runtime
 from server.kit.auth import Role, authenticate
-from server.kit.errors import AppError, BadRequest, Forbidden, NotFound
+from server.kit.errors import AppError, BadRequest, Forbidden, NotFound, ValidationFailed
 from server.kit.http import MAX_ID, endpoint
+from server.orders.schemas import OrderOut
 
 log = logging.getLogger("kazuo.live.api")
 bp = Blueprint("live", url_prefix="/api/v1/live")
@@ -158,6 +160,24 @@ async def detach(request: Request, principal, tiein_id: int):
           tags=TAGS, errors=(409,))
 async def on_air(request: Request, principal, session_id: int, body: OnAirIn):
     return await service.set_on_air(principal, session_id, body.tiein_id)
+
+
+@bp.post("/sessions/<session_id:int>/orders")
+@endpoint(summary="Buy an on-air product now (立即抢购): live price and quota, per-buyer limit",
+          auth="user", body=BuyNowIn, response=OrderOut, status=201, tags=TAGS, errors=(409, 429, 503),
+          description="Answers from Redis alone once the quota is gone or the buyer is at the limit; "
+                      "otherwise it is the checkout of POST /api/v1/orders with the session as its source.")
+async def buy_now(request: Request, principal, session_id: int, body: BuyNowIn):
+    key = request.headers.get("idempotency-key")
+    if key is not None and not (1 <= len(key.strip()) <= 64 and key.strip().isprintable()):
+        raise ValidationFailed.field("Idempotency-Key", "1-64 printable characters")
+    try:
+        return await checkout.buy_now(principal.user_id, session_id, body, key.strip() if key else None)
+    except AppError as exc:
+        # Rendered here rather than raised through Sanic's exception machinery: a flash crowd gets
+        # thousands of these answers a second. Same body and headers as the app's error handler.
+        return HTTPResponse(orjson.dumps(exc.body()), status=exc.status, headers=exc.headers,
+                            content_type="application/json")
 
 
 # ---- Aliyun Live stream callback ----------------------------------------------------------------

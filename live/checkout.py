@@ -8,7 +8,9 @@ net, quota -1 and reserved +1, stock unchanged. After the session, within the at
 order is attributed to the session and its livestreamer (commission) at the shelf price."""
 from __future__ import annotations
 
+import asyncio
 import logging
+from contextvars import ContextVar
 from datetime import timedelta
 
 from tortoise.expressions import F
@@ -23,6 +25,8 @@ from server.orders import hooks
 
 log = logging.getLogger("kazuo.live.checkout")
 FIELD = "source.session_id"
+# Holds the buy button took before calling the checkout: {tiein_id: (hold, qty, buyer)}.
+_pre_taken: ContextVar[dict | None] = ContextVar("live_pre_taken", default=None)
 
 
 def _sold_out(tiein_id: int, sku_id: int) -> Conflict:
@@ -74,10 +78,17 @@ async def _take_quota(ctx: hooks.SourceContext, s: LiveSession, skus: list[int])
     result = hooks.SourceResult(live_session_id=s.id, livestreamer_id=s.livestreamer_id)
     if not tieins:
         return result
-    # 1. The gate, for every tied line, before the database is touched.
+    # 1. The gate, for every tied line, before the database is touched (the buy button may have
+    # taken it already, before the checkout began).
+    pre = _pre_taken.get() or {}
     holds: list[tuple[LiveTieIn, str]] = []
     for t in tieins:
         n = qty[t.sku_id]
+        taken = pre.get(t.id)
+        if taken is not None and taken[1] == n and taken[2] == buyer:
+            holds.append((t, taken[0]))
+            ctx.on_rollback.append(lambda t=t, h=taken[0], n=n: gate.give_back(t.id, buyer, n, h))
+            continue
         r, hold = await gate.take(t.id, buyer, n, t.per_buyer_limit)
         if r == gate.COLD:
             await gate.load(t.id)
@@ -96,13 +107,8 @@ async def _take_quota(ctx: hooks.SourceContext, s: LiveSession, skus: list[int])
         await lock_rows(Sku, skus, conn)
     for t, hold in holds:
         n = qty[t.sku_id]
-        ok = await LiveTieIn.filter(id=t.id, is_active=True, remaining__gte=n).using_db(conn).update(
-            remaining=F("remaining") - n, sold=F("sold") + n)
-        if not ok:
-            # The database is the truth: the gate was ahead of it. Give the hold back, then reload.
-            await gate.give_back(t.id, buyer, n, hold)
-            await gate.load(t.id)
-            raise _sold_out(t.id, t.sku_id)
+        # The buyer's own row first (no contention), then the hot rows (tie-in, SKU) as late as
+        # possible: they stay locked until the checkout commits.
         await LivePurchase.bulk_create([LivePurchase(tiein_id=t.id, buyer_id=buyer, quantity=0)],
                                        ignore_conflicts=True, using_db=conn)
         ok = await LivePurchase.filter(tiein_id=t.id, buyer_id=buyer,
@@ -112,6 +118,15 @@ async def _take_quota(ctx: hooks.SourceContext, s: LiveSession, skus: list[int])
             await gate.give_back(t.id, buyer, n, hold)
             await gate.load(t.id)
             raise _over_limit(t)
+    for t, hold in holds:
+        n = qty[t.sku_id]
+        ok = await LiveTieIn.filter(id=t.id, is_active=True, remaining__gte=n).using_db(conn).update(
+            remaining=F("remaining") - n, sold=F("sold") + n)
+        if not ok:
+            # The database is the truth: the gate was ahead of it. Give the hold back, then reload.
+            await gate.give_back(t.id, buyer, n, hold)
+            await gate.load(t.id)
+            raise _sold_out(t.id, t.sku_id)
         # Onto the shelf, for the checkout's reservation to take at once (net: quota -> reserved).
         await Sku.filter(id=t.sku_id).using_db(conn).update(stock=F("stock") + n)
         result.unit_prices[t.sku_id] = t.live_price
@@ -183,3 +198,103 @@ async def release(order: hooks.ReleasedOrder, conn) -> None:
 
 def register() -> None:
     hooks.register_source("live", resolve, on_release=release)
+
+
+# ---- 立即抢购: the live room's buy button ----------------------------------------------------------
+# The checkout above decides; this admission in front of it answers a crowd from Redis alone once
+# the quota is gone or the buyer is at the limit, so a flash sale does not queue on the database.
+_MAP_TTL = 1.0
+_maps: dict[int, tuple[float, dict[int, tuple[int, int]] | None]] = {}
+_map_lock = asyncio.Lock()
+_refreshing: set[int] = set()
+# Checkouts of held units in flight per process: beyond this they wait here, not on the tie-in's
+# row lock inside a transaction holding one of the pool's connections.
+_checkouts = asyncio.Semaphore(6)
+
+
+async def _tiein_map(session_id: int) -> dict[int, tuple[int, int]] | None:
+    """{sku_id: (tiein_id, per_buyer_limit)} of a live session (None if not live), cached for a
+    second. An expired entry is served while one refresh runs in the background: when the pool is
+    busy with checkouts the crowd must not queue behind a refresh (stale-while-revalidate)."""
+    import time
+
+    hit = _maps.get(session_id)
+    now = time.monotonic()
+    if hit is not None:
+        if hit[0] <= now and session_id not in _refreshing:
+            _refreshing.add(session_id)
+            asyncio.ensure_future(_refresh(session_id))
+        return hit[1]
+    async with _map_lock:  # the first load: one query for the whole crowd
+        hit = _maps.get(session_id)
+        if hit is not None:
+            return hit[1]
+        return await _load_map(session_id, now)
+
+
+async def _refresh(session_id: int) -> None:
+    import time
+
+    try:
+        await _load_map(session_id, time.monotonic())
+    except Exception:  # noqa: BLE001 - the stale entry stays; the next request tries again
+        log.warning("live tie-in map refresh failed", exc_info=True)
+    finally:
+        _refreshing.discard(session_id)
+
+
+async def _load_map(session_id: int, now: float) -> dict[int, tuple[int, int]] | None:
+    s = await LiveSession.filter(id=session_id).only("id", "status").first()
+    m = None
+    if s is not None and s.status == SessionStatus.LIVE:
+        rows = await LiveTieIn.filter(session_id=session_id, is_active=True).values_list(
+            "sku_id", "id", "per_buyer_limit")
+        m = {sku: (tid, lim) for sku, tid, lim in rows}
+    if len(_maps) > 1000:
+        _maps.clear()
+    _maps[session_id] = (now + _MAP_TTL, m)
+    return m
+
+
+async def buy_now(buyer_id: int, session_id: int, data, idempotency_key: str | None):
+    """Check out one on-air product from the live room (立即抢购): a Redis-only admission first."""
+    from server.orders import service as orders
+    from server.orders.schemas import CheckoutIn
+
+    m = await _tiein_map(session_id)
+    pre: dict = {}
+    if m is not None and data.sku_id in m:
+        # The gate's take happens here, before any database work: the crowd beyond the quota is
+        # answered from Redis alone. The checkout's resolver uses this hold instead of taking again.
+        tiein_id, limit = m[data.sku_id]
+        r, hold = await gate.take(tiein_id, buyer_id, data.quantity, limit)
+        if r == gate.COLD:
+            await gate.load(tiein_id)
+            r, hold = await gate.take(tiein_id, buyer_id, data.quantity, limit)
+        if r == gate.OVER_LIMIT:
+            raise Conflict(f"at most {limit} per buyer in this live session", code="live_buyer_limit",
+                           details={"tiein_id": tiein_id, "sku_id": data.sku_id, "per_buyer_limit": limit})
+        if r != gate.TAKEN:
+            await gate.maybe_repair(tiein_id)
+            raise _sold_out(tiein_id, data.sku_id)
+        pre[tiein_id] = (hold, data.quantity, buyer_id)
+    body = {"lines": [{"sku_id": data.sku_id, "quantity": data.quantity}], "fulfilment": data.fulfilment,
+            "station_id": data.station_id, "note": data.note,
+            "source": {"kind": "live", "session_id": session_id}}
+    if data.address is not None:
+        body["address"] = data.address.model_dump()
+    token = _pre_taken.set(pre)
+    try:
+        checkout_in = CheckoutIn.model_validate(body)
+        if pre:
+            async with _checkouts:
+                return await orders.create_order(buyer_id, checkout_in, idempotency_key=idempotency_key)
+        return await orders.create_order(buyer_id, checkout_in, idempotency_key=idempotency_key)
+    except BaseException:
+        # Failed before the resolver used the hold, or rolled back after: give it back (at most
+        # once per hold: a hold already given back or confirmed is not given twice).
+        for tid, (hold, n, b) in pre.items():
+            await gate.give_back(tid, b, n, hold)
+        raise
+    finally:
+        _pre_taken.reset(token)

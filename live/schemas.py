@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, Field, StringConstraints
 
+from server.orders.schemas import AddressIn
 from server.kit.money import BasisPoints, PositiveFen
 from server.kit.schemas import Out, QuerySchema, Schema
 
@@ -73,6 +74,16 @@ class TieInPatch(Schema):
     per_buyer_limit: Annotated[int, Field(ge=1, le=1000)] | None = None
     commission_bp: BasisPoints | None = None
     sort: Annotated[int, Field(ge=0, le=10_000)] | None = None
+
+
+class BuyNowIn(Schema):
+    """立即抢购: one product of the live session; the price and quota come from the session."""
+    sku_id: Id
+    quantity: Annotated[int, Field(ge=1, le=1000)] = 1
+    fulfilment: Literal["pickup", "delivery"]
+    station_id: Id | None = None
+    address: AddressIn | None = None
+    note: Annotated[str, StringConstraints(max_length=200)] = ""
 
 
 class OnAirIn(Schema):

@@ -310,6 +310,7 @@ async def attach(p: Principal, session_id: int, body: TieInIn) -> TieInOut:
         await audit.record(p.user_id, "live.tiein_attach", "live_session", s.id,
                            {"tiein_id": t.id, "sku_id": sku.id, "quota": body.quota,
                             "live_price": body.live_price}, conn=conn)
+        on_commit(lambda: gate.load(t.id))
     await _changed(s.id, "tieins")
     return (await _tiein_out([t]))[0]
 
@@ -351,9 +352,7 @@ async def update_tiein(p: Principal, tiein_id: int, body: TieInPatch) -> TieInOu
             await audit.record(p.user_id, "live.tiein_update", "live_session", s.id,
                                {"tiein_id": t.id, **body.model_dump(exclude_unset=True)}, conn=conn)
     if body.add_quota or body.per_buyer_limit is not None:
-        # the gate reloads itself from the database on its next take
-        on_commit(lambda: gate.load(t.id))
-        await gate.load(t.id)
+        await gate.load(t.id)  # committed: the gate takes the new quota from the database now
     await _changed(s.id, "tieins")
     return (await _tiein_out([await LiveTieIn.get(id=t.id)]))[0]
 
@@ -440,7 +439,15 @@ async def _changed(session_id: int, kind: str, data: dict | None = None) -> None
 async def _go_live(session_id: int, at: datetime, conn) -> bool:
     n = await LiveSession.filter(id=session_id, status=SessionStatus.SCHEDULED).using_db(conn).update(
         status=SessionStatus.LIVE, started_at=at, version=F("version") + 1)
+    if n:
+        on_commit(lambda: warm_gates(session_id))
     return bool(n)
+
+
+async def warm_gates(session_id: int) -> None:
+    """Load the flash gates of a live session's tie-ins before the first buyer arrives."""
+    for tid in await LiveTieIn.filter(session_id=session_id, is_active=True).values_list("id", flat=True):
+        await gate.load(tid)
 
 
 async def _end(session_id: int, at: datetime, by: str, conn) -> bool:

@@ -3,12 +3,14 @@
 -- ('' for none), ARGV[4] units back into the remaining quota (a cancelled order's units may have
 -- been sold off the shelf meanwhile, so this can be less than ARGV[2]).
 -- With a hold id, only an open hold is given back (so a give-back runs at most once per hold).
+-- KEYS[5] the commit epoch (see live_load.lua), bumped: a load racing this must start over.
 if ARGV[3] ~= '' then
   if redis.call('HDEL', KEYS[4], ARGV[3]) == 0 then
     return 0
   end
   redis.call('ZREM', KEYS[3], ARGV[3])
 end
+redis.call('INCR', KEYS[5])
 if redis.call('EXISTS', KEYS[1]) == 1 and tonumber(ARGV[4]) > 0 then
   redis.call('INCRBY', KEYS[1], ARGV[4])
 end

@@ -29,12 +29,18 @@ async def test_flash_sale_never_oversells(client, streamer, station_id):
     body = {"lines": [{"sku_id": goods.sku_id, "quantity": 1}], "fulfilment": "pickup",
             "station_id": station_id, "source": {"kind": "live", "session_id": s["id"]}}
 
-    async def attempt(headers):
-        r = await client.post("/api/v1/orders", json=body, headers=headers)
+    quick = {"sku_id": goods.sku_id, "quantity": 1, "fulfilment": "pickup", "station_id": station_id}
+
+    async def attempt(headers, i):
+        # both doors at once: the plain checkout with a live source, and the live room's buy button
+        if i % 2:
+            r = await client.post(f"/api/v1/live/sessions/{s['id']}/orders", json=quick, headers=headers)
+        else:
+            r = await client.post("/api/v1/orders", json=body, headers=headers)
         return r.status_code, (r.json().get("error") or {}).get("code")
 
     # every buyer tries three times at once: 90 attempts for 12 units, at most 2 each
-    results = await asyncio.gather(*[attempt(h) for _, h in buyers for _ in range(3)])
+    results = await asyncio.gather(*[attempt(h, i) for _, h in buyers for i in range(3)])
     codes = [c for c, _ in results]
     assert all(c in (201, 409) for c in codes), results
     assert codes.count(201) == quota

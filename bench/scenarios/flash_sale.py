@@ -1,0 +1,153 @@
+"""Flash sale (秒杀): a live session puts a SKU with quota 100 on air; 2,000 buyers at 500 connections.
+
+Setup (untimed): a merchant's SKU, a livestreamer who opens a room and schedules a session, ties the
+SKU in (live price, quota 100, one per buyer) and goes live through the Aliyun simulator (signed push
+URL, signed publish callback); 2,000 buyers with tokens, their sessions warmed as a viewer's would be
+(they have been watching). Timed: every buyer presses 立即抢购 once, a quarter of them twice (2,500
+attempts), all sent at once over 500 connections, shuffled. Verified afterwards from PostgreSQL and
+Redis: exactly 100 orders at the live price, quota and stock consistent, nobody over the limit, the
+gate agrees with the database. Options: --opt buyers=2000 --opt quota=100 --opt limit=1
+--opt repeat=0.25 --opt door=live|orders (orders: POST /api/v1/orders with the session as source)."""
+from __future__ import annotations
+
+import asyncio
+import random
+import secrets
+import time
+from datetime import timedelta
+
+from bench import Req
+
+REQUIRES = ("pg", "redis")
+CONNECTIONS = 500
+STOCK = 1000
+
+
+async def setup(ctx):
+    buyers_n = int(ctx.option("buyers", 2000))
+    quota = int(ctx.option("quota", 100))
+    limit = int(ctx.option("limit", 1))
+    async with ctx.services():
+        from server.kit import clock
+        from server.kit.auth import issue_token
+        from server.models.accounts import User
+        from server.models.catalog import Category, Product, Sku
+        from server.models.merchants import Merchant
+        from server.models.stations import Station
+
+        cat, _ = await Category.get_or_create(slug="vinegar", defaults={"name": "陈醋", "is_farm_product": True})
+        m = await Merchant.create(name="喀左县老醋坊陈醋专业合作社", kind="cooperative", status="active")
+        p = await Product.create(merchant_id=m.id, category_id=cat.id, name="喀左老陈醋 五年窖藏",
+                                 status="on_sale", brand="kazuo_vinegar", min_price=2800)
+        sku = await Sku.create(product_id=p.id, spec="500ml", price=2800, list_price=3500, stock=STOCK)
+        st = await Station.create(code="BENCH" + secrets.token_hex(3), name="十家子村服务站", level="village",
+                                  services=["pickup"])
+        await User.bulk_create([User(openid=f"o-flash-{i}") for i in range(buyers_n)], batch_size=1000)
+        ids = await User.filter(openid__startswith="o-flash-").order_by("id").values_list("id", flat=True)
+        tokens = [issue_token(uid, ["consumer"], 0) for uid in ids]
+        start = (clock.now() + timedelta(minutes=5)).isoformat()
+    streamer = await ctx.login_as("livestreamer", openid="o-flash-streamer")
+    h = streamer.headers
+
+    async def ok(r, status=200):
+        if r.status_code != status:
+            raise RuntimeError(f"{r.request.method} {r.request.url}: {r.status_code} {r.text}")
+        return r.json()
+
+    await ok(await ctx.http.put("/api/v1/live/me/profile", json={"display_name": "喀左小醋娘"}, headers=h))
+    room = await ok(await ctx.http.post("/api/v1/live/rooms", json={"title": "喀左好物直播间",
+                                                                     "default_commission_bp": 1000},
+                                        headers=h), 201)
+    sess = await ok(await ctx.http.post(f"/api/v1/live/rooms/{room['id']}/sessions",
+                                        json={"title": "老陈醋秒杀专场", "scheduled_at": start}, headers=h), 201)
+    tiein = await ok(await ctx.http.post(f"/api/v1/live/sessions/{sess['id']}/tieins",
+                                         json={"sku_id": sku.id, "live_price": 990, "quota": quota,
+                                               "per_buyer_limit": limit}, headers=h), 201)
+    push = await ok(await ctx.http.get(f"/api/v1/live/sessions/{sess['id']}/push-url", headers=h))
+    await ok(await ctx.http.post("/__sim__/aliyun-live/publish", json={"push_url": push["push_url"]}))
+    await ok(await ctx.http.post(f"/api/v1/live/sessions/{sess['id']}/on-air",
+                                 json={"tiein_id": tiein["id"]}, headers=h))
+    view = await ok(await ctx.http.get(f"/api/v1/live/sessions/{sess['id']}"))
+    if view["session"]["status"] != "live" or view["on_air"]["id"] != tiein["id"]:
+        raise RuntimeError(f"the session did not go live: {view['session']}")
+    ctx.state.update(session_id=sess["id"], tiein_id=tiein["id"], sku_id=sku.id, station_id=st.id,
+                     tokens=tokens, buyer_ids=list(ids), quota=quota, limit=limit)
+
+
+def _attempts(ctx) -> list[Req]:
+    st = ctx.state
+    repeat = float(ctx.option("repeat", 0.25))
+    door = ctx.option("door", "live")
+    if door == "live":
+        path = f"/api/v1/live/sessions/{st['session_id']}/orders"
+        body = {"sku_id": st["sku_id"], "quantity": 1, "fulfilment": "pickup", "station_id": st["station_id"]}
+    else:
+        path = "/api/v1/orders"
+        body = {"lines": [{"sku_id": st["sku_id"], "quantity": 1}], "fulfilment": "pickup",
+                "station_id": st["station_id"], "source": {"kind": "live", "session_id": st["session_id"]}}
+    tokens = st["tokens"]
+    reqs = [Req("POST", path, headers={"Authorization": f"Bearer {t}"}, body=body) for t in tokens]
+    reqs += [Req("POST", path, headers={"Authorization": f"Bearer {t}"}, body=body)
+             for t in tokens[: int(len(tokens) * repeat)]]
+    random.Random(7).shuffle(reqs)
+    return reqs
+
+
+async def run(ctx):
+    st = ctx.state
+    # The buyers have been watching the session: their sessions (principals) are warm, as in real life.
+    warm = [Req("GET", "/api/v1/me", headers={"Authorization": f"Bearer {t}"}) for t in st["tokens"]]
+    await ctx.drive(warm, name="warm viewers", connections=100)
+    reqs = _attempts(ctx)
+    t0 = time.perf_counter()
+    fig = await ctx.drive(reqs, name="flash_sale", connections=ctx.connections)
+    wall = time.perf_counter() - t0
+    created = fig.statuses.get(201, 0)
+    fig.extra.update({"attempts": len(reqs), "buyers": len(st["tokens"]), "orders_201": created,
+                      "attempts/s": round(len(reqs) / wall, 1), "orders/s": round(created / wall, 1),
+                      "door": ctx.option("door", "live")})
+    bad = {k: v for k, v in fig.statuses.items() if k not in (201, 409)}
+    if bad or fig.errors:
+        fig.extra["unexpected"] = f"statuses {bad}, socket errors {fig.errors}"
+    return fig
+
+
+async def verify(ctx):
+    st = ctx.state
+    async with ctx.services():
+        from live import gate
+        from server.models.catalog import Sku
+        from server.models.live import LivePurchase, LiveTieIn
+        from server.models.orders import Order, OrderLine
+
+        orders = await Order.filter(live_session_id=st["session_id"]).count()
+        lines = await OrderLine.filter(sku_id=st["sku_id"]).values("order__buyer_id", "quantity", "unit_price")
+        units = sum(x["quantity"] for x in lines)
+        per: dict[int, int] = {}
+        for x in lines:
+            per[x["order__buyer_id"]] = per.get(x["order__buyer_id"], 0) + x["quantity"]
+        tie = await LiveTieIn.get(id=st["tiein_id"])
+        sku = await Sku.get(id=st["sku_id"])
+        held = dict(await LivePurchase.filter(tiein_id=st["tiein_id"], quantity__gt=0)
+                    .values_list("buyer_id", "quantity"))
+        gate_left = await gate.remaining(st["tiein_id"])
+    q = st["quota"]
+    problems = []
+    if orders != q or units != q:
+        problems.append(f"{orders} orders / {units} units, expected exactly {q}")
+    if {x["unit_price"] for x in lines} != {990}:
+        problems.append("an order not at the live price")
+    if per and max(per.values()) > st["limit"]:
+        problems.append(f"a buyer holds {max(per.values())} > limit {st['limit']}")
+    if (tie.remaining, tie.sold) != (0, q):
+        problems.append(f"tie-in remaining {tie.remaining} sold {tie.sold}")
+    if (sku.stock, sku.reserved) != (STOCK - q, q):
+        problems.append(f"sku stock {sku.stock} reserved {sku.reserved}, expected {STOCK - q}/{q}")
+    if held != per:
+        problems.append("per-buyer records disagree with the orders")
+    if gate_left != 0:
+        problems.append(f"the gate says {gate_left} left")
+    if problems:
+        raise AssertionError("flash sale inconsistent: " + "; ".join(problems))
+    return {"orders": orders, "oversold": units - q, "max_per_buyer": max(per.values()) if per else 0,
+            "stock/reserved": f"{sku.stock}/{sku.reserved}", "gate_left": gate_left}
