@@ -472,6 +472,17 @@ async def upsert_own_profile(principal: Principal, body: TraineeFields) -> Train
         if t is not None:
             t = await _update_trainee(t, body, principal.user_id, conn)
             return TraineeOut.model_validate(t)
+        user = await User.get(id=principal.user_id, using_db=conn)
+        if user.phone and user.phone_verified_at:
+            # 线下登记: a profile the office recorded under this (SMS-verified) phone becomes theirs, with
+            # its sign-in history, instead of a second record of the same person.
+            t = await (Trainee.filter(user_id=None, phone=user.phone).using_db(conn).order_by("id")
+                       .select_for_update().first())
+            if t is not None:
+                t.user_id = principal.user_id
+                t = await _update_trainee(t, body, principal.user_id, conn)
+                await audit.record(principal.user_id, "training.trainee.claim", "trainee", t.id, conn=conn)
+                return TraineeOut.model_validate(t)
         data = _normalise(body)
         await _fill_village(data, conn)
         try:

@@ -198,3 +198,28 @@ async def test_concurrent_enrolments_respect_capacity(client, admin):
     codes = sorted(r.status_code for r in results)
     assert codes.count(201) == 3 and codes.count(409) == 5, codes
     assert await Enrolment.filter(session_id=s["id"]).count() == 3
+
+
+async def test_a_villager_recorded_by_the_office_claims_the_profile_with_a_verified_phone(client, admin):
+    from server.models.accounts import User
+
+    course = await make_course(admin, name="线下班")
+    s = await make_session(admin, course["id"])
+    r = await admin.post(f"{BASE}/trainees", json={"name": "孙大娘", "phone": "13904219999", "consent": True,
+                                                   "is_poor_household": True})
+    assert r.status_code == 201, r.text
+    tid = r.json()["id"]
+    await admin.post(f"{BASE}/sessions/{s['id']}/enrolments", json={"trainee_id": tid})
+    r = await admin.post(f"{BASE}/sessions/{s['id']}/signins", json={"trainee_id": tid, "reason": "没有手机，纸质签到"})
+    assert r.status_code == 201
+    # an unverified phone claims nothing
+    stranger = await login(client)
+    await User.filter(id=stranger.id).update(phone="13904219998")
+    r = await stranger.put("/api/v1/training/me", json={"name": "孙大娘", "phone": "13904219999"})
+    assert r.json()["id"] != tid
+    villager = await login(client)
+    await User.filter(id=villager.id).update(phone="13904219999", phone_verified_at=clock.now())
+    r = await villager.put("/api/v1/training/me", json={"name": "孙大娘", "phone": "13904219999", "consent": True})
+    assert r.status_code == 200 and r.json()["id"] == tid and r.json()["is_poor_household"] is True
+    me = (await villager.get("/api/v1/training/me")).json()
+    assert me["person_times"] == 1 and me["user_id"] == villager.id
