@@ -19,7 +19,6 @@ from server.kit.auth import Principal, Role
 from server.kit.db import atomic, lock_rows, on_commit
 from server.kit.errors import Conflict, NotFound, ValidationFailed
 from server.kit.jobs import enqueue
-from server.kit.money import apply_rate
 from server.kit.schemas import Page, decode_cursor, encode_cursor
 from server.models.catalog import Product, Sku
 from server.models.live import (LiveRoom, LiveSession, LiveSessionFigures, LiveStreamEvent, LiveTieIn,
@@ -86,7 +85,7 @@ async def link_trainee(user_id: int, body: TraineeLinkIn, actor: Principal) -> P
 
 async def profile(user_id: int, viewer: Principal | None) -> ProfileOut:
     """A livestreamer's profile: sessions and GMV for all; commission history for self and admins."""
-    from server.models.orders import Order, OrderLine, OrderStatus
+    from server.models.orders import Order, OrderStatus
 
     prof = await LivestreamerProfile.get_or_none(user_id=user_id)
     if prof is None:
@@ -105,15 +104,17 @@ async def profile(user_id: int, viewer: Principal | None) -> ProfileOut:
     commission_fen = None
     commissions = None
     if full:
-        lines = await OrderLine.filter(order__livestreamer_id=user_id, commission_bp__gt=0,
-                                       order__status=OrderStatus.COMPLETED).values(
-            "order_id", "amount", "refunded_fen", "commission_bp")
+        # The settlement ledger is the truth of what the livestreamer earned: commission posted on
+        # sale, reversed on refund (server/ledger).
+        from server.models.ledger import LedgerEntry
+
+        entries = await LedgerEntry.filter(account_type="livestreamer", account_id=user_id).values_list(
+            "order_id", "amount_fen")
         by_order: dict[int, int] = {}
-        for ln in lines:
-            by_order[ln["order_id"]] = by_order.get(ln["order_id"], 0) + apply_rate(
-                int(ln["amount"]) - int(ln["refunded_fen"]), ln["commission_bp"])
+        for oid, amount in entries:
+            by_order[oid] = by_order.get(oid, 0) + int(amount)
         commission_fen = sum(by_order.values())
-        orders = await Order.filter(id__in=list(by_order)).order_by("-completed_at").limit(50).values(
+        orders = await Order.filter(id__in=list(by_order)).order_by("-paid_at", "-id").limit(50).values(
             "id", "order_no", "live_session_id", "status", "completed_at")
         commissions = [CommissionEntry(order_id=o["id"], order_no=o["order_no"],
                                        session_id=o["live_session_id"], status=o["status"],

@@ -1,0 +1,73 @@
+"""Attribution to commission: a live order paid through WeChat Pay (simulator) credits the
+livestreamer in the ledger at the line's rate; a refund reverses it; the profile shows both."""
+from server.kit.money import apply_rate
+from tests.conftest import login
+from tests.live.conftest import attach, go_live, make_goods, make_session
+from tests.orders.conftest import pay_and_notify, wait_for
+
+
+async def test_paid_live_order_credits_the_livestreamer(client, streamer, station_id):
+    from server.models.ledger import LedgerEntry
+    from server.models.orders import Order
+
+    goods = await make_goods(price=2800, list_price=3500)
+    s = await make_session(streamer, commission_bp=800)
+    await attach(streamer, s["id"], goods.sku_id, live_price=1990, quota=5, limit=2, commission_bp=1500)
+    await go_live(streamer, s["id"])
+    buyer = await login(client)
+    r = await buyer.post(f"/api/v1/live/sessions/{s['id']}/orders",
+                         json={"sku_id": goods.sku_id, "quantity": 2, "fulfilment": "pickup",
+                               "station_id": station_id})
+    assert r.status_code == 201, r.text
+    order = r.json()
+    assert order["total_fen"] == 3980 and order["source"] == "live"
+    await pay_and_notify(buyer, order["id"])
+
+    async def credited():
+        return await LedgerEntry.filter(account_type="livestreamer", account_id=streamer.id,
+                                        order_id=order["id"]).values_list("amount_fen", flat=True)
+
+    assert await wait_for(credited)
+    assert sum(await credited()) == apply_rate(3980, 1500)
+    assert (await Order.get(id=order["id"])).livestreamer_id == streamer.id
+    prof = (await streamer.get(f"/api/v1/live/livestreamers/{streamer.id}")).json()
+    assert prof["commission_fen"] == apply_rate(3980, 1500)
+    assert prof["commissions"][0]["order_id"] == order["id"]
+    # the public profile shows no money of the livestreamer's own
+    assert (await client.get(f"/api/v1/live/livestreamers/{streamer.id}")).json()["commissions"] is None
+    # the whole order refunded before fulfilment: the commission is reversed
+    r = await buyer.post(f"/api/v1/orders/{order['id']}/refunds", json={"reason": "不要了"})
+    assert r.status_code == 201, r.text
+
+    async def reversed_():
+        return sum(await credited()) == 0
+
+    assert await wait_for(reversed_, timeout=10)
+    prof = (await streamer.get(f"/api/v1/live/livestreamers/{streamer.id}")).json()
+    assert prof["commission_fen"] == 0
+
+
+async def test_buy_now_input_and_scope(client, streamer, station_id):
+    goods = await make_goods()
+    s = await make_session(streamer)
+    await attach(streamer, s["id"], goods.sku_id, quota=2, limit=1)
+    buyer = await login(client)
+    url = f"/api/v1/live/sessions/{s['id']}/orders"
+    ok = {"sku_id": goods.sku_id, "quantity": 1, "fulfilment": "pickup", "station_id": station_id}
+    r = await buyer.post(url, json=ok)  # not live yet
+    assert r.status_code == 422 and r.json()["error"]["details"][0]["field"] == "source.session_id"
+    await go_live(streamer, s["id"])
+    for body, field in (({**ok, "quantity": 0}, "quantity"), ({**ok, "quantity": 10**12}, "quantity"),
+                        ({**ok, "price": 1}, "price"), ({**ok, "sku_id": "x"}, "sku_id"),
+                        ({**ok, "fulfilment": "teleport"}, "fulfilment")):
+        r = await buyer.post(url, json=body)
+        assert r.status_code == 422 and r.json()["error"]["details"][0]["field"] == field, r.text
+    assert (await client.post(url, json=ok)).status_code == 401
+    assert (await buyer.post("/api/v1/live/sessions/99999999/orders", json=ok)).status_code == 422
+    assert (await buyer.post(url, json=ok)).status_code == 201
+    r = await buyer.post(url, json=ok)
+    assert r.status_code == 409 and r.json()["error"]["code"] == "live_buyer_limit"
+    other = await login(client)
+    assert (await other.post(url, json=ok)).status_code == 201
+    r = await (await login(client)).post(url, json=ok)
+    assert r.status_code == 409 and r.json()["error"]["code"] == "live_sold_out"
