@@ -120,7 +120,8 @@ async def verify_code(phone: str, purpose: str, code: str) -> None:
         exc = ValidationFailed.field("code", "the code has expired; request a new one")
         exc.code = "sms_code_expired"
     elif reason == "locked":
-        exc = ValidationFailed.field("code", "too many wrong tries; the code is no longer valid, request a new one")
+        exc = ValidationFailed.field("code", "too many wrong tries; the code is no longer valid, "
+                                             "request a new one")
         exc.code = "sms_code_locked"
     else:
         exc = ValidationFailed.field("code", "no valid code for this phone; request a new one")

@@ -60,7 +60,8 @@ class Aliyun:
                    timeout=settings.aliyun_timeout_seconds,
                    sms_sign_name=settings.aliyun_sms_sign_name)
 
-    def _request(self, product_domain: str, version: str, action: str, params: dict[str, Any]) -> CommonRequest:
+    def _request(self, product_domain: str, version: str, action: str,
+                 params: dict[str, Any]) -> CommonRequest:
         req = CommonRequest(domain=self.endpoint or product_domain, version=version, action_name=action)
         req.set_method("POST")
         req.set_protocol_type(self.protocol)

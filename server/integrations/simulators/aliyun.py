@@ -107,7 +107,8 @@ def _parse_timestamp(raw: str) -> float:
             return datetime.strptime(raw, fmt).replace(tzinfo=timezone.utc).timestamp()
         except ValueError:
             continue
-    raise SimError(400, "InvalidTimeStamp.Format", "Specified time stamp or date value is not well formatted.")
+    raise SimError(400, "InvalidTimeStamp.Format",
+                   "Specified time stamp or date value is not well formatted.")
 
 
 def _request_id() -> str:
