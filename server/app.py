@@ -77,6 +77,17 @@ def _sanic_code(exc: SanicException) -> str:
             503: "service_unavailable"}.get(exc.status_code, "http_error")
 
 
+def _allowed_methods(request: Request) -> str:
+    allowed = []
+    for method in ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"):
+        try:
+            request.app.router.get(request.path, method, None)
+        except SanicException:
+            continue
+        allowed.append(method)
+    return ", ".join(allowed)
+
+
 def _check(settings: Settings) -> None:
     if settings.workers > 1 and (settings.embedded_db or settings.embedded_redis):
         raise ConfigError("KAZUO_WORKERS: the embedded default (SQLite, in-process Redis) runs one "
@@ -125,8 +136,12 @@ def create_app(settings: Settings | None = None, name: str = "kazuo") -> Sanic:
         if isinstance(exc, AppError):
             return _error_response(exc.status, exc.code, exc.message, exc.details, exc.headers)
         if isinstance(exc, SanicException):
+            headers = dict(getattr(exc, "headers", None) or {})
+            if exc.status_code == 405 and "Allow" not in headers:
+                # The router leaves Allow out for methods it does not know (TRACE); RFC 9110 wants it.
+                headers["Allow"] = _allowed_methods(request)
             return _error_response(exc.status_code, _sanic_code(exc), str(exc) or _sanic_code(exc),
-                                   headers=getattr(exc, "headers", None))
+                                   headers=headers or None)
         if isinstance(exc, (RedisConnectionError, RedisTimeoutError, OSError, ConnectionError)):
             log.error("dependency unavailable: %r", exc)
             return _error_response(503, "service_unavailable", "a backing service is unavailable",
