@@ -16,7 +16,8 @@ from server.kit.schemas import ErrorEnvelope
 REF = "#/components/schemas/{model}"
 ERROR_TEXT = {400: "Bad request", 401: "Not authenticated or token invalid", 403: "Role required",
               404: "Not found (or not yours)", 409: "Conflict with the current state",
-              422: "Validation failed; details name the field", 429: "Rate limited",
+              413: "Request too large", 422: "Validation failed; details name the field",
+              429: "Rate limited",
               502: "Upstream service failed", 503: "Service unavailable"}
 _PARAM = re.compile(r"<([a-zA-Z_][a-zA-Z0-9_]*)(?::([^>]+))?>")
 
@@ -102,9 +103,11 @@ def build_spec(app: Sanic, *, title: str, version: str, description: str = "") -
         op["responses"][str(meta.status)] = ok
         codes = set(meta.errors)
         if meta.body is not None:
-            codes |= {400, 422}
+            codes |= {400, 413, 422}
+        elif meta.request_content:
+            codes |= {400, 413}
         if meta.query is not None:
-            codes.add(422)
+            codes |= {413, 422}  # 413: a request line or body over the server's size limits
         if params:
             codes.add(404)
         if meta.auth != "none":
