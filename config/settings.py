@@ -124,6 +124,8 @@ class Settings(BaseSettings):
     # Redis TTLs of the consumer reads; every change also invalidates them at once.
     catalog_list_ttl: int = Field(60, ge=1, le=3600)
     catalog_detail_ttl: int = Field(300, ge=1, le=3600)
+    # A few seconds of in-process cache in front of Redis, dropped through Redis pub/sub on change.
+    catalog_local_cache: bool = True
     # Where uploaded media is served from; empty: {public base URL}/media (the app's static route).
     media_base_url: str = ""
     media_image_max_bytes: int = Field(5 * 1024 * 1024, ge=1024, le=11 * 1024 * 1024)

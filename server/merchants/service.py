@@ -128,13 +128,7 @@ async def _set_products_visible(merchant_id: int, active: bool, conn) -> list[in
 
 
 def _invalidate(ids: list[int]) -> None:
-    async def run():
-        await cache.invalidate_catalog()
-        if ids:
-            from server.kit import redis as kr
-
-            await kr.bump_namespace(*[cache.product_ns(i) for i in ids])
-    on_commit(run)
+    on_commit(lambda: cache.invalidate_products(ids))
 
 
 async def suspend(admin_id: int, merchant_id: int, reason: str) -> MerchantOut:

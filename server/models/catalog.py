@@ -67,6 +67,8 @@ class Certification(Model):
 
     class Meta:
         table = "certifications"
+        # Tortoise creates no index for a foreign key: the detail page and the cert filter need these.
+        indexes = (("product_id",), ("kind", "expires_on", "product_id"))
 
 
 class Sku(Model):
@@ -86,3 +88,5 @@ class Sku(Model):
 
     class Meta:
         table = "skus"
+        # Listing pages sum the stock of each page's products: without it, a scan of every SKU.
+        indexes = (("product_id", "is_active"),)

@@ -1,0 +1,76 @@
+"""The two cache tiers: L1 entries are dropped by another process's invalidation message, an entry
+read just before an invalidation never enters L1, and Redis entries never outlive their versions."""
+import asyncio
+
+from server.catalog import cache
+from server.kit import redis as kr
+from server.models.catalog import Product
+from tests.catalog.conftest import on_sale
+
+
+async def _wait_for(fn, timeout=3.0):
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        if await fn():
+            return True
+        if asyncio.get_running_loop().time() > deadline:
+            return False
+        await asyncio.sleep(0.02)
+
+
+async def _ready(l1):
+    return l1.ready
+
+
+async def test_another_process_invalidation_reaches_l1(client, admin, shop, cat):
+    p = await on_sale(shop, admin, cat, name="二级缓存醋")
+    assert (await client.get(f"/api/v1/products/{p['id']}")).json()["name"] == "二级缓存醋"
+    l1 = cache._l1()
+    assert await _wait_for(lambda: _ready(l1))
+    assert (await client.get(f"/api/v1/products/{p['id']}")).status_code == 200
+    assert l1.get(f"detail:{p['id']}") is not None      # served from this process's L1
+    await Product.filter(id=p["id"]).update(subtitle="别的进程改的")
+    # what another process (a worker, another Sanic worker) does: bump and publish, no local drop
+    await kr.bump_namespace(cache.CATALOG_NS, cache.product_ns(p["id"]))
+    await kr.redis().publish(cache._channel(), f"{cache.CATALOG_NS},{cache.product_ns(p['id'])}")
+
+    async def fresh():
+        return (await client.get(f"/api/v1/products/{p['id']}")).json()["subtitle"] == "别的进程改的"
+
+    assert await _wait_for(fresh)
+
+
+async def test_entry_read_before_an_invalidation_stays_out_of_l1(app):
+    l1 = cache._L1()
+    l1.ready = True
+    gen = l1.generation
+    l1.drop({cache.CATALOG_NS})          # the invalidation lands between the Redis read and the put
+    l1.put("list:x", (cache.CATALOG_NS,), 2**40, b"old", gen)
+    assert l1.get("list:x") is None
+    l1.put("list:x", (cache.CATALOG_NS,), 2**40, b"new", l1.generation)
+    assert l1.get("list:x") == b"new"
+    l1.put("detail:1", (cache.product_ns(1),), 2**40, b"d1", l1.generation)
+    l1.put("detail:2", (cache.product_ns(2),), 2**40, b"d2", l1.generation)
+    l1.drop({cache.CATALOG_NS, cache.product_ns(1)})
+    assert l1.get("list:x") is None and l1.get("detail:1") is None and l1.get("detail:2") == b"d2"
+    l1.ready = False                      # not subscribed: L1 answers nothing
+    assert l1.get("detail:2") is None
+
+
+async def test_redis_entry_with_old_versions_is_not_served(app):
+    calls = []
+
+    async def loader():
+        calls.append(1)
+        return {"n": len(calls)}
+
+    name = "test:versions"
+    l1 = cache._l1()
+    assert (await cache.cached_bytes(("t-ns",), name, loader, 60)) == b'{"n":1}'
+    if l1:
+        l1.reset()
+    assert (await cache.cached_bytes(("t-ns",), name, loader, 60)) == b'{"n":1}'  # from Redis
+    await kr.bump_namespace("t-ns")
+    if l1:
+        l1.reset()
+    assert (await cache.cached_bytes(("t-ns",), name, loader, 60)) == b'{"n":2}'
