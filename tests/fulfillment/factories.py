@@ -52,14 +52,19 @@ async def merchant_with_skus(n: int = 2, *, stock: int = 100, cold: tuple[bool, 
 
 async def paid_order(buyer_id: int, items: list[tuple[Sku, int]], *, station: Station | None = None,
                      address: dict | None = None, status: str = "paid") -> Order:
-    """A paid order whose quantities were moved from stock to reserved, as checkout does."""
+    """A paid order as checkout and payment leave it: stock moved to reserved, sale posted."""
     from tortoise.expressions import F
 
+    from server.kit.db import atomic
+    from server.ledger import service as ledger
+
     total = sum(s.price * q for s, q in items)
+    paid = status != "pending_payment"
     order = await Order.create(
         order_no="T" + secrets.token_hex(8), buyer_id=buyer_id, status=status,
         fulfilment="pickup" if station else "delivery", station=station, address=address,
-        goods_fen=total, total_fen=total, paid_fen=total, payment_method="wechat_jsapi", paid_at=clock.now())
+        goods_fen=total, total_fen=total, paid_fen=total if paid else 0,
+        payment_method="wechat_jsapi" if paid else "", paid_at=clock.now() if paid else None)
     for sku, q in items:
         product = await Product.get(id=sku.product_id)
         await OrderLine.create(order=order, merchant_id=product.merchant_id, product=product, sku=sku,
@@ -67,6 +72,10 @@ async def paid_order(buyer_id: int, items: list[tuple[Sku, int]], *, station: St
                                amount=sku.price * q, cold_chain=sku.cold_chain)
         n = await Sku.filter(id=sku.id, stock__gte=q).update(stock=F("stock") - q, reserved=F("reserved") + q)
         assert n == 1
+    if paid:
+        # what applying the payment does: the ledger holds paid - refunded for every order
+        async with atomic() as conn:
+            await ledger.post_sale(order.id, conn)
     return order
 
 
