@@ -102,10 +102,8 @@ def build_spec(app: Sanic, *, title: str, version: str, description: str = "") -
             ok["content"] = meta.response_content
         op["responses"][str(meta.status)] = ok
         codes = set(meta.errors)
-        if meta.body is not None:
-            codes |= {400, 413, 422}
-        elif meta.request_content:
-            codes |= {400, 413}
+        if meta.body is not None or meta.request_content:
+            codes |= {400, 413, 422}  # multipart and XML bodies are checked field by field too
         if meta.query is not None:
             codes |= {413, 422}  # 413: a request line or body over the server's size limits
         if params:
