@@ -9,7 +9,7 @@ out of the session server the other tests share, and keeps blocking HTTP calls o
 
 Cost stays bounded as the API grows: few examples per operation, derandomized, no shrinking, and a
 time budget after which the remaining operations get one request each (required parameters only).
-KAZUO_FUZZ_EXAMPLES (default 4) and KAZUO_FUZZ_BUDGET (seconds, default 25) tune it."""
+KAZUO_FUZZ_EXAMPLES (default 4) and KAZUO_FUZZ_BUDGET (seconds, default 20) tune it."""
 from __future__ import annotations
 
 import asyncio
@@ -31,11 +31,12 @@ from bench.core import PYTHON, Stack, StackOptions  # noqa: E402
 PG_URL = os.environ.get("KAZUO_TEST_DATABASE_URL", "")
 REDIS_URL = os.environ.get("KAZUO_TEST_REDIS_URL", "")
 EXAMPLES = int(os.environ.get("KAZUO_FUZZ_EXAMPLES", "4"))
-BUDGET = float(os.environ.get("KAZUO_FUZZ_BUDGET", "25"))
+BUDGET = float(os.environ.get("KAZUO_FUZZ_BUDGET", "20"))
 
 
-# Runs in a subprocess with the server's environment: grants every role to one user, bound to the
-# first demo village station and active merchant (grant_role_by_openid creates the user).
+# Runs in a subprocess with the server's environment (one process start instead of one per command):
+# loads the demo data on PostgreSQL, then grants every role to one user, bound to the first demo
+# village station and active merchant (grant_role_by_openid creates the user).
 _GRANT_ALL = """
 import asyncio
 from config.settings import get_settings
@@ -45,8 +46,12 @@ async def main():
     from server.accounts import service
     from server.models.merchants import Merchant
     from server.models.stations import Station
-    await lifecycle.start(get_settings())
+    settings = get_settings()
+    await lifecycle.start(settings)
     try:
+        if not settings.embedded_db:  # the embedded server seeded itself on its first start
+            from server import demo
+            await demo.seed()
         station = await Station.filter(level="village").order_by("id").first()
         merchant = await Merchant.filter(status="active").order_by("id").first()
         for role in ("admin", "livestreamer", "warehouse"):
@@ -127,7 +132,7 @@ def _fuzz(base_url: str, headers: dict[str, str]) -> tuple[list[str], dict]:
 
 
 async def test_no_operation_answers_a_server_error():
-    opts = StackOptions(pg=bool(PG_URL), redis=bool(REDIS_URL), worker="inline", seed_demo=True,
+    opts = StackOptions(pg=bool(PG_URL), redis=bool(REDIS_URL), worker="inline",
                         env={"KAZUO_LOG_LEVEL": "WARNING"})
     if PG_URL:
         opts.pg_url = PG_URL
