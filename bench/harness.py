@@ -58,13 +58,15 @@ async def _maybe_await(value):
 class Baselines:
     """The bare Sanic figures per (client, connections), measured once per run, lazily."""
 
-    def __init__(self, stack: Stack, duration: float, warmup: float):
-        self.stack, self.duration, self.warmup = stack, duration, warmup
+    def __init__(self, stack: Stack, duration: float, warmup: float, once: bool):
+        self.stack, self.duration, self.warmup, self.once = stack, duration, warmup, once
         self.cache: dict[tuple[str, int], Figures] = {}
 
     async def get(self, client: str, connections: int) -> Figures:
         key = (client, connections)
-        if key not in self.cache:
+        # On a shared machine the load changes minute to minute: by default the baseline is measured
+        # again right after each scenario, so the ratio compares like with like.
+        if key not in self.cache or not self.once:
             reqs = [Req("GET", "/")]
             if self.warmup > 0:
                 await run_asyncio(self.stack.bare_url, reqs, connections=min(8, connections),
@@ -157,6 +159,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--client", choices=["auto", "wrk", "asyncio"], default="auto",
                    help="load generator (auto: wrk when installed)")
     p.add_argument("--no-baseline", action="store_true", help="skip the bare Sanic measurement")
+    p.add_argument("--baseline", choices=["each", "once"], default="each",
+                   help="measure the baseline after each scenario (default) or once per connection count")
     p.add_argument("--opt", action="append", default=[], metavar="KEY=VALUE",
                    help="a scenario option (repeatable), read with ctx.option(KEY)")
     p.add_argument("--env", action="append", default=[], metavar="KAZUO_X=VALUE",
@@ -208,7 +212,7 @@ async def main_async(args: argparse.Namespace) -> int:
         print(f"starting the server ({stack.backend}, {args.workers} worker(s), arq worker "
               f"{stack.worker_mode}) and the bare Sanic baseline...", file=sys.stderr, flush=True)
         await stack.start()
-        baselines = Baselines(stack, args.duration, args.warmup)
+        baselines = Baselines(stack, args.duration, args.warmup, once=args.baseline == "once")
         options = dict(kv.split("=", 1) for kv in args.opt)
         for name, mod in mods.items():
             conns = args.connections or int(getattr(mod, "CONNECTIONS", 50))
