@@ -35,8 +35,14 @@ def stock_state(units: int | None) -> str:
     return "low" if units <= _settings().catalog_low_stock else "in_stock"
 
 
-async def _categories() -> list[dict]:
+async def _load_categories_flat() -> list[dict]:
     return await Category.all().order_by("sort", "id").values("id", "name", "slug", "parent_id", "sort")
+
+
+async def _categories() -> list[dict]:
+    """All categories (a small table), cached: a listing miss then costs two queries, not three."""
+    return orjson.loads(await cache.cached_bytes((cache.CATALOG_NS,), "categories-flat",
+                                                 _load_categories_flat, _settings().catalog_list_ttl))
 
 
 def _subtree(cats: list[dict], root: int) -> list[int]:
@@ -229,7 +235,7 @@ async def product_detail(product_id: int) -> bytes:
 
 # ---- categories, home, shop ---------------------------------------------------------------
 async def _load_categories() -> list[dict]:
-    cats = await _categories()
+    cats = await _load_categories_flat()
     nodes = {c["id"]: {"id": c["id"], "name": c["name"], "slug": c["slug"], "children": []} for c in cats}
     roots = []
     for c in cats:
