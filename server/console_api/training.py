@@ -23,6 +23,7 @@ from server.training.schemas import (
     IncubationOut,
     LecturerIn,
     LecturerOut,
+    LecturerPatch,
     ManualSignInIn,
     MilestoneOut,
     OutcomeOut,
@@ -83,6 +84,13 @@ async def update_course(request: Request, principal, course_id: int, body: Cours
           body=LecturerIn, response=LecturerOut, status=201, tags=TAGS, errors=(409,))
 async def create_lecturer(request: Request, principal, body: LecturerIn):
     return await training.create_lecturer(body, actor_id=principal.user_id)
+
+
+@bp.patch("/lecturers/<lecturer_id:int>")
+@endpoint(summary="Rename, describe, retire or restore a lecturer", roles=ADMIN, body=LecturerPatch,
+          response=LecturerOut, tags=TAGS, errors=(404,))
+async def update_lecturer(request: Request, principal, lecturer_id: int, body: LecturerPatch):
+    return await training.update_lecturer(lecturer_id, body, actor_id=principal.user_id)
 
 
 @bp.get("/lecturers")

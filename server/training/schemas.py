@@ -75,6 +75,12 @@ class LecturerIn(Schema):
     bio: Text = ""
 
 
+class LecturerPatch(Schema):
+    name: ShortName | None = None
+    bio: Text | None = None
+    is_active: bool | None = Field(None, description="a retired lecturer runs no sessions and cannot be assigned")
+
+
 class LecturerOut(Out):
     id: int
     user_id: int

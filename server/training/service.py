@@ -42,6 +42,7 @@ from server.training.schemas import (
     LecturerBrief,
     LecturerIn,
     LecturerOut,
+    LecturerPatch,
     ManualSignInIn,
     SessionFileOut,
     SessionIn,
@@ -136,6 +137,20 @@ async def create_lecturer(body: LecturerIn, *, actor_id: int) -> LecturerOut:
             raise Conflict("this user is already a lecturer", code="already_lecturer") from None
         await audit.record(actor_id, "training.lecturer.create", "lecturer", lec.id,
                            {"user_id": body.user_id, "qualification": body.qualification_kind}, conn=conn)
+    return LecturerOut.model_validate(lec)
+
+
+async def update_lecturer(lecturer_id: int, body: LecturerPatch, *, actor_id: int) -> LecturerOut:
+    """Rename, describe, retire or restore a lecturer (the qualification on record does not change)."""
+    changes = body.model_dump(exclude_none=True)
+    async with atomic() as conn:
+        lec = await Lecturer.filter(id=lecturer_id).using_db(conn).select_for_update().first()
+        if lec is None:
+            raise NotFound("lecturer not found")
+        if changes:
+            lec.update_from_dict(changes)
+            await lec.save(using_db=conn, update_fields=list(changes))
+            await audit.record(actor_id, "training.lecturer.update", "lecturer", lec.id, changes, conn=conn)
     return LecturerOut.model_validate(lec)
 
 

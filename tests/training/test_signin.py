@@ -174,3 +174,22 @@ async def test_qr_png_for_the_classroom_screen(client, admin):
     assert r.status_code == 200 and r.headers["content-type"] == "image/png"
     assert r.content.startswith(b"\x89PNG") and r.headers["cache-control"] == "no-store"
     assert (await admin.get(f"{BASE}/sessions/999999999/signin-qr.png")).status_code == 404
+
+
+async def test_a_retired_lecturer_runs_no_sessions(client, admin):
+    course = await make_course(admin)
+    user = await login(client)
+    lec = (await admin.post(f"{BASE}/lecturers", json={
+        "user_id": user.id, "name": "周老师", "qualification_kind": "certification",
+        "certificate_name": "直播电商讲师", "certificate_no": "ZB-01"})).json()
+    s = await make_session(admin, course["id"], lecturer_ids=[lec["id"]])
+    r = await admin.patch(f"{BASE}/lecturers/{lec['id']}", json={"is_active": False})
+    assert r.status_code == 200 and r.json()["is_active"] is False
+    assert (await user.get(f"/api/v1/training/lecturer/sessions/{s['id']}/signin-qr")).status_code == 404
+    r = await admin.post(f"{BASE}/sessions", json={"course_id": course["id"], "title": "x", "online": True,
+                                                   "starts_on": str(clock.local_today()),
+                                                   "ends_on": str(clock.local_today()), "lecturer_ids": [lec["id"]]})
+    assert r.status_code == 422 and r.json()["error"]["details"][0]["field"] == "lecturer_ids"
+    assert (await admin.patch(f"{BASE}/lecturers/999999999", json={"is_active": True})).status_code == 404
+    r = await admin.patch(f"{BASE}/lecturers/{lec['id']}", json={"qualification_kind": "shop_results"})
+    assert r.status_code == 422  # the qualification on record is not edited in place
