@@ -51,8 +51,8 @@ async def _transition(order_id: int, expected: str, new: str, *, conn: Any, acto
 # ---- output ----------------------------------------------------------------------------------
 def pickup_out(p: Pickup) -> PickupOut:
     return PickupOut(id=p.id, order_id=p.order_id, order_no=p.order_no, station_id=p.station_id,
-                     status=p.status, received_at=p.received_at, deadline_at=p.deadline_at, picked_up_at=p.picked_up_at,
-                     verified_by=p.verified_by_id, verify_method=p.verify_method)
+                     status=p.status, received_at=p.received_at, deadline_at=p.deadline_at,
+                     picked_up_at=p.picked_up_at, verified_by=p.verified_by_id, verify_method=p.verify_method)
 
 
 # ---- receiving (到站) -------------------------------------------------------------------------
@@ -79,12 +79,11 @@ async def _receive(order_id: int, station_id: int, actor_id: int | None) -> Pick
             raise Conflict(f"the order is {order.status}, not on its way to the station",
                            code="order_not_receivable", details={"status": order.status})
         now = clock.now()
+        code = await _free_code(station_id, conn)
         p = await Pickup.create(
             order_id=order.id, order_no=order.order_no, station_id=station_id, buyer_id=order.buyer_id,
-            code="", open_code=None, received_at=now, received_by_id=actor_id,
+            code=code, open_code=code, received_at=now, received_by_id=actor_id,
             deadline_at=now + timedelta(days=s.pickup_return_days), using_db=conn)
-        p.code = p.open_code = await _free_code(station_id, conn)
-        await p.save(using_db=conn, update_fields=["code", "open_code"])
         await _transition(order.id, order.status, OrderStatus.READY_FOR_PICKUP, conn=conn, actor_id=actor_id)
         await audit.record(actor_id, "pickup.receive", "order", order.id,
                            {"pickup_id": p.id, "station_id": station_id}, conn=conn)
@@ -120,42 +119,55 @@ async def receive_by_order_no(principal: Principal, station_id: int, order_no: s
 
 
 # ---- verification (核销) ----------------------------------------------------------------------
-async def _gates(station_id: int, staff_ident: str) -> None:
+def _window_keys(station_id: int, staff_ident: str) -> list[str]:
+    return [kr.key("rl", RL_STAFF, staff_ident), kr.key("rl", RL_STATION, station_id)]
+
+
+async def _take_attempt(station_id: int, staff_ident: str) -> None:
+    """Take a slot in both wrong-code windows before checking (so parallel guesses cannot pass the
+    limit together); 423 when the station is locked, 429 when this account must wait."""
     s = runtime.settings()
-    pipe = kr.redis().pipeline(transaction=False)
-    for k in (kr.key("rl", RL_STATION, station_id), kr.key("rl", RL_STAFF, staff_ident)):
-        pipe.get(k)
-        pipe.pttl(k)
-    st_count, st_ttl, sf_count, sf_ttl = await pipe.execute()
-    if st_count is not None and int(st_count) >= s.pickup_station_wrong_limit:
+    res = await kr.script("pickup_attempt", _window_keys(station_id, staff_ident),
+                          [s.pickup_staff_wrong_limit, s.pickup_staff_wrong_window_seconds * 1000,
+                           s.pickup_station_wrong_limit, s.pickup_station_wrong_window_seconds * 1000])
+    verdict, ttl_ms = int(res[0]), int(res[1])
+    if verdict == 2:
         raise StationLocked("too many wrong pickup codes at this station; an admin has been alerted",
-                            details={"retry_after": max(1, (max(int(st_ttl), 0) + 999) // 1000)})
-    if sf_count is not None and int(sf_count) >= s.pickup_staff_wrong_limit:
+                            details={"retry_after": max(1, (max(ttl_ms, 0) + 999) // 1000)})
+    if verdict == 1:
         raise RateLimited("too many wrong pickup codes; wait before trying again",
-                          retry_after=(max(int(sf_ttl), 0) + 999) // 1000, code="pickup_attempts_exceeded")
+                          retry_after=(max(ttl_ms, 0) + 999) // 1000, code="pickup_attempts_exceeded")
+
+
+async def _release_attempt(station_id: int, staff_ident: str) -> None:
+    await kr.script("pickup_attempt_release", _window_keys(station_id, staff_ident), [])
 
 
 async def _count_guess(station_id: int, staff_ident: str, actor_id: int) -> dict:
+    """A wrong code keeps its slot; the guess that fills the station's window locks the station."""
     s = runtime.settings()
-    staff_n, _ = await kr.script("rate_hit", [kr.key("rl", RL_STAFF, staff_ident)],
-                                 [s.pickup_staff_wrong_window_seconds * 1000])
-    station_n, ttl_ms = await kr.script("rate_hit", [kr.key("rl", RL_STATION, station_id)],
-                                        [s.pickup_station_wrong_window_seconds * 1000])
-    if int(station_n) == s.pickup_station_wrong_limit:
-        # Exactly once per window: lock the station and tell the county office.
-        until = clock.now() + timedelta(milliseconds=int(ttl_ms))
+    pipe = kr.redis().pipeline(transaction=False)
+    for k in _window_keys(station_id, staff_ident):
+        pipe.get(k)
+    pipe.pttl(kr.key("rl", RL_STATION, station_id))
+    staff_n, station_n, ttl_ms = await pipe.execute()
+    staff_n, station_n, ttl_ms = int(staff_n or 0), int(station_n or 0), max(int(ttl_ms), 1000)
+    if station_n >= s.pickup_station_wrong_limit and await kr.redis().set(
+            kr.key("pickup_lock_alert", station_id), 1, nx=True, px=ttl_ms):
+        # Once per window: lock the station and tell the county office.
+        until = clock.now() + timedelta(milliseconds=ttl_ms)
         async with atomic() as conn:
             await Station.filter(id=station_id).using_db(conn).update(pickup_locked_until=until)
             await StationAlert.create(
                 station_id=station_id, kind="pickup_code_guessing",
                 message=f"{station_n} wrong pickup codes within the hour; pickups locked",
-                data={"wrong_codes": int(station_n), "last_staff_id": actor_id,
+                data={"wrong_codes": station_n, "last_staff_id": actor_id,
                       "locked_until": until.isoformat()}, using_db=conn)
             await audit.record(actor_id, "station.pickup_locked", "station", station_id,
                                {"until": until.isoformat()}, conn=conn)
         log.warning("station pickups locked after repeated wrong codes",
                     extra={"station_id": station_id, "until": until.isoformat()})
-    return {"staff_wrong": int(staff_n), "station_wrong": int(station_n)}
+    return {"staff_wrong": staff_n, "station_wrong": station_n}
 
 
 _CLAIM_SQL = (
@@ -245,14 +257,24 @@ async def verify(principal: Principal, station_id: int, body: VerifyIn) -> Verif
     attempt = {"station_id": station_id, "method": "qr" if body.qr is not None else "code",
                "code": body.code}
     try:
-        await _gates(station_id, staff_ident)
+        await _take_attempt(station_id, staff_ident)
+    except AppError as exc:
+        attempt["error"] = exc.code
+        await audit.record(principal.user_id, "pickup.verify_failed", "station", station_id, attempt)
+        raise
+    guessed = False
+    try:
         p = await _verify(principal, station_id, body)
     except AppError as exc:
-        if exc.code in GUESSES:
+        guessed = exc.code in GUESSES
+        if guessed:
             attempt.update(await _count_guess(station_id, staff_ident, principal.user_id))
         attempt["error"] = exc.code
         await audit.record(principal.user_id, "pickup.verify_failed", "station", station_id, attempt)
         raise
+    finally:
+        if not guessed:
+            await _release_attempt(station_id, staff_ident)
     return VerifyOut(pickup=pickup_out(p), result="picked_up")
 
 
@@ -397,4 +419,5 @@ async def unlock_pickups(station_id: int, *, actor_id: int):
             raise NotFound("station not found")
         await audit.record(actor_id, "station.pickup_unlocked", "station", station_id, conn=conn)
     await kr.reset_limit(RL_STATION, str(station_id))
+    await kr.redis().delete(kr.key("pickup_lock_alert", station_id))
     return station_out(await Station.get(id=station_id))

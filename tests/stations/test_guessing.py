@@ -85,3 +85,27 @@ async def test_wrong_code_window_passes(client, net, shift_clock):
     # expire the window as ten minutes would
     await kr.redis().delete(kr.key("rl", RL_STAFF, f"{staff.id}:{st.id}"))
     assert (await staff.post(url, json={"code": wrong(9)})).status_code == 404
+
+
+async def test_parallel_guesses_cannot_pass_the_limit(client, buyer):
+    """Thirty wrong codes fired at once by one account: five are checked, the rest wait."""
+    import asyncio
+
+    town = await make_station("town", await make_station("county"))
+    st = await make_station("village", town)
+    staff = await login_as(client, "station_staff", station_id=st.id)
+    url = f"/api/v1/station/{st.id}/verify"
+    results = await asyncio.gather(*[staff.post(url, json={"code": wrong(i)}) for i in range(30)])
+    statuses = sorted(r.status_code for r in results)
+    assert statuses.count(404) == 5 and statuses.count(429) == 25, statuses
+    # a right code and a used one give their slot back: a colleague's count is untouched by them
+    colleague = await login_as(client, "station_staff", station_id=st.id)
+    for _ in range(3):
+        order = await make_order(buyer.id, st.id)
+        pickup = await with_code((await colleague.post(f"/api/v1/station/{st.id}/receive",
+                                                       json={"order_no": order.order_no})).json())
+        assert (await colleague.post(url, json={"code": pickup["code"]})).status_code == 200
+        assert (await colleague.post(url, json={"code": pickup["code"]})).status_code == 409
+    for i in range(5):
+        assert (await colleague.post(url, json={"code": wrong(100 + i)})).status_code == 404
+    assert (await colleague.post(url, json={"code": wrong(200)})).status_code == 429
