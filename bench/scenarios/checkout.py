@@ -1,0 +1,71 @@
+"""Checkout: 3-line orders (POST /api/v1/orders) at 50 concurrent buyers, next to the bare baseline.
+
+Setup (untimed, straight into the database): three SKUs of three merchants with stock for every
+request, a pickup station, `buyers` buyers with tokens (as login would issue). Timed: each request is
+one buyer's checkout of the three SKUs (one unit each; buyers round-robin, no Idempotency-Key, so
+every 201 is a new order reserving three units). Verified afterwards from the database: orders ==
+201 answers, each SKU's stock + reserved unchanged and reserved == units in the new orders (no
+oversell, nothing leaked). Run on PostgreSQL: `python -m bench.harness checkout --pg --redis`.
+Options: --opt buyers=1000."""
+from __future__ import annotations
+
+import secrets
+
+from bench import Req
+
+REQUIRES = ("pg",)
+CONNECTIONS = 50
+STOCK = 10_000_000
+# The per-buyer checkout rate limit (30/min) would answer 429s: the bench measures checkout itself.
+SERVER_ENV = {"KAZUO_CHECKOUT_RATE_PER_MINUTE": "100000000"}
+
+
+async def setup(ctx):
+    n = int(ctx.option("buyers", 1000))
+    tag = secrets.token_hex(3)
+    async with ctx.services():
+        from server.kit.auth import issue_token
+        from server.models.accounts import User
+        from server.models.catalog import Category, Product, Sku
+        from server.models.merchants import Merchant
+        from server.models.stations import Station
+
+        cat, _ = await Category.get_or_create(slug="grains", defaults={"name": "杂粮", "is_farm_product": True})
+        skus = []
+        for i, (name, price) in enumerate([("喀左老陈醋", 2800), ("喀左小米 2.5kg", 3990), ("喀左荞麦面", 1880)]):
+            m = await Merchant.create(name=f"bench商户{tag}{i}", kind="cooperative", status="active")
+            p = await Product.create(merchant_id=m.id, category_id=cat.id, name=name, status="on_sale",
+                                     min_price=price)
+            skus.append(await Sku.create(product_id=p.id, spec="标准装", price=price, list_price=price, stock=STOCK))
+        st = await Station.create(code=f"BC-{tag}", name="十家子村电商服务站", level="village", services=["pickup"])
+        await User.bulk_create([User(openid=f"o-bc-{tag}-{i}") for i in range(n)], batch_size=1000)
+        ids = await User.filter(openid__startswith=f"o-bc-{tag}-").order_by("id").values_list("id", flat=True)
+        tokens = [issue_token(u, ["consumer"], 0) for u in ids]
+    ctx.state.update(sku_ids=[s.id for s in skus], station_id=st.id, tokens=tokens, buyer_ids=list(ids))
+    ctx.log(f"{n} buyers, 3 SKUs with stock {STOCK}")
+
+
+def requests(ctx):
+    st = ctx.state
+    body = {"fulfilment": "pickup", "station_id": st["station_id"],
+            "lines": [{"sku_id": s, "quantity": 1} for s in st["sku_ids"]]}
+    return [Req("POST", "/api/v1/orders", headers={"Authorization": f"Bearer {t}"}, body=body)
+            for t in st["tokens"]]
+
+
+async def verify(ctx):
+    st = ctx.state
+    async with ctx.services():
+        from server.models.catalog import Sku
+        from server.models.orders import Order, OrderLine
+
+        orders = await Order.filter(buyer_id__in=st["buyer_ids"]).count()
+        out = {"orders_in_db": orders}
+        consistent = True
+        for sid in st["sku_ids"]:
+            sku = await Sku.get(id=sid)
+            units = sum(await OrderLine.filter(sku_id=sid, order__status="pending_payment")
+                        .values_list("quantity", flat=True))
+            consistent &= sku.stock + sku.reserved == STOCK and sku.reserved == units
+        out["stock_consistent"] = bool(consistent)
+    return out
