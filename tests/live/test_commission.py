@@ -1,12 +1,28 @@
 """Attribution to commission: a live order paid through WeChat Pay (simulator) credits the
 livestreamer in the ledger at the line's rate; a refund reverses it; the profile shows both."""
+import pytest
+
 from server.kit.money import apply_rate
 from tests.conftest import login
 from tests.live.conftest import attach, go_live, make_goods, make_session
 from tests.orders.conftest import pay_and_notify, wait_for
 
 
-async def test_paid_live_order_credits_the_livestreamer(client, streamer, station_id):
+@pytest.fixture
+def no_handoff(monkeypatch):
+    """Keep the paid order in `paid` (no warehouse hand-off), so its refund is approved at once."""
+    from server.payments import service
+
+    real = service.enqueue
+
+    def enqueue(name, *args, **kw):
+        if name != "fulfillment.handoff":
+            real(name, *args, **kw)
+
+    monkeypatch.setattr(service, "enqueue", enqueue)
+
+
+async def test_paid_live_order_credits_the_livestreamer(client, streamer, station_id, no_handoff):
     from server.models.ledger import LedgerEntry
     from server.models.orders import Order
 
