@@ -45,6 +45,11 @@ async def sweep_handoffs(ctx) -> int:
     return len(ids)
 
 
+async def sweep_closed(ctx) -> int:
+    """Tasks of orders refunded or cancelled before shipping: release what is still in the warehouse."""
+    return await fulfillment.cancel_closed()
+
+
 async def sweep_breaches(ctx) -> int:
     return await sla.sweep_breaches()
 
@@ -79,6 +84,7 @@ JOBS = [
 
 CRON = [
     cron(sweep_handoffs, name="fulfillment.sweep_handoffs", second={5}, run_at_startup=False),
+    cron(sweep_closed, name="fulfillment.sweep_closed", second={10}, run_at_startup=False),
     cron(sweep_breaches, name="fulfillment.sweep_breaches", second={20, 50}, run_at_startup=False),
     cron(sweep_uploads, name="fulfillment.sweep_uploads", minute=set(range(0, 60, 2)), second={35}),
     cron(sweep_wms, name="fulfillment.sweep_wms", minute=set(range(1, 60, 5)), second={40}),

@@ -102,6 +102,51 @@ async def paid_orders_without_task(limit: int = 500) -> list[int]:
     return list(ids)
 
 
+async def cancel_closed(limit: int = 200) -> int:
+    """Stop the tasks of orders closed (fully refunded) or cancelled before they shipped."""
+    ids = await FulfillmentTask.filter(status__in=OPEN_TASK,
+                                       order__status__in=(OrderStatus.CLOSED, OrderStatus.CANCELLED)) \
+        .order_by("id").limit(limit).values_list("id", flat=True)
+    return sum([await cancel_task(tid) for tid in ids])
+
+
+async def cancel_task(task_id: int) -> bool:
+    """Cancel one open task whose order was closed: units still in the warehouse become sellable
+    again (their reservation is released); parcels already on the road come back as returns."""
+    async with atomic() as conn:
+        rows = await lock_rows(FulfillmentTask, [task_id], conn)
+        if not rows or rows[0].status not in OPEN_TASK:
+            return False
+        task = rows[0]
+        order = await Order.get(id=task.order_id, using_db=conn)
+        if order.status not in (OrderStatus.CLOSED, OrderStatus.CANCELLED):
+            return False
+        left: dict[int, int] = {}
+        gone = await Parcel.filter(task_id=task_id).exclude(status=ParcelStatus.PACKED).using_db(conn) \
+            .values_list("id", flat=True)
+        for pl in await ParcelLine.filter(parcel_id__in=list(gone)).using_db(conn).values("task_line_id", "quantity"):
+            left[pl["task_line_id"]] = left.get(pl["task_line_id"], 0) + pl["quantity"]
+        release: dict[int, int] = {}
+        for ln in await TaskLine.filter(task_id=task_id).using_db(conn):
+            n = ln.quantity - left.get(ln.id, 0)
+            if n > 0:
+                release[ln.sku_id] = release.get(ln.sku_id, 0) + n
+        for sku_id, qty in sorted(release.items()):
+            n = await Sku.filter(id=sku_id, reserved__gte=qty).using_db(conn).update(
+                reserved=F("reserved") - qty, stock=F("stock") + qty)
+            if not n:
+                log.error("task %s: SKU %s holds less reserved than %s; not released", task_id, sku_id, qty)
+        now = clock.now()
+        await Parcel.filter(task_id=task_id, status=ParcelStatus.PACKED).using_db(conn).update(
+            status=ParcelStatus.RETURNED, direction="return", return_reason="order_closed", finished_at=now,
+            version=F("version") + 1)
+        await FulfillmentTask.filter(id=task_id).using_db(conn).update(status=TaskStatus.CANCELLED)
+        await audit.record(None, "fulfillment.task_cancelled", "fulfillment_task", task_id,
+                           {"order_id": task.order_id, "order_status": order.status,
+                            "released": {str(k): v for k, v in release.items()}}, conn=conn)
+    return True
+
+
 # ---- inbound (集采统储) ---------------------------------------------------------------------------
 def _note_out(note: InboundNote, lines: list[InboundLine]) -> InboundNoteOut:
     return InboundNoteOut(

@@ -167,3 +167,40 @@ async def test_refused_delivery_goes_back_and_a_packed_parcel_is_unreserved(worl
     assert (after.stock, after.reserved) == (before.stock + 2, 0)
     # and it cannot be dispatched any more
     assert (await world.warehouse.post(f"{WH}/parcels/{p2['id']}/dispatch")).status_code == 409
+
+
+async def test_a_closed_order_stops_its_task_and_releases_the_warehouse_units(world):
+    from jobs.fulfillment import sweep_closed
+    from server.models.fulfillment import FulfillmentTask, Parcel
+
+    m, (sku, _) = await f.merchant_with_skus(stock=10)
+    order = await f.paid_order(world.buyer.id, [(sku, 3)], station=world.net.village)
+    from server.fulfillment import service
+
+    task_id = await service.handoff(order.id)
+    line = (await world.warehouse.get(f"{WH}/tasks/{task_id}")).json()["lines"][0]
+    from tests.fulfillment.conftest import receive_batch
+
+    batch = await receive_batch(world.warehouse, m.id, sku.id, 5)
+    await world.warehouse.post(f"{WH}/tasks/{task_id}/pick", json={"sku_id": sku.id, "batch": batch, "quantity": 3})
+    sent = (await world.warehouse.post(f"{WH}/tasks/{task_id}/parcels", json={
+        "lines": [{"task_line_id": line["id"], "quantity": 1}], "weight_g": 100})).json()
+    kept = (await world.warehouse.post(f"{WH}/tasks/{task_id}/parcels", json={
+        "lines": [{"task_line_id": line["id"], "quantity": 1}], "weight_g": 100})).json()
+    await world.warehouse.post(f"{WH}/parcels/{sent['id']}/dispatch")
+    before = await Sku.get(id=sku.id)
+    assert before.reserved == 2  # one unit left with the dispatched parcel
+    await sweep_closed({})
+    assert (await FulfillmentTask.get(id=task_id)).status == "picking"  # the order is still live
+    await Order.filter(id=order.id).update(status="closed")  # fully refunded by the orders capability
+    assert await sweep_closed({}) >= 1
+    after = await Sku.get(id=sku.id)
+    assert (after.stock, after.reserved) == (before.stock + 2, 0)
+    assert (await FulfillmentTask.get(id=task_id)).status == "cancelled"
+    assert (await Parcel.get(id=kept["id"])).status == "returned"
+    assert (await Parcel.get(id=sent["id"])).status == "in_transit"  # on the road: it comes back as a return
+    await sweep_closed({})  # a second sweep changes nothing
+    again = await Sku.get(id=sku.id)
+    assert (again.stock, again.reserved) == (after.stock, 0)
+    assert (await world.warehouse.post(f"{WH}/tasks/{task_id}/pick",
+                                       json={"sku_id": sku.id, "batch": batch, "quantity": 1})).status_code == 409
