@@ -52,8 +52,13 @@ async def sweep(ctx) -> dict:
     return await payments.sweep()
 
 
-async def check_ledger(ctx) -> int:
-    return len(await ledger.check_invariant())
+async def check_ledger(ctx, days: int = 2) -> int:
+    """Hourly: orders touched in the last days whose entries do not sum to paid - refunded (logged)."""
+    from datetime import timedelta
+
+    from server.kit import clock
+
+    return len(await ledger.check_invariant(since=clock.now() - timedelta(days=days)))
 
 
 JOBS = [

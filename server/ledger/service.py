@@ -106,9 +106,11 @@ async def balances(account_type: str | None = None, account_id: int | None = Non
             for r in rows]
 
 
-async def check_invariant(order_ids: list[int] | None = None) -> list[dict]:
+async def check_invariant(order_ids: list[int] | None = None, *, since=None) -> list[dict]:
     """Orders whose entries do not sum to paid - refunded (empty list = the ledger holds)."""
     qs = Order.filter(paid_fen__gt=0)
+    if since is not None:
+        qs = qs.filter(updated_at__gte=since)
     if order_ids is not None:
         qs = Order.filter(id__in=order_ids)
     orders = await qs.values("id", "paid_fen", "refunded_fen")
@@ -118,7 +120,10 @@ async def check_invariant(order_ids: list[int] | None = None) -> list[dict]:
     bad = [{"order_id": o["id"], "expected": o["paid_fen"] - o["refunded_fen"], "entries": sums.get(o["id"], 0)}
            for o in orders if o["paid_fen"] - o["refunded_fen"] != sums.get(o["id"], 0)]
     # Entries for an order that never took money are wrong too.
-    stray = await LedgerEntry.filter(order__paid_fen=0).distinct().values_list("order_id", flat=True)
+    sq = LedgerEntry.filter(order__paid_fen=0)
+    if since is not None:
+        sq = sq.filter(created_at__gte=since)
+    stray = await sq.distinct().values_list("order_id", flat=True)
     bad += [{"order_id": oid, "expected": 0, "entries": None} for oid in stray
             if order_ids is None or oid in order_ids]
     if bad:

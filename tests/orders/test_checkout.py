@@ -241,3 +241,20 @@ async def test_checkout_rate_limit(client, station, settings):
     finally:
         s.checkout_rate_per_minute = old
     assert [r.status_code for r in rs] == [201, 201, 201, 429]
+
+
+async def test_sold_out_and_back_invalidate_the_catalogue(client, buyer, station, monkeypatch):
+    from server.catalog import cache
+
+    seen = []
+
+    async def record(pid):
+        seen.append(pid)
+
+    monkeypatch.setattr(cache, "invalidate_product", record)
+    sku = await make_sku(stock=3)
+    other = await make_sku(stock=10)
+    oid = (await checkout(buyer, pickup_body(station.id, (sku.id, 3), (other.id, 1)))).json()["id"]
+    assert seen == [sku.product_id]  # only the SKU that crossed zero
+    assert (await buyer.post(f"/api/v1/orders/{oid}/cancel", json={})).status_code == 200
+    assert seen == [sku.product_id, sku.product_id]  # and back on sale
