@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import os
 import random
 import secrets
 import time
@@ -23,6 +24,26 @@ from bench import Req
 from bench.loadgen import Figures, _Conn, _loopback, percentile
 
 CONNECTIONS = 200
+
+
+def _server_cpu(ctx) -> float | None:
+    """CPU seconds used so far by the server's process group (every Sanic worker), from /proc: a
+    per-verification cost that does not depend on how busy the shared machine is."""
+    proc = getattr(ctx.stack, "server", None)
+    if proc is None:
+        return None
+    pgid, tick, total = proc.popen.pid, os.sysconf("SC_CLK_TCK"), 0.0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid:  # field 5 (pgrp), after pid and comm
+            total += (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+    return total
 
 
 async def setup(ctx):
@@ -150,11 +171,16 @@ async def run(ctx):
     await ctx.drive(warm, name="warm staff", connections=min(50, n))
     rounds = st["rounds"]
     reqs = [_verify_req(ctx, i, k) for k in range(rounds) for i in range(n)]
-    t0 = time.perf_counter()
+    cpu0, t0 = _server_cpu(ctx), time.perf_counter()
     burst = await ctx.drive(reqs, name="pickup_verify all at once", connections=n)
-    wall = time.perf_counter() - t0
+    wall, cpu1 = time.perf_counter() - t0, _server_cpu(ctx)
     burst.extra.update({"verifications": len(reqs), "verified/s": round(burst.statuses.get(200, 0) / wall, 1)})
+    if cpu0 is not None:
+        burst.extra["server cpu ms/verification"] = round((cpu1 - cpu0) / len(reqs) * 1000, 2)
     paced = await _paced(ctx, rounds)
+    cpu2 = _server_cpu(ctx)
+    if cpu0 is not None and paced.requests:
+        paced.extra["server cpu ms/verification"] = round((cpu2 - cpu1) / paced.requests * 1000, 2)
     for fig in (burst, paced):
         bad = {k: v for k, v in fig.statuses.items() if k != 200}
         if bad or fig.errors:
