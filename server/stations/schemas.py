@@ -220,8 +220,10 @@ class WorkspaceOut(Out):
     verified_today: int
     recent_verifications: list[PickupOut]
     open_alerts: int
-    cash_to_hand_over_fen: int | None = Field(None, description="cash taken at the counter that the station owes the platform (fen); null without the ledger")
-    fee_earnings_fen: int | None = Field(None, description="the station's service-fee earnings from the ledger (fen); null without the ledger")
+    cash_to_hand_over_fen: int | None = Field(
+        None, description="cash taken at the counter that the station owes the platform (fen); null without the ledger")
+    fee_earnings_fen: int | None = Field(
+        None, description="the station's service-fee earnings from the ledger (fen); null without the ledger")
 
 
 # ---- assisted buying and selling (代购 / 代卖) -------------------------------------------------

@@ -115,7 +115,19 @@ async def receive_by_order_no(principal: Principal, station_id: int, order_no: s
     order_id = await Order.filter(order_no=order_no, station_id=station_id).values_list("id", flat=True)
     if not order_id:
         raise NotFound("order not found")
+    if await _tracked_by_parcels(order_id[0]):
+        # The warehouse flow records every transfer (完整、真实): its parcels are received by scanning
+        # their labels at the station, which then calls receive_at_station itself.
+        raise Conflict("this order travels as parcels: scan the parcel labels instead", code="parcel_tracked")
     return await receive_at_station(order_id[0], station_id, actor_id=principal.user_id)
+
+
+async def _tracked_by_parcels(order_id: int) -> bool:
+    try:
+        from server.models.fulfillment import Parcel
+    except ImportError:  # the warehouse capability is not installed
+        return False
+    return await Parcel.filter(order_id=order_id, direction="forward").exists()
 
 
 # ---- verification (核销) ----------------------------------------------------------------------

@@ -220,3 +220,18 @@ async def test_open_codes_are_unique_per_station(net, buyer):
     finally:
         codes.new_code = real
     assert (await Pickup.get(id=out.id)).code == "00000001"
+
+
+async def test_orders_travelling_as_parcels_are_received_by_parcel_scan(net, staff_a, buyer):
+    """With the warehouse flow, a parcel is received by scanning its label (the transfer record stays
+    complete); typing the order number is for orders without parcels."""
+    from server.models.fulfillment import FulfillmentTask, Parcel
+
+    order = await make_order(buyer.id, net["a"].id, status=OrderStatus.IN_FULFILMENT)
+    task = await FulfillmentTask.create(order_id=order.id, mode="wave", fulfilment="pickup")
+    await Parcel.create(task=task, order_id=order.id, label="KZT" + order.order_no[-12:], weight_g=500,
+                        packed_at=clock.now())
+    r = await staff_a.post(f"/api/v1/station/{net['a'].id}/receive", json={"order_no": order.order_no})
+    assert r.status_code == 409 and r.json()["error"]["code"] == "parcel_tracked"
+    assert (await Order.get(id=order.id)).status == OrderStatus.IN_FULFILMENT
+    assert not await Pickup.filter(order_id=order.id).exists()
