@@ -144,8 +144,10 @@ class Settings(BaseSettings):
     wechat_pay_refund_notify_path: str = "/api/v1/pay/wechat/refund-notify"
     # No notification this long after a prepay order: ask WeChat (order.query).
     wechat_pay_query_after_seconds: int = Field(60, ge=5)
-    # Simulator only: delays (seconds) before each retry of a notification we did not acknowledge.
-    wechat_pay_sim_retry_seconds: list[float] = Field(default_factory=lambda: [1, 2, 4, 8, 15])
+    # Simulator only: delays (seconds) before each retry of a notification we did not acknowledge;
+    # WeChat's own schedule (15s/15s/30s/3m/10m/20m/30m/30m/30m/60m/3h/3h/3h/6h/6h, 24h4m in all).
+    wechat_pay_sim_retry_seconds: list[float] = Field(default_factory=lambda: [
+        15, 15, 30, 180, 600, 1200, 1800, 1800, 1800, 3600, 10800, 10800, 10800, 21600, 21600])
 
     # ---- livestream commerce (issue #7: live/) -------------------------------------------------
     # Aliyun Live domains and app (推流域名 / 播流域名 / AppName).

@@ -258,3 +258,21 @@ async def test_sold_out_and_back_invalidate_the_catalogue(client, buyer, station
     assert seen == [sku.product_id]  # only the SKU that crossed zero
     assert (await buyer.post(f"/api/v1/orders/{oid}/cancel", json={})).status_code == 200
     assert seen == [sku.product_id, sku.product_id]  # and back on sale
+
+
+async def test_failure_between_reservation_and_commit_leaks_no_stock(client, buyer, station, monkeypatch):
+    """Reservation and order are one transaction: dying before the commit takes both back."""
+    from server.orders import service
+
+    sku = await make_sku(stock=4)
+
+    def crash(*a, **k):  # runs after the stock was reserved, before the commit
+        raise RuntimeError("process killed")
+
+    monkeypatch.setattr(service, "enqueue", crash)
+    r = await checkout(buyer, pickup_body(station.id, (sku.id, 4)))
+    monkeypatch.undo()
+    assert r.status_code == 500
+    s = await Sku.get(id=sku.id)
+    assert (s.stock, s.reserved) == (4, 0)
+    assert await Order.filter(buyer_id=buyer.id).count() == 0
