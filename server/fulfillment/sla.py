@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from tortoise.expressions import Case, F, Q, Value, When
+
 from server.fulfillment.schemas import BreachOut, BreachQuery, SlaOut, SlaRow
 from server.kit import clock
 from server.kit.schemas import Page, decode_cursor, encode_cursor
@@ -21,9 +23,10 @@ async def add_promise(parcel_id: int, leg: str, due: datetime, town_id: int | No
 
 async def mark_met(parcel_id: int, legs: tuple[str, ...], at: datetime, conn: Any) -> None:
     """The parcel reached the end of these legs; a late arrival is flagged as a breach at once."""
-    await DeliveryPromise.filter(parcel_id=parcel_id, leg__in=legs, met_at=None).using_db(conn).update(met_at=at)
-    await DeliveryPromise.filter(parcel_id=parcel_id, leg__in=legs, due_at__lt=at,
-                                 breached_at=None).using_db(conn).update(breached_at=at)
+    # One statement: met now, and flagged now if the deadline passed and nobody flagged it yet.
+    await DeliveryPromise.filter(parcel_id=parcel_id, leg__in=legs, met_at=None).using_db(conn).update(
+        met_at=at, breached_at=Case(When(Q(due_at__lt=at, breached_at=None), then=Value(at)),
+                                    default=F("breached_at")))
 
 
 async def sweep_breaches() -> int:
