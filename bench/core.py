@@ -211,6 +211,8 @@ class Stack:
             await conn.execute(f'CREATE DATABASE "{self.db_name}"')
         finally:
             await conn.close()
+        print(f"throwaway database {self.db_name}, Redis prefix {self.redis_prefix}", file=sys.stderr,
+              flush=True)
         self.database_url = self.opts.pg_url.rsplit("/", 1)[0] + "/" + self.db_name
         self.env["KAZUO_DATABASE_URL"] = self.database_url
         from server.kit.migrations import MIGRATIONS_DIR

@@ -212,6 +212,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 async def main_async(args: argparse.Namespace) -> int:
+    # `timeout` and process managers stop us with SIGTERM, whose default action skips every finally:
+    # cancel the run instead, so the servers stop, the database is dropped and the keys deleted.
+    import signal
+
+    main_task = asyncio.current_task()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        loop.add_signal_handler(sig, main_task.cancel)
     mods = {name: load_scenario(name) for name in args.scenarios}
     client = default_client(args.client)
     extra_env: dict[str, str] = {}
@@ -284,8 +292,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         import uvloop
     except ImportError:
-        return asyncio.run(main_async(args))
-    return uvloop.run(main_async(args))
+        uvloop = None
+    try:
+        return (uvloop.run if uvloop else asyncio.run)(main_async(args))
+    except (asyncio.CancelledError, KeyboardInterrupt):
+        print("interrupted; the servers were stopped and the throwaway data removed", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

@@ -197,6 +197,10 @@ async def run_wrk(base_url: str, requests: Sequence[Req], *, connections: int, d
         except asyncio.TimeoutError:
             proc.kill()
             raise RuntimeError("wrk did not finish in time") from None
+        except BaseException:  # cancelled (Ctrl-C, SIGTERM): do not leave wrk loading the machine
+            if proc.returncode is None:
+                proc.kill()
+            raise
     finally:
         os.unlink(script)
     text = out.decode(errors="replace")
