@@ -14,6 +14,7 @@ from sanic import HTTPResponse, Request
 
 from server.kit.auth import Principal, authenticate, require_roles
 from server.kit.errors import BadRequest, NotFound, ValidationFailed
+from server.kit.schemas import find_control_chars
 
 MAX_ID = 2**63 - 1
 
@@ -60,6 +61,9 @@ def parse_body(request: Request, model: type[BaseModel]) -> BaseModel:
             raise BadRequest("the body is not valid JSON", code="invalid_json") from None
     if not isinstance(data, dict):
         raise ValidationFailed.field("body", "a JSON object is required")
+    bad = find_control_chars(data)
+    if bad:
+        raise ValidationFailed.field(bad, "control characters are not allowed")
     try:
         return model.model_validate(data)
     except ValidationError as exc:
@@ -82,6 +86,9 @@ def parse_query(request: Request, model: type[BaseModel]) -> BaseModel:
         if key not in request.args:
             continue
         data[key] = request.args.getlist(key) if _is_list(f.annotation) else request.args.get(key)
+    bad = find_control_chars(data)
+    if bad:
+        raise ValidationFailed.field(bad, "control characters are not allowed")
     try:
         return model.model_validate(data)
     except ValidationError as exc:

@@ -14,17 +14,30 @@ from server.kit.errors import ValidationFailed
 _BAD_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
-def _check_text(value: Any, path: str = "") -> None:
+def find_control_chars(value: Any, path: str = "") -> str | None:
+    """The path of the first string (or key) holding a control character, else None."""
     if isinstance(value, str):
-        if _BAD_CHARS.search(value):
-            raise ValueError(f"{path or 'value'}: control characters are not allowed")
-    elif isinstance(value, dict):
+        return (path or "value") if _BAD_CHARS.search(value) else None
+    if isinstance(value, dict):
         for k, v in value.items():
-            _check_text(k, path)
-            _check_text(v, f"{path}.{k}" if path else str(k))
+            here = f"{path}.{k}" if path else str(k)
+            if isinstance(k, str) and _BAD_CHARS.search(k):
+                return here
+            found = find_control_chars(v, here)
+            if found:
+                return found
     elif isinstance(value, (list, tuple)):
         for i, v in enumerate(value):
-            _check_text(v, f"{path}[{i}]")
+            found = find_control_chars(v, f"{path}.{i}" if path else str(i))
+            if found:
+                return found
+    return None
+
+
+def _check_text(value: Any) -> None:
+    where = find_control_chars(value)
+    if where:
+        raise ValueError(f"{where}: control characters are not allowed")
 
 
 class Schema(BaseModel):

@@ -31,3 +31,9 @@ async def test_openapi_document_has_schemas_with_required(client):
     assert schema["required"] == ["code"]
     assert "200" in op["responses"] and "422" in op["responses"]
     assert (await client.get("/docs")).status_code == 200
+
+
+async def test_control_characters_name_the_field(client):
+    r = await client.post("/api/v1/auth/wechat-login", json={"code": "ab\u0000c"})
+    assert r.status_code == 422
+    assert r.json()["error"]["details"][0]["field"] == "code"
