@@ -218,6 +218,25 @@ def _check_shape(data: CheckoutIn) -> None:
             raise ValidationFailed.field("station_id", "not used for delivery")
 
 
+_station_ok: dict[int, tuple[bool, float]] = {}
+STATION_TTL = 30.0  # a suspended station stops taking pickup orders within this many seconds
+
+
+async def _pickup_station_ok(station_id: int, conn: Any) -> bool:
+    """Whether the station takes pickup orders; remembered briefly in-process (stations rarely change)."""
+    import time
+
+    hit = _station_ok.get(station_id)
+    if hit is not None and hit[1] > time.monotonic():
+        return hit[0]
+    rows = await Station.filter(id=station_id).using_db(conn).values("status", "services")
+    ok = bool(rows) and rows[0]["status"] == "active" and (not rows[0]["services"] or "pickup" in rows[0]["services"])
+    if len(_station_ok) > 10_000:
+        _station_ok.clear()
+    _station_ok[station_id] = (ok, time.monotonic() + STATION_TTL)
+    return ok
+
+
 async def _existing(buyer_id: int, key: str, request_hash: str) -> OrderOut | None:
     o = await Order.filter(buyer_id=buyer_id, idempotency_key=key).first()
     if o is None:
@@ -283,10 +302,8 @@ async def _checkout_tx(buyer_id: int, data: CheckoutIn, key: str | None, assiste
                     or sku.product.merchant.status != "active"):
                 raise Conflict("this product is not on sale", code="not_on_sale",
                                details=[{"field": f"lines.{i}.sku_id", "sku_id": sku.id}])
-        if data.fulfilment == "pickup":
-            st = await Station.get_or_none(id=data.station_id, using_db=conn)
-            if st is None or st.status != "active" or (st.services and "pickup" not in st.services):
-                raise ValidationFailed.field("station_id", "no active pickup station with this id")
+        if data.fulfilment == "pickup" and not await _pickup_station_ok(data.station_id, conn):
+            raise ValidationFailed.field("station_id", "no active pickup station with this id")
         result = hooks.SourceResult()
         if data.source is not None:
             resolve = hooks.resolver(data.source.kind)
