@@ -248,9 +248,24 @@ def parcel_out(p: Parcel) -> ParcelOut:
                      dispatched_at=p.dispatched_at)
 
 
+async def _tasks_out(tasks: list[FulfillmentTask], conn: Any = None) -> list[TaskOut]:
+    """Tasks with their lines and parcels in three queries, whatever the page size."""
+    ids = [t.id for t in tasks]
+    lines: dict[int, list[TaskLine]] = {}
+    parcels: dict[int, list[Parcel]] = {}
+    if ids:
+        for ln in await TaskLine.filter(task_id__in=ids).using_db(conn).order_by("id"):
+            lines.setdefault(ln.task_id, []).append(ln)
+        for p in await Parcel.filter(task_id__in=ids).using_db(conn).order_by("id"):
+            parcels.setdefault(p.task_id, []).append(p)
+    return [_task_model(t, lines.get(t.id, []), parcels.get(t.id, [])) for t in tasks]
+
+
 async def _task_out(task: FulfillmentTask, conn: Any = None) -> TaskOut:
-    lines = await TaskLine.filter(task_id=task.id).using_db(conn).order_by("id")
-    parcels = await Parcel.filter(task_id=task.id).using_db(conn).order_by("id")
+    return (await _tasks_out([task], conn))[0]
+
+
+def _task_model(task: FulfillmentTask, lines: list[TaskLine], parcels: list[Parcel]) -> TaskOut:
     return TaskOut(id=task.id, order_id=task.order_id, status=task.status, mode=task.mode,
                    fulfilment=task.fulfilment, route=list(task.route or []),
                    destination_station_id=task.destination_station_id, town_station_id=task.town_station_id,
@@ -285,7 +300,7 @@ async def list_tasks(query: TaskQuery) -> Page[TaskOut]:
     tasks = await q.order_by("id").limit(query.limit + 1)
     more = len(tasks) > query.limit
     tasks = tasks[:query.limit]
-    items = [await _task_out(t) for t in tasks]
+    items = await _tasks_out(tasks)
     return Page[TaskOut](items=items, next_cursor=encode_cursor([tasks[-1].id]) if more and tasks else None)
 
 

@@ -277,3 +277,24 @@ async def test_query_and_path_bad_input(world):
     assert r.status_code == 422 and r.json()["error"]["details"][0]["field"] == "status"
     assert (await world.warehouse.get(f"{WH}/tasks/{2**70}")).status_code == 404
     assert (await world.warehouse.post(f"{WH}/parcels/{2**64}/dispatch")).status_code == 404
+
+
+async def test_task_list_pages(world):
+    m, (sku, _) = await f.merchant_with_skus()
+    ids = []
+    for _ in range(3):
+        order = await f.paid_order(world.buyer.id, [(sku, 1)], station=world.net.village2)
+        ids.append(await service.handoff(order.id))
+    seen, cursor = [], None
+    for _ in range(10):
+        params = {"town_station_id": world.net.town.id, "limit": 2, "status": "pending"}
+        if cursor:
+            params["cursor"] = cursor
+        page = (await world.warehouse.get(f"{WH}/tasks", params=params)).json()
+        seen += [t["id"] for t in page["items"]]
+        assert all(t["lines"] and t["destination_station_id"] == world.net.village2.id for t in page["items"])
+        cursor = page["next_cursor"]
+        if not cursor:
+            break
+    assert seen == sorted(seen) and set(ids) <= set(seen)
+    assert (await world.town_staff.get(f"{WH}/tasks")).status_code == 403
