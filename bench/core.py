@@ -137,7 +137,8 @@ class Stack:
 
     @property
     def backend(self) -> str:
-        return ("PostgreSQL" if self.opts.pg else "SQLite") + " + " + ("Redis" if self.opts.redis else "fakeredis")
+        db = "PostgreSQL" if self.opts.pg else "SQLite"
+        return db + " + " + ("Redis" if self.opts.redis else "fakeredis")
 
     # ---- lifecycle ---------------------------------------------------------------------------
     async def start(self) -> None:
