@@ -18,7 +18,7 @@ from tortoise.expressions import F
 from live import events, figures, gate
 from server.kit import clock, runtime
 from server.kit.db import lock_rows, on_commit
-from server.kit.errors import Conflict, ValidationFailed
+from server.kit.errors import Conflict, Unauthorized, ValidationFailed
 from server.models.catalog import Sku
 from server.models.live import LivePurchase, LiveSession, LiveTieIn, SessionStatus
 from server.orders import hooks
@@ -120,15 +120,12 @@ async def _take_quota(ctx: hooks.SourceContext, s: LiveSession, skus: list[int])
             raise _over_limit(t)
     for t, hold in holds:
         n = qty[t.sku_id]
-        ok = await LiveTieIn.filter(id=t.id, is_active=True, remaining__gte=n).using_db(conn).update(
-            remaining=F("remaining") - n, sold=F("sold") + n)
+        ok = await _quota_to_shelf(conn, t, n)
         if not ok:
             # The database is the truth: the gate was ahead of it. Give the hold back, then reload.
             await gate.give_back(t.id, buyer, n, hold)
             await gate.load(t.id)
             raise _sold_out(t.id, t.sku_id)
-        # Onto the shelf, for the checkout's reservation to take at once (net: quota -> reserved).
-        await Sku.filter(id=t.sku_id).using_db(conn).update(stock=F("stock") + n)
         result.unit_prices[t.sku_id] = t.live_price
         result.commission_bp_by_sku[t.sku_id] = _rate(t, s)
     for t in await LiveTieIn.filter(session_id=s.id, sku_id__in=skus, is_active=False).using_db(conn):
@@ -145,6 +142,26 @@ async def _take_quota(ctx: hooks.SourceContext, s: LiveSession, skus: list[int])
 
     on_commit(_committed)
     return result
+
+
+_PG_QUOTA_TO_SHELF = (
+    'WITH t AS (UPDATE "live_tieins" SET "remaining" = "remaining" - $1, "sold" = "sold" + $1 '
+    'WHERE "id" = $2 AND "is_active" AND "remaining" >= $1 RETURNING "sku_id") '
+    'UPDATE "skus" SET "stock" = "stock" + $1 WHERE "id" = (SELECT "sku_id" FROM t) RETURNING "id"')
+
+
+async def _quota_to_shelf(conn, t: LiveTieIn, n: int) -> bool:
+    """Take n from the tie-in's quota (guarded: never below zero) and put them on the shelf, for the
+    checkout's reservation to take at once (net: quota -> reserved). Both rows stay locked until the
+    checkout commits, so on PostgreSQL it is one statement: one round trip less under the lock."""
+    if conn.capabilities.dialect == "postgres":
+        _, rows = await conn.execute_query(_PG_QUOTA_TO_SHELF, [n, t.id])
+        return bool(rows)
+    ok = await LiveTieIn.filter(id=t.id, is_active=True, remaining__gte=n).using_db(conn).update(
+        remaining=F("remaining") - n, sold=F("sold") + n)
+    if ok:
+        await Sku.filter(id=t.sku_id).using_db(conn).update(stock=F("stock") + n)
+    return bool(ok)
 
 
 async def release(order: hooks.ReleasedOrder, conn) -> None:
@@ -256,8 +273,9 @@ async def _load_map(session_id: int, now: float) -> dict[int, tuple[int, int]] |
     return m
 
 
-async def buy_now(buyer_id: int, session_id: int, data, idempotency_key: str | None):
-    """Check out one on-air product from the live room (立即抢购): a Redis-only admission first."""
+async def buy_now(buyer_id: int, session_id: int, data, idempotency_key: str | None, *, verify=None):
+    """Check out one on-air product from the live room (立即抢购): a Redis-only admission first.
+    verify: the caller's full identity check (revocation, disabled account), run before the checkout."""
     from server.orders import service as orders
     from server.orders.schemas import CheckoutIn
 
@@ -285,6 +303,10 @@ async def buy_now(buyer_id: int, session_id: int, data, idempotency_key: str | N
         body["address"] = data.address.model_dump()
     token = _pre_taken.set(pre)
     try:
+        if verify is not None:
+            principal = await verify()
+            if principal.user_id != buyer_id:
+                raise Unauthorized("invalid token", code="invalid_token")
         checkout_in = CheckoutIn.model_validate(body)
         if pre:
             async with _checkouts:

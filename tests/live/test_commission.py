@@ -87,3 +87,26 @@ async def test_buy_now_input_and_scope(client, streamer, station_id):
     assert (await other.post(url, json=ok)).status_code == 201
     r = await (await login(client)).post(url, json=ok)
     assert r.status_code == 409 and r.json()["error"]["code"] == "live_sold_out"
+
+
+async def test_a_revoked_token_is_admitted_by_nobody(client, streamer, station_id, admin):
+    from live import gate
+    from server.models.live import LivePurchase
+
+    goods = await make_goods()
+    s = await make_session(streamer)
+    t = await attach(streamer, s["id"], goods.sku_id, quota=3, limit=1)
+    await go_live(streamer, s["id"])
+    buyer = await login(client)
+    assert (await admin.post(f"/api/v1/console/users/{buyer.id}/disable")).status_code == 200
+    r = await buyer.post(f"/api/v1/live/sessions/{s['id']}/orders",
+                         json={"sku_id": goods.sku_id, "quantity": 1, "fulfilment": "pickup",
+                               "station_id": station_id})
+    assert r.status_code == 401
+    # the gate's hold went back and nothing was written
+    assert await gate.remaining(t["id"]) == 3
+    assert not await LivePurchase.filter(tiein_id=t["id"], quantity__gt=0).exists()
+    r = await client.post(f"/api/v1/live/sessions/{s['id']}/orders", headers={"Authorization": "Bearer x.y.z"},
+                          json={"sku_id": goods.sku_id, "quantity": 1, "fulfilment": "pickup",
+                                "station_id": station_id})
+    assert r.status_code == 401
