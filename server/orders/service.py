@@ -21,6 +21,7 @@ from server.kit.schemas import decode_cursor, encode_cursor
 from server.models.cart import CartItem
 from server.models.catalog import Sku
 from server.models.orders import Order, OrderEvent, OrderLine, OrderStatus
+from server.models.payments import Payment
 from server.models.stations import Station
 from server.orders import hooks
 from server.orders.schemas import (AdminOrderQuery, CheckoutIn, OrderEventOut, OrderLineOut, OrderListQuery,
@@ -368,7 +369,8 @@ async def cancel_unpaid(order_id: int, *, reason: str, actor_id: int | None = No
                                           live_session_id=order.live_session_id,
                                           lines=[(a, b) for a, b in lines]), conn)
         # An open prepay order at WeChat is closed so the buyer cannot pay it any more.
-        enqueue("payments.close", order_id, job_id=kr.key("job", f"payments.close:{order_id}"))
+        if await Payment.filter(order_id=order_id, status="created").using_db(conn).exists():
+            enqueue("payments.close", order_id, job_id=kr.key("job", f"payments.close:{order_id}"))
     return True
 
 

@@ -181,7 +181,8 @@ async def _mark_paid(order: Order, payment: Payment, amount: int, actor_id: int 
     await ledger.post_sale(order.id, conn)
     enqueue("fulfillment.handoff", order.id, job_id=kr.key("job", f"fulfillment.handoff:{order.id}"))
     # Any other open prepay order of this order (JSAPI vs NATIVE) is closed at WeChat.
-    enqueue("payments.close", order.id, job_id=kr.key("job", f"payments.close:{order.id}"))
+    if await Payment.filter(order_id=order.id, status=P.CREATED).exclude(id=payment.id).using_db(conn).exists():
+        enqueue("payments.close", order.id, job_id=kr.key("job", f"payments.close:{order.id}"))
 
 
 async def apply_wechat_payment(out_trade_no: str, transaction_id: str, total_fee: int) -> str:

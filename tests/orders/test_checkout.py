@@ -190,8 +190,9 @@ async def test_200_concurrent_checkouts_for_50_units(client, station, on_postgre
     actors = [await token_actor(client) for _ in range(200)]
     rs = await asyncio.gather(*[checkout(a, pickup_body(station.id, (sku.id, 1))) for a in actors])
     codes = [r.status_code for r in rs]
-    assert codes.count(201) == 50, {c: codes.count(c) for c in set(codes)}
-    assert codes.count(409) == 150
+    summary = {c: codes.count(c) for c in set(codes)}
+    assert codes.count(201) == 50 and codes.count(409) == 150, (
+        summary, [r.text[:300] for r in rs if r.status_code not in (201, 409)][:3])
     assert all(r.json()["error"]["code"] == "out_of_stock" for r in rs if r.status_code == 409)
     s = await Sku.get(id=sku.id)
     assert (s.stock, s.reserved) == (0, 50)

@@ -158,8 +158,12 @@ async def test_refund_notification_applies_once_and_bad_ones_are_rejected(client
     assert refund.status == "succeeded"
     from server.models.payments import PaymentNotification
 
-    note = await PaymentNotification.filter(kind="refund", out_refund_no=refund.refund_no).first()
-    assert note is not None and note.verified and note.outcome == "applied"
+    async def noted():  # the outcome is written just after the refund is applied
+        n = await PaymentNotification.filter(kind="refund", out_refund_no=refund.refund_no).first()
+        return n if n is not None and n.outcome == "applied" else None
+
+    note = await wait_for(noted)
+    assert note is not None and note.verified
     # the same notification again (WeChat retry) changes nothing
     reply = await payments.handle_refund_notification(note.body.encode())
     assert "SUCCESS" in reply
