@@ -51,7 +51,7 @@ async def test_admin_builds_the_hierarchy(admin):
     ({"code": "B1", "name": "x", "level": "moon"}, "level"),
     ({"code": "B 1", "name": "x", "level": "county"}, "code"),
     ({"code": "B1", "name": "", "level": "county"}, "name"),
-    ({"code": "B1", "name": "x\x00", "level": "county"}, "body"),
+    ({"code": "B1", "name": "x\x00", "level": "county"}, "name"),
     ({"code": "B1", "name": "x", "level": "county", "latitude": 91, "longitude": 1}, "latitude"),
     ({"code": "B1", "name": "x", "level": "county", "latitude": 41}, "body"),
     ({"code": "B1", "name": "x", "level": "town", "parent_id": 2**70}, "parent_id"),

@@ -66,7 +66,7 @@ async def test_session_validation_changes_nothing(client, admin):
         ({**good, "online": False}, "venue_station_id"),
         ({**good, "lecturer_ids": [2**63 - 1]}, "lecturer_ids"),
         ({**good, "title": ""}, "title"),
-        ({**good, "title": "a\u0000b"}, "body"),
+        ({**good, "title": "a\u0000b"}, "title"),
         ({**good, "status": "open"}, "status"),
         ({**good, "capacity": -1}, "capacity"),
     ]
