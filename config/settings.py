@@ -130,6 +130,23 @@ class Settings(BaseSettings):
     media_base_url: str = ""
     media_image_max_bytes: int = Field(5 * 1024 * 1024, ge=1024, le=11 * 1024 * 1024)
 
+    # ---- county statistics and the big screen (issue #10: server/stats) ------------------------
+    # Plan targets: yearly growth of rural online sales and of farm products online (percent).
+    stats_sales_growth_target_pct: int = Field(20, ge=0, le=1000)
+    stats_farm_growth_target_pct: int = Field(30, ge=0, le=1000)
+    # Coverage denominators: 22 towns; about 164 administrative villages (139 planned stations =
+    # 85%); registered poor villages (0 = those marked on stations, when the county list is not set).
+    stats_towns_total: int = Field(22, ge=1, le=10_000)
+    stats_villages_total: int = Field(164, ge=1, le=100_000)
+    stats_poor_villages_total: int = Field(0, ge=0, le=100_000)
+    stats_coverage_targets_pct: dict[str, int] = Field(default_factory=lambda: {
+        "towns": 100, "villages": 85, "poor_villages": 100})
+    # The rollup cron recomputes yesterday and today every this many minutes.
+    stats_rollup_every_minutes: int = Field(10, ge=1, le=60)
+    # The big screen's live figures are cached this long (seconds) in Redis: every screen shares them.
+    stats_screen_cache_seconds: int = Field(2, ge=1, le=60)
+    stats_screen_poll_seconds: int = Field(3, ge=1, le=300)
+
     # ---- orders, WeChat Pay, refunds, settlement ledger (issue #4: server/orders, payments, ledger) ----
     # Unpaid orders are cancelled (stock back) this long after checkout (default 15 minutes).
     order_unpaid_timeout_seconds: int = Field(900, ge=60, le=7 * 86400)

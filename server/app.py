@@ -43,6 +43,7 @@ BLUEPRINTS = [
     "server.console_api.warehouse",
     "miniprogram_api.station_scans",
     "miniprogram_api.tracking",
+    "server.console_api.stats",
 ]
 
 _RID = re.compile(r"^[A-Za-z0-9._\-]{1,64}$")

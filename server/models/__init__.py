@@ -13,3 +13,4 @@ from server.models.orders import OrderEvent; from server.models.payments import 
 from server.models.live import LivePurchase, LiveRoom, LiveSession, LiveSessionFigures, LiveStreamEvent, LivestreamerProfile, LiveTieIn  # noqa: F401,E501
 from server.models.fulfillment import DeliveryPromise, FulfillmentTask, InboundLine, InboundNote, Parcel, ParcelLine, PickRecord, ScanEvent, TaskLine, WmsInbox, WmsOutbox  # noqa: F401,E501
 from server.models.stations import StationVillager  # noqa: F401
+from server.models.stats import ScreenToken, StatDaily  # noqa: F401

@@ -1,0 +1,72 @@
+"""CSV and Excel (xlsx) exports of the statistics tables (统计报表导出)."""
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date
+from typing import Any
+
+from server.kit.errors import NotFound
+from server.stats import service
+
+CSV_TYPE = "text/csv; charset=utf-8"
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _cell(v: Any) -> Any:
+    # A leading =, +, - or @ would make a spreadsheet evaluate a label as a formula (CSV injection).
+    if isinstance(v, str) and v[:1] in ("=", "+", "-", "@"):
+        return "'" + v
+    return "" if v is None else v
+
+
+async def _tables(start: date, end: date, names: tuple[str, ...]) -> list[tuple[str, list[str], list[list]]]:
+    summary = await service.summary(start, end)
+    out = []
+    for name in names:
+        if name == "daily":
+            rows = await service.daily_series(start, end)
+            cols = list(rows[0]) if rows else ["day", "orders", "gmv_fen", "refund_fen", "farm_gmv_fen",
+                                              "live_gmv_fen", "poor_income_fen"]
+            out.append((name, cols, [[r[c] for c in cols] for r in rows]))
+        else:
+            cols, rows = service.flatten(summary, name)
+            out.append((name, cols, rows))
+    return out
+
+
+def _check(name: str) -> None:
+    if name != "all" and name not in service.EXPORTS:
+        raise NotFound(f"no table {name!r}; tables: {', '.join(service.EXPORTS)}")
+
+
+async def export_csv(name: str, start: date, end: date) -> bytes:
+    """One table as CSV (UTF-8 with BOM so Excel shows the Chinese labels)."""
+    _check(name)
+    if name == "all":
+        raise NotFound("CSV exports one table at a time; use xlsx for all")
+    [(_, cols, rows)] = await _tables(start, end, (name,))
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow(cols)
+    for r in rows:
+        w.writerow([_cell(v) for v in r])
+    return ("\ufeff" + buf.getvalue()).encode()
+
+
+async def export_xlsx(name: str, start: date, end: date) -> bytes:
+    """One table (or "all": one sheet per table) as an xlsx workbook."""
+    from openpyxl import Workbook
+
+    _check(name)
+    names = service.EXPORTS if name == "all" else (name,)
+    wb = Workbook(write_only=True)
+    for tname, cols, rows in await _tables(start, end, names):
+        ws = wb.create_sheet(title=service.EXPORT_TITLES.get(tname, tname)[:31])
+        ws.append([f"{service.EXPORT_TITLES.get(tname, tname)} {start.isoformat()} ~ {end.isoformat()}"])
+        ws.append(cols)
+        for r in rows:
+            ws.append([_cell(v) for v in r])
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
