@@ -10,8 +10,9 @@ dispatched, arrived, handed over) for the timeline reads. Three timed measuremen
      (every request a new, valid event: parcel moved, event written, promise met, next promise set);
   2. "scan duplicate": the same scans sent again -- each must be recognised as one event (200,
      duplicate=true, nothing written);
-  3. "timeline": GET /api/v1/logistics/parcels/<label>/timeline of full-record parcels, for the
-     run's duration.
+  3. for scale, GET /api/v1/me by the same clients (token, principal, one row);
+  4. "timeline": GET /api/v1/logistics/parcels/<label>/timeline of full-record parcels, for the
+     run's duration, then 200 reads by one client.
 Verified afterwards from the database: one arrived event per 200, every parcel at its town once.
 Options: --opt scanners=100 --opt per=40 --opt full=200 --opt timeline_conns=20"""
 from __future__ import annotations
@@ -150,18 +151,21 @@ async def run(ctx):
     not_dup = sum(1 for x in responses if x and x[0] == 200 and b'"duplicate":true' not in x[1])
     dups.extra.update({"duplicates/s": round(dups.statuses.get(200, 0) / wall, 1),
                        "answered as new": not_dup})
+    # For scale: the same clients on GET /api/v1/me (token check, principal, one row) in this run.
+    me = await ctx.drive([Req("GET", "/api/v1/me", headers=r.headers) for r in reqs],
+                         name="for scale: GET /me, same clients", connections=n)
     tl_reqs = [Req("GET", f"/api/v1/logistics/parcels/{label}/timeline",
                    headers={"Authorization": f"Bearer {st['wh_token']}"}) for label in st["full_labels"]]
     conns = int(ctx.option("timeline_conns", 20))
     await ctx.warmup(tl_reqs, 1.0)
     timeline = await ctx.load(tl_reqs, name="timeline (6 events, 2 promises)", connections=conns)
     single = await ctx.drive(tl_reqs[:200], name="timeline, one client", connections=1)
-    for fig in (scans, dups, timeline, single):
+    for fig in (scans, dups, me, timeline, single):
         bad = {k: v for k, v in fig.statuses.items() if k != 200}
         if bad or fig.errors or fig.non2xx:
             fig.extra["unexpected"] = f"statuses {bad}, non-2xx {fig.non2xx}, socket errors {fig.errors}"
     st["accepted"] = scans.statuses.get(200, 0)
-    return [scans, dups, timeline, single]
+    return [scans, dups, me, timeline, single]
 
 
 async def verify(ctx):

@@ -424,6 +424,43 @@ async def start_return(label: str, station_id: int, reason: str, *, actor_id: in
     return ScanResultOut(duplicate=False, event=event_out(ev), parcel=parcel_out(p))
 
 
+async def stop_for_recall(label: str, reason: str, *, actor_id: int | None) -> str:
+    """Stop a forward parcel that has not reached its buyer (召回): it is sent back from where it stands
+    (at the county warehouse: unpacked at once); an open pickup at the station is closed so it cannot
+    be handed over. Returns 'stopped', 'moving' (on the road: call again once it arrived somewhere),
+    'courier' (outside the county network) or 'done' (delivered, picked up or already going back)."""
+    p = await Parcel.get_or_none(label=label)
+    if p is None:
+        raise NotFound("parcel not found", code="parcel_not_found")
+    if p.direction != "forward" or p.status in (S.DELIVERED, S.RETURNED):
+        return "done"
+    if p.status == S.WITH_COURIER:
+        return "courier"
+    if p.moving:
+        return "moving"
+    if p.status == S.READY_FOR_PICKUP:
+        from server.models.pickup import Pickup, PickupStatus
+
+        if await Pickup.filter(order_id=p.order_id, status=PickupStatus.PICKED_UP).exists():
+            return "done"  # the buyer has it (the parcel keeps its last scan status)
+        # Close the pickup first: a buyer at the counter must not receive recalled goods. The guard
+        # (still ready) loses cleanly to a verification that got there first.
+        closed = await Pickup.filter(order_id=p.order_id, status=PickupStatus.READY).update(
+            status=PickupStatus.RETURNED, open_code=None, returned_at=clock.now(), closed_reason="recall")
+        if not closed and await Pickup.filter(order_id=p.order_id, status=PickupStatus.PICKED_UP).exists():
+            return "done"
+    route = list(p.route or [])
+    here = route[p.position] if route else None
+    try:
+        await start_return(label, here, ("recall: " + reason)[:64], actor_id=actor_id)
+    except Conflict:
+        fresh = await Parcel.get(id=p.id)
+        if fresh.direction == "return" or fresh.status in (S.DELIVERED, S.RETURNED):
+            return "done"
+        return "moving" if fresh.moving else "done"
+    return "stopped"
+
+
 async def request_return(principal: Principal, label: str, station_id: int | None, reason: str) -> ScanResultOut:
     """A return started by station staff (or the warehouse, at the county)."""
     place = await scan_place(principal, station_id, label, "return")
