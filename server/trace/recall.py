@@ -1,0 +1,334 @@
+"""Where a batch went (去向可查询) and recalls (召回).
+
+Where it went: the warehouse records the batch number of every pick (PickRecord.batch, free text as on
+the inbound note); a batch's picks are those with its number on a task line of one of its SKUs (the
+SKUs belong to the batch's merchant, so two merchants' equal numbers never mix). From the task line:
+the order, its buyer, its parcels and the destination station.
+
+Recall: in one transaction the batch's SKUs go off sale (a product whose every SKU is in the batch is
+taken down), live tie-ins of those SKUs are withdrawn (unsold quota back to the shelf), the batch is
+locked as recalled and one report row per order that received it is written. After the commit: the
+catalogue caches are invalidated, and jobs notify each buyer (subscribe message + SMS) and stop
+each parcel not yet delivered; a sweeper re-finds rows whose job was lost, and retries parcels that
+were on the road (a moving parcel is stopped at its next station)."""
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from tortoise.expressions import F
+
+from server.kit import audit, clock, jobs, runtime
+from server.kit import redis as kr
+from server.kit.db import atomic, lock_rows, on_commit
+from server.kit.errors import AppError, Conflict, NotFound, UpstreamError
+from server.models.accounts import User
+from server.models.catalog import Product, Sku
+from server.models.fulfillment import Parcel, ParcelLine, ParcelStatus, PickRecord
+from server.models.orders import Order, OrderStatus
+from server.models.trace import Batch, BatchStatus, Recall, RecallContact, RecallStatus
+from server.trace.schemas import (DestinationOut, DestinationParcel, DestinationsOut, RecallContactOut, RecallOut,
+                                  SoldThrough)
+from server.trace.service import batch_sku_ids, invalidate_after_commit
+
+log = logging.getLogger("kazuo.trace")
+USER_REFUSED = 43101
+# Orders that never got (or gave back) the goods are not contacted.
+NOT_RECEIVED = (OrderStatus.CANCELLED, OrderStatus.PENDING_PAYMENT)
+DONE_PARCEL = (ParcelStatus.DELIVERED, ParcelStatus.RETURNED)
+
+
+async def destination_rows(b: Batch, conn: Any = None) -> list[dict]:
+    """One row per (order, task line) that picked units of the batch, with the places it went."""
+    skus = await batch_sku_ids(b, conn)
+    if not skus:
+        return []
+    picks = await PickRecord.filter(batch=b.code, line__sku_id__in=skus).using_db(conn).order_by("id").values(
+        "line_id", "quantity", "created_at", "line__task_id", "line__task__order_id",
+        "line__task__destination_station_id", "line__task__route")
+    rows: dict[int, dict] = {}
+    for p in picks:
+        r = rows.setdefault(p["line_id"], {
+            "line_id": p["line_id"], "task_id": p["line__task_id"], "order_id": p["line__task__order_id"],
+            "station_id": p["line__task__destination_station_id"],
+            "county_id": (p["line__task__route"] or [None])[0], "units": 0, "picked_at": p["created_at"]})
+        r["units"] += p["quantity"]
+    return list(rows.values())
+
+
+async def destinations(batch_id: int) -> DestinationsOut:
+    """Every order, parcel, station and buyer that received goods of the batch (the office's view)."""
+    from server.models.stations import Station
+
+    b = await Batch.get_or_none(id=batch_id)
+    if b is None:
+        raise NotFound("batch not found")
+    rows = await destination_rows(b)
+    order_ids = sorted({r["order_id"] for r in rows})
+    orders = {o.id: o for o in await Order.filter(id__in=order_ids)} if order_ids else {}
+    buyers = {u["id"]: u for u in await User.filter(id__in={o.buyer_id for o in orders.values()}).values(
+        "id", "nickname", "phone")} if orders else {}
+    line_ids = [r["line_id"] for r in rows]
+    parcel_ids_by_line: dict[int, set[int]] = {}
+    for pl in await ParcelLine.filter(task_line_id__in=line_ids).values("task_line_id", "parcel_id") if line_ids else []:
+        parcel_ids_by_line.setdefault(pl["task_line_id"], set()).add(pl["parcel_id"])
+    all_parcels = {p.id: p for p in await Parcel.filter(
+        id__in={i for s in parcel_ids_by_line.values() for i in s})} if parcel_ids_by_line else {}
+    station_ids = {r["station_id"] for r in rows if r["station_id"]} | {o.station_id for o in orders.values()
+                                                                       if o.station_id}
+    names = dict(await Station.filter(id__in=list(station_ids)).values_list("id", "name")) if station_ids else {}
+    per_order: dict[int, DestinationOut] = {}
+    for r in rows:
+        o = orders.get(r["order_id"])
+        if o is None:
+            continue
+        sid = r["station_id"] or o.station_id
+        d = per_order.get(o.id)
+        if d is None:
+            u = buyers.get(o.buyer_id, {})
+            d = per_order[o.id] = DestinationOut(
+                order_id=o.id, order_no=o.order_no, order_status=o.status, fulfilment=o.fulfilment, units=0,
+                buyer_id=o.buyer_id, buyer_name=u.get("nickname") or (o.address or {}).get("name", ""),
+                buyer_phone=u.get("phone") or (o.address or {}).get("phone", "") or "",
+                station_id=sid, station_name=names.get(sid, "") if sid else "", parcels=[],
+                picked_at=r["picked_at"])
+        d.units += r["units"]
+        for pid in sorted(parcel_ids_by_line.get(r["line_id"], ())):
+            p = all_parcels[pid]
+            if all(x.id != pid for x in d.parcels):
+                d.parcels.append(DestinationParcel(id=p.id, label=p.label, status=p.status, direction=p.direction))
+    items = sorted(per_order.values(), key=lambda d: d.order_id)
+    per_station: dict[str, SoldThrough] = {}
+    for d in items:
+        if d.station_id:
+            st = per_station.setdefault(d.station_name, SoldThrough(name=d.station_name, level="", orders=0))
+            st.orders += 1
+    return DestinationsOut(batch_id=b.id, code=b.code, units=sum(d.units for d in items), orders=len(items),
+                           stations=sorted(per_station.values(), key=lambda s: -s.orders), items=items)
+
+
+# ---- recall -------------------------------------------------------------------------------------
+async def _withdraw_live(sku_ids: list[int], conn: Any) -> list[int]:
+    """Withdraw the live tie-ins of the SKUs: unsold quota back to the (now off-sale) shelf, detached.
+    Returns the tie-in ids (the job drops their Redis flash gates and tells the live rooms)."""
+    from server.models.live import LiveSession, LiveTieIn
+
+    ids = list(await LiveTieIn.filter(sku_id__in=sku_ids, is_active=True).using_db(conn).values_list("id", flat=True))
+    if not ids:
+        return []
+    for t in await lock_rows(LiveTieIn, ids, conn):
+        if not t.is_active:
+            continue
+        if t.remaining > 0:
+            n = await LiveTieIn.filter(id=t.id, remaining=t.remaining).using_db(conn).update(
+                remaining=0, returned=F("returned") + t.remaining)
+            if n:
+                await Sku.filter(id=t.sku_id).using_db(conn).update(stock=F("stock") + t.remaining)
+        await LiveTieIn.filter(id=t.id).using_db(conn).update(is_active=False)
+        await LiveSession.filter(id=t.session_id, on_air_tiein_id=t.id).using_db(conn).update(on_air_tiein_id=None)
+        await LiveSession.filter(id=t.session_id).using_db(conn).update(version=F("version") + 1)
+    return ids
+
+
+async def recall(admin_id: int, batch_id: int, reason: str) -> RecallOut:
+    """Recall a batch: off sale at once, buyers notified and parcels stopped by jobs, report kept."""
+    from server.catalog import service as catalog
+    from server.catalog.cache import invalidate_product
+
+    async with atomic() as conn:
+        rows = await lock_rows(Batch, [batch_id], conn)
+        if not rows:
+            raise NotFound("batch not found")
+        b = rows[0]
+        if b.status == BatchStatus.RECALLED:
+            raise Conflict("the batch is already recalled", code="already_recalled")
+        now = clock.now()
+        await Batch.filter(id=b.id).using_db(conn).update(status=BatchStatus.RECALLED,
+                                                          locked_at=b.locked_at or now)
+        skus = await batch_sku_ids(b, conn)
+        await lock_rows(Sku, skus, conn)
+        await Sku.filter(id__in=skus).using_db(conn).update(is_active=False)
+        still_on = await Sku.filter(product_id=b.product_id, is_active=True).using_db(conn).exists()
+        product_down = False
+        if not still_on:
+            # 监管下架 with the recall as the reason the merchant sees; the order of locks is the
+            # catalogue's own (product row), inside this transaction.
+            p = await Product.filter(id=b.product_id).using_db(conn).select_for_update().first()
+            await Product.filter(id=p.id).using_db(conn).update(
+                status="off_shelf", visible=False, takedown_reason=f"批次{b.code}召回：{reason}"[:500],
+                taken_down_at=now, pending_revision=False)
+            product_down = True
+        await catalog.refresh_derived(b.product_id, conn)
+        tieins = await _withdraw_live(skus, conn)
+        rec = await Recall.create(batch_id=b.id, reason=reason, created_by_id=admin_id, using_db=conn,
+                                  withdrawn={"sku_ids": skus, "product_taken_down": product_down,
+                                             "live_tiein_ids": tieins})
+        contacts = {}
+        for r in await destination_rows(b, conn):
+            contacts.setdefault(r["order_id"], 0)
+            contacts[r["order_id"]] += r["units"]
+        orders = {o["id"]: o for o in await Order.filter(id__in=list(contacts)).using_db(conn).values(
+            "id", "buyer_id", "status")} if contacts else {}
+        rows_ = [RecallContact(recall_id=rec.id, order_id=oid, buyer_id=orders[oid]["buyer_id"], units=units)
+                 for oid, units in sorted(contacts.items())
+                 if oid in orders and orders[oid]["status"] not in NOT_RECEIVED]
+        if rows_:
+            await RecallContact.bulk_create(rows_, using_db=conn)
+        await audit.record(admin_id, "batch.recall", "batch", b.id,
+                           {"reason": reason, "recall_id": rec.id, "orders": len(rows_), "sku_ids": skus,
+                            "live_tieins": tieins}, conn=conn)
+        for c in await RecallContact.filter(recall_id=rec.id).using_db(conn).values_list("id", flat=True):
+            jobs.enqueue("trace.recall_contact", c, job_id=kr.key("job", "recall-contact", c))
+        if tieins:
+            jobs.enqueue("trace.live_withdrawn", tieins, job_id=kr.key("job", "recall-live", rec.id))
+        invalidate_after_commit(b.id)
+        pid = b.product_id
+        on_commit(lambda: invalidate_product(pid))
+    return await report(rec.id)
+
+
+async def _notify(c: RecallContact, rec: Recall, b: Batch) -> dict:
+    """The subscribe message and the SMS for one contact; what was reached (each channel once)."""
+    s = runtime.settings()
+    order = await Order.get(id=c.order_id)
+    buyer = await User.get_or_none(id=c.buyer_id)
+    product = await Product.get(id=b.product_id)
+    out: dict = {}
+    if c.wechat in ("pending", "failed"):
+        if buyer is None or not buyer.openid:
+            out["wechat"] = "none"
+        else:
+            wechat = runtime.get().extras["wechat"]
+            name = product.name if len(product.name) <= 20 else product.name[:19] + "…"
+            reason = rec.reason if len(rec.reason) <= 20 else rec.reason[:19] + "…"
+            data = {"thing1": {"value": name}, "character_string2": {"value": b.code[:32]},
+                    "thing3": {"value": reason}, "thing4": {"value": "请停止食用/使用，联系客服退换"}}
+            try:
+                await wechat.call(wechat.client.wxa.send_subscribe_message, buyer.openid,
+                                  s.wechat_recall_template_id, data, f"{s.wechat_recall_page}?id={order.id}")
+                out["wechat"] = "sent"
+            except UpstreamError as exc:
+                if (exc.details or {}).get("errcode") == USER_REFUSED:
+                    out["wechat"] = "refused"
+                else:
+                    out["wechat"] = "failed"
+                    out["error"] = exc.message[:200]
+    if c.sms in ("pending", "failed"):
+        phone = (buyer.phone if buyer else None) or (order.address or {}).get("phone")
+        if not phone:
+            out["sms"] = "none"
+        else:
+            from server.accounts import sms
+
+            try:
+                await sms.send_notice(phone, s.aliyun_sms_recall_template_code,
+                                      {"product": product.name[:20], "batch": b.code[:20],
+                                       "order": order.order_no[-8:]}, f"recall-{c.id}")
+                out["sms"] = "sent"
+            except AppError as exc:
+                out["sms"] = "failed"
+                out["error"] = exc.message[:200]
+    return out
+
+
+async def stop_parcels(order_id: int, reason: str) -> str:
+    """Stop the order's forward parcels that are not delivered: 'stopped', 'pending' (one is on the
+    road; tried again later) or 'none' (nothing left to stop)."""
+    from server.fulfillment import scans
+
+    state = "none"
+    for p in await Parcel.filter(order_id=order_id, direction="forward").exclude(status__in=DONE_PARCEL):
+        got = await scans.stop_for_recall(p.label, reason, actor_id=None)
+        if got == "moving":
+            state = "pending"
+        elif got == "stopped" and state in ("none", "courier"):
+            state = "stopped"
+        elif got == "courier" and state == "none":
+            state = "courier"  # with a third-party courier: the buyer's notice is what reaches it
+    if state == "none" and await Parcel.filter(order_id=order_id, direction="return",
+                                               return_reason__startswith="recall").exists():
+        state = "stopped"
+    return state
+
+
+async def process_contact(contact_id: int) -> dict:
+    """Notify one buyer and stop their parcels (the job; safe to run twice)."""
+    c = await RecallContact.get_or_none(id=contact_id)
+    if c is None:
+        return {}
+    rec = await Recall.get(id=c.recall_id)
+    b = await Batch.get(id=rec.batch_id)
+    out = await _notify(c, rec, b)
+    parcels = await stop_parcels(c.order_id, "recall")
+    upd: dict = {"attempts": F("attempts") + 1, "parcels": parcels}
+    for ch in ("wechat", "sms"):
+        if ch in out:
+            upd[ch] = out[ch]
+    if out.get("error"):
+        upd["last_error"] = out["error"]
+    reached = out.get("wechat") == "sent" or out.get("sms") == "sent"
+    if reached:
+        upd["reached_at"] = clock.now()
+    await RecallContact.filter(id=c.id).update(**upd)
+    if reached:
+        await RecallContact.filter(id=c.id, reached_at=None).update(reached_at=clock.now())
+    await maybe_complete(rec.id)
+    return out
+
+
+def _open_work(recall_id: int):
+    """Contacts with a channel still to try (below MAX_ATTEMPTS) or a parcel still on the road."""
+    from tortoise.expressions import Q
+
+    return RecallContact.filter(recall_id=recall_id).filter(
+        Q(wechat__in=("pending", "failed"), attempts__lt=MAX_ATTEMPTS)
+        | Q(sms__in=("pending", "failed"), attempts__lt=MAX_ATTEMPTS) | Q(parcels="pending"))
+
+
+async def maybe_complete(recall_id: int) -> bool:
+    """Close the recall once no contact has work left (a channel that failed MAX_ATTEMPTS times stays
+    'failed' in the report)."""
+    if await _open_work(recall_id).exists():
+        return False
+    return bool(await Recall.filter(id=recall_id, status=RecallStatus.ACTIVE).update(
+        status=RecallStatus.COMPLETED, completed_at=clock.now()))
+
+
+MAX_ATTEMPTS = 10
+
+
+async def sweep(limit: int = 500) -> int:
+    """Re-run the contacts of active recalls that still have work (a lost job, a failed send, a
+    parcel that was on the road and may have arrived since); returns how many were queued."""
+    n = 0
+    bucket = clock.now().strftime("%Y%m%d%H%M")
+    for rid in await Recall.filter(status=RecallStatus.ACTIVE).order_by("id").limit(50).values_list("id", flat=True):
+        ids = await _open_work(rid).order_by("id").limit(limit).values_list("id", flat=True)
+        if not ids:
+            await maybe_complete(rid)
+        for cid in ids:
+            jobs.enqueue("trace.recall_contact", cid, job_id=kr.key("job", "recall-contact", cid, bucket))
+            n += 1
+    return n
+
+
+async def report(recall_id: int, *, items: bool = True) -> RecallOut:
+    """The recall report: who was reached by which channel, which parcels were stopped."""
+    rec = await Recall.get_or_none(id=recall_id)
+    if rec is None:
+        raise NotFound("recall not found")
+    contacts = await RecallContact.filter(recall_id=rec.id).order_by("id")
+    return RecallOut(
+        id=rec.id, batch_id=rec.batch_id, reason=rec.reason, status=rec.status, created_by_id=rec.created_by_id,
+        created_at=rec.created_at, completed_at=rec.completed_at, withdrawn=rec.withdrawn or {},
+        contacts=len(contacts), reached=sum(1 for c in contacts if c.reached_at is not None),
+        parcels_stopped=sum(1 for c in contacts if c.parcels == "stopped"),
+        parcels_pending=sum(1 for c in contacts if c.parcels == "pending"),
+        items=[RecallContactOut.model_validate(c) for c in contacts] if items else [])
+
+
+async def recall_of_batch(batch_id: int) -> RecallOut:
+    rec = await Recall.get_or_none(batch_id=batch_id)
+    if rec is None:
+        raise NotFound("this batch was not recalled")
+    return await report(rec.id)
