@@ -101,7 +101,8 @@ async def _payable(order_id: int, buyer_id: int | None = None) -> Order:
         raise NotFound("order not found")
     if order.status != S.PENDING_PAYMENT:
         raise Conflict(f"the order is {order.status}; it cannot be paid", code="invalid_transition")
-    if order.expires_at and order.expires_at <= clock.now() + timedelta(seconds=30):
+    # WeChat wants a prepay order to live at least a minute (time_expire - time_start).
+    if order.expires_at and order.expires_at <= clock.now() + timedelta(seconds=70):
         raise Conflict("the order has expired", code="order_expired")
     return order
 

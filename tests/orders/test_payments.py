@@ -257,3 +257,13 @@ async def test_cash_at_the_counter_once(client, buyer, station, no_handoff):
     results = await asyncio.gather(*[service.record_cash_payment(order["id"], station_id=station.id, actor_id=None)
                                      for _ in range(3)], return_exceptions=True)
     assert all(isinstance(x, Conflict) for x in results)
+
+
+async def test_an_order_about_to_expire_cannot_start_a_payment(client, buyer, station):
+    order, _ = await new_order(buyer, station)
+    clock.shift(timedelta(minutes=14, seconds=30))
+    try:
+        r = await buyer.post(f"/api/v1/orders/{order['id']}/pay")
+    finally:
+        clock.reset()
+    assert r.status_code == 409 and r.json()["error"]["code"] == "order_expired"
