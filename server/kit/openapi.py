@@ -114,6 +114,10 @@ def build_spec(app: Sanic, *, title: str, version: str, description: str = "") -
         if meta.roles:
             codes.add(403)
         err = {"application/json": {"schema": schema_of[("resp", ErrorEnvelope)]}}
+        # A page (HTML, CSV...) may answer its own errors in its own media type (a 401 page).
+        for ctype, spec in (meta.response_content or {}).items():
+            if ctype != "application/json":
+                err[ctype] = spec
         for code in sorted(codes):
             op["responses"][str(code)] = {"description": ERROR_TEXT.get(code, "Error"), "content": err}
         paths.setdefault(path, {})[method] = op
