@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from datetime import date
 from typing import Any
 
@@ -60,9 +61,11 @@ async def export_xlsx(name: str, start: date, end: date) -> bytes:
 
     _check(name)
     names = service.EXPORTS if name == "all" else (name,)
-    wb = Workbook(write_only=True)
+    wb = Workbook()  # not write_only: its row generators warn when collected after save
+    wb.remove(wb.active)
     for tname, cols, rows in await _tables(start, end, names):
-        ws = wb.create_sheet(title=service.EXPORT_TITLES.get(tname, tname)[:31])
+        title = re.sub(r"[\[\]:*?/\\]", "·", service.EXPORT_TITLES.get(tname, tname))[:31]  # Excel forbids these
+        ws = wb.create_sheet(title=title)
         ws.append([f"{service.EXPORT_TITLES.get(tname, tname)} {start.isoformat()} ~ {end.isoformat()}"])
         ws.append(cols)
         for r in rows:
