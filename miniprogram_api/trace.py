@@ -26,7 +26,7 @@ SMS_PUSH = {"application/json": {"schema": {"type": "array", "items": {"type": "
 
 
 # ---- public -------------------------------------------------------------------------------------
-@bp.get("/t/<code:str>")
+@bp.get("/t/<code:path>")
 @endpoint(summary="The trace page a QR code opens (Chinese, server-rendered; counts the scan)",
           query=ScanHint, response_content=HTML, tags=TAGS, errors=(404,))
 async def trace_page(request: Request, code: str, query: ScanHint):

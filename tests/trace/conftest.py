@@ -37,6 +37,9 @@ class Shop:
 async def shop(client) -> Shop:
     net = await f.network()
     m, skus = await f.merchant_with_skus(2, stock=200)
+    from server.models.catalog import Product
+
+    await Product.filter(id=skus[0].product_id).update(visible=True)  # on sale, as the review leaves it
     member = await login_as(client, "merchant", merchant_id=m.id)
     warehouse = await login_as(client, "warehouse")
     buyer = await login(client, "o-trace-" + secrets.token_hex(4))

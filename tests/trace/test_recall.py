@@ -1,0 +1,143 @@
+"""Where a batch went and its recall: off sale at once (SKUs, product, live quota), every buyer
+notified (subscribe message + SMS), parcels not yet delivered stopped, a report of who was reached."""
+from __future__ import annotations
+
+import secrets
+
+from server.kit import clock
+from server.models.catalog import Product, Sku
+from server.models.fulfillment import Parcel
+from server.models.live import LiveRoom, LiveSession, LiveTieIn
+from server.models.pickup import Pickup
+from server.models.trace import Recall, RecallContact
+from server.trace import recall as recall_service
+from tests.conftest import login, login_as
+from tests.fulfillment.conftest import scan
+from tests.trace.conftest import make_batch, sell_from_batch, wait_for
+
+
+async def _live_tiein(shop) -> LiveTieIn:
+    host = await login(shop.member.client)
+    room = await LiveRoom.create(owner_id=host.id, title="直播间")
+    s = await LiveSession.create(room=room, livestreamer_id=host.id, title="秋收直播", scheduled_at=clock.now(),
+                                 stream_name="s" + secrets.token_hex(6))
+    await Sku.filter(id=shop.skus[0].id).update(stock=shop.skus[0].stock - 10)
+    return await LiveTieIn.create(session=s, sku_id=shop.skus[0].id, product_id=shop.skus[0].product_id,
+                                  merchant_id=shop.merchant.id, live_price=800, quota=10, remaining=10)
+
+
+async def test_destinations_and_recall(client, admin, shop):
+    b = await make_batch(shop)
+    town_staff = await login_as(client, "station_staff", station_id=shop.net.town.id)
+    village_staff = await login_as(client, "station_staff", station_id=shop.net.village.id)
+    packed = await sell_from_batch(shop, b["code"], qty=2)                  # still in the warehouse
+    moving = await sell_from_batch(shop, b["code"], qty=1)                  # on the road to the town
+    r = await scan(shop.warehouse, moving["parcel"]["label"], "dispatched")
+    assert r.status_code == 200, r.text
+    waiting = await sell_from_batch(shop, b["code"], qty=1)                 # at the village, code issued
+    label = waiting["parcel"]["label"]
+    for actor, kind, sid in ((shop.warehouse, "dispatched", None), (town_staff, "arrived", shop.net.town.id),
+                             (town_staff, "dispatched", shop.net.town.id),
+                             (village_staff, "arrived", shop.net.village.id),
+                             (village_staff, "handed_over", shop.net.village.id)):
+        r = await scan(actor, label, kind, sid)
+        assert r.status_code == 200, (kind, r.text)
+    await wait_for(lambda: Pickup.filter(order_id=waiting["order"].id, status="ready").exists())
+    other = await make_batch(shop)  # another batch of the same product: not part of this recall
+    await sell_from_batch(shop, other["code"], qty=1)
+    tiein = await _live_tiein(shop)
+
+    d = (await admin.get(f"/api/v1/console/trace/batches/{b['id']}/destinations")).json()
+    assert d["orders"] == 3 and d["units"] == 4
+    assert {i["order_id"] for i in d["items"]} == {packed["order"].id, moving["order"].id, waiting["order"].id}
+    assert all(i["buyer_id"] == shop.buyer.id and i["buyer_phone"] == shop.buyer.user["phone"] for i in d["items"])
+    assert {i["station_name"] for i in d["items"]} == {shop.net.village.name}
+    assert all(len(i["parcels"]) == 1 for i in d["items"])
+    assert (await shop.member.get(f"/api/v1/console/trace/batches/{b['id']}/destinations")).status_code == 403
+
+    assert (await shop.buyer.get(f"/api/v1/products/{shop.skus[0].product_id}")).status_code == 200
+    for body in ({}, {"reason": ""}, {"reason": "x" * 501}, {"reason": "ok ok", "status": "done"}):
+        assert (await admin.post(f"/api/v1/console/trace/batches/{b['id']}/recall", json=body)).status_code == 422
+    assert (await admin.post("/api/v1/console/trace/batches/999999999/recall",
+                             json={"reason": "农残超标"})).status_code == 404
+    r = await admin.post(f"/api/v1/console/trace/batches/{b['id']}/recall", json={"reason": "抽检农残超标"})
+    assert r.status_code == 201, r.text
+    rep = r.json()
+    assert rep["contacts"] == 3 and rep["status"] == "active"
+    # off sale at once: the batch's SKUs (here: all, so the product is taken down), the live quota
+    assert not any(s.is_active for s in await Sku.filter(product_id=shop.skus[0].product_id))
+    p = await Product.get(id=shop.skus[0].product_id)
+    assert p.status == "off_shelf" and not p.visible and "召回" in p.takedown_reason
+    t = await LiveTieIn.get(id=tiein.id)
+    assert not t.is_active and t.remaining == 0 and t.returned == 10
+    assert rep["withdrawn"]["live_tiein_ids"] == [tiein.id]
+    r = await shop.buyer.get(f"/api/v1/products/{p.id}")
+    assert r.status_code == 404
+    # a second recall changes nothing
+    r = await admin.post(f"/api/v1/console/trace/batches/{b['id']}/recall", json={"reason": "again"})
+    assert r.status_code == 409 and r.json()["error"]["code"] == "already_recalled"
+
+    # the jobs reach the buyer and stop the parcels they can
+    rec = await Recall.get(batch_id=b["id"])
+    await wait_for(lambda: _all_tried(rec.id))
+    rows = {c.order_id: c for c in await RecallContact.filter(recall_id=rec.id)}
+    assert all(c.wechat == "sent" and c.sms == "sent" and c.reached_at for c in rows.values())
+    assert rows[packed["order"].id].parcels == "stopped"
+    assert rows[waiting["order"].id].parcels == "stopped"
+    assert rows[moving["order"].id].parcels == "pending"
+    pk = await Parcel.get(id=packed["parcel"]["id"])
+    assert pk.status == "returned" and pk.direction == "return"
+    pu = await Pickup.get(order_id=waiting["order"].id)
+    assert pu.status == "returned" and pu.open_code is None and pu.closed_reason == "recall"
+    sms = (await client.get("/__sim__/aliyun/sms", params={"phone": shop.buyer.user["phone"]})).json()["messages"]
+    assert sum(1 for m in sms if m["out_id"].startswith("recall-")) == 3
+    wx = (await client.get("/__sim__/wechat/subscribe-messages",
+                           params={"touser": shop.buyer.user.get("openid") or await _openid(shop.buyer.id)})).json()
+    assert sum(1 for m in wx["items"] if m["template_id"] == "kazuo-recall-template") == 3
+
+    # the moving parcel arrives at the town: the sweeper stops it there and the recall completes
+    r = await scan(town_staff, moving["parcel"]["label"], "arrived", shop.net.town.id)
+    assert r.status_code == 200
+    await recall_service.sweep()
+    await wait_for(lambda: _stopped(rec.id, moving["order"].id))
+    mv = await Parcel.get(id=moving["parcel"]["id"])
+    assert mv.direction == "return"
+    await wait_for(lambda: Recall.filter(id=rec.id, status="completed").exists())
+    rep = (await admin.get(f"/api/v1/console/trace/batches/{b['id']}/recall")).json()
+    assert rep["reached"] == 3 and rep["parcels_stopped"] == 3 and rep["parcels_pending"] == 0
+    # sent once each, however often the sweeper ran
+    sms = (await client.get("/__sim__/aliyun/sms", params={"phone": shop.buyer.user["phone"]})).json()["messages"]
+    assert sum(1 for m in sms if m["out_id"].startswith("recall-")) == 3
+    # the public page says it loud
+    page = (await client.get(f"/t/{b['trace_code']}")).text
+    assert "本批次已召回" in page and "抽检农残超标" in page
+    # the other batch is not recalled, and the recalled one is locked
+    assert (await client.get(f"/api/v1/trace/{other['trace_code']}")).json()["status"] == "ok"
+    r = await shop.member.patch(f"/api/v1/merchant/batches/{b['id']}", json={"note": "x"})
+    assert r.status_code == 409
+
+
+async def _all_tried(recall_id: int) -> bool:
+    return not await RecallContact.filter(recall_id=recall_id, attempts=0).exists()
+
+
+async def _stopped(recall_id: int, order_id: int) -> bool:
+    return await RecallContact.filter(recall_id=recall_id, order_id=order_id, parcels="stopped").exists()
+
+
+async def _openid(user_id: int) -> str:
+    from server.models.accounts import User
+
+    return (await User.get(id=user_id)).openid
+
+
+async def test_recall_with_nothing_sold_and_partial_skus(admin, shop):
+    b = await make_batch(shop, sku_ids=[shop.skus[1].id])
+    r = await admin.post(f"/api/v1/console/trace/batches/{b['id']}/recall", json={"reason": "包装破损"})
+    assert r.status_code == 201
+    assert r.json()["contacts"] == 0
+    assert not (await Sku.get(id=shop.skus[1].id)).is_active
+    assert (await Sku.get(id=shop.skus[0].id)).is_active  # not from this batch: still selling
+    assert (await Product.get(id=shop.skus[0].product_id)).status == "on_sale"
+    await recall_service.sweep()
+    assert (await Recall.get(batch_id=b["id"])).status == "completed"
