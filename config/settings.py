@@ -202,6 +202,24 @@ class Settings(BaseSettings):
     wms_max_skew_seconds: int = Field(300, ge=10, le=3600)
     wms_timeout_seconds: float = Field(5.0, gt=0, le=60)
 
+    # ---- product traceability (issue #9: server/trace) -----------------------------------------
+    # An item code (一物一码) scanned more than this many times is flagged as a possible counterfeit.
+    trace_flag_scan_count: int = Field(20, ge=2, le=100_000)
+    # ...or scanned this far apart (km) within trace_far_hours (faster than goods travel).
+    trace_far_km: float = Field(300.0, ge=1, le=5000)
+    trace_far_hours: float = Field(6.0, gt=0, le=24 * 30)
+    # Scans counted per client IP per minute (more are still answered, not counted).
+    trace_scans_per_ip_per_minute: int = Field(60, ge=1)
+    trace_item_codes_per_request: int = Field(2000, ge=1, le=20_000)
+    trace_page_cache_seconds: int = Field(60, ge=1, le=3600)
+    # Inbound SMS push (上行短信): HMAC-SHA256 key of the X-Kazuo-Signature header; unset = not checked.
+    trace_sms_inbound_key: SecretStr | None = None
+    trace_sms_answers_per_phone_per_hour: int = Field(10, ge=1)
+    aliyun_sms_trace_template_code: str = "SMS_000000009"   # 溯源查询结果
+    aliyun_sms_recall_template_code: str = "SMS_000000010"  # 召回通知
+    wechat_recall_template_id: str = "kazuo-recall-template"
+    wechat_recall_page: str = "pages/order/detail"
+
     @model_validator(mode="after")
     def _check(self) -> "Settings":
         if self.env == "production":

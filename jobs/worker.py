@@ -23,6 +23,7 @@ JOB_MODULES: list[str] = [
     "live.jobs",
     "jobs.orders",
     "jobs.fulfillment",
+    "jobs.trace",
     "jobs.stats",
 ]
 

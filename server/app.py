@@ -43,6 +43,7 @@ BLUEPRINTS = [
     "server.console_api.warehouse",
     "miniprogram_api.station_scans",
     "miniprogram_api.tracking",
+    "miniprogram_api.trace", "server.console_api.trace",
     "server.console_api.stats",
 ]
 

@@ -14,3 +14,4 @@ from server.models.live import LivePurchase, LiveRoom, LiveSession, LiveSessionF
 from server.models.fulfillment import DeliveryPromise, FulfillmentTask, InboundLine, InboundNote, Parcel, ParcelLine, PickRecord, ScanEvent, TaskLine, WmsInbox, WmsOutbox  # noqa: F401,E501
 from server.models.stations import StationVillager  # noqa: F401
 from server.models.stats import ScreenToken, StatDaily  # noqa: F401
+from server.models.trace import Batch, BatchCorrection, BatchInspection, BatchStep, Recall, RecallContact, TraceCode, TraceFlag, TraceScan, TraceSmsInbound  # noqa: F401,E501
