@@ -60,6 +60,40 @@ def requests(ctx):
     return out
 
 
+def _cpu_seconds(pid: int) -> float:
+    """utime + stime of a process and its reaped children (Linux /proc), in seconds."""
+    import os
+
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return sum(int(x) for x in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+
+
+async def run(ctx):
+    """The timed load, plus the CPU the server and the bare app burn per request: on a machine whose
+    two cores are shared, req/s follows whatever CPU share the server gets; CPU per request does not."""
+    from bench.loadgen import run_asyncio, run_wrk
+
+    reqs = requests(ctx)
+    await ctx.warmup(reqs, 1.0)
+    server_pid = ctx.stack.server.popen.pid
+    c0 = _cpu_seconds(server_pid)
+    fig = await ctx.load(reqs, name="checkout")
+    server_cpu = _cpu_seconds(server_pid) - c0
+    bare_pid = ctx.stack.bare.popen.pid
+    drive = run_wrk if ctx.client == "wrk" else run_asyncio
+    b0 = _cpu_seconds(bare_pid)
+    bare = await drive(ctx.stack.bare_url, [Req("GET", "/")], connections=ctx.connections,
+                       duration=min(ctx.duration, 5.0), name="bare (cpu)")
+    bare_cpu = _cpu_seconds(bare_pid) - b0
+    if fig.requests and bare.requests and server_cpu > 0:
+        per_order = server_cpu / fig.requests * 1000
+        per_bare = bare_cpu / bare.requests * 1000
+        fig.extra.update({"server_cpu_ms_per_order": round(per_order, 2),
+                          "bare_cpu_ms_per_request": round(per_bare, 3),
+                          "cpu_normalised_ratio_pct": round(100 * per_bare / per_order, 1)})
+    return fig
+
+
 async def verify(ctx):
     st = ctx.state
     async with ctx.services():
