@@ -88,10 +88,12 @@ def _keyset(qs, sort: str, after: list | None):
         # price and sales are int32 columns: an out-of-range value is a forged cursor, not a 500
         if not isinstance(v, int) or not isinstance(i, int) or not (-INT32 <= v < INT32) or i < 0:
             raise ValidationFailed.field("cursor", "malformed cursor")
+        # The plain bound (>= / <=) next to the OR gives the index scan its start: with the OR alone
+        # PostgreSQL walks the index from the beginning (41 ms instead of 5 at 100,000 products).
         if asc:
-            qs = qs.filter(Q(**{f"{col}__gt": v}) | Q(**{col: v, "id__gt": i}))
+            qs = qs.filter(Q(**{f"{col}__gte": v}), Q(**{f"{col}__gt": v}) | Q(**{col: v, "id__gt": i}))
         else:
-            qs = qs.filter(Q(**{f"{col}__lt": v}) | Q(**{col: v, "id__lt": i}))
+            qs = qs.filter(Q(**{f"{col}__lte": v}), Q(**{f"{col}__lt": v}) | Q(**{col: v, "id__lt": i}))
     order = (col, "id") if asc else (f"-{col}", "-id")
     return qs.order_by(*order), lambda r: [r[col], r["id"]]
 
@@ -140,8 +142,11 @@ async def _load_list(q: ProductListQuery, merchant_id: int | None) -> dict:
     # Ranked search: tier 0 = the keyword is in the name, tier 1 = only elsewhere (subtitle, category,
     # brand, origin, merchant); within a tier best sellers first. Each tier is its own keyset scan.
     after = decode_cursor(q.cursor, 3)
-    tiers = [base.filter(name__icontains=keyword),
-             base.filter(search_text__contains=keyword.lower()).exclude(name__icontains=keyword)]
+    # Case folding only matters for Latin letters; for a Chinese keyword a plain LIKE avoids UPPER()
+    # on every row (a rare keyword scans every visible row: 262 -> ~100 ms at 100,000 on PostgreSQL).
+    in_name = {"name__icontains" if any("a" <= ch.lower() <= "z" for ch in keyword) else "name__contains": keyword}
+    tiers = [base.filter(**in_name),
+             base.filter(search_text__contains=keyword.lower()).exclude(**in_name)]
     start = 0
     if after:
         if after[0] not in (0, 1):

@@ -151,3 +151,12 @@ async def test_not_found_ids(client):
     assert (await client.get("/api/v1/products/0")).status_code == 404
     assert (await client.get(f"/api/v1/products/{2**70}")).status_code == 404
     assert (await client.get("/api/v1/products/987654321")).status_code == 404
+
+
+async def test_latin_keywords_ignore_case(client, admin, cat):
+    shop = await make_shop(client)
+    tag = secrets.token_hex(3)
+    p = await on_sale(shop, admin, cat, name=f"GAP{tag}认证小米")
+    for kw in (f"gap{tag}", f"GAP{tag.upper()}"):
+        items = (await client.get("/api/v1/products", params={"q": kw})).json()["items"]
+        assert [x["id"] for x in items] == [p["id"]], kw
