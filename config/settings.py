@@ -207,16 +207,23 @@ class Settings(BaseSettings):
     trace_flag_scan_count: int = Field(20, ge=2, le=100_000)
     # ...or scanned this far apart (km) within trace_far_hours (faster than goods travel).
     trace_far_km: float = Field(300.0, ge=1, le=5000)
+    # The window (hours) of the far-apart check (also: 3 different cities within it).
     trace_far_hours: float = Field(6.0, gt=0, le=24 * 30)
     # Scans counted per client IP per minute (more are still answered, not counted).
     trace_scans_per_ip_per_minute: int = Field(60, ge=1)
+    # Item codes one request may issue (label sheets print 40 per A4 page).
     trace_item_codes_per_request: int = Field(2000, ge=1, le=20_000)
+    # The public view of a batch is cached this long (seconds); every change drops it at once.
     trace_page_cache_seconds: int = Field(60, ge=1, le=3600)
     # Inbound SMS push (上行短信): HMAC-SHA256 key of the X-Kazuo-Signature header; unset = not checked.
     trace_sms_inbound_key: SecretStr | None = None
+    # SMS answers per phone per hour (a texted lookup costs one outbound SMS).
     trace_sms_answers_per_phone_per_hour: int = Field(10, ge=1)
-    aliyun_sms_trace_template_code: str = "SMS_000000009"   # 溯源查询结果
-    aliyun_sms_recall_template_code: str = "SMS_000000010"  # 召回通知
+    # Aliyun SMS template of the lookup answer (溯源查询结果: ${code} ${product} ${batch} ${status}).
+    aliyun_sms_trace_template_code: str = "SMS_000000009"
+    # Aliyun SMS template of the recall notice (召回通知: ${product} ${batch} ${order}).
+    aliyun_sms_recall_template_code: str = "SMS_000000010"
+    # WeChat subscribe-message template of the recall notice, and the page it opens.
     wechat_recall_template_id: str = "kazuo-recall-template"
     wechat_recall_page: str = "pages/order/detail"
 
