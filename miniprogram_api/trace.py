@@ -4,8 +4,8 @@ from sanic import Blueprint, HTTPResponse, Request
 from sanic.response import html
 
 from server.kit.auth import Role
-from server.kit.errors import NotFound
-from server.kit.http import endpoint
+from server.kit.errors import NotFound, ValidationFailed
+from server.kit.http import endpoint, parse_query
 from server.kit.schemas import Page
 from server.trace import pages, public
 from server.trace import service as trace
@@ -27,11 +27,16 @@ SMS_PUSH = {"application/json": {"schema": {"type": "array", "items": {"type": "
 
 # ---- public -------------------------------------------------------------------------------------
 @bp.get("/t/<code:path>")
-@endpoint(summary="The trace page a QR code opens (Chinese, server-rendered; counts the scan)",
-          query=ScanHint, response_content=HTML, tags=TAGS, errors=(404,))
-async def trace_page(request: Request, code: str, query: ScanHint):
+@endpoint(summary="The trace page a QR code opens (Chinese, server-rendered; counts the scan). Optional "
+                  "?city= / ?lat=&lng= hints; malformed hints are ignored, the page still shows",
+          response_content=HTML, tags=TAGS, errors=(404,))
+async def trace_page(request: Request, code: str):
     try:
-        view = await public.lookup(code, channel="web", hint=query, ip=public.client_ip(request))
+        hint = parse_query(request, ScanHint)
+    except ValidationFailed:
+        hint = None  # a person scanning a label never sees an API error for a bad hint
+    try:
+        view = await public.lookup(code, channel="web", hint=hint, ip=public.client_ip(request))
     except NotFound:
         return html(pages.not_found(code), status=404, headers=pages.HEADERS)
     return html(pages.render(view), headers=pages.HEADERS)

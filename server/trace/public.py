@@ -255,6 +255,11 @@ def parse_sms_push(body: bytes) -> list[dict]:
         raise ValidationFailed.field("body", "a JSON array of messages") from None
     if isinstance(data, dict):
         data = [data]
+    from server.kit.schemas import find_control_chars
+
+    bad = find_control_chars(data)
+    if bad:
+        raise ValidationFailed.field(bad, "control characters are not allowed")
     if not isinstance(data, list) or not data or len(data) > 100:
         raise ValidationFailed.field("body", "a JSON array of 1 to 100 messages")
     out = []

@@ -27,7 +27,7 @@ async def test_json_and_page_show_the_batch_never_the_buyer(client, shop):
     text = r.text
     for secret in (shop.buyer.user["phone"], sold["order"].order_no, "13812345678", shop.buyer.user.get("openid") or "o-trace-"):
         assert secret not in text  # neither the buyer nor the responsible person's phone
-    r = await client.get(f"/t/{b['trace_code'].lower()}")
+    r = await client.get(f"/t/{b['trace_code'].lower()}", params={"lat": "north", "city": "x" * 99})
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
     page = r.text
     assert "小米" in page and "王大爷" in page and "西沟村" in page and "朝阳市农产品质量检测中心" in page
@@ -50,6 +50,9 @@ async def test_unknown_and_malformed_codes(client):
     assert r.status_code in (404, 422)
     r = await client.get("/api/v1/trace/ZZZZZZZZZZZZ", params={"lat": "1e400", "lng": "nan"})
     assert r.status_code in (404, 422)
+    r = await client.post("/api/v1/trace/sms/inbound",
+                          json=[{"phone_number": "13700000000", "content": "A\x00B", "sequence_id": 7}])
+    assert r.status_code == 422 and "content" in r.text
 
 
 async def test_item_code_flags(client, shop):
