@@ -344,6 +344,12 @@ async def pick(task_id: int, sku_id: int, batch: str, quantity: int, *, actor_id
         raise Conflict(f"the task is {task.status}; nothing left to pick", code="task_not_pickable")
     if not await InboundLine.filter(sku_id=sku_id, batch=batch, note__status="received").exists():
         raise ValidationFailed.field("batch", "no batch with this number was received for this SKU")
+    from server.trace import service as trace_service
+
+    if await trace_service.is_recalled(sku_id, batch):
+        # 召回: the batch's units stay on the shelf until the office removes them; none may leave.
+        raise Conflict("this batch was recalled: pick another batch", code="batch_recalled",
+                       details=[{"field": "batch", "message": "recalled"}])
     lines = await TaskLine.filter(task_id=task_id, sku_id=sku_id).order_by("id")
     if not lines:
         raise ValidationFailed.field("sku_id", "this SKU is not in the task")

@@ -92,6 +92,16 @@ def _require_open(b: Batch) -> None:
                        code="batch_locked")
 
 
+async def is_recalled(sku_id: int, code: str) -> bool:
+    """Is `code` a recalled batch of this SKU (its merchant's batch number covering the SKU)?"""
+    row = await Sku.filter(id=sku_id).values("product_id", "product__merchant_id")
+    if not row:
+        return False
+    b = await Batch.filter(merchant_id=row[0]["product__merchant_id"], code=code,
+                           status=BatchStatus.RECALLED).first()
+    return b is not None and b.product_id == row[0]["product_id"] and (not b.sku_ids or sku_id in b.sku_ids)
+
+
 async def lock_sold_batches(limit: int = 500) -> int:
     """Lock open batches whose goods were picked for orders (the sweeper; edits check it as well)."""
     n = 0

@@ -141,3 +141,22 @@ async def test_recall_with_nothing_sold_and_partial_skus(admin, shop):
     assert (await Product.get(id=shop.skus[0].product_id)).status == "on_sale"
     await recall_service.sweep()
     assert (await Recall.get(batch_id=b["id"])).status == "completed"
+
+
+async def test_warehouse_refuses_to_pick_a_recalled_batch(admin, shop):
+    from server.fulfillment import service
+    from tests.fulfillment import factories as f
+    from tests.trace.conftest import receive_batch
+
+    b = await make_batch(shop)
+    order = await f.paid_order(shop.buyer.id, [(shop.skus[0], 2)], station=shop.net.village)
+    await receive_batch(shop.warehouse, shop.merchant.id, shop.skus[0].id, 2, batch=b["code"])
+    good = await receive_batch(shop.warehouse, shop.merchant.id, shop.skus[0].id, 2)
+    assert (await admin.post(f"/api/v1/console/trace/batches/{b['id']}/recall",
+                             json={"reason": "霉变"})).status_code == 201
+    task_id = await service.handoff(order.id)
+    url = f"/api/v1/console/warehouse/tasks/{task_id}/pick"
+    r = await shop.warehouse.post(url, json={"sku_id": shop.skus[0].id, "batch": b["code"], "quantity": 2})
+    assert r.status_code == 409 and r.json()["error"]["code"] == "batch_recalled"
+    r = await shop.warehouse.post(url, json={"sku_id": shop.skus[0].id, "batch": good, "quantity": 2})
+    assert r.status_code == 200, r.text
