@@ -248,6 +248,12 @@ async def stop_parcels(order_id: int, reason: str) -> str:
     if state == "none" and await Parcel.filter(order_id=order_id, direction="return",
                                                return_reason__startswith="recall").exists():
         state = "stopped"
+    from server.models.fulfillment import FulfillmentTask, TaskStatus
+
+    if await FulfillmentTask.filter(order_id=order_id, status__in=(TaskStatus.PENDING, TaskStatus.PICKING)).exists():
+        # Units picked from the batch but not packed yet: the parcel they go into is stopped by a
+        # later sweep, before it can leave the warehouse.
+        state = "pending"
     return state
 
 

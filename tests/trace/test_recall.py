@@ -160,3 +160,24 @@ async def test_warehouse_refuses_to_pick_a_recalled_batch(admin, shop):
     assert r.status_code == 409 and r.json()["error"]["code"] == "batch_recalled"
     r = await shop.warehouse.post(url, json={"sku_id": shop.skus[0].id, "batch": good, "quantity": 2})
     assert r.status_code == 200, r.text
+
+
+async def test_picked_but_unpacked_units_are_stopped_once_packed(admin, shop):
+    b = await make_batch(shop)
+    sold = await sell_from_batch(shop, b["code"], qty=2, pack=False)
+    r = await admin.post(f"/api/v1/console/trace/batches/{b['id']}/recall", json={"reason": "标签错误"})
+    assert r.status_code == 201
+    rec = await Recall.get(batch_id=b["id"])
+    await wait_for(lambda: _all_tried(rec.id))
+    assert (await RecallContact.get(recall_id=rec.id)).parcels == "pending"
+    # the warehouse packs what it had picked; the next sweep stops the parcel before it leaves
+    task = (await shop.warehouse.get(f"/api/v1/console/warehouse/tasks/{sold['task_id']}")).json()
+    ln = task["lines"][0]
+    r = await shop.warehouse.post(f"/api/v1/console/warehouse/tasks/{sold['task_id']}/parcels",
+                                  json={"lines": [{"task_line_id": ln["id"], "quantity": 2}], "weight_g": 900})
+    assert r.status_code == 201, r.text
+    await recall_service.sweep()
+    await wait_for(lambda: _stopped(rec.id, sold["order"].id))
+    p = await Parcel.get(id=r.json()["id"])
+    assert p.status == "returned" and p.direction == "return"
+    await wait_for(lambda: Recall.filter(id=rec.id, status="completed").exists())
