@@ -136,9 +136,14 @@ async def _take_quota(ctx: hooks.SourceContext, s: LiveSession, skus: list[int])
     async def _committed() -> None:
         for t, hold in holds:
             await gate.confirm(t.id, hold)
-        await figures.record_order(s.id, buyer, sold)
-        for t, _ in holds:
-            await events.publish(s.id, "stock", {"tiein_id": t.id, "remaining": await gate.remaining(t.id)})
+        # The order is committed: figures and viewers' stock counts are best effort from here (an
+        # error must not turn a placed order into an error answer).
+        try:
+            await figures.record_order(s.id, buyer, sold)
+            for t, _ in holds:
+                await events.publish(s.id, "stock", {"tiein_id": t.id, "remaining": await gate.remaining(t.id)})
+        except Exception:  # noqa: BLE001
+            log.warning("live figures/stock event after an order failed", exc_info=True)
 
     on_commit(_committed)
     return result

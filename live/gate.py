@@ -7,6 +7,7 @@ the checkout confirms after its commit; a hold never confirmed (rollback, crash)
 sweeper, and one whose commit is lost is corrected by the next reload."""
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
 import time
@@ -39,6 +40,29 @@ def _now_ms() -> int:
 # Redis. A give-back in another process is seen at most that late.
 LOCAL_SOLD_OUT_S = 0.25
 _sold_out_until: dict[int, float] = {}
+TAKE_SLOTS = 64
+_slots: asyncio.Semaphore | None = None
+
+
+def _take_slots() -> asyncio.Semaphore:
+    global _slots
+    if _slots is None:
+        _slots = asyncio.Semaphore(TAKE_SLOTS)
+    return _slots
+
+
+async def _retrying(fn, attempts: int = 5):
+    """Confirm and give-back keep the gate true to the database: a momentary 'too many connections'
+    from the Redis client pool is waited out, not turned into a lost hold."""
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    for i in range(attempts):
+        try:
+            return await fn()
+        except RedisConnectionError:
+            if i == attempts - 1:
+                raise
+            await asyncio.sleep(0.01 * (i + 1))
 _repair_after: dict[int, float] = {}
 
 
@@ -56,7 +80,10 @@ async def take(tiein_id: int, buyer_id: int, qty: int, limit: int) -> tuple[int,
     if sold_out_here(tiein_id):
         return SOLD_OUT, ""
     hold = secrets.token_hex(8)
-    r = int(await kr.script("live_take", _keys(tiein_id), [buyer_id, qty, limit, hold, _now_ms()]))
+    # A crowd arriving at once must not open more Redis commands than the client pool holds
+    # (its overflow is an error, not a wait): takes queue here instead.
+    async with _take_slots():
+        r = int(await kr.script("live_take", _keys(tiein_id), [buyer_id, qty, limit, hold, _now_ms()]))
     if r == SOLD_OUT and qty == 1:
         if len(_sold_out_until) > 10_000:
             _sold_out_until.clear()
@@ -67,11 +94,15 @@ async def take(tiein_id: int, buyer_id: int, qty: int, limit: int) -> tuple[int,
 async def confirm(tiein_id: int, hold: str) -> None:
     """The checkout committed: the units are in the database now, the hold is done."""
     k = _keys(tiein_id)
-    pipe = kr.redis().pipeline(transaction=True)
-    pipe.zrem(k[2], hold)
-    pipe.hdel(k[3], hold)
-    pipe.incr(k[4])
-    await pipe.execute()
+
+    async def run():
+        pipe = kr.redis().pipeline(transaction=True)
+        pipe.zrem(k[2], hold)
+        pipe.hdel(k[3], hold)
+        pipe.incr(k[4])
+        await pipe.execute()
+
+    await _retrying(run)
 
 
 async def give_back(tiein_id: int, buyer_id: int, qty: int, hold: str = "", *,
@@ -79,8 +110,8 @@ async def give_back(tiein_id: int, buyer_id: int, qty: int, hold: str = "", *,
     """Return units to the gate (an open hold at most once; hold='' for a cancelled order).
     to_quota: units back into the remaining quota when it differs from the buyer's units."""
     _forget_sold_out(tiein_id)
-    return bool(await kr.script("live_give", _keys(tiein_id),
-                                [buyer_id, qty, hold, qty if to_quota is None else to_quota]))
+    args = [buyer_id, qty, hold, qty if to_quota is None else to_quota]
+    return bool(await _retrying(lambda: kr.script("live_give", _keys(tiein_id), args)))
 
 
 async def load(tiein_id: int) -> int:

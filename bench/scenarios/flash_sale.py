@@ -103,6 +103,7 @@ async def run(ctx):
     fig = await ctx.drive(reqs, name="flash_sale", connections=ctx.connections)
     wall = time.perf_counter() - t0
     created = fig.statuses.get(201, 0)
+    st["statuses"] = dict(fig.statuses)
     fig.extra.update({"attempts": len(reqs), "buyers": len(st["tokens"]), "orders_201": created,
                       "attempts/s": round(len(reqs) / wall, 1), "orders/s": round(created / wall, 1),
                       "door": ctx.option("door", "live")})
@@ -148,6 +149,7 @@ async def verify(ctx):
     if gate_left != 0:
         problems.append(f"the gate says {gate_left} left")
     if problems:
-        raise AssertionError("flash sale inconsistent: " + "; ".join(problems))
+        raise AssertionError("flash sale inconsistent: " + "; ".join(problems)
+                             + f" (answers: {st.get('statuses')})")
     return {"orders": orders, "oversold": units - q, "max_per_buyer": max(per.values()) if per else 0,
             "stock/reserved": f"{sku.stock}/{sku.reserved}", "gate_left": gate_left}
