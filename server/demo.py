@@ -158,6 +158,7 @@ async def seed() -> str:
                 "id", flat=True):
             await refresh_derived(pid, conn)
     created.update(await seed_training())
+    created.update(await __import__("server.trace.demo", fromlist=["seed_trace"]).seed_trace())  # issue 9
     return "demo data: " + ", ".join(f"{v} {k} created" for k, v in created.items())
 
 
