@@ -160,3 +160,23 @@ async def test_latin_keywords_ignore_case(client, admin, cat):
     for kw in (f"gap{tag}", f"GAP{tag.upper()}"):
         items = (await client.get("/api/v1/products", params={"q": kw})).json()["items"]
         assert [x["id"] for x in items] == [p["id"]], kw
+
+
+async def test_rare_and_common_keyword_paths_rank_alike(client, world, monkeypatch):
+    """Few matches are ranked from one scan; many go through per-tier index walks: same order."""
+    from server.catalog import cache, query
+
+    tag, _, _, _ = world
+    few = [x["id"] for x in await _all_pages(client, {"q": tag, "limit": 1})]
+    monkeypatch.setattr(query, "SMALL_MATCH", 0)
+    await cache.invalidate_catalog()
+    many = [x["id"] for x in await _all_pages(client, {"q": tag, "limit": 1})]
+    assert few == many and len(few) == 3
+    many2 = [x["id"] for x in await _all_pages(client, {"q": tag, "limit": 2})]
+    assert many2 == few
+
+
+@pytest.mark.parametrize("cursor", ["WzAsImEiLDFd", "WzEsMSwtNV0", "WzMsMSwxXQ"])
+async def test_forged_search_cursors_are_422(client, cursor):
+    r = await client.get("/api/v1/products", params={"q": "小米", "cursor": cursor})
+    assert r.status_code == 422 and r.json()["error"]["details"][0]["field"] == "cursor"
