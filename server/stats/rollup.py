@@ -3,8 +3,9 @@ computed from the source tables and upserted into stats_daily by (day, dimension
 
 Re-running a day rewrites exactly its rows (stale keys are deleted), so the job is idempotent and can
 be run for any past day after a correction. Definitions (the same everywhere in server/stats):
-  * a sale (网络交易额) belongs to the day its order was PAID (orders.paid_at); GMV is the sum of the
-    order lines' amounts (goods value in fen, live prices included);
+  * a sale (网络交易额) belongs to the day its order was PAID — the day its sale was posted to the
+    settlement ledger, in the same transaction; GMV is the sum of the order lines' amounts (goods
+    value in fen, live prices included);
   * a refund belongs to the day it SUCCEEDED and is attributed to the lines it names; the automatic
     refund of a stray payment (kind=stray) is not a sales refund: that money never became a sale;
   * income reaching poor households (贫困户增收) is the settlement ledger's merchant share (net of
@@ -142,6 +143,20 @@ def _sale_dims(acc: _Acc, line: dict, cat: _Catalog) -> None:
         acc.sale("poor_household", "all", SUMMARY_LABELS["poor_household"], line)
 
 
+async def sold_lines(start: datetime, end: datetime, fields: tuple[str, ...] = LINE_FIELDS) -> list[dict]:
+    """The order lines sold (paid) in [start, end), found through the ledger: every paid line has
+    exactly one merchant_share posting, made in the transaction that applied the payment, and the
+    ledger is indexed by time (order_lines has no index on order_id, so a join from orders.paid_at
+    would scan every line ever sold)."""
+    ids = await LedgerEntry.filter(created_at__gte=start, created_at__lt=end, kind="merchant_share",
+                                   order_line_id__isnull=False).values_list("order_line_id", flat=True)
+    out: list[dict] = []
+    ids = sorted(set(ids))
+    for i in range(0, len(ids), 5000):
+        out += await OrderLine.filter(id__in=ids[i:i + 5000]).values(*fields)
+    return out
+
+
 async def compute_day(day: date) -> dict[tuple[str, str], Row]:
     """Every figure of one day, from the source tables (read-only)."""
     start, end = day_bounds(day)
@@ -149,7 +164,7 @@ async def compute_day(day: date) -> dict[tuple[str, str], Row]:
     stations = {s["id"]: s for s in await Station.all().values("id", "name", "town", "level")}
     acc = _Acc()
 
-    lines = await OrderLine.filter(order__paid_at__gte=start, order__paid_at__lt=end).values(*LINE_FIELDS)
+    lines = await sold_lines(start, end)
     buyers, merchants, streamers = set(), set(), set()
     for ln in lines:
         acc.sale("sales", "all", SUMMARY_LABELS["sales"], ln)

@@ -12,7 +12,7 @@ from server.kit import clock, runtime
 from server.kit import redis as kr
 from server.kit.errors import ValidationFailed
 from server.models.live import LiveSession, SessionStatus
-from server.models.orders import Order, OrderLine
+from server.models.orders import Order
 from server.models.stats import StatDaily
 from server.stats import rollup
 
@@ -180,23 +180,31 @@ async def daily_series(start: date, end: date) -> list[dict]:
 async def _today() -> dict:
     today = clock.local_today()
     start, _ = rollup.day_bounds(today)
-    orders = await Order.filter(paid_at__gte=start).values("goods_fen", "paid_at", "station__town", "address",
-                                                           "live_session_id")
+    lines = await rollup.sold_lines(start, clock.now() + timedelta(minutes=1), (
+        "order_id", "product_id", "product_name", "amount", "quantity", "order__paid_at", "order__station__town",
+        "order__address", "order__live_session_id"))
     hours = [0] * 24
     towns: dict[str, dict] = {}
+    products: dict[int, dict] = {}
+    seen: set[int] = set()
     gmv = live_gmv = 0
-    for o in orders:
-        gmv += o["goods_fen"]
-        if o["live_session_id"]:
-            live_gmv += o["goods_fen"]
-        hours[o["paid_at"].astimezone(clock.SHANGHAI).hour] += o["goods_fen"]
-        addr = o["address"] if isinstance(o["address"], dict) else {}
-        town = o["station__town"] or addr.get("town") or "未知"
+    for ln in lines:
+        gmv += ln["amount"]
+        if ln["order__live_session_id"]:
+            live_gmv += ln["amount"]
+        hours[ln["order__paid_at"].astimezone(clock.SHANGHAI).hour] += ln["amount"]
+        addr = ln["order__address"] if isinstance(ln["order__address"], dict) else {}
+        town = ln["order__station__town"] or addr.get("town") or "未知"
         t = towns.setdefault(town, {"town": town, "orders": 0, "gmv_fen": 0})
-        t["orders"] += 1
-        t["gmv_fen"] += o["goods_fen"]
-    top = await OrderLine.filter(order__paid_at__gte=start).annotate(g=Sum("amount"), u=Sum("quantity")).group_by(
-        "product_id", "product_name").order_by("-g").limit(10).values("product_id", "product_name", "g", "u")
+        t["gmv_fen"] += ln["amount"]
+        if ln["order_id"] not in seen:
+            seen.add(ln["order_id"])
+            t["orders"] += 1
+        p = products.setdefault(ln["product_id"], {"product_id": ln["product_id"], "name": ln["product_name"],
+                                                   "gmv_fen": 0, "units": 0})
+        p["gmv_fen"] += ln["amount"]
+        p["units"] += ln["quantity"]
+    top = sorted(products.values(), key=lambda p: (-p["gmv_fen"], p["product_id"]))[:10]
     on_air = await LiveSession.filter(status=SessionStatus.LIVE).order_by("started_at").limit(20).values(
         "id", "title", "started_at", "livestreamer__livestreamer_profile__display_name")
     session_gmv: dict[int, int] = {}
@@ -205,11 +213,10 @@ async def _today() -> dict:
                 "live_session_id", "goods_fen"):
             session_gmv[o["live_session_id"]] = session_gmv.get(o["live_session_id"], 0) + o["goods_fen"]
     return {
-        "date": today.isoformat(), "gmv_fen": gmv, "orders": len(orders), "live_gmv_fen": live_gmv,
+        "date": today.isoformat(), "gmv_fen": gmv, "orders": len(seen), "live_gmv_fen": live_gmv,
         "hourly_gmv_fen": hours,
         "towns": sorted(towns.values(), key=lambda t: (-t["orders"], t["town"]))[:22],
-        "top_products": [{"product_id": t["product_id"], "name": t["product_name"], "gmv_fen": int(t["g"] or 0),
-                          "units": int(t["u"] or 0)} for t in top],
+        "top_products": top,
         "live_on_air": [{"id": s["id"], "title": s["title"],
                          "livestreamer": s["livestreamer__livestreamer_profile__display_name"] or "",
                          "started_at": s["started_at"].isoformat() if s["started_at"] else None,
