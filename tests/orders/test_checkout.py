@@ -20,6 +20,7 @@ async def test_checkout_records_snapshot_and_reserves(client, buyer, station):
     assert o["expires_at"] and o["station_id"] == station.id and o["buyer_id"] == buyer.id
     lines = {x["sku_id"]: x for x in o["lines"]}
     assert lines[a.id]["unit_price"] == 2800 and lines[a.id]["amount"] == 5600
+    assert lines[a.id]["image"] == "/media/x.jpg" and lines[a.id]["product_name"].startswith("喀左陈醋")
     assert lines[b.id]["cold_chain"] is True and lines[b.id]["sku_spec"] == "500ml"
     assert lines[a.id]["merchant_id"] == (await a.product).merchant_id
     assert [(s.stock, s.reserved) for s in [await Sku.get(id=a.id), await Sku.get(id=b.id)]] == [(8, 2), (0, 5)]
