@@ -50,6 +50,17 @@ def _fail(exc: ValidationError, where: str) -> ValidationFailed:
     return ValidationFailed(f"{first['field']}: {first['message']}", details=details)
 
 
+def validate(model: type[BaseModel], data: Any, where: str) -> BaseModel:
+    """Validate parsed input; a failure is a 422 whose details name the field."""
+    bad = find_control_chars(data)
+    if bad:
+        raise ValidationFailed.field(bad, "control characters are not allowed")
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise _fail(exc, where) from None
+
+
 def parse_body(request: Request, model: type[BaseModel]) -> BaseModel:
     raw = request.body
     if not raw:
@@ -61,13 +72,7 @@ def parse_body(request: Request, model: type[BaseModel]) -> BaseModel:
             raise BadRequest("the body is not valid JSON", code="invalid_json") from None
     if not isinstance(data, dict):
         raise ValidationFailed.field("body", "a JSON object is required")
-    bad = find_control_chars(data)
-    if bad:
-        raise ValidationFailed.field(bad, "control characters are not allowed")
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        raise _fail(exc, "body") from None
+    return validate(model, data, "body")
 
 
 def _is_list(annotation: Any) -> bool:
@@ -86,13 +91,7 @@ def parse_query(request: Request, model: type[BaseModel]) -> BaseModel:
         if key not in request.args:
             continue
         data[key] = request.args.getlist(key) if _is_list(f.annotation) else request.args.get(key)
-    bad = find_control_chars(data)
-    if bad:
-        raise ValidationFailed.field(bad, "control characters are not allowed")
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        raise _fail(exc, "query") from None
+    return validate(model, data, "query")
 
 
 def render(result: Any, status: int) -> HTTPResponse:
