@@ -26,5 +26,15 @@ async def _enqueue_now(name: str, args: tuple, job_id: str | None, defer: timede
 
 def enqueue(name: str, *args: Any, job_id: str | None = None,
             defer: timedelta | None = None) -> None:
-    """Enqueue job `name` after the surrounding transaction commits (at once outside one)."""
+    """Enqueue job `name` after the surrounding transaction commits (at once outside one).
+
+    job_id dedups while arq keeps the job or its result. arq keeps those under the bare id, not under
+    the queue, so ids are namespaced with the deployment's Redis prefix here: two deployments (or test
+    runs) sharing one Redis must not swallow each other's jobs."""
+    if job_id is not None:
+        from server.kit import redis as kr
+
+        prefix = runtime.settings().redis_prefix
+        if not job_id.startswith(prefix):
+            job_id = kr.key("job", job_id)
     on_commit(lambda: _enqueue_now(name, args, job_id, defer))
