@@ -11,7 +11,7 @@ from tortoise.functions import Min
 from server.catalog import cache
 from server.catalog.schemas import (BRAND_LABELS, MAX_STOCK, CertificationIn, MerchantProductOut,
                                     ProductIn, ProductPatch, ReviewOut, SkuIn, SkuOut, SkuPatch)
-from server.kit import audit, clock
+from server.kit import audit, clock, runtime
 from server.kit.auth import Principal
 from server.kit.db import atomic, on_commit
 from server.kit.errors import Conflict, NotFound, ValidationFailed
@@ -99,6 +99,17 @@ def _check_sku_prices(skus: list[SkuIn], field: str = "skus") -> None:
             raise ValidationFailed.field(f"{field}[{i}].list_price", "must not be below the price")
 
 
+def _check_images(images: list[str] | None) -> None:
+    """Only images we stored (the upload endpoint's URLs): no hot-linked or tracking images."""
+    if not images:
+        return
+    st = runtime.settings()
+    ours = ((st.media_base_url or st.base_url + "/media").rstrip("/") + "/", "/media/")
+    for i, url in enumerate(images):
+        if not url.startswith(ours):
+            raise ValidationFailed.field(f"images[{i}]", "use a URL returned by the image upload")
+
+
 def _certs_json(certs: list[CertificationIn]) -> list[dict]:
     return [c.model_dump(mode="json") for c in certs]
 
@@ -141,6 +152,7 @@ async def product_out(product_id: int, conn: Any = None) -> MerchantProductOut:
 async def create_product(principal: Principal, merchant_id: int, body: ProductIn) -> MerchantProductOut:
     """Create a draft product with its SKUs and certificates."""
     _check_sku_prices(body.skus)
+    _check_images(body.images)
     async with atomic() as conn:
         m = await merchant_in_scope(principal, merchant_id, conn)
         _require_active(m)
@@ -191,6 +203,7 @@ async def update_product(principal: Principal, product_id: int, body: ProductPat
               "origin_village", "subtitle", "description"):
         if k in changes and changes[k] is None:
             raise ValidationFailed.field(k, "must not be null")
+    _check_images(changes.get("images"))
     async with atomic() as conn:
         p, m = await _product_in_scope(principal, product_id, conn, lock=True)
         _require_active(m)

@@ -18,7 +18,7 @@ from tests.catalog.conftest import create_product, on_sale, product_body
     ({"name": ""}, "name"), ({"name": "名" * 65}, "name"), ({"description": "x" * 5001}, "description"),
     ({"category_id": 987654321}, "category_id"), ({"category_id": "陈醋"}, "category_id"),
     ({"brand": "some_brand"}, "brand"), ({"images": ["javascript:alert(1)"]}, "images"),
-    ({"images": ["/media/a.png"] * 10}, "images"), ({"status": "on_sale"}, "status"),
+    ({"images": ["/media/a.png"] * 10}, "images"), ({"images": ["https://evil.example/t.png"]}, "images"), ({"status": "on_sale"}, "status"),
     ({"merchant_id": 1}, "merchant_id"), ({"min_price": 1}, "min_price"), ({"sales": 99}, "sales"),
     ({"certifications": [{"kind": "famous", "number": "1"}]}, "kind"),
     ({"certifications": [{"kind": "green", "number": "1", "expires_on": "tomorrow"}]}, "expires_on"),

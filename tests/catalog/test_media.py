@@ -19,6 +19,11 @@ async def test_upload_png_jpeg_webp_and_serve(client, shop, settings):
         assert served.status_code == 200 and served.content == data
     r = await shop.member.post("/api/v1/merchant/images", files={"file": ("a.png", png_bytes(), "image/png")})
     assert r.status_code == 201
+    # the returned URL is what a product takes as an image
+    from tests.catalog.conftest import category, create_product
+
+    p = await create_product(shop, await category(), images=[r.json()["url"]])
+    assert p["images"] == [r.json()["url"]]
 
 
 async def test_rejects_disguised_damaged_oversized_and_missing(client, shop, settings):
