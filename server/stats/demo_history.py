@@ -497,3 +497,14 @@ async def _training(rng: random.Random, start: date, end: date) -> dict:
             sessions += 1
             signins += len(rows)
     return {"training_sessions": sessions, "signins": signins}
+
+
+async def seed_history(orders: int | None = None) -> dict:
+    """What `seed-demo --history` runs: two years up to today (so growth has its year before), once —
+    a second call leaves the history as it is. Default size: 100,000 orders on PostgreSQL, 20,000 on
+    the embedded SQLite file (its bulk path is the ORM's, several times slower)."""
+    from server import demo
+
+    await demo.seed()
+    n = orders or (100_000 if _is_pg() else 20_000)
+    return await generate(orders=n, days=730, only_if_empty=True)
