@@ -171,6 +171,8 @@ async def _check_counterfeit(tc: TraceCode, count: int, now: datetime, here: tup
                              city: str) -> None:
     """An item code is one jar: many scans, or scans far apart faster than goods travel, suggest
     copies of the label (批量仿冒)."""
+    if tc.flagged:
+        return  # the office has this code already; a flagged label keeps being scanned, cheaply
     s = runtime.settings()
     if count > s.trace_flag_scan_count:
         await _flag(tc, "many_scans", {"count": count, "limit": s.trace_flag_scan_count})
