@@ -46,6 +46,9 @@ async def test_destinations_and_recall(client, admin, shop):
     other = await make_batch(shop)  # another batch of the same product: not part of this recall
     await sell_from_batch(shop, other["code"], qty=1)
     tiein = await _live_tiein(shop)
+    from live import gate
+
+    assert await gate.load(tiein.id) == 10  # the flash gate of the live room holds the quota
 
     d = (await admin.get(f"/api/v1/console/trace/batches/{b['id']}/destinations")).json()
     assert d["orders"] == 3 and d["units"] == 4
@@ -71,6 +74,7 @@ async def test_destinations_and_recall(client, admin, shop):
     t = await LiveTieIn.get(id=tiein.id)
     assert not t.is_active and t.remaining == 0 and t.returned == 10
     assert rep["withdrawn"]["live_tiein_ids"] == [tiein.id]
+    await wait_for(lambda: _gate_gone(tiein.id))  # the job dropped the Redis gate
     r = await shop.buyer.get(f"/api/v1/products/{p.id}")
     assert r.status_code == 404
     # a second recall changes nothing
@@ -115,6 +119,12 @@ async def test_destinations_and_recall(client, admin, shop):
     assert (await client.get(f"/api/v1/trace/{other['trace_code']}")).json()["status"] == "ok"
     r = await shop.member.patch(f"/api/v1/merchant/batches/{b['id']}", json={"note": "x"})
     assert r.status_code == 409
+
+
+async def _gate_gone(tiein_id: int) -> bool:
+    from live import gate
+
+    return await gate.remaining(tiein_id) is None
 
 
 async def _all_tried(recall_id: int) -> bool:
@@ -181,3 +191,28 @@ async def test_picked_but_unpacked_units_are_stopped_once_packed(admin, shop):
     p = await Parcel.get(id=r.json()["id"])
     assert p.status == "returned" and p.direction == "return"
     await wait_for(lambda: Recall.filter(id=rec.id, status="completed").exists())
+
+
+async def test_recall_report_shows_who_could_not_be_reached(client, admin, shop):
+    from server.models.accounts import User
+
+    b = await make_batch(shop)
+    refused = await sell_from_batch(shop, b["code"], qty=1)
+    openid = await _openid(shop.buyer.id)
+    r = await client.post("/__sim__/wechat/subscribe-refuse", json={"touser": openid})
+    assert r.status_code == 200
+    # a second buyer with neither WeChat subscription nor phone on file: nobody to reach
+    other = await login(client)
+    await User.filter(id=other.id).update(openid=None)
+    shop2 = type(shop)(shop.net, shop.merchant, shop.skus, shop.member, shop.warehouse, other)
+    unreachable = await sell_from_batch(shop2, b["code"], qty=1)
+    r = await admin.post(f"/api/v1/console/trace/batches/{b['id']}/recall", json={"reason": "异物"})
+    assert r.status_code == 201
+    rec = await Recall.get(batch_id=b["id"])
+    await wait_for(lambda: _all_tried(rec.id))
+    rows = {c.order_id: c for c in await RecallContact.filter(recall_id=rec.id)}
+    a, z = rows[refused["order"].id], rows[unreachable["order"].id]
+    assert (a.wechat, a.sms, a.reached_at is not None) == ("refused", "sent", True)
+    assert (z.wechat, z.sms, z.reached_at) == ("none", "none", None)
+    rep = (await admin.get(f"/api/v1/console/trace/batches/{b['id']}/recall")).json()
+    assert rep["contacts"] == 2 and rep["reached"] == 1
