@@ -118,3 +118,27 @@ async def test_item_codes_labels_and_qr(client, shop):
     r = await client.get(f"/api/v1/trace/{code.lower()}/qr.svg")
     assert r.status_code == 200 and b"<svg" in r.content
     assert (await client.get("/api/v1/trace/ZZZZZZZZZZZZ/qr.png")).status_code == 404
+
+
+async def test_sweeper_locks_sold_batches_and_office_views(client, admin, shop):
+    from server.trace import service
+
+    b = await make_batch(shop)
+    await sell_from_batch(shop, b["code"], pack=False)
+    assert (await Batch.get(id=b["id"])).locked_at is None  # nobody edited it since the sale
+    assert await service.lock_sold_batches() >= 1
+    assert (await Batch.get(id=b["id"])).locked_at is not None
+    page = (await admin.get("/api/v1/console/trace/batches", params={"merchant_id": shop.merchant.id})).json()
+    assert [x["id"] for x in page["items"]] == [b["id"]] and page["items"][0]["locked"]
+    full = (await admin.get(f"/api/v1/console/trace/batches/{b['id']}")).json()
+    assert full["steps"] and full["inspections"]
+    r = await admin.post(f"/api/v1/console/trace/batches/{b['id']}/corrections",
+                         json={"field": "responsible_name", "value": "李主任", "reason": "责任人调整（县电商办核实）"})
+    assert r.status_code == 201 and r.json()["corrections"][-1]["actor_id"] == admin.id
+    r = await admin.get(f"/api/v1/console/trace/batches/{b['id']}/labels", params={"first": 0, "count": 1})
+    assert r.status_code == 200 and b["trace_code"] in r.text
+    assert (await admin.get("/api/v1/console/trace/batches/999999999")).status_code == 404
+    assert (await shop.member.get("/api/v1/console/trace/batches")).status_code == 403
+    # the public page tells what was corrected and why
+    page = (await client.get(f"/t/{b['trace_code']}")).text
+    assert "责任人调整（县电商办核实）" in page and "李主任" in page
