@@ -167,3 +167,25 @@ async def test_screen_figures_follow_a_real_payment(client, admin):
     after = await wait_for(grown, timeout=10)
     assert after is not None and after["orders"] >= before["orders"] + 1
     assert any(p["product_id"] == sku.product_id for p in after["top_products"])
+
+
+async def test_screen_lists_sessions_on_air_with_their_sales(admin):
+    from server.kit import clock
+    from server.kit import redis as kr
+    from server.models.live import LiveRoom, LiveSession, LivestreamerProfile
+
+    w = await make_world()
+    await LivestreamerProfile.create(user=w["buyer"], display_name="果园阿强" + w["sx"])
+    room = await LiveRoom.create(owner=w["buyer"], title="直播间" + w["sx"])
+    sess = await LiveSession.create(room=room, livestreamer=w["buyer"], title="南果梨专场" + w["sx"],
+                                    scheduled_at=clock.now(), status="live", stream_name="st-air-" + w["sx"],
+                                    started_at=clock.now())
+    try:
+        await paid_order(w, clock.now(), [("pear", 2)], live_session_id=sess.id, livestreamer_id=w["buyer"].id)
+        await kr.redis().delete(kr.key("stats", "screen", "today"))
+        today = (await admin.get("/screen/data")).json()["today"]
+        on_air = next(s for s in today["live_on_air"] if s["id"] == sess.id)
+        assert on_air["livestreamer"] == "果园阿强" + w["sx"] and on_air["gmv_fen"] == 6000
+        assert today["live_gmv_fen"] >= 6000
+    finally:
+        await LiveSession.filter(id=sess.id).update(status="ended", ended_at=clock.now())
