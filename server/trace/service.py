@@ -290,7 +290,7 @@ def _json_value(v: Any) -> Any:
 async def correct(principal: Principal | None, actor_id: int, batch_id: int, body: CorrectionIn) -> BatchOut:
     """Append a correction (who, why, old and new value); the batch shows the corrected value, the
     record keeps both. The only way to change a locked batch."""
-    from server.trace.schemas import BatchPatch as _P
+    from pydantic import ValidationError
 
     value: Any = None
     if body.field == "step":
@@ -301,10 +301,10 @@ async def correct(principal: Principal | None, actor_id: int, batch_id: int, bod
             raise ValidationFailed.field("inspection", "the inspection to append is required")
     else:
         try:
-            value = getattr(_P.model_validate({body.field: body.value}), body.field)
-        except Exception as exc:  # pydantic's message names the problem; the field is ours
-            msg = getattr(exc, "errors", lambda: [{"msg": "invalid value"}])()[0]["msg"]
-            raise ValidationFailed.field("value", msg) from None
+            # The same rules as an edit of an open batch (BatchPatch), reported against `value`.
+            value = getattr(BatchPatch.model_validate({body.field: body.value}), body.field)
+        except ValidationError as exc:
+            raise ValidationFailed.field("value", exc.errors()[0]["msg"]) from None
         if value is None and body.field not in ("produced_on", "quantity"):
             raise ValidationFailed.field("value", "a new value is required")
     async with atomic() as conn:
