@@ -1,4 +1,4 @@
-"""GET /api/v1/me as a logged-in user: JWT check, roles from the Redis principal cache, the user row.
+"""GET /api/v1/me as a logged-in user: JWT check, roles from the Redis principal cache, the user row."""
 from bench import Req
 
 CONNECTIONS = 50
