@@ -70,7 +70,11 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--workers", type=int)
     sub.add_parser("worker", help="run the arq background worker")
     sub.add_parser("migrate", help="apply database migrations")
-    sub.add_parser("seed-demo", help="load the demo data (idempotent)")
+    p = sub.add_parser("seed-demo", help="load the demo data (idempotent)")
+    p.add_argument("--history", action="store_true",
+                   help="also generate a realistic history of paid orders (for the figures and the big screen)")
+    p.add_argument("--orders", type=int, default=20_000, help="orders in the history (default 20000)")
+    p.add_argument("--days", type=int, default=730, help="days the history covers (default 730)")
     p = sub.add_parser("makemigrations", help="(developers) generate the next aerich migration")
     p.add_argument("name", nargs="?", default="update")
     p.add_argument("--server", default="postgres://postgres@127.0.0.1:5432/postgres",
@@ -101,6 +105,11 @@ def main(argv: list[str] | None = None) -> None:
             from server import demo
 
             print(asyncio.run(_with_runtime(demo.seed)))
+            if args.history:
+                from server.stats import demo_history
+
+                print(asyncio.run(_with_runtime(lambda: demo_history.generate(
+                    orders=args.orders, days=args.days, only_if_empty=True))))
         elif args.cmd == "grant-role":
             from server.accounts import service
 
