@@ -3,6 +3,7 @@ daily rollups, growth against the same period a year before and against the plan
 coverage, training progress, income reaching poor households; and the big screen's live figures."""
 from __future__ import annotations
 
+import asyncio
 from datetime import date, timedelta
 from typing import Any
 
@@ -248,11 +249,24 @@ async def _slow() -> dict:
             "training": progress.model_dump(mode="json")}
 
 
+_loading: dict[str, asyncio.Lock] = {}
+
+
+async def _cached_once(k: str, ttl: int, loader) -> Any:
+    """Read-through cache where one request per process recomputes an expired value and the others
+    wait for it (every screen polls at once: without this each poll at expiry recomputed it)."""
+    hit = await kr.cache_get(k)
+    if hit is not None:
+        return hit
+    async with _loading.setdefault(k, asyncio.Lock()):
+        return await kr.cached(k, ttl, loader)
+
+
 async def screen_figures() -> dict:
     """What the big screen polls: today's figures (a few seconds fresh) and the slower ones."""
     s = runtime.settings()
-    today = await kr.cached(kr.key("stats", "screen", "today"), s.stats_screen_cache_seconds, _today)
-    slow = await kr.cached(kr.key("stats", "screen", "slow"), 60, _slow)
+    today = await _cached_once(kr.key("stats", "screen", "today"), s.stats_screen_cache_seconds, _today)
+    slow = await _cached_once(kr.key("stats", "screen", "slow"), 60, _slow)
     return {"now": clock.now().isoformat(), "poll_seconds": s.stats_screen_poll_seconds, "today": today, **slow}
 
 
