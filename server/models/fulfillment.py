@@ -54,7 +54,7 @@ class TaskLine(Model):
     """One order line to pick and pack; picked and packed only ever grow, under guards."""
     id = fields.BigIntField(primary_key=True)
     task = fields.ForeignKeyField("models.FulfillmentTask", related_name="lines", on_delete=fields.CASCADE)
-    order_line = fields.ForeignKeyField("models.OrderLine", related_name=False, on_delete=fields.RESTRICT)
+    order_line = fields.ForeignKeyField("models.OrderLine", db_index=True, related_name=False, on_delete=fields.RESTRICT)
     sku = fields.ForeignKeyField("models.Sku", related_name=False, on_delete=fields.RESTRICT)
     quantity = fields.IntField()
     picked_qty = fields.IntField(default=0)
@@ -112,8 +112,8 @@ class Parcel(Model):
     comes from a scan and is guarded by `version` (optimistic lock)."""
     id = fields.BigIntField(primary_key=True)
     label = fields.CharField(24, unique=True)  # printed as QR and Code 128
-    task = fields.ForeignKeyField("models.FulfillmentTask", related_name="parcels", on_delete=fields.RESTRICT)
-    order = fields.ForeignKeyField("models.Order", related_name=False, on_delete=fields.RESTRICT)
+    task = fields.ForeignKeyField("models.FulfillmentTask", db_index=True, related_name="parcels", on_delete=fields.RESTRICT)
+    order = fields.ForeignKeyField("models.Order", db_index=True, related_name=False, on_delete=fields.RESTRICT)
     status = fields.CharField(20, default=ParcelStatus.PACKED, db_index=True)
     direction = fields.CharField(8, default="forward")  # forward | return
     route = fields.JSONField(default=list)

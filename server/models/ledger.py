@@ -6,8 +6,8 @@ class LedgerEntry(Model):
     """Settlement ledger (结算台账): immutable, signed entries. For every order, the entries sum to
     paid_fen - refunded_fen (cash-custody pairs sum to zero). dedup_key makes each posting unique."""
     id = fields.BigIntField(primary_key=True)
-    order = fields.ForeignKeyField("models.Order", related_name="ledger_entries", on_delete=fields.RESTRICT)
-    order_line = fields.ForeignKeyField("models.OrderLine", null=True, related_name="ledger_entries",
+    order = fields.ForeignKeyField("models.Order", db_index=True, related_name="ledger_entries", on_delete=fields.RESTRICT)
+    order_line = fields.ForeignKeyField("models.OrderLine", db_index=True, null=True, related_name="ledger_entries",
                                         on_delete=fields.RESTRICT)
     refund = fields.ForeignKeyField("models.Refund", null=True, related_name="ledger_entries",
                                     on_delete=fields.RESTRICT)

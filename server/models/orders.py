@@ -60,7 +60,9 @@ class Order(Model):
 class OrderLine(Model):
     """One SKU in an order, with the price, merchant and SKU snapshot at checkout."""
     id = fields.BigIntField(primary_key=True)
-    order = fields.ForeignKeyField("models.Order", related_name="lines", on_delete=fields.CASCADE)
+    # Indexed: Tortoise indexes no foreign key, and every order read fetches its lines by order_id.
+    order = fields.ForeignKeyField("models.Order", related_name="lines", on_delete=fields.CASCADE,
+                                   db_index=True)
     merchant = fields.ForeignKeyField("models.Merchant", related_name="order_lines", on_delete=fields.RESTRICT)
     product = fields.ForeignKeyField("models.Product", related_name="order_lines", on_delete=fields.RESTRICT)
     sku = fields.ForeignKeyField("models.Sku", related_name="order_lines", on_delete=fields.RESTRICT)
@@ -82,7 +84,7 @@ class OrderLine(Model):
 class OrderEvent(Model):
     """One status change of an order (append-only): who moved it from where to where, and why."""
     id = fields.BigIntField(primary_key=True)
-    order = fields.ForeignKeyField("models.Order", related_name="events", on_delete=fields.CASCADE)
+    order = fields.ForeignKeyField("models.Order", db_index=True, related_name="events", on_delete=fields.CASCADE)
     from_status = fields.CharField(128, default="")
     to_status = fields.CharField(24)
     actor_id = fields.BigIntField(null=True)

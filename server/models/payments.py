@@ -13,7 +13,7 @@ class Payment(Model):
     """One attempt to collect an order's money: a WeChat prepay order (JSAPI or NATIVE) or cash at a
     station counter. Our out_trade_no is unique; WeChat's transaction_id too once paid."""
     id = fields.BigIntField(primary_key=True)
-    order = fields.ForeignKeyField("models.Order", related_name="payments", on_delete=fields.RESTRICT)
+    order = fields.ForeignKeyField("models.Order", db_index=True, related_name="payments", on_delete=fields.RESTRICT)
     method = fields.CharField(16)  # wechat_jsapi | wechat_native | cash
     out_trade_no = fields.CharField(32, unique=True)
     amount_fen = fields.BigIntField()
@@ -69,7 +69,7 @@ class Refund(Model):
     kind=stray: the automatic refund of a payment that arrived for an order that could not take it."""
     id = fields.BigIntField(primary_key=True)
     refund_no = fields.CharField(32, unique=True)
-    order = fields.ForeignKeyField("models.Order", related_name="refunds", on_delete=fields.RESTRICT)
+    order = fields.ForeignKeyField("models.Order", db_index=True, related_name="refunds", on_delete=fields.RESTRICT)
     payment = fields.ForeignKeyField("models.Payment", null=True, related_name="refunds",
                                      on_delete=fields.RESTRICT)
     kind = fields.CharField(8, default="order")  # order | stray
