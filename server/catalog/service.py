@@ -13,7 +13,7 @@ from server.catalog.schemas import (BRAND_LABELS, MAX_STOCK, CertificationIn, Me
                                     ProductIn, ProductPatch, ReviewOut, SkuIn, SkuOut, SkuPatch)
 from server.kit import audit, clock, runtime
 from server.kit.auth import Principal
-from server.kit.db import atomic, on_commit
+from server.kit.db import atomic, id_page, on_commit
 from server.kit.errors import Conflict, NotFound, ValidationFailed
 from server.kit.schemas import Page, decode_cursor, encode_cursor
 from server.models.catalog import Category, Certification, Product, Sku
@@ -394,13 +394,8 @@ async def adjust_stock(principal: Principal, sku_id: int, delta: int) -> SkuOut:
 # ---- admin: review and supervision (监管) ------------------------------------------------
 async def review_queue(status: str, cursor: str | None, limit: int) -> Page[ReviewOut]:
     """Product reviews in a state, oldest first (the queue order)."""
-    qs = ProductReview.filter(status=status)
-    after = decode_cursor(cursor, 1)
-    if after:
-        qs = qs.filter(id__gt=after[0])
-    rows = await qs.order_by("id").limit(limit + 1)
-    items = [ReviewOut.model_validate(r) for r in rows[:limit]]
-    return Page(items=items, next_cursor=encode_cursor([rows[limit - 1].id]) if len(rows) > limit else None)
+    rows, next_cursor = await id_page(ProductReview.filter(status=status), cursor, limit)
+    return Page(items=[ReviewOut.model_validate(r) for r in rows], next_cursor=next_cursor)
 
 
 async def _apply_revision(p: Product, snapshot: dict, conn: Any) -> None:

@@ -88,3 +88,19 @@ async def lock_rows(model: Type[Model], ids: Sequence[int], conn: Any) -> list[M
     """SELECT ... FOR UPDATE the rows, always in id order so concurrent lockers never deadlock."""
     return await (model.filter(id__in=sorted(set(ids))).order_by("id")
                   .select_for_update().using_db(conn))
+
+
+# ---- keyset pages by id ----------------------------------------------------------------------
+async def id_page(qs: Any, cursor: str | None, limit: int, *, newest_first: bool = False
+                  ) -> tuple[list, str | None]:
+    """One keyset page of a queryset ordered by id (oldest first, or newest first), and the cursor
+    of the next page (None at the end). A malformed cursor is a 422 naming `cursor`."""
+    from server.kit.schemas import decode_cursor, encode_cursor
+
+    after = decode_cursor(cursor, 1)
+    if after:
+        qs = qs.filter(id__lt=int(after[0])) if newest_first else qs.filter(id__gt=int(after[0]))
+    rows = await qs.order_by("-id" if newest_first else "id").limit(limit + 1)
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return rows, (encode_cursor([rows[-1].id]) if more and rows else None)

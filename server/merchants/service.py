@@ -8,9 +8,9 @@ from server.accounts import sms
 from server.catalog import cache
 from server.kit import audit, clock
 from server.kit.auth import Principal, Role
-from server.kit.db import atomic, on_commit
+from server.kit.db import atomic, id_page, on_commit
 from server.kit.errors import Conflict, NotFound, ValidationFailed
-from server.kit.schemas import Page, decode_cursor, encode_cursor
+from server.kit.schemas import Page
 from server.merchants.schemas import ApplicationIn, MerchantOut
 from server.models.catalog import Product
 from server.models.merchants import Merchant
@@ -75,13 +75,8 @@ async def my_merchants(principal: Principal) -> list[MerchantOut]:
 
 async def queue(status: str, cursor: str | None, limit: int) -> Page[MerchantOut]:
     """Merchants in a state, oldest first (the review queue when pending)."""
-    qs = Merchant.filter(status=status)
-    after = decode_cursor(cursor, 1)
-    if after:
-        qs = qs.filter(id__gt=after[0])
-    rows = await qs.order_by("id").limit(limit + 1)
-    return Page(items=[MerchantOut.model_validate(m) for m in rows[:limit]],
-                next_cursor=encode_cursor([rows[limit - 1].id]) if len(rows) > limit else None)
+    rows, next_cursor = await id_page(Merchant.filter(status=status), cursor, limit)
+    return Page(items=[MerchantOut.model_validate(m) for m in rows], next_cursor=next_cursor)
 
 
 async def detail(merchant_id: int) -> MerchantOut:
