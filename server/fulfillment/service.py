@@ -22,9 +22,9 @@ from server.fulfillment.schemas import (InboundLineOut, InboundNoteIn, InboundNo
                                         WaveOut)
 from server.kit import audit, clock, jobs, runtime
 from server.kit import redis as kr
-from server.kit.db import atomic, lock_rows
+from server.kit.db import atomic, id_page, lock_rows
 from server.kit.errors import AppError, Conflict, NotFound, ValidationFailed
-from server.kit.schemas import Page, decode_cursor, encode_cursor
+from server.kit.schemas import Page
 from server.models.catalog import Sku
 from server.models.fulfillment import (DeliveryPromise, FulfillmentTask, InboundLine, InboundNote, Parcel,
                                        ParcelLine, ParcelStatus, PickRecord, ScanEvent, TaskLine, TaskStatus,
@@ -294,14 +294,8 @@ async def list_tasks(query: TaskQuery) -> Page[TaskOut]:
         q = q.filter(status=query.status)
     if query.town_station_id:
         q = q.filter(town_station_id=query.town_station_id)
-    cur = decode_cursor(query.cursor, 1)
-    if cur:
-        q = q.filter(id__gt=int(cur[0]))
-    tasks = await q.order_by("id").limit(query.limit + 1)
-    more = len(tasks) > query.limit
-    tasks = tasks[:query.limit]
-    items = await _tasks_out(tasks)
-    return Page[TaskOut](items=items, next_cursor=encode_cursor([tasks[-1].id]) if more and tasks else None)
+    tasks, next_cursor = await id_page(q, query.cursor, query.limit)
+    return Page[TaskOut](items=await _tasks_out(tasks), next_cursor=next_cursor)
 
 
 async def waves() -> list[WaveOut]:

@@ -10,7 +10,8 @@ from tortoise.expressions import Case, F, Q, Value, When
 
 from server.fulfillment.schemas import BreachOut, BreachQuery, SlaOut, SlaRow
 from server.kit import clock
-from server.kit.schemas import Page, decode_cursor, encode_cursor
+from server.kit.db import id_page
+from server.kit.schemas import Page
 from server.models.fulfillment import DeliveryPromise, Parcel
 from server.models.stations import Station
 
@@ -71,15 +72,10 @@ async def breaches(query: BreachQuery) -> Page[BreachOut]:
     q = DeliveryPromise.filter(breached_at__isnull=False)
     if query.open_only:
         q = q.filter(met_at=None)
-    cur = decode_cursor(query.cursor, 1)
-    if cur:
-        q = q.filter(id__lt=int(cur[0]))
-    rows = await q.order_by("-id").limit(query.limit + 1)
-    more = len(rows) > query.limit
-    rows = rows[:query.limit]
+    rows, next_cursor = await id_page(q, query.cursor, query.limit, newest_first=True)
     parcels = {p["id"]: p for p in await Parcel.filter(id__in=[r.parcel_id for r in rows]).values(
         "id", "label", "order_id")}
     items = [BreachOut(parcel_id=r.parcel_id, label=parcels[r.parcel_id]["label"],
                        order_id=parcels[r.parcel_id]["order_id"], leg=r.leg, town_station_id=r.town_station_id,
                        due_at=r.due_at, breached_at=r.breached_at, met_at=r.met_at) for r in rows]
-    return Page[BreachOut](items=items, next_cursor=encode_cursor([rows[-1].id]) if more and rows else None)
+    return Page[BreachOut](items=items, next_cursor=next_cursor)

@@ -3,9 +3,9 @@ the scan records of a code."""
 from __future__ import annotations
 
 from server.kit import audit, clock
-from server.kit.db import atomic
+from server.kit.db import atomic, id_page
 from server.kit.errors import Conflict, NotFound
-from server.kit.schemas import Page, decode_cursor, encode_cursor
+from server.kit.schemas import Page
 from server.models.trace import TraceCode, TraceFlag, TraceScan
 from server.trace import codes
 from server.trace.schemas import FlagOut, FlagQuery, FlagResolveIn, ScanOut
@@ -18,15 +18,9 @@ def _out(f: TraceFlag, code: str) -> FlagOut:
 
 async def list_flags(query: FlagQuery) -> Page[FlagOut]:
     """Flags in a state, newest first."""
-    q = TraceFlag.filter(status=query.status)
-    cur = decode_cursor(query.cursor, 1)
-    if cur:
-        q = q.filter(id__lt=int(cur[0]))
-    rows = await q.order_by("-id").limit(query.limit + 1).select_related("trace_code")
-    more = len(rows) > query.limit
-    rows = rows[:query.limit]
-    return Page[FlagOut](items=[_out(f, f.trace_code.code) for f in rows],
-                         next_cursor=encode_cursor([rows[-1].id]) if more and rows else None)
+    q = TraceFlag.filter(status=query.status).select_related("trace_code")
+    rows, next_cursor = await id_page(q, query.cursor, query.limit, newest_first=True)
+    return Page[FlagOut](items=[_out(f, f.trace_code.code) for f in rows], next_cursor=next_cursor)
 
 
 async def resolve(admin_id: int, flag_id: int, body: FlagResolveIn) -> FlagOut:

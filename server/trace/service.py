@@ -12,9 +12,9 @@ from tortoise.exceptions import IntegrityError
 from server.kit import audit, clock
 from server.kit import redis as kr
 from server.kit.auth import Principal
-from server.kit.db import atomic, lock_rows, on_commit
+from server.kit.db import atomic, id_page, lock_rows, on_commit
 from server.kit.errors import Conflict, NotFound, ValidationFailed
-from server.kit.schemas import Page, decode_cursor, encode_cursor
+from server.kit.schemas import Page
 from server.models.catalog import Product, Sku
 from server.models.fulfillment import PickRecord
 from server.models.trace import (Batch, BatchCorrection, BatchInspection, BatchStatus, BatchStep, TraceCode)
@@ -231,14 +231,8 @@ async def list_batches(principal: Principal | None, query: BatchQuery, merchant_
         q = q.filter(status=query.status)
     if query.product_id:
         q = q.filter(product_id=query.product_id)
-    cur = decode_cursor(query.cursor, 1)
-    if cur:
-        q = q.filter(id__lt=int(cur[0]))
-    rows = await q.order_by("-id").limit(query.limit + 1)
-    more = len(rows) > query.limit
-    rows = rows[:query.limit]
-    return Page[BatchBrief](items=[_brief(b) for b in rows],
-                            next_cursor=encode_cursor([rows[-1].id]) if more and rows else None)
+    rows, next_cursor = await id_page(q, query.cursor, query.limit, newest_first=True)
+    return Page[BatchBrief](items=[_brief(b) for b in rows], next_cursor=next_cursor)
 
 
 async def update_batch(principal: Principal, batch_id: int, body: BatchPatch) -> BatchOut:
