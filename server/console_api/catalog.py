@@ -8,7 +8,8 @@ from server.catalog import service as catalog
 from server.catalog.schemas import MerchantProductOut, ReasonIn, ReviewOut, ReviewQueueQuery
 from server.kit.auth import Role
 from server.kit.http import endpoint
-from server.kit.schemas import Out, Page, QuerySchema, decode_cursor, encode_cursor
+from server.kit.db import id_page
+from server.kit.schemas import Out, Page, QuerySchema
 from server.merchants import service as merchants
 from server.merchants.schemas import MerchantOut, MerchantQueueQuery
 
@@ -117,10 +118,5 @@ async def audit_trail(request: Request, principal, query: AuditQuery):
     from server.models.audit import AuditLog
 
     qs = AuditLog.filter(object_type=query.object_type, object_id=str(query.object_id))
-    after = decode_cursor(query.cursor, 1)
-    if after:
-        qs = qs.filter(id__lt=after[0])
-    rows = await qs.order_by("-id").limit(query.limit + 1)
-    items = [AuditOut.model_validate(r) for r in rows[:query.limit]]
-    nxt = encode_cursor([rows[query.limit - 1].id]) if len(rows) > query.limit else None
-    return Page[AuditOut](items=items, next_cursor=nxt)
+    rows, next_cursor = await id_page(qs, query.cursor, query.limit, newest_first=True)
+    return Page[AuditOut](items=[AuditOut.model_validate(r) for r in rows], next_cursor=next_cursor)

@@ -97,9 +97,13 @@ async def id_page(qs: Any, cursor: str | None, limit: int, *, newest_first: bool
     of the next page (None at the end). A malformed cursor is a 422 naming `cursor`."""
     from server.kit.schemas import decode_cursor, encode_cursor
 
+    from server.kit.errors import ValidationFailed
+
     after = decode_cursor(cursor, 1)
     if after:
-        qs = qs.filter(id__lt=int(after[0])) if newest_first else qs.filter(id__gt=int(after[0]))
+        if not isinstance(after[0], int):
+            raise ValidationFailed.field("cursor", "malformed cursor")
+        qs = qs.filter(id__lt=after[0]) if newest_first else qs.filter(id__gt=after[0])
     rows = await qs.order_by("-id" if newest_first else "id").limit(limit + 1)
     more = len(rows) > limit
     rows = rows[:limit]

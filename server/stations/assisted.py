@@ -13,9 +13,9 @@ from tortoise.functions import Count, Sum
 
 from server.kit import audit, clock
 from server.kit.auth import Principal
-from server.kit.db import atomic
+from server.kit.db import atomic, id_page
 from server.kit.errors import AppError, Conflict, NotFound
-from server.kit.schemas import Page, decode_cursor, encode_cursor
+from server.kit.schemas import Page
 from server.models.accounts import User
 from server.models.catalog import Product
 from server.models.merchants import Merchant
@@ -68,15 +68,10 @@ async def add_villager(principal: Principal, station_id: int, body: VillagerIn) 
 async def list_villagers(principal: Principal, station_id: int, q: AssistedOrderQuery) -> Page[VillagerOut]:
     principal.require_station(station_id)
     qs = StationVillager.filter(station_id=station_id)
-    after = decode_cursor(q.cursor, 1)
-    if after:
-        qs = qs.filter(id__lt=after[0])
-    rows = await qs.order_by("-id").limit(q.limit + 1)
-    more = len(rows) > q.limit
-    rows = rows[: q.limit]
+    rows, next_cursor = await id_page(qs, q.cursor, q.limit, newest_first=True)
     phones = dict(await User.filter(id__in=[r.user_id for r in rows]).values_list("id", "phone"))
     return Page[VillagerOut](items=[_villager_out(r, phones.get(r.user_id) or "") for r in rows],
-                             next_cursor=encode_cursor([rows[-1].id]) if more and rows else None)
+                             next_cursor=next_cursor)
 
 
 async def send_bind_code(principal: Principal, station_id: int, villager_id: int) -> int:

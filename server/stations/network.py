@@ -9,9 +9,9 @@ from tortoise.exceptions import IntegrityError
 
 from server.kit import audit
 from server.kit import redis as kr
-from server.kit.db import atomic
+from server.kit.db import atomic, id_page
 from server.kit.errors import Conflict, NotFound, ValidationFailed
-from server.kit.schemas import Page, decode_cursor, encode_cursor
+from server.kit.schemas import Page
 from server.models.stations import Station
 from server.stations.schemas import (CoverageOut, NearbyQuery, PublicStationOut, StationIn, StationListQuery,
                                      StationOut, StationPatch)
@@ -111,14 +111,8 @@ async def list_stations(q: StationListQuery) -> Page[StationOut]:
         v = getattr(q, name)
         if v is not None:
             qs = qs.filter(**{name: v})
-    after = decode_cursor(q.cursor, 1)
-    if after:
-        qs = qs.filter(id__gt=after[0])
-    rows = await qs.order_by("id").limit(q.limit + 1)
-    more = len(rows) > q.limit
-    rows = rows[: q.limit]
-    return Page[StationOut](items=[station_out(r) for r in rows],
-                            next_cursor=encode_cursor([rows[-1].id]) if more and rows else None)
+    rows, next_cursor = await id_page(qs, q.cursor, q.limit)
+    return Page[StationOut](items=[station_out(r) for r in rows], next_cursor=next_cursor)
 
 
 async def _active_public() -> list[dict]:

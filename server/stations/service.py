@@ -13,9 +13,9 @@ from tortoise.exceptions import IntegrityError
 from server.kit import audit, clock, jobs, runtime
 from server.kit import redis as kr
 from server.kit.auth import Principal
-from server.kit.db import atomic, dialect, lock_rows
+from server.kit.db import atomic, dialect, id_page, lock_rows
 from server.kit.errors import AppError, Conflict, NotFound, RateLimited
-from server.kit.schemas import Page, decode_cursor, encode_cursor
+from server.kit.schemas import Page
 from server.models.orders import Order, OrderStatus
 from server.models.pickup import Pickup, PickupStatus, StationAlert
 from server.models.stations import Station
@@ -336,14 +336,8 @@ async def list_pickups(principal: Principal, station_id: int, q: PickupListQuery
         qs = qs.filter(received_at__gte=_local_midnight(now))
     else:
         qs = qs.filter(status=q.state)
-    after = decode_cursor(q.cursor, 1)
-    if after:
-        qs = qs.filter(id__lt=after[0])
-    rows = await qs.order_by("-id").limit(q.limit + 1)
-    more = len(rows) > q.limit
-    rows = rows[: q.limit]
-    return Page[PickupOut](items=[pickup_out(r) for r in rows],
-                           next_cursor=encode_cursor([rows[-1].id]) if more and rows else None)
+    rows, next_cursor = await id_page(qs, q.cursor, q.limit, newest_first=True)
+    return Page[PickupOut](items=[pickup_out(r) for r in rows], next_cursor=next_cursor)
 
 
 async def get_pickup(principal: Principal, station_id: int, pickup_id: int) -> PickupOut:
@@ -400,14 +394,8 @@ async def list_alerts(q: AlertQuery) -> Page[AlertOut]:
     qs = StationAlert.all()
     if q.open:
         qs = qs.filter(acknowledged_at=None)
-    after = decode_cursor(q.cursor, 1)
-    if after:
-        qs = qs.filter(id__lt=after[0])
-    rows = await qs.order_by("-id").limit(q.limit + 1)
-    more = len(rows) > q.limit
-    rows = rows[: q.limit]
-    return Page[AlertOut](items=[AlertOut.model_validate(r) for r in rows],
-                          next_cursor=encode_cursor([rows[-1].id]) if more and rows else None)
+    rows, next_cursor = await id_page(qs, q.cursor, q.limit, newest_first=True)
+    return Page[AlertOut](items=[AlertOut.model_validate(r) for r in rows], next_cursor=next_cursor)
 
 
 async def acknowledge_alert(alert_id: int, *, actor_id: int) -> AlertOut:

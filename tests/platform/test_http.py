@@ -37,3 +37,12 @@ async def test_control_characters_name_the_field(client):
     r = await client.post("/api/v1/auth/wechat-login", json={"code": "ab\u0000c"})
     assert r.status_code == 422
     assert r.json()["error"]["details"][0]["field"] == "code"
+
+
+async def test_a_cursor_that_is_not_an_id_is_a_422(admin):
+    from server.kit.schemas import encode_cursor
+
+    for cursor in (encode_cursor(["abc"]), "!!not-base64!!", encode_cursor([1, 2])):
+        r = await admin.get("/api/v1/console/stations", params={"cursor": cursor})
+        assert r.status_code == 422, r.text
+        assert r.json()["error"]["details"][0]["field"] == "cursor"
