@@ -78,18 +78,23 @@ async def create_course(body: CourseIn, *, actor_id: int) -> CourseOut:
     return CourseOut.model_validate(c)
 
 
-async def update_course(course_id: int, body: CoursePatch, *, actor_id: int) -> CourseOut:
-    """Rename, describe, retire or restore a course."""
+async def _patch(model, object_id: int, body, actor_id: int, kind: str):
+    """Apply a patch's given fields to one row under a lock, audited as training.<kind>.update."""
     changes = body.model_dump(exclude_none=True)
     async with atomic() as conn:
-        c = await Course.filter(id=course_id).using_db(conn).select_for_update().first()
-        if c is None:
-            raise NotFound("course not found")
+        row = await model.filter(id=object_id).using_db(conn).select_for_update().first()
+        if row is None:
+            raise NotFound(f"{kind} not found")
         if changes:
-            c.update_from_dict(changes)
-            await c.save(using_db=conn, update_fields=list(changes))
-            await audit.record(actor_id, "training.course.update", "course", c.id, changes, conn=conn)
-    return CourseOut.model_validate(c)
+            row.update_from_dict(changes)
+            await row.save(using_db=conn, update_fields=list(changes))
+            await audit.record(actor_id, f"training.{kind}.update", kind, row.id, changes, conn=conn)
+    return row
+
+
+async def update_course(course_id: int, body: CoursePatch, *, actor_id: int) -> CourseOut:
+    """Rename, describe, retire or restore a course."""
+    return CourseOut.model_validate(await _patch(Course, course_id, body, actor_id, "course"))
 
 
 async def list_courses(track: str | None, *, active_only: bool = False) -> list[CourseOut]:
@@ -142,16 +147,7 @@ async def create_lecturer(body: LecturerIn, *, actor_id: int) -> LecturerOut:
 
 async def update_lecturer(lecturer_id: int, body: LecturerPatch, *, actor_id: int) -> LecturerOut:
     """Rename, describe, retire or restore a lecturer (the qualification on record does not change)."""
-    changes = body.model_dump(exclude_none=True)
-    async with atomic() as conn:
-        lec = await Lecturer.filter(id=lecturer_id).using_db(conn).select_for_update().first()
-        if lec is None:
-            raise NotFound("lecturer not found")
-        if changes:
-            lec.update_from_dict(changes)
-            await lec.save(using_db=conn, update_fields=list(changes))
-            await audit.record(actor_id, "training.lecturer.update", "lecturer", lec.id, changes, conn=conn)
-    return LecturerOut.model_validate(lec)
+    return LecturerOut.model_validate(await _patch(Lecturer, lecturer_id, body, actor_id, "lecturer"))
 
 
 async def list_lecturers() -> list[LecturerOut]:
