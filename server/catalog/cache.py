@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 import time
 from typing import Any, Awaitable, Callable
 
@@ -45,7 +46,7 @@ class _L1:
         if hit is None or not self.ready:
             return None
         _, until_mono, deadline, body = hit
-        if until_mono < time.monotonic() or deadline <= clock.now().timestamp():
+        if until_mono < time.monotonic() or deadline <= clock.timestamp():
             self.entries.pop(name, None)
             return None
         return body
@@ -55,7 +56,10 @@ class _L1:
             return
         if len(self.entries) >= L1_MAX_ENTRIES:
             self.entries.clear()
-        self.entries[name] = (namespaces, time.monotonic() + L1_SECONDS, deadline, body)
+        # a life between 80% and 100% of L1_SECONDS: entries filled together do not all go back to
+        # Redis in the same instant
+        life = L1_SECONDS * (0.8 + 0.2 * random.random())
+        self.entries[name] = (namespaces, time.monotonic() + life, deadline, body)
 
     def drop(self, namespaces: set[str]) -> None:
         self.generation += 1
@@ -137,7 +141,7 @@ async def cached_bytes(namespaces: tuple[str, ...], name: str, loader: Callable[
     vals = await kr.redis().mget([kr.key("nsv", ns) for ns in namespaces] + [entry])
     versions = b".".join(v or b"0" for v in vals[:-1])
     raw = vals[-1]
-    now = clock.now().timestamp()
+    now = clock.timestamp()
     if raw is not None:
         parts = raw.split(b"\n", 2)
         if len(parts) == 3 and parts[0] == versions and parts[1].isdigit() and int(parts[1]) > now:

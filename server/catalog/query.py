@@ -198,14 +198,14 @@ async def _load_list(q: ProductListQuery, merchant_id: int | None) -> dict:
     return {"items": await _cards(rows), "next_cursor": nxt}
 
 
-def _cache_name(prefix: str, params: dict) -> str:
-    raw = orjson.dumps({k: v for k, v in sorted(params.items()) if v is not None})
-    return f"{prefix}:{hashlib.sha1(raw).hexdigest()}"
+def _cache_name(prefix: str, q: ProductListQuery) -> str:
+    # fields serialize in declaration order, so equal queries give equal names
+    return f"{prefix}:{hashlib.sha1(q.__pydantic_serializer__.to_json(q, exclude_none=True)).hexdigest()}"
 
 
 async def list_products(q: ProductListQuery) -> bytes:
     """One page of the listing or search, as JSON bytes."""
-    return await cache.cached_bytes((cache.CATALOG_NS,), _cache_name("list", q.model_dump()),
+    return await cache.cached_bytes((cache.CATALOG_NS,), _cache_name("list", q),
                                     lambda: _load_list(q, None), _settings().catalog_list_ttl)
 
 
@@ -310,7 +310,7 @@ async def _load_shop(merchant_id: int, q: ProductListQuery) -> dict | None:
 
 async def shop(merchant_id: int, q: ProductListQuery) -> bytes:
     """A merchant's shop page: the merchant and a page of their visible products."""
-    body = await cache.cached_bytes((cache.CATALOG_NS,), _cache_name(f"shop:{merchant_id}", q.model_dump()),
+    body = await cache.cached_bytes((cache.CATALOG_NS,), _cache_name(f"shop:{merchant_id}", q),
                                     lambda: _load_shop(merchant_id, q), _settings().catalog_list_ttl)
     if body == b"null":
         raise NotFound("shop not found")

@@ -1,6 +1,7 @@
 """Time is timezone-aware UTC; shown in Asia/Shanghai. Tests may shift the clock."""
 from __future__ import annotations
 
+import time
 from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
@@ -11,6 +12,11 @@ _offset = timedelta(0)
 
 def now() -> datetime:
     return datetime.now(UTC) + _offset
+
+
+def timestamp() -> float:
+    """now().timestamp() without building a datetime (hot paths)."""
+    return time.time() + _offset.total_seconds()
 
 
 def local_today() -> date:

@@ -84,13 +84,25 @@ def _is_list(annotation: Any) -> bool:
     return False
 
 
+_QUERY_PLANS: dict[type[BaseModel], tuple[tuple[str, bool], ...]] = {}
+
+
+def _query_plan(model: type[BaseModel]) -> tuple[tuple[str, bool], ...]:
+    """(parameter name, takes a list) per field; worked out once per model, not per request."""
+    plan = _QUERY_PLANS.get(model)
+    if plan is None:
+        plan = _QUERY_PLANS[model] = tuple((f.alias or name, _is_list(f.annotation))
+                                           for name, f in model.model_fields.items())
+    return plan
+
+
 def parse_query(request: Request, model: type[BaseModel]) -> BaseModel:
     data: dict[str, Any] = {}
-    for name, f in model.model_fields.items():
-        key = f.alias or name
-        if key not in request.args:
-            continue
-        data[key] = request.args.getlist(key) if _is_list(f.annotation) else request.args.get(key)
+    args = request.args
+    if args:
+        for key, many in _query_plan(model):
+            if key in args:
+                data[key] = args.getlist(key) if many else args.get(key)
     return validate(model, data, "query")
 
 
