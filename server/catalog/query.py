@@ -3,6 +3,7 @@ Only visible products (on sale, merchant active) appear. Results are cached as J
 (server.catalog.cache); stock is shown as a state, never a count."""
 from __future__ import annotations
 
+import functools
 import hashlib
 from datetime import datetime, time, timedelta
 import orjson
@@ -198,6 +199,7 @@ async def _load_list(q: ProductListQuery, merchant_id: int | None) -> dict:
     return {"items": await _cards(rows), "next_cursor": nxt}
 
 
+@functools.lru_cache(maxsize=4096)
 def _cache_name(prefix: str, q: ProductListQuery) -> str:
     # fields serialize in declaration order, so equal queries give equal names
     return f"{prefix}:{hashlib.sha1(q.__pydantic_serializer__.to_json(q, exclude_none=True)).hexdigest()}"

@@ -96,14 +96,31 @@ def _query_plan(model: type[BaseModel]) -> tuple[tuple[str, bool], ...]:
     return plan
 
 
+_PARSED: dict[tuple[type[BaseModel], str], BaseModel] = {}
+PARSED_MAX = 4096
+
+
 def parse_query(request: Request, model: type[BaseModel]) -> BaseModel:
+    """The validated query. A frozen model's result is kept per query string, so the hot pages (a
+    category's first page, asked for by every visitor) skip parsing and validation."""
+    frozen = model.model_config.get("frozen", False)
+    if frozen:
+        memo_key = (model, request.query_string)
+        hit = _PARSED.get(memo_key)
+        if hit is not None:
+            return hit
     data: dict[str, Any] = {}
     args = request.args
     if args:
         for key, many in _query_plan(model):
             if key in args:
                 data[key] = args.getlist(key) if many else args.get(key)
-    return validate(model, data, "query")
+    parsed = validate(model, data, "query")
+    if frozen:
+        if len(_PARSED) >= PARSED_MAX:
+            _PARSED.clear()
+        _PARSED[memo_key] = parsed
+    return parsed
 
 
 def render(result: Any, status: int) -> HTTPResponse:

@@ -52,8 +52,9 @@ class Schema(BaseModel):
 
 
 class QuerySchema(Schema):
-    """Query-string base: unknown parameters are ignored."""
-    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+    """Query-string base: unknown parameters are ignored. Frozen: a parsed query may be shared by
+    every request with the same query string (server.kit.http.parse_query)."""
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True, frozen=True)
 
 
 class Out(BaseModel):
