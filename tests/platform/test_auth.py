@@ -106,3 +106,46 @@ async def test_disabled_account_loses_its_tokens(client, admin):
     assert (await user.get("/api/v1/me")).status_code == 401
     await admin.post(f"/api/v1/console/users/{user.id}/enable")
     assert (await user.get("/api/v1/me")).status_code == 401  # the old token stays revoked
+
+
+async def test_a_remembered_token_still_expires_and_a_revoked_one_is_still_refused(client, consumer, settings,
+                                                                                   monkeypatch):
+    import server.kit.auth as auth
+
+    now = int(time.time())
+    claims = {"sub": str(consumer.id), "iss": settings.jwt_issuer, "aud": settings.jwt_audience,
+              "iat": now - 5, "exp": now + 60, "tv": 0}
+    token = jwt.encode(claims, settings.jwt_secret.get_secret_value(), algorithm="HS256")
+    headers = {"Authorization": f"Bearer {token}"}
+    assert (await client.get("/api/v1/me", headers=headers)).status_code == 200
+    assert (await client.get("/api/v1/me", headers=headers)).status_code == 200  # from memory now
+    # a minute later the remembered token has expired like any other
+    monkeypatch.setattr(auth.time, "time", lambda: now + 61)
+    monkeypatch.setattr(jwt.api_jwt, "datetime", _FrozenDatetime(now + 61), raising=False)
+    r = await client.get("/api/v1/me", headers=headers)
+    assert r.status_code == 401 and r.json()["error"]["code"] == "token_expired"
+    monkeypatch.undo()
+    # revocation is checked per request, after the signature: memory of the signature does not skip it
+    assert (await client.get("/api/v1/me", headers=headers)).status_code == 200
+    from server.models.accounts import User
+
+    await User.filter(id=consumer.id).update(token_version=1)
+    await auth.forget_principal(consumer.id)
+    r = await client.get("/api/v1/me", headers=headers)
+    assert r.status_code == 401 and r.json()["error"]["code"] == "token_revoked"
+
+
+class _FrozenDatetime:
+    """Stands in for datetime in PyJWT's module: now() answers a fixed wall-clock second."""
+
+    def __init__(self, ts: int):
+        from datetime import datetime, timezone
+
+        self._now = datetime.fromtimestamp(ts, tz=timezone.utc)
+        self._real = datetime
+
+    def now(self, tz=None):
+        return self._now
+
+    def __getattr__(self, name):
+        return getattr(self._real, name)
