@@ -42,7 +42,8 @@ def main() -> None:
 
     loader = AppLoader(factory=partial(create_app))
     app = loader.load()
-    app.prepare(host=args.host, port=args.port, workers=args.workers, access_log=False,
+    # the server's default backlog (KAZUO_BACKLOG), so a burst of connections meets both alike
+    app.prepare(host=args.host, port=args.port, workers=args.workers, access_log=False, backlog=1024,
                 single_process=args.workers == 1, motd=False)
     if args.workers == 1:
         Sanic.serve_single(primary=app)

@@ -31,6 +31,9 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=0, le=65535)
     workers: int = Field(1, ge=1, le=64)
+    # Connections the kernel queues before the server accepts them. Sanic's default (100) drops the
+    # excess of a burst (a flash sale opening), and a dropped SYN is retried only after a second.
+    backlog: int = Field(1024, ge=16, le=65535)
     # How WeChat/Aliyun (or the simulators) reach us, for notify URLs; default http://host:port.
     public_base_url: str = ""
     log_level: str = "INFO"

@@ -29,7 +29,7 @@ def _serve(args) -> None:
           f"(docs: /docs; database: {'SQLite (embedded)' if settings.embedded_db else 'PostgreSQL'}; "
           f"redis: {'embedded' if settings.embedded_redis else 'server'}; "
           f"simulators: {'on' if settings.simulators_on else 'off'})", file=sys.stderr, flush=True)
-    app.prepare(host=settings.host, port=settings.port, workers=settings.workers,
+    app.prepare(host=settings.host, port=settings.port, workers=settings.workers, backlog=settings.backlog,
                 access_log=settings.access_log, single_process=settings.workers == 1, motd=False)
     if settings.workers == 1:
         Sanic.serve_single(primary=app)
