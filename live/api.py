@@ -13,8 +13,8 @@ from sanic import Blueprint, HTTPResponse, Request
 
 from live import checkout, events, figures, service, share, signing
 from live.schemas import (BuyNowIn, FiguresOut, OnAirIn, PlayOut, ProfileIn, ProfileOut, PushOut, RoomIn, RoomOut,
-                          SessionIn, SessionOut, SessionPatch, SessionsQuery, SessionView, ShareOut, TieInIn,
-                          TieInOut, TieInPatch, TraineeLinkIn)
+                          SessionIn, SessionOut, SessionPatch, SessionsQuery, SessionView, ShareOut, TicketOut,
+                          TieInIn, TieInOut, TieInPatch, TraineeLinkIn)
 from server.kit import clock, runtime
 from server.kit.auth import Role, authenticate, decode_token
 from server.kit.errors import AppError, BadRequest, Forbidden, NotFound, Unauthorized, ValidationFailed
@@ -163,12 +163,17 @@ async def on_air(request: Request, principal, session_id: int, body: OnAirIn):
 
 
 @bp.post("/sessions/<session_id:int>/orders")
-@endpoint(summary="Buy an on-air product now (立即抢购): live price and quota, per-buyer limit",
-          body=BuyNowIn, response=OrderOut, status=201, tags=TAGS, errors=(401, 409, 429, 503),
+@endpoint(summary="Buy an on-air product now (立即抢购): live price and quota, per-buyer limit, queued",
+          body=BuyNowIn, response=TicketOut, status=202, tags=TAGS, errors=(401, 404, 409, 422, 429, 503),
           description="Needs `Authorization: Bearer <token>`. The token's signature admits the buyer to "
-                      "the flash gate; past the quota or the per-buyer limit the answer comes from Redis "
-                      "(or this process's memory of a sold-out quota) alone. An admitted buyer's account "
-                      "is checked in full before the checkout of POST /api/v1/orders (session as source).")
+                      "the flash gate; past the quota or the per-buyer limit the answer (409) comes from "
+                      "Redis (or this process's memory of a sold-out quota) alone. An admitted buyer's "
+                      "account is checked in full, a unit of the quota is held for them, and the answer "
+                      "is **202 with a ticket** (排队下单): the order is written by the worker, and "
+                      "`GET /api/v1/live/tickets/{ticket}` shows it once placed (or why it failed; the "
+                      "unit then goes back). When no quota is involved (the session has ended, within its "
+                      "attribution window) the order is placed at once: 201 with a ticket whose status is "
+                      "`placed`. A repeated `Idempotency-Key` returns the same ticket.")
 async def buy_now(request: Request, session_id: int, body: BuyNowIn):
     header = request.headers.get("authorization")
     if not header or not header.startswith("Bearer "):
@@ -184,13 +189,22 @@ async def buy_now(request: Request, session_id: int, body: BuyNowIn):
     if key is not None and not (1 <= len(key.strip()) <= 64 and key.strip().isprintable()):
         raise ValidationFailed.field("Idempotency-Key", "1-64 printable characters")
     try:
-        return await checkout.buy_now(user_id, session_id, body, key.strip() if key else None,
-                                      verify=lambda: authenticate(header))
+        status, ticket = await checkout.buy_now(user_id, session_id, body, key.strip() if key else None,
+                                                verify=lambda: authenticate(header))
     except AppError as exc:
         # Rendered here rather than raised through Sanic's exception machinery: a flash crowd gets
         # thousands of these answers a second. Same body and headers as the app's error handler.
         return HTTPResponse(orjson.dumps(exc.body()), status=exc.status, headers=exc.headers,
                             content_type="application/json")
+    headers = {"Location": f"/api/v1/live/tickets/{ticket['ticket']}"} if status == 202 else None
+    return HTTPResponse(orjson.dumps(ticket), status=status, headers=headers, content_type="application/json")
+
+
+@bp.get("/tickets/<ticket:str>")
+@endpoint(summary="My place in a flash-sale queue: queued, placed (with the order) or failed (and why)",
+          auth="user", response=TicketOut, tags=TAGS, errors=(401, 404))
+async def ticket(request: Request, principal, ticket: str):
+    return await checkout.ticket_view(principal.user_id, ticket)
 
 
 # ---- Aliyun Live stream callback ----------------------------------------------------------------

@@ -13,12 +13,15 @@ import logging
 from contextvars import ContextVar
 from datetime import timedelta
 
+import orjson
 from tortoise.expressions import F
 
 from live import events, figures, gate
 from server.kit import clock, runtime
+from server.kit import redis as kr
+from server.kit.jobs import enqueue_checked
 from server.kit.db import lock_rows, on_commit
-from server.kit.errors import Conflict, Unauthorized, ValidationFailed
+from server.kit.errors import AppError, Conflict, NotFound, Unauthorized, ValidationFailed
 from server.models.catalog import Sku
 from server.models.live import LivePurchase, LiveSession, LiveTieIn, SessionStatus
 from server.orders import hooks
@@ -222,16 +225,20 @@ def register() -> None:
     hooks.register_source("live", resolve, on_release=release)
 
 
-# ---- 立即抢购: the live room's buy button ----------------------------------------------------------
-# The checkout above decides; this admission in front of it answers a crowd from Redis alone once
-# the quota is gone or the buyer is at the limit, so a flash sale does not queue on the database.
+# ---- 立即抢购: the live room's buy button, and its queue (排队下单) -------------------------------------
+# The checkout above decides; the buy button in front of it answers a crowd from Redis alone once the
+# quota is gone or the buyer is at the limit, so a flash sale does not queue on the database. A buyer
+# it admits holds a unit of the quota and gets a ticket at once (202); the order is written by the
+# worker (`live.place_order`), and the ticket then shows it (or why it failed, the hold given back).
+# The crowd's answers thus never wait behind the winners' transactions, which queue on the same rows.
 _MAP_TTL = 1.0
 _maps: dict[int, tuple[float, dict[int, tuple[int, int]] | None]] = {}
 _map_lock = asyncio.Lock()
 _refreshing: set[int] = set()
-# Checkouts of held units in flight per process: beyond this they wait here, not on the tie-in's
-# row lock inside a transaction holding one of the pool's connections.
-_checkouts = asyncio.Semaphore(6)
+TICKET_TTL_S = 24 * 3600
+# A ticket the worker has not started within this is given up (its hold goes back): well inside the
+# gate's hold TTL, after which the sweeper would give the hold back anyway.
+QUEUE_WAIT_S = 20
 
 
 async def _tiein_map(session_id: int) -> dict[int, tuple[int, int]] | None:
@@ -252,6 +259,12 @@ async def _tiein_map(session_id: int) -> dict[int, tuple[int, int]] | None:
         if hit is not None:
             return hit[1]
         return await _load_map(session_id, now)
+
+
+def forget_session(session_id: int) -> None:
+    """The session went live or ended here: this process reads its tie-ins afresh (others within
+    _MAP_TTL; until then their buy buttons send buyers to the checkout, which gates them itself)."""
+    _maps.pop(session_id, None)
 
 
 async def _refresh(session_id: int) -> None:
@@ -278,50 +291,154 @@ async def _load_map(session_id: int, now: float) -> dict[int, tuple[int, int]] |
     return m
 
 
-async def buy_now(buyer_id: int, session_id: int, data, idempotency_key: str | None, *, verify=None):
-    """Check out one on-air product from the live room (立即抢购): a Redis-only admission first.
-    verify: the caller's full identity check (revocation, disabled account), run before the checkout."""
-    from server.orders import service as orders
-    from server.orders.schemas import CheckoutIn
-
-    m = await _tiein_map(session_id)
-    pre: dict = {}
-    if m is not None and data.sku_id in m:
-        # The gate's take happens here, before any database work: the crowd beyond the quota is
-        # answered from Redis alone. The checkout's resolver uses this hold instead of taking again.
-        tiein_id, limit = m[data.sku_id]
-        r, hold = await gate.take(tiein_id, buyer_id, data.quantity, limit)
-        if r == gate.COLD:
-            await gate.load(tiein_id)
-            r, hold = await gate.take(tiein_id, buyer_id, data.quantity, limit)
-        if r == gate.OVER_LIMIT:
-            raise Conflict(f"at most {limit} per buyer in this live session", code="live_buyer_limit",
-                           details={"tiein_id": tiein_id, "sku_id": data.sku_id, "per_buyer_limit": limit})
-        if r != gate.TAKEN:
-            await gate.maybe_repair(tiein_id)
-            raise _sold_out(tiein_id, data.sku_id)
-        pre[tiein_id] = (hold, data.quantity, buyer_id)
+def _checkout_body(session_id: int, data) -> dict:
     body = {"lines": [{"sku_id": data.sku_id, "quantity": data.quantity}], "fulfilment": data.fulfilment,
             "station_id": data.station_id, "note": data.note,
             "source": {"kind": "live", "session_id": session_id}}
     if data.address is not None:
         body["address"] = data.address.model_dump()
-    token = _pre_taken.set(pre)
+    return body
+
+
+def _check_destination(data) -> None:
+    """The order's shape, before the buyer is admitted: no quota is held for a request that cannot
+    become an order."""
+    if data.fulfilment == "pickup":
+        if data.station_id is None:
+            raise ValidationFailed.field("station_id", "required for pickup")
+        if data.address is not None:
+            raise ValidationFailed.field("address", "not used for pickup")
+    else:
+        if data.address is None:
+            raise ValidationFailed.field("address", "required for delivery")
+        if data.station_id is not None:
+            raise ValidationFailed.field("station_id", "not used for delivery")
+
+
+def _ticket_key(ticket: str) -> str:
+    return kr.key("live", "ticket", ticket)
+
+
+def _ticket_out(ticket: str, rec: dict, order=None) -> dict:
+    return {"ticket": ticket, "status": rec["status"], "session_id": rec["session_id"],
+            "sku_id": rec["sku_id"], "quantity": rec["qty"], "order": order, "error": rec.get("error")}
+
+
+async def buy_now(buyer_id: int, session_id: int, data, idempotency_key: str | None, *, verify
+                  ) -> tuple[int, dict]:
+    """The buy button: (201, placed ticket with its order) when no quota is involved (the session
+    is over, within its attribution window), else (202, queued ticket) for an admitted buyer.
+    verify: the caller's full identity check (revocation, disabled account), run before anything
+    is held or written."""
+    from server.orders import service as orders
+    from server.orders.schemas import CheckoutIn
+
+    _check_destination(data)
+    m = await _tiein_map(session_id)
+    if m is None or data.sku_id not in m:
+        # Nothing to queue for: the checkout decides at once (a session not live is a 422 there,
+        # an ended one within its window attributes at the shelf price).
+        principal = await verify()
+        if principal.user_id != buyer_id:
+            raise Unauthorized("invalid token", code="invalid_token")
+        order = await orders.create_order(buyer_id, CheckoutIn.model_validate(_checkout_body(session_id, data)),
+                                          idempotency_key=idempotency_key)
+        rec = {"status": "placed", "session_id": session_id, "sku_id": data.sku_id, "qty": data.quantity}
+        return 201, _ticket_out("", rec, order.model_dump(mode="json"))
+    tiein_id, limit = m[data.sku_id]
+    idem = kr.key("live", "ticket-key", buyer_id, idempotency_key) if idempotency_key else None
+    if idem is not None:
+        prior = await kr.redis().get(idem)
+        if prior is not None:
+            return 202, await ticket_view(buyer_id, prior.decode())
+    r, hold = await gate.take(tiein_id, buyer_id, data.quantity, limit)
+    if r == gate.COLD:
+        await gate.load(tiein_id)
+        r, hold = await gate.take(tiein_id, buyer_id, data.quantity, limit)
+    if r == gate.OVER_LIMIT:
+        raise Conflict(f"at most {limit} per buyer in this live session", code="live_buyer_limit",
+                       details={"tiein_id": tiein_id, "sku_id": data.sku_id, "per_buyer_limit": limit})
+    if r != gate.TAKEN:
+        await gate.maybe_repair(tiein_id)
+        raise _sold_out(tiein_id, data.sku_id)
+    # Admitted: the hold is the ticket. From here any failure gives the hold back.
     try:
-        if verify is not None:
-            principal = await verify()
-            if principal.user_id != buyer_id:
-                raise Unauthorized("invalid token", code="invalid_token")
-        checkout_in = CheckoutIn.model_validate(body)
-        if pre:
-            async with _checkouts:
-                return await orders.create_order(buyer_id, checkout_in, idempotency_key=idempotency_key)
-        return await orders.create_order(buyer_id, checkout_in, idempotency_key=idempotency_key)
+        principal = await verify()
+        if principal.user_id != buyer_id:
+            raise Unauthorized("invalid token", code="invalid_token")
+        rec = {"status": "queued", "buyer": buyer_id, "session_id": session_id, "tiein_id": tiein_id,
+               "sku_id": data.sku_id, "qty": data.quantity, "at": gate.now_ms(),
+               "key": idempotency_key or f"live-ticket-{hold}", "checkout": _checkout_body(session_id, data)}
+        CheckoutIn.model_validate(rec["checkout"])  # the worker must be able to read it back
+        pipe = kr.redis().pipeline(transaction=False)
+        pipe.set(_ticket_key(hold), orjson.dumps(rec), ex=TICKET_TTL_S)
+        if idem is not None:
+            pipe.set(idem, hold, nx=True, ex=TICKET_TTL_S)
+        saved = await pipe.execute()
+        if idem is not None and not saved[1]:
+            # The same request raced this one and won: it has the ticket, this hold goes back.
+            await gate.give_back(tiein_id, buyer_id, data.quantity, hold)
+            return 202, await ticket_view(buyer_id, (await kr.redis().get(idem)).decode())
+        await enqueue_checked("live.place_order", hold, job_id=f"live.place:{hold}")
     except BaseException:
-        # Failed before the resolver used the hold, or rolled back after: give it back (at most
-        # once per hold: a hold already given back or confirmed is not given twice).
-        for tid, (hold, n, b) in pre.items():
-            await gate.give_back(tid, b, n, hold)
+        await gate.give_back(tiein_id, buyer_id, data.quantity, hold)
         raise
+    return 202, _ticket_out(hold, rec)
+
+
+async def _save(ticket: str, rec: dict) -> None:
+    await kr.redis().set(_ticket_key(ticket), orjson.dumps(rec), ex=TICKET_TTL_S)
+
+
+async def place_order(ticket: str) -> str:
+    """The worker writes a queued ticket's order with the hold the buy button took (run twice, it
+    finds the same order by the ticket's idempotency key). Returns the ticket's new status."""
+    from server.orders import service as orders
+    from server.orders.schemas import CheckoutIn
+
+    raw = await kr.redis().get(_ticket_key(ticket))
+    rec = orjson.loads(raw) if raw else None
+    if rec is None or rec["status"] != "queued":
+        return rec["status"] if rec else "missing"
+    tiein_id, buyer, qty = rec["tiein_id"], rec["buyer"], rec["qty"]
+    if gate.now_ms() - rec["at"] > QUEUE_WAIT_S * 1000:
+        await gate.give_back(tiein_id, buyer, qty, ticket)
+        rec.update(status="failed", error={"status": 409, "code": "live_queue_timeout",
+                                           "message": "the order could not be written in time; try again",
+                                           "details": None})
+        await _save(ticket, rec)
+        return "failed"
+    token = _pre_taken.set({tiein_id: (ticket, qty, buyer)})
+    try:
+        order = await orders.create_order(buyer, CheckoutIn.model_validate(rec["checkout"]),
+                                          idempotency_key=rec["key"])
+    except AppError as exc:
+        await gate.give_back(tiein_id, buyer, qty, ticket)  # at most once per hold
+        rec.update(status="failed", error={"status": exc.status, **exc.body()["error"]})
+    except Exception:  # noqa: BLE001 - the buyer is told; the hold goes back
+        log.exception("queued live order failed", extra={"ticket": ticket})
+        await gate.give_back(tiein_id, buyer, qty, ticket)
+        rec.update(status="failed", error={"status": 500, "code": "internal_error",
+                                           "message": "the order could not be written; try again",
+                                           "details": None})
+    else:
+        rec.update(status="placed", order_id=order.id)
     finally:
         _pre_taken.reset(token)
+    await _save(ticket, rec)
+    return rec["status"]
+
+
+async def ticket_view(buyer_id: int, ticket: str) -> dict:
+    """The buyer's own ticket (another's is a 404), with the order once it is placed."""
+    from server.orders import service as orders
+
+    raw = await kr.redis().get(_ticket_key(ticket)) if ticket.isalnum() and len(ticket) <= 32 else None
+    rec = orjson.loads(raw) if raw else None
+    if rec is None or rec["buyer"] != buyer_id:
+        raise NotFound("ticket not found")
+    if rec["status"] == "placed":
+        return _ticket_out(ticket, rec, (await orders.my_order(buyer_id, rec["order_id"])).model_dump(mode="json"))
+    if rec["status"] == "queued" and gate.now_ms() - rec["at"] > gate.HOLD_TTL_MS:
+        rec["status"] = "expired"  # the job was lost: the sweeper gives the hold back
+    return _ticket_out(ticket, rec)

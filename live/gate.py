@@ -31,7 +31,7 @@ def _keys(tiein_id: int) -> list[str]:
     return [base, base + ":buyers", base + ":holds", base + ":holdq", base + ":epoch"]
 
 
-def _now_ms() -> int:
+def now_ms() -> int:
     return int(clock.now().timestamp() * 1000)
 
 
@@ -83,7 +83,7 @@ async def take(tiein_id: int, buyer_id: int, qty: int, limit: int) -> tuple[int,
     # A crowd arriving at once must not open more Redis commands than the client pool holds
     # (its overflow is an error, not a wait): takes queue here instead.
     async with _take_slots():
-        r = int(await kr.script("live_take", _keys(tiein_id), [buyer_id, qty, limit, hold, _now_ms()]))
+        r = int(await kr.script("live_take", _keys(tiein_id), [buyer_id, qty, limit, hold, now_ms()]))
     if r == SOLD_OUT and qty == 1:
         if len(_sold_out_until) > 10_000:
             _sold_out_until.clear()
@@ -164,7 +164,7 @@ async def maybe_repair(tiein_id: int) -> bool:
 
 async def expire_holds(tiein_id: int, older_than_ms: int = HOLD_TTL_MS) -> int:
     """Give back holds never confirmed; returns the units given back."""
-    return int(await kr.script("live_expire_holds", _keys(tiein_id), [_now_ms() - older_than_ms]))
+    return int(await kr.script("live_expire_holds", _keys(tiein_id), [now_ms() - older_than_ms]))
 
 
 async def remaining(tiein_id: int) -> int | None:

@@ -46,6 +46,14 @@ async def _reconcile_cron(ctx) -> None:
         log.warning("live reconcile failed", exc_info=True)
 
 
-JOBS = [("live.store_figures", store_figures), ("live.reconcile", reconcile), ("live.sweep", sweep)]
+async def place_order(ctx, ticket: str) -> str:
+    """Write the order of a buyer the flash gate admitted (the buy button's queue)."""
+    from live import checkout
+
+    return await checkout.place_order(ticket)
+
+
+JOBS = [("live.store_figures", store_figures), ("live.reconcile", reconcile), ("live.sweep", sweep),
+        ("live.place_order", place_order)]
 CRON = [cron(_reconcile_cron, name="live.reconcile.cron", second=15, run_at_startup=False, unique=True),
         cron(sweep, name="live.sweep.cron", second=45, unique=True)]

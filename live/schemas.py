@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, Field, StringConstraints
 
-from server.orders.schemas import AddressIn
+from server.orders.schemas import AddressIn, OrderOut
 from server.kit.money import BasisPoints, PositiveFen
 from server.kit.schemas import Out, QuerySchema, Schema
 
@@ -84,6 +84,18 @@ class BuyNowIn(Schema):
     station_id: Id | None = None
     address: AddressIn | None = None
     note: Annotated[str, StringConstraints(max_length=200)] = ""
+
+
+class TicketOut(Out):
+    """A place in the flash-sale queue (排队下单): the buyer holds a unit of the quota while the order
+    is written. Poll GET /api/v1/live/tickets/{ticket} until the status is placed or failed."""
+    ticket: str
+    status: Literal["queued", "placed", "failed", "expired"]
+    session_id: int
+    sku_id: int
+    quantity: int
+    order: OrderOut | None = Field(None, description="the order, once placed (pay it as any other)")
+    error: dict | None = Field(None, description="why it failed: {status, code, message, details}")
 
 
 class OnAirIn(Schema):

@@ -447,6 +447,9 @@ async def _go_live(session_id: int, at: datetime, conn) -> bool:
 
 async def warm_gates(session_id: int) -> None:
     """Load the flash gates of a live session's tie-ins before the first buyer arrives."""
+    from live.checkout import forget_session
+
+    forget_session(session_id)
     for tid in await LiveTieIn.filter(session_id=session_id, is_active=True).values_list("id", flat=True):
         await gate.load(tid)
 
@@ -463,6 +466,9 @@ async def _end(session_id: int, at: datetime, by: str, conn) -> bool:
     await LiveSession.filter(id=session_id).using_db(conn).update(quota_returned=True)
 
     async def _after() -> None:
+        from live.checkout import forget_session
+
+        forget_session(session_id)
         for tid in ids:
             await gate.drop(tid)
         await publish_view(session_id, "status")

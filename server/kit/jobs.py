@@ -24,17 +24,28 @@ async def _enqueue_now(name: str, args: tuple, job_id: str | None, defer: timede
         log.exception("enqueue failed", extra={"job": name})
 
 
-def enqueue(name: str, *args: Any, job_id: str | None = None,
-            defer: timedelta | None = None) -> None:
-    """Enqueue job `name` after the surrounding transaction commits (at once outside one).
-
-    job_id dedups while arq keeps the job or its result. arq keeps those under the bare id, not under
-    the queue, so ids are namespaced with the deployment's Redis prefix here: two deployments (or test
-    runs) sharing one Redis must not swallow each other's jobs."""
+def _namespaced(job_id: str | None) -> str | None:
+    """arq keeps a job and its result under the bare id, not under the queue, so ids are namespaced
+    with the deployment's Redis prefix: two deployments (or test runs) sharing one Redis must not
+    swallow each other's jobs."""
     if job_id is not None:
         from server.kit import redis as kr
 
         prefix = runtime.settings().redis_prefix
         if not job_id.startswith(prefix):
             job_id = kr.key("job", job_id)
+    return job_id
+
+
+def enqueue(name: str, *args: Any, job_id: str | None = None,
+            defer: timedelta | None = None) -> None:
+    """Enqueue job `name` after the surrounding transaction commits (at once outside one).
+    job_id dedups while arq keeps the job or its result."""
+    job_id = _namespaced(job_id)
     on_commit(lambda: _enqueue_now(name, args, job_id, defer))
+
+
+async def enqueue_checked(name: str, *args: Any, job_id: str | None = None) -> None:
+    """Enqueue job `name` now and wait until Redis has it: a failure raises (the caller answers 503),
+    for work that nothing but this job would pick up."""
+    await runtime.get().redis.enqueue_job(name, *args, _job_id=_namespaced(job_id), _queue_name=queue_name())

@@ -91,6 +91,21 @@ async def buy(buyer_id: int, sku_id: int, session_id: int | None, station_id: in
     return await orders.create_order(buyer_id, CheckoutIn.model_validate(data), idempotency_key=None)
 
 
+async def ticket_result(http, ticket: dict, headers: dict | None = None, timeout: float = 10.0) -> dict:
+    """Poll a buy-button ticket (GET /api/v1/live/tickets/{id}) until the worker has placed or failed it."""
+    import asyncio
+
+    loop = asyncio.get_running_loop()
+    end = loop.time() + timeout
+    while True:
+        url = f"/api/v1/live/tickets/{ticket['ticket']}"
+        r = await (http.get(url, headers=headers) if headers else http.get(url))
+        assert r.status_code == 200, r.text
+        if r.json()["status"] != "queued" or loop.time() > end:
+            return r.json()
+        await asyncio.sleep(0.05)
+
+
 @pytest.fixture
 async def streamer(client) -> Actor:
     return await make_streamer(client)

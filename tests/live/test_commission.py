@@ -4,7 +4,7 @@ import pytest
 
 from server.kit.money import apply_rate
 from tests.conftest import login
-from tests.live.conftest import attach, go_live, make_goods, make_session
+from tests.live.conftest import attach, go_live, make_goods, make_session, ticket_result
 from tests.orders.conftest import pay_and_notify, wait_for
 
 
@@ -34,8 +34,11 @@ async def test_paid_live_order_credits_the_livestreamer(client, streamer, statio
     r = await buyer.post(f"/api/v1/live/sessions/{s['id']}/orders",
                          json={"sku_id": goods.sku_id, "quantity": 2, "fulfilment": "pickup",
                                "station_id": station_id})
-    assert r.status_code == 201, r.text
-    order = r.json()
+    assert r.status_code == 202, r.text
+    assert r.headers["location"] == f"/api/v1/live/tickets/{r.json()['ticket']}"
+    placed = await ticket_result(buyer, r.json())
+    assert placed["status"] == "placed", placed
+    order = placed["order"]
     assert order["total_fen"] == 3980 and order["source"] == "live"
     await pay_and_notify(buyer, order["id"])
 
@@ -80,11 +83,23 @@ async def test_buy_now_input_and_scope(client, streamer, station_id):
         assert r.status_code == 422 and r.json()["error"]["details"][0]["field"] == field, r.text
     assert (await client.post(url, json=ok)).status_code == 401
     assert (await buyer.post("/api/v1/live/sessions/99999999/orders", json=ok)).status_code == 422
-    assert (await buyer.post(url, json=ok)).status_code == 201
+    for body, field in (({**ok, "station_id": None}, "station_id"),
+                        ({**ok, "fulfilment": "delivery", "station_id": None}, "address")):
+        r = await buyer.post(url, json=body)  # refused before a unit is held
+        assert r.status_code == 422 and r.json()["error"]["details"][0]["field"] == field, r.text
+    first = await buyer.post(url, json=ok)
+    assert first.status_code == 202
     r = await buyer.post(url, json=ok)
     assert r.status_code == 409 and r.json()["error"]["code"] == "live_buyer_limit"
     other = await login(client)
-    assert (await other.post(url, json=ok)).status_code == 201
+    second = await other.post(url, json=ok)
+    assert second.status_code == 202
+    # a ticket is its buyer's alone
+    assert (await other.get(f"/api/v1/live/tickets/{first.json()['ticket']}")).status_code == 404
+    assert (await other.get("/api/v1/live/tickets/nope")).status_code == 404
+    assert (await client.get(f"/api/v1/live/tickets/{first.json()['ticket']}")).status_code == 401
+    assert (await ticket_result(buyer, first.json()))["status"] == "placed"
+    assert (await ticket_result(other, second.json()))["status"] == "placed"
     r = await (await login(client)).post(url, json=ok)
     assert r.status_code == 409 and r.json()["error"]["code"] == "live_sold_out"
 

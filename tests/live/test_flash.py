@@ -3,7 +3,7 @@ stock and gate consistent. Runs on both backends; PostgreSQL is the one that mat
 import asyncio
 import secrets
 
-from tests.live.conftest import attach, go_live, make_goods, make_session
+from tests.live.conftest import attach, go_live, make_goods, make_session, ticket_result
 
 
 async def _buyers(n):
@@ -33,8 +33,12 @@ async def test_flash_sale_never_oversells(client, streamer, station_id):
 
     async def attempt(headers, i):
         # both doors at once: the plain checkout with a live source, and the live room's buy button
+        # (whose admitted buyers get a ticket; the worker writes their orders)
         if i % 2:
             r = await client.post(f"/api/v1/live/sessions/{s['id']}/orders", json=quick, headers=headers)
+            if r.status_code == 202:
+                done = await ticket_result(client, r.json(), headers, timeout=30)
+                return (201, None) if done["status"] == "placed" else (409, done["error"]["code"])
         else:
             r = await client.post("/api/v1/orders", json=body, headers=headers)
         return r.status_code, (r.json().get("error") or {}).get("code")

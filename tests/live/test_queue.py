@@ -1,0 +1,95 @@
+"""The buy button's queue (排队下单): an admitted buyer holds a unit and gets a ticket; the worker writes
+the order; a failure tells the buyer why and gives the unit back, exactly once."""
+import orjson
+
+from tests.conftest import login
+from tests.live.conftest import attach, go_live, make_goods, make_session, make_station, ticket_result
+
+
+async def _live(streamer, *, quota=3, limit=1):
+    goods = await make_goods()
+    s = await make_session(streamer)
+    t = await attach(streamer, s["id"], goods.sku_id, live_price=990, quota=quota, limit=limit)
+    await go_live(streamer, s["id"])
+    return goods, s, t
+
+
+async def test_a_failed_queued_order_says_why_and_gives_the_unit_back(client, streamer):
+    from live import gate
+    from server.models.live import LivePurchase
+    from server.models.orders import Order
+    from server.models.stations import Station
+
+    goods, s, t = await _live(streamer)
+    closed = await make_station()
+    await Station.filter(id=closed).update(status="suspended")
+    buyer = await login(client)
+    r = await buyer.post(f"/api/v1/live/sessions/{s['id']}/orders",
+                         json={"sku_id": goods.sku_id, "fulfilment": "pickup", "station_id": closed})
+    assert r.status_code == 202, r.text  # admitted: the station is the checkout's to judge
+    done = await ticket_result(buyer, r.json())
+    assert done["status"] == "failed" and done["order"] is None
+    assert done["error"]["status"] == 422 and done["error"]["details"][0]["field"] == "station_id"
+    assert await gate.remaining(t["id"]) == 3
+    assert not await LivePurchase.filter(tiein_id=t["id"], quantity__gt=0).exists()
+    assert not await Order.filter(live_session_id=s["id"]).exists()
+
+
+async def test_a_repeated_idempotency_key_is_the_same_ticket_and_one_order(client, streamer, station_id):
+    from server.models.orders import Order
+
+    goods, s, _ = await _live(streamer, limit=2)
+    buyer = await login(client)
+    body = {"sku_id": goods.sku_id, "fulfilment": "pickup", "station_id": station_id}
+    url = f"/api/v1/live/sessions/{s['id']}/orders"
+    a = await buyer.post(url, json=body, headers={"Idempotency-Key": "press-1"})
+    b = await buyer.post(url, json=body, headers={"Idempotency-Key": "press-1"})
+    assert a.status_code == b.status_code == 202
+    assert a.json()["ticket"] == b.json()["ticket"]
+    assert (await ticket_result(buyer, a.json()))["status"] == "placed"
+    c = await buyer.post(url, json=body, headers={"Idempotency-Key": "press-1"})
+    assert c.json()["status"] == "placed" and c.json()["order"]["id"]
+    assert await Order.filter(live_session_id=s["id"]).count() == 1
+
+
+async def test_the_worker_runs_a_ticket_once_even_when_delivered_twice(client, streamer, station_id):
+    from live import checkout
+    from server.kit import redis as kr
+    from server.models.orders import Order
+
+    goods, s, t = await _live(streamer)
+    buyer = await login(client)
+    r = await buyer.post(f"/api/v1/live/sessions/{s['id']}/orders",
+                         json={"sku_id": goods.sku_id, "fulfilment": "pickup", "station_id": station_id})
+    ticket = r.json()["ticket"]
+    placed = await ticket_result(buyer, r.json())
+    assert placed["status"] == "placed"
+    assert await checkout.place_order(ticket) == "placed"
+    # the worker died after its commit, before it wrote the ticket: the order is found again, not made twice
+    key = kr.key("live", "ticket", ticket)
+    rec = orjson.loads(await kr.redis().get(key))
+    rec["status"] = "queued"
+    await kr.redis().set(key, orjson.dumps(rec))
+    assert await checkout.place_order(ticket) == "placed"
+    assert await Order.filter(live_session_id=s["id"]).count() == 1
+    assert (await ticket_result(buyer, r.json()))["order"]["id"] == placed["order"]["id"]
+
+
+async def test_a_ticket_the_worker_reaches_too_late_is_given_up(client, streamer, station_id):
+    from live import checkout, gate
+    from server.kit import redis as kr
+    from server.models.orders import Order
+
+    goods, s, t = await _live(streamer)
+    buyer = await login(client)
+    verdict, hold = await gate.take(t["id"], buyer.id, 1, 1)
+    assert verdict == gate.TAKEN and await gate.remaining(t["id"]) == 2
+    rec = {"status": "queued", "buyer": buyer.id, "session_id": s["id"], "tiein_id": t["id"],
+           "sku_id": goods.sku_id, "qty": 1, "at": gate.now_ms() - (checkout.QUEUE_WAIT_S + 1) * 1000,
+           "key": f"live-ticket-{hold}", "checkout": {}}
+    await kr.redis().set(kr.key("live", "ticket", hold), orjson.dumps(rec))
+    assert await checkout.place_order(hold) == "failed"
+    assert await gate.remaining(t["id"]) == 3
+    view = await ticket_result(buyer, {"ticket": hold})
+    assert view["status"] == "failed" and view["error"]["code"] == "live_queue_timeout"
+    assert not await Order.filter(live_session_id=s["id"]).exists()
