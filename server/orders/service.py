@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Iterable
 
@@ -14,6 +14,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F, Subquery
 
 from server.kit import clock, runtime
+from server.kit import db as kdb
 from server.kit import redis as kr
 from server.kit.db import atomic, on_commit
 from server.kit.errors import Conflict, NotFound, ValidationFailed
@@ -83,47 +84,26 @@ def _invalidate_products(product_ids: set[int]) -> None:
     on_commit(run)
 
 
-# PostgreSQL: one statement for all lines. The CTE locks the SKU rows in id order (ORDER BY runs
-# before FOR UPDATE), so concurrent multi-line checkouts never deadlock; the UPDATE then re-checks
-# stock on the newest row version. Fewer round trips while hot rows are locked = more orders/s.
-# NO KEY UPDATE (the lock an UPDATE takes itself), not FOR UPDATE: the order lines' foreign-key
-# checks hold KEY SHARE on the same SKU rows, and FOR UPDATE would deadlock against them.
-_RESERVE_PG = """
-WITH want(id, q) AS (SELECT * FROM unnest($1::bigint[], $2::int[])),
-locked AS (SELECT s.id FROM "skus" s JOIN want w ON w.id = s.id ORDER BY s.id FOR NO KEY UPDATE OF s)
-UPDATE "skus" s SET "stock" = s."stock" - w.q, "reserved" = s."reserved" + w.q
-FROM want w
-WHERE s.id = w.id AND s.id IN (SELECT id FROM locked) AND s."stock" >= w.q AND s."is_active"
-RETURNING s.id, s."stock", s."product_id"
-"""
 _RESERVE_SQLITE = ('UPDATE "skus" SET "stock" = "stock" - ?, "reserved" = "reserved" + ? '
                    'WHERE "id" = ? AND "stock" >= ? AND "is_active" RETURNING "id", "stock", "product_id"')
 
 
 async def reserve_stock(lines: list[tuple[int, int]], conn: Any) -> None:
-    """Take (sku_id, qty) from sellable stock into reserved (rows locked in SKU id order); 409 out_of_stock."""
+    """Take (sku_id, qty) from sellable stock into reserved, in SKU id order; 409 out_of_stock.
+    (PostgreSQL checkouts reserve inside their one statement, _CHECKOUT_PG.)"""
     lines = sorted(lines)
-    dialect = conn.capabilities.dialect
-    if dialect == "postgres":
-        rows = await conn.execute_query_dict(_RESERVE_PG, [[s for s, _ in lines], [q for _, q in lines]])
-    elif dialect == "sqlite":
-        rows = []
-        for sku_id, qty in lines:
+    rows = []
+    for sku_id, qty in lines:
+        if conn.capabilities.dialect == "sqlite":
             got = await conn.execute_query_dict(_RESERVE_SQLITE, [qty, qty, sku_id, qty])
-            if not got:
-                break
-            rows += got
-    else:  # another backend: the ORM's conditional update
-        rows = []
-        for sku_id, qty in lines:
-            if not await Sku.filter(id=sku_id, stock__gte=qty, is_active=True).using_db(conn).update(
-                    stock=F("stock") - qty, reserved=F("reserved") + qty):
-                break
-            rows += await Sku.filter(id=sku_id).using_db(conn).values("id", "stock", "product_id")
-    if len(rows) != len(lines):
-        got = {int(r["id"]) for r in rows}
-        missing = next(s for s, _ in lines if s not in got)
-        raise Conflict("not enough stock", code="out_of_stock", details={"sku_id": missing})
+        elif await Sku.filter(id=sku_id, stock__gte=qty, is_active=True).using_db(conn).update(
+                stock=F("stock") - qty, reserved=F("reserved") + qty):
+            got = await Sku.filter(id=sku_id).using_db(conn).values("id", "stock", "product_id")
+        else:
+            got = []
+        if not got:
+            raise Conflict("not enough stock", code="out_of_stock", details={"sku_id": sku_id})
+        rows += got
     _invalidate_products({int(r["product_id"]) for r in rows if int(r["stock"]) == 0})
 
 
@@ -240,12 +220,12 @@ async def _pickup_station_ok(station_id: int, conn: Any) -> bool:
 
 
 async def _existing(buyer_id: int, key: str, request_hash: str) -> OrderOut | None:
-    o = await Order.filter(buyer_id=buyer_id, idempotency_key=key).first()
-    if o is None:
+    rows = await Order.filter(buyer_id=buyer_id, idempotency_key=key).values_list("id", "request_hash")
+    if not rows:
         return None
-    if o.request_hash and o.request_hash != request_hash:
+    if rows[0][1] and rows[0][1] != request_hash:
         raise Conflict("this Idempotency-Key was used for a different order", code="idempotency_key_reused")
-    return await order_out(o.id)
+    return await order_out(rows[0][0])
 
 
 async def create_order(buyer_id: int, data: CheckoutIn, *, idempotency_key: str | None,
@@ -258,14 +238,15 @@ async def create_order(buyer_id: int, data: CheckoutIn, *, idempotency_key: str 
     # Redis first: when it is down the checkout stops here with a 503, before touching stock.
     await kr.hit_limit("checkout", str(buyer_id), s.checkout_rate_per_minute, 60,
                        message="too many checkouts, wait a minute")
-    rhash = _request_hash(data, assisted_by)
+    # Only a keyed request can be compared with an earlier one.
+    rhash = _request_hash(data, assisted_by) if idempotency_key else ""
     if idempotency_key:
         found = await _existing(buyer_id, idempotency_key, rhash)
         if found is not None:
             return found
     rollback_hooks: list = []
     try:
-        order = await _checkout_tx(buyer_id, data, idempotency_key, assisted_by, rhash, rollback_hooks)
+        return await _checkout_tx(buyer_id, data, idempotency_key, assisted_by, rhash, rollback_hooks)
     except IntegrityError:
         await _run_rollbacks(rollback_hooks)
         # Two requests with one Idempotency-Key raced: the loser returns the winner's order.
@@ -277,7 +258,6 @@ async def create_order(buyer_id: int, data: CheckoutIn, *, idempotency_key: str 
     except BaseException:
         await _run_rollbacks(rollback_hooks)
         raise
-    return _order_out(order, await OrderLine.filter(order_id=order.id).order_by("id"))
 
 
 async def _run_rollbacks(fns: list) -> None:
@@ -332,16 +312,53 @@ async def _load_skus(ids: list[int], conn: Any) -> dict[int, _SkuRow]:
         out[int(r["id"])] = _SkuRow(id=int(r["id"]), price=int(r["price"]), spec=r["spec"],
                                     is_active=bool(r["is_active"]), cold_chain=bool(r["cold_chain"]),
                                     product_id=int(r["product_id"]), product_name=r["product_name"],
-                                    product_status=r["product_status"], image=image,
+                                    product_status=r["product_status"], image=image[:300],
                                     merchant_id=int(r["merchant_id"]), merchant_status=r["merchant_status"])
     return out
 
 
+@dataclass
+class _NewOrder:
+    """What checkout writes, and (with the ids the database gave) what it answers."""
+    buyer_id: int
+    data: CheckoutIn
+    key: str | None
+    rhash: str
+    assisted_by: int | None
+    source: hooks.SourceResult
+    now: Any
+    expires_at: Any
+    lines: list[tuple[_SkuRow, int, int, int, int]]  # (sku, quantity, unit price, amount, commission bp)
+    order_no: str = ""
+    goods: int = 0
+    id: int = 0
+    line_ids: dict[int, int] = field(default_factory=dict)  # sku_id -> order line id
+
+    def out(self) -> OrderOut:
+        d = self.data
+        return OrderOut(
+            id=self.id, order_no=self.order_no, buyer_id=self.buyer_id, status=S.PENDING_PAYMENT,
+            fulfilment=d.fulfilment, station_id=d.station_id,
+            address=d.address.model_dump() if d.address else None, goods_fen=self.goods, shipping_fen=0,
+            total_fen=self.goods, paid_fen=0, refunded_fen=0, payment_method="",
+            source=d.source.kind if d.source else "", live_session_id=self.source.live_session_id,
+            assisted_by_id=self.assisted_by, note=d.note, created_at=self.now, expires_at=self.expires_at,
+            paid_at=None, cancelled_at=None, cancel_reason="", completed_at=None,
+            lines=[OrderLineOut(id=self.line_ids[sku.id], merchant_id=sku.merchant_id, product_id=sku.product_id,
+                                sku_id=sku.id, product_name=sku.product_name, sku_spec=sku.spec, image=sku.image,
+                                unit_price=unit, quantity=qty, amount=amount, refunded_qty=0, refunded_fen=0,
+                                cold_chain=sku.cold_chain)
+                   for sku, qty, unit, amount, _ in self.lines])
+
+
 async def _checkout_tx(buyer_id: int, data: CheckoutIn, key: str | None, assisted_by: int | None,
-                       rhash: str, rollback_hooks: list) -> Order:
+                       rhash: str, rollback_hooks: list) -> OrderOut:
     s = runtime.settings()
     now = clock.now()
-    async with atomic() as conn:
+    # On PostgreSQL a checkout without a source hook writes everything in one statement, atomic
+    # and committed by itself; a source hook takes its quota on the transaction, so it needs one.
+    one_statement = data.source is None and kdb.dialect() == "postgres"
+    async with atomic(one_statement=one_statement) as conn:
         ids = [x.sku_id for x in data.lines]
         skus = await _load_skus(ids, conn)
         for i, line in enumerate(data.lines):
@@ -365,36 +382,126 @@ async def _checkout_tx(buyer_id: int, data: CheckoutIn, key: str | None, assiste
                                         merchant_id=skus[x.sku_id].merchant_id, quantity=x.quantity,
                                         unit_price=skus[x.sku_id].price) for x in data.lines])
             result = await resolve(ctx)
-        priced = []
+        new = _NewOrder(buyer_id=buyer_id, data=data, key=key, rhash=rhash, assisted_by=assisted_by, source=result,
+                        now=now, expires_at=now + timedelta(seconds=s.order_unpaid_timeout_seconds), lines=[],
+                        order_no=new_order_no())
         for x in data.lines:
             sku = skus[x.sku_id]
             unit = min(result.unit_prices.get(sku.id, sku.price), sku.price)
-            priced.append((x, sku, unit, unit * x.quantity))
-        goods = sum(p[3] for p in priced)
-        order = await Order.create(
-            order_no=new_order_no(), buyer_id=buyer_id, status=S.PENDING_PAYMENT, fulfilment=data.fulfilment,
-            station_id=data.station_id, address=data.address.model_dump() if data.address else None,
-            goods_fen=goods, shipping_fen=0, total_fen=goods,
-            source=data.source.kind if data.source else "", live_session_id=result.live_session_id,
-            livestreamer_id=result.livestreamer_id, assisted_by_id=assisted_by, idempotency_key=key,
-            request_hash=rhash, note=data.note, expires_at=now + timedelta(seconds=s.order_unpaid_timeout_seconds),
-            using_db=conn)
-        await OrderLine.bulk_create([
-            OrderLine(order_id=order.id, merchant_id=sku.merchant_id, product_id=sku.product_id,
-                      sku_id=sku.id, product_name=sku.product_name, sku_spec=sku.spec, image=sku.image[:300],
-                      unit_price=unit, quantity=x.quantity, amount=amount, cold_chain=sku.cold_chain,
-                      commission_bp=result.commission_bp_by_sku.get(sku.id, result.commission_bp))
-            for x, sku, unit, amount in priced], using_db=conn)
-        await OrderEvent.create(order_id=order.id, from_status="", to_status=S.PENDING_PAYMENT,
-                                actor_id=assisted_by or buyer_id,
-                                data={"assisted": bool(assisted_by), "source": order.source}, using_db=conn)
-        if data.clear_cart:
-            await CartItem.filter(user_id=buyer_id, sku_id__in=ids).using_db(conn).delete()
-        # Last, so that the locks on (possibly hot) SKU rows are held only until the commit.
-        await reserve_stock([(x.sku_id, x.quantity) for x in data.lines], conn)
-        enqueue("orders.cancel_unpaid", order.id, job_id=kr.key("job", f"orders.cancel:{order.id}"),
+            new.lines.append((sku, x.quantity, unit, unit * x.quantity,
+                              result.commission_bp_by_sku.get(sku.id, result.commission_bp)))
+        new.goods = sum(line[3] for line in new.lines)
+        if conn.capabilities.dialect == "postgres":
+            await _write_order_pg(new, conn)
+        else:
+            await _write_order_orm(new, conn)
+        enqueue("orders.cancel_unpaid", new.id, job_id=kr.key("job", f"orders.cancel:{new.id}"),
                 defer=timedelta(seconds=s.order_unpaid_timeout_seconds))
-    return order
+    return new.out()
+
+
+# PostgreSQL: the whole checkout write in one statement (one round trip, atomic by itself).
+# `locked` takes the SKU rows in id order (ORDER BY runs before FOR NO KEY UPDATE), so concurrent
+# multi-line checkouts never deadlock, and sees their newest versions; stock moves only when every
+# line has enough, and the order, its lines and its first event exist only when the stock moved.
+# NO KEY UPDATE (the lock an UPDATE takes itself), not FOR UPDATE: the order lines' foreign-key
+# checks take KEY SHARE on the same SKU rows. Hot SKU rows stay locked only until this statement's
+# own commit: no round trip to the application (and its busy event loop) in between.
+_CHECKOUT_PG = f"""
+WITH want AS (
+  SELECT * FROM unnest($1::bigint[], $2::int[], $3::int[], $4::bigint[], $5::bigint[], $6::bigint[],
+                       $7::text[], $8::text[], $9::text[], $10::bool[], $11::int[])
+    AS w(sku_id, q, unit_price, amount, product_id, merchant_id, product_name, sku_spec, image, cold_chain,
+         commission_bp)
+),
+locked AS MATERIALIZED (
+  SELECT s."id", s."stock" >= w.q AND s."is_active" AS enough
+  FROM "skus" s JOIN want w ON w.sku_id = s."id" ORDER BY s."id" FOR NO KEY UPDATE OF s
+),
+res AS (
+  UPDATE "skus" s SET "stock" = s."stock" - w.q, "reserved" = s."reserved" + w.q FROM want w
+  WHERE s."id" = w.sku_id AND s."stock" >= w.q AND s."is_active"
+    AND (SELECT count(*) FILTER (WHERE enough) = cardinality($1::bigint[]) FROM locked)
+  RETURNING s."id", s."stock", s."product_id"
+),
+o AS (
+  INSERT INTO "orders" ("order_no", "buyer_id", "status", "fulfilment", "station_id", "address", "goods_fen",
+    "shipping_fen", "total_fen", "paid_fen", "refunded_fen", "payment_method", "source", "live_session_id",
+    "livestreamer_id", "assisted_by_id", "idempotency_key", "request_hash", "note", "created_at", "updated_at",
+    "expires_at", "cancel_reason")
+  SELECT $12, $13, '{S.PENDING_PAYMENT}', $14, $15, $16::jsonb, $17, 0, $17, 0, 0, '', $18, $19, $20, $21, $22,
+    $23, $24, $25, $25, $26, ''
+  WHERE (SELECT count(*) FROM res) = cardinality($1::bigint[])
+  RETURNING "id"
+),
+l AS (
+  INSERT INTO "order_lines" ("order_id", "merchant_id", "product_id", "sku_id", "product_name", "sku_spec",
+    "image", "unit_price", "quantity", "amount", "refunded_qty", "refunded_fen", "cold_chain", "commission_bp")
+  SELECT o."id", w.merchant_id, w.product_id, w.sku_id, w.product_name, w.sku_spec, w.image, w.unit_price, w.q,
+    w.amount, 0, 0, w.cold_chain, w.commission_bp FROM o, want w
+  RETURNING "id", "sku_id"
+),
+e AS (
+  INSERT INTO "order_events" ("order_id", "from_status", "to_status", "actor_id", "data", "created_at")
+  SELECT o."id", '', '{S.PENDING_PAYMENT}', $27, $28::jsonb, $25 FROM o
+),
+c AS (
+  DELETE FROM "cart_items" WHERE $29 AND "user_id" = $13 AND "sku_id" = ANY($1::bigint[]) AND EXISTS (SELECT 1 FROM o)
+)
+SELECT (SELECT "id" FROM o) AS order_id,
+  ARRAY(SELECT "id" FROM l ORDER BY "sku_id") AS line_ids,
+  ARRAY(SELECT "id" FROM locked WHERE enough) AS enough,
+  ARRAY(SELECT "product_id" FROM res WHERE "stock" = 0) AS sold_out
+"""
+
+
+async def _write_order_pg(new: _NewOrder, conn: Any) -> None:
+    d, r = new.data, new.source
+    lines = new.lines
+    row = (await conn.execute_query_dict(_CHECKOUT_PG, [
+        [sku.id for sku, *_ in lines], [q for _, q, *_ in lines], [x[2] for x in lines], [x[3] for x in lines],
+        [sku.product_id for sku, *_ in lines], [sku.merchant_id for sku, *_ in lines],
+        [sku.product_name for sku, *_ in lines], [sku.spec for sku, *_ in lines], [sku.image for sku, *_ in lines],
+        [sku.cold_chain for sku, *_ in lines], [x[4] for x in lines],
+        new.order_no, new.buyer_id, d.fulfilment, d.station_id,
+        orjson.dumps(d.address.model_dump()).decode() if d.address else None, new.goods,
+        d.source.kind if d.source else "", r.live_session_id, r.livestreamer_id, new.assisted_by, new.key,
+        new.rhash, d.note, new.now, new.expires_at, new.assisted_by or new.buyer_id,
+        orjson.dumps({"assisted": bool(new.assisted_by), "source": d.source.kind if d.source else ""}).decode(),
+        d.clear_cart]))[0]
+    if row["order_id"] is None:
+        enough = set(row["enough"])
+        missing = next(sku.id for sku, *_ in sorted(lines, key=lambda x: x[0].id) if sku.id not in enough)
+        raise Conflict("not enough stock", code="out_of_stock", details={"sku_id": missing})
+    new.id = row["order_id"]
+    new.line_ids = dict(zip(sorted(sku.id for sku, *_ in lines), row["line_ids"]))
+    _invalidate_products(set(row["sold_out"]))
+
+
+async def _write_order_orm(new: _NewOrder, conn: Any) -> None:
+    """The same write through the ORM (SQLite, the embedded default), in the caller's transaction."""
+    d = new.data
+    await reserve_stock([(sku.id, q) for sku, q, *_ in new.lines], conn)
+    order = await Order.create(
+        order_no=new.order_no, buyer_id=new.buyer_id, status=S.PENDING_PAYMENT, fulfilment=d.fulfilment,
+        station_id=d.station_id, address=d.address.model_dump() if d.address else None,
+        goods_fen=new.goods, shipping_fen=0, total_fen=new.goods, source=d.source.kind if d.source else "",
+        live_session_id=new.source.live_session_id, livestreamer_id=new.source.livestreamer_id,
+        assisted_by_id=new.assisted_by, idempotency_key=new.key, request_hash=new.rhash, note=d.note,
+        created_at=new.now, expires_at=new.expires_at, using_db=conn)
+    await OrderLine.bulk_create([
+        OrderLine(order_id=order.id, merchant_id=sku.merchant_id, product_id=sku.product_id, sku_id=sku.id,
+                  product_name=sku.product_name, sku_spec=sku.spec, image=sku.image, unit_price=unit,
+                  quantity=qty, amount=amount, cold_chain=sku.cold_chain, commission_bp=bp)
+        for sku, qty, unit, amount, bp in new.lines], using_db=conn)
+    await OrderEvent.create(order_id=order.id, from_status="", to_status=S.PENDING_PAYMENT,
+                            actor_id=new.assisted_by or new.buyer_id,
+                            data={"assisted": bool(new.assisted_by), "source": order.source}, using_db=conn)
+    if d.clear_cart:
+        await CartItem.filter(user_id=new.buyer_id, sku_id__in=[sku.id for sku, *_ in new.lines]).using_db(
+            conn).delete()
+    new.id = order.id
+    new.line_ids = dict(await OrderLine.filter(order_id=order.id).using_db(conn).values_list("sku_id", "id"))
 
 
 # ---- cancellation ----------------------------------------------------------------------------
