@@ -32,10 +32,24 @@ async def init_db(db_url: str, *, generate_schemas: bool = False) -> None:
         path = db_url[len("sqlite://"):]
         if path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
+    config = tortoise_config(db_url)
+    if db_url.startswith("postgres"):
+        from tortoise.backends.base.config_generator import expand_db_url
+
+        conn = expand_db_url(config["connections"]["default"])
+        conn["credentials"]["reset"] = _keep_session
+        config["connections"]["default"] = conn
     # Global fallback: request tasks are not children of the startup task that initialised Tortoise.
-    await Tortoise.init(config=tortoise_config(db_url), _enable_global_fallback=True)
+    await Tortoise.init(config=config, _enable_global_fallback=True)
     if generate_schemas:
         await Tortoise.generate_schemas(safe=True)
+
+
+async def _keep_session(con: Any) -> None:
+    """asyncpg's pool reset, run when a connection goes back to the pool. Its default sends a
+    reset query (advisory unlocks, CLOSE ALL, UNLISTEN, RESET ALL): one more round trip after every
+    query outside a transaction. Nothing here leaves session state behind (no session advisory
+    locks, LISTEN or SET), so this does nothing; asyncpg still rolls back an open transaction."""
 
 
 async def close_db() -> None:
