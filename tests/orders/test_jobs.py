@@ -58,3 +58,26 @@ async def test_refund_without_notification_is_completed_by_refundquery(client, b
     assert (o.refunded_fen, o.status) == (650, "closed")
     # submitting again (a duplicate job) is harmless
     assert await jobs.submit_refund(None, rid) == "skip"
+
+
+async def test_checkout_defers_one_cancel_job_as_arq_would(client, buyer, station):
+    """The unpaid-timeout job is written in one Lua call in arq's own format: arq reads it back,
+    due when the order expires, and enqueueing the same id again adds nothing."""
+    from arq.jobs import Job, JobStatus
+
+    from server.kit import jobs, runtime
+    from server.kit import redis as kr
+
+    sku = await make_sku(stock=5)
+    o = (await checkout(buyer, pickup_body(station.id, (sku.id, 1)))).json()
+    job_id = kr.key("job", f"orders.cancel:{o['id']}")
+    rds = runtime.get().redis
+    job = Job(job_id, rds, _queue_name=jobs.queue_name())
+    info = await job.info()
+    assert info is not None and info.function == "orders.cancel_unpaid" and info.args == (o["id"],)
+    assert await job.status() == JobStatus.deferred
+    score = await rds.zscore(jobs.queue_name(), job_id)
+    expires_ms = runtime.settings().order_unpaid_timeout_seconds * 1000
+    assert abs(score - (info.enqueue_time.timestamp() * 1000 + expires_ms)) < 2
+    await jobs._enqueue_now("orders.cancel_unpaid", (o["id"],), job_id, timedelta(seconds=5))
+    assert await rds.zscore(jobs.queue_name(), job_id) == score  # the id was taken: unchanged
