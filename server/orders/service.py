@@ -283,10 +283,22 @@ class _SkuRow:
     merchant_status: str
 
 
-_SKUS_SQL = ('SELECT s."id", s."price", s."spec", s."is_active", s."cold_chain", s."product_id", '
-             'p."name" AS product_name, p."status" AS product_status, p."images", p."merchant_id", '
-             'm."status" AS merchant_status FROM "skus" s JOIN "products" p ON p."id" = s."product_id" '
-             'JOIN "merchants" m ON m."id" = p."merchant_id" WHERE s."id" ')
+def _sku_row(r: dict) -> _SkuRow:
+    images = r["images"]
+    if isinstance(images, (str, bytes)):
+        images = orjson.loads(images or "[]")
+    image = images[0] if isinstance(images, list) and images and isinstance(images[0], str) else ""
+    return _SkuRow(id=int(r["id"]), price=int(r["price"]), spec=r["spec"], is_active=bool(r["is_active"]),
+                   cold_chain=bool(r["cold_chain"]), product_id=int(r["product_id"]),
+                   product_name=r["product_name"], product_status=r["product_status"], image=image[:300],
+                   merchant_id=int(r["merchant_id"]), merchant_status=r["merchant_status"])
+
+
+_SKU_COLUMNS = ('s."id", s."price", s."spec", s."is_active", s."cold_chain", s."product_id", '
+                'p."name" AS product_name, p."status" AS product_status, p."images", p."merchant_id", '
+                'm."status" AS merchant_status')
+_SKU_JOINS = 'JOIN "products" p ON p."id" = s."product_id" JOIN "merchants" m ON m."id" = p."merchant_id"'
+_SKUS_SQL = f'SELECT {_SKU_COLUMNS} FROM "skus" s {_SKU_JOINS} WHERE s."id" '
 
 
 async def _load_skus(ids: list[int], conn: Any) -> dict[int, _SkuRow]:
@@ -303,23 +315,23 @@ async def _load_skus(ids: list[int], conn: Any) -> dict[int, _SkuRow]:
                  "images": k.product.images, "merchant_id": k.product.merchant_id,
                  "merchant_status": k.product.merchant.status}
                 for k in await Sku.filter(id__in=ids).using_db(conn).select_related("product", "product__merchant")]
-    out = {}
-    for r in rows:
-        images = r["images"]
-        if isinstance(images, (str, bytes)):
-            images = orjson.loads(images or "[]")
-        image = images[0] if isinstance(images, list) and images and isinstance(images[0], str) else ""
-        out[int(r["id"])] = _SkuRow(id=int(r["id"]), price=int(r["price"]), spec=r["spec"],
-                                    is_active=bool(r["is_active"]), cold_chain=bool(r["cold_chain"]),
-                                    product_id=int(r["product_id"]), product_name=r["product_name"],
-                                    product_status=r["product_status"], image=image[:300],
-                                    merchant_id=int(r["merchant_id"]), merchant_status=r["merchant_status"])
-    return out
+    return {r.id: r for r in map(_sku_row, rows)}
+
+
+def _check_skus(data: CheckoutIn, skus: dict[int, _SkuRow]) -> None:
+    """Every line names an existing SKU that is on sale (422 / 409 naming the first bad line)."""
+    for i, line in enumerate(data.lines):
+        sku = skus.get(line.sku_id)
+        if sku is None:
+            raise ValidationFailed.field(f"lines.{i}.sku_id", "no such SKU")
+        if not sku.is_active or sku.product_status != "on_sale" or sku.merchant_status != "active":
+            raise Conflict("this product is not on sale", code="not_on_sale",
+                           details=[{"field": f"lines.{i}.sku_id", "sku_id": sku.id}])
 
 
 @dataclass
 class _NewOrder:
-    """What checkout writes, and (with the ids the database gave) what it answers."""
+    """What checkout writes, and (with what the database gave back) what it answers."""
     buyer_id: int
     data: CheckoutIn
     key: str | None
@@ -328,11 +340,23 @@ class _NewOrder:
     source: hooks.SourceResult
     now: Any
     expires_at: Any
-    lines: list[tuple[_SkuRow, int, int, int, int]]  # (sku, quantity, unit price, amount, commission bp)
-    order_no: str = ""
+    order_no: str
+    # Filled by the write: (sku, quantity, unit price, amount, commission bp) in request order.
+    lines: list[tuple[_SkuRow, int, int, int, int]] = field(default_factory=list)
     goods: int = 0
     id: int = 0
     line_ids: dict[int, int] = field(default_factory=dict)  # sku_id -> order line id
+
+    def commission_bp(self, sku_id: int) -> int:
+        return self.source.commission_bp_by_sku.get(sku_id, self.source.commission_bp)
+
+    def price(self, skus: dict[int, _SkuRow]) -> None:
+        """The lines at the catalogue price, or the source's price when that is lower."""
+        for x in self.data.lines:
+            sku = skus[x.sku_id]
+            unit = min(self.source.unit_prices.get(sku.id, sku.price), sku.price)
+            self.lines.append((sku, x.quantity, unit, unit * x.quantity, self.commission_bp(sku.id)))
+        self.goods = sum(line[3] for line in self.lines)
 
     def out(self) -> OrderOut:
         d = self.data
@@ -355,22 +379,18 @@ async def _checkout_tx(buyer_id: int, data: CheckoutIn, key: str | None, assiste
                        rhash: str, rollback_hooks: list) -> OrderOut:
     s = runtime.settings()
     now = clock.now()
-    # On PostgreSQL a checkout without a source hook writes everything in one statement, atomic
-    # and committed by itself; a source hook takes its quota on the transaction, so it needs one.
-    one_statement = data.source is None and kdb.dialect() == "postgres"
-    async with atomic(one_statement=one_statement) as conn:
-        ids = [x.sku_id for x in data.lines]
-        skus = await _load_skus(ids, conn)
-        for i, line in enumerate(data.lines):
-            sku = skus.get(line.sku_id)
-            if sku is None:
-                raise ValidationFailed.field(f"lines.{i}.sku_id", "no such SKU")
-            if not sku.is_active or sku.product_status != "on_sale" or sku.merchant_status != "active":
-                raise Conflict("this product is not on sale", code="not_on_sale",
-                               details=[{"field": f"lines.{i}.sku_id", "sku_id": sku.id}])
+    new = _NewOrder(buyer_id=buyer_id, data=data, key=key, rhash=rhash, assisted_by=assisted_by,
+                    source=hooks.SourceResult(), now=now, order_no=new_order_no(),
+                    expires_at=now + timedelta(seconds=s.order_unpaid_timeout_seconds))
+    postgres = kdb.dialect() == "postgres"
+    # On PostgreSQL a checkout without a source hook is one statement that loads, checks and writes,
+    # atomic and committed by itself; a source hook takes its quota on the transaction, so it needs one.
+    async with atomic(one_statement=postgres and data.source is None) as conn:
         if data.fulfilment == "pickup" and not await _pickup_station_ok(data.station_id, conn):
             raise ValidationFailed.field("station_id", "no active pickup station with this id")
-        result = hooks.SourceResult()
+        if data.source is not None or not postgres:
+            skus = await _load_skus([x.sku_id for x in data.lines], conn)
+            _check_skus(data, skus)
         if data.source is not None:
             resolve = hooks.resolver(data.source.kind)
             if resolve is None:
@@ -381,101 +401,107 @@ async def _checkout_tx(buyer_id: int, data: CheckoutIn, key: str | None, assiste
                 lines=[hooks.SourceLine(sku_id=x.sku_id, product_id=skus[x.sku_id].product_id,
                                         merchant_id=skus[x.sku_id].merchant_id, quantity=x.quantity,
                                         unit_price=skus[x.sku_id].price) for x in data.lines])
-            result = await resolve(ctx)
-        new = _NewOrder(buyer_id=buyer_id, data=data, key=key, rhash=rhash, assisted_by=assisted_by, source=result,
-                        now=now, expires_at=now + timedelta(seconds=s.order_unpaid_timeout_seconds), lines=[],
-                        order_no=new_order_no())
-        for x in data.lines:
-            sku = skus[x.sku_id]
-            unit = min(result.unit_prices.get(sku.id, sku.price), sku.price)
-            new.lines.append((sku, x.quantity, unit, unit * x.quantity,
-                              result.commission_bp_by_sku.get(sku.id, result.commission_bp)))
-        new.goods = sum(line[3] for line in new.lines)
-        if conn.capabilities.dialect == "postgres":
+            new.source = await resolve(ctx)
+        if postgres:
             await _write_order_pg(new, conn)
         else:
+            new.price(skus)
             await _write_order_orm(new, conn)
         enqueue("orders.cancel_unpaid", new.id, job_id=kr.key("job", f"orders.cancel:{new.id}"),
                 defer=timedelta(seconds=s.order_unpaid_timeout_seconds))
     return new.out()
 
 
-# PostgreSQL: the whole checkout write in one statement (one round trip, atomic by itself).
-# `locked` takes the SKU rows in id order (ORDER BY runs before FOR NO KEY UPDATE), so concurrent
-# multi-line checkouts never deadlock, and sees their newest versions; stock moves only when every
-# line has enough, and the order, its lines and its first event exist only when the stock moved.
+# PostgreSQL: the whole checkout in one statement (one round trip, atomic by itself).
+# `sku` reads the SKUs with their product and merchant, and the price of each line: the catalogue
+# price, or the source's ($3) when lower (as _NewOrder.price). Nothing is locked or written unless
+# every SKU exists and is on sale. `locked` then takes the SKU rows in id order (ORDER BY runs
+# before FOR NO KEY UPDATE), so concurrent multi-line checkouts never deadlock, and sees their
+# newest versions; stock moves only when every line has enough, and the order, its lines and its
+# first event exist only when the stock moved.
 # NO KEY UPDATE (the lock an UPDATE takes itself), not FOR UPDATE: the order lines' foreign-key
 # checks take KEY SHARE on the same SKU rows. Hot SKU rows stay locked only until this statement's
 # own commit: no round trip to the application (and its busy event loop) in between.
 _CHECKOUT_PG = f"""
 WITH want AS (
-  SELECT * FROM unnest($1::bigint[], $2::int[], $3::int[], $4::bigint[], $5::bigint[], $6::bigint[],
-                       $7::text[], $8::text[], $9::text[], $10::bool[], $11::int[])
-    AS w(sku_id, q, unit_price, amount, product_id, merchant_id, product_name, sku_spec, image, cold_chain,
-         commission_bp)
+  SELECT * FROM unnest($1::bigint[], $2::int[], $3::int[], $4::int[]) WITH ORDINALITY
+    AS w(sku_id, q, price_cap, commission_bp, n)
+),
+sku AS MATERIALIZED (
+  SELECT {_SKU_COLUMNS}, w.q, w.n, w.commission_bp,
+    LEAST(COALESCE(w.price_cap, s."price"), s."price") AS unit_price,
+    CASE WHEN jsonb_typeof(p."images" -> 0) = 'string' THEN left(p."images" ->> 0, 300) ELSE '' END AS image,
+    s."is_active" AND p."status" = 'on_sale' AND m."status" = 'active' AS sellable
+  FROM want w JOIN "skus" s ON s."id" = w.sku_id {_SKU_JOINS}
 ),
 locked AS MATERIALIZED (
   SELECT s."id", s."stock" >= w.q AND s."is_active" AS enough
-  FROM "skus" s JOIN want w ON w.sku_id = s."id" ORDER BY s."id" FOR NO KEY UPDATE OF s
+  FROM "skus" s JOIN want w ON w.sku_id = s."id"
+  WHERE (SELECT count(*) = cardinality($1::bigint[]) AND bool_and(sellable) FROM sku)
+  ORDER BY s."id" FOR NO KEY UPDATE OF s
 ),
 res AS (
   UPDATE "skus" s SET "stock" = s."stock" - w.q, "reserved" = s."reserved" + w.q FROM want w
   WHERE s."id" = w.sku_id AND s."stock" >= w.q AND s."is_active"
     AND (SELECT count(*) FILTER (WHERE enough) = cardinality($1::bigint[]) FROM locked)
-  RETURNING s."id", s."stock", s."product_id"
+  RETURNING s."id", s."stock"
 ),
 o AS (
   INSERT INTO "orders" ("order_no", "buyer_id", "status", "fulfilment", "station_id", "address", "goods_fen",
     "shipping_fen", "total_fen", "paid_fen", "refunded_fen", "payment_method", "source", "live_session_id",
     "livestreamer_id", "assisted_by_id", "idempotency_key", "request_hash", "note", "created_at", "updated_at",
     "expires_at", "cancel_reason")
-  SELECT $12, $13, '{S.PENDING_PAYMENT}', $14, $15, $16::jsonb, $17, 0, $17, 0, 0, '', $18, $19, $20, $21, $22,
-    $23, $24, $25, $25, $26, ''
+  SELECT $5, $6, '{S.PENDING_PAYMENT}', $7, $8, $9::jsonb, g.goods, 0, g.goods, 0, 0, '', $10, $11, $12, $13,
+    $14, $15, $16, $17, $17, $18, ''
+  FROM (SELECT sum(unit_price::bigint * q) AS goods FROM sku) g
   WHERE (SELECT count(*) FROM res) = cardinality($1::bigint[])
   RETURNING "id"
 ),
 l AS (
   INSERT INTO "order_lines" ("order_id", "merchant_id", "product_id", "sku_id", "product_name", "sku_spec",
     "image", "unit_price", "quantity", "amount", "refunded_qty", "refunded_fen", "cold_chain", "commission_bp")
-  SELECT o."id", w.merchant_id, w.product_id, w.sku_id, w.product_name, w.sku_spec, w.image, w.unit_price, w.q,
-    w.amount, 0, 0, w.cold_chain, w.commission_bp FROM o, want w
+  SELECT o."id", k."merchant_id", k."product_id", k."id", k.product_name, k."spec", k.image, k.unit_price, k.q,
+    k.unit_price::bigint * k.q, 0, 0, k."cold_chain", k.commission_bp FROM o, sku k ORDER BY k.n
   RETURNING "id", "sku_id"
 ),
 e AS (
   INSERT INTO "order_events" ("order_id", "from_status", "to_status", "actor_id", "data", "created_at")
-  SELECT o."id", '', '{S.PENDING_PAYMENT}', $27, $28::jsonb, $25 FROM o
+  SELECT o."id", '', '{S.PENDING_PAYMENT}', $19, $20::jsonb, $17 FROM o
 ),
 c AS (
-  DELETE FROM "cart_items" WHERE $29 AND "user_id" = $13 AND "sku_id" = ANY($1::bigint[]) AND EXISTS (SELECT 1 FROM o)
+  DELETE FROM "cart_items" WHERE $21 AND "user_id" = $6 AND "sku_id" = ANY($1::bigint[]) AND EXISTS (SELECT 1 FROM o)
 )
-SELECT (SELECT "id" FROM o) AS order_id,
-  ARRAY(SELECT "id" FROM l ORDER BY "sku_id") AS line_ids,
-  ARRAY(SELECT "id" FROM locked WHERE enough) AS enough,
-  ARRAY(SELECT "product_id" FROM res WHERE "stock" = 0) AS sold_out
+SELECT k.*, (SELECT "id" FROM o) AS order_id, l."id" AS line_id, lk.enough, r."stock" AS stock_left
+FROM sku k LEFT JOIN l ON l."sku_id" = k."id" LEFT JOIN locked lk ON lk."id" = k."id" LEFT JOIN res r ON r."id" = k."id"
+ORDER BY k.n
 """
 
 
 async def _write_order_pg(new: _NewOrder, conn: Any) -> None:
+    """Check the SKUs, reserve the stock and record the order, its lines and its first event (and
+    clear the cart) in _CHECKOUT_PG; fills new with the lines, their prices and the new ids."""
     d, r = new.data, new.source
-    lines = new.lines
-    row = (await conn.execute_query_dict(_CHECKOUT_PG, [
-        [sku.id for sku, *_ in lines], [q for _, q, *_ in lines], [x[2] for x in lines], [x[3] for x in lines],
-        [sku.product_id for sku, *_ in lines], [sku.merchant_id for sku, *_ in lines],
-        [sku.product_name for sku, *_ in lines], [sku.spec for sku, *_ in lines], [sku.image for sku, *_ in lines],
-        [sku.cold_chain for sku, *_ in lines], [x[4] for x in lines],
+    ids = [x.sku_id for x in d.lines]
+    source = d.source.kind if d.source else ""
+    rows = await conn.execute_query_dict(_CHECKOUT_PG, [
+        ids, [x.quantity for x in d.lines], [r.unit_prices.get(i) for i in ids], [new.commission_bp(i) for i in ids],
         new.order_no, new.buyer_id, d.fulfilment, d.station_id,
-        orjson.dumps(d.address.model_dump()).decode() if d.address else None, new.goods,
-        d.source.kind if d.source else "", r.live_session_id, r.livestreamer_id, new.assisted_by, new.key,
-        new.rhash, d.note, new.now, new.expires_at, new.assisted_by or new.buyer_id,
-        orjson.dumps({"assisted": bool(new.assisted_by), "source": d.source.kind if d.source else ""}).decode(),
-        d.clear_cart]))[0]
-    if row["order_id"] is None:
-        enough = set(row["enough"])
-        missing = next(sku.id for sku, *_ in sorted(lines, key=lambda x: x[0].id) if sku.id not in enough)
-        raise Conflict("not enough stock", code="out_of_stock", details={"sku_id": missing})
-    new.id = row["order_id"]
-    new.line_ids = dict(zip(sorted(sku.id for sku, *_ in lines), row["line_ids"]))
-    _invalidate_products(set(row["sold_out"]))
+        orjson.dumps(d.address.model_dump()).decode() if d.address else None, source, r.live_session_id,
+        r.livestreamer_id, new.assisted_by, new.key, new.rhash, d.note, new.now, new.expires_at,
+        new.assisted_by or new.buyer_id,
+        orjson.dumps({"assisted": bool(new.assisted_by), "source": source}).decode(), d.clear_cart])
+    skus = {row["id"]: _sku_row(row) for row in rows}
+    _check_skus(d, skus)
+    if rows[0]["order_id"] is None:
+        short = [row["id"] for row in rows if not row["enough"]] or ids
+        raise Conflict("not enough stock", code="out_of_stock", details={"sku_id": min(short)})
+    new.id = rows[0]["order_id"]
+    for row in rows:
+        unit, qty = int(row["unit_price"]), int(row["q"])
+        new.lines.append((skus[row["id"]], qty, unit, unit * qty, int(row["commission_bp"])))
+        new.line_ids[row["id"]] = row["line_id"]
+    new.goods = sum(line[3] for line in new.lines)
+    _invalidate_products({int(row["product_id"]) for row in rows if row["stock_left"] == 0})
 
 
 async def _write_order_orm(new: _NewOrder, conn: Any) -> None:
