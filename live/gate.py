@@ -40,20 +40,11 @@ def now_ms() -> int:
 # Redis. A give-back in another process is seen at most that late.
 LOCAL_SOLD_OUT_S = 0.25
 _sold_out_until: dict[int, float] = {}
-TAKE_SLOTS = 64
-_slots: asyncio.Semaphore | None = None
-
-
-def _take_slots() -> asyncio.Semaphore:
-    global _slots
-    if _slots is None:
-        _slots = asyncio.Semaphore(TAKE_SLOTS)
-    return _slots
 
 
 async def _retrying(fn, attempts: int = 5):
-    """Confirm and give-back keep the gate true to the database: a momentary 'too many connections'
-    from the Redis client pool is waited out, not turned into a lost hold."""
+    """Confirm and give-back keep the gate true to the database: a momentary loss of Redis (a
+    connection that could not be had) is waited out, not turned into a lost hold."""
     from redis.exceptions import ConnectionError as RedisConnectionError
 
     for i in range(attempts):
@@ -80,10 +71,7 @@ async def take(tiein_id: int, buyer_id: int, qty: int, limit: int) -> tuple[int,
     if sold_out_here(tiein_id):
         return SOLD_OUT, ""
     hold = secrets.token_hex(8)
-    # A crowd arriving at once must not open more Redis commands than the client pool holds
-    # (its overflow is an error, not a wait): takes queue here instead.
-    async with _take_slots():
-        r = int(await kr.script("live_take", _keys(tiein_id), [buyer_id, qty, limit, hold, now_ms()]))
+    r = int(await kr.script("live_take", _keys(tiein_id), [buyer_id, qty, limit, hold, now_ms()]))
     if r == SOLD_OUT and qty == 1:
         if len(_sold_out_until) > 10_000:
             _sold_out_until.clear()

@@ -3,7 +3,6 @@ rollback; jobs take ids and must be safe to run twice (arq delivers at least onc
 from __future__ import annotations
 
 import logging
-import time
 from datetime import timedelta
 from typing import Any
 
@@ -17,25 +16,30 @@ def queue_name() -> str:
     return runtime.settings().redis_prefix + "arq:queue"
 
 
+def _arq_job(name: str, args: tuple, job_id: str, defer: timedelta | None) -> tuple[list[str], list[Any]]:
+    """arq's keys and record for a job (its own format, so its worker runs it): KEYS job, result,
+    queue; ARGV expiry ms, serialized job, score ms, id — as server/kit/lua/enqueue_job.lua takes them."""
+    from arq.constants import expires_extra_ms, job_key_prefix, result_key_prefix
+    from arq.jobs import serialize_job
+    from arq.utils import timestamp_ms, to_ms
+
+    now_ms = timestamp_ms()
+    defer_ms = to_ms(defer) or 0
+    job = serialize_job(name, args, {}, None, now_ms, serializer=runtime.get().redis.job_serializer)
+    return ([job_key_prefix + job_id, result_key_prefix + job_id, queue_name()],
+            [defer_ms + expires_extra_ms, job, now_ms + defer_ms, job_id])
+
+
 async def _enqueue_now(name: str, args: tuple, job_id: str | None, defer: timedelta | None) -> None:
     """arq's enqueue_job (same keys, same job format, same "nothing if the id is taken") as one Lua
     call: arq's own takes three round trips and a connection of its own (WATCH/MULTI)."""
     from uuid import uuid4
 
-    from arq.constants import job_key_prefix, result_key_prefix
-    from arq.jobs import serialize_job
-    from arq.utils import timestamp_ms, to_ms
-
     from server.kit import redis as kr
 
     try:
-        arq_redis = runtime.get().redis
-        job_id = job_id or uuid4().hex
-        now_ms = timestamp_ms()
-        defer_ms = to_ms(defer) or 0
-        job = serialize_job(name, args, {}, None, now_ms, serializer=arq_redis.job_serializer)
-        await kr.script("enqueue_job", [job_key_prefix + job_id, result_key_prefix + job_id, queue_name()],
-                        [defer_ms + arq_redis.expires_extra_ms, job, now_ms + defer_ms, job_id])
+        keys, argv = _arq_job(name, args, job_id or uuid4().hex, defer)
+        await kr.script("enqueue_job", keys, argv)
     except Exception:  # Redis is not the source of truth: a sweeper re-finds the work
         log.exception("enqueue failed", extra={"job": name})
 
@@ -62,13 +66,9 @@ def enqueue(name: str, *args: Any, job_id: str | None = None,
 
 
 def enqueue_in(pipe: Any, name: str, *args: Any, job_id: str) -> None:
-    """Add the commands that enqueue job `name` now to a Redis pipeline, in arq's own format (the
-    job under its key, its id in the queue), so it goes in one round trip with the caller's other
-    commands. Nothing checks that the id is new: use an id made for this job alone."""
-    from arq.constants import expires_extra_ms, job_key_prefix
-    from arq.jobs import serialize_job
-
-    job_id = _namespaced(job_id)
-    now_ms = int(time.time() * 1000)
-    pipe.psetex(job_key_prefix + job_id, expires_extra_ms, serialize_job(name, args, {}, None, now_ms))
-    pipe.zadd(queue_name(), {job_id: now_ms})
+    """Add the commands that enqueue job `name` now to a Redis pipeline (a MULTI), so the job goes
+    in one round trip with the caller's other commands. Nothing checks that the id is new: use an
+    id made for this job alone."""
+    keys, (expiry_ms, job, score, job_id) = _arq_job(name, args, _namespaced(job_id), None)
+    pipe.psetex(keys[0], expiry_ms, job)
+    pipe.zadd(keys[2], {job_id: score})
