@@ -167,11 +167,11 @@ async def on_air(request: Request, principal, session_id: int, body: OnAirIn):
           body=BuyNowIn, response=TicketOut, status=202, tags=TAGS, errors=(401, 404, 409, 422, 429, 503),
           description="Needs `Authorization: Bearer <token>`. The token's signature admits the buyer to "
                       "the flash gate; past the quota or the per-buyer limit the answer (409) comes from "
-                      "Redis (or this process's memory of a sold-out quota) alone. An admitted buyer's "
-                      "account is checked in full, a unit of the quota is held for them, and the answer "
-                      "is **202 with a ticket** (排队下单): the order is written by the worker, and "
-                      "`GET /api/v1/live/tickets/{ticket}` shows it once placed (or why it failed; the "
-                      "unit then goes back). When no quota is involved (the session has ended, within its "
+                      "Redis (or this process's memory of a sold-out quota) alone. An admitted buyer holds "
+                      "a unit of the quota and the answer is **202 with a ticket** (排队下单): the worker "
+                      "checks the account in full (a disabled or revoked one fails with 401) and writes "
+                      "the order, and `GET /api/v1/live/tickets/{ticket}` shows it once placed (or why it "
+                      "failed; the unit then goes back). When no quota is involved (the session has ended, within its "
                       "attribution window) the order is placed at once: 201 with a ticket whose status is "
                       "`placed`. A repeated `Idempotency-Key` returns the same ticket.")
 async def buy_now(request: Request, session_id: int, body: BuyNowIn):
@@ -179,7 +179,7 @@ async def buy_now(request: Request, session_id: int, body: BuyNowIn):
     if not header or not header.startswith("Bearer "):
         raise Unauthorized("missing bearer token", code="missing_token")
     # Signature, expiry, issuer and audience: no database, no Redis. Revocation and disabled accounts
-    # are checked by authenticate() before anything is written (checkout.buy_now calls it).
+    # are checked before anything is written (by the worker for a queued ticket, see checkout.buy_now).
     claims = decode_token(header[7:].strip())
     try:
         user_id = int(claims["sub"])
@@ -189,8 +189,9 @@ async def buy_now(request: Request, session_id: int, body: BuyNowIn):
     if key is not None and not (1 <= len(key.strip()) <= 64 and key.strip().isprintable()):
         raise ValidationFailed.field("Idempotency-Key", "1-64 printable characters")
     try:
-        status, ticket = await checkout.buy_now(user_id, session_id, body, key.strip() if key else None,
-                                                verify=lambda: authenticate(header))
+        tv = claims.get("tv")
+        status, ticket = await checkout.buy_now(user_id, tv if isinstance(tv, int) else -1, session_id, body,
+                                                key.strip() if key else None, verify=lambda: authenticate(header))
     except AppError as exc:
         # Rendered here rather than raised through Sanic's exception machinery: a flash crowd gets
         # thousands of these answers a second. Same body and headers as the app's error handler.

@@ -19,7 +19,8 @@ from tortoise.expressions import F
 from live import events, figures, gate
 from server.kit import clock, runtime
 from server.kit import redis as kr
-from server.kit.jobs import enqueue_in
+from server.kit.jobs import job_record
+from server.kit.auth import load_principal
 from server.kit.db import lock_rows, on_commit
 from server.kit.errors import AppError, Conflict, NotFound, Unauthorized, ValidationFailed
 from server.models.catalog import Sku
@@ -233,7 +234,7 @@ def register() -> None:
 # The crowd's answers thus never wait behind the winners' transactions, which queue on the same rows.
 _MAP_TTL = 1.0
 _maps: dict[int, tuple[float, dict[int, tuple[int, int]] | None]] = {}
-_map_lock = asyncio.Lock()
+_loading: dict[int, asyncio.Future] = {}
 _refreshing: set[int] = set()
 TICKET_TTL_S = 24 * 3600
 # A ticket the worker has not started within this is given up (its hold goes back): well inside the
@@ -254,11 +255,13 @@ async def _tiein_map(session_id: int) -> dict[int, tuple[int, int]] | None:
             _refreshing.add(session_id)
             asyncio.ensure_future(_refresh(session_id))
         return hit[1]
-    async with _map_lock:  # the first load: one query for the whole crowd
-        hit = _maps.get(session_id)
-        if hit is not None:
-            return hit[1]
-        return await _load_map(session_id, now)
+    # The first load: one query for the whole crowd, which waits on one future and wakes at once
+    # (waiters on a lock would wake one per turn of the event loop: hundreds of turns).
+    loading = _loading.get(session_id)
+    if loading is None:
+        loading = _loading[session_id] = asyncio.ensure_future(_load_map(session_id, now))
+        loading.add_done_callback(lambda _: _loading.pop(session_id, None))
+    return await asyncio.shield(loading)
 
 
 def forget_session(session_id: int) -> None:
@@ -324,12 +327,13 @@ def _ticket_out(ticket: str, rec: dict, order=None) -> dict:
             "sku_id": rec["sku_id"], "quantity": rec["qty"], "order": order, "error": rec.get("error")}
 
 
-async def buy_now(buyer_id: int, session_id: int, data, idempotency_key: str | None, *, verify
-                  ) -> tuple[int, dict]:
-    """The buy button: (201, placed ticket with its order) when no quota is involved (the session
-    is over, within its attribution window), else (202, queued ticket) for an admitted buyer.
-    verify: the caller's full identity check (revocation, disabled account), run before anything
-    is held or written."""
+async def buy_now(buyer_id: int, token_version: int, session_id: int, data, idempotency_key: str | None, *,
+                  verify) -> tuple[int, dict]:
+    """The buy button: (202, queued ticket) for a buyer the gate admits, else (201, placed ticket
+    with its order) when no quota is involved (the session is over, within its attribution window).
+    An admitted buyer's account is checked in full by the worker before the order is written (a
+    disabled account's ticket fails and its unit goes back); verify, the caller's full identity
+    check, is run here only for an order placed at once."""
     from server.orders import service as orders
     from server.orders.schemas import CheckoutIn
 
@@ -353,50 +357,33 @@ async def buy_now(buyer_id: int, session_id: int, data, idempotency_key: str | N
         prior = await kr.redis().get(idem)
         if prior is not None:
             return 202, await ticket_view(buyer_id, prior.decode())
-    # The gate's take and the account check at once (one wait, not two): a flash crowd's event loop
-    # turns slowly, and an admitted buyer's answer is made of such waits.
-    taken, principal = await asyncio.gather(_take(tiein_id, buyer_id, data.quantity, limit), verify(),
-                                            return_exceptions=True)
-    if isinstance(taken, BaseException):
-        raise taken
-    r, hold = taken
-    if isinstance(principal, BaseException) or principal.user_id != buyer_id:
-        if r == gate.TAKEN:
-            await gate.give_back(tiein_id, buyer_id, data.quantity, hold)
-        raise principal if isinstance(principal, BaseException) else Unauthorized("invalid token",
-                                                                                   code="invalid_token")
+    hold = gate.new_hold()
+    rec = {"status": "queued", "buyer": buyer_id, "tv": token_version, "session_id": session_id,
+           "tiein_id": tiein_id, "sku_id": data.sku_id, "qty": data.quantity, "at": gate.now_ms(),
+           "key": idempotency_key or f"live-ticket-{hold}", "checkout": _checkout_body(session_id, data)}
+    CheckoutIn.model_validate(rec["checkout"])  # the worker must be able to read it back
+    # The take, the ticket and its job in one atomic step (and one round trip, batched with the
+    # crowd's other takes): an admitted buyer's answer waits for nothing else.
+    job_keys, job_args = job_record("live.place_order", hold, job_id=f"live.place:{hold}")
+    keys = [_ticket_key(hold), job_keys[0], job_keys[2]] + ([idem] if idem is not None else [])
+    args = [orjson.dumps(rec), TICKET_TTL_S, job_args[1], job_args[0], job_args[2], job_args[3]]
+    r, hold = await _take(tiein_id, buyer_id, data.quantity, limit, hold=hold, queue=(keys, args))
+    if r == gate.KEY_TAKEN:  # the same request raced this one and won: its ticket
+        return 202, await ticket_view(buyer_id, (await kr.redis().get(idem)).decode())
     if r == gate.OVER_LIMIT:
         raise Conflict(f"at most {limit} per buyer in this live session", code="live_buyer_limit",
                        details={"tiein_id": tiein_id, "sku_id": data.sku_id, "per_buyer_limit": limit})
     if r != gate.TAKEN:
         await gate.maybe_repair(tiein_id)
         raise _sold_out(tiein_id, data.sku_id)
-    # Admitted: the hold is the ticket. From here any failure gives the hold back.
-    try:
-        rec = {"status": "queued", "buyer": buyer_id, "session_id": session_id, "tiein_id": tiein_id,
-               "sku_id": data.sku_id, "qty": data.quantity, "at": gate.now_ms(),
-               "key": idempotency_key or f"live-ticket-{hold}", "checkout": _checkout_body(session_id, data)}
-        CheckoutIn.model_validate(rec["checkout"])  # the worker must be able to read it back
-        if idem is not None and not await kr.redis().set(idem, hold, nx=True, ex=TICKET_TTL_S):
-            # The same request raced this one and won: it has the ticket, this hold goes back.
-            await gate.give_back(tiein_id, buyer_id, data.quantity, hold)
-            return 202, await ticket_view(buyer_id, (await kr.redis().get(idem)).decode())
-        # The ticket and its job in one round trip.
-        pipe = kr.redis().pipeline(transaction=True)
-        pipe.set(_ticket_key(hold), orjson.dumps(rec), ex=TICKET_TTL_S)
-        enqueue_in(pipe, "live.place_order", hold, job_id=f"live.place:{hold}")
-        await pipe.execute()
-    except BaseException:
-        await gate.give_back(tiein_id, buyer_id, data.quantity, hold)
-        raise
     return 202, _ticket_out(hold, rec)
 
 
-async def _take(tiein_id: int, buyer_id: int, qty: int, limit: int) -> tuple[int, str]:
-    r, hold = await gate.take(tiein_id, buyer_id, qty, limit)
+async def _take(tiein_id: int, buyer_id: int, qty: int, limit: int, **kw) -> tuple[int, str]:
+    r, hold = await gate.take(tiein_id, buyer_id, qty, limit, **kw)
     if r == gate.COLD:
         await gate.load(tiein_id)
-        r, hold = await gate.take(tiein_id, buyer_id, qty, limit)
+        r, hold = await gate.take(tiein_id, buyer_id, qty, limit, **kw)
     return r, hold
 
 
@@ -424,6 +411,7 @@ async def place_order(ticket: str) -> str:
         return "failed"
     token = _pre_taken.set({tiein_id: (ticket, qty, buyer)})
     try:
+        await load_principal(buyer, rec["tv"])  # revoked or disabled since the token was issued: 401
         order = await orders.create_order(buyer, CheckoutIn.model_validate(rec["checkout"]),
                                           idempotency_key=rec["key"])
     except AppError as exc:

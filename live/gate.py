@@ -19,7 +19,7 @@ from server.kit import redis as kr
 log = logging.getLogger("kazuo.live.gate")
 LUA_DIR = Path(__file__).parent / "lua"
 
-TAKEN, SOLD_OUT, COLD, OVER_LIMIT = 1, 0, -1, -2
+TAKEN, SOLD_OUT, COLD, OVER_LIMIT, KEY_TAKEN = 1, 0, -1, -2, -3
 # A hold older than this was never confirmed: its checkout rolled back or its process died.
 HOLD_TTL_MS = 30_000
 # Sold-out answers check the database at most this often per tie-in (repairs an under-counting gate).
@@ -66,12 +66,22 @@ def _forget_sold_out(tiein_id: int) -> None:
     _sold_out_until.pop(tiein_id, None)
 
 
-async def take(tiein_id: int, buyer_id: int, qty: int, limit: int) -> tuple[int, str]:
-    """Take qty for buyer: (TAKEN, hold id) | (SOLD_OUT | COLD | OVER_LIMIT, "")."""
+def new_hold() -> str:
+    return secrets.token_hex(8)
+
+
+async def take(tiein_id: int, buyer_id: int, qty: int, limit: int, *, hold: str = "",
+               queue: tuple[list[str], list] | None = None) -> tuple[int, str]:
+    """Take qty for buyer: (TAKEN, hold id) | (SOLD_OUT | COLD | OVER_LIMIT | KEY_TAKEN, "").
+    queue: (keys, args) that live_take.lua writes along with a take (the buy button's ticket and
+    job, see live.checkout); calls made in one turn of the event loop go to Redis as one batch."""
     if sold_out_here(tiein_id):
         return SOLD_OUT, ""
-    hold = secrets.token_hex(8)
-    r = int(await kr.script("live_take", _keys(tiein_id), [buyer_id, qty, limit, hold, now_ms()]))
+    hold = hold or new_hold()
+    keys, args = _keys(tiein_id), [buyer_id, qty, limit, hold, now_ms()]
+    if queue is not None:
+        keys, args = keys + queue[0], args + queue[1]
+    r = int(await kr.script_batched("live_take", keys, args))
     if r == SOLD_OUT and qty == 1:
         if len(_sold_out_until) > 10_000:
             _sold_out_until.clear()

@@ -65,10 +65,7 @@ def enqueue(name: str, *args: Any, job_id: str | None = None,
     on_commit(lambda: _enqueue_now(name, args, job_id, defer))
 
 
-def enqueue_in(pipe: Any, name: str, *args: Any, job_id: str) -> None:
-    """Add the commands that enqueue job `name` now to a Redis pipeline (a MULTI), so the job goes
-    in one round trip with the caller's other commands. Nothing checks that the id is new: use an
-    id made for this job alone."""
-    keys, (expiry_ms, job, score, job_id) = _arq_job(name, args, _namespaced(job_id), None)
-    pipe.psetex(keys[0], expiry_ms, job)
-    pipe.zadd(keys[2], {job_id: score})
+def job_record(name: str, *args: Any, job_id: str) -> tuple[list[str], list[Any]]:
+    """A job's keys and record in arq's format, for a Lua script that enqueues it along with other
+    writes (one atomic step): KEYS job, result, queue; ARGV expiry ms, serialized job, score ms, id."""
+    return _arq_job(name, args, _namespaced(job_id), None)

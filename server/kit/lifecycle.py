@@ -55,6 +55,10 @@ async def start(settings: Settings) -> runtime.Runtime:
     runtime.set_current(rt)
     for path in LUA_DIRS:
         scripts.load_dir(path)
+    try:
+        await scripts.preload()
+    except Exception as exc:  # noqa: BLE001 - Redis down at start: /readyz says so; scripts load on use
+        log.warning("could not load the Lua scripts into Redis: %r", exc)
     rt.extras["jwt_key"] = settings.jwt_key()
     _integrations(settings, rt)
     return rt
