@@ -303,21 +303,6 @@ def _checkout_body(session_id: int, data) -> dict:
     return body
 
 
-def _check_destination(data) -> None:
-    """The order's shape, before the buyer is admitted: no quota is held for a request that cannot
-    become an order."""
-    if data.fulfilment == "pickup":
-        if data.station_id is None:
-            raise ValidationFailed.field("station_id", "required for pickup")
-        if data.address is not None:
-            raise ValidationFailed.field("address", "not used for pickup")
-    else:
-        if data.address is None:
-            raise ValidationFailed.field("address", "required for delivery")
-        if data.station_id is not None:
-            raise ValidationFailed.field("station_id", "not used for delivery")
-
-
 def _ticket_key(ticket: str) -> str:
     return kr.key("live", "ticket", ticket)
 
@@ -337,8 +322,8 @@ async def buy_now(buyer_id: int, token_version: int, session_id: int, data, idem
     from server.orders import service as orders
     from server.orders.schemas import CheckoutIn
 
-    _check_destination(data)
-    m = await _tiein_map(session_id)
+    orders.check_destination(data)  # before the buyer is admitted: no unit is held for a request
+    m = await _tiein_map(session_id)  # that cannot become an order
     if m is None or data.sku_id not in m:
         # Nothing to queue for: the checkout decides at once (a session not live is a 422 there,
         # an ended one within its window attributes at the shelf price).

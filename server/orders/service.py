@@ -188,6 +188,12 @@ def _check_shape(data: CheckoutIn) -> None:
         seen.add(line.sku_id)
         if line.quantity > s.order_max_quantity:
             raise ValidationFailed.field(f"lines.{i}.quantity", f"at most {s.order_max_quantity}")
+    check_destination(data)
+
+
+def check_destination(data: Any) -> None:
+    """Pickup names a station and no address; delivery an address and no station (422 naming the
+    field). data: anything with fulfilment, station_id and address (a checkout, a live buy)."""
     if data.fulfilment == "pickup":
         if data.station_id is None:
             raise ValidationFailed.field("station_id", "required for pickup")
