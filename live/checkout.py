@@ -56,6 +56,10 @@ async def resolve(ctx: hooks.SourceContext) -> hooks.SourceResult:
         raise ValidationFailed.field(FIELD, "the live session has not started")
     skus = sorted({ln.sku_id for ln in ctx.lines})
     if s.status == SessionStatus.ENDED:
+        if _pre_taken.get():
+            # Admitted on air at the live price; the session ended before the worker wrote the
+            # order: not at the shelf price behind the buyer's back.
+            raise Conflict("the live session ended before the order was written", code="live_session_ended")
         window = timedelta(hours=runtime.settings().live_attribution_window_hours)
         if s.ended_at is None or clock.now() > s.ended_at + window:
             raise ValidationFailed.field(FIELD, "the live session's attribution window has closed")

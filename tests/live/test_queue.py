@@ -93,3 +93,25 @@ async def test_a_ticket_the_worker_reaches_too_late_is_given_up(client, streamer
     view = await ticket_result(buyer, {"ticket": hold})
     assert view["status"] == "failed" and view["error"]["code"] == "live_queue_timeout"
     assert not await Order.filter(live_session_id=s["id"]).exists()
+
+
+async def test_a_ticket_whose_session_ended_meanwhile_fails_instead_of_the_shelf_price(client, streamer,
+                                                                                        station_id):
+    from live import checkout, gate
+    from server.kit import redis as kr
+    from server.models.orders import Order
+
+    goods, s, t = await _live(streamer)
+    buyer = await login(client)
+    verdict, hold = await gate.take(t["id"], buyer.id, 1, 1)
+    assert verdict == gate.TAKEN
+    rec = {"status": "queued", "buyer": buyer.id, "tv": 0, "session_id": s["id"], "tiein_id": t["id"],
+           "sku_id": goods.sku_id, "qty": 1, "at": gate.now_ms(), "key": f"live-ticket-{hold}",
+           "checkout": {"lines": [{"sku_id": goods.sku_id, "quantity": 1}], "fulfilment": "pickup",
+                        "station_id": station_id, "source": {"kind": "live", "session_id": s["id"]}}}
+    await kr.redis().set(kr.key("live", "ticket", hold), orjson.dumps(rec))
+    assert (await streamer.post(f"/api/v1/live/sessions/{s['id']}/end")).status_code == 200
+    assert await checkout.place_order(hold) == "failed"
+    view = await ticket_result(buyer, {"ticket": hold})
+    assert view["error"]["code"] == "live_session_ended"
+    assert not await Order.filter(live_session_id=s["id"]).exists()
