@@ -265,9 +265,11 @@ class _Conn:
 
 async def run_asyncio(base_url: str, requests: Sequence[Req], *, connections: int,
                       duration: float | None = None, once: bool = False, name: str,
-                      timeout_s: float = 10.0, keep_bodies: bool = False) -> Figures:
+                      timeout_s: float = 10.0, keep_bodies: bool = False, preconnect: bool = False) -> Figures:
     """Drive with raw asyncio streams: round-robin for `duration` seconds, or (once=True) send every
-    request exactly once over `connections` connections. keep_bodies puts (status, body) of every
+    request exactly once over `connections` connections. preconnect opens every connection before
+    the clock starts (clients whose connections are already open, as a watching viewer's is);
+    otherwise a connection's first request also times its opening. keep_bodies puts (status, body) of every
     response in extra["responses"], in the order of `requests` (count mode only)."""
     host, port = _loopback(base_url)
     if once:
@@ -300,9 +302,8 @@ async def run_asyncio(base_url: str, requests: Sequence[Req], *, connections: in
         next_index += 1
         return i
 
-    async def worker() -> None:
+    async def worker(conn: _Conn) -> None:
         nonlocal errors
-        conn = _Conn(host, port)
         try:
             while time.perf_counter() < hard_stop:
                 i = take()
@@ -325,8 +326,11 @@ async def run_asyncio(base_url: str, requests: Sequence[Req], *, connections: in
         finally:
             conn.close()
 
+    conns = [_Conn(host, port) for _ in range(connections)]
+    if preconnect:
+        await asyncio.gather(*(c.open() for c in conns))
     started = time.perf_counter()
-    await asyncio.gather(*(worker() for _ in range(connections)))
+    await asyncio.gather(*(worker(c) for c in conns))
     elapsed = time.perf_counter() - started
     latencies.sort()
     fig = Figures(name=name, connections=connections, duration=elapsed, requests=len(latencies),
