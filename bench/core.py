@@ -387,11 +387,12 @@ class BenchContext:
                                  name=name)
 
     async def drive(self, requests: Sequence[Req], *, name: str = "", connections: int | None = None,
-                    keep_bodies: bool = False, preconnect: bool = False) -> Figures:
+                    keep_bodies: bool = False, preconnect: bool = False, opener: Req | None = None) -> Figures:
         """Send every request exactly once over `connections` connections (the asyncio client);
-        preconnect: the connections are open before the clock starts."""
+        preconnect: the connections are open (and have each carried `opener`) before the clock starts."""
         return await run_asyncio(self.base_url, requests, connections=connections or self.connections,
-                                 once=True, name=name, keep_bodies=keep_bodies, preconnect=preconnect)
+                                 once=True, name=name, keep_bodies=keep_bodies, preconnect=preconnect,
+                                 opener=opener)
 
     async def warmup(self, requests: Sequence[Req], seconds: float = 1.0) -> None:
         if seconds > 0:

@@ -265,10 +265,12 @@ class _Conn:
 
 async def run_asyncio(base_url: str, requests: Sequence[Req], *, connections: int,
                       duration: float | None = None, once: bool = False, name: str,
-                      timeout_s: float = 10.0, keep_bodies: bool = False, preconnect: bool = False) -> Figures:
+                      timeout_s: float = 10.0, keep_bodies: bool = False, preconnect: bool = False,
+                      opener: Req | None = None) -> Figures:
     """Drive with raw asyncio streams: round-robin for `duration` seconds, or (once=True) send every
     request exactly once over `connections` connections. preconnect opens every connection before
-    the clock starts (clients whose connections are already open, as a watching viewer's is);
+    the clock starts (clients whose connections are already open, as a watching viewer's is), and
+    sends `opener` once on each (a viewer's poll), so the server has taken up every connection;
     otherwise a connection's first request also times its opening. keep_bodies puts (status, body) of every
     response in extra["responses"], in the order of `requests` (count mode only)."""
     host, port = _loopback(base_url)
@@ -329,6 +331,9 @@ async def run_asyncio(base_url: str, requests: Sequence[Req], *, connections: in
     conns = [_Conn(host, port) for _ in range(connections)]
     if preconnect:
         await asyncio.gather(*(c.open() for c in conns))
+        if opener is not None:
+            raw = opener.raw(hostport)
+            await asyncio.gather(*(asyncio.wait_for(c.send(raw), timeout_s) for c in conns))
     started = time.perf_counter()
     await asyncio.gather(*(worker(c) for c in conns))
     elapsed = time.perf_counter() - started
@@ -337,6 +342,7 @@ async def run_asyncio(base_url: str, requests: Sequence[Req], *, connections: in
                   p50_ms=percentile(latencies, 50) * 1000, p99_ms=percentile(latencies, 99) * 1000,
                   non2xx=sum(v for k, v in statuses.items() if not 200 <= k < 300), errors=errors,
                   client="asyncio", statuses=dict(sorted(statuses.items())))
+    fig.extra["started_at"] = started  # time.perf_counter() when the clock started
     if latencies:
         fig.extra["max_ms"] = latencies[-1] * 1000
     if responses:
