@@ -19,7 +19,6 @@ from server.kit import clock, runtime
 from server.kit.auth import Role, authenticate, decode_token
 from server.kit.errors import AppError, BadRequest, Forbidden, NotFound, Unauthorized, ValidationFailed
 from server.kit.http import MAX_ID, endpoint
-from server.orders.schemas import OrderOut
 
 log = logging.getLogger("kazuo.live.api")
 bp = Blueprint("live", url_prefix="/api/v1/live")

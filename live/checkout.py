@@ -19,10 +19,10 @@ from tortoise.expressions import F
 from live import events, figures, gate
 from server.kit import clock, runtime
 from server.kit import redis as kr
-from server.kit.jobs import job_record
 from server.kit.auth import load_principal
 from server.kit.db import lock_rows, on_commit
 from server.kit.errors import AppError, Conflict, NotFound, Unauthorized, ValidationFailed
+from server.kit.jobs import job_record
 from server.models.catalog import Sku
 from server.models.live import LivePurchase, LiveSession, LiveTieIn, SessionStatus
 from server.orders import hooks
@@ -38,9 +38,9 @@ def _sold_out(tiein_id: int, sku_id: int) -> Conflict:
                     details={"tiein_id": tiein_id, "sku_id": sku_id})
 
 
-def _over_limit(t: LiveTieIn) -> Conflict:
-    return Conflict(f"at most {t.per_buyer_limit} per buyer in this live session", code="live_buyer_limit",
-                    details={"tiein_id": t.id, "sku_id": t.sku_id, "per_buyer_limit": t.per_buyer_limit})
+def _over_limit(tiein_id: int, sku_id: int, limit: int) -> Conflict:
+    return Conflict(f"at most {limit} per buyer in this live session", code="live_buyer_limit",
+                    details={"tiein_id": tiein_id, "sku_id": sku_id, "per_buyer_limit": limit})
 
 
 async def resolve(ctx: hooks.SourceContext) -> hooks.SourceResult:
@@ -97,12 +97,9 @@ async def _take_quota(ctx: hooks.SourceContext, s: LiveSession, skus: list[int])
             holds.append((t, taken[0]))
             ctx.on_rollback.append(lambda t=t, h=taken[0], n=n: gate.give_back(t.id, buyer, n, h))
             continue
-        r, hold = await gate.take(t.id, buyer, n, t.per_buyer_limit)
-        if r == gate.COLD:
-            await gate.load(t.id)
-            r, hold = await gate.take(t.id, buyer, n, t.per_buyer_limit)
+        r, hold = await _take(t.id, buyer, n, t.per_buyer_limit)
         if r == gate.OVER_LIMIT:
-            raise _over_limit(t)
+            raise _over_limit(t.id, t.sku_id, t.per_buyer_limit)
         if r != gate.TAKEN:
             await gate.maybe_repair(t.id)
             raise _sold_out(t.id, t.sku_id)
@@ -125,7 +122,7 @@ async def _take_quota(ctx: hooks.SourceContext, s: LiveSession, skus: list[int])
         if not ok:
             await gate.give_back(t.id, buyer, n, hold)
             await gate.load(t.id)
-            raise _over_limit(t)
+            raise _over_limit(t.id, t.sku_id, t.per_buyer_limit)
     for t, hold in holds:
         n = qty[t.sku_id]
         ok = await _quota_to_shelf(conn, t, n)
@@ -354,14 +351,13 @@ async def buy_now(buyer_id: int, token_version: int, session_id: int, data, idem
     # The take, the ticket and its job in one atomic step (and one round trip, batched with the
     # crowd's other takes): an admitted buyer's answer waits for nothing else.
     job_keys, job_args = job_record("live.place_order", hold, job_id=f"live.place:{hold}")
-    keys = [_ticket_key(hold), job_keys[0], job_keys[2]] + ([idem] if idem is not None else [])
-    args = [orjson.dumps(rec), TICKET_TTL_S, job_args[1], job_args[0], job_args[2], job_args[3]]
+    keys = [_ticket_key(hold), *job_keys] + ([idem] if idem is not None else [])
+    args = [orjson.dumps(rec), TICKET_TTL_S, *job_args]
     r, hold = await _take(tiein_id, buyer_id, data.quantity, limit, hold=hold, queue=(keys, args))
     if r == gate.KEY_TAKEN:  # the same request raced this one and won: its ticket
         return 202, await ticket_view(buyer_id, (await kr.redis().get(idem)).decode())
     if r == gate.OVER_LIMIT:
-        raise Conflict(f"at most {limit} per buyer in this live session", code="live_buyer_limit",
-                       details={"tiein_id": tiein_id, "sku_id": data.sku_id, "per_buyer_limit": limit})
+        raise _over_limit(tiein_id, data.sku_id, limit)
     if r != gate.TAKEN:
         await gate.maybe_repair(tiein_id)
         raise _sold_out(tiein_id, data.sku_id)
@@ -369,6 +365,7 @@ async def buy_now(buyer_id: int, token_version: int, session_id: int, data, idem
 
 
 async def _take(tiein_id: int, buyer_id: int, qty: int, limit: int, **kw) -> tuple[int, str]:
+    """gate.take, loading a cold gate from the database once."""
     r, hold = await gate.take(tiein_id, buyer_id, qty, limit, **kw)
     if r == gate.COLD:
         await gate.load(tiein_id)
@@ -403,15 +400,12 @@ async def place_order(ticket: str) -> str:
         await load_principal(buyer, rec["tv"])  # revoked or disabled since the token was issued: 401
         order = await orders.create_order(buyer, CheckoutIn.model_validate(rec["checkout"]),
                                           idempotency_key=rec["key"])
-    except AppError as exc:
-        await gate.give_back(tiein_id, buyer, qty, ticket)  # at most once per hold
-        rec.update(status="failed", error={"status": exc.status, **exc.body()["error"]})
-    except Exception:  # noqa: BLE001 - the buyer is told; the hold goes back
-        log.exception("queued live order failed", extra={"ticket": ticket})
+    except Exception as exc:  # noqa: BLE001 - the buyer is told why; the hold goes back (once)
+        if not isinstance(exc, AppError):
+            log.exception("queued live order failed", extra={"ticket": ticket})
+            exc = AppError("the order could not be written; try again", code="internal_error", status=500)
         await gate.give_back(tiein_id, buyer, qty, ticket)
-        rec.update(status="failed", error={"status": 500, "code": "internal_error",
-                                           "message": "the order could not be written; try again",
-                                           "details": None})
+        rec.update(status="failed", error={"status": exc.status, **exc.body()["error"]})
     else:
         rec.update(status="placed", order_id=order.id)
     finally:

@@ -32,7 +32,7 @@ def _keys(tiein_id: int) -> list[str]:
 
 
 def now_ms() -> int:
-    return int(clock.now().timestamp() * 1000)
+    return int(clock.timestamp() * 1000)
 
 
 # Sold out, as this process last heard from the gate: {tiein_id: until (monotonic)}. Once a quota is

@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import importlib
 import logging
-import gc
 import os
 import re
 from pathlib import Path

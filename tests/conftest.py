@@ -132,6 +132,20 @@ class Actor:
         return await self.client.delete(url, headers=self.headers, **kw)
 
 
+async def wait_for(pred, timeout: float = 5.0, step: float = 0.05):
+    """Poll an async predicate until it returns a truthy value (jobs run in the inline worker);
+    returns its last value, falsy when the time ran out."""
+    import asyncio
+
+    loop = asyncio.get_running_loop()
+    end = loop.time() + timeout
+    while True:
+        value = await pred()
+        if value or loop.time() > end:
+            return value
+        await asyncio.sleep(step)
+
+
 async def login(client: httpx.AsyncClient, openid: str | None = None) -> Actor:
     openid = openid or "o-" + secrets.token_hex(8)
     r = await client.post("/__sim__/wechat/login-code", json={"openid": openid})

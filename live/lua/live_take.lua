@@ -2,14 +2,14 @@
 -- KEYS[1] remaining units (string), KEYS[2] units per buyer (hash), KEYS[3] open holds (zset id -> ms),
 -- KEYS[4] hold contents (hash id -> "buyer|qty"), KEYS[5] the commit epoch (not used here).
 -- ARGV[1] buyer, ARGV[2] qty, ARGV[3] per-buyer limit, ARGV[4] hold id, ARGV[5] now ms.
--- The buy button's queue (排队下单), when KEYS[6..8] are given: on a take, also write the ticket and
+-- The buy button's queue (排队下单), when KEYS[6..9] are given: on a take, also write the ticket and
 -- its arq job in the same step, so an admitted buyer costs one round trip in all.
--- KEYS[6] the ticket, KEYS[7] arq's job key, KEYS[8] arq's queue, KEYS[9] (optional) the buyer's
--- Idempotency-Key -> ticket; ARGV[6] the ticket (JSON), ARGV[7] its TTL in s, ARGV[8] the serialized
--- job, ARGV[9] its expiry in ms, ARGV[10] its score (ms), ARGV[11] its id.
+-- KEYS[6] the ticket, KEYS[7..9] the job as server.kit.jobs.job_record gives it (job, result, queue),
+-- KEYS[10] (optional) the buyer's Idempotency-Key -> ticket; ARGV[6] the ticket (JSON), ARGV[7] its
+-- TTL in s, ARGV[8..11] the job record (expiry ms, serialized job, score ms, id).
 -- Returns 1 taken, 0 sold out, -1 gate not loaded (cold: load it from the database), -2 over the limit,
 -- -3 the Idempotency-Key already has a ticket (nothing taken).
-if KEYS[9] and redis.call('EXISTS', KEYS[9]) == 1 then
+if KEYS[10] and redis.call('EXISTS', KEYS[10]) == 1 then
   return -3
 end
 local left = redis.call('GET', KEYS[1])
@@ -28,12 +28,12 @@ redis.call('DECRBY', KEYS[1], qty)
 redis.call('HINCRBY', KEYS[2], ARGV[1], qty)
 redis.call('ZADD', KEYS[3], ARGV[5], ARGV[4])
 redis.call('HSET', KEYS[4], ARGV[4], ARGV[1] .. '|' .. ARGV[2])
-if KEYS[8] then
+if KEYS[9] then
   redis.call('SET', KEYS[6], ARGV[6], 'EX', ARGV[7])
-  redis.call('PSETEX', KEYS[7], ARGV[9], ARGV[8])
-  redis.call('ZADD', KEYS[8], ARGV[10], ARGV[11])
-  if KEYS[9] then
-    redis.call('SET', KEYS[9], ARGV[4], 'EX', ARGV[7])
+  redis.call('PSETEX', KEYS[7], ARGV[8], ARGV[9])
+  redis.call('ZADD', KEYS[9], ARGV[10], ARGV[11])
+  if KEYS[10] then
+    redis.call('SET', KEYS[10], ARGV[4], 'EX', ARGV[7])
   end
 end
 return 1

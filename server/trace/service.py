@@ -257,22 +257,20 @@ async def update_batch(principal: Principal, batch_id: int, body: BatchPatch) ->
 
 async def add_step(principal: Principal, batch_id: int, body: StepIn) -> BatchOut:
     """Add a process step to an open batch (a locked one takes it as a correction)."""
-    await refresh_lock(batch_id)
-    async with atomic() as conn:
-        b = await batch_in_scope(principal, batch_id, conn, lock=True)
-        _require_open(b)
-        await _add_step(b.id, body, conn)
-        invalidate_after_commit(b.id)
-        return await batch_out(b, conn)
+    return await _add_to_open_batch(principal, batch_id, _add_step, body)
 
 
 async def add_inspection(principal: Principal, batch_id: int, body: InspectionIn) -> BatchOut:
     """Add an inspection report to an open batch (a locked one takes it as a correction)."""
+    return await _add_to_open_batch(principal, batch_id, _add_inspection, body)
+
+
+async def _add_to_open_batch(principal: Principal, batch_id: int, add, body) -> BatchOut:
     await refresh_lock(batch_id)
     async with atomic() as conn:
         b = await batch_in_scope(principal, batch_id, conn, lock=True)
         _require_open(b)
-        await _add_inspection(b.id, body, conn)
+        await add(b.id, body, conn)
         invalidate_after_commit(b.id)
         return await batch_out(b, conn)
 

@@ -1,21 +1,15 @@
 """The two cache tiers: L1 entries are dropped by another process's invalidation message, an entry
 read just before an invalidation never enters L1, and Redis entries never outlive their versions."""
-import asyncio
 
 from server.catalog import cache
 from server.kit import redis as kr
 from server.models.catalog import Product
 from tests.catalog.conftest import on_sale
+from tests.conftest import wait_for
 
 
 async def _wait_for(fn, timeout=3.0):
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        if await fn():
-            return True
-        if asyncio.get_running_loop().time() > deadline:
-            return False
-        await asyncio.sleep(0.02)
+    return bool(await wait_for(fn, timeout, 0.02))
 
 
 async def _ready(l1):

@@ -1,23 +1,19 @@
 """Home delivery with proof of delivery; third-party courier with the WeChat shipping upload."""
-import asyncio
 
 from server.fulfillment import service, shipping
 from server.integrations.simulators.wechat_shipping import uploaded
 from server.models.catalog import Sku
 from server.models.fulfillment import FulfillmentTask
 from server.models.orders import Order
+from tests.conftest import wait_for
 from tests.fulfillment import factories as f
 from tests.fulfillment.conftest import ready_parcel, scan
 
 WH = "/api/v1/console/warehouse"
 
 
-async def _wait(pred, tries=100):
-    for _ in range(tries):
-        if await pred():
-            return True
-        await asyncio.sleep(0.05)
-    return False
+async def _wait(pred):
+    return bool(await wait_for(pred))
 
 
 async def test_home_delivery_ends_with_the_buyers_code(world):

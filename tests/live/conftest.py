@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 
 from server.kit import clock
-from tests.conftest import Actor, login, login_as
+from tests.conftest import Actor, login, login_as, wait_for
 
 
 @dataclass
@@ -93,17 +93,17 @@ async def buy(buyer_id: int, sku_id: int, session_id: int | None, station_id: in
 
 async def ticket_result(http, ticket: dict, headers: dict | None = None, timeout: float = 10.0) -> dict:
     """Poll a buy-button ticket (GET /api/v1/live/tickets/{id}) until the worker has placed or failed it."""
-    import asyncio
+    url = f"/api/v1/live/tickets/{ticket['ticket']}"
+    last: dict = {}
 
-    loop = asyncio.get_running_loop()
-    end = loop.time() + timeout
-    while True:
-        url = f"/api/v1/live/tickets/{ticket['ticket']}"
+    async def settled() -> bool:
         r = await (http.get(url, headers=headers) if headers else http.get(url))
         assert r.status_code == 200, r.text
-        if r.json()["status"] != "queued" or loop.time() > end:
-            return r.json()
-        await asyncio.sleep(0.05)
+        last.update(r.json())
+        return last["status"] != "queued"
+
+    await wait_for(settled, timeout)
+    return last
 
 
 @pytest.fixture

@@ -3,9 +3,9 @@ livestreamer in the ledger at the line's rate; a refund reverses it; the profile
 import pytest
 
 from server.kit.money import apply_rate
-from tests.conftest import login
+from tests.conftest import login, wait_for
 from tests.live.conftest import attach, go_live, make_goods, make_session, ticket_result
-from tests.orders.conftest import pay_and_notify, wait_for
+from tests.orders.conftest import pay_and_notify
 
 
 @pytest.fixture

@@ -64,20 +64,6 @@ async def pay_and_notify(actor: Actor, order_id: int) -> dict:
     return r2.json()
 
 
-async def wait_for(pred, timeout: float = 5.0, step: float = 0.05):
-    import asyncio
-
-    loop = asyncio.get_running_loop()
-    end = loop.time() + timeout
-    while True:
-        value = await pred()
-        if value:
-            return value
-        if loop.time() > end:
-            return value
-        await asyncio.sleep(step)
-
-
 @pytest.fixture
 async def buyer(client) -> Actor:
     return await login(client)

@@ -5,7 +5,8 @@ from datetime import timedelta
 from server.kit import clock
 from server.models.orders import Order
 from server.models.payments import Refund
-from tests.orders.conftest import checkout, make_sku, pay_and_notify, pickup_body, wait_for
+from tests.orders.conftest import checkout, make_sku, pay_and_notify, pickup_body
+from tests.conftest import wait_for
 from tests.orders.test_payments import no_handoff  # noqa: F401 - fixture
 
 

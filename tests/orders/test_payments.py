@@ -12,7 +12,8 @@ from server.ledger import service as ledger
 from server.models.ledger import LedgerEntry
 from server.models.orders import Order, OrderEvent
 from server.models.payments import Payment, PaymentNotification, Refund
-from tests.orders.conftest import checkout, make_sku, pay_and_notify, pickup_body, wait_for
+from tests.orders.conftest import checkout, make_sku, pay_and_notify, pickup_body
+from tests.conftest import wait_for
 
 NOTIFY = "/api/v1/pay/wechat/notify"
 

@@ -10,8 +10,8 @@ from server.models.catalog import Sku
 from server.models.ledger import LedgerEntry
 from server.models.orders import Order, OrderLine
 from server.models.payments import Refund
-from tests.conftest import login, login_as
-from tests.orders.conftest import checkout, make_sku, pay_and_notify, pickup_body, wait_for
+from tests.conftest import login, login_as, wait_for
+from tests.orders.conftest import checkout, make_sku, pay_and_notify, pickup_body
 from tests.orders.test_payments import no_handoff  # noqa: F401 - fixture
 
 

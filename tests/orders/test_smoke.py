@@ -1,5 +1,5 @@
 from server.models.catalog import Sku
-from tests.orders.conftest import checkout, make_sku, pay_and_notify, pickup_body, wait_for
+from tests.orders.conftest import checkout, make_sku, pay_and_notify, pickup_body
 
 
 async def test_checkout_pay_flow(client, buyer, station):

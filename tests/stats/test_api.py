@@ -5,8 +5,8 @@ from __future__ import annotations
 import io
 from datetime import timedelta
 
-from tests.conftest import login
-from tests.orders.conftest import wait_for
+from tests.conftest import login, wait_for
+
 from tests.stats.conftest import at, make_world, paid_order, unique_day
 
 S = "/api/v1/console/stats"

@@ -1,26 +1,22 @@
 from __future__ import annotations
 
-import asyncio
 import secrets
 from dataclasses import dataclass
 
 import pytest
 
 from tests.conftest import Actor, login, login_as
+from tests.conftest import wait_for as common_wait_for
 from tests.fulfillment import factories as f
 from tests.fulfillment.conftest import receive_batch  # noqa: F401 (re-exported for the tests)
 
 
 async def wait_for(pred, timeout: float = 8.0, step: float = 0.05):
-    """Poll an async predicate until it returns a truthy value (jobs run in the inline worker)."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        got = await pred()
-        if got:
-            return got
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(step)
+    """tests.conftest.wait_for, failing the test when the time runs out."""
+    got = await common_wait_for(pred, timeout, step)
+    if not got:
+        raise AssertionError("condition not met in time")
+    return got
 
 
 @dataclass
