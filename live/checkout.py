@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from contextvars import ContextVar
+from dataclasses import dataclass
 from datetime import timedelta
 
 import orjson
@@ -43,53 +44,90 @@ def _over_limit(tiein_id: int, sku_id: int, limit: int) -> Conflict:
                     details={"tiein_id": tiein_id, "sku_id": sku_id, "per_buyer_limit": limit})
 
 
+@dataclass(frozen=True)
+class _Session:
+    id: int
+    status: str
+    livestreamer_id: int
+    commission_bp: int
+
+
+@dataclass(frozen=True)
+class _TieIn:
+    id: int
+    sku_id: int
+    live_price: int
+    per_buyer_limit: int
+    commission_bp: int | None
+    is_active: bool
+
+    def rate(self, s: _Session) -> int:
+        return s.commission_bp if self.commission_bp is None else self.commission_bp
+
+
+_SESSION_SQL = ('SELECT s."status", s."livestreamer_id", s."commission_bp" AS "session_bp", t."id", t."sku_id", '
+                't."live_price", t."per_buyer_limit", t."commission_bp", t."is_active" FROM "live_sessions" s '
+                'LEFT JOIN "live_tieins" t ON t."session_id" = s."id" AND t."sku_id" {skus} WHERE s."id" = {sid}')
+
+
+async def _session_and_tieins(conn, sid: int, skus: list[int]) -> tuple[_Session | None, list[_TieIn]]:
+    """The session and its tie-ins (active or not) of these SKUs, in id order: one plain query (the
+    worker writes a flash sale's orders while the buy button answers the crowd on the same cores)."""
+    if conn.capabilities.dialect == "postgres":
+        rows = await conn.execute_query_dict(_SESSION_SQL.format(skus="= ANY($1::bigint[])", sid="$2"), [skus, sid])
+    else:
+        rows = await conn.execute_query_dict(_SESSION_SQL.format(skus=f"IN ({','.join('?' * len(skus))})", sid="?"),
+                                             [*skus, sid])
+    if not rows:
+        return None, []
+    r = rows[0]
+    s = _Session(id=sid, status=r["status"], livestreamer_id=r["livestreamer_id"], commission_bp=r["session_bp"])
+    ties = [_TieIn(id=r["id"], sku_id=r["sku_id"], live_price=r["live_price"], per_buyer_limit=r["per_buyer_limit"],
+                   commission_bp=r["commission_bp"], is_active=bool(r["is_active"]))
+            for r in rows if r["id"] is not None]
+    return s, sorted(ties, key=lambda t: t.id)
+
+
 async def resolve(ctx: hooks.SourceContext) -> hooks.SourceResult:
     """Validate the live source, take the live quota, and price and attribute the order."""
     sid = ctx.source.get("session_id")
     if not isinstance(sid, int):
         raise ValidationFailed.field(FIELD, "a live source names its session")
-    conn = ctx.conn
-    s = await LiveSession.filter(id=sid).using_db(conn).first()
+    s, ties = await _session_and_tieins(ctx.conn, sid, sorted({ln.sku_id for ln in ctx.lines}))
     if s is None or s.status == SessionStatus.CANCELLED:
         raise ValidationFailed.field(FIELD, "no such live session")
     if s.status == SessionStatus.SCHEDULED:
         raise ValidationFailed.field(FIELD, "the live session has not started")
-    skus = sorted({ln.sku_id for ln in ctx.lines})
     if s.status == SessionStatus.ENDED:
         if _pre_taken.get():
             # Admitted on air at the live price; the session ended before the worker wrote the
             # order: not at the shelf price behind the buyer's back.
             raise Conflict("the live session ended before the order was written", code="live_session_ended")
         window = timedelta(hours=runtime.settings().live_attribution_window_hours)
-        if s.ended_at is None or clock.now() > s.ended_at + window:
+        ended_at = (await LiveSession.filter(id=sid).using_db(ctx.conn).values_list("ended_at", flat=True))[0]
+        if ended_at is None or clock.now() > ended_at + window:
             raise ValidationFailed.field(FIELD, "the live session's attribution window has closed")
-        tieins = await LiveTieIn.filter(session_id=s.id, sku_id__in=skus).using_db(conn)
-        return hooks.SourceResult(
-            live_session_id=s.id, livestreamer_id=s.livestreamer_id,
-            commission_bp_by_sku={t.sku_id: _rate(t, s) for t in tieins})
-    return await _take_quota(ctx, s, skus)
+        return hooks.SourceResult(live_session_id=s.id, livestreamer_id=s.livestreamer_id,
+                                  commission_bp_by_sku={t.sku_id: t.rate(s) for t in ties})
+    return await _take_quota(ctx, s, ties)
 
 
-def _rate(t: LiveTieIn, s: LiveSession) -> int:
-    return s.commission_bp if t.commission_bp is None else t.commission_bp
-
-
-async def _take_quota(ctx: hooks.SourceContext, s: LiveSession, skus: list[int]) -> hooks.SourceResult:
+async def _take_quota(ctx: hooks.SourceContext, s: _Session, ties: list[_TieIn]) -> hooks.SourceResult:
     conn, buyer = ctx.conn, ctx.buyer_id
     qty: dict[int, int] = {}
     list_price: dict[int, int] = {}
     for ln in ctx.lines:
         qty[ln.sku_id] = qty.get(ln.sku_id, 0) + ln.quantity
         list_price[ln.sku_id] = ln.unit_price
-    tieins = sorted(await LiveTieIn.filter(session_id=s.id, sku_id__in=skus, is_active=True).using_db(conn),
-                    key=lambda t: t.id)
     result = hooks.SourceResult(live_session_id=s.id, livestreamer_id=s.livestreamer_id)
+    tieins = [t for t in ties if t.is_active]
     if not tieins:
         return result
+    result.commission_bp_by_sku = {t.sku_id: t.rate(s) for t in ties}
     # 1. The gate, for every tied line, before the database is touched (the buy button may have
     # taken it already, before the checkout began).
     pre = _pre_taken.get() or {}
-    holds: list[tuple[LiveTieIn, str]] = []
+    holds: list[tuple[_TieIn, str]] = []
     for t in tieins:
         n = qty[t.sku_id]
         taken = pre.get(t.id)
@@ -106,47 +144,32 @@ async def _take_quota(ctx: hooks.SourceContext, s: LiveSession, skus: list[int])
         holds.append((t, hold))
         # If the checkout fails after this point, the hold goes back (once: the script checks it).
         ctx.on_rollback.append(lambda t=t, h=hold, n=n: gate.give_back(t.id, buyer, n, h))
-    # 2. The database: lock the order's SKU rows in id order first (the checkout's own reservation
-    # locks them in the same order, so a mixed live + shelf order cannot deadlock with another).
+    # 2. The database, the truth: lock the order's SKU rows in id order first (the checkout's own
+    # reservation locks them in the same order, so a mixed live + shelf order cannot deadlock with
+    # another), then the tie-ins in id order.
+    skus = sorted(qty)
     if len(skus) > 1:
         await lock_rows(Sku, skus, conn)
     for t, hold in holds:
         n = qty[t.sku_id]
-        # The buyer's own row first (no contention), then the hot rows (tie-in, SKU) as late as
-        # possible: they stay locked until the checkout commits.
-        await LivePurchase.bulk_create([LivePurchase(tiein_id=t.id, buyer_id=buyer, quantity=0)],
-                                       ignore_conflicts=True, using_db=conn)
-        ok = await LivePurchase.filter(tiein_id=t.id, buyer_id=buyer,
-                                       quantity__lte=t.per_buyer_limit - n).using_db(conn).update(
-            quantity=F("quantity") + n)
-        if not ok:
+        refused = await _take_in_db(conn, t, buyer, n)
+        if refused is not None:
+            # The gate was ahead of the database: give the hold back, then reload the gate.
             await gate.give_back(t.id, buyer, n, hold)
             await gate.load(t.id)
-            raise _over_limit(t.id, t.sku_id, t.per_buyer_limit)
-    for t, hold in holds:
-        n = qty[t.sku_id]
-        ok = await _quota_to_shelf(conn, t, n)
-        if not ok:
-            # The database is the truth: the gate was ahead of it. Give the hold back, then reload.
-            await gate.give_back(t.id, buyer, n, hold)
-            await gate.load(t.id)
-            raise _sold_out(t.id, t.sku_id)
+            raise refused
         result.unit_prices[t.sku_id] = t.live_price
-        result.commission_bp_by_sku[t.sku_id] = _rate(t, s)
-    for t in await LiveTieIn.filter(session_id=s.id, sku_id__in=skus, is_active=False).using_db(conn):
-        result.commission_bp_by_sku.setdefault(t.sku_id, _rate(t, s))
 
     sold = [(t.id, qty[t.sku_id], min(t.live_price, list_price[t.sku_id]) * qty[t.sku_id]) for t, _ in holds]
 
     async def _committed() -> None:
-        for t, hold in holds:
-            await gate.confirm(t.id, hold)
+        left = {t.id: await gate.confirm(t.id, hold) for t, hold in holds}
         # The order is committed: figures and viewers' stock counts are best effort from here (an
         # error must not turn a placed order into an error answer).
         try:
             await figures.record_order(s.id, buyer, sold)
-            for t, _ in holds:
-                await events.publish(s.id, "stock", {"tiein_id": t.id, "remaining": await gate.remaining(t.id)})
+            for tid, remaining in left.items():
+                await events.publish(s.id, "stock", {"tiein_id": tid, "remaining": remaining})
         except Exception:  # noqa: BLE001
             log.warning("live figures/stock event after an order failed", exc_info=True)
 
@@ -154,24 +177,38 @@ async def _take_quota(ctx: hooks.SourceContext, s: LiveSession, skus: list[int])
     return result
 
 
-_PG_QUOTA_TO_SHELF = (
-    'WITH t AS (UPDATE "live_tieins" SET "remaining" = "remaining" - $1, "sold" = "sold" + $1 '
-    'WHERE "id" = $2 AND "is_active" AND "remaining" >= $1 RETURNING "sku_id") '
-    'UPDATE "skus" SET "stock" = "stock" + $1 WHERE "id" = (SELECT "sku_id" FROM t) RETURNING "id"')
+# The buyer's own row first (no contention; the limit checked, the row created on a first purchase),
+# then the hot rows (tie-in, SKU), taken only if the buyer is within the limit and locked until the
+# checkout commits: one statement, so no round trip to a busy worker between taking them.
+_PG_TAKE = (
+    'WITH p AS (INSERT INTO "live_purchases" ("tiein_id", "buyer_id", "quantity") SELECT $2::bigint, $3::bigint, $1::int WHERE $1::int <= $4::int '
+    'ON CONFLICT ("tiein_id", "buyer_id") DO UPDATE SET "quantity" = "live_purchases"."quantity" + $1 '
+    'WHERE "live_purchases"."quantity" + $1 <= $4 RETURNING 1), '
+    't AS (UPDATE "live_tieins" SET "remaining" = "remaining" - $1, "sold" = "sold" + $1 '
+    'WHERE "id" = $2 AND "is_active" AND "remaining" >= $1 AND EXISTS (SELECT 1 FROM p) RETURNING "sku_id"), '
+    'k AS (UPDATE "skus" SET "stock" = "stock" + $1 WHERE "id" = (SELECT "sku_id" FROM t) RETURNING 1) '
+    'SELECT EXISTS (SELECT 1 FROM p) AS "within_limit", EXISTS (SELECT 1 FROM k) AS "taken"')
 
 
-async def _quota_to_shelf(conn, t: LiveTieIn, n: int) -> bool:
-    """Take n from the tie-in's quota (guarded: never below zero) and put them on the shelf, for the
-    checkout's reservation to take at once (net: quota -> reserved). Both rows stay locked until the
-    checkout commits, so on PostgreSQL it is one statement: one round trip less under the lock."""
+async def _take_in_db(conn, t: _TieIn, buyer: int, n: int) -> Conflict | None:
+    """Count n units to the buyer (within the per-buyer limit) and take them from the tie-in's quota
+    (never below zero) onto the shelf, for the checkout's reservation to take at once (net: quota ->
+    reserved). None when done, else why not (the caller's transaction rolls back)."""
     if conn.capabilities.dialect == "postgres":
-        _, rows = await conn.execute_query(_PG_QUOTA_TO_SHELF, [n, t.id])
-        return bool(rows)
-    ok = await LiveTieIn.filter(id=t.id, is_active=True, remaining__gte=n).using_db(conn).update(
-        remaining=F("remaining") - n, sold=F("sold") + n)
-    if ok:
-        await Sku.filter(id=t.sku_id).using_db(conn).update(stock=F("stock") + n)
-    return bool(ok)
+        row = (await conn.execute_query_dict(_PG_TAKE, [n, t.id, buyer, t.per_buyer_limit]))[0]
+        within, taken = row["within_limit"], row["taken"]
+    else:
+        await LivePurchase.bulk_create([LivePurchase(tiein_id=t.id, buyer_id=buyer, quantity=0)],
+                                       ignore_conflicts=True, using_db=conn)
+        within = await LivePurchase.filter(tiein_id=t.id, buyer_id=buyer, quantity__lte=t.per_buyer_limit - n
+                                           ).using_db(conn).update(quantity=F("quantity") + n)
+        taken = within and await LiveTieIn.filter(id=t.id, is_active=True, remaining__gte=n).using_db(conn).update(
+            remaining=F("remaining") - n, sold=F("sold") + n)
+        if taken:
+            await Sku.filter(id=t.sku_id).using_db(conn).update(stock=F("stock") + n)
+    if not within:
+        return _over_limit(t.id, t.sku_id, t.per_buyer_limit)
+    return None if taken else _sold_out(t.id, t.sku_id)
 
 
 async def release(order: hooks.ReleasedOrder, conn) -> None:

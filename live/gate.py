@@ -89,8 +89,9 @@ async def take(tiein_id: int, buyer_id: int, qty: int, limit: int, *, hold: str 
     return r, (hold if r == TAKEN else "")
 
 
-async def confirm(tiein_id: int, hold: str) -> None:
-    """The checkout committed: the units are in the database now, the hold is done."""
+async def confirm(tiein_id: int, hold: str) -> int | None:
+    """The checkout committed: the units are in the database now, the hold is done. Returns the
+    gate's remaining units (None if it is cold), read in the same step."""
     k = _keys(tiein_id)
 
     async def run():
@@ -98,9 +99,11 @@ async def confirm(tiein_id: int, hold: str) -> None:
         pipe.zrem(k[2], hold)
         pipe.hdel(k[3], hold)
         pipe.incr(k[4])
-        await pipe.execute()
+        pipe.get(k[0])
+        return (await pipe.execute())[-1]
 
-    await _retrying(run)
+    left = await _retrying(run)
+    return None if left is None else int(left)
 
 
 async def give_back(tiein_id: int, buyer_id: int, qty: int, hold: str = "", *,

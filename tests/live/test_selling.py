@@ -205,6 +205,36 @@ async def test_the_database_wins_and_the_gate_is_repaired(client, streamer, stat
     assert e.value.code == "live_buyer_limit"
 
 
+async def test_the_database_holds_the_buyer_to_the_limit_when_the_gate_forgot(client, streamer, station_id):
+    from live import gate
+    from server.kit import redis as kr
+    from server.models.live import LivePurchase
+
+    goods = await make_goods(stock=10)
+    s = await make_session(streamer, commission_bp=500)
+    t = await attach(streamer, s["id"], goods.sku_id, quota=5, limit=2)
+    await go_live(streamer, s["id"])
+    buyer = await login(client)
+    await buy(buyer.id, goods.sku_id, s["id"], station_id, qty=2)
+    # the gate lost the buyer's count (it admits them again): the database refuses, takes nothing
+    await kr.redis().hdel(gate._keys(t["id"])[1], str(buyer.id))
+    with pytest.raises(Conflict) as e:
+        await buy(buyer.id, goods.sku_id, s["id"], station_id)
+    assert e.value.code == "live_buyer_limit"
+    tie, sku = await _tiein(t["id"]), await _sku(goods.sku_id)
+    assert (tie.remaining, tie.sold, sku.stock, sku.reserved) == (3, 2, 5, 2)
+    assert await LivePurchase.filter(tiein_id=t["id"], buyer_id=buyer.id).values_list("quantity", flat=True) == [2]
+    # the gate was reloaded from the database: its unit is back and it knows the buyer again
+    assert await gate.remaining(t["id"]) == 3
+    r, _ = await gate.take(t["id"], buyer.id, 1, 2)
+    assert r == gate.OVER_LIMIT
+    # another buyer's first purchase creates their row, within the limit
+    other = await login(client)
+    await buy(other.id, goods.sku_id, s["id"], station_id)
+    assert await LivePurchase.filter(tiein_id=t["id"], buyer_id=other.id).values_list("quantity", flat=True) == [1]
+    assert (await _tiein(t["id"])).remaining == 2
+
+
 async def test_a_rolled_back_checkout_gives_its_hold_back(client, streamer, station_id):
     from live import gate
     goods = await make_goods(stock=10)
