@@ -167,9 +167,11 @@ async def _take_quota(ctx: hooks.SourceContext, s: _Session, ties: list[_TieIn])
         # The order is committed: figures and viewers' stock counts are best effort from here (an
         # error must not turn a placed order into an error answer).
         try:
-            await figures.record_order(s.id, buyer, sold)
+            pipe = kr.redis().pipeline(transaction=False)
+            figures.record_order(pipe, s.id, buyer, sold)
             for tid, remaining in left.items():
-                await events.publish(s.id, "stock", {"tiein_id": tid, "remaining": remaining})
+                pipe.publish(*events.message(s.id, "stock", {"tiein_id": tid, "remaining": remaining}))
+            await pipe.execute()
         except Exception:  # noqa: BLE001
             log.warning("live figures/stock event after an order failed", exc_info=True)
 

@@ -20,9 +20,14 @@ def channel(session_id: int) -> str:
 async def publish(session_id: int, kind: str, data: dict | None = None) -> None:
     """Tell every process's viewers of a session that something changed (best effort)."""
     try:
-        await kr.redis().publish(channel(session_id), orjson.dumps({"type": kind, "data": data or {}}))
+        await kr.redis().publish(*message(session_id, kind, data))
     except Exception:  # viewers also poll; a lost event is caught up by the next poll
         log.warning("live event publish failed", exc_info=True)
+
+
+def message(session_id: int, kind: str, data: dict | None = None) -> tuple[str, bytes]:
+    """(channel, payload) of an event, for a caller that publishes it in a pipeline of its own."""
+    return channel(session_id), orjson.dumps({"type": kind, "data": data or {}})
 
 
 class Hub:

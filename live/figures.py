@@ -34,9 +34,9 @@ async def viewers_now(session_id: int) -> int:
     return int(await kr.redis().zcount(kr.key("live", "presence", session_id), now, "+inf"))
 
 
-async def record_order(session_id: int, buyer_id: int, lines: list[tuple[int, int, int]]) -> None:
-    """An order placed from the session: lines are (tiein_id, units, amount_fen)."""
-    pipe = kr.redis().pipeline(transaction=False)
+def record_order(pipe, session_id: int, buyer_id: int, lines: list[tuple[int, int, int]]) -> None:
+    """An order placed from the session, added to pipe (the caller sends it along with the order's
+    other Redis writes): lines are (tiein_id, units, amount_fen)."""
     fk, pk = _k(session_id), _k(session_id, "p")
     pipe.hincrby(fk, "orders", 1)
     for tiein_id, units, amount in lines:
@@ -48,7 +48,6 @@ async def record_order(session_id: int, buyer_id: int, lines: list[tuple[int, in
     pipe.pfadd(_k(session_id, "ub"), buyer_id)
     for k in (fk, pk, _k(session_id, "ub"), _k(session_id, "uv")):
         pipe.expire(k, FIG_TTL)
-    await pipe.execute()
 
 
 async def record_cancel(session_id: int, tiein_id: int, units: int, amount: int) -> None:

@@ -4,7 +4,7 @@ import asyncio
 import orjson
 import websockets
 
-from tests.live.conftest import attach, make_goods, make_session
+from tests.live.conftest import attach, buy, go_live, make_goods, make_session
 
 
 async def _next(ws, kind, timeout=5):
@@ -49,3 +49,21 @@ async def test_websocket_pushes_snapshot_and_changes(client, streamer, settings,
             raise AssertionError("expected a close")
         except websockets.ConnectionClosed as exc:
             assert exc.rcvd.code == 4401
+
+
+async def test_an_order_pushes_the_stock_left_and_counts_in_the_figures(client, streamer, settings, consumer,
+                                                                        station_id):
+    goods = await make_goods(stock=10)
+    s = await make_session(streamer)
+    t = await attach(streamer, s["id"], goods.sku_id, live_price=990, quota=5, limit=2)
+    await go_live(streamer, s["id"])
+    base = settings.base_url.replace("http://", "ws://") + f"/api/v1/live/sessions/{s['id']}/ws"
+    async with websockets.connect(base) as ws:
+        await _next(ws, "snapshot")
+        await buy(consumer.id, goods.sku_id, s["id"], station_id, qty=2)
+        ev = await _next(ws, "stock")
+        assert ev["data"] == {"tiein_id": t["id"], "remaining": 3}
+    figs = (await streamer.get(f"/api/v1/live/sessions/{s['id']}/figures")).json()
+    assert (figs["orders"], figs["units"], figs["gmv_fen"], figs["buyers"]) == (1, 2, 1980, 1)
+    per = [(p["tiein_id"], p["orders"], p["units"], p["gmv_fen"]) for p in figs["per_product"]]
+    assert per == [(t["id"], 1, 2, 1980)]
