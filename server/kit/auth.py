@@ -112,7 +112,7 @@ async def _load_principal_data(user_id: int) -> dict | None:
 
 
 async def load_principal(user_id: int, token_version: int | None = None) -> Principal:
-    raw = await kr.redis().get(_principal_key(user_id))
+    raw = await kr.batched("GET", _principal_key(user_id))
     data = orjson.loads(raw) if raw else None
     if data is None:
         data = await _load_principal_data(user_id)

@@ -68,22 +68,13 @@ _after_commit: ContextVar[list | None] = ContextVar("kz_after_commit", default=N
 
 
 @asynccontextmanager
-async def _no_transaction() -> AsyncIterator[Any]:
-    yield Tortoise.get_connection("default")
-
-
-@asynccontextmanager
-async def atomic(*, one_statement: bool = False) -> AsyncIterator[Any]:
-    """A transaction; callbacks registered with on_commit() run only after the outermost commits.
-
-    one_statement=True: the block writes with a single statement, which the database makes atomic
-    and commits by itself, so no BEGIN/COMMIT round trips (nor a wait for the event loop between the
-    statement and its COMMIT while it holds row locks); on_commit() callbacks still run after it."""
+async def atomic() -> AsyncIterator[Any]:
+    """A transaction; callbacks registered with on_commit() run only after the outermost commits."""
     parent = _after_commit.get()
     mine: list = []
     token = _after_commit.set(mine)
     try:
-        async with (_no_transaction() if one_statement and parent is None else in_transaction()) as conn:
+        async with in_transaction() as conn:
             yield conn
     finally:
         _after_commit.reset(token)

@@ -30,16 +30,21 @@ def _arq_job(name: str, args: tuple, job_id: str, defer: timedelta | None) -> tu
             [defer_ms + expires_extra_ms, job, now_ms + defer_ms, job_id])
 
 
-async def _enqueue_now(name: str, args: tuple, job_id: str | None, defer: timedelta | None) -> None:
+async def _enqueue_now(name: str, calls: list[tuple[tuple, str | None]], defer: timedelta | None) -> None:
     """arq's enqueue_job (same keys, same job format, same "nothing if the id is taken") as one Lua
-    call: arq's own takes three round trips and a connection of its own (WATCH/MULTI)."""
+    call for all the calls' jobs: arq's own takes three round trips a job and a connection of its
+    own (WATCH/MULTI). The calls of one loop turn share one pipeline besides."""
     from uuid import uuid4
 
     from server.kit import redis as kr
 
     try:
-        keys, argv = _arq_job(name, args, job_id or uuid4().hex, defer)
-        await kr.script("enqueue_job", keys, argv)
+        keys, argv = [], []
+        for args, job_id in calls:
+            k, a = _arq_job(name, args, job_id or uuid4().hex, defer)
+            keys += k
+            argv += a
+        await kr.script_batched("enqueue_job", keys, argv)
     except Exception:  # Redis is not the source of truth: a sweeper re-finds the work
         log.exception("enqueue failed", extra={"job": name})
 
@@ -61,8 +66,14 @@ def enqueue(name: str, *args: Any, job_id: str | None = None,
             defer: timedelta | None = None) -> None:
     """Enqueue job `name` after the surrounding transaction commits (at once outside one).
     job_id dedups while arq keeps the job or its result."""
-    job_id = _namespaced(job_id)
-    on_commit(lambda: _enqueue_now(name, args, job_id, defer))
+    enqueue_many(name, [(args, job_id)], defer=defer)
+
+
+def enqueue_many(name: str, calls: list[tuple[tuple, str | None]], *, defer: timedelta | None = None) -> None:
+    """enqueue() for each (args, job_id) of calls, all in one Redis call (a batch of checkouts'
+    cancel jobs)."""
+    calls = [(args, _namespaced(job_id)) for args, job_id in calls]
+    on_commit(lambda: _enqueue_now(name, calls, defer))
 
 
 def job_record(name: str, *args: Any, job_id: str) -> tuple[list[str], list[Any]]:

@@ -75,20 +75,29 @@ async def script(name: str, keys: list[str], args: list[Any]) -> Any:
     return await runtime.get().scripts(name, keys, args)
 
 
-# Calls of script_batched() waiting for the next event-loop turn: [(name, keys, args, future)].
-_batch: list[tuple[str, list[str], list[Any], asyncio.Future]] = []
+# Commands waiting for the next event-loop turn: [(command, script call or None, future)].
+_batch: list[tuple[tuple, tuple | None, asyncio.Future]] = []
+
+
+async def batched(*command: Any) -> Any:
+    """One Redis command, sent with the others of the same turn of the event loop as one pipeline:
+    under a crowd (a flash sale's first second, a checkout rush) a thousand calls cost one round
+    trip and one connection instead of a thousand, each of which waits for a turn of a busy loop."""
+    return await _queue(command, None)
 
 
 async def script_batched(name: str, keys: list[str], args: list[Any]) -> Any:
-    """script(), but the calls made during one turn of the event loop go to Redis together, as one
-    pipeline: under a crowd (a flash sale's first second) a thousand calls cost one round trip and
-    one connection instead of a thousand, each of which waits for a turn of a busy loop."""
+    """script(), batched as batched() is."""
+    return await _queue(("EVALSHA", runtime.get().scripts.sha(name), len(keys), *keys, *args), (name, keys, args))
+
+
+def _queue(command: tuple, call: tuple | None) -> asyncio.Future:
     loop = asyncio.get_running_loop()
     fut = loop.create_future()
-    _batch.append((name, keys, args, fut))
+    _batch.append((command, call, fut))
     if len(_batch) == 1:
         loop.call_soon(_send_batch)
-    return await fut
+    return fut
 
 
 def _send_batch() -> None:
@@ -99,10 +108,9 @@ def _send_batch() -> None:
 
 async def _run_batch(batch: list) -> None:
     try:
-        rt = runtime.get()
-        pipe = rt.redis.pipeline(transaction=False)
-        for name, keys, args, _ in batch:
-            pipe.evalsha(rt.scripts.sha(name), len(keys), *keys, *args)
+        pipe = runtime.get().redis.pipeline(transaction=False)
+        for command, _, _ in batch:
+            pipe.execute_command(*command)
         results = await pipe.execute(raise_on_error=False)
     except BaseException as exc:  # noqa: BLE001 - every caller gets the error (Redis down: a 503)
         for *_, fut in batch:
@@ -112,7 +120,7 @@ async def _run_batch(batch: list) -> None:
     # A script Redis does not know (it restarted since): the plain call loads it again.
     retry = [i for i, res in enumerate(results) if isinstance(res, NoScriptError)]
     if retry:
-        again = await asyncio.gather(*[script(*batch[i][:3]) for i in retry], return_exceptions=True)
+        again = await asyncio.gather(*[script(*batch[i][1]) for i in retry], return_exceptions=True)
         for i, res in zip(retry, again):
             results[i] = res
     for (*_, fut), res in zip(batch, results):
@@ -166,8 +174,9 @@ async def bump_namespace(*namespaces: str) -> None:
 # ---- rate limits ---------------------------------------------------------------------------
 async def hit_limit(name: str, ident: str, limit: int, window_seconds: int, *,
                     message: str = "too many requests") -> int:
-    """Count one hit in a fixed window; raise RateLimited past limit. Returns the count."""
-    count, ttl_ms = await script("rate_hit", [key("rl", name, ident)], [window_seconds * 1000])
+    """Count one hit in a fixed window; raise RateLimited past limit. Returns the count.
+    (Batched: a busy loop turn's hits, e.g. a crowd's checkouts, go to Redis as one pipeline.)"""
+    count, ttl_ms = await script_batched("rate_hit", [key("rl", name, ident)], [window_seconds * 1000])
     if int(count) > limit:
         raise RateLimited(message, retry_after=(int(ttl_ms) + 999) // 1000)
     return int(count)

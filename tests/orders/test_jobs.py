@@ -80,5 +80,5 @@ async def test_checkout_defers_one_cancel_job_as_arq_would(client, buyer, statio
     score = await rds.zscore(jobs.queue_name(), job_id)
     expires_ms = runtime.settings().order_unpaid_timeout_seconds * 1000
     assert abs(score - (info.enqueue_time.timestamp() * 1000 + expires_ms)) < 2
-    await jobs._enqueue_now("orders.cancel_unpaid", (o["id"],), job_id, timedelta(seconds=5))
+    await jobs._enqueue_now("orders.cancel_unpaid", [((o["id"],), job_id)], timedelta(seconds=5))
     assert await rds.zscore(jobs.queue_name(), job_id) == score  # the id was taken: unchanged
