@@ -50,6 +50,7 @@ async def make(name: str, server_url: str) -> str:
         else:
             await cmd.init()
             await cmd.upgrade(run_in_transaction=True)
+            await cmd.init()  # aerich reads the head's models from the database: again, now that it has them
             result = await cmd.migrate(name, no_input=True) or "no changes"
         await Tortoise.close_connections()
         return result

@@ -16,20 +16,30 @@ _BAD_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 def find_control_chars(value: Any, path: str = "") -> str | None:
     """The path of the first string (or key) holding a control character, else None."""
+    found = _control_chars_at(value)
+    if found is None:
+        return None
+    return ".".join([path] * bool(path) + [str(p) for p in reversed(found)]) or "value"
+
+
+def _control_chars_at(value: Any) -> list | None:
+    """The path (innermost first) to the first control character, else None: the path is built only
+    when there is one (every request body is searched)."""
     if isinstance(value, str):
-        return (path or "value") if _BAD_CHARS.search(value) else None
+        return [] if _BAD_CHARS.search(value) else None
     if isinstance(value, dict):
         for k, v in value.items():
-            here = f"{path}.{k}" if path else str(k)
             if isinstance(k, str) and _BAD_CHARS.search(k):
-                return here
-            found = find_control_chars(v, here)
-            if found:
+                return [k]
+            found = _control_chars_at(v)
+            if found is not None:
+                found.append(k)
                 return found
     elif isinstance(value, (list, tuple)):
         for i, v in enumerate(value):
-            found = find_control_chars(v, f"{path}.{i}" if path else str(i))
-            if found:
+            found = _control_chars_at(v)
+            if found is not None:
+                found.append(i)
                 return found
     return None
 

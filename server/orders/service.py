@@ -294,13 +294,10 @@ class _SkuRow:
 
 
 def _sku_row(r: dict) -> _SkuRow:
-    """r: a row of _SKU_COLUMNS, or of _CHECKOUT_PG (which gives the first image as `image`)."""
-    image = r.get("image")
-    if image is None:
-        images = r["images"]
-        if isinstance(images, (str, bytes)):
-            images = orjson.loads(images or "[]")
-        image = images[0] if isinstance(images, list) and images and isinstance(images[0], str) else ""
+    images = r["images"]
+    if isinstance(images, (str, bytes)):
+        images = orjson.loads(images or "[]")
+    image = images[0] if isinstance(images, list) and images and isinstance(images[0], str) else ""
     return _SkuRow(id=int(r["id"]), price=int(r["price"]), spec=r["spec"], is_active=bool(r["is_active"]),
                    cold_chain=bool(r["cold_chain"]), product_id=int(r["product_id"]),
                    product_name=r["product_name"], product_status=r["product_status"], image=image[:300],
@@ -414,21 +411,21 @@ class _NewOrder:
 # own commit, and once for the whole batch.
 _CHECKOUT_PG = f"""
 WITH want AS (
-  SELECT * FROM unnest($1::int[], $2::bigint[], $3::int[], $4::int[], $5::int[]) WITH ORDINALITY
-    AS w(o, sku_id, q, price_cap, commission_bp, n)
+  SELECT (e->>0)::int AS o, (e->>1)::bigint AS sku_id, (e->>2)::int AS q, (e->>3)::int AS price_cap,
+    (e->>4)::int AS commission_bp, n
+  FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS a(e, n)
 ),
 ord AS (
-  SELECT * FROM unnest($6::text[], $7::bigint[], $8::text[], $9::bigint[], $10::text[], $11::text[],
-    $12::bigint[], $13::bigint[], $14::bigint[], $15::text[], $16::text[], $17::text[], $18::timestamptz[],
-    $19::timestamptz[], $20::bigint[], $21::text[], $22::bool[]) WITH ORDINALITY
-    AS x(order_no, buyer_id, fulfilment, station_id, address, source, live_session_id, livestreamer_id,
-         assisted_by_id, idempotency_key, request_hash, note, created_at, expires_at, actor_id, event, clear_cart, o)
+  SELECT * FROM jsonb_to_recordset($2::jsonb) AS x(o int, order_no text, buyer_id bigint, fulfilment text,
+    station_id bigint, address jsonb, source text, live_session_id bigint, livestreamer_id bigint,
+    assisted_by_id bigint, idempotency_key text, request_hash text, note text, created_at timestamptz,
+    expires_at timestamptz, actor_id bigint, event jsonb, clear_cart bool)
 ),
 sku AS MATERIALIZED (
   SELECT {_SKU_COLUMNS},
     CASE WHEN jsonb_typeof(p."images" -> 0) = 'string' THEN left(p."images" ->> 0, 300) ELSE '' END AS image,
     s."is_active" AND p."status" = 'on_sale' AND m."status" = 'active' AS sellable
-  FROM "skus" s {_SKU_JOINS} WHERE s."id" = ANY($2::bigint[])
+  FROM "skus" s {_SKU_JOINS} WHERE s."id" IN (SELECT sku_id FROM want)
 ),
 locked AS MATERIALIZED (
   SELECT s."id", s."stock", s."is_active" FROM "skus" s
@@ -451,7 +448,7 @@ o AS (
     "shipping_fen", "total_fen", "paid_fen", "refunded_fen", "payment_method", "source", "live_session_id",
     "livestreamer_id", "assisted_by_id", "idempotency_key", "request_hash", "note", "created_at", "updated_at",
     "expires_at", "cancel_reason")
-  SELECT x.order_no, x.buyer_id, '{S.PENDING_PAYMENT}', x.fulfilment, x.station_id, x.address::jsonb, g.goods, 0,
+  SELECT x.order_no, x.buyer_id, '{S.PENDING_PAYMENT}', x.fulfilment, x.station_id, x.address, g.goods, 0,
     g.goods, 0, 0, '', x.source, x.live_session_id, x.livestreamer_id, x.assisted_by_id, x.idempotency_key,
     x.request_hash, x.note, x.created_at, x.created_at, x.expires_at, ''
   FROM ord x JOIN (SELECT o, sum(unit_price::bigint * q) AS goods FROM line GROUP BY o
@@ -479,86 +476,82 @@ l AS (
 ),
 e AS (
   INSERT INTO "order_events" ("order_id", "from_status", "to_status", "actor_id", "data", "created_at")
-  SELECT p.order_id, '', '{S.PENDING_PAYMENT}', x.actor_id, x.event::jsonb, x.created_at
+  SELECT p.order_id, '', '{S.PENDING_PAYMENT}', x.actor_id, x.event, x.created_at
   FROM placed p JOIN ord x USING (o)
 ),
 c AS (
   DELETE FROM "cart_items" ci USING placed p JOIN ord x USING (o) JOIN want w USING (o)
   WHERE x.clear_cart AND ci."user_id" = x.buyer_id AND ci."sku_id" = w.sku_id
 )
-SELECT w.o, w.q, w.commission_bp, w.unit_price, w.fits, w.fits_alone, w.order_fits, k."id", k."price", k."spec",
-  k."is_active", k."cold_chain", k."product_id", k.product_name, k.product_status, k.image, k."merchant_id",
-  k.merchant_status, p.order_id, l."id" AS line_id, r."stock" AS stock_left
-FROM line w LEFT JOIN sku k ON k."id" = w.sku_id LEFT JOIN placed p USING (o)
-  LEFT JOIN l ON l.order_id = p.order_id AND l."sku_id" = w.sku_id LEFT JOIN res r ON r."id" = w.sku_id
-ORDER BY w.n
+SELECT json_build_object(
+  'lines', (SELECT json_agg(json_build_array(w.o, w.sku_id, w.q, w.commission_bp, w.unit_price, w.fits,
+                                             w.fits_alone, w.order_fits, p.order_id, l."id", r."stock") ORDER BY w.n)
+            FROM line w LEFT JOIN placed p USING (o) LEFT JOIN l ON l.order_id = p.order_id AND l."sku_id" = w.sku_id
+              LEFT JOIN res r ON r."id" = w.sku_id),
+  'skus', (SELECT json_agg(json_build_array(k."id", k."price", k."spec", k."is_active", k."cold_chain",
+             k."product_id", k.product_name, k.product_status, k.image, k."merchant_id", k.merchant_status))
+           FROM sku k))::text
 """
 
 
-async def _checkout_rows(news: list[_NewOrder], conn: Any) -> list[Any]:
-    """Run _CHECKOUT_PG for a batch of orders: one row (an asyncpg Record, not copied into a dict)
-    per line, in order."""
-    lines = [(o, x, new) for o, new in enumerate(news, 1) for x in new.data.lines]
-    orders = [(new, new.data, new.data.source.kind if new.data.source else "") for new in news]
-    _, rows = await conn.execute_query(_CHECKOUT_PG, [
-        [o for o, _, _ in lines], [x.sku_id for _, x, _ in lines], [x.quantity for _, x, _ in lines],
-        [new.source.unit_prices.get(x.sku_id) for _, x, new in lines],
-        [new.commission_bp(x.sku_id) for _, x, new in lines],
-        [new.order_no for new, _, _ in orders], [new.buyer_id for new, _, _ in orders],
-        [d.fulfilment for _, d, _ in orders], [d.station_id for _, d, _ in orders],
-        [orjson.dumps(d.address.model_dump()).decode() if d.address else None for _, d, _ in orders],
-        [source for _, _, source in orders], [new.source.live_session_id for new, _, _ in orders],
-        [new.source.livestreamer_id for new, _, _ in orders], [new.assisted_by for new, _, _ in orders],
-        [new.key for new, _, _ in orders], [new.rhash for new, _, _ in orders], [d.note for _, d, _ in orders],
-        [new.now for new, _, _ in orders], [new.expires_at for new, _, _ in orders],
-        [new.assisted_by or new.buyer_id for new, _, _ in orders],
-        [orjson.dumps({"assisted": bool(new.assisted_by), "source": source}).decode() for new, _, source in orders],
-        [d.clear_cart for _, d, _ in orders]])
-    return rows
+async def _checkout_rows(news: list[_NewOrder], conn: Any) -> dict:
+    """Run _CHECKOUT_PG for a batch of orders. In and out as JSON: two documents instead of
+    twenty-odd arrays, and one value back instead of a row of twenty columns per line."""
+    lines, orders = [], []
+    for o, new in enumerate(news, 1):
+        d, r = new.data, new.source
+        source = d.source.kind if d.source else ""
+        lines += [(o, x.sku_id, x.quantity, r.unit_prices.get(x.sku_id), new.commission_bp(x.sku_id)) for x in d.lines]
+        orders.append({
+            "o": o, "order_no": new.order_no, "buyer_id": new.buyer_id, "fulfilment": d.fulfilment,
+            "station_id": d.station_id, "address": d.address.model_dump() if d.address else None, "source": source,
+            "live_session_id": r.live_session_id, "livestreamer_id": r.livestreamer_id,
+            "assisted_by_id": new.assisted_by, "idempotency_key": new.key, "request_hash": new.rhash, "note": d.note,
+            "created_at": new.now, "expires_at": new.expires_at, "actor_id": new.assisted_by or new.buyer_id,
+            "event": {"assisted": bool(new.assisted_by), "source": source}, "clear_cart": d.clear_cart})
+    _, rows = await conn.execute_query(_CHECKOUT_PG, [orjson.dumps(lines).decode(), orjson.dumps(orders).decode()])
+    return orjson.loads(rows[0][0])
 
 
-def _outcomes(news: list[_NewOrder], rows: list[Any]) -> list[AppError | IntegrityError | str | None]:
+def _outcomes(news: list[_NewOrder], written: dict) -> list[AppError | IntegrityError | str | None]:
     """What _CHECKOUT_PG did with each order: None when written (new filled with its lines, prices
     and ids), else why not: no such SKU (422), not on sale, not enough stock (409, naming the SKU),
     its Idempotency-Key taken (IntegrityError), or ALONE: turned away by the batch's cautious count
     of stock, to be tried again alone."""
-    mine: dict[int, list[Any]] = {}
-    all_skus: dict[int, _SkuRow] = {}
-    for row in rows:
-        mine.setdefault(row["o"], []).append(row)
-        if row["id"] is not None and row["id"] not in all_skus:
-            all_skus[row["id"]] = _sku_row(row)
+    skus = {k[0]: _SkuRow(*k) for k in written["skus"] or ()}
+    mine: dict[int, list[list]] = {}
+    for line in written["lines"]:
+        mine.setdefault(line[0], []).append(line)
     out: list[AppError | IntegrityError | str | None] = []
     for o, new in enumerate(news, 1):
-        rs = mine[o]
-        skus = {row["id"]: all_skus[row["id"]] for row in rs if row["id"] is not None}
-        if rs[0]["order_id"] is None:
-            out.append(_refusal(new, rs, skus))
+        lines = mine[o]
+        if lines[0][8] is None:
+            out.append(_refusal(new, lines, skus))
             continue
-        new.id = rs[0]["order_id"]
-        for row in rs:
-            unit, qty = int(row["unit_price"]), int(row["q"])
-            new.lines.append((skus[row["id"]], qty, unit, unit * qty, int(row["commission_bp"])))
-            new.line_ids[row["id"]] = row["line_id"]
+        for _, sku_id, qty, bp, unit, _, _, _, order_id, line_id, _ in lines:
+            new.id = order_id
+            new.lines.append((skus[sku_id], qty, unit, unit * qty, bp))
+            new.line_ids[sku_id] = line_id
         new.goods = sum(line[3] for line in new.lines)
         out.append(None)
-    _invalidate_products({int(row["product_id"]) for row in rows if row["stock_left"] == 0})
+    _invalidate_products({skus[line[1]].product_id for line in written["lines"] if line[10] == 0})
     return out
 
 
 ALONE = "alone"
 
 
-def _refusal(new: _NewOrder, rows: list[Any], skus: dict[int, _SkuRow]) -> AppError | IntegrityError | str:
+def _refusal(new: _NewOrder, lines: list[list], skus: dict[int, _SkuRow]) -> AppError | IntegrityError | str:
+    """Why _CHECKOUT_PG did not write an order (its lines as _outcomes has them)."""
     try:
         _check_skus(new.data, skus)
     except AppError as exc:
         return exc
-    if not rows[0]["order_fits"]:
-        if all(row["fits_alone"] for row in rows):
+    if not lines[0][7]:  # the order did not fit
+        if all(line[6] for line in lines):  # though each line alone would
             return ALONE
         return Conflict("not enough stock", code="out_of_stock",
-                        details={"sku_id": min(row["id"] for row in rows if not row["fits"])})
+                        details={"sku_id": min(line[1] for line in lines if not line[5])})
     return IntegrityError("the order was not written: its Idempotency-Key is taken")
 
 
