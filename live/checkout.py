@@ -65,25 +65,28 @@ class _TieIn:
         return s.commission_bp if self.commission_bp is None else self.commission_bp
 
 
-_SESSION_SQL = ('SELECT s."status", s."livestreamer_id", s."commission_bp" AS "session_bp", t."id", t."sku_id", '
-                't."live_price", t."per_buyer_limit", t."commission_bp", t."is_active" FROM "live_sessions" s '
-                'LEFT JOIN "live_tieins" t ON t."session_id" = s."id" AND t."sku_id" {skus} WHERE s."id" = {sid}')
+_SESSION_SQL = ('SELECT s."status", s."livestreamer_id", s."commission_bp" AS "session_bp", t."id", '
+                't."sku_id", t."live_price", t."per_buyer_limit", t."commission_bp", t."is_active" '
+                'FROM "live_sessions" s LEFT JOIN "live_tieins" t ON t."session_id" = s."id" '
+                'AND t."sku_id" {skus} WHERE s."id" = {sid}')
 
 
 async def _session_and_tieins(conn, sid: int, skus: list[int]) -> tuple[_Session | None, list[_TieIn]]:
     """The session and its tie-ins (active or not) of these SKUs, in id order: one plain query (the
     worker writes a flash sale's orders while the buy button answers the crowd on the same cores)."""
     if conn.capabilities.dialect == "postgres":
-        rows = await conn.execute_query_dict(_SESSION_SQL.format(skus="= ANY($1::bigint[])", sid="$2"), [skus, sid])
+        sql, args = _SESSION_SQL.format(skus="= ANY($1::bigint[])", sid="$2"), [skus, sid]
     else:
-        rows = await conn.execute_query_dict(_SESSION_SQL.format(skus=f"IN ({','.join('?' * len(skus))})", sid="?"),
-                                             [*skus, sid])
+        sql, args = _SESSION_SQL.format(skus=f"IN ({','.join('?' * len(skus))})", sid="?"), [*skus, sid]
+    rows = await conn.execute_query_dict(sql, args)
     if not rows:
         return None, []
     r = rows[0]
-    s = _Session(id=sid, status=r["status"], livestreamer_id=r["livestreamer_id"], commission_bp=r["session_bp"])
-    ties = [_TieIn(id=r["id"], sku_id=r["sku_id"], live_price=r["live_price"], per_buyer_limit=r["per_buyer_limit"],
-                   commission_bp=r["commission_bp"], is_active=bool(r["is_active"]))
+    s = _Session(id=sid, status=r["status"], livestreamer_id=r["livestreamer_id"],
+                 commission_bp=r["session_bp"])
+    ties = [_TieIn(id=r["id"], sku_id=r["sku_id"], live_price=r["live_price"],
+                   per_buyer_limit=r["per_buyer_limit"], commission_bp=r["commission_bp"],
+                   is_active=bool(r["is_active"]))
             for r in rows if r["id"] is not None]
     return s, sorted(ties, key=lambda t: t.id)
 
@@ -183,11 +186,13 @@ async def _take_quota(ctx: hooks.SourceContext, s: _Session, ties: list[_TieIn])
 # then the hot rows (tie-in, SKU), taken only if the buyer is within the limit and locked until the
 # checkout commits: one statement, so no round trip to a busy worker between taking them.
 _PG_TAKE = (
-    'WITH p AS (INSERT INTO "live_purchases" ("tiein_id", "buyer_id", "quantity") SELECT $2::bigint, $3::bigint, $1::int WHERE $1::int <= $4::int '
-    'ON CONFLICT ("tiein_id", "buyer_id") DO UPDATE SET "quantity" = "live_purchases"."quantity" + $1 '
+    'WITH p AS (INSERT INTO "live_purchases" ("tiein_id", "buyer_id", "quantity") '
+    'SELECT $2::bigint, $3::bigint, $1::int WHERE $1::int <= $4::int ON CONFLICT ("tiein_id", "buyer_id") '
+    'DO UPDATE SET "quantity" = "live_purchases"."quantity" + $1 '
     'WHERE "live_purchases"."quantity" + $1 <= $4 RETURNING 1), '
     't AS (UPDATE "live_tieins" SET "remaining" = "remaining" - $1, "sold" = "sold" + $1 '
-    'WHERE "id" = $2 AND "is_active" AND "remaining" >= $1 AND EXISTS (SELECT 1 FROM p) RETURNING "sku_id"), '
+    'WHERE "id" = $2 AND "is_active" AND "remaining" >= $1 AND EXISTS (SELECT 1 FROM p) '
+    'RETURNING "sku_id"), '
     'k AS (UPDATE "skus" SET "stock" = "stock" + $1 WHERE "id" = (SELECT "sku_id" FROM t) RETURNING 1) '
     'SELECT EXISTS (SELECT 1 FROM p) AS "within_limit", EXISTS (SELECT 1 FROM k) AS "taken"')
 
@@ -204,8 +209,8 @@ async def _take_in_db(conn, t: _TieIn, buyer: int, n: int) -> Conflict | None:
                                        ignore_conflicts=True, using_db=conn)
         within = await LivePurchase.filter(tiein_id=t.id, buyer_id=buyer, quantity__lte=t.per_buyer_limit - n
                                            ).using_db(conn).update(quantity=F("quantity") + n)
-        taken = within and await LiveTieIn.filter(id=t.id, is_active=True, remaining__gte=n).using_db(conn).update(
-            remaining=F("remaining") - n, sold=F("sold") + n)
+        taken = within and await LiveTieIn.filter(id=t.id, is_active=True, remaining__gte=n).using_db(
+            conn).update(remaining=F("remaining") - n, sold=F("sold") + n)
         if taken:
             await Sku.filter(id=t.sku_id).using_db(conn).update(stock=F("stock") + n)
     if not within:
