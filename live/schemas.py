@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, Field, StringConstraints
+from pydantic import AwareDatetime, ConfigDict, Field, StringConstraints
 
 from server.orders.schemas import AddressIn, OrderOut
 from server.kit.money import BasisPoints, PositiveFen
@@ -77,7 +77,9 @@ class TieInPatch(Schema):
 
 
 class BuyNowIn(Schema):
-    """立即抢购: one product of the live session; the price and quota come from the session."""
+    """立即抢购: one product of the live session; the price and quota come from the session.
+    Frozen: a parsed body is shared by every request with the same bytes (kit.http.parse_body)."""
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, frozen=True)
     sku_id: Id
     quantity: Annotated[int, Field(ge=1, le=1000)] = 1
     fulfilment: Literal["pickup", "delivery"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import importlib
+import itertools
 import logging
 import os
 import re
@@ -49,6 +50,10 @@ BLUEPRINTS = [
 ]
 
 _RID = re.compile(r"^[A-Za-z0-9._\-]{1,64}$")
+# Request ids made here: this process's random half and a counter (unique across processes and
+# restarts; an id traces a request, it guards nothing).
+_RID_PREFIX = os.urandom(8).hex()
+_rid_count = itertools.count(1)
 
 
 class HealthOut(Out):
@@ -119,7 +124,7 @@ def create_app(settings: Settings | None = None, name: str = "kazuo") -> Sanic:
     async def _request_id(request: Request):
         rid = request.headers.get("x-request-id", "")
         if not _RID.match(rid):
-            rid = os.urandom(16).hex()  # uuid4().hex's shape at a fifth of its cost
+            rid = f"{_RID_PREFIX}{next(_rid_count):016x}"  # uuid4().hex's shape, unique, no syscall
         request_id.set(rid)
         request.ctx.request_id = rid
 

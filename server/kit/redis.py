@@ -91,6 +91,39 @@ async def script_batched(name: str, keys: list[str], args: list[Any]) -> Any:
     return await _queue(("EVALSHA", runtime.get().scripts.sha(name), len(keys), *keys, *args), (name, keys, args))
 
 
+# Calls of script_merged() waiting for the next event-loop turn, by script: [(keys, args, width, future)].
+_merged: dict[str, list[tuple[list, list, int, asyncio.Future]]] = {}
+
+
+async def script_merged(name: str, keys: list[str], args: list[Any], width: int) -> list:
+    """script_batched() for a script that takes any number of calls' keys and args one after another
+    and answers `width` values for each (rate_hit.lua): the calls of one loop turn become ONE call of
+    the script, which Redis runs once instead of once a caller. Returns this call's values."""
+    loop = asyncio.get_running_loop()
+    fut = loop.create_future()
+    waiting = _merged.setdefault(name, [])
+    waiting.append((keys, args, width, fut))
+    if len(waiting) == 1:
+        loop.call_soon(lambda: asyncio.ensure_future(_send_merged(name)))
+    return await fut
+
+
+async def _send_merged(name: str) -> None:
+    calls = _merged.pop(name, [])
+    try:
+        res = await script_batched(name, [k for c in calls for k in c[0]], [a for c in calls for a in c[1]])
+    except Exception as exc:  # noqa: BLE001 - every caller gets the error (Redis down: a 503)
+        for *_, fut in calls:
+            if not fut.done():
+                fut.set_exception(exc)
+        return
+    at = 0
+    for _, _, width, fut in calls:
+        if not fut.done():
+            fut.set_result(res[at:at + width])
+        at += width
+
+
 def _queue(command: tuple, call: tuple | None) -> asyncio.Future:
     loop = asyncio.get_running_loop()
     fut = loop.create_future()
@@ -176,7 +209,7 @@ async def hit_limit(name: str, ident: str, limit: int, window_seconds: int, *,
                     message: str = "too many requests") -> int:
     """Count one hit in a fixed window; raise RateLimited past limit. Returns the count.
     (Batched: a busy loop turn's hits, e.g. a crowd's checkouts, go to Redis as one pipeline.)"""
-    count, ttl_ms = await script_batched("rate_hit", [key("rl", name, ident)], [window_seconds * 1000])
+    count, ttl_ms = await script_merged("rate_hit", [key("rl", name, ident)], [window_seconds * 1000], 2)
     if int(count) > limit:
         raise RateLimited(message, retry_after=(int(ttl_ms) + 999) // 1000)
     return int(count)

@@ -38,3 +38,24 @@ async def test_a_failed_batch_fails_every_caller(client, monkeypatch):
     results = await asyncio.gather(*[kr.script_batched("rate_hit", ["k"], [60]) for _ in range(3)],
                                    return_exceptions=True)
     assert all(isinstance(r, RedisConnectionError) for r in results)
+
+
+async def test_merged_calls_are_one_script_call_each_with_its_own_answer(client, monkeypatch):
+    from server.kit import redis as kr
+
+    keys = [kr.key("test", "merged", str(i % 3)) for i in range(30)]
+    await kr.redis().delete(*set(keys))
+    sent = []
+    real = kr.script_batched
+
+    async def counted(name, k, a):
+        sent.append(len(k))
+        return await real(name, k, a)
+
+    monkeypatch.setattr(kr, "script_batched", counted)
+    answers = await asyncio.gather(*[kr.script_merged("rate_hit", [k], [60_000], 2) for k in keys])
+    assert sent == [30]  # one call of the script for the thirty callers
+    for i in range(3):
+        mine = [int(a[0]) for k, a in zip(keys, answers) if k == keys[i]]
+        assert mine == list(range(1, 11))  # each key counted each hit, in order
+    assert all(0 < int(a[1]) <= 60_000 for a in answers)
