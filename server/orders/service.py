@@ -400,15 +400,15 @@ class _NewOrder:
 # `sku` reads the SKUs with their product and merchant; `locked` takes the sellable ones' rows in id
 # order (ORDER BY runs before FOR NO KEY UPDATE), so concurrent statements never deadlock, and sees
 # their newest versions. An order fits when every line's SKU is sellable and its stock covers the
-# line together with the same SKU's lines of every EARLIER order of the batch (`upto`), whether those
+# line together with the same SKU's lines of every EARLIER order of the batch (`fit`), whether those
 # fitted or not: a cautious count, so the stock taken never exceeds the stock there. An order it
 # turned away although each of its lines would fit alone (`fits_alone`) is tried again alone.
 # `o` writes the orders that fit (a taken Idempotency-Key writes nothing: ON CONFLICT), `res` takes
 # the stock of exactly the orders written, and their lines and first events follow. Each line's
 # price is the catalogue price, or the source's (price_cap) when lower, as _NewOrder.price does.
-# NO KEY UPDATE (the lock an UPDATE takes itself), not FOR UPDATE: the order lines' foreign-key
-# checks take KEY SHARE on the same SKU rows. Hot SKU rows stay locked only until this statement's
-# own commit, and once for the whole batch.
+# NO KEY UPDATE is the lock the UPDATE takes itself (FOR UPDATE would also block the key-share
+# locks of other tables' foreign-key checks on skus). Hot SKU rows stay locked only until this
+# statement's own commit, and once for the whole batch.
 _CHECKOUT_PG = f"""
 WITH want AS (
   SELECT (e->>0)::int AS o, (e->>1)::bigint AS sku_id, (e->>2)::int AS q, (e->>3)::int AS price_cap,
