@@ -16,34 +16,48 @@ def queue_name() -> str:
     return runtime.settings().redis_prefix + "arq:queue"
 
 
-def _arq_job(name: str, args: tuple, job_id: str, defer: timedelta | None) -> tuple[list[str], list[Any]]:
-    """arq's keys and record for a job (its own format, so its worker runs it): KEYS job, result,
-    queue; ARGV expiry ms, serialized job, score ms, id — as server/kit/lua/enqueue_job.lua takes them."""
-    from arq.constants import expires_extra_ms, job_key_prefix, result_key_prefix
-    from arq.jobs import serialize_job
+def _now_and_delay(defer: timedelta | None) -> tuple[int, int]:
     from arq.utils import timestamp_ms, to_ms
 
-    now_ms = timestamp_ms()
-    defer_ms = to_ms(defer) or 0
-    job = serialize_job(name, args, {}, None, now_ms, serializer=runtime.get().redis.job_serializer)
+    return timestamp_ms(), to_ms(defer) or 0
+
+
+def _record(name: str, args: tuple, now_ms: int) -> bytes:
+    """A job's record in arq's own format, so its worker runs it."""
+    from arq.jobs import serialize_job
+
+    return serialize_job(name, args, {}, None, now_ms, serializer=runtime.get().redis.job_serializer)
+
+
+def _arq_job(name: str, args: tuple, job_id: str, defer: timedelta | None) -> tuple[list[str], list[Any]]:
+    """arq's keys and record for one job: KEYS job, result, queue; ARGV expiry ms, serialized job,
+    score ms, id."""
+    from arq.constants import expires_extra_ms, job_key_prefix, result_key_prefix
+
+    now_ms, defer_ms = _now_and_delay(defer)
     return ([job_key_prefix + job_id, result_key_prefix + job_id, queue_name()],
-            [defer_ms + expires_extra_ms, job, now_ms + defer_ms, job_id])
+            [defer_ms + expires_extra_ms, _record(name, args, now_ms), now_ms + defer_ms, job_id])
 
 
 async def _enqueue_now(name: str, calls: list[tuple[tuple, str | None]], defer: timedelta | None) -> None:
     """arq's enqueue_job (same keys, same job format, same "nothing if the id is taken") as one Lua
-    call for all the calls' jobs: arq's own takes three round trips a job and a connection of its
-    own (WATCH/MULTI). The calls of one loop turn share one pipeline besides."""
+    call for all the calls' jobs (server/kit/lua/enqueue_job.lua): arq's own takes three round
+    trips a job and a connection of its own (WATCH/MULTI). The calls of one loop turn share one
+    pipeline besides."""
     from uuid import uuid4
+
+    from arq.constants import expires_extra_ms, job_key_prefix, result_key_prefix
 
     from server.kit import redis as kr
 
     try:
-        keys, argv = [], []
+        now_ms, defer_ms = _now_and_delay(defer)
+        keys: list[str] = [queue_name()]
+        argv: list[Any] = [defer_ms + expires_extra_ms, now_ms + defer_ms]
         for args, job_id in calls:
-            k, a = _arq_job(name, args, job_id or uuid4().hex, defer)
-            keys += k
-            argv += a
+            job_id = job_id or uuid4().hex
+            keys += (job_key_prefix + job_id, result_key_prefix + job_id)
+            argv += (_record(name, args, now_ms), job_id)
         await kr.script_batched("enqueue_job", keys, argv)
     except Exception:  # Redis is not the source of truth: a sweeper re-finds the work
         log.exception("enqueue failed", extra={"job": name})
