@@ -9,12 +9,17 @@ from enum import Enum
 import jwt
 import orjson
 
-from server.kit import clock, runtime
+from server.kit import clock, local_cache, runtime
 from server.kit import redis as kr
 from server.kit.errors import Forbidden, NotFound, Unauthorized
+from server.kit.local_cache import LocalCache
 
 ALGORITHM = "HS256"
 PRINCIPAL_TTL = 60
+# In each process, a signed-in user's principal is kept this long at most (a message from
+# forget_principal drops it at once everywhere; this bounds a lost message).
+PRINCIPAL_LOCAL_SECONDS = 5.0
+PRINCIPAL_LOCAL_MAX = 50_000
 
 
 class Role(str, Enum):
@@ -112,25 +117,37 @@ async def _load_principal_data(user_id: int) -> dict | None:
 
 
 async def load_principal(user_id: int, token_version: int | None = None) -> Principal:
-    raw = await kr.batched("GET", _principal_key(user_id))
-    data = orjson.loads(raw) if raw else None
-    if data is None:
-        data = await _load_principal_data(user_id)
+    """The user's roles and bindings: from this process's tier (server.kit.local_cache, dropped in
+    every process by forget_principal's message), else Redis (PRINCIPAL_TTL), else the database."""
+    tier = LocalCache.of("principal", life=PRINCIPAL_LOCAL_SECONDS, max_entries=PRINCIPAL_LOCAL_MAX)
+    hit = tier.get(user_id) if tier is not None else None
+    if hit is None:
+        generation = tier.generation if tier is not None else 0
+        raw = await kr.batched("GET", _principal_key(user_id))
+        data = orjson.loads(raw) if raw else None
         if data is None:
-            raise Unauthorized("unknown user", code="invalid_token")
-        await kr.redis().set(_principal_key(user_id), orjson.dumps(data), ex=PRINCIPAL_TTL)
+            data = await _load_principal_data(user_id)
+            if data is None:
+                raise Unauthorized("unknown user", code="invalid_token")
+            await kr.redis().set(_principal_key(user_id), orjson.dumps(data), ex=PRINCIPAL_TTL)
+        hit = (data, Principal(user_id=user_id, roles=frozenset(data["roles"]),
+                               station_ids=frozenset(data["stations"]), merchant_ids=frozenset(data["merchants"]),
+                               head_station_ids=frozenset(data.get("heads", []))))
+        if tier is not None:
+            tier.put(user_id, hit, frozenset((str(user_id),)), generation)
+    data, principal = hit
     if not data["active"]:
         raise Unauthorized("account disabled", code="account_disabled")
     if token_version is not None and token_version != data["tv"]:
         raise Unauthorized("token revoked", code="token_revoked")
-    return Principal(user_id=user_id, roles=frozenset(data["roles"]),
-                     station_ids=frozenset(data["stations"]), merchant_ids=frozenset(data["merchants"]),
-                     head_station_ids=frozenset(data.get("heads", [])))
+    return principal
 
 
 async def forget_principal(user_id: int) -> None:
-    """Drop the cached principal after a change of roles, bindings or status."""
+    """Drop the cached principal after a change of roles, bindings or status (in Redis, and in
+    every process's own tier at once or through the message)."""
     await kr.redis().delete(_principal_key(user_id))
+    await local_cache.invalidate("principal", str(user_id))
 
 
 async def authenticate(authorization: str | None) -> Principal:

@@ -26,7 +26,7 @@ async def test_another_process_invalidation_reaches_l1(client, admin, shop, cat)
     await Product.filter(id=p["id"]).update(subtitle="别的进程改的")
     # what another process (a worker, another Sanic worker) does: bump and publish, no local drop
     await kr.bump_namespace(cache.CATALOG_NS, cache.product_ns(p["id"]))
-    await kr.redis().publish(cache._channel(), f"{cache.CATALOG_NS},{cache.product_ns(p['id'])}")
+    await kr.redis().publish(kr.key("catalog", "invalidate"), f"{cache.CATALOG_NS},{cache.product_ns(p['id'])}")
 
     async def fresh():
         return (await client.get(f"/api/v1/products/{p['id']}")).json()["subtitle"] == "别的进程改的"
@@ -35,18 +35,22 @@ async def test_another_process_invalidation_reaches_l1(client, admin, shop, cat)
 
 
 async def test_entry_read_before_an_invalidation_stays_out_of_l1(app):
-    l1 = cache._L1()
+    from server.kit.local_cache import LocalCache
+
+    l1 = LocalCache("test", life=5.0, max_entries=100)
     l1.ready = True
     gen = l1.generation
     l1.drop({cache.CATALOG_NS})          # the invalidation lands between the Redis read and the put
-    l1.put("list:x", (cache.CATALOG_NS,), 2**40, b"old", gen)
+    l1.put("list:x", b"old", frozenset({cache.CATALOG_NS}), gen)
     assert l1.get("list:x") is None
-    l1.put("list:x", (cache.CATALOG_NS,), 2**40, b"new", l1.generation)
+    l1.put("list:x", b"new", frozenset({cache.CATALOG_NS}), l1.generation)
     assert l1.get("list:x") == b"new"
-    l1.put("detail:1", (cache.product_ns(1),), 2**40, b"d1", l1.generation)
-    l1.put("detail:2", (cache.product_ns(2),), 2**40, b"d2", l1.generation)
+    l1.put("detail:1", b"d1", frozenset({cache.product_ns(1)}), l1.generation, 2**40)
+    l1.put("detail:2", b"d2", frozenset({cache.product_ns(2)}), l1.generation, 2**40)
     l1.drop({cache.CATALOG_NS, cache.product_ns(1)})
     assert l1.get("list:x") is None and l1.get("detail:1") is None and l1.get("detail:2") == b"d2"
+    l1.put("past", b"p", frozenset(), l1.generation, 1.0)   # its deadline (service clock) has gone
+    assert l1.get("past") is None
     l1.ready = False                      # not subscribed: L1 answers nothing
     assert l1.get("detail:2") is None
 

@@ -149,3 +149,33 @@ class _FrozenDatetime:
 
     def __getattr__(self, name):
         return getattr(self._real, name)
+
+
+async def test_a_principal_changed_by_another_process_is_dropped_here(client, consumer):
+    """Each process keeps signed-in users' principals (server.kit.local_cache); another process's
+    forget_principal (its DEL and its message, without this process's own drop) reaches it."""
+    from server.kit import auth
+    from server.kit import redis as kr
+    from server.kit.local_cache import LocalCache
+    from server.models.accounts import User
+    from tests.conftest import wait_for
+
+    assert (await consumer.get("/api/v1/me")).status_code == 200
+    tier = LocalCache.of("principal", life=auth.PRINCIPAL_LOCAL_SECONDS, max_entries=auth.PRINCIPAL_LOCAL_MAX)
+    assert await wait_for(lambda: _ready(tier), 3.0, 0.02)
+    assert (await consumer.get("/api/v1/me")).status_code == 200
+    assert tier.get(consumer.id) is not None  # served from this process
+    # what another process does when it disables the account: the database, Redis, then the message
+    await User.filter(id=consumer.id).update(is_active=False)
+    await kr.redis().delete(auth._principal_key(consumer.id))
+    assert (await consumer.get("/api/v1/me")).status_code == 200  # this process's tier, until the message
+    await kr.redis().publish(kr.key("principal", "invalidate"), str(consumer.id))
+
+    async def refused():
+        return (await consumer.get("/api/v1/me")).status_code == 401
+
+    assert await wait_for(refused, 3.0, 0.02)
+
+
+async def _ready(tier):
+    return tier.ready
