@@ -98,33 +98,34 @@ _merged: dict[str, list[tuple[list, list, int, asyncio.Future]]] = {}
 async def script_merged(name: str, keys: list[str], args: list[Any], width: int) -> list:
     """script_batched() for a script that takes any number of calls' keys and args one after another
     and answers `width` values for each (rate_hit.lua): the calls of one loop turn become ONE call of
-    the script, which Redis runs once instead of once a caller. Returns this call's values."""
-    loop = asyncio.get_running_loop()
-    fut = loop.create_future()
-    waiting = _merged.setdefault(name, [])
-    waiting.append((keys, args, width, fut))
-    if len(waiting) == 1:
-        loop.call_soon(lambda: asyncio.ensure_future(_send_merged(name)))
+    the script in the same pipeline, which Redis runs once instead of once a caller. Returns this
+    call's values."""
+    fut = asyncio.get_running_loop().create_future()
+    calls = _merged.get(name)
+    if calls is None:
+        calls = _merged[name] = []
+        _queue(None, (name, calls)).add_done_callback(lambda done: _split(done, calls))
+    calls.append((keys, args, width, fut))
     return await fut
 
 
-async def _send_merged(name: str) -> None:
-    calls = _merged.pop(name, [])
-    try:
-        res = await script_batched(name, [k for c in calls for k in c[0]], [a for c in calls for a in c[1]])
-    except Exception as exc:  # noqa: BLE001 - every caller gets the error (Redis down: a 503)
-        for *_, fut in calls:
-            if not fut.done():
-                fut.set_exception(exc)
-        return
+def _split(done: asyncio.Future, calls: list) -> None:
+    """Hand each merged call its own values (or the error)."""
+    exc = done.exception()
     at = 0
     for _, _, width, fut in calls:
-        if not fut.done():
-            fut.set_result(res[at:at + width])
+        if fut.done():
+            continue
+        if exc is not None:
+            fut.set_exception(exc)
+        else:
+            fut.set_result(done.result()[at:at + width])
         at += width
 
 
-def _queue(command: tuple, call: tuple | None) -> asyncio.Future:
+def _queue(command: tuple | None, call: tuple | None) -> asyncio.Future:
+    """Send command with the others of this loop turn (command None: script_merged's calls of the
+    script in call, merged when the turn's pipeline is sent)."""
     loop = asyncio.get_running_loop()
     fut = loop.create_future()
     _batch.append((command, call, fut))
@@ -134,7 +135,15 @@ def _queue(command: tuple, call: tuple | None) -> asyncio.Future:
 
 
 def _send_batch() -> None:
-    batch = _batch[:]
+    batch = []
+    for command, call, fut in _batch:
+        if command is None:  # the turn's merged calls of one script: one EVALSHA, closed to newcomers
+            name, calls = call
+            _merged.pop(name, None)
+            keys = [k for c in calls for k in c[0]]
+            args = [a for c in calls for a in c[1]]
+            command, call = ("EVALSHA", runtime.get().scripts.sha(name), len(keys), *keys, *args), (name, keys, args)
+        batch.append((command, call, fut))
     _batch.clear()
     asyncio.ensure_future(_run_batch(batch))
 

@@ -622,7 +622,7 @@ class _OrderQueue:
         self.waiting.append((new, fut))
         if not self.writing:
             self.writing = True
-            self.loop.call_soon(lambda: asyncio.ensure_future(self._drain()))
+            asyncio.ensure_future(self._drain())  # its first step runs after this loop turn's callbacks
         refused = await fut
         if refused is ALONE:
             [refused] = _outcomes([new], await _checkout_rows([new], Tortoise.get_connection("default")))

@@ -46,15 +46,15 @@ async def test_merged_calls_are_one_script_call_each_with_its_own_answer(client,
     keys = [kr.key("test", "merged", str(i % 3)) for i in range(30)]
     await kr.redis().delete(*set(keys))
     sent = []
-    real = kr.script_batched
+    real = kr._run_batch
 
-    async def counted(name, k, a):
-        sent.append(len(k))
-        return await real(name, k, a)
+    async def counted(batch):
+        sent.append([command[2] for command, _, _ in batch])  # each EVALSHA's number of keys
+        return await real(batch)
 
-    monkeypatch.setattr(kr, "script_batched", counted)
+    monkeypatch.setattr(kr, "_run_batch", counted)
     answers = await asyncio.gather(*[kr.script_merged("rate_hit", [k], [60_000], 2) for k in keys])
-    assert sent == [30]  # one call of the script for the thirty callers
+    assert sent == [[30]]  # one pipeline, one call of the script for the thirty callers
     for i in range(3):
         mine = [int(a[0]) for k, a in zip(keys, answers) if k == keys[i]]
         assert mine == list(range(1, 11))  # each key counted each hit, in order
