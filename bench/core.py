@@ -249,13 +249,16 @@ class Stack:
         client = aioredis.from_url(self.opts.redis_url)
         try:
             batch = []
-            async for k in client.scan_iter(match=self.redis_prefix + "*", count=1000):
-                batch.append(k)
-                if len(batch) >= 1000:
-                    await client.delete(*batch)
-                    batch.clear()
+            # The prefix's keys, and arq's keys of the run's jobs (arq:job:<id>, arq:result:<id>, ...,
+            # whose ids carry the prefix): a checkout run leaves ~30,000 deferred jobs kept a day.
+            for pattern in (self.redis_prefix + "*", "arq:*:" + self.redis_prefix + "*"):
+                async for k in client.scan_iter(match=pattern, count=1000):
+                    batch.append(k)
+                    if len(batch) >= 1000:
+                        await client.unlink(*batch)
+                        batch.clear()
             if batch:
-                await client.delete(*batch)
+                await client.unlink(*batch)
         finally:
             await client.aclose()
 
