@@ -34,6 +34,9 @@ class Settings(BaseSettings):
     # Connections the kernel queues before the server accepts them. Sanic's default (100) drops the
     # excess of a burst (a flash sale opening), and a dropped SYN is retried only after a second.
     backlog: int = Field(1024, ge=16, le=65535)
+    # The standalone worker's CPU priority below the HTTP server's (nice, 0-19; 0 = the same). Jobs
+    # wait a little during a burst instead of taking CPU from the buyers' answers.
+    worker_nice: int = Field(10, ge=0, le=19)
     # How WeChat/Aliyun (or the simulators) reach us, for notify URLs; default http://host:port.
     public_base_url: str = ""
     log_level: str = "INFO"

@@ -69,9 +69,26 @@ async def _shutdown(ctx):
     await lifecycle.stop()
 
 
+def _yield_cpu(nice: int) -> None:
+    """Run below the HTTP server: the queue absorbs a burst (a flash sale's winners), the buyers'
+    answers do not wait behind it. Linux shares CPU between sessions first (autogroup) and only then
+    between the processes of one, so a worker in a session of its own sets its session's nice too."""
+    import os
+
+    if nice <= 0:
+        return
+    os.nice(nice)
+    try:
+        with open("/proc/self/autogroup", "w") as f:
+            f.write(str(nice))
+    except OSError:  # not Linux, autogroup off, or not our session: the process nice stands
+        pass
+
+
 def run_worker() -> None:
     """Start the standalone worker (blocks)."""
     settings = get_settings()
+    _yield_cpu(settings.worker_nice)
 
     async def main():
         await lifecycle.start(settings)

@@ -95,3 +95,17 @@ def test_grant_role_fails_cleanly(workdir, args, message):
 def test_unknown_role_is_a_usage_error(workdir):
     r = cli(workdir, "grant-role", "o-cli-y", "emperor")
     assert r.returncode == 2 and "invalid choice" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_the_standalone_worker_runs_below_the_server():
+    """`python -m server worker` lowers its own CPU priority (and its session's, where Linux shares
+    CPU by session), so a burst of jobs does not take CPU from the buyers' answers."""
+    import subprocess
+    import sys
+
+    code = ("import os; from jobs.worker import _yield_cpu; os.setsid(); _yield_cpu(7); print(os.nice(0)); "
+            "print(open('/proc/self/autogroup').read().strip() if os.path.exists('/proc/self/autogroup') else '')")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    nice, group = (out.stdout.splitlines() + [""])[:2]
+    assert nice == "7"
+    assert not group or group.endswith("nice 7")
