@@ -79,7 +79,7 @@ class TieInPatch(Schema):
 class BuyNowIn(Schema):
     """立即抢购: one product of the live session; the price and quota come from the session.
     Frozen: a parsed body is shared by every request with the same bytes (kit.http.parse_body)."""
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, frozen=True)
+    model_config = ConfigDict(frozen=True)  # with Schema's own settings: pydantic merges them
     sku_id: Id
     quantity: Annotated[int, Field(ge=1, le=1000)] = 1
     fulfilment: Literal["pickup", "delivery"]

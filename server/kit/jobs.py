@@ -29,16 +29,6 @@ def _record(name: str, args: tuple, now_ms: int) -> bytes:
     return serialize_job(name, args, {}, None, now_ms, serializer=runtime.get().redis.job_serializer)
 
 
-def _arq_job(name: str, args: tuple, job_id: str, defer: timedelta | None) -> tuple[list[str], list[Any]]:
-    """arq's keys and record for one job: KEYS job, result, queue; ARGV expiry ms, serialized job,
-    score ms, id."""
-    from arq.constants import expires_extra_ms, job_key_prefix, result_key_prefix
-
-    now_ms, defer_ms = _now_and_delay(defer)
-    return ([job_key_prefix + job_id, result_key_prefix + job_id, queue_name()],
-            [defer_ms + expires_extra_ms, _record(name, args, now_ms), now_ms + defer_ms, job_id])
-
-
 async def _enqueue_now(name: str, calls: list[tuple[tuple, str | None]], defer: timedelta | None) -> None:
     """arq's enqueue_job (same keys, same job format, same "nothing if the id is taken") as one Lua
     call for all the calls' jobs (server/kit/lua/enqueue_job.lua): arq's own takes three round
@@ -93,4 +83,9 @@ def enqueue_many(name: str, calls: list[tuple[tuple, str | None]], *, defer: tim
 def job_record(name: str, *args: Any, job_id: str) -> tuple[list[str], list[Any]]:
     """A job's keys and record in arq's format, for a Lua script that enqueues it along with other
     writes (one atomic step): KEYS job, result, queue; ARGV expiry ms, serialized job, score ms, id."""
-    return _arq_job(name, args, _namespaced(job_id), None)
+    from arq.constants import expires_extra_ms, job_key_prefix, result_key_prefix
+
+    job_id = _namespaced(job_id)
+    now_ms, _ = _now_and_delay(None)
+    return ([job_key_prefix + job_id, result_key_prefix + job_id, queue_name()],
+            [expires_extra_ms, _record(name, args, now_ms), now_ms, job_id])

@@ -88,7 +88,12 @@ async def batched(*command: Any) -> Any:
 
 async def script_batched(name: str, keys: list[str], args: list[Any]) -> Any:
     """script(), batched as batched() is."""
-    return await _queue(("EVALSHA", runtime.get().scripts.sha(name), len(keys), *keys, *args), (name, keys, args))
+    return await _queue(*_evalsha(name, keys, args))
+
+
+def _evalsha(name: str, keys: list[str], args: list[Any]) -> tuple[tuple, tuple]:
+    """A script call as a pipeline command, and the call itself (to load the script if Redis forgot it)."""
+    return ("EVALSHA", runtime.get().scripts.sha(name), len(keys), *keys, *args), (name, keys, args)
 
 
 # Calls of script_merged() waiting for the next event-loop turn, by script: [(keys, args, width, future)].
@@ -140,9 +145,7 @@ def _send_batch() -> None:
         if command is None:  # the turn's merged calls of one script: one EVALSHA, closed to newcomers
             name, calls = call
             _merged.pop(name, None)
-            keys = [k for c in calls for k in c[0]]
-            args = [a for c in calls for a in c[1]]
-            command, call = ("EVALSHA", runtime.get().scripts.sha(name), len(keys), *keys, *args), (name, keys, args)
+            command, call = _evalsha(name, [k for c in calls for k in c[0]], [a for c in calls for a in c[1]])
         batch.append((command, call, fut))
     _batch.clear()
     asyncio.ensure_future(_run_batch(batch))

@@ -212,14 +212,14 @@ _station_ok: dict[int, tuple[bool, float]] = {}
 STATION_TTL = 30.0  # a suspended station stops taking pickup orders within this many seconds
 
 
-async def _pickup_station_ok(station_id: int, conn: Any) -> bool:
+async def _pickup_station_ok(station_id: int) -> bool:
     """Whether the station takes pickup orders; remembered briefly in-process (stations rarely change)."""
     import time
 
     hit = _station_ok.get(station_id)
     if hit is not None and hit[1] > time.monotonic():
         return hit[0]
-    rows = await Station.filter(id=station_id).using_db(conn).values("status", "services")
+    rows = await Station.filter(id=station_id).values("status", "services")
     ok = bool(rows) and rows[0]["status"] == "active" and (not rows[0]["services"] or "pickup" in rows[0]["services"])
     if len(_station_ok) > 10_000:
         _station_ok.clear()
@@ -555,6 +555,13 @@ def _refusal(new: _NewOrder, lines: list[list], skus: dict[int, _SkuRow]) -> App
     return IntegrityError("the order was not written: its Idempotency-Key is taken")
 
 
+async def _write_alone(new: _NewOrder, conn: Any) -> None:
+    """_CHECKOUT_PG for this order alone (exact: no earlier order of a batch counted); raises why not."""
+    [refused] = _outcomes([new], await _checkout_rows([new], conn))
+    if refused is not None:
+        raise refused
+
+
 def _schedule_cancel(news: list[_NewOrder]) -> None:
     """The deferred jobs that cancel the orders still unpaid when they expire."""
     enqueue_many("orders.cancel_unpaid", [((new.id,), kr.key("job", f"orders.cancel:{new.id}")) for new in news],
@@ -564,7 +571,7 @@ def _schedule_cancel(news: list[_NewOrder]) -> None:
 async def _checkout(new: _NewOrder, rollback_hooks: list) -> None:
     """Write the order (filling new), its stock reserved, or raise why not."""
     data = new.data
-    if data.fulfilment == "pickup" and not await _pickup_station_ok(data.station_id, None):
+    if data.fulfilment == "pickup" and not await _pickup_station_ok(data.station_id):
         raise ValidationFailed.field("station_id", "no active pickup station with this id")
     postgres = kdb.dialect() == "postgres"
     if postgres and data.source is None:
@@ -586,9 +593,7 @@ async def _checkout(new: _NewOrder, rollback_hooks: list) -> None:
                                         unit_price=skus[x.sku_id].price) for x in data.lines])
             new.source = await resolve(ctx)
         if postgres:
-            [refused] = _outcomes([new], await _checkout_rows([new], conn))
-            if refused is not None:
-                raise refused
+            await _write_alone(new, conn)
         else:
             new.price(skus)
             await _write_order_orm(new, conn)
@@ -625,10 +630,9 @@ class _OrderQueue:
             asyncio.ensure_future(self._drain())  # its first step runs after this loop turn's callbacks
         refused = await fut
         if refused is ALONE:
-            [refused] = _outcomes([new], await _checkout_rows([new], Tortoise.get_connection("default")))
-            if refused is None:
-                _schedule_cancel([new])
-        if refused is not None:
+            await _write_alone(new, Tortoise.get_connection("default"))
+            _schedule_cancel([new])
+        elif refused is not None:
             raise refused
 
     async def _drain(self) -> None:
@@ -637,12 +641,12 @@ class _OrderQueue:
                 batch, self.waiting = self.waiting[:self.MAX_BATCH], self.waiting[self.MAX_BATCH:]
                 news = [new for new, _ in batch]
                 try:
-                    rows = await _checkout_rows(news, Tortoise.get_connection("default"))
+                    written = await _checkout_rows(news, Tortoise.get_connection("default"))
                 except Exception as exc:  # noqa: BLE001 - nothing was written: alone, each gets its own answer
                     outcomes: list = [exc] if len(batch) == 1 else [ALONE] * len(batch)
                 else:
                     try:
-                        outcomes = _outcomes(news, rows)
+                        outcomes = _outcomes(news, written)
                     except Exception as exc:  # noqa: BLE001 - written, but not answerable: never again
                         log.exception("checkout batch written but not read back")
                         outcomes = [exc] * len(batch)
