@@ -67,6 +67,7 @@ async def start(settings: Settings) -> runtime.Runtime:
 async def stop() -> None:
     rt = runtime._current
     if rt is not None:
+        kr.close_wire(rt.redis)
         try:
             await rt.redis.aclose()
         except Exception:  # noqa: BLE001 - closing on shutdown

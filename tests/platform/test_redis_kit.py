@@ -1,6 +1,10 @@
 """kit.redis: Lua scripts called in batches (one pipeline per event-loop turn) answer each caller with
-its own result, survive a Redis that forgot its scripts, and fail every caller when Redis fails."""
+its own result, survive a Redis that forgot its scripts, and fail every caller when Redis fails; the
+wire that carries the batches to a real Redis speaks its protocol (database, password, errors,
+lost connections, silence)."""
 import asyncio
+
+import pytest
 
 
 async def test_batched_calls_each_get_their_own_answer(client):
@@ -46,16 +50,116 @@ async def test_merged_calls_are_one_script_call_each_with_its_own_answer(client,
     keys = [kr.key("test", "merged", str(i % 3)) for i in range(30)]
     await kr.redis().delete(*set(keys))
     sent = []
-    real = kr._run_batch
+    real = kr._transmit
 
-    async def counted(batch):
+    def counted(batch):
         sent.append([command[2] for command, _, _ in batch])  # each EVALSHA's number of keys
-        return await real(batch)
+        return real(batch)
 
-    monkeypatch.setattr(kr, "_run_batch", counted)
+    monkeypatch.setattr(kr, "_transmit", counted)
     answers = await asyncio.gather(*[kr.script_merged("rate_hit", [k], [60_000], 2) for k in keys])
     assert sent == [[30]]  # one pipeline, one call of the script for the thirty callers
     for i in range(3):
         mine = [int(a[0]) for k, a in zip(keys, answers) if k == keys[i]]
         assert mine == list(range(1, 11))  # each key counted each hit, in order
     assert all(0 < int(a[1]) <= 60_000 for a in answers)
+
+
+def _wired(monkeypatch, **kw):
+    """The runtime's Redis swapped for a client of kw (its batched commands go on its own wire)."""
+    from redis.asyncio import Redis
+
+    from server.kit import runtime
+
+    client = Redis(socket_connect_timeout=1, **kw)
+    monkeypatch.setattr(runtime.get(), "redis", client)
+    return client
+
+
+async def test_a_wire_that_cannot_connect_fails_every_caller(client, monkeypatch):
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    from server.kit import redis as kr
+
+    _wired(monkeypatch, host="127.0.0.1", port=1)  # nothing listens there
+    results = await asyncio.gather(*[kr.batched("GET", "x") for _ in range(3)], return_exceptions=True)
+    assert all(isinstance(r, RedisConnectionError) for r in results), results
+
+
+async def test_a_silent_redis_times_out_and_the_next_batch_reconnects(client, monkeypatch):
+    from redis.exceptions import TimeoutError as RedisTimeoutError
+
+    from server.kit import redis as kr
+
+    accepted = []
+
+    async def silent(reader, writer):  # reads the commands, never answers the first connection
+        accepted.append(writer)
+        while await reader.read(65536):
+            if len(accepted) > 1:
+                writer.write(b"$2\r\nok\r\n")
+
+    server = await asyncio.start_server(silent, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        _wired(monkeypatch, host="127.0.0.1", port=port, socket_timeout=0.2)
+        results = await asyncio.gather(kr.batched("GET", "a"), kr.batched("GET", "b"), return_exceptions=True)
+        assert all(isinstance(r, RedisTimeoutError) for r in results), results
+        assert await kr.batched("GET", "c") == b"ok"  # a new connection
+        assert len(accepted) == 2
+    finally:
+        for w in accepted:
+            w.close()
+        server.close()
+
+
+def _real_redis(settings):
+    if settings.embedded_redis:
+        pytest.skip("needs a Redis server (KAZUO_TEST_REDIS_URL)")
+    from redis.asyncio.connection import parse_url
+
+    return parse_url(settings.redis_url)
+
+
+async def test_the_wire_uses_the_database_and_password_of_its_url(client, monkeypatch, settings):
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    from server.kit import redis as kr
+
+    url = _real_redis(settings)
+    host, port = url.get("host", "127.0.0.1"), url.get("port", 6379)
+    key = kr.key("test", "wire-db")
+    other = _wired(monkeypatch, host=host, port=port, db=(url.get("db", 0) + 1) % 16)
+    await other.delete(key)
+    assert await kr.batched("SET", key, "in-the-other-db") == b"OK"
+    assert await other.get(key) == b"in-the-other-db"
+    await other.delete(key)
+    # A password Redis does not expect: the handshake's error fails the batch (no answer without it).
+    _wired(monkeypatch, host=host, port=port, password="not-the-password")
+    with pytest.raises(RedisConnectionError):
+        await kr.batched("GET", key)
+
+
+async def test_a_lost_connection_fails_its_callers_and_the_wire_reconnects(client, monkeypatch, settings):
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    from server.kit import redis as kr
+    from server.kit import runtime
+
+    _real_redis(settings)
+    admin = _wired(monkeypatch, **{k: v for k, v in runtime.get().redis.connection_pool.connection_kwargs.items()
+                                   if k in ("host", "port", "db", "password", "username")})
+    name, key = "kazuo-wire-test", kr.key("test", "wire-lost")
+    await kr.batched("CLIENT", "SETNAME", name)
+    # The wire's connection waits in a BLPOP, so the callers behind it wait too; then it is killed.
+    pending = asyncio.gather(kr.batched("BLPOP", key, 5), *[kr.batched("GET", key) for _ in range(3)],
+                             return_exceptions=True)
+    ids = [c["id"] for c in await admin.client_list() if c.get("name") == name]
+    assert len(ids) == 1
+    await admin.execute_command("CLIENT", "KILL", "ID", ids[0])
+    results = await asyncio.wait_for(pending, 2)
+    assert all(isinstance(r, RedisConnectionError) for r in results), results
+    await admin.set(key, "back")
+    assert await kr.batched("GET", key) == b"back"  # the next batch opens a new connection
+    assert [c for c in await admin.client_list() if c.get("name") == name] == []
+    await admin.delete(key)
