@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import timedelta
@@ -142,7 +143,7 @@ async def _take_quota(ctx: hooks.SourceContext, s: _Session, ties: list[_TieIn])
         if r == gate.OVER_LIMIT:
             raise _over_limit(t.id, t.sku_id, t.per_buyer_limit)
         if r != gate.TAKEN:
-            await gate.maybe_repair(t.id)
+            gate.repair_soon(t.id)
             raise _sold_out(t.id, t.sku_id)
         holds.append((t, hold))
         # If the checkout fails after this point, the hold goes back (once: the script checks it).
@@ -291,8 +292,6 @@ async def _tiein_map(session_id: int) -> dict[int, tuple[int, int]] | None:
     """{sku_id: (tiein_id, per_buyer_limit)} of a live session (None if not live), cached for a
     second. An expired entry is served while one refresh runs in the background: when the pool is
     busy with checkouts the crowd must not queue behind a refresh (stale-while-revalidate)."""
-    import time
-
     hit = _maps.get(session_id)
     now = time.monotonic()
     if hit is not None:
@@ -304,7 +303,7 @@ async def _tiein_map(session_id: int) -> dict[int, tuple[int, int]] | None:
     # (waiters on a lock would wake one per turn of the event loop: hundreds of turns).
     loading = _loading.get(session_id)
     if loading is None:
-        loading = _loading[session_id] = asyncio.ensure_future(_load_map(session_id, now))
+        loading = _loading[session_id] = asyncio.ensure_future(load_map(session_id, now))
         loading.add_done_callback(lambda _: _loading.pop(session_id, None))
     return await asyncio.shield(loading)
 
@@ -316,17 +315,17 @@ def forget_session(session_id: int) -> None:
 
 
 async def _refresh(session_id: int) -> None:
-    import time
-
     try:
-        await _load_map(session_id, time.monotonic())
+        await load_map(session_id)
     except Exception:  # noqa: BLE001 - the stale entry stays; the next request tries again
         log.warning("live tie-in map refresh failed", exc_info=True)
     finally:
         _refreshing.discard(session_id)
 
 
-async def _load_map(session_id: int, now: float) -> dict[int, tuple[int, int]] | None:
+async def load_map(session_id: int, now: float | None = None) -> dict[int, tuple[int, int]] | None:
+    """Read a session's buy-button map afresh into this process's cache."""
+    now = time.monotonic() if now is None else now
     s = await LiveSession.filter(id=session_id).only("id", "status").first()
     m = None
     if s is not None and s.status == SessionStatus.LIVE:
@@ -403,7 +402,7 @@ async def buy_now(buyer_id: int, token_version: int, session_id: int, data, idem
     if r == gate.OVER_LIMIT:
         raise _over_limit(tiein_id, data.sku_id, limit)
     if r != gate.TAKEN:
-        await gate.maybe_repair(tiein_id)
+        gate.repair_soon(tiein_id)
         raise _sold_out(tiein_id, data.sku_id)
     return 202, _ticket_out(hold, rec)
 

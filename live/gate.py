@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 from server.kit import clock
+from server.kit.db import detached
 from server.kit import redis as kr
 
 log = logging.getLogger("kazuo.live.gate")
@@ -138,23 +139,49 @@ async def load(tiein_id: int) -> int:
     return int(v) if v is not None else 0
 
 
-async def maybe_repair(tiein_id: int) -> bool:
-    """On a sold-out answer: at most once a second, reload the gate if the database has more left."""
+def repair_soon(tiein_id: int) -> None:
+    """On a sold-out answer: at most once a second, check in the background whether the gate is
+    behind the database (the buyer's 409 does not wait: during a sale the loop's turns are long and
+    the check's round trips would hold that answer for hundreds of milliseconds)."""
     now = time.monotonic()
     if _repair_after.get(tiein_id, 0) > now:
-        return False
+        return
     if len(_repair_after) > 10_000:
         _repair_after.clear()
     _repair_after[tiein_id] = now + REPAIR_EVERY_S
+    task = detached(maybe_repair(tiein_id))  # not in the checkout's transaction, if it is in one
+    _repairs.add(task)
+    task.add_done_callback(_repaired)
+
+
+_repairs: set[asyncio.Task] = set()
+
+
+def _repaired(task: asyncio.Task) -> None:
+    _repairs.discard(task)
+    if not task.cancelled() and task.exception() is not None:
+        log.warning("flash gate repair failed", exc_info=task.exception())
+
+
+async def maybe_repair(tiein_id: int) -> bool:
+    """Reload the gate if the database has more left than the gate and its open holds (at most once
+    a second across processes). Returns whether it was behind."""
     if not await kr.redis().set(kr.key("live", "gate", tiein_id, "checked"), 1, nx=True, ex=REPAIR_EVERY_S):
         return False
     from server.models.live import LiveTieIn
 
     row = await LiveTieIn.filter(id=tiein_id).values_list("remaining", flat=True)
-    gate_left = int(await kr.redis().get(_keys(tiein_id)[0]) or 0)
-    # Units of checkouts in flight are still in the database's committed figure: only a gate below
-    # what the database has beyond them is behind.
-    if row and row[0] > gate_left:
+    k = _keys(tiein_id)
+    pipe = kr.redis().pipeline(transaction=False)
+    pipe.get(k[0])
+    pipe.hvals(k[3])
+    left_raw, holds = await pipe.execute()
+    gate_left = int(left_raw or 0)
+    # The units of open holds (checkouts in flight, a flash sale's queued tickets) are not in the
+    # database yet: only a gate below what the database has beyond them is behind. Without them a
+    # sold-out answer during a sale would reload the gate while commits keep landing.
+    held = sum(int(h.split(b"|")[1]) for h in holds)
+    if row and row[0] > gate_left + held:
         left = await load(tiein_id)
         if left != gate_left:
             log.warning("flash gate repaired from the database",

@@ -1,8 +1,9 @@
 """Database: Tortoise configuration, transactions that flush jobs after commit, and lock helpers."""
 from __future__ import annotations
 
+import asyncio
 from contextlib import asynccontextmanager
-from contextvars import ContextVar
+from contextvars import Context, ContextVar
 from typing import Any, AsyncIterator, Sequence, Type
 
 from tortoise import Tortoise
@@ -90,10 +91,16 @@ def on_commit(fn) -> None:
     """Run the async callable fn after the surrounding transaction commits (now if there is none)."""
     pending = _after_commit.get()
     if pending is None:
-        import asyncio
-
         return asyncio.ensure_future(fn())
     pending.append(fn)
+
+
+def detached(coro: Any) -> asyncio.Task:
+    """Run coro as a task of its own, outside the caller's transaction: a task started inside one
+    inherits its context, so its queries would use the transaction's connection, which goes back to
+    the pool when the caller's block ends. It starts from an empty context (Tortoise's global
+    connections, no transaction, no pending on_commit callbacks)."""
+    return asyncio.get_running_loop().create_task(coro, context=Context())
 
 
 def in_atomic() -> bool:

@@ -1,5 +1,6 @@
 """Tie-ins (live price, quota from stock, scope), selling on air through the orders checkout (live
 price, quota, per-buyer limit, attribution, commission), quota give-back, gate repair, figures."""
+import asyncio
 from datetime import timedelta
 
 import pytest
@@ -181,8 +182,12 @@ async def test_the_database_wins_and_the_gate_is_repaired(client, streamer, stat
 
     await kr.redis().set(gate._keys(t["id"])[0], 0)
     await kr.redis().delete(kr.key("live", "gate", t["id"], "checked"))
+    gate._repair_after.clear()
     with pytest.raises(Conflict):
         await buy(buyer.id, goods.sku_id, s["id"], station_id)
+    # the sold-out answer does not wait for the repair: it follows at once, in the background
+    assert gate._repairs
+    await asyncio.gather(*gate._repairs)
     assert await gate.remaining(t["id"]) == 4
     await buy(buyer.id, goods.sku_id, s["id"], station_id)
     # the gate is ahead (says 50 left while the database has 3): the database refuses, gate reloaded
@@ -203,6 +208,30 @@ async def test_the_database_wins_and_the_gate_is_repaired(client, streamer, stat
     with pytest.raises(Conflict) as e:
         await buy(buyer.id, goods.sku_id, s["id"], station_id, qty=3)
     assert e.value.code == "live_buyer_limit"
+
+
+async def test_a_sale_in_flight_is_not_taken_for_a_gate_behind(client, streamer, station_id, monkeypatch):
+    """Sold out in the gate while the winners' orders are still being written: the database has
+    their units, the gate's open holds account for them, so nothing is reloaded."""
+    from live import gate
+    from server.kit import redis as kr
+
+    goods = await make_goods(stock=10)
+    s = await make_session(streamer)
+    t = await attach(streamer, s["id"], goods.sku_id, quota=3, limit=1)
+    await go_live(streamer, s["id"])
+    for buyer_id in (1001, 1002, 1003):  # three buyers admitted, their orders not written yet
+        assert (await gate.take(t["id"], buyer_id, 1, 1))[0] == gate.TAKEN
+    loads = []
+    monkeypatch.setattr(gate, "load", lambda tid: loads.append(tid))
+    await kr.redis().delete(kr.key("live", "gate", t["id"], "checked"))
+    assert await gate.maybe_repair(t["id"]) is False
+    assert loads == [] and await gate.remaining(t["id"]) == 0
+    # without the holds the gate would be behind: reloaded
+    await kr.redis().delete(gate._keys(t["id"])[3], kr.key("live", "gate", t["id"], "checked"))
+    monkeypatch.undo()
+    assert await gate.maybe_repair(t["id"]) is True
+    assert await gate.remaining(t["id"]) == 3
 
 
 async def test_the_database_holds_the_buyer_to_the_limit_when_the_gate_forgot(client, streamer, station_id):
