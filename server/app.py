@@ -4,10 +4,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import importlib
-import itertools
 import logging
-import os
-import re
 from pathlib import Path
 
 import orjson
@@ -18,7 +15,7 @@ from sanic.response import html
 from config.settings import ConfigError, Settings, get_settings
 from server.kit import lifecycle, runtime
 from server.kit import logging as kzlog
-from server.kit.context import request_id
+from server.kit.context import KzRequest
 from server.kit.errors import AppError, ServiceUnavailable
 from server.kit.http import endpoint
 from server.kit.openapi import SWAGGER_HTML, build_spec
@@ -49,13 +46,6 @@ BLUEPRINTS = [
     "server.console_api.stats",
 ]
 
-_RID = re.compile(r"^[A-Za-z0-9._\-]{1,64}$")
-# Request ids made here: this process's random half and a counter (unique across processes and
-# restarts; an id traces a request, it guards nothing).
-_RID_PREFIX = os.urandom(8).hex()
-_rid_count = itertools.count(1)
-
-
 class HealthOut(Out):
     status: str
 
@@ -71,12 +61,8 @@ def _dumps(obj) -> str:
 
 
 def _error_response(status: int, code: str, message: str, details=None, headers=None) -> HTTPResponse:
-    resp = HTTPResponse(orjson.dumps({"error": {"code": code, "message": message, "details": details}}),
+    return HTTPResponse(orjson.dumps({"error": {"code": code, "message": message, "details": details}}),
                         status=status, content_type="application/json", headers=headers)
-    rid = request_id.get()
-    if rid:
-        resp.headers["X-Request-ID"] = rid
-    return resp
 
 
 def _sanic_code(exc: SanicException) -> str:
@@ -106,7 +92,7 @@ def create_app(settings: Settings | None = None, name: str = "kazuo") -> Sanic:
     settings = settings or get_settings()
     _check(settings)
     kzlog.setup(settings.log_level)
-    app = Sanic(name, dumps=_dumps, loads=orjson.loads, configure_logging=False)
+    app = Sanic(name, dumps=_dumps, loads=orjson.loads, configure_logging=False, request_class=KzRequest)
     app.config.update({
         "REQUEST_MAX_SIZE": 12 * 1024 * 1024,
         "FALLBACK_ERROR_FORMAT": "json",
@@ -119,20 +105,6 @@ def create_app(settings: Settings | None = None, name: str = "kazuo") -> Sanic:
         "AUTO_EXTEND": False,  # no sanic-ext: our own OpenAPI (README: "Why not sanic-ext")
     })
     app.ctx.settings = settings
-
-    @app.on_request
-    async def _request_id(request: Request):
-        rid = request.headers.get("x-request-id", "")
-        if not _RID.match(rid):
-            rid = f"{_RID_PREFIX}{next(_rid_count):016x}"  # uuid4().hex's shape, unique, no syscall
-        request_id.set(rid)
-        request.ctx.request_id = rid
-
-    @app.on_response
-    async def _echo_request_id(request: Request, response: HTTPResponse):
-        rid = getattr(request.ctx, "request_id", None)
-        if rid:
-            response.headers["X-Request-ID"] = rid
 
     @app.exception(Exception)
     async def _errors(request: Request, exc: Exception):

@@ -11,5 +11,5 @@ async def record(actor_id: int | None, action: str, object_type: str, object_id:
                  data: dict | None = None, conn: Any = None) -> None:
     """Append one audit entry (inside the caller's transaction when conn is given)."""
     await AuditLog.create(actor_id=actor_id, action=action, object_type=object_type,
-                          object_id=str(object_id), data=data or {}, request_id=request_id.get(),
+                          object_id=str(object_id), data=data or {}, request_id=request_id(),
                           using_db=conn)

@@ -1,4 +1,50 @@
-"""Per-request context (request id) for logs and audit entries."""
-from contextvars import ContextVar
+"""Per-request context: the request id, carried by the request itself (for logs, audit entries and
+the X-Request-ID header of every response)."""
+from __future__ import annotations
 
-request_id: ContextVar[str] = ContextVar("kz_request_id", default="")
+import itertools
+import os
+import re
+
+from sanic import Request
+from sanic.response import BaseHTTPResponse
+
+_RID = re.compile(r"^[A-Za-z0-9._\-]{1,64}$")
+# Request ids made here: this process's random half and a counter (unique across processes and
+# restarts; an id traces a request, it guards nothing).
+_RID_PREFIX = os.urandom(8).hex()
+_rid_count = itertools.count(1)
+
+
+class KzRequest(Request):
+    """Sanic's request with our request id: the client's X-Request-ID when it is well formed, else a
+    new one in uuid4().hex's shape (no syscall), made when first asked for; every response carries
+    it back. Here rather than in request/response middleware: with any middleware registered Sanic
+    runs its middleware machinery on every request, which cost a fifth of the throughput of a short
+    request (the flash sale's 409: 8.8-9.1k req/s with the two middlewares, 11.0-11.2k without)."""
+
+    __slots__ = ("_kz_rid",)
+
+    @property
+    def request_id(self) -> str:
+        rid = getattr(self, "_kz_rid", None)
+        if rid is None:
+            rid = self.headers.get("x-request-id", "")
+            if not _RID.match(rid):
+                rid = f"{_RID_PREFIX}{next(_rid_count):016x}"
+            self._kz_rid = rid
+        return rid
+
+    def respond(self, response=None, *, status=200, headers=None, content_type=None):
+        """Request.respond (a coroutine, which Sanic awaits), the response carrying the request id."""
+        if isinstance(response, BaseHTTPResponse):
+            response.headers["X-Request-ID"] = self.request_id
+        elif response is None:
+            headers = {**(headers or {}), "X-Request-ID": self.request_id}
+        return super().respond(response, status=status, headers=headers, content_type=content_type)
+
+
+def request_id() -> str:
+    """The id of the request being handled ('' outside one: a job, the CLI)."""
+    req = KzRequest._current.get(None)
+    return req.request_id if isinstance(req, KzRequest) else ""

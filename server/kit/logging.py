@@ -15,7 +15,7 @@ class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         out = {"ts": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"), "level": record.levelname,
                "logger": record.name, "msg": record.getMessage()}
-        rid = request_id.get()
+        rid = request_id()
         if rid:
             out["request_id"] = rid
         for k, v in record.__dict__.items():

@@ -7,6 +7,11 @@ async def test_health_ready_and_request_id(client):
     assert len(generated) == 32
     bad = (await client.get("/healthz", headers={"X-Request-ID": "x" * 200})).headers["X-Request-ID"]
     assert bad != "x" * 200
+    # errors carry it too: Sanic's own (no such route), ours (validation), a handler's raised error
+    for r in [await client.get("/no/such/path", headers={"X-Request-ID": "e-1"}),
+              await client.post("/api/v1/auth/wechat-login", json=["a"], headers={"X-Request-ID": "e-1"}),
+              await client.get("/api/v1/me", headers={"X-Request-ID": "e-1"})]:
+        assert r.status_code in (401, 404, 422) and r.headers["X-Request-ID"] == "e-1", (r.status_code, r.headers)
 
 
 async def test_errors_use_the_envelope(client):

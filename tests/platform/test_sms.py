@@ -60,7 +60,8 @@ async def test_bind_phone_end_to_end(client, consumer, settings):
     stored = await kr.redis().hgetall(kr.key("sms", "code", "bind_phone", phone))
     assert stored and code.encode() not in b"".join(stored.values())
 
-    r = await consumer.post("/api/v1/me/phone", json={"phone": phone, "code": code})
+    r = await consumer.post("/api/v1/me/phone", json={"phone": phone, "code": code},
+                            headers={"X-Request-ID": "bind-phone-1"})
     assert r.status_code == 200, r.text
     assert r.json()["phone"] == phone and r.json()["phone_verified_at"]
     assert (await consumer.get("/api/v1/me")).json()["phone"] == phone
@@ -71,6 +72,7 @@ async def test_bind_phone_end_to_end(client, consumer, settings):
     assert user.phone == phone and user.phone_verified_at is not None
     entry = await AuditLog.filter(action="user.phone_bind", object_id=str(consumer.id)).first()
     assert entry and phone not in str(entry.data)  # masked in the audit trail
+    assert entry.request_id == "bind-phone-1"  # the audit entry names the request that made it
 
     # single use: the same code does not work twice
     r = await consumer.post("/api/v1/me/phone", json={"phone": phone, "code": code})
