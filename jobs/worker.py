@@ -98,7 +98,11 @@ def run_worker() -> None:
         finally:
             await lifecycle.stop()
 
-    asyncio.run(main())
+    try:
+        import uvloop  # Sanic's loop, installed with it wherever it runs (not on Windows)
+    except ImportError:
+        uvloop = None
+    (uvloop.run if uvloop else asyncio.run)(main())
 
 
 __all__ = ["cron", "start_inline_worker", "run_worker", "worker_kwargs"]

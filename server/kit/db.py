@@ -17,9 +17,11 @@ def tortoise_config(db_url: str, *, with_aerich: bool = True) -> dict:
     url = db_url
     # A small pool per process (a ?maxsize= in the URL wins): queries here are short, and extra
     # backends only contend for the same hot rows and CPUs. 3-line checkouts on three hot SKUs at 50
-    # buyers on 2 cores: 20 connections ~750 orders/s, 8 ~1,000, 4-6 ~1,150.
+    # buyers on 2 cores: 20 connections ~750 orders/s, 8 ~1,000, 4-6 ~1,150. All of them opened at
+    # start and kept (asyncpg closes idle ones above minsize after 5 minutes): a rush after a quiet
+    # hour (a flash sale's first second) does not wait for connections to be opened.
     if url.startswith("postgres") and "maxsize" not in url:
-        url += ("&" if "?" in url else "?") + "minsize=1&maxsize=6"
+        url += ("&" if "?" in url else "?") + "minsize=6&maxsize=6"
     modules = MODEL_MODULES + (["aerich.models"] if with_aerich else [])
     return {
         "connections": {"default": url},
