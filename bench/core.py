@@ -377,6 +377,27 @@ class BenchContext:
         _, rows = await conn.execute_query(query, list(params or []))
         return [dict(r) for r in rows]
 
+    # ---- CPU -----------------------------------------------------------------------------------
+    @staticmethod
+    def cpu_seconds(pid: int) -> float:
+        """utime + stime of a process and its reaped children (Linux /proc), in seconds."""
+        fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+        return sum(int(x) for x in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+
+    async def db_backends_cpu(self) -> dict[int, float]:
+        """CPU seconds of each PostgreSQL backend connected to the bench database (same machine), by
+        pid. Backends that come and go between two readings are missed: the pools keep theirs open."""
+        async with self.services():
+            rows = await self.sql("SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                                  "AND pid <> pg_backend_pid()")
+        out = {}
+        for r in rows:
+            try:
+                out[r["pid"]] = self.cpu_seconds(r["pid"])
+            except OSError:  # another host, or gone
+                pass
+        return out
+
     # ---- load --------------------------------------------------------------------------------
     async def load(self, requests: Sequence[Req], *, name: str = "", connections: int | None = None,
                    duration: float | None = None) -> Figures:

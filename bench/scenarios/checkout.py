@@ -60,28 +60,6 @@ def requests(ctx):
     return out
 
 
-def _cpu_seconds(pid: int) -> float:
-    """utime + stime of a process and its reaped children (Linux /proc), in seconds."""
-    import os
-
-    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
-    return sum(int(x) for x in fields[11:15]) / os.sysconf("SC_CLK_TCK")
-
-
-async def _db_backends_cpu(ctx) -> dict[int, float]:
-    """CPU seconds of each PostgreSQL backend connected to the bench database (same machine), by pid."""
-    async with ctx.services():
-        rows = await ctx.sql("SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
-                             "AND pid <> pg_backend_pid()")
-    out = {}
-    for r in rows:
-        try:
-            out[r["pid"]] = _cpu_seconds(r["pid"])
-        except OSError:  # another host, or gone
-            pass
-    return out
-
-
 async def run(ctx):
     """The timed load, plus the CPU the server, its PostgreSQL backends and the bare app burn per
     request: on a machine whose two cores are shared, req/s follows whatever CPU share the server
@@ -91,19 +69,19 @@ async def run(ctx):
     reqs = requests(ctx)
     await ctx.warmup(reqs, 1.0)
     server_pid = ctx.stack.server.popen.pid
-    db0 = await _db_backends_cpu(ctx)
-    c0 = _cpu_seconds(server_pid)
+    db0 = await ctx.db_backends_cpu()
+    c0 = ctx.cpu_seconds(server_pid)
     fig = await ctx.load(reqs, name="checkout")
-    server_cpu = _cpu_seconds(server_pid) - c0
-    db1 = await _db_backends_cpu(ctx)
+    server_cpu = ctx.cpu_seconds(server_pid) - c0
+    db1 = await ctx.db_backends_cpu()
     # Backends that came and went during the load are missed: the pools keep theirs open.
     db_cpu = sum(t - db0.get(pid, 0.0) for pid, t in db1.items())
     bare_pid = ctx.stack.bare.popen.pid
     drive = run_wrk if ctx.client == "wrk" else run_asyncio
-    b0 = _cpu_seconds(bare_pid)
+    b0 = ctx.cpu_seconds(bare_pid)
     bare = await drive(ctx.stack.bare_url, [Req("GET", "/")], connections=ctx.connections,
                        duration=min(ctx.duration, 5.0), name="bare (cpu)")
-    bare_cpu = _cpu_seconds(bare_pid) - b0
+    bare_cpu = ctx.cpu_seconds(bare_pid) - b0
     if fig.requests and bare.requests and server_cpu > 0:
         per_order = server_cpu / fig.requests * 1000
         per_bare = bare_cpu / bare.requests * 1000

@@ -111,6 +111,7 @@ async def run(ctx):
     # The buyers have been watching: their connections are open (the mini-program polls the session),
     # so by default the clock starts with them open; --opt connect=cold times their opening too.
     cold = ctx.option("connect", "warm") == "cold"
+    cpu0 = await _cpu(ctx)
     fig = await ctx.drive(reqs, name="flash_sale", connections=ctx.connections, keep_bodies=door == "live",
                           preconnect=not cold, opener=Req("GET", f"/api/v1/live/sessions/{st['session_id']}"))
     t0 = fig.extra.pop("started_at")  # the clock's start (after the connections were opened)
@@ -122,6 +123,7 @@ async def run(ctx):
     tickets = [(orjson.loads(body)["ticket"], reqs[i].headers)
                for i, (status, body) in enumerate(fig.extra.pop("responses", None) or []) if status == 202]
     placed, failed, last = await _follow(ctx, tickets, t0)
+    cpu1 = await _cpu(ctx)
     orders = created + placed
     to_last_order = max(last, wall if created else 0.0)
     st["statuses"] = dict(fig.statuses)
@@ -130,11 +132,21 @@ async def run(ctx):
                       "attempts/s": round(len(reqs) / wall, 1),
                       "last_order_ms": round(to_last_order * 1000, 1),
                       "orders/s": round(orders / to_last_order, 1) if to_last_order else 0.0, "door": door,
-                      "connections": "cold" if cold else "open"})
+                      "connections": "cold" if cold else "open",
+                      # CPU from the first attempt to the last ticket followed: what the crowd cost
+                      # the server, and what writing the winners' orders cost the worker and PostgreSQL
+                      **{f"{k}_cpu_ms": round((cpu1[k] - cpu0.get(k, 0.0)) * 1000) for k in cpu1}})
     bad = {k: v for k, v in fig.statuses.items() if k not in (201, 202, 409)}
     if bad or fig.errors or failed:
         fig.extra["unexpected"] = f"statuses {bad}, socket errors {fig.errors}, failed tickets {failed}"
     return fig
+
+
+async def _cpu(ctx) -> dict[str, float]:
+    """CPU seconds so far of the server, the arq worker and the database's backends."""
+    out = {p.name: ctx.cpu_seconds(p.popen.pid) for p in ctx.stack.procs if p.name in ("server", "worker")}
+    out["postgres"] = sum((await ctx.db_backends_cpu()).values())
+    return out
 
 
 async def _follow(ctx, tickets: list[tuple[str, dict]], t0: float) -> tuple[int, int, float]:
