@@ -7,7 +7,8 @@ URL, signed publish callback); 2,000 buyers with tokens, their sessions warmed a
 attempts), all sent at once over 500 connections, shuffled. The buy button answers an admitted buyer
 with a ticket (202) and the worker writes the order: the run follows every ticket until it is placed,
 and reports the time from the first attempt to the last order written (last_order_ms) and orders/s
-over that time; req/s, p50 and p99 are the buy button's answers. Verified afterwards from PostgreSQL and
+over that time; req/s, p50 and p99 are the buy button's answers; server_cpu_ms, worker_cpu_ms and
+postgres_cpu_ms are the CPU each spent from the first attempt to the last ticket followed. Verified afterwards from PostgreSQL and
 Redis: exactly 100 orders at the live price, quota and stock consistent, nobody over the limit, the
 gate agrees with the database. Options: --opt buyers=2000 --opt quota=100 --opt limit=1
 --opt repeat=0.25 --opt door=live|orders (orders: POST /api/v1/orders with the session as source)
