@@ -334,7 +334,9 @@ async def load_map(session_id: int, now: float | None = None) -> dict[int, tuple
         m = {sku: (tid, lim) for sku, tid, lim in rows}
     if len(_maps) > 1000:
         _maps.clear()
-    _maps[session_id] = (now + _MAP_TTL, m)
+    held = _maps.get(session_id)
+    if held is None or held[0] <= now + _MAP_TTL:  # not over a map read after this one began
+        _maps[session_id] = (now + _MAP_TTL, m)
     return m
 
 

@@ -448,8 +448,9 @@ async def _go_live(session_id: int, at: datetime, conn) -> bool:
 async def warm_gates(session_id: int) -> None:
     """Load the flash gates of a live session's tie-ins, and this process's map of its buy buttons,
     before the first buyer arrives (else the first crowd waits on the map's query)."""
-    from live.checkout import load_map
+    from live.checkout import forget_session, load_map
 
+    forget_session(session_id)  # the "not live" this process may hold goes at once
     for tid in await LiveTieIn.filter(session_id=session_id, is_active=True).values_list("id", flat=True):
         await gate.load(tid)
     await load_map(session_id)

@@ -7,6 +7,7 @@ import os
 import re
 
 from sanic import Request
+from sanic.compat import Header
 from sanic.response import BaseHTTPResponse
 
 _RID = re.compile(r"^[A-Za-z0-9._\-]{1,64}$")
@@ -40,7 +41,8 @@ class KzRequest(Request):
         if isinstance(response, BaseHTTPResponse):
             response.headers["X-Request-ID"] = self.request_id
         elif response is None:
-            headers = {**(headers or {}), "X-Request-ID": self.request_id}
+            headers = Header(headers or {})
+            headers["X-Request-ID"] = self.request_id
         return super().respond(response, status=status, headers=headers, content_type=content_type)
 
 

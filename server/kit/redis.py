@@ -88,7 +88,9 @@ _batch: list[tuple[tuple, tuple | None, asyncio.Future]] = []
 async def batched(*command: Any) -> Any:
     """One Redis command, sent with the others of the same turn of the event loop as one pipeline:
     under a crowd (a flash sale's first second, a checkout rush) a thousand calls cost one round
-    trip and one connection instead of a thousand, each of which waits for a turn of a busy loop."""
+    trip and one connection instead of a thousand, each of which waits for a turn of a busy loop.
+    The reply is Redis's own (b"OK", an int, a list), without redis-py's conversions (True, a dict):
+    meant for GET and scripts, whose replies the two agree on."""
     return await _queue(command, None)
 
 
@@ -193,9 +195,7 @@ def _settle(fut: asyncio.Future, call: tuple | None, res: Any) -> None:
     if fut.done():
         return
     if isinstance(res, NoScriptError) and call is not None:
-        task = asyncio.ensure_future(script(*call))
-        task.add_done_callback(lambda t: fut.done() or (fut.set_exception(t.exception()) if t.exception()
-                                                        else fut.set_result(t.result())))
+        asyncio.ensure_future(script(*call)).add_done_callback(lambda t: _settle_from(fut, t))
     elif isinstance(res, Exception):
         fut.set_exception(res)
     else:
@@ -206,6 +206,17 @@ def close_wire(client: ArqRedis) -> None:
     wire = getattr(client, "_kazuo_wire", None)
     if wire:
         wire.close()
+
+
+def _settle_from(fut: asyncio.Future, task: asyncio.Task) -> None:
+    if fut.done():
+        return
+    if task.cancelled():
+        fut.cancel()
+    elif task.exception() is not None:
+        fut.set_exception(task.exception())
+    else:
+        fut.set_result(task.result())
 
 
 def _wire_of(client: ArqRedis) -> "_Wire | None":
@@ -236,7 +247,7 @@ class _Wire:
 
     def send(self, batch: list) -> None:
         data = b"".join(_pack(command) for command, _, _ in batch)
-        if self._link is None or self._link.failed:
+        if self._link is None or self._link.failed or self._link.closing():
             self._link = _Link(self._kw)
         self._link.send(data, [(fut, call) for _, call, fut in batch])
 
@@ -262,12 +273,18 @@ class _Link(asyncio.Protocol):
         asyncio.ensure_future(self._connect())
 
     def send(self, data: bytes, callers: list) -> None:
+        if not self._waiting:  # the time the oldest command waiting for its reply was sent
+            self._heard = asyncio.get_running_loop().time()
         self._waiting.extend(callers)
         if self._transport is None:
             self._unsent.append(data)
-        else:
+            return
+        try:
             self._transport.write(data)
-            self._arm()
+        except Exception as exc:  # noqa: BLE001 - closed under us before connection_lost ran (uvloop raises)
+            self.fail(RedisConnectionError(f"Redis connection lost: {exc!r}"))
+            return
+        self._arm()
 
     async def _connect(self) -> None:
         kw, loop = self._kw, asyncio.get_running_loop()
@@ -277,7 +294,7 @@ class _Link(asyncio.Protocol):
             else:
                 opening = loop.create_connection(lambda: self, kw.get("host", "localhost"), kw.get("port", 6379))
             await asyncio.wait_for(opening, kw.get("socket_connect_timeout") or 2)
-        except (OSError, asyncio.TimeoutError) as exc:
+        except Exception as exc:  # noqa: BLE001 - refused, timed out, a bad address: every caller is told
             self.fail(RedisConnectionError(f"Error connecting to Redis: {exc!r}"))
 
     def connection_made(self, transport) -> None:
@@ -293,6 +310,7 @@ class _Link(asyncio.Protocol):
             hello.append(("SELECT", self._kw["db"]))
         # The handshake's replies come first; an error there (a wrong password) fails everything.
         self._waiting.extendleft([(None, None)] * len(hello))
+        self._heard = asyncio.get_running_loop().time()
         transport.write(b"".join([_pack(c) for c in hello] + self._unsent))
         self._unsent.clear()
         self._arm()
@@ -319,7 +337,8 @@ class _Link(asyncio.Protocol):
             self._deadline = asyncio.get_running_loop().call_later(self._timeout, self._overdue)
 
     def _overdue(self) -> None:
-        """No reply for socket_timeout while some are due: the connection is dropped, its callers fail."""
+        """No reply for socket_timeout while some are due (counted from the last reply, or from the
+        send of the oldest waiting command if later): the connection is dropped, its callers fail."""
         self._deadline = None
         if not self._waiting or self.failed:
             return
@@ -328,6 +347,9 @@ class _Link(asyncio.Protocol):
             self._deadline = asyncio.get_running_loop().call_later(self._timeout - quiet, self._overdue)
         else:
             self.fail(RedisTimeoutError("Redis did not answer in time"))
+
+    def closing(self) -> bool:
+        return self._transport is not None and self._transport.is_closing()
 
     def fail(self, exc: Exception) -> None:
         self.failed = True

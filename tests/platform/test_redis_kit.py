@@ -65,28 +65,41 @@ async def test_merged_calls_are_one_script_call_each_with_its_own_answer(client,
     assert all(0 < int(a[1]) <= 60_000 for a in answers)
 
 
-def _wired(monkeypatch, **kw):
-    """The runtime's Redis swapped for a client of kw (its batched commands go on its own wire)."""
+@pytest.fixture
+async def wired(monkeypatch):
+    """wired(**kw): the runtime's Redis swapped for a client of kw (its batched commands go on its
+    own wire); the clients and their wires are closed afterwards."""
     from redis.asyncio import Redis
 
+    from server.kit import redis as kr
     from server.kit import runtime
 
-    client = Redis(socket_connect_timeout=1, **kw)
-    monkeypatch.setattr(runtime.get(), "redis", client)
-    return client
+    made = []
+
+    def make(**kw):
+        client = Redis(socket_connect_timeout=1, **kw)
+        made.append(client)
+        monkeypatch.setattr(runtime.get(), "redis", client)
+        return client
+
+    yield make
+    monkeypatch.undo()
+    for client in made:
+        kr.close_wire(client)
+        await client.aclose()
 
 
-async def test_a_wire_that_cannot_connect_fails_every_caller(client, monkeypatch):
+async def test_a_wire_that_cannot_connect_fails_every_caller(client, wired):
     from redis.exceptions import ConnectionError as RedisConnectionError
 
     from server.kit import redis as kr
 
-    _wired(monkeypatch, host="127.0.0.1", port=1)  # nothing listens there
+    wired(host="127.0.0.1", port=1)  # nothing listens there
     results = await asyncio.gather(*[kr.batched("GET", "x") for _ in range(3)], return_exceptions=True)
     assert all(isinstance(r, RedisConnectionError) for r in results), results
 
 
-async def test_a_silent_redis_times_out_and_the_next_batch_reconnects(client, monkeypatch):
+async def test_a_silent_redis_times_out_and_the_next_batch_reconnects(client, wired):
     from redis.exceptions import TimeoutError as RedisTimeoutError
 
     from server.kit import redis as kr
@@ -102,7 +115,7 @@ async def test_a_silent_redis_times_out_and_the_next_batch_reconnects(client, mo
     server = await asyncio.start_server(silent, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
     try:
-        _wired(monkeypatch, host="127.0.0.1", port=port, socket_timeout=0.2)
+        wired(host="127.0.0.1", port=port, socket_timeout=0.2)
         results = await asyncio.gather(kr.batched("GET", "a"), kr.batched("GET", "b"), return_exceptions=True)
         assert all(isinstance(r, RedisTimeoutError) for r in results), results
         assert await kr.batched("GET", "c") == b"ok"  # a new connection
@@ -110,6 +123,30 @@ async def test_a_silent_redis_times_out_and_the_next_batch_reconnects(client, mo
     finally:
         for w in accepted:
             w.close()
+        server.close()
+
+
+async def test_a_command_after_a_quiet_spell_gets_its_whole_timeout(client, wired):
+    """The timeout counts from the command's own send when nothing was waiting, not from the last
+    reply: a command sent just before an old timer fires is not failed by it."""
+    from server.kit import redis as kr
+
+    async def answering(reader, writer):  # one reply for each batch it reads, the second one late
+        n = 0
+        while await reader.read(65536):
+            n += 1
+            if n == 2:
+                await asyncio.sleep(0.2)
+            writer.write(b"$2\r\nok\r\n")
+
+    server = await asyncio.start_server(answering, "127.0.0.1", 0)
+    try:
+        wired(host="127.0.0.1", port=server.sockets[0].getsockname()[1], socket_timeout=0.3)
+        assert await kr.batched("GET", "a") == b"ok"  # arms the timer (due at 0.3 s), answered at once
+        await asyncio.sleep(0.2)
+        # sent at 0.2 s and answered at 0.4 s, within its own 0.3 s but after the old timer
+        assert await kr.batched("GET", "b") == b"ok"
+    finally:
         server.close()
 
 
@@ -121,7 +158,7 @@ def _real_redis(settings):
     return parse_url(settings.redis_url)
 
 
-async def test_the_wire_uses_the_database_and_password_of_its_url(client, monkeypatch, settings):
+async def test_the_wire_uses_the_database_and_password_of_its_url(client, wired, settings):
     from redis.exceptions import ConnectionError as RedisConnectionError
 
     from server.kit import redis as kr
@@ -129,25 +166,25 @@ async def test_the_wire_uses_the_database_and_password_of_its_url(client, monkey
     url = _real_redis(settings)
     host, port = url.get("host", "127.0.0.1"), url.get("port", 6379)
     key = kr.key("test", "wire-db")
-    other = _wired(monkeypatch, host=host, port=port, db=(url.get("db", 0) + 1) % 16)
+    other = wired(host=host, port=port, db=(url.get("db", 0) + 1) % 16)
     await other.delete(key)
     assert await kr.batched("SET", key, "in-the-other-db") == b"OK"
     assert await other.get(key) == b"in-the-other-db"
     await other.delete(key)
     # A password Redis does not expect: the handshake's error fails the batch (no answer without it).
-    _wired(monkeypatch, host=host, port=port, password="not-the-password")
+    wired(host=host, port=port, password="not-the-password")
     with pytest.raises(RedisConnectionError):
         await kr.batched("GET", key)
 
 
-async def test_a_lost_connection_fails_its_callers_and_the_wire_reconnects(client, monkeypatch, settings):
+async def test_a_lost_connection_fails_its_callers_and_the_wire_reconnects(client, wired, settings):
     from redis.exceptions import ConnectionError as RedisConnectionError
 
     from server.kit import redis as kr
     from server.kit import runtime
 
     _real_redis(settings)
-    admin = _wired(monkeypatch, **{k: v for k, v in runtime.get().redis.connection_pool.connection_kwargs.items()
+    admin = wired(**{k: v for k, v in runtime.get().redis.connection_pool.connection_kwargs.items()
                                    if k in ("host", "port", "db", "password", "username")})
     name, key = "kazuo-wire-test", kr.key("test", "wire-lost")
     await kr.batched("CLIENT", "SETNAME", name)
