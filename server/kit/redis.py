@@ -144,10 +144,21 @@ def _queue(command: tuple | None, call: tuple | None) -> asyncio.Future:
     _batch.append((command, call, fut))
     if len(_batch) == 1:
         loop.call_soon(_send_batch)
+    elif len(_batch) >= FLUSH_AT:
+        _send_batch()
     return fut
 
 
+# A turn that has queued this many commands sends them at once and starts a new batch: Redis runs
+# them while the turn's other handlers still run. A flash sale's first wave is one turn of hundreds
+# of handlers: its p99 was 75-127 ms sending the turn's takes as one batch, 72-90 ms in batches of
+# 64 (6 alternating runs each).
+FLUSH_AT = 64
+
+
 def _send_batch() -> None:
+    if not _batch:  # flushed early (FLUSH_AT) since this call was scheduled
+        return
     batch = []
     for command, call, fut in _batch:
         if command is None:  # the turn's merged calls of one script: one EVALSHA, closed to newcomers

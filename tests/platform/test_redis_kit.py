@@ -65,6 +65,25 @@ async def test_merged_calls_are_one_script_call_each_with_its_own_answer(client,
     assert all(0 < int(a[1]) <= 60_000 for a in answers)
 
 
+async def test_a_crowded_turn_is_sent_in_batches_as_it_fills(client, monkeypatch):
+    from server.kit import redis as kr
+
+    key = kr.key("test", "batched-flush-at")
+    await kr.redis().delete(key)
+    sizes = []
+    real = kr._transmit
+
+    def counted(batch):
+        sizes.append(len(batch))
+        return real(batch)
+
+    monkeypatch.setattr(kr, "_transmit", counted)
+    n = 2 * kr.FLUSH_AT + 22
+    answers = await asyncio.gather(*[kr.script_batched("rate_hit", [key], [60_000]) for _ in range(n)])
+    assert sizes == [kr.FLUSH_AT, kr.FLUSH_AT, 22]  # two sent while the turn still ran, the rest after
+    assert sorted(int(a[0]) for a in answers) == list(range(1, n + 1))
+
+
 @pytest.fixture
 async def wired(monkeypatch):
     """wired(**kw): the runtime's Redis swapped for a client of kw (its batched commands go on its
