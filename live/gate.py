@@ -14,8 +14,8 @@ import time
 from pathlib import Path
 
 from server.kit import clock
-from server.kit.db import detached
 from server.kit import redis as kr
+from server.kit.db import detached
 
 log = logging.getLogger("kazuo.live.gate")
 LUA_DIR = Path(__file__).parent / "lua"
