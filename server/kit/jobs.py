@@ -22,6 +22,13 @@ def _now_and_delay(defer: timedelta | None) -> tuple[int, int]:
     return timestamp_ms(), to_ms(defer) or 0
 
 
+def _job_keys(job_id: str) -> tuple[str, str]:
+    """arq's keys of a job and of its result."""
+    from arq.constants import job_key_prefix, result_key_prefix
+
+    return job_key_prefix + job_id, result_key_prefix + job_id
+
+
 def _record(name: str, args: tuple, now_ms: int) -> bytes:
     """A job's record in arq's own format, so its worker runs it."""
     from arq.jobs import serialize_job
@@ -36,7 +43,7 @@ async def _enqueue_now(name: str, calls: list[tuple[tuple, str | None]], defer: 
     pipeline besides."""
     from uuid import uuid4
 
-    from arq.constants import expires_extra_ms, job_key_prefix, result_key_prefix
+    from arq.constants import expires_extra_ms
 
     from server.kit import redis as kr
 
@@ -46,7 +53,7 @@ async def _enqueue_now(name: str, calls: list[tuple[tuple, str | None]], defer: 
         argv: list[Any] = [defer_ms + expires_extra_ms, now_ms + defer_ms]
         for args, job_id in calls:
             job_id = job_id or uuid4().hex
-            keys += (job_key_prefix + job_id, result_key_prefix + job_id)
+            keys += _job_keys(job_id)
             argv += (_record(name, args, now_ms), job_id)
         await kr.script_batched("enqueue_job", keys, argv)
     except Exception:  # Redis is not the source of truth: a sweeper re-finds the work
@@ -83,9 +90,8 @@ def enqueue_many(name: str, calls: list[tuple[tuple, str | None]], *, defer: tim
 def job_record(name: str, *args: Any, job_id: str) -> tuple[list[str], list[Any]]:
     """A job's keys and record in arq's format, for a Lua script that enqueues it along with other
     writes (one atomic step): KEYS job, result, queue; ARGV expiry ms, serialized job, score ms, id."""
-    from arq.constants import expires_extra_ms, job_key_prefix, result_key_prefix
+    from arq.constants import expires_extra_ms
 
     job_id = _namespaced(job_id)
     now_ms, _ = _now_and_delay(None)
-    return ([job_key_prefix + job_id, result_key_prefix + job_id, queue_name()],
-            [expires_extra_ms, _record(name, args, now_ms), now_ms, job_id])
+    return ([*_job_keys(job_id), queue_name()], [expires_extra_ms, _record(name, args, now_ms), now_ms, job_id])

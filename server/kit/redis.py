@@ -213,12 +213,6 @@ def _settle(fut: asyncio.Future, call: tuple | None, res: Any) -> None:
         fut.set_result(res)
 
 
-def close_wire(client: ArqRedis) -> None:
-    wire = getattr(client, "_kazuo_wire", None)
-    if wire:
-        wire.close()
-
-
 def _settle_from(fut: asyncio.Future, task: asyncio.Task) -> None:
     if fut.done():
         return
@@ -239,6 +233,12 @@ def _wire_of(client: ArqRedis) -> "_Wire | None":
         plain = getattr(pool, "connection_class", None) in (Connection, UnixDomainSocketConnection)
         wire = client._kazuo_wire = _Wire(pool.connection_kwargs) if plain else None
     return wire
+
+
+def close_wire(client: ArqRedis) -> None:
+    wire = getattr(client, "_kazuo_wire", None)
+    if wire:
+        wire.close()
 
 
 class _Wire:
