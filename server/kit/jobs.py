@@ -5,7 +5,13 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 from typing import Any
+from uuid import uuid4
 
+from arq.constants import expires_extra_ms, job_key_prefix, result_key_prefix
+from arq.jobs import serialize_job
+from arq.utils import timestamp_ms, to_ms
+
+from server.kit import redis as kr
 from server.kit import runtime
 from server.kit.db import on_commit
 
@@ -17,22 +23,16 @@ def queue_name() -> str:
 
 
 def _now_and_delay(defer: timedelta | None) -> tuple[int, int]:
-    from arq.utils import timestamp_ms, to_ms
-
     return timestamp_ms(), to_ms(defer) or 0
 
 
 def _job_keys(job_id: str) -> tuple[str, str]:
     """arq's keys of a job and of its result."""
-    from arq.constants import job_key_prefix, result_key_prefix
-
     return job_key_prefix + job_id, result_key_prefix + job_id
 
 
 def _record(name: str, args: tuple, now_ms: int) -> bytes:
     """A job's record in arq's own format, so its worker runs it."""
-    from arq.jobs import serialize_job
-
     return serialize_job(name, args, {}, None, now_ms, serializer=runtime.get().redis.job_serializer)
 
 
@@ -41,12 +41,6 @@ async def _enqueue_now(name: str, calls: list[tuple[tuple, str | None]], defer: 
     call for all the calls' jobs (server/kit/lua/enqueue_job.lua): arq's own takes three round
     trips a job and a connection of its own (WATCH/MULTI). The calls of one loop turn share one
     pipeline besides."""
-    from uuid import uuid4
-
-    from arq.constants import expires_extra_ms
-
-    from server.kit import redis as kr
-
     try:
         now_ms, defer_ms = _now_and_delay(defer)
         keys: list[str] = [queue_name()]
@@ -65,8 +59,6 @@ def _namespaced(job_id: str | None) -> str | None:
     with the deployment's Redis prefix: two deployments (or test runs) sharing one Redis must not
     swallow each other's jobs."""
     if job_id is not None:
-        from server.kit import redis as kr
-
         prefix = runtime.settings().redis_prefix
         if not job_id.startswith(prefix):
             job_id = kr.key("job", job_id)
@@ -90,8 +82,6 @@ def enqueue_many(name: str, calls: list[tuple[tuple, str | None]], *, defer: tim
 def job_record(name: str, *args: Any, job_id: str) -> tuple[list[str], list[Any]]:
     """A job's keys and record in arq's format, for a Lua script that enqueues it along with other
     writes (one atomic step): KEYS job, result, queue; ARGV expiry ms, serialized job, score ms, id."""
-    from arq.constants import expires_extra_ms
-
     job_id = _namespaced(job_id)
     now_ms, _ = _now_and_delay(None)
     return ([*_job_keys(job_id), queue_name()], [expires_extra_ms, _record(name, args, now_ms), now_ms, job_id])
