@@ -46,7 +46,7 @@ def create_redis(url: str) -> ArqRedis:
 
 def key(*parts: Any) -> str:
     """A namespaced key: every key this project writes goes through here."""
-    return runtime.get().settings.redis_prefix + ":".join(str(p) for p in parts)
+    return runtime.get().settings.redis_prefix + ":".join(map(str, parts))
 
 
 def redis() -> ArqRedis:
@@ -380,21 +380,13 @@ _PARSER = BaseParser()
 
 
 def _pack(command: tuple) -> bytes:
-    """A command in RESP: an array of bulk strings, the arguments encoded as redis-py encodes them."""
-    parts = [b"*%d\r\n" % len(command)]
-    for a in command:
-        if isinstance(a, bytes):
-            b = a
-        elif isinstance(a, str):
-            b = a.encode()
-        elif isinstance(a, (int, float)) and not isinstance(a, bool):
-            b = repr(a).encode()
-        elif isinstance(a, memoryview):
-            b = a.tobytes()
-        else:
-            raise DataError(f"Invalid input of type: {type(a).__name__!r}. Convert to a bytes, string, int or float first.")
-        parts.append(b"$%d\r\n%b\r\n" % (len(b), b))
-    return b"".join(parts)
+    """A command in RESP: an array of bulk strings, the arguments encoded as redis-py encodes them
+    (hiredis's packer, in C; it refuses what redis-py refuses, and bool, which redis-py also does)."""
+    try:
+        return hiredis.pack_command(command)
+    except TypeError:
+        bad = next(a for a in command if isinstance(a, bool) or not isinstance(a, (bytes, str, int, float, memoryview)))
+        raise DataError(f"Invalid input of type: {type(bad).__name__!r}. Convert to a bytes, string, int or float first.") from None
 
 
 # ---- cache ---------------------------------------------------------------------------------

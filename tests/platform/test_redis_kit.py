@@ -219,3 +219,21 @@ async def test_a_lost_connection_fails_its_callers_and_the_wire_reconnects(clien
     assert await kr.batched("GET", key) == b"back"  # the next batch opens a new connection
     assert [c for c in await admin.client_list() if c.get("name") == name] == []
     await admin.delete(key)
+
+
+def test_the_wire_encodes_commands_as_redis_py_does():
+    """_pack (hiredis's packer) writes the bytes redis-py's own connection writes, and refuses what
+    redis-py refuses."""
+    from redis.asyncio.connection import Connection
+    from redis.exceptions import DataError
+
+    from server.kit.redis import _pack
+
+    command = ("EVALSHA", "a" * 40, 2, "kz:key", b"\x00\xffbytes", 0, -7, 2**70, 0.1, 1 / 3, 1e20,
+               memoryview(b"view"), "喀左")
+    assert _pack(command) == b"".join(Connection().pack_command(*command))
+    for bad in (True, None, bytearray(b"x"), [1]):
+        with pytest.raises(DataError):
+            Connection().pack_command("SET", "k", bad)
+        with pytest.raises(DataError, match=type(bad).__name__):
+            _pack(("SET", "k", bad))
