@@ -36,6 +36,7 @@ async def setup(ctx):
     buyers_n = int(ctx.option("buyers", 2000))
     quota = int(ctx.option("quota", 100))
     limit = int(ctx.option("limit", 1))
+    warm_n = int(ctx.option("warm_orders", 12))
     async with ctx.services():
         from server.kit import clock
         from server.kit.auth import issue_token
@@ -49,14 +50,38 @@ async def setup(ctx):
         p = await Product.create(merchant_id=m.id, category_id=cat.id, name="喀左老陈醋 五年窖藏",
                                  status="on_sale", brand="kazuo_vinegar", min_price=2800)
         sku = await Sku.create(product_id=p.id, spec="500ml", price=2800, list_price=3500, stock=STOCK)
+        warm_sku = await Sku.create(product_id=p.id, spec="250ml", price=1600, list_price=2000, stock=STOCK)
         st = await Station.create(code="BENCH" + secrets.token_hex(3), name="十家子村服务站", level="village",
                                   services=["pickup"])
-        await User.bulk_create([User(openid=f"o-flash-{i}") for i in range(buyers_n)], batch_size=1000)
+        await User.bulk_create([User(openid=f"o-flash-{i}") for i in range(buyers_n)]
+                               + [User(openid=f"o-warm-{i}") for i in range(warm_n)], batch_size=1000)
         ids = await User.filter(openid__startswith="o-flash-").order_by("id").values_list("id", flat=True)
         tokens = [issue_token(uid, ["consumer"], 0) for uid in ids]
+        warm_tokens = [issue_token(uid, ["consumer"], 0) for uid in
+                       await User.filter(openid__startswith="o-warm-").values_list("id", flat=True)]
         start = (clock.now() + timedelta(minutes=5)).isoformat()
-    streamer = await ctx.login_as("livestreamer", openid="o-flash-streamer")
-    h = streamer.headers
+    body = {"quantity": 1, "fulfilment": "pickup", "station_id": st.id}
+    if warm_n:
+        # The service has sold on air before (an earlier session of another livestreamer): its
+        # worker's database connections have prepared their statements, as a running service's have.
+        sess, _ = await _go_live(ctx, "o-flash-warm-streamer", start, warm_sku.id, warm_n, 1)
+        answers = await asyncio.gather(*[ctx.http.post(
+            f"/api/v1/live/sessions/{sess}/orders", json={**body, "sku_id": warm_sku.id},
+            headers={"Authorization": f"Bearer {t}"}) for t in warm_tokens])
+        tickets = [(r.json()["ticket"], {"Authorization": f"Bearer {t}"})
+                   for r, t in zip(answers, warm_tokens) if r.status_code == 202]
+        placed, failed, _ = await _follow(ctx, tickets, time.perf_counter())
+        if placed != warm_n:
+            raise RuntimeError(f"warm-up sale: {placed} of {warm_n} orders placed, {failed} failed")
+    sess, tiein = await _go_live(ctx, "o-flash-streamer", start, sku.id, quota, limit)
+    ctx.state.update(session_id=sess, tiein_id=tiein, sku_id=sku.id, station_id=st.id,
+                     tokens=tokens, buyer_ids=list(ids), quota=quota, limit=limit)
+
+
+async def _go_live(ctx, openid: str, start: str, sku_id: int, quota: int, limit: int) -> tuple[int, int]:
+    """A livestreamer's room and session, live (signed push URL, the Aliyun simulator's publish
+    callback), with the SKU tied in at the live price and on air: (session id, tie-in id)."""
+    h = (await ctx.login_as("livestreamer", openid=openid)).headers
 
     async def ok(r, status=200):
         if r.status_code != status:
@@ -70,7 +95,7 @@ async def setup(ctx):
     sess = await ok(await ctx.http.post(f"/api/v1/live/rooms/{room['id']}/sessions",
                                         json={"title": "老陈醋秒杀专场", "scheduled_at": start}, headers=h), 201)
     tiein = await ok(await ctx.http.post(f"/api/v1/live/sessions/{sess['id']}/tieins",
-                                         json={"sku_id": sku.id, "live_price": 990, "quota": quota,
+                                         json={"sku_id": sku_id, "live_price": 990, "quota": quota,
                                                "per_buyer_limit": limit}, headers=h), 201)
     push = await ok(await ctx.http.get(f"/api/v1/live/sessions/{sess['id']}/push-url", headers=h))
     await ok(await ctx.http.post("/__sim__/aliyun-live/publish", json={"push_url": push["push_url"]}))
@@ -79,8 +104,7 @@ async def setup(ctx):
     view = await ok(await ctx.http.get(f"/api/v1/live/sessions/{sess['id']}"))
     if view["session"]["status"] != "live" or view["on_air"]["id"] != tiein["id"]:
         raise RuntimeError(f"the session did not go live: {view['session']}")
-    ctx.state.update(session_id=sess["id"], tiein_id=tiein["id"], sku_id=sku.id, station_id=st.id,
-                     tokens=tokens, buyer_ids=list(ids), quota=quota, limit=limit)
+    return sess["id"], tiein["id"]
 
 
 def _attempts(ctx) -> list[Req]:
