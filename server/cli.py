@@ -22,6 +22,7 @@ def _serve(args) -> None:
     get_settings.cache_clear()
     settings = get_settings()
     from server.app import create_app
+    from server.kit.protocol import FairHttpProtocol
 
     loader = AppLoader(factory=partial(create_app, settings))
     app = loader.load()
@@ -30,7 +31,8 @@ def _serve(args) -> None:
           f"redis: {'embedded' if settings.embedded_redis else 'server'}; "
           f"simulators: {'on' if settings.simulators_on else 'off'})", file=sys.stderr, flush=True)
     app.prepare(host=settings.host, port=settings.port, workers=settings.workers, backlog=settings.backlog,
-                access_log=settings.access_log, single_process=settings.workers == 1, motd=False)
+                access_log=settings.access_log, single_process=settings.workers == 1, motd=False,
+                protocol=FairHttpProtocol)
     if settings.workers == 1:
         Sanic.serve_single(primary=app)
     else:

@@ -77,9 +77,10 @@ async def app(settings):
     from tortoise import Tortoise
 
     from server.app import create_app
+    from server.kit.protocol import FairHttpProtocol
 
     application = create_app(settings, name="kazuo_test")
-    server = await application.create_server(host=settings.host, port=settings.port,
+    server = await application.create_server(host=settings.host, port=settings.port, protocol=FairHttpProtocol,
                                              return_asyncio_server=True, access_log=False)
     await server.startup()
     await server.before_start()
