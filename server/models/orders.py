@@ -86,6 +86,9 @@ class OrderLine(Model):
 
     class Meta:
         table = "order_lines"
+        # A merchant's orders are those with a line of theirs (the merchant console's order list,
+        # its filters and counts): found from this index alone, without reading the lines.
+        indexes = (("merchant_id", "order_id"),)
 
 
 class OrderEvent(Model):
