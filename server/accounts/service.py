@@ -133,7 +133,10 @@ async def user_detail(user_id: int) -> UserAdminOut:
 
 
 async def set_active(user_id: int, active: bool, *, actor_id: int) -> UserAdminOut:
-    """Disable or re-enable an account; disabling revokes every token it holds."""
+    """Disable or re-enable an account; disabling revokes every token it holds. An admin cannot
+    disable their own account (the console would lock them out mid-session)."""
+    if not active and user_id == actor_id:
+        raise Conflict("you cannot disable your own account", code="cannot_disable_self")
     async with atomic() as conn:
         user = await User.filter(id=user_id).using_db(conn).select_for_update().first()
         if user is None:

@@ -34,8 +34,8 @@ async def user_detail(request: Request, principal, user_id: int):
 
 
 @bp.post("/users/<user_id:int>/disable")
-@endpoint(summary="Disable an account and revoke its tokens", roles=ADMIN, response=UserAdminOut,
-          tags=("console: accounts",))
+@endpoint(summary="Disable an account and revoke its tokens (not one's own: 409)", roles=ADMIN,
+          response=UserAdminOut, tags=("console: accounts",), errors=(409,))
 async def disable(request: Request, principal, user_id: int):
     return await accounts.set_active(user_id, False, actor_id=principal.user_id)
 

@@ -108,6 +108,14 @@ async def test_disabled_account_loses_its_tokens(client, admin):
     assert (await user.get("/api/v1/me")).status_code == 401  # the old token stays revoked
 
 
+async def test_an_admin_cannot_disable_their_own_account(admin):
+    r = await admin.post(f"/api/v1/console/users/{admin.id}/disable")
+    assert r.status_code == 409 and r.json()["error"]["code"] == "cannot_disable_self"
+    me = await admin.get("/api/v1/me")
+    assert me.status_code == 200  # still signed in, still active
+    assert (await admin.get(f"/api/v1/console/users/{admin.id}")).json()["is_active"] is True
+
+
 async def test_a_remembered_token_still_expires_and_a_revoked_one_is_still_refused(client, consumer, settings,
                                                                                    monkeypatch):
     import server.kit.auth as auth
