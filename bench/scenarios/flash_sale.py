@@ -10,7 +10,10 @@ and reports the time from the first attempt to the last order written (last_orde
 over that time; req/s, p50 and p99 are the buy button's answers; server_cpu_ms, worker_cpu_ms and
 postgres_cpu_ms are the CPU each spent from the first attempt to the last ticket followed. Verified afterwards from PostgreSQL and
 Redis: exactly 100 orders at the live price, quota and stock consistent, nobody over the limit, the
-gate agrees with the database. Options: --opt buyers=2000 --opt quota=100 --opt limit=1
+gate agrees with the database. Before the timed sale the service has sold on air once (12 orders
+of another livestreamer's session, through the same buy button and worker), as a running service has:
+its worker's database connections have prepared their statements. Options: --opt buyers=2000
+--opt quota=100 --opt limit=1 --opt warm_orders=12 (0: a worker that has written nothing yet)
 --opt repeat=0.25 --opt door=live|orders (orders: POST /api/v1/orders with the session as source)
 --opt connect=warm|cold (warm, the default: the 500 connections are open before the clock starts and
 have each polled the session once, as a watching viewer's has; cold: each connection's first attempt also times its opening by this one
