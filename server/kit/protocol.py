@@ -15,8 +15,8 @@ within a slice of their arrival, and a request is handled after those that came 
 from __future__ import annotations
 
 import asyncio
+import weakref
 from collections import deque
-from weakref import WeakKeyDictionary
 
 from sanic.server.protocols.websocket_protocol import WebSocketProtocol
 
@@ -33,7 +33,7 @@ class _Queue:
     __slots__ = ("loop", "waiting", "scheduled")
 
     def __init__(self, loop: asyncio.AbstractEventLoop):
-        self.loop = loop
+        self.loop = weakref.ref(loop)  # the registry below is keyed by the loop: not kept alive by it
         self.waiting: deque[_Arrived] = deque()
         self.scheduled = False
 
@@ -41,25 +41,29 @@ class _Queue:
         self.waiting.append(event)
         if not self.scheduled:
             self.scheduled = True
-            self.loop.call_soon(self.wake)
+            self.loop().call_soon(self.wake)
 
     def wake(self) -> None:
-        waiting = self.waiting
-        for _ in range(min(SLICE, len(waiting))):
+        waiting, woken = self.waiting, 0
+        while waiting and woken < SLICE:
             event = waiting.popleft()
-            event.queued = False
-            asyncio.Event.set(event)
+            if event.queued:  # not cleared since (its task read the bytes itself)
+                event.queued = False
+                asyncio.Event.set(event)
+                woken += 1
         if waiting:  # the rest after the loop has read its sockets again
-            self.loop.call_soon(self.wake)
+            self.loop().call_soon(self.wake)
         else:
             self.scheduled = False
 
 
-_queues: WeakKeyDictionary[asyncio.AbstractEventLoop, _Queue] = WeakKeyDictionary()
+_queues: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Queue] = weakref.WeakKeyDictionary()
 
 
 class _Arrived(asyncio.Event):
-    """A connection's "bytes arrived" event (SanicProtocol._data_received), set through the queue."""
+    """A connection's "bytes arrived" event (SanicProtocol._data_received), set through the queue.
+    Cleared before its turn, it is not set by it, as a plain event's clear() undoes an earlier set():
+    Sanic clears it before waiting for more bytes than it has read."""
 
     def __init__(self, queue: _Queue):
         super().__init__()
@@ -70,6 +74,10 @@ class _Arrived(asyncio.Event):
         if not self.queued:
             self.queued = True
             self.queue.join(self)
+
+    def clear(self) -> None:
+        self.queued = False
+        super().clear()
 
 
 class FairHttpProtocol(WebSocketProtocol):
