@@ -380,13 +380,32 @@ _PARSER = BaseParser()
 
 
 def _pack(command: tuple) -> bytes:
-    """A command in RESP: an array of bulk strings, the arguments encoded as redis-py encodes them
-    (hiredis's packer, in C; it refuses what redis-py refuses, and bool, which redis-py also does)."""
-    try:
-        return hiredis.pack_command(command)
-    except TypeError:
-        bad = next(a for a in command if isinstance(a, bool) or not isinstance(a, (bytes, str, int, float, memoryview)))
-        raise DataError(f"Invalid input of type: {type(bad).__name__!r}. Convert to a bytes, string, int or float first.") from None
+    """A command in RESP, as redis-py writes it: hiredis's packer (in C) for the str, bytes, int and
+    float arguments our callers pass, the packer below for anything else (int subclasses, which
+    hiredis refuses; memoryviews, which it packs wrongly when strided; what neither takes: DataError)."""
+    if memoryview not in map(type, command):
+        try:
+            return hiredis.pack_command(command)
+        except TypeError:
+            pass
+    return _pack_each(command)
+
+
+def _pack_each(command: tuple) -> bytes:
+    parts = [b"*%d\r\n" % len(command)]
+    for a in command:
+        if isinstance(a, bytes):
+            b = a
+        elif isinstance(a, str):
+            b = a.encode()
+        elif isinstance(a, (int, float)) and not isinstance(a, bool):
+            b = repr(a).encode()
+        elif isinstance(a, memoryview):
+            b = a.tobytes()
+        else:
+            raise DataError(f"Invalid input of type: {type(a).__name__!r}. Convert to a bytes, string, int or float first.")
+        parts.append(b"$%d\r\n%b\r\n" % (len(b), b))
+    return b"".join(parts)
 
 
 # ---- cache ---------------------------------------------------------------------------------

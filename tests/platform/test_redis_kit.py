@@ -229,9 +229,18 @@ def test_the_wire_encodes_commands_as_redis_py_does():
 
     from server.kit.redis import _pack
 
-    command = ("EVALSHA", "a" * 40, 2, "kz:key", b"\x00\xffbytes", 0, -7, 2**70, 0.1, 1 / 3, 1e20,
-               memoryview(b"view"), "喀左")
+    from enum import IntEnum
+
+    class Level(IntEnum):
+        village = 3
+
+    command = ("EVALSHA", "a" * 40, 2, "kz:key", b"\x00\xffbytes", 0, -7, 2**70, 0.1, 1 / 3, 1e20, "喀左")
     assert _pack(command) == b"".join(Connection().pack_command(*command))
+    for odd in (Level.village, memoryview(b"view"), memoryview(b"abcdef")[::2]):  # hiredis's packer
+        # refuses an int subclass and packs a strided view wrongly: these take the other packer
+        sent = _pack(("SET", "k", odd))
+        assert sent == b"".join(Connection().pack_command("SET", "k", odd if not isinstance(odd, memoryview)
+                                                          else odd.tobytes()))
     for bad in (True, None, bytearray(b"x"), [1]):
         with pytest.raises(DataError):
             Connection().pack_command("SET", "k", bad)
