@@ -1,16 +1,18 @@
 from tortoise import BaseDBAsyncClient
 
-RUN_IN_TRANSACTION = True
+# Built CONCURRENTLY, which cannot run in a transaction: a plain CREATE INDEX would hold off every
+# checkout (inserts into order_lines) for as long as the build takes on a large table.
+RUN_IN_TRANSACTION = False
 
 
 async def upgrade(db: BaseDBAsyncClient) -> str:
     return """
-        CREATE INDEX IF NOT EXISTS "idx_order_lines_merchan_98f345" ON "order_lines" ("merchant_id", "order_id");"""
+        CREATE INDEX CONCURRENTLY IF NOT EXISTS "idx_order_lines_merchan_98f345" ON "order_lines" ("merchant_id", "order_id");"""
 
 
 async def downgrade(db: BaseDBAsyncClient) -> str:
     return """
-        DROP INDEX IF EXISTS "idx_order_lines_merchan_98f345";"""
+        DROP INDEX CONCURRENTLY IF EXISTS "idx_order_lines_merchan_98f345";"""
 
 
 MODELS_STATE = (
