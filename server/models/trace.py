@@ -198,6 +198,9 @@ class RecallContact(Model):
     attempts = fields.IntField(default=0)
     last_error = fields.CharField(200, default="")
     reached_at = fields.DatetimeField(null=True)
+    # The refund of what the stopped parcels held (once the stop is complete), or why there was none.
+    refund_id = fields.BigIntField(null=True)
+    refund_error = fields.CharField(64, default="")
     updated_at = fields.DatetimeField(auto_now=True)
 
     class Meta:

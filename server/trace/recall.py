@@ -10,7 +10,8 @@ taken down), live tie-ins of those SKUs are withdrawn (unsold quota back to the 
 locked as recalled and one report row per order that received it is written. After the commit: the
 catalogue caches are invalidated, and jobs notify each buyer (subscribe message + SMS) and stop
 each parcel not yet delivered; a sweeper re-finds rows whose job was lost, and retries parcels that
-were on the road (a moving parcel is stopped at its next station)."""
+were on the road (a moving parcel is stopped at its next station). Once an order's parcels are all
+stopped (or delivered), what the stopped ones held is refunded to the buyer, approved at once."""
 from __future__ import annotations
 
 import logging
@@ -25,7 +26,8 @@ from server.kit.errors import AppError, Conflict, NotFound, UpstreamError
 from server.models.accounts import User
 from server.models.catalog import Product, Sku
 from server.models.fulfillment import Parcel, ParcelLine, ParcelStatus, PickRecord
-from server.models.orders import Order, OrderStatus
+from server.models.orders import Order, OrderLine, OrderStatus
+from server.models.payments import Refund, RefundStatus
 from server.models.trace import Batch, BatchStatus, Recall, RecallContact, RecallStatus
 from server.trace.schemas import (DestinationOut, DestinationParcel, DestinationsOut, RecallContactOut, RecallOut,
                                   SoldThrough)
@@ -257,6 +259,48 @@ async def stop_parcels(order_id: int, reason: str) -> str:
     return state
 
 
+async def refund_stopped(contact_id: int) -> int | None:
+    """The goods in the order's parcels turned back by a recall never reach the buyer: refund them
+    (every unit those parcels held, at the price paid), approved at once, once per contact, when no
+    parcel of the order is still on its way to being stopped. Returns the refund's id."""
+    from server.orders import refunds
+
+    async with atomic() as conn:
+        rows = await lock_rows(RecallContact, [contact_id], conn)
+        if not rows or rows[0].refund_id is not None or rows[0].refund_error:
+            return None
+        c = rows[0]
+        lines: dict[int, int] = {}
+        for line_id, qty in await ParcelLine.filter(
+                parcel__order_id=c.order_id, parcel__direction="return",
+                parcel__return_reason__startswith="recall").using_db(conn).values_list(
+                "task_line__order_line_id", "quantity"):
+            lines[line_id] = lines.get(line_id, 0) + qty
+        # What the buyer (or the recall of another batch) has had refunded, or asked for, is not
+        # refunded twice: at most what is left of each line.
+        left = {lid: q - done for lid, q, done in await OrderLine.filter(order_id=c.order_id).using_db(conn)
+                .values_list("id", "quantity", "refunded_qty")}
+        for r in await Refund.filter(order_id=c.order_id, kind="order", status__in=RefundStatus.OPEN).using_db(conn):
+            for item in r.lines:
+                left[item["line_id"]] = left.get(item["line_id"], 0) - item["qty"]
+        wanted = {lid: min(q, left.get(lid, 0)) for lid, q in lines.items()}
+        wanted = {lid: q for lid, q in wanted.items() if q > 0}
+        refund_id, error = None, ""
+        if not wanted:
+            error = "nothing_to_refund"
+        else:
+            try:
+                refund_id = (await refunds.create_refund(c.order_id, lines=wanted, reason="批次召回退款 (recall)",
+                                                         requested_by=None, auto_approve=True)).id
+            except AppError as exc:  # e.g. the order is no longer refundable
+                error = exc.code[:64]
+        await RecallContact.filter(id=c.id).using_db(conn).update(refund_id=refund_id, refund_error=error)
+        await audit.record(None, "recall.refund", "order", c.order_id,
+                           {"contact_id": c.id, "refund_id": refund_id, "error": error,
+                            "lines": [{"line_id": lid, "qty": q} for lid, q in sorted(wanted.items())]}, conn=conn)
+    return refund_id
+
+
 async def process_contact(contact_id: int) -> dict:
     """Notify one buyer and stop their parcels (the job; safe to run twice)."""
     c = await RecallContact.get_or_none(id=contact_id)
@@ -266,6 +310,8 @@ async def process_contact(contact_id: int) -> dict:
     b = await Batch.get(id=rec.batch_id)
     out = await _notify(c, rec, b)
     parcels = await stop_parcels(c.order_id, "recall")
+    if parcels == "stopped":
+        await refund_stopped(c.id)
     upd: dict = {"attempts": F("attempts") + 1, "parcels": parcels}
     for ch in ("wechat", "sms"):
         if ch in out:
@@ -330,6 +376,7 @@ async def report(recall_id: int, *, items: bool = True) -> RecallOut:
         contacts=len(contacts), reached=sum(1 for c in contacts if c.reached_at is not None),
         parcels_stopped=sum(1 for c in contacts if c.parcels == "stopped"),
         parcels_pending=sum(1 for c in contacts if c.parcels == "pending"),
+        refunded=sum(1 for c in contacts if c.refund_id is not None),
         items=[RecallContactOut.model_validate(c) for c in contacts] if items else [])
 
 

@@ -334,6 +334,8 @@ class RecallContactOut(Out):
     attempts: int
     last_error: str
     reached_at: datetime | None
+    refund_id: int | None = Field(None, description="the refund of the stopped parcels' goods (auto-approved)")
+    refund_error: str = Field("", description="why none was made (e.g. nothing_to_refund: already refunded)")
 
 
 class RecallOut(Out):
@@ -349,6 +351,7 @@ class RecallOut(Out):
     reached: int
     parcels_stopped: int
     parcels_pending: int
+    refunded: int = Field(0, description="orders refunded for the goods their stopped parcels held")
     items: list[RecallContactOut] = []
 
 

@@ -7,6 +7,8 @@ import secrets
 from server.kit import clock
 from server.models.catalog import Product, Sku
 from server.models.fulfillment import Parcel
+from server.models.orders import OrderLine
+from server.models.payments import Refund
 from server.models.live import LiveRoom, LiveSession, LiveTieIn
 from server.models.pickup import Pickup
 from server.models.trace import Recall, RecallContact
@@ -89,6 +91,19 @@ async def test_destinations_and_recall(client, admin, shop):
     assert rows[packed["order"].id].parcels == "stopped"
     assert rows[waiting["order"].id].parcels == "stopped"
     assert rows[moving["order"].id].parcels == "pending"
+    # what the stopped parcels held is refunded (approved at once, paid back through WeChat Pay);
+    # the moving parcel's order waits until it is stopped
+    for o, units in ((packed["order"], 2), (waiting["order"], 1)):
+        c = rows[o.id]
+        assert c.refund_id is not None and c.refund_error == ""
+        refund = await Refund.get(id=c.refund_id)
+        line = await OrderLine.get(order_id=o.id)
+        assert refund.auto_approved and refund.lines == [{"line_id": line.id, "qty": units,
+                                                          "amount": units * line.unit_price}]
+        await wait_for(lambda: Refund.filter(id=c.refund_id, status="succeeded").exists())
+    assert rows[moving["order"].id].refund_id is None
+    await recall_service.process_contact(rows[packed["order"].id].id)  # a job run twice refunds once
+    assert await Refund.filter(order_id=packed["order"].id).count() == 1
     pk = await Parcel.get(id=packed["parcel"]["id"])
     assert pk.status == "returned" and pk.direction == "return"
     pu = await Pickup.get(order_id=waiting["order"].id)
@@ -109,6 +124,7 @@ async def test_destinations_and_recall(client, admin, shop):
     await wait_for(lambda: Recall.filter(id=rec.id, status="completed").exists())
     rep = (await admin.get(f"/api/v1/console/trace/batches/{b['id']}/recall")).json()
     assert rep["reached"] == 3 and rep["parcels_stopped"] == 3 and rep["parcels_pending"] == 0
+    assert rep["refunded"] == 3 and all(i["refund_id"] for i in rep["items"])
     # sent once each, however often the sweeper ran
     sms = (await client.get("/__sim__/aliyun/sms", params={"phone": shop.buyer.user["phone"]})).json()["messages"]
     assert sum(1 for m in sms if m["out_id"].startswith("recall-")) == 3
