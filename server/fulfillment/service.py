@@ -147,6 +147,45 @@ async def cancel_task(task_id: int) -> bool:
     return True
 
 
+async def shrink_for_refund(order_id: int, refunded: list[dict], conn: Any) -> int:
+    """A refund succeeded for lines of an order the warehouse holds: the refunded units not picked
+    yet come off its task and go back on the shelf, so nobody packs and ships goods whose money went
+    back. Units already picked stay in the task (they are in a tote; the refund stands). A task left
+    with every remaining unit packed is packed. Runs in the refund's transaction; returns the units
+    taken off."""
+    tasks = await FulfillmentTask.filter(order_id=order_id, status__in=(TaskStatus.PENDING, TaskStatus.PICKING)) \
+        .using_db(conn).values_list("id", flat=True)
+    if not tasks:
+        return 0
+    task_id = (await lock_rows(FulfillmentTask, list(tasks), conn))[0].id
+    wanted = {}
+    for item in refunded:
+        wanted[item["line_id"]] = wanted.get(item["line_id"], 0) + item["qty"]
+    released: dict[int, int] = {}
+    for ln in await TaskLine.filter(task_id=task_id, order_line_id__in=list(wanted)).using_db(conn).order_by("id"):
+        n = min(wanted[ln.order_line_id], ln.quantity - ln.picked_qty)
+        if n <= 0:
+            continue
+        # a pick that got there meanwhile keeps its units: only what is still unpicked comes off
+        if await TaskLine.filter(id=ln.id, picked_qty__lte=F("quantity") - n).using_db(conn).update(
+                quantity=F("quantity") - n):
+            wanted[ln.order_line_id] -= n
+            released[ln.sku_id] = released.get(ln.sku_id, 0) + n
+    for sku_id, qty in sorted(released.items()):
+        if not await Sku.filter(id=sku_id, reserved__gte=qty).using_db(conn).update(
+                reserved=F("reserved") - qty, stock=F("stock") + qty):
+            log.error("task %s: SKU %s holds less reserved than %s; not released", task_id, sku_id, qty)
+    if released:
+        left = await TaskLine.filter(task_id=task_id).using_db(conn).values_list("quantity", "packed_qty")
+        if any(p for _, p in left) and all(q == p for q, p in left):
+            await FulfillmentTask.filter(id=task_id).using_db(conn).update(status=TaskStatus.PACKED,
+                                                                           packed_at=clock.now())
+        await audit.record(None, "fulfillment.task_shrunk", "fulfillment_task", task_id,
+                           {"order_id": order_id, "released": {str(k): v for k, v in released.items()}},
+                           conn=conn)
+    return sum(released.values())
+
+
 # ---- inbound (集采统储) ---------------------------------------------------------------------------
 def _note_out(note: InboundNote, lines: list[InboundLine]) -> InboundNoteOut:
     return InboundNoteOut(
@@ -353,8 +392,9 @@ async def pick(task_id: int, sku_id: int, batch: str, quantity: int, *, actor_id
             take = min(remaining, ln.quantity - ln.picked_qty)
             if take <= 0:
                 continue
-            # picked_qty never passes quantity, however many pickers scan at once
-            n = await TaskLine.filter(id=ln.id, picked_qty__lte=ln.quantity - take).using_db(conn).update(
+            # picked_qty never passes quantity, however many pickers scan at once (and the quantity
+            # as it is now: a refund may have shrunk it since the line was read)
+            n = await TaskLine.filter(id=ln.id, picked_qty__lte=F("quantity") - take).using_db(conn).update(
                 picked_qty=F("picked_qty") + take)
             if not n:
                 raise Conflict("the line changed while picking; scan again", code="pick_conflict")

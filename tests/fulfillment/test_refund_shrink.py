@@ -1,0 +1,71 @@
+"""A refund that succeeds after the order was handed to the warehouse takes the refunded units that
+are not picked yet off the task (back on the shelf); picked units stay; a task left with every
+remaining unit packed is packed."""
+from server.fulfillment import service
+from server.models.catalog import Sku
+from server.models.fulfillment import FulfillmentTask, TaskLine
+from server.models.orders import Order, OrderLine
+from server.models.payments import Refund
+from server.orders import refunds
+from tests.fulfillment import factories as f
+from tests.fulfillment.conftest import receive_batch
+
+WH = "/api/v1/console/warehouse"
+
+
+async def _refund(order_id: int, lines: dict[int, int]) -> None:
+    """A refund of these lines, approved and paid back (what WeChat's refund notice applies)."""
+    out = await refunds.create_refund(order_id, lines=lines, reason="买家申请退款", requested_by=None,
+                                      auto_approve=False)
+    await Refund.filter(id=out.id).update(status="approved")
+    assert await refunds.complete(out.refund_no, success=True, refund_fee=out.amount_fen) == "applied"
+
+
+async def test_a_refund_at_the_warehouse_takes_unpicked_units_off_the_task(world):
+    m, (a, b) = await f.merchant_with_skus(2)
+    order = await f.paid_order(world.buyer.id, [(a, 3), (b, 2)], station=world.net.village)
+    task_id = await service.handoff(order.id)
+    assert (await Order.get(id=order.id)).status == "in_fulfilment"
+    pick = f"{WH}/tasks/{task_id}/pick"
+    bbatch = await receive_batch(world.warehouse, m.id, b.id, 5)
+    assert (await world.warehouse.post(pick, json={"sku_id": b.id, "batch": bbatch, "quantity": 2})).status_code == 200
+    la = await OrderLine.get(order_id=order.id, sku_id=a.id)
+    lb = await OrderLine.get(order_id=order.id, sku_id=b.id)
+    before_a, before_b = await Sku.get(id=a.id), await Sku.get(id=b.id)
+
+    await _refund(order.id, {la.id: 2, lb.id: 1})  # two of A not picked yet; one of B already picked
+
+    ta = await TaskLine.get(task_id=task_id, sku_id=a.id)
+    tb = await TaskLine.get(task_id=task_id, sku_id=b.id)
+    assert (ta.quantity, tb.quantity, tb.picked_qty) == (1, 2, 2)
+    after_a, after_b = await Sku.get(id=a.id), await Sku.get(id=b.id)
+    assert (after_a.stock - before_a.stock, before_a.reserved - after_a.reserved) == (2, 2)  # back on the shelf
+    assert (after_b.stock, after_b.reserved) == (before_b.stock, before_b.reserved)
+    # the warehouse now picks one of A, not three
+    abatch = await receive_batch(world.warehouse, m.id, a.id, 5)
+    r = await world.warehouse.post(pick, json={"sku_id": a.id, "batch": abatch, "quantity": 2})
+    assert r.status_code == 409 and r.json()["error"]["code"] == "over_pick"
+    assert (await world.warehouse.post(pick, json={"sku_id": a.id, "batch": abatch, "quantity": 1})).status_code == 200
+    r = await world.warehouse.post(f"{WH}/tasks/{task_id}/parcels",
+                                   json={"lines": [{"task_line_id": ta.id, "quantity": 1},
+                                                   {"task_line_id": tb.id, "quantity": 2}], "weight_g": 1200})
+    assert r.status_code == 201, r.text
+    assert (await FulfillmentTask.get(id=task_id)).status == "packed"
+
+
+async def test_refunding_the_unpacked_rest_leaves_the_task_packed(world):
+    m, (a, b) = await f.merchant_with_skus(2)
+    order = await f.paid_order(world.buyer.id, [(a, 2), (b, 1)], station=world.net.village)
+    task_id = await service.handoff(order.id)
+    bbatch = await receive_batch(world.warehouse, m.id, b.id, 5)
+    assert (await world.warehouse.post(f"{WH}/tasks/{task_id}/pick",
+                                       json={"sku_id": b.id, "batch": bbatch, "quantity": 1})).status_code == 200
+    tb = await TaskLine.get(task_id=task_id, sku_id=b.id)
+    r = await world.warehouse.post(f"{WH}/tasks/{task_id}/parcels",
+                                   json={"lines": [{"task_line_id": tb.id, "quantity": 1}], "weight_g": 400})
+    assert r.status_code == 201
+    assert (await FulfillmentTask.get(id=task_id)).status == "picking"
+    la = await OrderLine.get(order_id=order.id, sku_id=a.id)
+    await _refund(order.id, {la.id: 2})
+    assert (await TaskLine.get(task_id=task_id, sku_id=a.id)).quantity == 0
+    assert (await FulfillmentTask.get(id=task_id)).status == "packed"  # the parcel packed is all there is
