@@ -149,16 +149,11 @@ def repair_soon(tiein_id: int) -> None:
     if len(_repair_after) > 10_000:
         _repair_after.clear()
     _repair_after[tiein_id] = now + REPAIR_EVERY_S
-    task = detached(maybe_repair(tiein_id))  # not in the checkout's transaction, if it is in one
-    _repairs.add(task)
-    task.add_done_callback(_repaired)
-
-
-_repairs: set[asyncio.Task] = set()
+    # not in the checkout's transaction, if it is in one; cancelled if the process stops meanwhile
+    detached(maybe_repair(tiein_id)).add_done_callback(_repaired)
 
 
 def _repaired(task: asyncio.Task) -> None:
-    _repairs.discard(task)
     if not task.cancelled() and task.exception() is not None:
         log.warning("flash gate repair failed", exc_info=task.exception())
 

@@ -101,8 +101,24 @@ def detached(coro: Any) -> asyncio.Task:
     """Run coro as a task of its own, outside the caller's transaction: a task started inside one
     inherits its context, so its queries would use the transaction's connection, which goes back to
     the pool when the caller's block ends. It starts from an empty context (Tortoise's global
-    connections, no transaction, no pending on_commit callbacks)."""
-    return asyncio.get_running_loop().create_task(coro, context=Context())
+    connections, no transaction, no pending on_commit callbacks). Held here until done, and
+    cancelled by cancel_detached() when the process stops."""
+    task = asyncio.get_running_loop().create_task(coro, context=Context())
+    _detached.add(task)
+    task.add_done_callback(_detached.discard)
+    return task
+
+
+_detached: set[asyncio.Task] = set()
+
+
+async def cancel_detached() -> None:
+    """Cancel the detached tasks still running (at shutdown, before the connections close)."""
+    tasks = [t for t in _detached if not t.done()]
+    for t in tasks:
+        t.cancel()
+    if tasks:
+        await asyncio.gather(*tasks, return_exceptions=True)
 
 
 def in_atomic() -> bool:

@@ -65,6 +65,7 @@ async def start(settings: Settings) -> runtime.Runtime:
 
 
 async def stop() -> None:
+    await db.cancel_detached()  # before what they use is closed
     rt = runtime._current
     if rt is not None:
         kr.close_wire(rt.redis)
