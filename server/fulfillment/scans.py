@@ -147,12 +147,16 @@ async def _leave_warehouse(p: Parcel, conn: Any, now) -> None:
             raise Conflict("the SKU's reserved stock is lower than what leaves; check the stock",
                            code="stock_inconsistent", details={"sku_id": sku_id, "quantity": qty})
     await Parcel.filter(id=p.id).using_db(conn).update(dispatched_at=now)
-    # The task is shipped once it is fully packed and no parcel waits in the warehouse.
-    if not await Parcel.filter(task_id=p.task_id, status=S.PACKED).using_db(conn).exists():
-        n = await FulfillmentTask.filter(id=p.task_id, status=TaskStatus.PACKED).using_db(conn).update(
+    await ship_if_done(p.task_id, conn, now)
+
+
+async def ship_if_done(task_id: int, conn: Any, now) -> None:
+    """The task is shipped once it is fully packed and no parcel of it waits in the warehouse."""
+    if not await Parcel.filter(task_id=task_id, status=S.PACKED).using_db(conn).exists():
+        n = await FulfillmentTask.filter(id=task_id, status=TaskStatus.PACKED).using_db(conn).update(
             status=TaskStatus.SHIPPED, shipped_at=now)
         if n:
-            jobs.enqueue("fulfillment.upload_shipping", p.task_id, job_id=kr.key("job", "ship-upload", p.task_id))
+            jobs.enqueue("fulfillment.upload_shipping", task_id, job_id=kr.key("job", "ship-upload", task_id))
 
 
 async def _returned(p: Parcel, conn: Any) -> None:

@@ -178,8 +178,11 @@ async def shrink_for_refund(order_id: int, refunded: list[dict], conn: Any) -> i
     if released:
         left = await TaskLine.filter(task_id=task_id).using_db(conn).values_list("quantity", "packed_qty")
         if any(p for _, p in left) and all(q == p for q, p in left):
-            await FulfillmentTask.filter(id=task_id).using_db(conn).update(status=TaskStatus.PACKED,
-                                                                           packed_at=clock.now())
+            from server.fulfillment import scans
+
+            now = clock.now()
+            await FulfillmentTask.filter(id=task_id).using_db(conn).update(status=TaskStatus.PACKED, packed_at=now)
+            await scans.ship_if_done(task_id, conn, now)  # its parcels may all have left already
         await audit.record(None, "fulfillment.task_shrunk", "fulfillment_task", task_id,
                            {"order_id": order_id, "released": {str(k): v for k, v in released.items()}},
                            conn=conn)
@@ -387,6 +390,9 @@ async def pick(task_id: int, sku_id: int, batch: str, quantity: int, *, actor_id
     if not lines:
         raise ValidationFailed.field("sku_id", "this SKU is not in the task")
     async with atomic() as conn:
+        # the task row first, as pack and a refund's shrink take it: no lock-order deadlock
+        await lock_rows(FulfillmentTask, [task_id], conn)
+        lines = await TaskLine.filter(task_id=task_id, sku_id=sku_id).using_db(conn).order_by("id")
         remaining = quantity
         for ln in lines:
             take = min(remaining, ln.quantity - ln.picked_qty)

@@ -191,7 +191,8 @@ async def complete(refund_no: str, *, success: bool, refund_fee: int | None, wec
                         .values_list("id", "sku_id"))
             await orders_service.release_stock([(skus[i["line_id"]], i["qty"]) for i in refund.lines], conn)
             await Refund.filter(id=refund.id).using_db(conn).update(restock=True)
-        elif order.status == S.IN_FULFILMENT:  # at the warehouse: what is not picked yet stays there
+        else:  # handed to the warehouse (a delivery order is out for delivery with its first parcel):
+            # what is not picked yet stays there
             from server.fulfillment import service as fulfillment_service
 
             await fulfillment_service.shrink_for_refund(order.id, refund.lines, conn)

@@ -69,3 +69,30 @@ async def test_refunding_the_unpacked_rest_leaves_the_task_packed(world):
     await _refund(order.id, {la.id: 2})
     assert (await TaskLine.get(task_id=task_id, sku_id=a.id)).quantity == 0
     assert (await FulfillmentTask.get(id=task_id)).status == "packed"  # the parcel packed is all there is
+
+
+async def test_a_refund_after_the_first_parcel_left_ships_the_task(world):
+    """A courier order is out for delivery with its first parcel while the rest is not picked: a
+    refund of the rest takes it off the task, and the task, all of whose parcels have left, is
+    shipped (not left packed, waiting for a dispatch that will not come)."""
+    m, (a, b) = await f.merchant_with_skus(2)
+    order = await f.paid_order(world.buyer.id, [(a, 2), (b, 1)], address=f.address(world.net, outside=True))
+    task_id = await service.handoff(order.id)
+    bbatch = await receive_batch(world.warehouse, m.id, b.id, 5)
+    assert (await world.warehouse.post(f"{WH}/tasks/{task_id}/pick",
+                                       json={"sku_id": b.id, "batch": bbatch, "quantity": 1})).status_code == 200
+    tb = await TaskLine.get(task_id=task_id, sku_id=b.id)
+    r = await world.warehouse.post(f"{WH}/tasks/{task_id}/parcels",
+                                   json={"lines": [{"task_line_id": tb.id, "quantity": 1}], "weight_g": 400})
+    r = await world.warehouse.post(f"{WH}/parcels/{r.json()['id']}/courier",
+                                   json={"company": "SF", "tracking_no": "SF20261129001"})
+    assert r.status_code == 200, r.text
+    assert (await Order.get(id=order.id)).status == "out_for_delivery"
+    assert (await FulfillmentTask.get(id=task_id)).status == "picking"
+    before = await Sku.get(id=a.id)
+    la = await OrderLine.get(order_id=order.id, sku_id=a.id)
+    await _refund(order.id, {la.id: 2})
+    task = await FulfillmentTask.get(id=task_id)
+    assert task.status == "shipped" and task.shipped_at is not None
+    after = await Sku.get(id=a.id)
+    assert (after.stock - before.stock, before.reserved - after.reserved) == (2, 2)
