@@ -259,6 +259,11 @@ async def stop_parcels(order_id: int, reason: str) -> str:
     return state
 
 
+# A refund the buyer asked for on these lines is waiting for its decision: the recall's refund
+# waits for it too (the sweeper comes back), or the two would count the same units.
+AWAITING_REQUEST = "awaiting_request"
+
+
 async def refund_stopped(contact_id: int) -> int | None:
     """The goods in the order's parcels turned back by a recall never reach the buyer: refund them
     (every unit those parcels held, at the price paid), approved at once, once per contact, when no
@@ -267,26 +272,31 @@ async def refund_stopped(contact_id: int) -> int | None:
 
     async with atomic() as conn:
         rows = await lock_rows(RecallContact, [contact_id], conn)
-        if not rows or rows[0].refund_id is not None or rows[0].refund_error:
+        if not rows or rows[0].refund_id is not None or rows[0].refund_error not in ("", AWAITING_REQUEST):
             return None
         c = rows[0]
+        await lock_rows(Order, [c.order_id], conn)  # as create_refund does: the refunds below stay as read
         lines: dict[int, int] = {}
         for line_id, qty in await ParcelLine.filter(
                 parcel__order_id=c.order_id, parcel__direction="return",
                 parcel__return_reason__startswith="recall").using_db(conn).values_list(
                 "task_line__order_line_id", "quantity"):
             lines[line_id] = lines.get(line_id, 0) + qty
-        # What the buyer (or the recall of another batch) has had refunded, or asked for, is not
+        # What the buyer (or the recall of another batch) has had refunded, or approved, is not
         # refunded twice: at most what is left of each line.
         left = {lid: q - done for lid, q, done in await OrderLine.filter(order_id=c.order_id).using_db(conn)
                 .values_list("id", "quantity", "refunded_qty")}
+        asked = False
         for r in await Refund.filter(order_id=c.order_id, kind="order", status__in=RefundStatus.OPEN).using_db(conn):
             for item in r.lines:
                 left[item["line_id"]] = left.get(item["line_id"], 0) - item["qty"]
+                asked |= r.status == RefundStatus.REQUESTED and item["line_id"] in lines
         wanted = {lid: min(q, left.get(lid, 0)) for lid, q in lines.items()}
         wanted = {lid: q for lid, q in wanted.items() if q > 0}
         refund_id, error = None, ""
-        if not wanted:
+        if asked:
+            error = AWAITING_REQUEST
+        elif not wanted:
             error = "nothing_to_refund"
         else:
             try:
@@ -295,6 +305,8 @@ async def refund_stopped(contact_id: int) -> int | None:
             except AppError as exc:  # e.g. the order is no longer refundable
                 error = exc.code[:64]
         await RecallContact.filter(id=c.id).using_db(conn).update(refund_id=refund_id, refund_error=error)
+        if error == AWAITING_REQUEST:
+            return None
         await audit.record(None, "recall.refund", "order", c.order_id,
                            {"contact_id": c.id, "refund_id": refund_id, "error": error,
                             "lines": [{"line_id": lid, "qty": q} for lid, q in sorted(wanted.items())]}, conn=conn)
@@ -329,12 +341,14 @@ async def process_contact(contact_id: int) -> dict:
 
 
 def _open_work(recall_id: int):
-    """Contacts with a channel still to try (below MAX_ATTEMPTS) or a parcel still on the road."""
+    """Contacts with a channel still to try (below MAX_ATTEMPTS), a parcel still on the road, or a
+    refund waiting for the buyer's own request to be decided."""
     from tortoise.expressions import Q
 
     return RecallContact.filter(recall_id=recall_id).filter(
         Q(wechat__in=("pending", "failed"), attempts__lt=MAX_ATTEMPTS)
-        | Q(sms__in=("pending", "failed"), attempts__lt=MAX_ATTEMPTS) | Q(parcels="pending"))
+        | Q(sms__in=("pending", "failed"), attempts__lt=MAX_ATTEMPTS) | Q(parcels="pending")
+        | Q(refund_error=AWAITING_REQUEST))
 
 
 async def maybe_complete(recall_id: int) -> bool:
@@ -376,7 +390,8 @@ async def report(recall_id: int, *, items: bool = True) -> RecallOut:
         contacts=len(contacts), reached=sum(1 for c in contacts if c.reached_at is not None),
         parcels_stopped=sum(1 for c in contacts if c.parcels == "stopped"),
         parcels_pending=sum(1 for c in contacts if c.parcels == "pending"),
-        refunded=sum(1 for c in contacts if c.refund_id is not None),
+        refunded=await Refund.filter(id__in=[c.refund_id for c in contacts if c.refund_id is not None],
+                                     status__not_in=(RefundStatus.FAILED, RefundStatus.REJECTED)).count(),
         items=[RecallContactOut.model_validate(c) for c in contacts] if items else [])
 
 

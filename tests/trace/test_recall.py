@@ -232,3 +232,29 @@ async def test_recall_report_shows_who_could_not_be_reached(client, admin, shop)
     assert (z.wechat, z.sms, z.reached_at) == ("none", "none", None)
     rep = (await admin.get(f"/api/v1/console/trace/batches/{b['id']}/recall")).json()
     assert rep["contacts"] == 2 and rep["reached"] == 1
+
+
+async def test_a_recall_refund_waits_for_the_buyers_own_request(admin, shop):
+    """The buyer asked for a refund of the recalled goods before the recall: the recall's refund
+    waits until that request is decided (the sweeper comes back), then refunds what is left."""
+    from server.orders import refunds
+
+    b = await make_batch(shop)
+    sold = await sell_from_batch(shop, b["code"], qty=2)  # packed, still in the warehouse
+    line = await OrderLine.get(order_id=sold["order"].id)
+    asked = await refunds.my_refund_request(shop.buyer.id, sold["order"].id, {line.id: 1}, "不想要了")
+    assert asked.status == "requested"
+    r = await admin.post(f"/api/v1/console/trace/batches/{b['id']}/recall", json={"reason": "抽检不合格"})
+    assert r.status_code == 201
+    rec = await Recall.get(batch_id=b["id"])
+    await wait_for(lambda: _stopped(rec.id, sold["order"].id))
+    c = await RecallContact.get(recall_id=rec.id)
+    assert c.refund_id is None and c.refund_error == "awaiting_request"
+    await recall_service.sweep()
+    assert not await Recall.filter(id=rec.id, status="completed").exists()  # still work to do
+    # the request is turned down: the recall refunds both units the stopped parcel held
+    await refunds.decide(asked.id, approve=False, actor_id=admin.id, merchant_ids=None, note="召回另行退款")
+    await recall_service.sweep()
+    await wait_for(lambda: RecallContact.filter(id=c.id, refund_id__not_isnull=True).exists())
+    refund = await Refund.get(id=(await RecallContact.get(id=c.id)).refund_id)
+    assert refund.lines == [{"line_id": line.id, "qty": 2, "amount": 2 * line.unit_price}]
