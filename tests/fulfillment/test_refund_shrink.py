@@ -21,6 +21,18 @@ async def _refund(order_id: int, lines: dict[int, int]) -> None:
     assert await refunds.complete(out.refund_no, success=True, refund_fee=out.amount_fen) == "applied"
 
 
+async def _pick_and_pack_one(world, merchant_id: int, task_id: int, sku_id: int) -> dict:
+    """Pick one unit of the SKU (from a batch received for it) and pack it into a parcel of its own."""
+    batch = await receive_batch(world.warehouse, merchant_id, sku_id, 5)
+    assert (await world.warehouse.post(f"{WH}/tasks/{task_id}/pick",
+                                       json={"sku_id": sku_id, "batch": batch, "quantity": 1})).status_code == 200
+    line = await TaskLine.get(task_id=task_id, sku_id=sku_id)
+    r = await world.warehouse.post(f"{WH}/tasks/{task_id}/parcels",
+                                   json={"lines": [{"task_line_id": line.id, "quantity": 1}], "weight_g": 400})
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
 async def test_a_refund_at_the_warehouse_takes_unpicked_units_off_the_task(world):
     m, (a, b) = await f.merchant_with_skus(2)
     order = await f.paid_order(world.buyer.id, [(a, 3), (b, 2)], station=world.net.village)
@@ -57,13 +69,7 @@ async def test_refunding_the_unpacked_rest_leaves_the_task_packed(world):
     m, (a, b) = await f.merchant_with_skus(2)
     order = await f.paid_order(world.buyer.id, [(a, 2), (b, 1)], station=world.net.village)
     task_id = await service.handoff(order.id)
-    bbatch = await receive_batch(world.warehouse, m.id, b.id, 5)
-    assert (await world.warehouse.post(f"{WH}/tasks/{task_id}/pick",
-                                       json={"sku_id": b.id, "batch": bbatch, "quantity": 1})).status_code == 200
-    tb = await TaskLine.get(task_id=task_id, sku_id=b.id)
-    r = await world.warehouse.post(f"{WH}/tasks/{task_id}/parcels",
-                                   json={"lines": [{"task_line_id": tb.id, "quantity": 1}], "weight_g": 400})
-    assert r.status_code == 201
+    await _pick_and_pack_one(world, m.id, task_id, b.id)
     assert (await FulfillmentTask.get(id=task_id)).status == "picking"
     la = await OrderLine.get(order_id=order.id, sku_id=a.id)
     await _refund(order.id, {la.id: 2})
@@ -78,13 +84,8 @@ async def test_a_refund_after_the_first_parcel_left_ships_the_task(world):
     m, (a, b) = await f.merchant_with_skus(2)
     order = await f.paid_order(world.buyer.id, [(a, 2), (b, 1)], address=f.address(world.net, outside=True))
     task_id = await service.handoff(order.id)
-    bbatch = await receive_batch(world.warehouse, m.id, b.id, 5)
-    assert (await world.warehouse.post(f"{WH}/tasks/{task_id}/pick",
-                                       json={"sku_id": b.id, "batch": bbatch, "quantity": 1})).status_code == 200
-    tb = await TaskLine.get(task_id=task_id, sku_id=b.id)
-    r = await world.warehouse.post(f"{WH}/tasks/{task_id}/parcels",
-                                   json={"lines": [{"task_line_id": tb.id, "quantity": 1}], "weight_g": 400})
-    r = await world.warehouse.post(f"{WH}/parcels/{r.json()['id']}/courier",
+    parcel = await _pick_and_pack_one(world, m.id, task_id, b.id)
+    r = await world.warehouse.post(f"{WH}/parcels/{parcel['id']}/courier",
                                    json={"company": "SF", "tracking_no": "SF20261129001"})
     assert r.status_code == 200, r.text
     assert (await Order.get(id=order.id)).status == "out_for_delivery"
