@@ -123,12 +123,13 @@ async def test_a_silent_redis_times_out_and_the_next_batch_reconnects(client, wi
 
     from server.kit import redis as kr
 
-    accepted = []
+    accepted = []  # the connections that carried this test's GETs (not a background job's)
 
     async def silent(reader, writer):  # reads the commands, never answers the first connection
-        accepted.append(writer)
-        while await reader.read(65536):
-            if len(accepted) > 1:
+        while data := await reader.read(65536):
+            if writer not in accepted and b"GET\r\n$1\r\n" in data:
+                accepted.append(writer)
+            if writer in accepted[1:]:
                 writer.write(b"$2\r\nok\r\n")
 
     server = await asyncio.start_server(silent, "127.0.0.1", 0)
@@ -222,14 +223,13 @@ async def test_a_lost_connection_fails_its_callers_and_the_wire_reconnects(clien
 
 
 def test_the_wire_encodes_commands_as_redis_py_does():
-    """_pack (hiredis's packer) writes the bytes redis-py's own connection writes, and refuses what
-    redis-py refuses."""
+    """_pack writes the bytes redis-py's own connection writes, and refuses what redis-py refuses."""
+    from enum import IntEnum
+
     from redis.asyncio.connection import Connection
     from redis.exceptions import DataError
 
     from server.kit.redis import _pack
-
-    from enum import IntEnum
 
     class Level(IntEnum):
         village = 3
