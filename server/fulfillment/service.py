@@ -147,6 +147,15 @@ async def cancel_task(task_id: int) -> bool:
     return True
 
 
+async def _packed_if_complete(task_id: int, conn: Any, now) -> bool:
+    """A task with units packed and none left to pack is packed; returns whether it is."""
+    left = await TaskLine.filter(task_id=task_id).using_db(conn).values_list("quantity", "packed_qty")
+    if any(p for _, p in left) and all(q == p for q, p in left):
+        await FulfillmentTask.filter(id=task_id).using_db(conn).update(status=TaskStatus.PACKED, packed_at=now)
+        return True
+    return False
+
+
 async def shrink_for_refund(order_id: int, refunded: list[dict], conn: Any) -> int:
     """A refund succeeded for lines of an order the warehouse holds: the refunded units not picked
     yet come off its task and go back on the shelf, so nobody packs and ships goods whose money went
@@ -169,19 +178,16 @@ async def shrink_for_refund(order_id: int, refunded: list[dict], conn: Any) -> i
         # a pick that got there meanwhile keeps its units: only what is still unpicked comes off
         if await TaskLine.filter(id=ln.id, picked_qty__lte=F("quantity") - n).using_db(conn).update(
                 quantity=F("quantity") - n):
-            wanted[ln.order_line_id] -= n
             released[ln.sku_id] = released.get(ln.sku_id, 0) + n
     for sku_id, qty in sorted(released.items()):
         if not await Sku.filter(id=sku_id, reserved__gte=qty).using_db(conn).update(
                 reserved=F("reserved") - qty, stock=F("stock") + qty):
             log.error("task %s: SKU %s holds less reserved than %s; not released", task_id, sku_id, qty)
     if released:
-        left = await TaskLine.filter(task_id=task_id).using_db(conn).values_list("quantity", "packed_qty")
-        if any(p for _, p in left) and all(q == p for q, p in left):
+        now = clock.now()
+        if await _packed_if_complete(task_id, conn, now):
             from server.fulfillment import scans
 
-            now = clock.now()
-            await FulfillmentTask.filter(id=task_id).using_db(conn).update(status=TaskStatus.PACKED, packed_at=now)
             await scans.ship_if_done(task_id, conn, now)  # its parcels may all have left already
         await audit.record(None, "fulfillment.task_shrunk", "fulfillment_task", task_id,
                            {"order_id": order_id, "released": {str(k): v for k, v in released.items()}},
@@ -472,11 +478,7 @@ async def pack(task_id: int, body: PackIn, *, actor_id: int | None, source: str 
 
             for leg, due, town_id in routing.initial_promises(list(task.route or []), now):
                 await sla.add_promise(parcel.id, leg, due, town_id, conn)
-        fresh = await TaskLine.filter(task_id=task_id).using_db(conn).values_list("quantity", "packed_qty")
-        if all(q == p for q, p in fresh):
-            await FulfillmentTask.filter(id=task_id).using_db(conn).update(status=TaskStatus.PACKED,
-                                                                           packed_at=now)
-        elif task.status == TaskStatus.PENDING:
+        if not await _packed_if_complete(task_id, conn, now) and task.status == TaskStatus.PENDING:
             await FulfillmentTask.filter(id=task_id).using_db(conn).update(status=TaskStatus.PICKING)
     return parcel_out(parcel)
 

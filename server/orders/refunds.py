@@ -68,6 +68,16 @@ async def _paid_payment(order_id: int, conn: Any) -> Payment | None:
     return await Payment.filter(order_id=order_id, status=PaymentStatus.PAID).using_db(conn).first()
 
 
+async def open_refund_qty(order_id: int, conn: Any, statuses: tuple[str, ...] = R.OPEN) -> dict[int, int]:
+    """{order_line_id: units} in the order's refunds with these statuses (by default every one not
+    settled yet: asked for, approved or submitted)."""
+    pending: dict[int, int] = {}
+    for r in await Refund.filter(order_id=order_id, kind="order", status__in=statuses).using_db(conn):
+        for item in r.lines:
+            pending[item["line_id"]] = pending.get(item["line_id"], 0) + item["qty"]
+    return pending
+
+
 async def create_refund(order_id: int, *, lines: dict[int, int] | None, reason: str,
                         requested_by: int | None, auto_approve: bool) -> RefundOut:
     """Ask for a refund of {order_line_id: qty} (None = everything not yet refunded) of a paid order."""
@@ -79,10 +89,7 @@ async def create_refund(order_id: int, *, lines: dict[int, int] | None, reason: 
         if order.status not in REFUNDABLE:
             raise Conflict(f"the order is {order.status}; it cannot be refunded", code="not_refundable")
         order_lines = {x.id: x for x in await OrderLine.filter(order_id=order_id).using_db(conn)}
-        pending: dict[int, int] = {}
-        for r in await Refund.filter(order_id=order_id, kind="order", status__in=R.OPEN).using_db(conn):
-            for item in r.lines:
-                pending[item["line_id"]] = pending.get(item["line_id"], 0) + item["qty"]
+        pending = await open_refund_qty(order_id, conn)
 
         def left(line: OrderLine) -> int:
             return line.quantity - line.refunded_qty - pending.get(line.id, 0)

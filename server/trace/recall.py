@@ -284,13 +284,10 @@ async def refund_stopped(contact_id: int) -> int | None:
             lines[line_id] = lines.get(line_id, 0) + qty
         # What the buyer (or the recall of another batch) has had refunded, or approved, is not
         # refunded twice: at most what is left of each line.
-        left = {lid: q - done for lid, q, done in await OrderLine.filter(order_id=c.order_id).using_db(conn)
-                .values_list("id", "quantity", "refunded_qty")}
-        asked = False
-        for r in await Refund.filter(order_id=c.order_id, kind="order", status__in=RefundStatus.OPEN).using_db(conn):
-            for item in r.lines:
-                left[item["line_id"]] = left.get(item["line_id"], 0) - item["qty"]
-                asked |= r.status == RefundStatus.REQUESTED and item["line_id"] in lines
+        pending = await refunds.open_refund_qty(c.order_id, conn)
+        left = {lid: q - done - pending.get(lid, 0) for lid, q, done in
+                await OrderLine.filter(order_id=c.order_id).using_db(conn).values_list("id", "quantity", "refunded_qty")}
+        asked = bool(lines.keys() & await refunds.open_refund_qty(c.order_id, conn, (RefundStatus.REQUESTED,)))
         wanted = {lid: min(q, left.get(lid, 0)) for lid, q in lines.items()}
         wanted = {lid: q for lid, q in wanted.items() if q > 0}
         refund_id, error = None, ""
