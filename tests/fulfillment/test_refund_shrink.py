@@ -97,3 +97,29 @@ async def test_a_refund_after_the_first_parcel_left_ships_the_task(world):
     assert task.status == "shipped" and task.shipped_at is not None
     after = await Sku.get(id=a.id)
     assert (after.stock - before.stock, before.reserved - after.reserved) == (2, 2)
+
+
+async def test_a_pick_and_a_refund_at_once_never_ship_more_than_is_left(world):
+    """The picker scans all three units of a line while its refund of two succeeds: whichever gets
+    the task row first, the line never holds more picked than its quantity and no unit is released
+    twice or kept reserved for nothing."""
+    import asyncio
+
+    m, (a, _) = await f.merchant_with_skus(2)
+    order = await f.paid_order(world.buyer.id, [(a, 3)], station=world.net.village)
+    task_id = await service.handoff(order.id)
+    batch = await receive_batch(world.warehouse, m.id, a.id, 5)
+    before = await Sku.get(id=a.id)
+    la = await OrderLine.get(order_id=order.id)
+    picked, _ = await asyncio.gather(
+        world.warehouse.post(f"{WH}/tasks/{task_id}/pick", json={"sku_id": a.id, "batch": batch, "quantity": 3}),
+        _refund(order.id, {la.id: 2}))
+    line = await TaskLine.get(task_id=task_id)
+    after = await Sku.get(id=a.id)
+    assert line.picked_qty <= line.quantity
+    if picked.status_code == 200:  # the pick first: all three stay in the task, nothing released
+        assert (line.quantity, line.picked_qty) == (3, 3) and after.reserved == before.reserved
+    else:  # the refund first: one left to pick, two back on the shelf
+        assert picked.status_code == 409 and picked.json()["error"]["code"] == "over_pick"
+        assert (line.quantity, line.picked_qty) == (1, 0) and before.reserved - after.reserved == 2
+    assert after.stock + after.reserved == before.stock + before.reserved

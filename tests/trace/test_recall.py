@@ -258,3 +258,25 @@ async def test_a_recall_refund_waits_for_the_buyers_own_request(admin, shop):
     await wait_for(lambda: RecallContact.filter(id=c.id, refund_id__not_isnull=True).exists())
     refund = await Refund.get(id=(await RecallContact.get(id=c.id)).refund_id)
     assert refund.lines == [{"line_id": line.id, "qty": 2, "amount": 2 * line.unit_price}]
+
+
+async def test_the_recall_refund_run_at_once_by_three_jobs_refunds_once(admin, shop):
+    """Three copies of the refund step at the same moment (a lost job re-found while it ran): the
+    contact row lock lets one refund through; the others find it done."""
+    import asyncio
+
+    from server.orders import refunds
+
+    b = await make_batch(shop)
+    sold = await sell_from_batch(shop, b["code"], qty=2)
+    line = await OrderLine.get(order_id=sold["order"].id)
+    asked = await refunds.my_refund_request(shop.buyer.id, sold["order"].id, {line.id: 1}, "不想要了")
+    r = await admin.post(f"/api/v1/console/trace/batches/{b['id']}/recall", json={"reason": "抽检不合格"})
+    assert r.status_code == 201
+    rec = await Recall.get(batch_id=b["id"])
+    await wait_for(lambda: RecallContact.filter(recall_id=rec.id, refund_error="awaiting_request").exists())
+    c = await RecallContact.get(recall_id=rec.id)
+    await refunds.decide(asked.id, approve=False, actor_id=admin.id, merchant_ids=None, note="召回另行退款")
+    ids = await asyncio.gather(*[recall_service.refund_stopped(c.id) for _ in range(3)])
+    assert len([i for i in ids if i is not None]) == 1
+    assert await Refund.filter(order_id=sold["order"].id, status__not="rejected").count() == 1
