@@ -25,6 +25,12 @@ def fail_xml(msg: str) -> str:
     return f"<xml><return_code><![CDATA[FAIL]]></return_code><return_msg><![CDATA[{safe}]]></return_msg></xml>"
 
 
+# Codes under which WeChat Pay's answer may change on a retry (ours: NETWORK, HTTP_5XX, BAD_RESPONSE,
+# SIGN_MISMATCH; WeChat's: SYSTEMERROR, FREQUENCY_LIMITED and its v3 equivalents).
+TRANSIENT_CODES = frozenset({"NETWORK", "HTTP_5XX", "BAD_RESPONSE", "SIGN_MISMATCH", "SYSTEMERROR",
+                             "SYSTEM_ERROR", "FREQUENCY_LIMITED", "FREQUENCY_LIMIT_EXCEED", "BIZERR_NEED_RETRY"})
+
+
 class PayGatewayError(AppError):
     """WeChat Pay refused (err_code says why) or could not be reached (err_code "NETWORK")."""
     status, code = 502, "wechatpay_error"
@@ -32,6 +38,12 @@ class PayGatewayError(AppError):
     def __init__(self, message: str, err_code: str = ""):
         super().__init__(message, details={"err_code": err_code})
         self.err_code = err_code
+
+    @property
+    def transient(self) -> bool:
+        """True when the same call may succeed later (network, HTTP 5xx, WeChat's system errors, an empty
+        code): retry it; False for WeChat's definitive refusals."""
+        return self.err_code in TRANSIENT_CODES or not self.err_code
 
 
 class InvalidNotification(Exception):

@@ -343,8 +343,8 @@ async def submit_refund(refund_id: int) -> str:
                                       total_fee=payment.amount_fen, refund_fee=refund.amount_fen,
                                       notify_url=refund_notify_url())
     except PayGatewayError as exc:
-        if exc.err_code in ("NETWORK", "SYSTEMERROR", "BAD_RESPONSE", "SIGN_MISMATCH", "FREQUENCY_LIMITED"):
-            raise  # transient: the job retries
+        if exc.transient:
+            raise  # the job retries
         await Refund.filter(id=refund.id, status=RefundStatus.APPROVED).update(
             status=RefundStatus.FAILED, error=f"{exc.err_code}: {exc.message}"[:200])
         return "failed"
