@@ -16,6 +16,7 @@ from typing import Any
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F
 
+from config.settings import ORDER_PAY_MARGIN_SECONDS
 from server.integrations.wechatpay import (SUCCESS_XML, InvalidNotification, PayGatewayError, fail_xml,
                                            gateway)
 from server.kit import audit, clock, runtime
@@ -102,7 +103,7 @@ async def _payable(order_id: int, buyer_id: int | None = None) -> Order:
     if order.status != S.PENDING_PAYMENT:
         raise Conflict(f"the order is {order.status}; it cannot be paid", code="invalid_transition")
     # WeChat wants a prepay order to live at least a minute (time_expire - time_start).
-    if order.expires_at and order.expires_at <= clock.now() + timedelta(seconds=70):
+    if order.expires_at and order.expires_at <= clock.now() + timedelta(seconds=ORDER_PAY_MARGIN_SECONDS):
         raise Conflict("the order has expired", code="order_expired")
     return order
 
