@@ -18,7 +18,7 @@ log = logging.getLogger("kazuo.jobs.orders")
 async def cancel_unpaid(ctx, order_id: int) -> str:
     """The unpaid timeout: a payment WeChat has but did not tell us about wins; otherwise cancel."""
     try:
-        if await payments.sync_with_wechat(order_id) in ("applied", "duplicate"):
+        if await payments.sync_with_wechat(order_id) in ("applied", "duplicate", "paid"):
             return "paid"
     except PayGatewayError as exc:  # WeChat unreachable: cancel anyway; a late payment is refunded
         log.warning("order query failed before cancel", extra={"order_id": order_id, "err": exc.err_code})

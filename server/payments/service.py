@@ -289,8 +289,9 @@ async def handle_refund_notification(body: bytes) -> str:
 
 # ---- jobs: query, close, refund --------------------------------------------------------------
 async def sync_with_wechat(order_id: int) -> str:
-    """Ask WeChat about the order's open prepay orders and apply a payment we missed."""
-    result = "unpaid"
+    """Ask WeChat about the order's open prepay orders and apply a payment we missed: applied |
+    duplicate | stray when one was found paid, else what the order's payments say (paid | unpaid)."""
+    result = None
     for payment in await Payment.filter(order_id=order_id, status=P.CREATED).exclude(prepay_id=""):
         try:
             resp = await gateway().query(payment.out_trade_no)
@@ -302,6 +303,9 @@ async def sync_with_wechat(order_id: int) -> str:
         if resp.get("trade_state") == "SUCCESS":
             result = await apply_wechat_payment(payment.out_trade_no, str(resp.get("transaction_id")),
                                                 int(resp.get("total_fee") or 0))
+    if result is None:  # nothing open was paid: a payment applied earlier (any way) still counts
+        paid = await Payment.filter(order_id=order_id, status=P.PAID).exists()
+        result = "paid" if paid else "unpaid"
     return result
 
 

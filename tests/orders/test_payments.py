@@ -294,3 +294,20 @@ async def test_an_order_on_the_shortest_timeout_can_be_paid(client, buyer, stati
     finally:
         clock.reset()
     assert r.status_code == 200, r.text
+
+
+async def test_reconcile_calls_a_paid_completed_order_paid(client, buyer, station, admin, no_handoff):
+    from server.kit.db import atomic
+    from server.orders import service as orders_service
+
+    order, _ = await new_order(buyer, station)
+    await pay_and_notify(buyer, order["id"])
+    assert await wait_for(lambda: Order.filter(id=order["id"], status="paid").exists())
+    async with atomic() as conn:
+        await orders_service.transition(order["id"], ["paid"], "completed", conn=conn, completed_at=clock.now())
+    r = await admin.post("/api/v1/console/reconcile", json={"order_id": order["id"]})
+    assert r.status_code == 200, r.text
+    assert r.json()["queried"] == {str(order["id"]): "paid"} and r.json()["ledger_broken"] == []
+    unpaid, _ = await new_order(buyer, station)
+    r = await admin.post("/api/v1/console/reconcile", json={"order_id": unpaid["id"]})
+    assert r.json()["queried"] == {str(unpaid["id"]): "unpaid"}
