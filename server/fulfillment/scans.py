@@ -261,13 +261,12 @@ async def record_scan(label: str, kind: str, station_id: int, *, actor_id: int |
                                             station_id=station_id, actor_id=actor_id, source=source,
                                             scan_key=key, at=now, data=data or {}, using_db=conn)
                 after = await _effects(p, task, kind, station_id, actor_id, conn, now)
+                # the answer is the row as written (the effects set more than `new`: dispatched_at)
+                written = await Parcel.get(id=p.id, using_db=conn)
         except (_Stale, IntegrityError):
             continue  # someone scanned this parcel at the same moment: look again
         await _after(after, actor_id)
-        for k, v in new.items():
-            setattr(p, k, v)
-        p.version += 1
-        return ScanResultOut(duplicate=False, event=event_out(ev), parcel=parcel_out(p))
+        return ScanResultOut(duplicate=False, event=event_out(ev), parcel=parcel_out(written))
     raise Conflict("the parcel is being scanned by someone else; scan again", code="scan_busy")
 
 
