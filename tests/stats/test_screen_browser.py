@@ -82,7 +82,7 @@ async def test_screen_renders_updates_on_payment_and_logs_no_errors(client, admi
             # The hourly chart has values on its y axis; two years of history draw a monthly trend.
             assert len(await page.query_selector_all("#hours text.ytick")) == 3
             assert await page.query_selector("#trend polyline") is not None
-            months = [await t.inner_text() for t in await page.query_selector_all("#trend text:not(.ytick)")]
+            months = [await t.text_content() for t in await page.query_selector_all("#trend text:not(.ytick)")]
             assert len(months) >= 8 and all("." in m for m in months)
             # Coverage with no county list of poor villages: no percent, never met.
             cov = await page.inner_text("#coverage")
