@@ -165,6 +165,9 @@ class Settings(BaseSettings):
     # Unpaid orders are cancelled (stock back) this long after checkout (default 15 minutes; at least
     # 180 s: /pay needs 70 s left on the order, see ORDER_PAY_MARGIN_SECONDS).
     order_unpaid_timeout_seconds: int = Field(900, ge=ORDER_UNPAID_TIMEOUT_MIN_SECONDS, le=7 * 86400)
+    # A courier order the buyer has not confirmed is completed this many days after the courier took
+    # its last parcel (自动确认收货).
+    auto_confirm_days: int = Field(10, ge=1, le=90)
     order_max_lines: int = Field(20, ge=1, le=100)
     order_max_quantity: int = Field(99, ge=1, le=10_000)
     checkout_rate_per_minute: int = Field(30, ge=1)
