@@ -27,7 +27,7 @@ from server.kit.jobs import enqueue
 from server.kit.schemas import Out
 from server.ledger import service as ledger
 from server.models.accounts import User
-from server.models.orders import Order, OrderStatus
+from server.models.orders import Order, OrderLine, OrderStatus
 from server.models.payments import Payment, PaymentNotification, PaymentStatus, Refund, RefundStatus
 from server.orders import refunds
 from server.orders import service as orders_service
@@ -181,6 +181,8 @@ async def _mark_paid(order: Order, payment: Payment, amount: int, actor_id: int 
                                     paid_fen=amount, paid_at=payment.paid_at or clock.now(),
                                     payment_method=payment.method)
     await ledger.post_sale(order.id, conn)
+    lines = await OrderLine.filter(order_id=order.id).using_db(conn).values_list("id", "quantity")
+    await orders_service.count_sales(dict(lines), conn)  # behind the guarded transition above: once
     enqueue("fulfillment.handoff", order.id, job_id=kr.key("job", f"fulfillment.handoff:{order.id}"))
     # Any other open prepay order of this order (JSAPI vs NATIVE) is closed at WeChat.
     if await Payment.filter(order_id=order.id, status=P.CREATED).exclude(id=payment.id).using_db(conn).exists():
