@@ -21,6 +21,9 @@ class ConfigError(Exception):
 ORDER_PAY_MARGIN_SECONDS = 70
 ORDER_PAY_WINDOW_MIN_SECONDS = 110
 ORDER_UNPAID_TIMEOUT_MIN_SECONDS = ORDER_PAY_MARGIN_SECONDS + ORDER_PAY_WINDOW_MIN_SECONDS  # 180
+# Most units of one SKU in an order line, a cart item or a live buy: the request schemas' bound (so the
+# OpenAPI states it) and the ceiling of KAZUO_ORDER_MAX_QUANTITY, which can only lower it.
+ORDER_QUANTITY_MAX = 99
 
 
 class Settings(BaseSettings):
@@ -169,7 +172,7 @@ class Settings(BaseSettings):
     # its last parcel (自动确认收货).
     auto_confirm_days: int = Field(10, ge=1, le=90)
     order_max_lines: int = Field(20, ge=1, le=100)
-    order_max_quantity: int = Field(99, ge=1, le=10_000)
+    order_max_quantity: int = Field(ORDER_QUANTITY_MAX, ge=1, le=ORDER_QUANTITY_MAX)
     checkout_rate_per_minute: int = Field(30, ge=1)
     cart_max_items: int = Field(50, ge=1, le=500)
     # Settlement: platform fee on every line, station service fee on pickup orders (basis points).
