@@ -50,17 +50,12 @@ def _fail(exc: ValidationError, where: str) -> ValidationFailed:
     return ValidationFailed(f"{first['field']}: {first['message']}", details=details)
 
 
-def validate(model: type[BaseModel], data: Any, where: str, raw: bytes | None = None) -> BaseModel:
-    """Validate parsed input; a failure is a 422 whose details name the field. A JSON body (raw) is
-    validated strictly as JSON: where a number is meant only a JSON number (true, "1" and 1.0 are
-    refused for an integer), where a boolean is meant only true or false. Query strings are text by
-    nature and stay lax ("?limit=20")."""
+def validate(model: type[BaseModel], data: Any, where: str) -> BaseModel:
+    """Validate parsed input; a failure is a 422 whose details name the field."""
     bad = find_control_chars(data)
     if bad:
         raise ValidationFailed.field(bad, "control characters are not allowed")
     try:
-        if raw is not None:
-            return model.model_validate_json(raw, strict=True)
         return model.model_validate(data)
     except ValidationError as exc:
         raise _fail(exc, where) from None
@@ -89,7 +84,6 @@ def parse_body(request: Request, model: type[BaseModel]) -> BaseModel:
 def _parse_body(raw: bytes, model: type[BaseModel]) -> BaseModel:
     if not raw:
         data: Any = {}
-        raw = b"{}"
     else:
         try:
             data = orjson.loads(raw)
@@ -97,7 +91,7 @@ def _parse_body(raw: bytes, model: type[BaseModel]) -> BaseModel:
             raise BadRequest("the body is not valid JSON", code="invalid_json") from None
     if not isinstance(data, dict):
         raise ValidationFailed.field("body", "a JSON object is required")
-    return validate(model, data, "body", raw)
+    return validate(model, data, "body")
 
 
 def _is_list(annotation: Any) -> bool:
