@@ -27,6 +27,15 @@ async def _until(probe, timeout: float, what: str):
         await asyncio.sleep(0.2)
 
 
+async def _screen_page(browser, errors: list[str]):
+    """A 1920×1080 page that records console errors, page errors and failed requests into errors."""
+    page = await browser.new_page(viewport={"width": 1920, "height": 1080})
+    page.on("console", lambda m: errors.append(f"console.{m.type}: {m.text}") if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(f"pageerror: {e}"))
+    page.on("requestfailed", lambda r: errors.append(f"requestfailed: {r.url} {r.failure}"))
+    return page
+
+
 pytestmark = [
     pytest.mark.skipif(not os.path.exists(CHROMIUM),
                        reason=f"{CHROMIUM} is absent (apt-get install -y chromium) — the screen's browser test needs it"),
@@ -44,10 +53,7 @@ async def test_screen_renders_updates_on_payment_and_logs_no_errors(client, admi
     async with async_api.async_playwright() as pw:
         browser = await pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
         try:
-            page = await browser.new_page(viewport={"width": 1920, "height": 1080})
-            page.on("console", lambda m: errors.append(f"console.{m.type}: {m.text}") if m.type == "error" else None)
-            page.on("pageerror", lambda e: errors.append(f"pageerror: {e}"))
-            page.on("requestfailed", lambda r: errors.append(f"requestfailed: {r.url} {r.failure}"))
+            page = await _screen_page(browser, errors)
             resp = await page.goto(f"{settings.base_url}/screen?token={token}")
             assert resp is not None and resp.status == 200
             assert page.url.endswith("/screen")  # the token left the address bar
@@ -122,8 +128,7 @@ async def test_screen_towns_fit_and_count_never_goes_negative(client, admin, set
     async with async_api.async_playwright() as pw:
         browser = await pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
         try:
-            page = await browser.new_page(viewport={"width": 1920, "height": 1080})
-            page.on("pageerror", lambda e: errors.append(f"pageerror: {e}"))
+            page = await _screen_page(browser, errors)
             # rAF stamps its callbacks a little before performance.now() of the frame that asked
             await page.add_init_script("(function(){var raf=window.requestAnimationFrame.bind(window);"
                                        "window.requestAnimationFrame=function(cb){return raf(function(t){cb(t-50);});};})()")
