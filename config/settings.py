@@ -15,6 +15,17 @@ class ConfigError(Exception):
     """A misconfiguration, with a message that names the variable."""
 
 
+# /pay refuses an order with less than this left before it expires: WeChat wants a prepay order to
+# live at least a minute (time_expire - time_start), plus a few seconds for the round trips. The
+# unpaid timeout's minimum leaves the buyer at least ORDER_PAY_WINDOW_MIN_SECONDS to pay after that.
+ORDER_PAY_MARGIN_SECONDS = 70
+ORDER_PAY_WINDOW_MIN_SECONDS = 110
+ORDER_UNPAID_TIMEOUT_MIN_SECONDS = ORDER_PAY_MARGIN_SECONDS + ORDER_PAY_WINDOW_MIN_SECONDS  # 180
+# Most units of one SKU in an order line, a cart item or a live buy: the request schemas' bound (so the
+# OpenAPI states it) and the ceiling of KAZUO_ORDER_MAX_QUANTITY, which can only lower it.
+ORDER_QUANTITY_MAX = 99
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="KAZUO_", env_file=".env", extra="ignore")
 
@@ -154,10 +165,14 @@ class Settings(BaseSettings):
     stats_screen_poll_seconds: int = Field(3, ge=1, le=300)
 
     # ---- orders, WeChat Pay, refunds, settlement ledger (issue #4: server/orders, payments, ledger) ----
-    # Unpaid orders are cancelled (stock back) this long after checkout (default 15 minutes).
-    order_unpaid_timeout_seconds: int = Field(900, ge=60, le=7 * 86400)
+    # Unpaid orders are cancelled (stock back) this long after checkout (default 15 minutes; at least
+    # 180 s: /pay needs 70 s left on the order, see ORDER_PAY_MARGIN_SECONDS).
+    order_unpaid_timeout_seconds: int = Field(900, ge=ORDER_UNPAID_TIMEOUT_MIN_SECONDS, le=7 * 86400)
+    # A courier order the buyer has not confirmed is completed this many days after the courier took
+    # its last parcel (自动确认收货).
+    auto_confirm_days: int = Field(10, ge=1, le=90)
     order_max_lines: int = Field(20, ge=1, le=100)
-    order_max_quantity: int = Field(99, ge=1, le=10_000)
+    order_max_quantity: int = Field(ORDER_QUANTITY_MAX, ge=1, le=ORDER_QUANTITY_MAX)
     checkout_rate_per_minute: int = Field(30, ge=1)
     cart_max_items: int = Field(50, ge=1, le=500)
     # Settlement: platform fee on every line, station service fee on pickup orders (basis points).

@@ -9,6 +9,10 @@ from arq import cron
 
 from server.integrations.wechatpay import PayGatewayError
 from server.ledger import service as ledger
+from server.kit import clock
+from server.kit import jobs
+from server.kit import redis as kr
+from server.orders import receipt
 from server.orders import service as orders
 from server.payments import service as payments
 
@@ -18,7 +22,7 @@ log = logging.getLogger("kazuo.jobs.orders")
 async def cancel_unpaid(ctx, order_id: int) -> str:
     """The unpaid timeout: a payment WeChat has but did not tell us about wins; otherwise cancel."""
     try:
-        if await payments.sync_with_wechat(order_id) in ("applied", "duplicate"):
+        if await payments.sync_with_wechat(order_id) in ("applied", "duplicate", "paid"):
             return "paid"
     except PayGatewayError as exc:  # WeChat unreachable: cancel anyway; a late payment is refunded
         log.warning("order query failed before cancel", extra={"order_id": order_id, "err": exc.err_code})
@@ -61,6 +65,20 @@ async def check_ledger(ctx, days: int = 2) -> int:
     return len(await ledger.check_invariant(since=clock.now() - timedelta(days=days)))
 
 
+async def auto_confirm(ctx, order_id: int) -> str:
+    """自动确认收货: a courier order completes once its auto-confirm time has passed."""
+    return await receipt.auto_confirm(int(order_id))
+
+
+async def sweep_auto_confirm(ctx) -> int:
+    """Courier orders due for automatic confirmation whose job was lost (or failed)."""
+    ids = await receipt.due_auto_confirm()
+    bucket = int(clock.now().timestamp()) // 600  # a job id per ten minutes: a failed one runs again
+    for oid in ids:
+        jobs.enqueue(receipt.JOB, oid, job_id=kr.key("job", f"{receipt.JOB}:{oid}:sweep:{bucket}"))
+    return len(ids)
+
+
 JOBS = [
     ("orders.cancel_unpaid", cancel_unpaid),
     ("payments.query", query_payment),
@@ -69,8 +87,11 @@ JOBS = [
     ("payments.refund_query", query_refund),
     ("orders.sweep", sweep),
     ("ledger.check", check_ledger),
+    (receipt.JOB, auto_confirm),
 ]
 CRON = [
     cron(sweep, name="cron:orders.sweep", second={7}, run_at_startup=False, unique=True),
     cron(check_ledger, name="cron:ledger.check", minute={13}, second={0}, unique=True),
+    cron(sweep_auto_confirm, name="cron:orders.sweep_auto_confirm", minute=set(range(3, 60, 10)), second={17},
+         run_at_startup=False, unique=True),
 ]

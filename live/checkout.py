@@ -393,13 +393,17 @@ async def buy_now(buyer_id: int, token_version: int, session_id: int, data, idem
         rec = {"status": "placed", "session_id": session_id, "sku_id": data.sku_id, "qty": data.quantity}
         return 201, _ticket_out("", rec, order.model_dump(mode="json"))
     tiein_id, limit = m[data.sku_id]
+    idem = kr.key("live", "ticket-key", buyer_id, idempotency_key) if idempotency_key else None
+    # A repeated key is the same ticket, also while the quota is gone (the key is looked up first)
+    mine = gate.ticket_for_key(idem)
+    if mine is not None:
+        return 202, await ticket_view(buyer_id, mine)
     if gate.sold_out_here(tiein_id):
         raise _sold_out(tiein_id, data.sku_id)  # the crowd after the quota is gone: from memory
-    idem = kr.key("live", "ticket-key", buyer_id, idempotency_key) if idempotency_key else None
     if idem is not None:
         prior = await kr.redis().get(idem)
         if prior is not None:
-            return 202, await ticket_view(buyer_id, prior.decode())
+            return 202, await _keyed_ticket(buyer_id, idem, prior.decode())
     hold = gate.new_hold()
     rec = {"status": "queued", "buyer": buyer_id, "tv": token_version, "session_id": session_id,
            "tiein_id": tiein_id, "sku_id": data.sku_id, "qty": data.quantity, "at": gate.now_ms(),
@@ -412,13 +416,21 @@ async def buy_now(buyer_id: int, token_version: int, session_id: int, data, idem
     args = [orjson.dumps(rec), TICKET_TTL_S, *job_args]
     r, hold = await _take(tiein_id, buyer_id, data.quantity, limit, hold=hold, queue=(keys, args))
     if r == gate.KEY_TAKEN:  # the same request raced this one and won: its ticket
-        return 202, await ticket_view(buyer_id, (await kr.redis().get(idem)).decode())
+        return 202, await _keyed_ticket(buyer_id, idem, (await kr.redis().get(idem)).decode())
     if r == gate.OVER_LIMIT:
         raise _over_limit(tiein_id, data.sku_id, limit)
     if r != gate.TAKEN:
         gate.repair_soon(tiein_id)
         raise _sold_out(tiein_id, data.sku_id)
+    if idem is not None:
+        gate.remember_ticket(idem, hold, TICKET_TTL_S)
     return 202, _ticket_out(hold, rec)
+
+
+async def _keyed_ticket(buyer_id: int, idem: str, ticket: str) -> dict:
+    """The ticket an Idempotency-Key already has, remembered in this process from now on."""
+    gate.remember_ticket(idem, ticket, TICKET_TTL_S)
+    return await ticket_view(buyer_id, ticket)
 
 
 async def _take(tiein_id: int, buyer_id: int, qty: int, limit: int, **kw) -> tuple[int, str]:

@@ -58,6 +58,27 @@ async def _retrying(fn, attempts: int = 5):
 _repair_after: dict[int, float] = {}
 
 
+# The buys this process answered with a ticket: {Idempotency-Key's Redis key: ticket}. A winner
+# retrying with the same key in the quarter second of sold-out memory gets their ticket, not a 409,
+# without a Redis round trip for the crowd (a retry comes back on its keep-alive connection, so to
+# this process; one that lands elsewhere is looked up in Redis by the take itself).
+_MAX_KEYS = 100_000
+_tickets_by_key: dict[str, tuple[str, float]] = {}
+
+
+def remember_ticket(idem_key: str, ticket: str, ttl_s: float) -> None:
+    """Remember the ticket of a key for as long as the ticket itself lives (ttl_s)."""
+    if len(_tickets_by_key) >= _MAX_KEYS:
+        _tickets_by_key.clear()
+    _tickets_by_key[idem_key] = (ticket, time.monotonic() + ttl_s)
+
+
+def ticket_for_key(idem_key: str | None) -> str | None:
+    """The ticket this process gave for this Idempotency-Key, if it gave one that still lives."""
+    hit = _tickets_by_key.get(idem_key) if idem_key is not None else None
+    return hit[0] if hit is not None and hit[1] > time.monotonic() else None
+
+
 def sold_out_here(tiein_id: int) -> bool:
     until = _sold_out_until.get(tiein_id)
     return until is not None and until > time.monotonic()

@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, ConfigDict, Field, StringConstraints
 
+from config.settings import ORDER_QUANTITY_MAX
 from server.orders.schemas import AddressIn, OrderOut
 from server.kit.money import BasisPoints, PositiveFen
 from server.kit.schemas import Out, QuerySchema, Schema
@@ -81,7 +82,7 @@ class BuyNowIn(Schema):
     Frozen: a parsed body is shared by every request with the same bytes (kit.http.parse_body)."""
     model_config = ConfigDict(frozen=True)  # with Schema's own settings: pydantic merges them
     sku_id: Id
-    quantity: Annotated[int, Field(ge=1, le=1000)] = 1
+    quantity: Annotated[int, Field(ge=1, le=ORDER_QUANTITY_MAX)] = 1
     fulfilment: Literal["pickup", "delivery"]
     station_id: Id | None = None
     address: AddressIn | None = None

@@ -8,6 +8,7 @@ from server.kit.http import endpoint
 from server.kit.schemas import Schema
 from server.orders import cart
 from server.orders.cart import CartOut
+from server.orders.schemas import Qty
 
 bp = Blueprint("mp_cart", url_prefix="/api/v1/cart")
 TAGS = ("cart",)
@@ -15,7 +16,7 @@ TAGS = ("cart",)
 
 class CartAddIn(Schema):
     sku_id: Annotated[int, Field(ge=1, le=2**63 - 1)]
-    quantity: Annotated[int, Field(ge=1, le=10_000)] = 1
+    quantity: Qty = 1
 
 
 class CartSetIn(Schema):

@@ -4,7 +4,7 @@ from sanic import Blueprint, Request
 from server.kit.auth import Role
 from server.kit.http import endpoint
 from server.ledger import service as ledger
-from server.orders import refunds
+from server.orders import receipt, refunds
 from server.orders import service as orders
 from server.orders.refunds import RefundOut
 from server.orders.schemas import CancelIn, CheckoutIn, OrderListQuery, OrderOut, OrderPage, RefundRequestIn
@@ -56,6 +56,16 @@ async def my_order(request: Request, principal, order_id: int):
           tags=TAGS, errors=(409,))
 async def cancel(request: Request, principal, order_id: int, body: CancelIn):
     return await orders.cancel_by_buyer(principal.user_id, order_id, body.reason)
+
+
+@bp.post("/orders/<order_id:int>/confirm-receipt")
+@endpoint(summary="Confirm receipt of my courier order (确认收货): it is completed", auth="user",
+          response=OrderOut, tags=TAGS, errors=(404, 409),
+          description="Idempotent: a completed order is answered as it is. 409 order_not_shipped until a "
+                      "courier has the order. Unconfirmed courier orders complete by themselves "
+                      "KAZUO_AUTO_CONFIRM_DAYS days after the courier took them.")
+async def confirm_receipt(request: Request, principal, order_id: int):
+    return await receipt.confirm_receipt(principal.user_id, order_id)
 
 
 @bp.post("/orders/<order_id:int>/refunds")

@@ -9,7 +9,7 @@ from server.kit.schemas import Page
 from server.trace import flags, recall
 from server.trace import service as trace
 from server.trace.schemas import (BatchBrief, BatchOut, BatchQuery, CorrectionIn, DestinationsOut, FlagOut, FlagQuery,
-                                  FlagResolveIn, LabelsQuery, ReasonIn, RecallOut, ScanOut)
+                                  FlagResolveIn, LabelsQuery, RecallIn, RecallOut, ScanOut)
 
 bp = Blueprint("console_trace", url_prefix="/api/v1/console/trace")
 ADMIN = (Role.admin,)
@@ -53,10 +53,10 @@ async def labels(request: Request, principal, batch_id: int, query: LabelsQuery)
 
 @bp.post("/batches/<batch_id:int>/recall")
 @endpoint(summary="Recall a batch: off sale at once (catalogue and live quotas), buyers notified, parcels "
-                  "not yet delivered stopped; returns the recall report", roles=ADMIN, body=ReasonIn,
+                  "not yet delivered stopped; returns the recall report", roles=ADMIN, body=RecallIn,
           response=RecallOut, status=201, tags=TAGS, errors=(404, 409, 422))
-async def recall_batch(request: Request, principal, batch_id: int, body: ReasonIn):
-    return await recall.recall(principal.user_id, batch_id, body.reason)
+async def recall_batch(request: Request, principal, batch_id: int, body: RecallIn):
+    return await recall.recall(principal.user_id, batch_id, body.reason, unpicked=body.unpicked)
 
 
 @bp.get("/batches/<batch_id:int>/recall")

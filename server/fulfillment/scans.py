@@ -5,7 +5,8 @@ possible next; the same scan twice is one event (unique scan_key); an impossible
 
 The order follows its parcels: all handed over at the pickup station -> the stations capability's
 receive_at_station (ready_for_pickup, pickup code); out for delivery -> out_for_delivery; every parcel
-delivered with the buyer's proof-of-delivery code -> delivered."""
+delivered with the buyer's proof-of-delivery code -> delivered, then completed. A courier order is
+completed by its buyer's confirmation or automatically later (server/orders/receipt.py)."""
 from __future__ import annotations
 
 import logging
@@ -30,6 +31,8 @@ from server.models.fulfillment import (DeliveryPromise, FulfillmentTask, Parcel,
                                        ScanEvent, TaskStatus)
 from server.models.orders import Order, OrderStatus
 from server.models.stations import Station
+from server.orders import receipt
+from server.orders import service as orders_service
 
 log = logging.getLogger("kazuo.logistics")
 LABEL_RE = re.compile(r"^[A-Z0-9]{1,24}$")
@@ -261,13 +264,12 @@ async def record_scan(label: str, kind: str, station_id: int, *, actor_id: int |
                                             station_id=station_id, actor_id=actor_id, source=source,
                                             scan_key=key, at=now, data=data or {}, using_db=conn)
                 after = await _effects(p, task, kind, station_id, actor_id, conn, now)
+                # the answer is the row as written (the effects set more than `new`: dispatched_at)
+                written = await Parcel.get(id=p.id, using_db=conn)
         except (_Stale, IntegrityError):
             continue  # someone scanned this parcel at the same moment: look again
         await _after(after, actor_id)
-        for k, v in new.items():
-            setattr(p, k, v)
-        p.version += 1
-        return ScanResultOut(duplicate=False, event=event_out(ev), parcel=parcel_out(p))
+        return ScanResultOut(duplicate=False, event=event_out(ev), parcel=parcel_out(written))
     raise Conflict("the parcel is being scanned by someone else; scan again", code="scan_busy")
 
 
@@ -323,6 +325,8 @@ async def ship_by_courier(parcel_id: int, company: str, tracking_no: str, *, act
             await _leave_warehouse(p, conn, now)
             await transition_order(p.order_id, OrderStatus.IN_FULFILMENT, OrderStatus.OUT_FOR_DELIVERY,
                                    conn=conn, actor_id=actor_id)
+            if await FulfillmentTask.filter(id=p.task_id, status=TaskStatus.SHIPPED).using_db(conn).exists():
+                receipt.schedule_auto_confirm(p.order_id)  # its last parcel left: 自动确认收货 is due later
     except IntegrityError:
         return await ship_by_courier(parcel_id, company, tracking_no, actor_id=actor_id)
     p = await Parcel.get(id=p.id)
@@ -367,8 +371,11 @@ async def deliver(principal: Principal, label: str, station_id: int, code: str) 
             ps = await _forward_parcels(p.task_id, conn)
             task = await FulfillmentTask.get(id=p.task_id, using_db=conn)
             if task.status == TaskStatus.SHIPPED and all(x["status"] == S.DELIVERED for x in ps):
-                await transition_order(p.order_id, OrderStatus.OUT_FOR_DELIVERY, OrderStatus.DELIVERED,
-                                       conn=conn, actor_id=principal.user_id)
+                # the proof of delivery completes a station delivery (delivered, then completed)
+                if await transition_order(p.order_id, OrderStatus.OUT_FOR_DELIVERY, OrderStatus.DELIVERED,
+                                          conn=conn, actor_id=principal.user_id):
+                    await orders_service.transition(p.order_id, OrderStatus.DELIVERED, OrderStatus.COMPLETED,
+                                                    conn=conn, actor_id=principal.user_id, completed_at=now)
     except IntegrityError:
         ev = await ScanEvent.get(scan_key=key)
         return ScanResultOut(duplicate=True, event=event_out(ev), parcel=parcel_out(await Parcel.get(id=p.id)))

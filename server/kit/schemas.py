@@ -4,7 +4,9 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from typing import Annotated, Any, Generic, TypeVar
+import types
+import typing
+from typing import Annotated, Any, ClassVar, Generic, TypeVar
 
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
@@ -50,21 +52,85 @@ def _check_text(value: Any) -> None:
         raise ValueError(f"{where}: control characters are not allowed")
 
 
+class _NotAnInteger:
+    """Stands in for a boolean, string or float given where an integer is meant: pydantic refuses it
+    as "a valid integer" at the field's own place (lines.0.quantity)."""
+    __slots__ = ("given",)
+
+    def __init__(self, given: Any):
+        self.given = given
+
+    def __repr__(self) -> str:
+        return repr(self.given)
+
+
+def _takes_int(annotation: Any) -> str | None:
+    """'one' for an int field (int, int | None), 'many' for a list of ints, else None."""
+    if annotation is int:
+        return "one"
+    origin = typing.get_origin(annotation)
+    if origin is Annotated:
+        return _takes_int(typing.get_args(annotation)[0])
+    args = [a for a in typing.get_args(annotation) if a is not type(None)]
+    if origin in (typing.Union, types.UnionType) and len(args) == 1:
+        return _takes_int(args[0])
+    if origin in (list, tuple, set, frozenset) and args and all(
+            _takes_int(a) == "one" for a in args if a is not Ellipsis):
+        return "many"
+    return None
+
+
+def _not_int(v: Any) -> bool:
+    return isinstance(v, (bool, str, float))
+
+
 class Schema(BaseModel):
-    """Request body base: unknown fields are an error (clients never set price, status or owner)."""
+    """Request body base: unknown fields are an error (clients never set price, status or owner), no
+    control characters, and strict where a number is meant: an integer field takes an integer only
+    (true, "1" and 1.0 are refused, naming the field; pydantic's lax mode took true as 1). Query
+    strings are text by nature: QuerySchema stays lax ("?limit=20")."""
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    _strict_ints: ClassVar[bool] = True
 
     @model_validator(mode="before")
     @classmethod
     def _no_control_chars(cls, data: Any) -> Any:
         _check_text(data)
+        if cls._strict_ints and isinstance(data, dict):
+            data = _refuse_loose_ints(cls, data)
         return data
 
 
+_INT_FIELDS: dict[type, tuple[tuple[str, str], ...]] = {}
+
+
+def _refuse_loose_ints(model: type[BaseModel], data: dict) -> dict:
+    plan = _INT_FIELDS.get(model)
+    if plan is None:
+        plan = _INT_FIELDS[model] = tuple(
+            (f.alias or name, kind) for name, f in model.model_fields.items()
+            if (kind := _takes_int(f.annotation)) is not None)
+    out = data
+    for key, kind in plan:
+        v = data.get(key)
+        if kind == "one":
+            bad = _not_int(v)
+            fixed = _NotAnInteger(v) if bad else v
+        else:
+            bad = isinstance(v, list) and any(_not_int(x) for x in v)
+            fixed = [_NotAnInteger(x) if _not_int(x) else x for x in v] if bad else v
+        if bad:
+            if out is data:
+                out = dict(data)
+            out[key] = fixed
+    return out
+
+
 class QuerySchema(Schema):
-    """Query-string base: unknown parameters are ignored. Frozen: a parsed query may be shared by
-    every request with the same query string (server.kit.http.parse_query)."""
+    """Query-string base: unknown parameters are ignored; numbers come as text. Frozen: a parsed
+    query may be shared by every request with the same query string (server.kit.http.parse_query)."""
     model_config = ConfigDict(extra="ignore", str_strip_whitespace=True, frozen=True)
+    _strict_ints: ClassVar[bool] = False
 
 
 class Out(BaseModel):

@@ -178,6 +178,9 @@ class Recall(Model):
     completed_at = fields.DatetimeField(null=True)
     # What stopped selling: SKU ids taken off sale, products taken down, live tie-ins withdrawn.
     withdrawn = fields.JSONField(default=dict)
+    # Paid orders' units of the SKUs not picked yet: refund (default: refunded, approved at once) | wait
+    # (the office waits for a new batch; the orders stay, listed in the report).
+    unpicked = fields.CharField(8, default="refund")
 
     class Meta:
         table = "trace_recalls"
@@ -201,6 +204,12 @@ class RecallContact(Model):
     # The refund of what the stopped parcels held (once the stop is complete), or why there was none.
     refund_id = fields.BigIntField(null=True)
     refund_error = fields.CharField(64, default="")
+    # Units of the recalled SKUs the order still waited for (not picked) when the recall began, and
+    # what became of them: "" (none) | pending (to refund) | refunded (unpicked_refund_id) | waiting
+    # (the office waits for a new batch) | an error code (why no refund was made).
+    unpicked_units = fields.IntField(default=0)
+    unpicked = fields.CharField(24, default="")
+    unpicked_refund_id = fields.BigIntField(null=True)
     updated_at = fields.DatetimeField(auto_now=True)
 
     class Meta:

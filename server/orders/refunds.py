@@ -22,6 +22,7 @@ from server.kit.schemas import Out
 from server.ledger import service as ledger
 from server.models.orders import Order, OrderLine, OrderStatus
 from server.models.payments import Payment, PaymentStatus, Refund, RefundStatus
+from server.orders import service as orders_service
 
 log = logging.getLogger("kazuo.refunds")
 S = OrderStatus
@@ -191,9 +192,11 @@ async def complete(refund_no: str, *, success: bool, refund_fee: int | None, wec
                 refunded_qty=F("refunded_qty") + item["qty"], refunded_fen=F("refunded_fen") + item["amount"])
         await Order.filter(id=order.id).using_db(conn).update(refunded_fen=F("refunded_fen") + refund.amount_fen,
                                                               updated_at=clock.now())
+        refunded: dict[int, int] = {}
+        for item in refund.lines:
+            refunded[item["line_id"]] = refunded.get(item["line_id"], 0) + item["qty"]
+        await orders_service.count_sales(refunded, conn, sign=-1)  # behind the guard above: once
         if order.status == S.PAID:  # never handed to the warehouse: the goods are still on the shelf
-            from server.orders import service as orders_service
-
             skus = dict(await OrderLine.filter(id__in=[i["line_id"] for i in refund.lines]).using_db(conn)
                         .values_list("id", "sku_id"))
             await orders_service.release_stock([(skus[i["line_id"]], i["qty"]) for i in refund.lines], conn)
@@ -204,8 +207,6 @@ async def complete(refund_no: str, *, success: bool, refund_fee: int | None, wec
 
             await fulfillment_service.shrink_for_refund(order.id, refund.lines, conn)
         if order.refunded_fen + refund.amount_fen >= order.paid_fen:
-            from server.orders import service as orders_service
-
             await orders_service.transition(order.id, REFUNDABLE, S.CLOSED, conn=conn,
                                             completed_at=clock.now())
         await audit.record(None, "refund.succeeded", "order", order.id,

@@ -5,10 +5,11 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints
 
+from config.settings import ORDER_QUANTITY_MAX
 from server.kit.schemas import Out, QuerySchema, Schema
 
 Id = Annotated[int, Field(ge=1, le=2**63 - 1)]
-Qty = Annotated[int, Field(ge=1, le=10_000)]
+Qty = Annotated[int, Field(ge=1, le=ORDER_QUANTITY_MAX)]
 
 
 class CheckoutLineIn(Schema):

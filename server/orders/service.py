@@ -23,7 +23,7 @@ from server.kit.errors import AppError, Conflict, NotFound, ValidationFailed
 from server.kit.jobs import enqueue, enqueue_many
 from server.kit.schemas import decode_cursor, encode_cursor
 from server.models.cart import CartItem
-from server.models.catalog import Sku
+from server.models.catalog import Product, Sku
 from server.models.orders import Order, OrderEvent, OrderLine, OrderStatus
 from server.models.payments import Payment
 from server.models.stations import Station
@@ -123,6 +123,27 @@ async def release_stock(lines: list[tuple[int, int]], conn: Any, *, from_reserve
         if row and row[0]["stock"] == qty:  # it was sold out until now
             back.add(row[0]["product_id"])
     _invalidate_products(back)
+
+
+# ---- sales counters (Product.sales, Sku.sales: sorting by sales, rankings) ----------------------
+async def count_sales(line_units: dict[int, int], conn: Any, *, sign: int = 1) -> None:
+    """Add (sign=1: a payment applied) or take off (sign=-1: a refund succeeded) {order_line_id: units}
+    to its SKU's and product's sales. Called only behind the once-only guards of a payment and of a
+    refund, in their transaction, so a unit counts once. SKUs then products, in id order (no lock-order
+    deadlock between two payments)."""
+    rows = await OrderLine.filter(id__in=list(line_units)).using_db(conn).values("id", "sku_id", "product_id")
+    per_sku: dict[int, int] = {}
+    per_product: dict[int, int] = {}
+    for r in rows:
+        n = sign * line_units[r["id"]]
+        per_sku[r["sku_id"]] = per_sku.get(r["sku_id"], 0) + n
+        per_product[r["product_id"]] = per_product.get(r["product_id"], 0) + n
+    for sku_id, n in sorted(per_sku.items()):
+        if n:
+            await Sku.filter(id=sku_id).using_db(conn).update(sales=F("sales") + n)
+    for product_id, n in sorted(per_product.items()):
+        if n:
+            await Product.filter(id=product_id).using_db(conn).update(sales=F("sales") + n)
 
 
 # ---- output ----------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from typing import Any
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F
 
+from config.settings import ORDER_PAY_MARGIN_SECONDS
 from server.integrations.wechatpay import (SUCCESS_XML, InvalidNotification, PayGatewayError, fail_xml,
                                            gateway)
 from server.kit import audit, clock, runtime
@@ -26,7 +27,7 @@ from server.kit.jobs import enqueue
 from server.kit.schemas import Out
 from server.ledger import service as ledger
 from server.models.accounts import User
-from server.models.orders import Order, OrderStatus
+from server.models.orders import Order, OrderLine, OrderStatus
 from server.models.payments import Payment, PaymentNotification, PaymentStatus, Refund, RefundStatus
 from server.orders import refunds
 from server.orders import service as orders_service
@@ -102,7 +103,7 @@ async def _payable(order_id: int, buyer_id: int | None = None) -> Order:
     if order.status != S.PENDING_PAYMENT:
         raise Conflict(f"the order is {order.status}; it cannot be paid", code="invalid_transition")
     # WeChat wants a prepay order to live at least a minute (time_expire - time_start).
-    if order.expires_at and order.expires_at <= clock.now() + timedelta(seconds=70):
+    if order.expires_at and order.expires_at <= clock.now() + timedelta(seconds=ORDER_PAY_MARGIN_SECONDS):
         raise Conflict("the order has expired", code="order_expired")
     return order
 
@@ -180,6 +181,8 @@ async def _mark_paid(order: Order, payment: Payment, amount: int, actor_id: int 
                                     paid_fen=amount, paid_at=payment.paid_at or clock.now(),
                                     payment_method=payment.method)
     await ledger.post_sale(order.id, conn)
+    lines = await OrderLine.filter(order_id=order.id).using_db(conn).values_list("id", "quantity")
+    await orders_service.count_sales(dict(lines), conn)  # behind the guarded transition above: once
     enqueue("fulfillment.handoff", order.id, job_id=kr.key("job", f"fulfillment.handoff:{order.id}"))
     # Any other open prepay order of this order (JSAPI vs NATIVE) is closed at WeChat.
     if await Payment.filter(order_id=order.id, status=P.CREATED).exclude(id=payment.id).using_db(conn).exists():
@@ -288,8 +291,9 @@ async def handle_refund_notification(body: bytes) -> str:
 
 # ---- jobs: query, close, refund --------------------------------------------------------------
 async def sync_with_wechat(order_id: int) -> str:
-    """Ask WeChat about the order's open prepay orders and apply a payment we missed."""
-    result = "unpaid"
+    """Ask WeChat about the order's open prepay orders and apply a payment we missed: applied |
+    duplicate | stray when one was found paid, else what the order's payments say (paid | unpaid)."""
+    result = None
     for payment in await Payment.filter(order_id=order_id, status=P.CREATED).exclude(prepay_id=""):
         try:
             resp = await gateway().query(payment.out_trade_no)
@@ -301,6 +305,9 @@ async def sync_with_wechat(order_id: int) -> str:
         if resp.get("trade_state") == "SUCCESS":
             result = await apply_wechat_payment(payment.out_trade_no, str(resp.get("transaction_id")),
                                                 int(resp.get("total_fee") or 0))
+    if result is None:  # nothing open was paid: a payment applied earlier (any way) still counts
+        paid = await Payment.filter(order_id=order_id, status=P.PAID).exists()
+        result = "paid" if paid else "unpaid"
     return result
 
 

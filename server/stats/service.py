@@ -106,14 +106,15 @@ async def coverage() -> dict:
 
     cov = await stations_network.coverage()
     s = runtime.settings()
-    poor_total = s.stats_poor_villages_total or cov.poor_villages_covered
+    # Unknown (0): no percent and never "met" (dividing by the villages covered showed 100%).
+    poor_total = s.stats_poor_villages_total or None
     targets = s.stats_coverage_targets_pct
     items = [("towns", "乡镇覆盖率", cov.towns_covered, s.stats_towns_total),
              ("villages", "行政村覆盖率", cov.villages_covered, s.stats_villages_total),
              ("poor_villages", "贫困村覆盖率", cov.poor_villages_covered, poor_total)]
     rows = []
     for key, label, covered, total in items:
-        pct = _pct(covered, total)
+        pct = _pct(covered, total) if total else None
         target = targets.get(key)
         rows.append({"key": key, "label": label, "covered": covered, "total": total, "percent": pct,
                      "target_pct": target, "met": pct is not None and target is not None and pct >= target})
@@ -245,8 +246,32 @@ async def _slow() -> dict:
     from server.training import outcomes as training_outcomes
 
     progress = await training_outcomes.progress()
+    cov = await coverage()
     return {"ytd": ytd, "on_time": {"days": 7, "rate_pct": _pct(hits, total), "total": total, "routes": routes},
-            "training": progress.model_dump(mode="json")}
+            "training": progress.model_dump(mode="json"),
+            "coverage": [{k: r[k] for k in ("key", "label", "percent", "target_pct", "met")} for r in cov["rows"]],
+            "monthly": await monthly_series(today, TREND_MONTHS)}
+
+
+TREND_MONTHS = 24
+
+
+async def monthly_series(last_day: date, months: int) -> list[dict]:
+    """Per-month GMV and orders of the `months` calendar months up to last_day's (the daily series
+    summed by month; months without figures are zero, so a gap shows as one)."""
+    first = last_day.replace(day=1)
+    for _ in range(months - 1):
+        first = (first - timedelta(days=1)).replace(day=1)
+    sums: dict[str, dict] = {}
+    d = first
+    while d <= last_day:
+        sums[d.strftime("%Y-%m")] = {"month": d.strftime("%Y-%m"), "gmv_fen": 0, "orders": 0}
+        d = (d.replace(day=28) + timedelta(days=4)).replace(day=1)
+    for row in await daily_series(first, last_day):
+        m = sums[row["day"][:7]]
+        m["gmv_fen"] += row["gmv_fen"]
+        m["orders"] += row["orders"]
+    return list(sums.values())
 
 
 _loading: dict[str, asyncio.Lock] = {}

@@ -25,10 +25,11 @@ from server.kit.db import atomic, lock_rows, on_commit
 from server.kit.errors import AppError, Conflict, NotFound, UpstreamError
 from server.models.accounts import User
 from server.models.catalog import Product, Sku
-from server.models.fulfillment import Parcel, ParcelLine, ParcelStatus, PickRecord
+from server.models.fulfillment import Parcel, ParcelLine, ParcelStatus, PickRecord, TaskLine
 from server.models.orders import Order, OrderLine, OrderStatus
 from server.models.payments import Refund, RefundStatus
 from server.models.trace import Batch, BatchStatus, Recall, RecallContact, RecallStatus
+from server.orders import refunds
 from server.trace.schemas import (DestinationOut, DestinationParcel, DestinationsOut, RecallContactOut, RecallOut,
                                   SoldThrough)
 from server.trace.service import batch_sku_ids, invalidate_after_commit
@@ -37,6 +38,8 @@ log = logging.getLogger("kazuo.trace")
 USER_REFUSED = 43101
 # Orders that never got (or gave back) the goods are not contacted.
 NOT_RECEIVED = (OrderStatus.CANCELLED, OrderStatus.PENDING_PAYMENT)
+# Paid orders that may still wait for units of a recalled SKU (not picked yet).
+WAITING = (OrderStatus.PAID, OrderStatus.IN_FULFILMENT)
 DONE_PARCEL = (ParcelStatus.DELIVERED, ParcelStatus.RETURNED)
 
 
@@ -132,8 +135,36 @@ async def _withdraw_live(sku_ids: list[int], conn: Any) -> list[int]:
     return ids
 
 
-async def recall(admin_id: int, batch_id: int, reason: str) -> RecallOut:
-    """Recall a batch: off sale at once, buyers notified and parcels stopped by jobs, report kept."""
+async def _unpicked(skus: list[int], conn: Any) -> dict[int, int]:
+    """{order_id: units} of paid orders (handed to the warehouse or not yet) still waiting for units of
+    these SKUs that nobody picked: per line, what is neither picked nor refunded (or being refunded)."""
+    lines = await OrderLine.filter(sku_id__in=skus, order__status__in=WAITING).using_db(conn).values(
+        "id", "order_id", "quantity", "refunded_qty")
+    if not lines:
+        return {}
+    picked: dict[int, int] = {}
+    for line_id, n in await TaskLine.filter(order_line_id__in=[x["id"] for x in lines]).using_db(conn).values_list(
+            "order_line_id", "picked_qty"):
+        picked[line_id] = picked.get(line_id, 0) + n
+    out: dict[int, int] = {}
+    pending_by_order: dict[int, dict[int, int]] = {}
+    for x in lines:
+        oid = x["order_id"]
+        if oid not in pending_by_order:
+            pending_by_order[oid] = await refunds.open_refund_qty(oid, conn)
+        n = min(x["quantity"] - picked.get(x["id"], 0),
+                x["quantity"] - x["refunded_qty"] - pending_by_order[oid].get(x["id"], 0))
+        if n > 0:
+            out[oid] = out.get(oid, 0) + n
+    return out
+
+
+async def recall(admin_id: int, batch_id: int, reason: str, *, unpicked: str = "refund") -> RecallOut:
+    """Recall a batch: off sale at once, buyers notified and parcels stopped by jobs, report kept.
+    unpicked: what becomes of paid orders' units of the SKUs not picked yet: refund (approved at
+    once, by the contact's job) or wait (for a new batch); either way the report lists them."""
+    if unpicked not in ("refund", "wait"):
+        raise ValueError(f"unknown unpicked choice {unpicked!r}")
     from server.catalog import service as catalog
     from server.catalog.cache import invalidate_product
 
@@ -163,22 +194,28 @@ async def recall(admin_id: int, batch_id: int, reason: str) -> RecallOut:
         await catalog.refresh_derived(b.product_id, conn)
         tieins = await _withdraw_live(skus, conn)
         rec = await Recall.create(batch_id=b.id, reason=reason, created_by_id=admin_id, using_db=conn,
-                                  withdrawn={"sku_ids": skus, "product_taken_down": product_down,
+                                  unpicked=unpicked, withdrawn={"sku_ids": skus, "product_taken_down": product_down,
                                              "live_tiein_ids": tieins})
         contacts = {}
         for r in await destination_rows(b, conn):
             contacts.setdefault(r["order_id"], 0)
             contacts[r["order_id"]] += r["units"]
+        waiting = await _unpicked(skus, conn)
+        for oid in waiting:
+            contacts.setdefault(oid, 0)
         orders = {o["id"]: o for o in await Order.filter(id__in=list(contacts)).using_db(conn).values(
             "id", "buyer_id", "status")} if contacts else {}
-        rows_ = [RecallContact(recall_id=rec.id, order_id=oid, buyer_id=orders[oid]["buyer_id"], units=units)
+        state = "pending" if unpicked == "refund" else "waiting"
+        rows_ = [RecallContact(recall_id=rec.id, order_id=oid, buyer_id=orders[oid]["buyer_id"], units=units,
+                               unpicked_units=waiting.get(oid, 0), unpicked=state if waiting.get(oid) else "")
                  for oid, units in sorted(contacts.items())
                  if oid in orders and orders[oid]["status"] not in NOT_RECEIVED]
         if rows_:
             await RecallContact.bulk_create(rows_, using_db=conn)
         await audit.record(admin_id, "batch.recall", "batch", b.id,
                            {"reason": reason, "recall_id": rec.id, "orders": len(rows_), "sku_ids": skus,
-                            "live_tieins": tieins}, conn=conn)
+                            "live_tieins": tieins, "unpicked": unpicked, "unpicked_orders": len(waiting)},
+                           conn=conn)
         for c in await RecallContact.filter(recall_id=rec.id).using_db(conn).values_list("id", flat=True):
             jobs.enqueue("trace.recall_contact", c, job_id=kr.key("job", "recall-contact", c))
         if tieins:
@@ -187,6 +224,15 @@ async def recall(admin_id: int, batch_id: int, reason: str) -> RecallOut:
         pid = b.product_id
         on_commit(lambda: invalidate_product(pid))
     return await report(rec.id)
+
+
+def _advice(c: RecallContact) -> str:
+    """What the buyer is told to do (≤20 characters, the template's thing4)."""
+    if c.units:
+        return "请停止食用/使用，联系客服退换"
+    if c.unpicked == "waiting":
+        return "订单将改发新批次，请留意"
+    return "未发出的商品已为您退款"
 
 
 async def _notify(c: RecallContact, rec: Recall, b: Batch) -> dict:
@@ -204,7 +250,7 @@ async def _notify(c: RecallContact, rec: Recall, b: Batch) -> dict:
             name = product.name if len(product.name) <= 20 else product.name[:19] + "…"
             reason = rec.reason if len(rec.reason) <= 20 else rec.reason[:19] + "…"
             data = {"thing1": {"value": name}, "character_string2": {"value": b.code[:32]},
-                    "thing3": {"value": reason}, "thing4": {"value": "请停止食用/使用，联系客服退换"}}
+                    "thing3": {"value": reason}, "thing4": {"value": _advice(c)}}
             try:
                 await wechat.call(wechat.client.wxa.send_subscribe_message, buyer.openid,
                                   s.wechat_recall_template_id, data, f"{s.wechat_recall_page}?id={order.id}")
@@ -268,8 +314,6 @@ async def refund_stopped(contact_id: int) -> int | None:
     """The goods in the order's parcels turned back by a recall never reach the buyer: refund them
     (every unit those parcels held, at the price paid), approved at once, once per contact, when no
     parcel of the order is still on its way to being stopped. Returns the refund's id."""
-    from server.orders import refunds
-
     async with atomic() as conn:
         rows = await lock_rows(RecallContact, [contact_id], conn)
         if not rows or rows[0].refund_id is not None or rows[0].refund_error not in ("", AWAITING_REQUEST):
@@ -310,6 +354,44 @@ async def refund_stopped(contact_id: int) -> int | None:
     return refund_id
 
 
+async def refund_unpicked(contact_id: int) -> int | None:
+    """The recall's refund of what the order still waited for (units of the recalled SKUs nobody
+    picked), approved at once, once per contact however many jobs run it: the contact row is locked
+    and its state moves from pending once. Units picked meanwhile are not refunded here (they are
+    stopped with their parcel and refunded by refund_stopped). Returns the refund's id."""
+    async with atomic() as conn:
+        rows = await lock_rows(RecallContact, [contact_id], conn)
+        if not rows or rows[0].unpicked != "pending":
+            return None
+        c = rows[0]
+        await lock_rows(Order, [c.order_id], conn)  # as create_refund does: the refunds below stay as read
+        rec = await Recall.get(id=c.recall_id, using_db=conn)
+        skus = (rec.withdrawn or {}).get("sku_ids") or []
+        lines = await OrderLine.filter(order_id=c.order_id, sku_id__in=skus).using_db(conn).values(
+            "id", "quantity", "refunded_qty")
+        picked: dict[int, int] = {}
+        for line_id, n in await TaskLine.filter(order_line_id__in=[x["id"] for x in lines]).using_db(
+                conn).values_list("order_line_id", "picked_qty"):
+            picked[line_id] = picked.get(line_id, 0) + n
+        pending = await refunds.open_refund_qty(c.order_id, conn)
+        wanted = {x["id"]: min(x["quantity"] - picked.get(x["id"], 0),
+                               x["quantity"] - x["refunded_qty"] - pending.get(x["id"], 0)) for x in lines}
+        wanted = {lid: q for lid, q in wanted.items() if q > 0}
+        refund_id, state = None, "nothing_to_refund"
+        if wanted:
+            try:
+                refund_id = (await refunds.create_refund(c.order_id, lines=wanted, reason="批次召回：未拣货部分退款",
+                                                         requested_by=None, auto_approve=True)).id
+                state = "refunded"
+            except AppError as exc:  # e.g. the order is no longer refundable
+                state = exc.code[:24]
+        await RecallContact.filter(id=c.id).using_db(conn).update(unpicked=state, unpicked_refund_id=refund_id)
+        await audit.record(None, "recall.refund_unpicked", "order", c.order_id,
+                           {"contact_id": c.id, "refund_id": refund_id, "state": state,
+                            "lines": [{"line_id": lid, "qty": q} for lid, q in sorted(wanted.items())]}, conn=conn)
+    return refund_id
+
+
 async def process_contact(contact_id: int) -> dict:
     """Notify one buyer and stop their parcels (the job; safe to run twice)."""
     c = await RecallContact.get_or_none(id=contact_id)
@@ -317,8 +399,12 @@ async def process_contact(contact_id: int) -> dict:
         return {}
     rec = await Recall.get(id=c.recall_id)
     b = await Batch.get(id=rec.batch_id)
+    if c.unpicked == "pending":
+        await refund_unpicked(c.id)
+        c = await RecallContact.get(id=contact_id)
     out = await _notify(c, rec, b)
-    parcels = await stop_parcels(c.order_id, "recall")
+    # an order that received nothing of the batch has no parcel of it to stop
+    parcels = await stop_parcels(c.order_id, "recall") if c.units else "none"
     if parcels == "stopped":
         await refund_stopped(c.id)
     upd: dict = {"attempts": F("attempts") + 1, "parcels": parcels}
@@ -345,7 +431,7 @@ def _open_work(recall_id: int):
     return RecallContact.filter(recall_id=recall_id).filter(
         Q(wechat__in=("pending", "failed"), attempts__lt=MAX_ATTEMPTS)
         | Q(sms__in=("pending", "failed"), attempts__lt=MAX_ATTEMPTS) | Q(parcels="pending")
-        | Q(refund_error=AWAITING_REQUEST))
+        | Q(refund_error=AWAITING_REQUEST) | Q(unpicked="pending"))
 
 
 async def maybe_complete(recall_id: int) -> bool:
@@ -389,6 +475,7 @@ async def report(recall_id: int, *, items: bool = True) -> RecallOut:
         parcels_pending=sum(1 for c in contacts if c.parcels == "pending"),
         refunded=await Refund.filter(id__in=[c.refund_id for c in contacts if c.refund_id is not None],
                                      status__not_in=(RefundStatus.FAILED, RefundStatus.REJECTED)).count(),
+        unpicked=rec.unpicked, unpicked_orders=sum(1 for c in contacts if c.unpicked_units),
         items=[RecallContactOut.model_validate(c) for c in contacts] if items else [])
 
 

@@ -118,6 +118,12 @@ class ReasonIn(Schema):
     reason: Annotated[str, StringConstraints(min_length=2, max_length=500)]
 
 
+class RecallIn(ReasonIn):
+    unpicked: Literal["refund", "wait"] = Field(
+        "refund", description="paid orders' units of the recalled SKUs not picked yet: refund them to the "
+                              "buyers (approved at once) or wait for a new batch; either way the report lists them")
+
+
 class StepOut(Out):
     id: int
     at: datetime
@@ -336,6 +342,9 @@ class RecallContactOut(Out):
     reached_at: datetime | None
     refund_id: int | None = Field(None, description="the refund of the stopped parcels' goods (auto-approved)")
     refund_error: str = Field("", description="why none was made (e.g. nothing_to_refund: already refunded)")
+    unpicked_units: int = Field(0, description="units of the recalled SKUs not picked yet when the recall began")
+    unpicked: str = Field("", description="pending | refunded | waiting (for a new batch) | why no refund")
+    unpicked_refund_id: int | None = None
 
 
 class RecallOut(Out):
@@ -352,6 +361,8 @@ class RecallOut(Out):
     parcels_stopped: int
     parcels_pending: int
     refunded: int = Field(0, description="orders refunded for the goods their stopped parcels held")
+    unpicked: str = Field("refund", description="what the office chose for units not picked yet: refund | wait")
+    unpicked_orders: int = Field(0, description="orders that still waited for units of the recalled SKUs")
     items: list[RecallContactOut] = []
 
 

@@ -4,7 +4,7 @@ from server.fulfillment import service, shipping
 from server.integrations.simulators.wechat_shipping import uploaded
 from server.models.catalog import Sku
 from server.models.fulfillment import FulfillmentTask
-from server.models.orders import Order
+from server.models.orders import Order, OrderEvent
 from tests.conftest import wait_for
 from tests.fulfillment import factories as f
 from tests.fulfillment.conftest import ready_parcel, scan
@@ -51,7 +51,11 @@ async def test_home_delivery_ends_with_the_buyers_code(world):
     r = await world.village_staff.post("/api/v1/logistics/deliveries",
                                        json={"label": label, "station_id": net.village.id, "code": code})
     assert r.status_code == 200 and r.json()["parcel"]["status"] == "delivered"
-    assert (await Order.get(id=order.id)).status == "delivered"
+    # the proof of delivery completes the order (delivered, then completed, both in its events)
+    done = await Order.get(id=order.id)
+    assert done.status == "completed" and done.completed_at is not None
+    events = await OrderEvent.filter(order_id=order.id).order_by("id").values_list("to_status", flat=True)
+    assert events[-2:] == ["delivered", "completed"]
     again = await world.village_staff.post("/api/v1/logistics/deliveries",
                                            json={"label": label, "station_id": net.village.id, "code": code})
     assert again.status_code == 200 and again.json()["duplicate"] is True

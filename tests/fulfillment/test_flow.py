@@ -183,6 +183,12 @@ async def test_three_level_pickup_route(world, client):
 
     r = await world.warehouse.post(f"{WH}/parcels/{parcel['id']}/dispatch")
     assert r.status_code == 200 and r.json()["duplicate"] is False
+    # the answer shows what was written: the time it left, as the GET right after shows it
+    assert r.json()["parcel"]["dispatched_at"] is not None
+    got = (await world.warehouse.get(f"{WH}/parcels/{parcel['id']}")).json()
+    assert got["dispatched_at"] == r.json()["parcel"]["dispatched_at"]
+    assert {k: got[k] for k in ("status", "moving", "position")} == \
+        {k: r.json()["parcel"][k] for k in ("status", "moving", "position")}
     after = await Sku.get(id=sku.id)
     assert (after.stock, after.reserved) == (before.stock, 0)  # the reservation left with the goods
     # the same scan again is one event; dispatching it again from the console is a clear 409

@@ -115,3 +115,29 @@ async def test_a_ticket_whose_session_ended_meanwhile_fails_instead_of_the_shelf
     view = await ticket_result(buyer, {"ticket": hold})
     assert view["error"]["code"] == "live_session_ended"
     assert not await Order.filter(live_session_id=s["id"]).exists()
+
+
+async def test_a_winner_retrying_their_key_right_after_sold_out_gets_their_ticket(client, streamer, station_id,
+                                                                                 monkeypatch):
+    """The sold-out memory answers the crowd without Redis, but a repeated Idempotency-Key is looked
+    up first: the winner's retry is their ticket, not 409 live_sold_out."""
+    from live import gate
+
+    monkeypatch.setattr(gate, "LOCAL_SOLD_OUT_S", 30.0)  # the retry lands well inside the memory's window
+    goods, s, t = await _live(streamer, quota=1, limit=1)
+    winner, late = await login(client), await login(client)
+    body = {"sku_id": goods.sku_id, "fulfilment": "pickup", "station_id": station_id}
+    url = f"/api/v1/live/sessions/{s['id']}/orders"
+    a = await winner.post(url, json=body, headers={"Idempotency-Key": "win-1"})
+    assert a.status_code == 202, a.text
+    r = await late.post(url, json=body, headers={"Idempotency-Key": "late-1"})
+    assert r.status_code == 409 and r.json()["error"]["code"] == "live_sold_out"
+    assert gate.sold_out_here(t["id"])  # the memory answers from now on
+    again = await winner.post(url, json=body, headers={"Idempotency-Key": "win-1"})
+    assert again.status_code == 202, again.text
+    assert again.json()["ticket"] == a.json()["ticket"]
+    r = await late.post(url, json=body, headers={"Idempotency-Key": "late-1"})
+    assert r.status_code == 409 and r.json()["error"]["code"] == "live_sold_out"
+    other = await winner.post(url, json=body, headers={"Idempotency-Key": "win-2"})  # a new press: sold out
+    assert other.status_code == 409 and other.json()["error"]["code"] == "live_sold_out"
+    assert (await ticket_result(winner, a.json()))["status"] == "placed"

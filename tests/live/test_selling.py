@@ -32,7 +32,8 @@ async def test_tiein_rules(client, streamer):
              ({"sku_id": goods.sku_id, "live_price": 0, "quota": 1}, "live_price"),
              ({"sku_id": goods.sku_id, "live_price": 1000, "quota": 0}, "quota"),
              ({"sku_id": goods.sku_id, "live_price": 10**20, "quota": 1}, "live_price"),
-             ({"sku_id": "1", "live_price": 1000, "quota": 1, "remaining": 5}, "remaining"),
+             ({"sku_id": goods.sku_id, "live_price": 1000, "quota": 1, "remaining": 5}, "remaining"),
+             ({"sku_id": str(goods.sku_id), "live_price": 1000, "quota": 1}, "sku_id"),
              ({"sku_id": 99999999, "live_price": 1000, "quota": 1}, "sku_id")]
     for body, field in cases:
         r = await streamer.post(url, json=body)

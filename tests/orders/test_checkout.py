@@ -278,3 +278,36 @@ async def test_failure_after_the_reservation_leaks_no_stock(client, buyer, stati
     s = await Sku.get(id=sku.id)
     assert (s.stock, s.reserved) == (4, 0)
     assert await Order.filter(buyer_id=buyer.id).count() == 0
+
+
+async def test_json_bodies_are_strict_where_a_number_is_meant(client, buyer, station):
+    """`"quantity": true` was accepted as 1: a JSON body's integer is a JSON number, nothing else
+    (422 naming the field); query strings stay text ("?limit=5")."""
+    sku = await make_sku(stock=10)
+    for bad in (True, "1", 1.0, False):
+        body = pickup_body(station.id, (sku.id, 1))
+        body["lines"][0]["quantity"] = bad
+        r = await checkout(buyer, body)
+        assert r.status_code == 422, (bad, r.text)
+        assert r.json()["error"]["details"][0]["field"] == "lines.0.quantity", r.text
+    body = pickup_body(station.id, (sku.id, 1))
+    body["station_id"] = str(station.id)
+    r = await checkout(buyer, body)
+    assert r.status_code == 422 and r.json()["error"]["details"][0]["field"] == "station_id"
+    r = await buyer.post("/api/v1/cart/items", json={"sku_id": sku.id, "quantity": True})
+    assert r.status_code == 422 and r.json()["error"]["details"][0]["field"] == "quantity"
+    assert (await checkout(buyer, pickup_body(station.id, (sku.id, 2)))).status_code == 201
+    r = await buyer.get("/api/v1/orders", params={"limit": "5"})
+    assert r.status_code == 200 and len(r.json()["items"]) == 1
+
+
+async def test_the_openapi_states_the_quantity_the_server_takes(client, buyer, station):
+    from server.kit import runtime
+
+    spec = (await client.get("/docs/openapi.json")).json()
+    line = spec["components"]["schemas"]["CheckoutLineIn"]["properties"]["quantity"]
+    assert (line["minimum"], line["maximum"]) == (1, runtime.settings().order_max_quantity) == (1, 99)
+    sku = await make_sku(stock=200)
+    r = await checkout(buyer, pickup_body(station.id, (sku.id, 100)))
+    assert r.status_code == 422 and r.json()["error"]["details"][0]["field"] == "lines.0.quantity"
+    assert (await checkout(buyer, pickup_body(station.id, (sku.id, 99)))).status_code == 201

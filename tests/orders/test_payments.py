@@ -268,3 +268,46 @@ async def test_an_order_about_to_expire_cannot_start_a_payment(client, buyer, st
     finally:
         clock.reset()
     assert r.status_code == 409 and r.json()["error"]["code"] == "order_expired"
+
+
+def test_the_unpaid_timeout_leaves_time_to_pay():
+    """An unpaid timeout /pay would refuse at once is not a setting (the margin has one owner)."""
+    from pydantic import ValidationError
+
+    from config.settings import ORDER_PAY_MARGIN_SECONDS, Settings
+
+    with pytest.raises(ValidationError, match="order_unpaid_timeout_seconds"):
+        Settings(_env_file=None, order_unpaid_timeout_seconds=60)
+    with pytest.raises(ValidationError, match="order_unpaid_timeout_seconds"):
+        Settings(_env_file=None, order_unpaid_timeout_seconds=179)
+    assert Settings(_env_file=None, order_unpaid_timeout_seconds=180).order_unpaid_timeout_seconds == 180
+    assert 180 - ORDER_PAY_MARGIN_SECONDS >= 60
+
+
+async def test_an_order_on_the_shortest_timeout_can_be_paid(client, buyer, station, monkeypatch):
+    monkeypatch.setattr(runtime.settings(), "order_unpaid_timeout_seconds", 180)
+    order, _ = await new_order(buyer, station)
+    assert (await Order.get(id=order["id"])).expires_at - clock.now() <= timedelta(seconds=180)
+    clock.shift(timedelta(seconds=100))  # 80 s left: still payable
+    try:
+        r = await buyer.post(f"/api/v1/orders/{order['id']}/pay")
+    finally:
+        clock.reset()
+    assert r.status_code == 200, r.text
+
+
+async def test_reconcile_calls_a_paid_completed_order_paid(client, buyer, station, admin, no_handoff):
+    from server.kit.db import atomic
+    from server.orders import service as orders_service
+
+    order, _ = await new_order(buyer, station)
+    await pay_and_notify(buyer, order["id"])
+    assert await wait_for(lambda: Order.filter(id=order["id"], status="paid").exists())
+    async with atomic() as conn:
+        await orders_service.transition(order["id"], ["paid"], "completed", conn=conn, completed_at=clock.now())
+    r = await admin.post("/api/v1/console/reconcile", json={"order_id": order["id"]})
+    assert r.status_code == 200, r.text
+    assert r.json()["queried"] == {str(order["id"]): "paid"} and r.json()["ledger_broken"] == []
+    unpaid, _ = await new_order(buyer, station)
+    r = await admin.post("/api/v1/console/reconcile", json={"order_id": unpaid["id"]})
+    assert r.json()["queried"] == {str(unpaid["id"]): "unpaid"}

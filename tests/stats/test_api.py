@@ -189,3 +189,49 @@ async def test_screen_lists_sessions_on_air_with_their_sales(admin):
         assert today["live_gmv_fen"] >= 6000
     finally:
         await LiveSession.filter(id=sess.id).update(status="ended", ended_at=clock.now())
+
+
+async def test_an_unknown_poor_village_total_gives_no_percent_and_is_never_met(admin, monkeypatch):
+    """KAZUO_STATS_POOR_VILLAGES_TOTAL=0 (the county list not set): no percent and never "met", on the
+    API, the exports and the big screen; with the total set, the percent is against it."""
+    from openpyxl import load_workbook
+
+    from server.kit import runtime
+
+    await make_world()  # a poor village with a station
+    monkeypatch.setattr(runtime.settings(), "stats_poor_villages_total", 0)
+    body = (await admin.get(f"{S}/coverage")).json()
+    poor = next(r for r in body["rows"] if r["key"] == "poor_villages")
+    assert poor["covered"] >= 1 and poor["total"] is None and poor["percent"] is None and poor["met"] is False
+    assert body["poor_villages_total_known"] is False
+    day = unique_day()
+    q = {"from": day.isoformat(), "to": day.isoformat()}
+    text = (await admin.get(f"{S}/export/coverage", params={**q, "format": "csv"})).content.decode("utf-8-sig")
+    line = next(x for x in text.splitlines() if x.startswith("poor_villages,"))
+    assert line.split(",")[3:] == ["", "", "100", "False"], line
+    wb = load_workbook(io.BytesIO((await admin.get(f"{S}/export/coverage", params=q)).content))
+    row = next(r for r in wb["服务站覆盖率"].iter_rows(values_only=True) if r[0] == "poor_villages")
+    assert row[4] in (None, "") and row[6] is False
+    screen = (await admin.get("/screen/data")).json()
+    cov = {c["key"]: c for c in screen["coverage"]}
+    assert cov["poor_villages"]["percent"] is None and cov["poor_villages"]["met"] is False
+    monkeypatch.setattr(runtime.settings(), "stats_poor_villages_total", 100_000)
+    poor = next(r for r in (await admin.get(f"{S}/coverage")).json()["rows"] if r["key"] == "poor_villages")
+    assert poor["total"] == 100_000 and poor["percent"] == round(poor["covered"] * 100 / 100_000, 1)
+    assert poor["met"] is False
+
+
+async def test_the_screen_has_two_years_of_monthly_trend(admin):
+    from server.kit import clock
+    from server.stats import service as stats
+
+    today = clock.local_today()
+    months = await stats.monthly_series(today, 24)
+    assert len(months) == 24 and months[-1]["month"] == today.strftime("%Y-%m")
+    assert [m["month"] for m in months] == sorted({m["month"] for m in months})
+    day = unique_day()  # a far day of its own: its month's sum is exactly what was written there
+    await _stat(day, "sales", "all", gmv_fen=7000, orders=2)
+    await _stat(day.replace(day=1) if day.day != 1 else day + timedelta(days=1), "sales", "all",
+                gmv_fen=3000, orders=1)
+    got = {m["month"]: m for m in await stats.monthly_series(day, 3)}
+    assert got[day.strftime("%Y-%m")]["gmv_fen"] >= 10_000

@@ -27,6 +27,15 @@ async def _until(probe, timeout: float, what: str):
         await asyncio.sleep(0.2)
 
 
+async def _screen_page(browser, errors: list[str]):
+    """A 1920×1080 page that records console errors, page errors and failed requests into errors."""
+    page = await browser.new_page(viewport={"width": 1920, "height": 1080})
+    page.on("console", lambda m: errors.append(f"console.{m.type}: {m.text}") if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(f"pageerror: {e}"))
+    page.on("requestfailed", lambda r: errors.append(f"requestfailed: {r.url} {r.failure}"))
+    return page
+
+
 pytestmark = [
     pytest.mark.skipif(not os.path.exists(CHROMIUM),
                        reason=f"{CHROMIUM} is absent (apt-get install -y chromium) — the screen's browser test needs it"),
@@ -44,10 +53,7 @@ async def test_screen_renders_updates_on_payment_and_logs_no_errors(client, admi
     async with async_api.async_playwright() as pw:
         browser = await pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
         try:
-            page = await browser.new_page(viewport={"width": 1920, "height": 1080})
-            page.on("console", lambda m: errors.append(f"console.{m.type}: {m.text}") if m.type == "error" else None)
-            page.on("pageerror", lambda e: errors.append(f"pageerror: {e}"))
-            page.on("requestfailed", lambda r: errors.append(f"requestfailed: {r.url} {r.failure}"))
+            page = await _screen_page(browser, errors)
             resp = await page.goto(f"{settings.base_url}/screen?token={token}")
             assert resp is not None and resp.status == 200
             assert page.url.endswith("/screen")  # the token left the address bar
@@ -79,6 +85,69 @@ async def test_screen_renders_updates_on_payment_and_logs_no_errors(client, admi
             await _until(settled, 5, "the GMV to settle")
             assert "喀左陈醋" in await page.inner_text("#top")
             assert navigations == []  # updated in place, never reloaded
+            # The hourly chart has values on its y axis; two years of history draw a monthly trend.
+            assert len(await page.query_selector_all("#hours text.ytick")) == 3
+            assert await page.query_selector("#trend polyline") is not None
+            months = [await t.text_content() for t in await page.query_selector_all("#trend text:not(.ytick)")]
+            assert len(months) >= 8 and all("." in m for m in months)
+            # Coverage with no county list of poor villages: no percent, never met.
+            cov = await page.inner_text("#coverage")
+            assert "贫困村覆盖率" in cov and "总数未设定" in cov
+            # Every town row lies inside its panel at 1920×1080 (22 towns fit in two columns).
+            panel = await (await page.query_selector("#towns")).bounding_box()
+            rows_ = await page.query_selector_all("#towns .town")
+            assert rows_
+            for row in rows_:
+                box = await row.bounding_box()
+                assert box["y"] + box["height"] <= panel["y"] + panel["height"] + 1, box
+            for sel in ("main", "#trend", "#hours", "#coverage"):
+                box = await (await page.query_selector(sel)).bounding_box()
+                assert box["y"] + box["height"] <= 1080, (sel, box)
+        finally:
+            await browser.close()
+    assert errors == []
+
+
+async def test_screen_towns_fit_and_count_never_goes_negative(client, admin, settings, monkeypatch):
+    """22 towns all shown inside their panel; the count-up never shows a figure below zero even when
+    the animation's first frame is stamped before its start."""
+    async_api = pytest.importorskip("playwright.async_api", reason="playwright is not installed (pip install playwright)")
+    from server.stats import service as stats
+
+    real = stats.screen_figures
+
+    async def figures():
+        d = await real()
+        d["today"] = {**d["today"], "gmv_fen": 123456,
+                      "towns": [{"town": f"第{i}镇名字较长", "orders": 30 - i, "gmv_fen": 100} for i in range(22)]}
+        return d
+
+    monkeypatch.setattr(stats, "screen_figures", figures)
+    token = (await admin.post("/api/v1/console/stats/screen-tokens", json={"name": "乡镇测试"})).json()["token"]
+    errors: list[str] = []
+    async with async_api.async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        try:
+            page = await _screen_page(browser, errors)
+            # rAF stamps its callbacks a little before performance.now() of the frame that asked
+            await page.add_init_script("(function(){var raf=window.requestAnimationFrame.bind(window);"
+                                       "window.requestAnimationFrame=function(cb){return raf(function(t){cb(t-50);});};})()")
+            await page.goto(f"{settings.base_url}/screen?token={token}")
+            seen: list[str] = []
+
+            async def settled():
+                text = await page.inner_text("#gmv")
+                seen.append(text)
+                return text == "1,234.56"
+
+            await _until(settled, 15, "the GMV to settle")
+            assert not any(t.startswith("-") for t in seen), seen
+            panel = await (await page.query_selector("#towns")).bounding_box()
+            rows_ = await page.query_selector_all("#towns .town")
+            assert len(rows_) == 22
+            for row in rows_:
+                box = await row.bounding_box()
+                assert panel["y"] <= box["y"] and box["y"] + box["height"] <= panel["y"] + panel["height"] + 1, box
         finally:
             await browser.close()
     assert errors == []

@@ -178,8 +178,9 @@ async def test_warehouse_refuses_to_pick_a_recalled_batch(admin, shop):
     order = await f.paid_order(shop.buyer.id, [(shop.skus[0], 2)], station=shop.net.village)
     await receive_batch(shop.warehouse, shop.merchant.id, shop.skus[0].id, 2, batch=b["code"])
     good = await receive_batch(shop.warehouse, shop.merchant.id, shop.skus[0].id, 2)
+    # the office waits for a new batch: the paid order stays, to be picked from another batch
     assert (await admin.post(f"/api/v1/console/trace/batches/{b['id']}/recall",
-                             json={"reason": "霉变"})).status_code == 201
+                             json={"reason": "霉变", "unpicked": "wait"})).status_code == 201
     task_id = await service.handoff(order.id)
     url = f"/api/v1/console/warehouse/tasks/{task_id}/pick"
     r = await shop.warehouse.post(url, json={"sku_id": shop.skus[0].id, "batch": b["code"], "quantity": 2})
@@ -280,3 +281,105 @@ async def test_the_recall_refund_run_at_once_by_three_jobs_refunds_once(admin, s
     ids = await asyncio.gather(*[recall_service.refund_stopped(c.id) for _ in range(3)])
     assert len([i for i in ids if i is not None]) == 1
     assert await Refund.filter(order_id=sold["order"].id, status__not="rejected").count() == 1
+
+
+async def _unpicked_order(shop, qty: int = 2):
+    """A paid order of the batch's SKU handed to the warehouse and not picked yet."""
+    from server.fulfillment import service
+    from tests.fulfillment import factories as f
+
+    order = await f.paid_order(shop.buyer.id, [(shop.skus[0], qty)], station=shop.net.village)
+    task_id = await service.handoff(order.id)
+    return order, task_id
+
+
+async def test_unpicked_orders_of_a_recalled_sku_are_refunded_and_listed(admin, shop):
+    """Paid orders still waiting for units of the recalled SKU (nobody picked them) are refunded,
+    approved at once; the units come off the warehouse task and the report lists the orders."""
+    from server.models.fulfillment import TaskLine
+    from server.models.orders import Order
+
+    b = await make_batch(shop)
+    picked = await sell_from_batch(shop, b["code"], qty=1)
+    waiting, task_id = await _unpicked_order(shop, qty=2)
+    before = await Sku.get(id=shop.skus[0].id)
+    r = await admin.post(f"/api/v1/console/trace/batches/{b['id']}/recall", json={"reason": "抽检不合格"})
+    assert r.status_code == 201, r.text
+    assert r.json()["unpicked"] == "refund" and r.json()["unpicked_orders"] == 1
+    rows = {c["order_id"]: c for c in r.json()["items"]}
+    assert rows[waiting.id]["unpicked_units"] == 2 and rows[waiting.id]["units"] == 0
+    assert rows[picked["order"].id]["unpicked_units"] == 0
+    rec = await Recall.get(batch_id=b["id"])
+    await wait_for(lambda: RecallContact.filter(recall_id=rec.id, order_id=waiting.id, unpicked="refunded").exists())
+    c = await RecallContact.get(recall_id=rec.id, order_id=waiting.id)
+    refund = await Refund.get(id=c.unpicked_refund_id)
+    line = await OrderLine.get(order_id=waiting.id)
+    assert refund.auto_approved and refund.lines == [{"line_id": line.id, "qty": 2, "amount": 2 * line.unit_price}]
+    # the refund succeeds (the WeChat Pay simulator): the units come off the task, the order closes
+    await wait_for(lambda: Refund.filter(id=refund.id, status="succeeded").exists())
+    assert (await TaskLine.get(task_id=task_id)).quantity == 0
+    assert (await Order.get(id=waiting.id)).status == "closed"
+    after = await Sku.get(id=shop.skus[0].id)
+    # the two unpicked units, and the unit of the picked order's parcel stopped at the warehouse
+    assert after.reserved == before.reserved - 2 - 1
+    # told, with what happened to their order
+    await wait_for(lambda: _all_tried(rec.id))
+    c = await RecallContact.get(id=c.id)
+    assert (c.wechat, c.parcels) == ("sent", "none")
+    # the job again, three at once (a lost job re-found while it ran): refunded once
+    import asyncio
+
+    await RecallContact.filter(id=c.id).update(unpicked="pending")  # as if the first had not recorded it
+    got = await asyncio.gather(*[recall_service.refund_unpicked(c.id) for _ in range(3)])
+    assert got.count(None) == 3  # nothing left to refund: the order was refunded already
+    assert await Refund.filter(order_id=waiting.id).count() == 1
+    rep = (await admin.get(f"/api/v1/console/trace/batches/{b['id']}/recall")).json()
+    assert {i["order_id"] for i in rep["items"] if i["unpicked_units"]} == {waiting.id}
+
+
+async def test_the_unpicked_refund_run_by_three_jobs_at_once_refunds_once(admin, shop):
+    import asyncio
+
+    b = await make_batch(shop)
+    waiting, _ = await _unpicked_order(shop, qty=3)
+    from server.trace import recall as rs
+
+    real = rs.refund_unpicked
+
+    async def later(contact_id):  # the contact job leaves the refund to this test
+        return None
+
+    rs.refund_unpicked = later
+    try:
+        r = await admin.post(f"/api/v1/console/trace/batches/{b['id']}/recall", json={"reason": "抽检不合格"})
+        assert r.status_code == 201, r.text
+        rec = await Recall.get(batch_id=b["id"])
+        c = await RecallContact.get(recall_id=rec.id, order_id=waiting.id)
+        assert c.unpicked == "pending" and c.unpicked_units == 3
+        ids = await asyncio.gather(*[real(c.id) for _ in range(3)])
+    finally:
+        rs.refund_unpicked = real
+    assert len([i for i in ids if i is not None]) == 1
+    assert await Refund.filter(order_id=waiting.id).count() == 1
+    assert (await RecallContact.get(id=c.id)).unpicked == "refunded"
+
+
+async def test_the_office_can_wait_for_a_new_batch(admin, shop):
+    from server.models.orders import Order
+
+    b = await make_batch(shop)
+    waiting, _ = await _unpicked_order(shop, qty=2)
+    r = await admin.post(f"/api/v1/console/trace/batches/{b['id']}/recall",
+                         json={"reason": "抽检不合格", "unpicked": "wait"})
+    assert r.status_code == 201, r.text
+    assert r.json()["unpicked"] == "wait" and r.json()["unpicked_orders"] == 1
+    rec = await Recall.get(batch_id=b["id"])
+    await wait_for(lambda: _all_tried(rec.id))
+    c = await RecallContact.get(recall_id=rec.id, order_id=waiting.id)
+    assert (c.unpicked, c.unpicked_units, c.unpicked_refund_id, c.wechat) == ("waiting", 2, None, "sent")
+    assert not await Refund.filter(order_id=waiting.id).exists()
+    assert (await Order.get(id=waiting.id)).status == "in_fulfilment"
+    await recall_service.sweep()
+    assert (await Recall.get(id=rec.id)).status == "completed"
+    bad = await admin.post(f"/api/v1/console/trace/batches/{b['id']}/recall", json={"reason": "x" * 3, "unpicked": "later"})
+    assert bad.status_code == 422 and bad.json()["error"]["details"][0]["field"] == "unpicked"
