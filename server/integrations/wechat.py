@@ -79,6 +79,9 @@ class WeChat:
             return await pools.vendor_call("wechat", fn, *args, deadline=self.deadline, **kwargs)
         except WeChatClientException as exc:
             code = int(exc.errcode or 0)
+            if not code:  # an HTTP failure wechatpy wraps: WeChat gave no answer
+                log.warning("wechat failed without an answer: %s", exc.errmsg)
+                raise UpstreamError("WeChat is unreachable") from None
             if code == INVALID_CODE:
                 raise AppError("the WeChat login code is invalid", code="wechat_code_invalid",
                                status=400, details={"field": "code", "errcode": code}) from None
