@@ -29,6 +29,7 @@ from server.models.fulfillment import Parcel, ParcelLine, ParcelStatus, PickReco
 from server.models.orders import Order, OrderLine, OrderStatus
 from server.models.payments import Refund, RefundStatus
 from server.models.trace import Batch, BatchStatus, Recall, RecallContact, RecallStatus
+from server.notify import registry as notify
 from server.trace.schemas import (DestinationOut, DestinationParcel, DestinationsOut, RecallContactOut, RecallOut,
                                   SoldThrough)
 from server.trace.service import batch_sku_ids, invalidate_after_commit
