@@ -109,8 +109,12 @@ PRODUCTION = {
     "wechat_app_id": "wx0123456789abcdef",
     "wechat_mch_id": "1900000000",
     "aliyun_access_key_id": "LTAI0000000000000000",
+    # Production refuses to start while an id still holds the simulator's value (config/settings.py).
+    **{name: PLACEHOLDER for name in Settings.model_fields
+       if name.endswith(("_template_id", "_template_code")) or name in ("live_push_domain", "live_play_domain")},
 }
-REQUIRED_SECRETS = {"jwt_secret", "wechat_app_secret", "wechat_pay_api_key", "aliyun_access_key_secret"}
+REQUIRED_SECRETS = {"jwt_secret", "wechat_app_secret", "wechat_pay_api_key", "aliyun_access_key_secret",
+                    "live_callback_key", "trace_sms_inbound_key"}
 HEADERS = {
     "embedded": "Embedded default: nothing is required. `python -m server serve` runs on SQLite under\n"
                 "KAZUO_DATA_DIR, an in-process Redis, the inline job worker and the WeChat/Aliyun simulators.\n"

@@ -2,10 +2,12 @@
 from the environment. Every variable is documented in README.md and config/*.env.example."""
 from __future__ import annotations
 
+import ipaddress
 import secrets
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -69,6 +71,13 @@ class Settings(BaseSettings):
     # Override the API hosts (the simulators set these to our own /__sim__ routes).
     wechat_api_base: str = ""
     wechat_pay_api_base: str = ""
+    # One WeChat API call (login, messages, shipping, codes) gives up after this many seconds,
+    # the wait for a thread of the WeChat pool included.
+    wechat_deadline_seconds: float = Field(10.0, gt=0, le=60)
+    # The mini-program version a mini-program code (wxacode.getUnlimited) opens: release (正式版),
+    # trial (体验版) or develop (开发版). Codes are made with check_path=false, so they work before
+    # the page is published.
+    wechat_wxacode_env_version: Literal["release", "trial", "develop"] = "release"
 
     aliyun_access_key_id: str = "LTAIkazuoSimulator"
     aliyun_access_key_secret: SecretStr | None = None
@@ -263,11 +272,41 @@ class Settings(BaseSettings):
             for name in ("wechat_app_secret", "wechat_pay_api_key", "aliyun_access_key_secret"):
                 if getattr(self, name) is None:
                     missing.append("KAZUO_" + name.upper())
+            missing += self._production_refusals()
             if missing:
                 raise ValueError("production mode needs: " + ", ".join(missing))
         if self.jwt_secret is not None and len(self.jwt_secret.get_secret_value().encode()) < 32:
             raise ValueError("KAZUO_JWT_SECRET must be at least 32 bytes")
         return self
+
+    def _production_refusals(self) -> list[str]:
+        """What would fail later in production, refused at start (issue #20): inbound keys that
+        leave a request unsigned, a public URL WeChat and Aliyun cannot call back safely, and ids
+        still holding the simulator's value."""
+        out = []
+        # Unset, an Aliyun Live publish callback would be accepted unsigned (it can end a session
+        # mid-sale) and an unsigned SMS push would make us text any number.
+        for name in ("live_callback_key", "trace_sms_inbound_key"):
+            if getattr(self, name) is None:
+                out.append("KAZUO_" + name.upper())
+        try:
+            url = urlsplit(self.public_base_url)
+            scheme, host = url.scheme, (url.hostname or "").lower()
+        except ValueError:  # e.g. an unclosed [IPv6 bracket
+            scheme, host = "", ""
+        if scheme != "https" or not host or _loopback(host):
+            out.append("KAZUO_PUBLIC_BASE_URL (an https:// URL that is not a loopback address)")
+        fields = type(self).model_fields
+        # Every message template (WeChat *_template_id, Aliyun SMS *_template_code) counts, so a
+        # moment added later is covered without touching this list.
+        templates = [n for n in fields if n.endswith(("_template_id", "_template_code"))]
+        for name in dict.fromkeys([*SIMULATOR_IDS, *templates]):
+            value = getattr(self, name)
+            if value == fields[name].default:
+                out.append(f"KAZUO_{name.upper()} (still the simulator's {fields[name].default!r})")
+            elif not value.strip() or "CHANGE_ME" in value:
+                out.append(f"KAZUO_{name.upper()} (empty or still the CHANGE_ME placeholder)")
+        return out
 
     # ---- derived ---------------------------------------------------------------------------
     @property
@@ -319,6 +358,21 @@ class Settings(BaseSettings):
             path.write_text(secrets.token_urlsafe(48))
             path.chmod(0o600)
         return path.read_text().strip()
+
+
+# Ids whose default is the simulator's value: production refuses to start while one still holds it.
+# (Every *_template_id and *_template_code setting is checked the same way.)
+SIMULATOR_IDS = ("wechat_app_id", "wechat_mch_id", "aliyun_access_key_id", "live_push_domain", "live_play_domain")
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        ip = ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return ip.is_loopback or ip.is_unspecified
 
 
 # Simulator credentials: public, only ever used against the built-in simulators.

@@ -9,7 +9,7 @@ from arq import Retry, cron
 
 from server.fulfillment import scans, shipping, sla, wms
 from server.fulfillment import service as fulfillment
-from server.kit import jobs
+from server.kit import clock, jobs
 from server.kit import redis as kr
 from server.kit.errors import UpstreamError
 
@@ -21,13 +21,10 @@ async def handoff(ctx, order_id: int) -> int | None:
     return await fulfillment.handoff(int(order_id))
 
 
-async def upload_shipping(ctx, task_id: int) -> bool:
-    try:
-        return await shipping.upload(int(task_id))
-    except UpstreamError as exc:
-        tries = ctx.get("job_try", 1)
-        log.warning("shipping upload for task %s failed (try %s): %s", task_id, tries, exc.message)
-        raise Retry(defer=timedelta(seconds=min(10 * 2 ** tries, 600))) from None
+async def upload_shipping(ctx, task_id: int) -> str:
+    """One upload attempt; a failure is recorded on the task with its next attempt time (the sweeper
+    brings it back), so arq does not retry it too."""
+    return await shipping.upload(int(task_id))
 
 
 async def wms_deliver(ctx, outbox_id: int) -> str:
@@ -55,10 +52,13 @@ async def sweep_breaches(ctx) -> int:
 
 
 async def sweep_uploads(ctx) -> int:
-    ids = await shipping.pending_uploads()
-    for tid in ids:
-        jobs.enqueue("fulfillment.upload_shipping", tid)
-    return len(ids)
+    due = await shipping.due_uploads()
+    # One job id per attempt and window: a finished attempt never blocks the next one, and a lost job
+    # is found again in the next window.
+    bucket = int(clock.now().timestamp()) // 600
+    for tid, attempts in due:
+        jobs.enqueue("fulfillment.upload_shipping", tid, job_id=kr.key("job", "ship-upload", tid, attempts, bucket))
+    return len(due)
 
 
 async def sweep_wms(ctx) -> int:

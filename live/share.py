@@ -1,10 +1,10 @@
 """Sharing a session: the mini-program path with the session as the source (attribution), and the
-session's mini-program code (小程序码, wxacode.getUnlimited through wechatpy) for the share poster."""
+session's mini-program code (小程序码, wxacode.getUnlimited with check_path=false) for the share poster."""
 from __future__ import annotations
 
 from server.kit import runtime
 from server.kit import redis as kr
-from server.kit.errors import NotFound, UpstreamError
+from server.kit.errors import NotFound
 from server.models.live import LiveSession, SessionStatus
 from live.schemas import ShareOut
 
@@ -38,10 +38,6 @@ async def wxacode(session_id: int) -> bytes:
     cached = await kr.redis().get(k)
     if cached:
         return cached
-    wx = runtime.get().extras["wechat"]
-    res = await wx.call(wx.client.wxa.get_wxa_code_unlimited, scene(s.id), page=PAGE, width=430)
-    content = getattr(res, "content", None)
-    if not isinstance(content, (bytes, bytearray)) or not bytes(content).startswith(b"\x89PNG"):
-        raise UpstreamError("WeChat did not return a mini-program code image")
-    await kr.redis().set(k, bytes(content), ex=CODE_TTL)
-    return bytes(content)
+    png = await runtime.get().extras["wechat"].wxacode_unlimited(scene(s.id), PAGE)
+    await kr.redis().set(k, png, ex=CODE_TTL)
+    return png

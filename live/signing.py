@@ -119,10 +119,11 @@ def callback_signature(push_domain: str, timestamp: str, key: str) -> str:
 
 
 def verify_callback(settings: Settings, headers: dict, now: int) -> str | None:
-    """None when the callback's signature holds (or no key is configured); else why not."""
+    """None when the callback's signature holds (or no key is configured outside production); else why
+    not. In production an unset key refuses every callback: an unsigned one could end a session."""
     key = setting_secret(settings, "live_callback_key")
     if not key:
-        return None
+        return "KAZUO_LIVE_CALLBACK_KEY is not set" if settings.env == "production" else None
     ts = headers.get("ali-live-timestamp") or ""
     sig = (headers.get("ali-live-signature") or "").lower()
     if not ts or not sig:

@@ -1,4 +1,4 @@
-"""Aliyun Live and WeChat mini-program-code simulators for livestream commerce (simulator mode only).
+"""Aliyun Live simulator for livestream commerce (simulator mode only).
 
 * DescribeLiveStreamsOnlineList (live 2016-11-01) joins the Aliyun RPC simulator's ACTIONS registry:
   signed, checked and answered like the real gateway, from the online streams kept in Redis.
@@ -7,30 +7,27 @@
   CDN otherwise), the stream goes online, and unless callback=false the publish callback is sent to
   our callback URL signed with ALI-LIVE-SIGNATURE, as Aliyun does. `POST .../publish_done
   {"stream", "callback"?}` plays it stopping. callback=false plays a lost callback (reconcile's case).
-* `POST /__sim__/wechat/wxa/getwxacodeunlimit` answers wxacode.getUnlimited with a PNG (a QR code of
-  the scene) or WeChat's errcode JSON."""
+
+(wxacode.getUnlimited is answered by server/integrations/simulators/wechat_codes.py.)"""
 from __future__ import annotations
 
-import io
 import time
 from datetime import datetime, timezone
 from urllib.parse import urlsplit
 
 import httpx
 import orjson
-from sanic import Blueprint, HTTPResponse, Request
+from sanic import Blueprint, Request
 from sanic.response import json
 
 from live import signing
 from server.integrations.simulators import aliyun as sim_aliyun
-from server.integrations.simulators.wechat import check_access_token
 from server.kit import runtime
 from server.kit import redis as kr
 
 LIVE_VERSION = "2016-11-01"
 bp_live = Blueprint("sim_aliyun_live", url_prefix="/__sim__/aliyun-live")
-bp_wx = Blueprint("sim_wechat_wxacode", url_prefix="/__sim__/wechat")
-bp = Blueprint.group(bp_live, bp_wx)
+bp = bp_live
 
 
 def _online_key() -> str:
@@ -125,26 +122,3 @@ async def publish_done(request: Request):
     if removed and data.get("callback", True):
         status = await _callback("publish_done", data["stream"], app_name, ts)
     return json({"online": False, "was_online": bool(removed), "callback_status": status})
-
-
-@bp_wx.post("/wxa/getwxacodeunlimit")
-async def get_wxa_code_unlimited(request: Request):
-    bad = await check_access_token(request)
-    if bad is not None:
-        return bad
-    try:
-        data = orjson.loads(request.body or b"{}")
-    except orjson.JSONDecodeError:
-        return json({"errcode": 47001, "errmsg": "data format error"})
-    scene = data.get("scene") if isinstance(data, dict) else None
-    if not isinstance(scene, str) or not (1 <= len(scene) <= 32) or not scene.isprintable():
-        return json({"errcode": 40169, "errmsg": "invalid length for scene, or the data is not json string"})
-    width = data.get("width", 430)
-    if not isinstance(width, int) or not (280 <= width <= 1280):
-        return json({"errcode": 40159, "errmsg": "invalid width"})
-    import qrcode
-
-    img = qrcode.make(f"wxacode:{runtime.settings().wechat_app_id}:{data.get('page') or ''}?{scene}")
-    buf = io.BytesIO()
-    img.save(buf, format="PNG")
-    return HTTPResponse(buf.getvalue(), content_type="image/png")

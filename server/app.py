@@ -44,6 +44,7 @@ BLUEPRINTS = [
     "miniprogram_api.tracking",
     "miniprogram_api.trace", "server.console_api.trace",
     "server.console_api.stats",
+    "miniprogram_api.subscribe",
 ]
 
 class HealthOut(Out):

@@ -2,11 +2,12 @@
 handover; the county office's delivery-promise view; the WMS's signed status endpoint."""
 from sanic import Blueprint, HTTPResponse, Request
 
-from server.fulfillment import scans, sla, wms
+from server.fulfillment import scans, shipping, sla, wms
 from server.fulfillment import service as fulfillment
 from server.fulfillment.schemas import (BreachOut, BreachQuery, CourierIn, InboundNoteIn, InboundNoteOut, PackIn,
-                                        ParcelOut, PickIn, ReceiveIn, ScanResultOut, SlaOut, SlaQuery, StockOut,
-                                        StockQuery, TaskOut, TaskQuery, TimelineOut, WaveOut, WmsResultOut)
+                                        ParcelOut, PickIn, ReceiveIn, ScanResultOut, ShippingResolveIn,
+                                        ShippingResolveOut, ShippingUploadOut, ShippingUploadQuery, SlaOut, SlaQuery,
+                                        StockOut, StockQuery, TaskOut, TaskQuery, TimelineOut, WaveOut, WmsResultOut)
 from server.kit.auth import Role
 from server.kit.http import endpoint
 from server.kit.schemas import Page
@@ -117,6 +118,20 @@ async def sla_stats(request: Request, principal, query: SlaQuery):
           response=Page[BreachOut], tags=TAGS)
 async def breaches(request: Request, principal, query: BreachQuery):
     return await sla.breaches(query)
+
+
+@bp.get("/shipping-uploads")
+@endpoint(summary="WeChat shipping uploads (发货信息录入) by state; needs_person: refused for good, a person settles",
+          roles=OFFICE, query=ShippingUploadQuery, response=Page[ShippingUploadOut], tags=TAGS)
+async def shipping_uploads(request: Request, principal, query: ShippingUploadQuery):
+    return await shipping.list_uploads(query.state, query.cursor, query.limit)
+
+
+@bp.post("/shipping-uploads/<task_id:int>/resolve")
+@endpoint(summary="Settle an upload that needs a person: done (entered by hand in the WeChat admin) or retry",
+          roles=OFFICE, body=ShippingResolveIn, response=ShippingResolveOut, tags=TAGS, errors=(404, 409))
+async def resolve_shipping_upload(request: Request, principal, task_id: int, body: ShippingResolveIn):
+    return await shipping.resolve(task_id, body.action, body.note, actor_id=principal.user_id)
 
 
 @bp.get("/parcels/by-label/<label:str>/timeline")

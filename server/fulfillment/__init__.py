@@ -15,7 +15,7 @@ Where the logic lives
   service.py   handoff, inbound notes (集采统储), waves, pick, pack, stock view
   scans.py     the scan state machine, order effects, returns, timelines, buyer tracking
   sla.py       promise bookkeeping, breach sweep, on-time rates
-  shipping.py  WeChat upload_shipping_info (raw call through wechatpy's client)
+  shipping.py  WeChat upload_shipping_info: JSAPI orders only, retry lanes, final refusals to the office
   wms.py       the WMS outbox (signed webhook, retried) and the signed inbound status endpoint
 
 Stock: Sku.stock is sellable, Sku.reserved is held by orders (the orders capability moves stock to

@@ -300,3 +300,33 @@ class WmsResultOut(Out):
     event_id: str
     accepted: bool
     result: dict = {}
+
+
+# ---- WeChat shipping upload (发货信息录入) ----------------------------------------------------------
+class ShippingUploadQuery(QuerySchema):
+    state: Literal["needs_person", "pending", "uploaded", "not_required", "resolved"] = "needs_person"
+    cursor: str | None = Field(None, max_length=200)
+    limit: Limit = 20
+
+
+class ShippingUploadOut(Out):
+    task_id: int
+    order_id: int
+    order_no: str
+    state: str
+    attempts: int
+    errcode: int | None = Field(description="WeChat's last errcode (none: no answer)")
+    error: str = Field(description="why it needs a person, in Chinese, or the last failure")
+    shipped_at: datetime | None
+    next_attempt_at: datetime | None
+
+
+class ShippingResolveIn(Schema):
+    action: Literal["done", "retry"] = Field(
+        description="done: settled by hand in the WeChat admin; retry: try the upload once more")
+    note: Annotated[str, StringConstraints(max_length=200)] = ""
+
+
+class ShippingResolveOut(Out):
+    task_id: int
+    state: str

@@ -1,15 +1,22 @@
-"""WeChat (mini-program) through wechatpy. wechatpy is synchronous: every call runs in a thread,
-never on the event loop. In simulator mode the API base points at our own /__sim__/wechat routes."""
+"""WeChat (mini-program) through wechatpy. wechatpy is synchronous: every call runs in the WeChat
+vendor pool (server/kit/pools.py) with a deadline, never on the event loop. In simulator mode the API
+base points at our own /__sim__/wechat routes.
+
+Where wechatpy 1.8.18 cannot say what WeChat's API takes (wxacode.getUnlimited's check_path and
+env_version), the call goes to WeChat directly with httpx, with the access token from the same
+token storage wechatpy uses (Redis), still in the vendor pool."""
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import Any
 
+import httpx
+import orjson
 from wechatpy import WeChatClient
 from wechatpy.exceptions import WeChatClientException
 from wechatpy.session import SessionStorage
 
+from server.kit import pools
 from server.kit.errors import AppError, RateLimited, UpstreamError
 
 log = logging.getLogger("kazuo.wechat")
@@ -18,6 +25,8 @@ log = logging.getLogger("kazuo.wechat")
 INVALID_CODE = 40029
 CODE_USED = 40163
 FREQ_LIMIT = 45011
+# The access token was refused (invalid, not the latest, expired): fetch a new one and try once more.
+TOKEN_REFUSED = (40001, 40014, 42001)
 
 
 class RedisSessionStorage(SessionStorage):
@@ -54,18 +63,25 @@ class _Client(WeChatClient):
 
 
 class WeChat:
-    def __init__(self, *, app_id: str, app_secret: str, api_base: str, session: SessionStorage | None):
+    def __init__(self, *, app_id: str, app_secret: str, api_base: str, session: SessionStorage | None,
+                 deadline: float = 10.0, wxacode_env_version: str = "release"):
         self.app_id = app_id
         self.api_base = api_base
+        self.deadline = deadline
+        self.wxacode_env_version = wxacode_env_version
         self.client = _Client(app_id, app_secret, api_base=api_base, session=session, timeout=5,
                               auto_retry=True)
 
     async def call(self, fn, *args, **kwargs) -> Any:
-        """Run a wechatpy call in a thread and map WeChat's errors to ours."""
+        """Run a blocking wechatpy call in the WeChat pool (with the deadline) and map WeChat's errors
+        to ours: UpstreamError carries details.errcode when WeChat answered one."""
         try:
-            return await asyncio.to_thread(fn, *args, **kwargs)
+            return await pools.vendor_call("wechat", fn, *args, deadline=self.deadline, **kwargs)
         except WeChatClientException as exc:
             code = int(exc.errcode or 0)
+            if not code:  # an HTTP failure wechatpy wraps: WeChat gave no answer
+                log.warning("wechat failed without an answer: %s", exc.errmsg)
+                raise UpstreamError("WeChat is unreachable") from None
             if code == INVALID_CODE:
                 raise AppError("the WeChat login code is invalid", code="wechat_code_invalid",
                                status=400, details={"field": "code", "errcode": code}) from None
@@ -85,3 +101,39 @@ class WeChat:
     async def code_to_session(self, code: str) -> dict:
         """jscode2session: {openid, session_key, unionid?}."""
         return await self.call(self.client.wxa.code_to_session, code)
+
+    async def post(self, path: str, body: dict) -> dict:
+        """A JSON API call wechatpy has no method for (e.g. wxa/sec/order/upload_shipping_info)."""
+        return await self.call(self.client.post, self.api_base + path, data=body)
+
+    async def send_subscribe_message(self, openid: str, template_id: str, data: dict, page: str) -> None:
+        """subscribeMessage.send (data already in WeChat's keyword formats: server/notify/registry.py)."""
+        await self.call(self.client.wxa.send_subscribe_message, openid, template_id, data, page)
+
+    async def wxacode_unlimited(self, scene: str, page: str, *, width: int = 430) -> bytes:
+        """wxacode.getUnlimited as PNG, with check_path=false (the page need not be published yet) and
+        env_version from KAZUO_WECHAT_WXACODE_ENV_VERSION."""
+        body = {"scene": scene, "page": page, "width": width, "check_path": False,
+                "env_version": self.wxacode_env_version}
+        png = await self.call(self._wxacode_sync, body)
+        if not png.startswith(b"\x89PNG"):
+            raise UpstreamError("WeChat did not return a mini-program code image")
+        return png
+
+    def _wxacode_sync(self, body: dict) -> bytes:
+        # Runs in the WeChat pool. WeChat answers an image, or JSON with an errcode (HTTP 200).
+        url = self.api_base + "wxa/getwxacodeunlimit"
+        for attempt in range(2):
+            token = self.client.access_token  # from the shared token storage; fetched when missing
+            r = httpx.post(url, params={"access_token": token}, content=orjson.dumps(body),
+                           headers={"Content-Type": "application/json"}, timeout=5)
+            r.raise_for_status()
+            if not r.headers.get("content-type", "").startswith(("application/json", "text/")):
+                return r.content
+            answer = orjson.loads(r.content)
+            code = int(answer.get("errcode") or 0)
+            if code in TOKEN_REFUSED and attempt == 0:
+                self.client.session.delete(self.client.access_token_key)
+                continue
+            raise WeChatClientException(code, answer.get("errmsg", ""), client=self.client, response=r)
+        raise AssertionError("unreachable")

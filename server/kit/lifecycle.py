@@ -32,7 +32,8 @@ def _integrations(settings: Settings, rt: runtime.Runtime) -> None:
     rt.extras["wechat"] = WeChat(
         app_id=settings.wechat_app_id, app_secret=settings.secret("wechat_app_secret"),
         api_base=api_base,
-        session=RedisSessionStorage(rt.extras["sync_redis"], settings.redis_prefix + "wechatpy:"))
+        session=RedisSessionStorage(rt.extras["sync_redis"], settings.redis_prefix + "wechatpy:"),
+        deadline=settings.wechat_deadline_seconds, wxacode_env_version=settings.wechat_wxacode_env_version)
     for hook in INTEGRATION_HOOKS:
         hook(settings, rt)
 

@@ -45,6 +45,14 @@ class FulfillmentTask(Model):
     shipped_at = fields.DatetimeField(null=True)
     # Set once WeChat accepted the order's shipping information (发货信息录入).
     shipping_uploaded_at = fields.DatetimeField(null=True)
+    # The upload's state (server/fulfillment/shipping.py): pending | uploaded | needs_person (WeChat
+    # gave a final refusal: the office settles it) | not_required (not paid by JSAPI in the
+    # mini-program) | resolved (a person settled it).
+    shipping_state = fields.CharField(16, default="pending", db_index=True)
+    shipping_attempts = fields.IntField(default=0)
+    shipping_next_at = fields.DatetimeField(null=True, db_index=True)  # when a failed upload is tried again
+    shipping_errcode = fields.IntField(null=True)
+    shipping_error = fields.CharField(200, default="")
 
     class Meta:
         table = "fulfillment_tasks"

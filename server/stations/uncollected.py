@@ -8,21 +8,16 @@ from datetime import timedelta
 
 from server.kit import audit, clock, jobs, runtime
 from server.kit.db import atomic, lock_rows
-from server.kit.errors import AppError, UpstreamError
+from server.kit.errors import AppError
 from server.models.accounts import User
 from server.models.orders import Order, OrderStatus
 from server.models.pickup import Pickup, PickupReturn, PickupStatus
 from server.models.stations import Station
+from server.notify import registry as notify
 from server.stations.codes import jid
 
 log = logging.getLogger("kazuo.stations")
-USER_REFUSED = 43101  # the buyer did not accept this subscribe template: nothing to retry
 SWEEP_BATCH = 500
-
-
-def _thing(text: str) -> str:
-    # WeChat "thing" values: at most 20 characters.
-    return text if len(text) <= 20 else text[:19] + "…"
 
 
 async def _send(p: Pickup, kind: str) -> dict:
@@ -36,17 +31,11 @@ async def _send(p: Pickup, kind: str) -> dict:
     note = "包裹已到站，请凭提货码自提" if kind == "ready" else "包裹待取，逾期将退回"
     sent: dict = {}
     if buyer.openid:
-        wechat = runtime.get().extras["wechat"]
-        data = {"thing1": {"value": _thing(station.name)}, "character_string2": {"value": p.code},
-                "time3": {"value": deadline}, "thing4": {"value": note}}
-        try:
-            await wechat.call(wechat.client.wxa.send_subscribe_message, buyer.openid,
-                              s.wechat_pickup_template_id, data, f"{s.wechat_pickup_page}?id={p.order_id}")
-            sent["wechat"] = True
-        except UpstreamError as exc:
-            if (exc.details or {}).get("errcode") != USER_REFUSED:
-                raise
-            sent["wechat"] = False
+        outcome = await notify.send("pickup_ready", buyer.openid,
+                                    {"thing1": station.name, "character_string2": p.code,
+                                     "time3": p.deadline_at, "thing4": note},
+                                    page_query=f"id={p.order_id}")
+        sent["wechat"] = outcome == "sent"
     if buyer.phone:
         try:
             from server.accounts import sms

@@ -239,9 +239,14 @@ async def lookup(raw: str, *, channel: str, hint: ScanHint | None = None, ip: st
 
 # ---- SMS lookup (短信查询) -------------------------------------------------------------------------
 def check_sms_signature(body: bytes, signature: str | None) -> None:
-    """When a key is configured, the push must carry X-Kazuo-Signature = hex HMAC-SHA256(key, body)."""
-    key = runtime.settings().trace_sms_inbound_key
+    """When a key is configured, the push must carry X-Kazuo-Signature = hex HMAC-SHA256(key, body). In
+    production an unset key refuses every push: an unsigned one would make us text any number."""
+    s = runtime.settings()
+    key = s.trace_sms_inbound_key
     if key is None:
+        if s.env == "production":
+            raise Unauthorized("KAZUO_TRACE_SMS_INBOUND_KEY is not set: inbound SMS are refused",
+                               code="bad_signature")
         return
     want = hmac.new(key.get_secret_value().encode(), body, hashlib.sha256).hexdigest()
     if not signature or not hmac.compare_digest(want, signature.strip().lower()):

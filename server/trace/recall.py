@@ -29,13 +29,13 @@ from server.models.fulfillment import Parcel, ParcelLine, ParcelStatus, PickReco
 from server.models.orders import Order, OrderLine, OrderStatus
 from server.models.payments import Refund, RefundStatus
 from server.models.trace import Batch, BatchStatus, Recall, RecallContact, RecallStatus
+from server.notify import registry as notify
 from server.orders import refunds
 from server.trace.schemas import (DestinationOut, DestinationParcel, DestinationsOut, RecallContactOut, RecallOut,
                                   SoldThrough)
 from server.trace.service import batch_sku_ids, invalidate_after_commit
 
 log = logging.getLogger("kazuo.trace")
-USER_REFUSED = 43101
 # Orders that never got (or gave back) the goods are not contacted.
 NOT_RECEIVED = (OrderStatus.CANCELLED, OrderStatus.PENDING_PAYMENT)
 # Paid orders that may still wait for units of a recalled SKU (not picked yet).
@@ -246,21 +246,14 @@ async def _notify(c: RecallContact, rec: Recall, b: Batch) -> dict:
         if buyer is None or not buyer.openid:
             out["wechat"] = "none"
         else:
-            wechat = runtime.get().extras["wechat"]
-            name = product.name if len(product.name) <= 20 else product.name[:19] + "…"
-            reason = rec.reason if len(rec.reason) <= 20 else rec.reason[:19] + "…"
-            data = {"thing1": {"value": name}, "character_string2": {"value": b.code[:32]},
-                    "thing3": {"value": reason}, "thing4": {"value": _advice(c)}}
             try:
-                await wechat.call(wechat.client.wxa.send_subscribe_message, buyer.openid,
-                                  s.wechat_recall_template_id, data, f"{s.wechat_recall_page}?id={order.id}")
-                out["wechat"] = "sent"
+                out["wechat"] = await notify.send(
+                    "recall", buyer.openid,
+                    {"thing1": product.name, "character_string2": b.code[:32], "thing3": rec.reason,
+                     "thing4": _advice(c)}, page_query=f"id={order.id}")
             except UpstreamError as exc:
-                if (exc.details or {}).get("errcode") == USER_REFUSED:
-                    out["wechat"] = "refused"
-                else:
-                    out["wechat"] = "failed"
-                    out["error"] = exc.message[:200]
+                out["wechat"] = "failed"
+                out["error"] = exc.message[:200]
     if c.sms in ("pending", "failed"):
         phone = (buyer.phone if buyer else None) or (order.address or {}).get("phone")
         if not phone:

@@ -71,7 +71,13 @@ async def test_receive_notifies_the_buyer_by_subscribe_message(client, net, staf
     data = items[0]["data"]
     assert data["character_string2"]["value"] == pickup["code"]
     assert data["thing1"]["value"].startswith("测试")
-    assert (await Pickup.get(id=pickup["id"])).notified_wechat_at is not None
+    # the deadline in WeChat's time format, Asia/Shanghai (2019年10月1日 15:01)
+    from server.integrations.wechat_keywords import time_value
+
+    p = await Pickup.get(id=pickup["id"])
+    assert data["time3"]["value"] == time_value(p.deadline_at) and "年" in data["time3"]["value"]
+    assert items[0]["template_id"] == "kazuo-pickup-ready-template"
+    assert p.notified_wechat_at is not None
     # a second delivery of the job sends nothing more
     from server.stations import uncollected
 

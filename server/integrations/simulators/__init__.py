@@ -10,4 +10,5 @@ SIM_BLUEPRINTS = [
     "live.simulator",
     "server.integrations.simulators.wechatpay",
     "server.integrations.simulators.wechat_shipping",
+    "server.integrations.simulators.wechat_codes",
 ]

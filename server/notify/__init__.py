@@ -1,0 +1,1 @@
+"""Messages to buyers at the moments that matter (WeChat subscribe messages): registry.py."""

@@ -1,0 +1,145 @@
+"""Subscribe-message moments (订阅消息): every moment at which a buyer may get a WeChat subscribe
+message, the setting that holds its template id, its template's keywords and the mini-program
+screens (scenes) that ask the buyer for it.
+
+    from server.notify import registry
+
+    outcome = await registry.send("pickup_ready", buyer.openid,
+                                  {"thing1": station.name, "character_string2": code,
+                                   "time3": deadline_at, "thing4": "包裹已到站，请凭提货码自提"},
+                                  page_query=f"id={order_id}")
+
+Why a registry: WeChat delivers a subscribe message only if the buyer accepted that template
+beforehand (one message per acceptance), and the mini-program can ask only from a tap, with
+wx.requestSubscribeMessage, for at most 3 templates at once. So every moment names the scenes whose
+tap asks for it; the mini-program calls `GET /api/v1/subscribe-templates?scene=order_paid` and passes
+the template ids it gets to `wx.requestSubscribeMessage({tmplIds})`. Template ids live in settings,
+never in the mini-program's code, so the office can change a template without a release.
+
+To add a moment (later issues add theirs here):
+  1. Add its template id setting to config/settings.py (`wechat_<moment>_template_id` with a
+     placeholder default — production refuses to start while any *_template_id still holds its
+     default) and the page the card opens if it is a new one; regenerate the env examples
+     (`python -m config.envdoc`).
+  2. Add a `register(Moment(...))` call at the bottom of this file with the keywords exactly as the
+     template in the WeChat admin lists them (thing1, time2, ...): the kind before the digits
+     decides how a value is formatted and checked (server/integrations/wechat_keywords.py).
+  3. Name the scenes that ask for it. A scene asks for at most 3 moments (WeChat's limit per
+     request); register() refuses a fourth at import, so the mistake cannot reach a buyer.
+  4. Send with `await registry.send(key, openid, values, page_query=...)`.
+
+What send() does with values: datetimes for time/date keywords become WeChat's format in
+Asia/Shanghai (2019年10月1日 15:01); thing values longer than 20 characters are cut with "…"; every
+other value must already be valid for its kind. A value WeChat would refuse, or a missing or extra
+keyword, raises ValueError before anything is sent: that is a bug in the caller, not bad luck, and a
+retry would not help.
+
+What send() returns: "sent", or "refused" when the buyer did not accept the template (WeChat's 43101:
+nothing to retry). WeChat's other refusals and network failures raise UpstreamError (details.errcode
+when WeChat answered one) for the caller's job to retry. send() touches no database: call it outside
+your transaction, after commit — a message cannot be rolled back — and claim the send first (a
+conditional update) so two deliveries of the same job do not message the buyer twice."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from server.integrations import wechat_keywords as kw
+from server.kit import runtime
+from server.kit.errors import UpstreamError, ValidationFailed
+
+USER_REFUSED = 43101  # the buyer did not accept this template (or cancelled the subscription)
+MAX_PER_SCENE = 3     # wx.requestSubscribeMessage takes at most 3 template ids
+
+
+@dataclass(frozen=True)
+class Moment:
+    key: str
+    title: str                      # what the buyer is told, shown to the office (Chinese)
+    template_setting: str           # the Settings field with the template id
+    page_setting: str               # the Settings field with the page the message opens
+    keywords: tuple[str, ...]       # the template's keywords, e.g. ("thing1", "time3")
+    scenes: tuple[str, ...]         # the mini-program screens whose tap asks for it
+
+    def template_id(self) -> str:
+        return getattr(runtime.settings(), self.template_setting)
+
+
+MOMENTS: dict[str, Moment] = {}
+SCENES: dict[str, list[str]] = {}
+
+
+def register(moment: Moment) -> Moment:
+    """Add a moment (at import); refuses a duplicate key or a scene asking for more than 3."""
+    if moment.key in MOMENTS:
+        raise ValueError(f"subscribe moment {moment.key!r} is registered twice")
+    for scene in moment.scenes:
+        if len(SCENES.get(scene, [])) >= MAX_PER_SCENE:
+            raise ValueError(f"scene {scene!r} would ask for more than {MAX_PER_SCENE} templates")
+    MOMENTS[moment.key] = moment
+    for scene in moment.scenes:
+        SCENES.setdefault(scene, []).append(moment.key)
+    return moment
+
+
+def templates_for(scene: str) -> dict:
+    """The template ids the mini-program asks for on this screen (wx.requestSubscribeMessage)."""
+    keys = SCENES.get(scene)
+    if keys is None:
+        raise ValidationFailed.field("scene", "one of: " + ", ".join(sorted(SCENES)))
+    moments = [MOMENTS[k] for k in keys]
+    return {"scene": scene, "template_ids": list(dict.fromkeys(m.template_id() for m in moments)),
+            "moments": [{"key": m.key, "title": m.title, "template_id": m.template_id()} for m in moments]}
+
+
+def render(key: str, values: dict[str, Any]) -> dict:
+    """The `data` object of subscribeMessage.send for a moment; ValueError when WeChat would refuse it."""
+    moment = MOMENTS[key]
+    if set(values) != set(moment.keywords):
+        raise ValueError(f"{key}: keywords {sorted(values)} are not the template's {sorted(moment.keywords)}")
+    data = {}
+    for name in moment.keywords:
+        value, kind = values[name], kw.kind_of(name)
+        if isinstance(value, datetime):
+            if kind not in ("time", "date"):
+                raise ValueError(f"{key}.{name}: a datetime for a {kind} keyword")
+            value = kw.time_value(value) if kind == "time" else kw.date_value(value)
+        elif kind == "thing" and isinstance(value, str):
+            value = kw.thing_value(value)
+        why = kw.problem(name, value)
+        if why:
+            raise ValueError(f"{key}.{name}: {why} ({value!r})")
+        data[name] = {"value": value}
+    return data
+
+
+async def send(key: str, openid: str, values: dict[str, Any], *, page_query: str = "") -> str:
+    """Send one moment's subscribe message: "sent" or "refused" (43101); other failures raise."""
+    moment = MOMENTS[key]
+    data = render(key, values)
+    page = getattr(runtime.settings(), moment.page_setting)
+    if page_query:
+        page = f"{page}?{page_query}"
+    wechat = runtime.get().extras["wechat"]
+    try:
+        await wechat.send_subscribe_message(openid, moment.template_id(), data, page)
+    except UpstreamError as exc:
+        if (exc.details or {}).get("errcode") == USER_REFUSED:
+            return "refused"
+        raise
+    return "sent"
+
+
+# ---- the moments ---------------------------------------------------------------------------------
+PICKUP_READY = register(Moment(
+    key="pickup_ready", title="包裹到站待自提（含取件提醒）",
+    template_setting="wechat_pickup_template_id", page_setting="wechat_pickup_page",
+    keywords=("thing1", "character_string2", "time3", "thing4"),
+    scenes=("order_paid", "order_detail")))
+
+RECALL = register(Moment(
+    key="recall", title="商品召回通知",
+    template_setting="wechat_recall_template_id", page_setting="wechat_recall_page",
+    keywords=("thing1", "character_string2", "thing3", "thing4"),
+    scenes=("order_paid",)))
