@@ -2,7 +2,6 @@
 never on the event loop. In simulator mode the API base points at our own /__sim__/wechat routes."""
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import Any
 
@@ -10,6 +9,7 @@ from wechatpy import WeChatClient
 from wechatpy.exceptions import WeChatClientException
 from wechatpy.session import SessionStorage
 
+from server.kit import pools
 from server.kit.errors import AppError, RateLimited, UpstreamError
 
 log = logging.getLogger("kazuo.wechat")
@@ -59,11 +59,14 @@ class WeChat:
         self.api_base = api_base
         self.client = _Client(app_id, app_secret, api_base=api_base, session=session, timeout=5,
                               auto_retry=True)
+        # Connect and read timeouts of a call and of the access-token fetch auto_retry may add, plus
+        # the wait for a thread of the WeChat pool.
+        self.deadline = 21.0
 
     async def call(self, fn, *args, **kwargs) -> Any:
-        """Run a wechatpy call in a thread and map WeChat's errors to ours."""
+        """Run a wechatpy call in the WeChat pool and map WeChat's errors to ours."""
         try:
-            return await asyncio.to_thread(fn, *args, **kwargs)
+            return await pools.vendor_call(pools.WECHAT, fn, *args, deadline=self.deadline, **kwargs)
         except WeChatClientException as exc:
             code = int(exc.errcode or 0)
             if code == INVALID_CODE:
