@@ -36,7 +36,8 @@ class ResolveIn(Schema):
 
 
 class RunIn(Schema):
-    bill_date: date | None = Field(None, description="an Asia/Shanghai day before today; default yesterday")
+    bill_date: date | None = Field(None, description="an Asia/Shanghai day before today, within the last 90 "
+                                                     "days; default yesterday")
 
 
 @bp.get("/alerts")
@@ -62,6 +63,6 @@ async def resolve(request: Request, principal, difference_id: int, body: Resolve
 
 @bp.post("/reconciliation/run")
 @endpoint(summary="Reconcile one day with WeChat Pay's trade bill now (the daily job does yesterday)",
-          roles=ADMIN, body=RunIn, response=RunOut, tags=TAGS, errors=(409, 502))
+          roles=ADMIN, body=RunIn, response=RunOut, tags=TAGS, errors=(409, 422, 502))
 async def run(request: Request, principal, body: RunIn):
     return await reconcile.run_v2(body.bill_date)

@@ -19,7 +19,7 @@ from server.integrations.wechatpay import PayGatewayError, gateway
 from server.kit import audit, clock, runtime
 from server.kit import redis as kr
 from server.kit.db import atomic, id_page
-from server.kit.errors import Conflict, NotFound
+from server.kit.errors import Conflict, NotFound, ValidationFailed
 from server.kit.schemas import Out, Page
 from server.models.payments import (Payment, PaymentStatus, ReconcileDifference, ReconcileIssue, Refund,
                                     RefundStatus)
@@ -31,6 +31,7 @@ WECHAT_METHODS = ("wechat_jsapi", "wechat_native")
 # Ours this close to the day's edges may be on the neighbouring day's bill (the notification arrives
 # a moment after WeChat's time): WeChat is asked about them before they are called missing.
 EDGE = timedelta(minutes=5)
+BILL_KEPT = timedelta(days=90)  # downloadbill serves the last three months
 # Our states as WeChat's bill words them.
 _PAYMENT_STATE = {PaymentStatus.PAID: "SUCCESS", PaymentStatus.STRAY: "SUCCESS"}
 _REFUND_STATE = {RefundStatus.PROCESSING: "PROCESSING", RefundStatus.SUCCEEDED: "SUCCESS"}
@@ -189,6 +190,8 @@ async def run_v2(day: date | None = None) -> RunOut:
     day = day or clock.local_today() - timedelta(days=1)
     if day >= clock.local_today():
         raise Conflict("a day's bill exists from the next morning", code="bill_not_ready")
+    if day < clock.local_today() - BILL_KEPT:
+        raise ValidationFailed.field("bill_date", f"WeChat Pay keeps trade bills {BILL_KEPT.days} days")
     rows = parse_v2_bill(await gateway().download_bill(day))
     diffs = await compare(day, rows)
     new = await record(day, "v2", diffs)
