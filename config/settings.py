@@ -72,8 +72,9 @@ class Settings(BaseSettings):
     wechat_api_base: str = ""
     wechat_pay_api_base: str = ""
     # One WeChat API call (login, messages, shipping, codes) gives up after this many seconds,
-    # the wait for a thread of the WeChat pool included.
-    wechat_deadline_seconds: float = Field(10.0, gt=0, le=60)
+    # the wait for a thread of the WeChat pool included (a call's 5 s timeout, the access-token fetch
+    # and the one retry wechatpy's auto_retry may add all fit).
+    wechat_deadline_seconds: float = Field(20.0, gt=0, le=60)
     # The mini-program version a mini-program code (wxacode.getUnlimited) opens: release (正式版),
     # trial (体验版) or develop (开发版). Codes are made with check_path=false, so they work before
     # the page is published.
@@ -256,6 +257,25 @@ class Settings(BaseSettings):
     # WeChat subscribe-message template of the recall notice, and the page it opens.
     wechat_recall_template_id: str = "kazuo-recall-template"
     wechat_recall_page: str = "pages/order/detail"
+
+    # ---- faults survived: pools, refund retries, reconciliation, alerts (issue #18) ------------
+    # Threads of each vendor's own pool (WeChat, WeChat Pay, Aliyun SMS, Aliyun Live, ...): a slow
+    # vendor fills only its own pool. A call's deadline counts its wait for a thread.
+    vendor_pool_threads: int = Field(4, ge=1, le=64)
+    # Threads for CPU work (QR codes, label sheets, image decoding, zips).
+    cpu_pool_threads: int = Field(2, ge=1, le=64)
+    # A refund WeChat could not take (network, HTTP 5xx, SYSTEMERROR) is tried again after
+    # base * 2^(attempts-1) seconds, at most max seconds apart; it is never given up on by itself.
+    refund_retry_base_seconds: float = Field(30.0, gt=0, le=3600)
+    refund_retry_max_seconds: float = Field(3600.0, gt=0, le=86400)
+    # The daily reconciliation with WeChat Pay's trade bill runs at this Asia/Shanghai hour (WeChat
+    # publishes the day before's bill from about 10:00).
+    reconcile_hour_local: int = Field(11, ge=0, le=23)
+    # Alerts: a paid order with no warehouse task this long; an order pending this long past its
+    # expiry; a worker heartbeat older than this.
+    alert_handoff_after_seconds: int = Field(300, ge=30)
+    alert_expired_pending_after_seconds: int = Field(120, ge=0)
+    alert_worker_heartbeat_seconds: int = Field(90, ge=5)
 
     @model_validator(mode="after")
     def _check(self) -> "Settings":

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 
-from arq import cron
+from arq import Retry, cron
 
 from server.integrations.wechatpay import PayGatewayError
 from server.ledger import service as ledger
@@ -44,8 +44,17 @@ async def close_payment(ctx, order_id: int) -> str:
     return result
 
 
+REFUND_JOB_TRIES = 5  # the worker's max_tries: past them the sweeper re-finds the refund when it is due
+
+
 async def submit_refund(ctx, refund_id: int) -> str:
-    return await payments.submit_refund(refund_id)
+    """Submit a refund; one WeChat could not take is tried again by this job after its backoff."""
+    result = await payments.submit_refund(refund_id)
+    if result == "retry" and (ctx or {}).get("job_try", REFUND_JOB_TRIES) < REFUND_JOB_TRIES:
+        delay = await payments.refund_retry_delay(refund_id)
+        if delay is not None:
+            raise Retry(defer=delay)
+    return result
 
 
 async def query_refund(ctx, refund_id: int) -> str:

@@ -11,7 +11,7 @@ from arq import cron, func
 from arq.worker import Worker
 
 from config.settings import get_settings
-from server.kit import lifecycle, runtime
+from server.kit import lifecycle, pools, runtime
 
 log = logging.getLogger("kazuo.worker")
 
@@ -25,6 +25,7 @@ JOB_MODULES: list[str] = [
     "jobs.fulfillment",
     "jobs.trace",
     "jobs.stats",
+    "jobs.reconcile",
 ]
 
 
@@ -91,12 +92,14 @@ def run_worker() -> None:
     _yield_cpu(settings.worker_nice)
 
     async def main():
+        pools.configure(vendor_threads=settings.vendor_pool_threads, cpu_threads=settings.cpu_pool_threads)
         await lifecycle.start(settings)
         try:
             worker = Worker(redis_pool=runtime.get().redis, **worker_kwargs())
             await worker.main()
         finally:
             await lifecycle.stop()
+            pools.shutdown()
 
     try:
         import uvloop  # Sanic's loop, installed with it wherever it runs (not on Windows)

@@ -1,9 +1,9 @@
 """Aliyun Live API calls through aliyun-python-sdk-live's typed requests, sent by the platform's
 Aliyun gateway client (server/integrations/aliyun.py) so the endpoint, credentials and simulator
-routing are the same as for every Aliyun call. The SDK is synchronous: calls run in a thread."""
+routing are the same as for every Aliyun call. The SDK is synchronous: calls run in the Aliyun Live
+pool (server/kit/pools.py)."""
 from __future__ import annotations
 
-import asyncio
 import logging
 from datetime import datetime
 
@@ -12,11 +12,10 @@ from aliyunsdkcore.acs_exception.exceptions import ClientException, ServerExcept
 from aliyunsdklive.request.v20161101.DescribeLiveStreamsOnlineListRequest import (
     DescribeLiveStreamsOnlineListRequest)
 
-from server.integrations.aliyun import AliyunError
-from server.kit import runtime
+from server.integrations.aliyun import LIVE_DOMAIN, AliyunError
+from server.kit import pools, runtime
 
 log = logging.getLogger("kazuo.live.aliyun")
-LIVE_DOMAIN = "live.aliyuncs.com"
 PAGE_SIZE = 300
 
 
@@ -51,7 +50,7 @@ async def online_streams() -> dict[str, datetime]:
         req.set_AppName(s.live_app_name)
         req.set_PageNum(page)
         req.set_PageSize(PAGE_SIZE)
-        body = await asyncio.to_thread(_send, gw, req)
+        body = await gw.run(pools.ALIYUN_LIVE, _send, gw, req)
         rows = ((body.get("OnlineInfo") or {}).get("LiveStreamOnlineInfo")) or []
         for r in rows:
             if r.get("AppName") == s.live_app_name and r.get("StreamName"):

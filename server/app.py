@@ -13,7 +13,7 @@ from sanic.exceptions import SanicException
 from sanic.response import html
 
 from config.settings import ConfigError, Settings, get_settings
-from server.kit import lifecycle, runtime
+from server.kit import lifecycle, pools, runtime
 from server.kit import logging as kzlog
 from server.kit.context import KzRequest
 from server.kit.errors import AppError, ServiceUnavailable
@@ -45,6 +45,7 @@ BLUEPRINTS = [
     "miniprogram_api.trace", "server.console_api.trace",
     "server.console_api.stats",
     "miniprogram_api.subscribe",
+    "server.console_api.operations",
 ]
 
 class HealthOut(Out):
@@ -106,6 +107,7 @@ def create_app(settings: Settings | None = None, name: str = "kazuo") -> Sanic:
         "AUTO_EXTEND": False,  # no sanic-ext: our own OpenAPI (README: "Why not sanic-ext")
     })
     app.ctx.settings = settings
+    pools.configure(vendor_threads=settings.vendor_pool_threads, cpu_threads=settings.cpu_pool_threads)
 
     @app.exception(Exception)
     async def _errors(request: Request, exc: Exception):
@@ -235,6 +237,10 @@ def create_app(settings: Settings | None = None, name: str = "kazuo") -> Sanic:
                 # is retried by arq (at-least-once) or re-found by its sweeper; shutdown goes on.
                 log.warning("inline worker stopped with a job in flight")
         await lifecycle.stop()
+
+    @app.after_server_stop
+    async def _stop_pools(app: Sanic):
+        pools.shutdown()
 
     return app
 

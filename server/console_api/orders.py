@@ -24,6 +24,12 @@ class DecisionIn(Schema):
     note: Annotated[str, StringConstraints(max_length=200)] = ""
 
 
+class SettleIn(Schema):
+    method: Literal["cash", "bank", "other"] = Field(description="how the money went back: 现金, 银行转账, 其他")
+    note: Annotated[str, StringConstraints(min_length=1, max_length=200)] = Field(
+        description="who paid it back and where it is recorded")
+
+
 class ReconcileIn(Schema):
     order_id: Annotated[int, Field(ge=1, le=2**63 - 1)] | None = None
 
@@ -78,6 +84,20 @@ async def approve(request: Request, principal, refund_id: int, body: DecisionIn)
 async def reject(request: Request, principal, refund_id: int, body: DecisionIn):
     return await refunds.decide(refund_id, approve=False, actor_id=principal.user_id, merchant_ids=None,
                                 note=body.note)
+
+
+@bp.post("/refunds/<refund_id:int>/retry")
+@endpoint(summary="Send a failed refund to WeChat Pay again (audited; again: the refund as it is)", roles=ADMIN,
+          response=RefundOut, tags=TAGS, errors=(409,))
+async def retry_refund(request: Request, principal, refund_id: int):
+    return await refunds.retry_failed(refund_id, actor_id=principal.user_id)
+
+
+@bp.post("/refunds/<refund_id:int>/settle")
+@endpoint(summary="Record that a failed refund was paid back another way (cash, bank; audited)", roles=ADMIN,
+          body=SettleIn, response=RefundOut, tags=TAGS, errors=(409,))
+async def settle_refund(request: Request, principal, refund_id: int, body: SettleIn):
+    return await refunds.settle_elsewhere(refund_id, method=body.method, note=body.note, actor_id=principal.user_id)
 
 
 @bp.get("/ledger/balances")

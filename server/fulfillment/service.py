@@ -20,7 +20,7 @@ from server.fulfillment import routing
 from server.fulfillment.schemas import (InboundLineOut, InboundNoteIn, InboundNoteOut, PackIn, ParcelBrief,
                                         ParcelOut, ReceiveIn, StockOut, TaskLineOut, TaskOut, TaskQuery,
                                         WaveOut)
-from server.kit import audit, clock, jobs, runtime
+from server.kit import audit, clock, jobs, pools, runtime
 from server.kit import redis as kr
 from server.kit.db import atomic, id_page, lock_rows
 from server.kit.errors import AppError, Conflict, NotFound, ValidationFailed
@@ -527,7 +527,6 @@ async def get_parcel(parcel_id: int) -> ParcelOut:
 
 async def label_png(parcel_id: int) -> bytes:
     """The parcel label's QR code as a PNG."""
-    import asyncio
     import io
 
     import qrcode
@@ -541,7 +540,7 @@ async def label_png(parcel_id: int) -> bytes:
         qrcode.make(label_payload(p.label)).save(buf, format="PNG")
         return buf.getvalue()
 
-    return await asyncio.to_thread(render)
+    return await pools.cpu(render)
 
 
 # ---- WMS outbox --------------------------------------------------------------------------------

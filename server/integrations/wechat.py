@@ -76,7 +76,7 @@ class WeChat:
         """Run a blocking wechatpy call in the WeChat pool (with the deadline) and map WeChat's errors
         to ours: UpstreamError carries details.errcode when WeChat answered one."""
         try:
-            return await pools.vendor_call("wechat", fn, *args, deadline=self.deadline, **kwargs)
+            return await pools.vendor_call(pools.WECHAT, fn, *args, deadline=self.deadline, **kwargs)
         except WeChatClientException as exc:
             code = int(exc.errcode or 0)
             if not code:  # an HTTP failure wechatpy wraps: WeChat gave no answer

@@ -3,15 +3,14 @@ thread. It does not check the signature of API responses, nor appid/mch_id/amoun
 we do (STACK_NOTES.md). In simulator mode the API base points at /__sim__/wechatpay/."""
 from __future__ import annotations
 
-import asyncio
 import logging
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from wechatpy.exceptions import InvalidSignatureException, WeChatPayException
 from wechatpy.pay import WeChatPay
 
-from server.kit import clock
+from server.kit import clock, pools
 from server.kit.errors import AppError
 
 log = logging.getLogger("kazuo.wechatpay")
@@ -46,6 +45,16 @@ class PayGatewayError(AppError):
         return self.err_code in TRANSIENT_CODES or not self.err_code
 
 
+def _gateway_error(exc: WeChatPayException) -> PayGatewayError:
+    """wechatpy raises the same exception for WeChat's refusals and for an HTTP error status (no codes
+    then): an HTTP 5xx becomes HTTP_5XX, so it is retried like the network failure it is."""
+    status = getattr(exc.response, "status_code", None) if exc.return_code is None else None
+    if status is not None and status >= 500:
+        return PayGatewayError(f"WeChat Pay answered HTTP {status}", err_code="HTTP_5XX")
+    code = exc.errcode or exc.result_code or exc.return_code or ""
+    return PayGatewayError(f"WeChat Pay refused: {exc.errmsg or exc.return_msg or code}", err_code=str(code))
+
+
 class InvalidNotification(Exception):
     """A notification we must not apply: bad signature, wrong appid/mch_id/amount, unknown order."""
 
@@ -60,17 +69,21 @@ class WeChatPayGateway:
     def __init__(self, *, app_id: str, mch_id: str, api_key: str, api_base: str, timeout: float = 5):
         self.app_id, self.mch_id = app_id, mch_id
         self.client = _Pay(app_id, api_key, mch_id, timeout=timeout, api_base=api_base)
+        # requests' timeout bounds the connect and each read: a call's whole deadline (its wait for a
+        # thread of the WeChat Pay pool included) allows both.
+        self.deadline = 2 * timeout + 1
 
-    async def _call(self, fn, *args, **kwargs) -> dict:
+    async def _run(self, fn, *args, deadline: float, **kwargs) -> Any:
         try:
-            resp = await asyncio.to_thread(fn, *args, **kwargs)
+            return await pools.vendor_call(pools.WECHAT_PAY, fn, *args, deadline=deadline, **kwargs)
         except WeChatPayException as exc:
-            code = exc.errcode or exc.result_code or exc.return_code or ""
-            raise PayGatewayError(f"WeChat Pay refused: {exc.errmsg or exc.return_msg or code}",
-                                  err_code=str(code or "")) from None
-        except Exception as exc:  # noqa: BLE001 - network failure or garbage
+            raise _gateway_error(exc) from None
+        except Exception as exc:  # noqa: BLE001 - network failure, the deadline, or garbage
             log.warning("wechat pay unreachable: %r", exc)
             raise PayGatewayError("WeChat Pay is unreachable", err_code="NETWORK") from None
+
+    async def _call(self, fn, *args, **kwargs) -> dict:
+        resp = await self._run(fn, *args, deadline=self.deadline, **kwargs)
         if not isinstance(resp, dict):
             raise PayGatewayError("WeChat Pay answered something that is not XML", err_code="BAD_RESPONSE")
         resp = dict(resp)
@@ -107,6 +120,19 @@ class WeChatPayGateway:
 
     async def refund_query(self, out_refund_no: str) -> dict:
         return await self._call(self.client.refund.query, out_refund_no=out_refund_no)
+
+    async def download_bill(self, bill_date: date) -> str:
+        """下载对账单 (bill_type ALL) of one Asia/Shanghai day: WeChat's CSV-like text, "" when the day
+        had no trades ("No Bill Exist"). The text is not signed (WeChat signs only its XML answers)."""
+        try:
+            text = await self._run(self.client.tools.download_bill, bill_date, "ALL", deadline=max(self.deadline, 60))
+        except PayGatewayError as exc:
+            if "No Bill Exist" in exc.message:
+                return ""
+            raise
+        if not isinstance(text, str):  # an XML answer that is no error: not a bill
+            raise PayGatewayError("WeChat Pay answered the bill download with XML", err_code="BAD_RESPONSE")
+        return text
 
     def jsapi_params(self, prepay_id: str) -> dict:
         """wx.requestPayment parameters (timeStamp, nonceStr, package, signType, paySign)."""

@@ -6,13 +6,14 @@ sent as `X-Kazuo-Signature: sha256=<hex>` with `X-Kazuo-Timestamp: <unix seconds
 KAZUO_WMS_MAX_SKEW_SECONDS from its clock (replay of an old call) and an event id it has seen."""
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import logging
 
 import httpx
 
-from server.kit import clock, runtime
+from server.kit import clock, pools, runtime
 from server.kit.errors import Unauthorized, UpstreamError
 
 log = logging.getLogger("kazuo.wms")
@@ -58,8 +59,10 @@ async def post(url: str, event_id: str, body: bytes) -> int:
     """POST one event; returns the status, raises UpstreamError when the WMS cannot be reached."""
     timeout = runtime.settings().wms_timeout_seconds
     try:
-        async with httpx.AsyncClient(timeout=timeout) as client:
-            r = await client.post(url, content=body, headers=signed_headers(event_id, body))
-    except httpx.HTTPError as exc:
+        # At most as many calls at once as a vendor pool has threads; the deadline counts the wait.
+        async with pools.slot(pools.WMS, deadline=2 * timeout + 1):
+            async with httpx.AsyncClient(timeout=timeout) as client:
+                r = await client.post(url, content=body, headers=signed_headers(event_id, body))
+    except (httpx.HTTPError, asyncio.TimeoutError) as exc:
         raise UpstreamError(f"the WMS is unreachable: {type(exc).__name__}") from None
     return r.status_code

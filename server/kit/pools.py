@@ -8,16 +8,26 @@ passes never starts)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Callable, TypeVar
+from typing import Any, AsyncIterator, Callable, TypeVar
 
 T = TypeVar("T")
+
+# The vendors (one pool each). WMS speaks async HTTP (httpx): it takes a slot() instead of a thread.
+WECHAT = "wechat"            # mini-program login, subscribe messages, wxacode, shipping
+WECHAT_PAY = "wechatpay"
+ALIYUN_SMS = "aliyun_sms"
+ALIYUN_LIVE = "aliyun_live"
+WMS = "wms"
+MEDIA = "media"              # media file I/O (local disk today, OSS later)
 
 VENDOR_THREADS = 4  # replaced by configure() from KAZUO_VENDOR_POOL_THREADS
 CPU_THREADS = 2
 
 _pools: dict[str, ThreadPoolExecutor] = {}
+_slots: dict[tuple[str, int], asyncio.Semaphore] = {}
 _sizes = {"vendor": VENDOR_THREADS, "cpu": CPU_THREADS}
 
 
@@ -50,8 +60,22 @@ async def cpu(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     return await asyncio.get_running_loop().run_in_executor(_pool("cpu"), functools.partial(fn, *args, **kwargs))
 
 
+@contextlib.asynccontextmanager
+async def slot(vendor: str, *, deadline: float | None = None) -> AsyncIterator[None]:
+    """Bound an async vendor's concurrent calls like a pool bounds a sync one (as many as its
+    threads); `deadline` seconds cover the wait for a slot and the body (asyncio.TimeoutError)."""
+    loop = asyncio.get_running_loop()
+    sem = _slots.get((vendor, id(loop)))
+    if sem is None:
+        sem = _slots[(vendor, id(loop))] = asyncio.Semaphore(_sizes["vendor"])
+    async with asyncio.timeout(deadline):
+        async with sem:
+            yield
+
+
 def shutdown() -> None:
     """Stop every pool (at process exit); queued calls are cancelled."""
     for pool in _pools.values():
         pool.shutdown(wait=False, cancel_futures=True)
     _pools.clear()
+    _slots.clear()

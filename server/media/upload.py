@@ -2,14 +2,13 @@
 type), enforce the size limit, record image dimensions, store it under a content-addressed key."""
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import io
 import re
 import zipfile
 from dataclasses import asdict, dataclass
 
-from server.kit import clock
+from server.kit import clock, pools
 from server.kit.errors import ValidationFailed
 from server.media.storage import get_storage
 
@@ -112,7 +111,7 @@ async def store_upload(data: bytes, *, kind: str, filename: str, allowed: set[st
     content_kind, subtype = detected
     width = height = None
     if content_kind in IMAGE_KINDS:
-        width, height = await asyncio.to_thread(_image_size, data, content_kind)
+        width, height = await pools.cpu(_image_size, data, content_kind)
     content_type, ext = _CONTENT_TYPES[subtype]
     digest = hashlib.sha256(data).hexdigest()[:40]
     today = clock.now()

@@ -9,7 +9,7 @@ from server.models.training import (Course, Enrolment, Incubation, Lecturer, Mil
                                     SessionLecturer, SignIn, Trainee, TrainingScanMark, TrainingSession)
 from server.models.pickup import Pickup, PickupReturn, StationAlert  # noqa: F401
 from server.models.catalog_reviews import ProductReview  # noqa: F401
-from server.models.orders import OrderEvent; from server.models.payments import Payment, PaymentNotification, Refund; from server.models.ledger import LedgerEntry; from server.models.cart import CartItem  # noqa: F401,E501,E702,I001
+from server.models.orders import OrderEvent; from server.models.payments import Payment, PaymentNotification, ReconcileDifference, Refund; from server.models.ledger import LedgerEntry; from server.models.cart import CartItem  # noqa: F401,E501,E702,I001
 from server.models.live import LivePurchase, LiveRoom, LiveSession, LiveSessionFigures, LiveStreamEvent, LivestreamerProfile, LiveTieIn  # noqa: F401,E501
 from server.models.fulfillment import DeliveryPromise, FulfillmentTask, InboundLine, InboundNote, Parcel, ParcelLine, PickRecord, ScanEvent, TaskLine, WmsInbox, WmsOutbox  # noqa: F401,E501
 from server.models.stations import StationVillager  # noqa: F401

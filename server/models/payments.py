@@ -55,11 +55,12 @@ class PaymentNotification(Model):
 
 class RefundStatus:
     REQUESTED = "requested"    # waits for the merchant or an admin
-    APPROVED = "approved"      # to be submitted to WeChat (or paid back in cash)
+    APPROVED = "approved"      # to be submitted to WeChat (or paid back in cash); retried with backoff
+    #                            while WeChat cannot take it (network, HTTP 5xx, SYSTEMERROR)
     PROCESSING = "processing"  # submitted; waits for WeChat's refund notification
     SUCCEEDED = "succeeded"
     REJECTED = "rejected"
-    FAILED = "failed"          # WeChat refused; an admin looks at it
+    FAILED = "failed"          # WeChat refused for good; the office retries it or settles it another way
 
     OPEN = (REQUESTED, APPROVED, PROCESSING)
 
@@ -87,6 +88,44 @@ class Refund(Model):
     created_at = fields.DatetimeField(auto_now_add=True, db_index=True)
     submitted_at = fields.DatetimeField(null=True)
     succeeded_at = fields.DatetimeField(null=True)
+    # Submissions WeChat could not take (transient errors) and when the next one is due.
+    attempts = fields.IntField(default=0)
+    next_attempt_at = fields.DatetimeField(null=True, db_index=True)
+    # "" = through WeChat Pay (or the counter, for cash orders); cash | bank | other = the office
+    # recorded that a failed refund was paid back another way (settle_note says how).
+    settled_via = fields.CharField(8, default="")
+    settle_note = fields.CharField(200, default="")
 
     class Meta:
         table = "refunds"
+
+
+class ReconcileIssue:
+    MISSING_OURS = "missing_ours"      # on WeChat's bill, not (or not so) in our records
+    MISSING_WECHAT = "missing_wechat"  # ours, not on WeChat's bill
+    AMOUNT = "amount"                  # both have it; the amounts differ
+    STATUS = "status"                  # both have it; the states differ
+
+
+class ReconcileDifference(Model):
+    """One difference between our payments/refunds and WeChat Pay's trade bill of a day, found by the
+    daily reconciliation; it stays listed until the office marks it resolved (with a note)."""
+    id = fields.BigIntField(primary_key=True)
+    bill_date = fields.DateField(db_index=True)  # the Asia/Shanghai day of the bill
+    source = fields.CharField(8, default="v2")   # the bill compared: v2 downloadbill | v3 tradebill
+    kind = fields.CharField(8)                   # payment | refund
+    ref = fields.CharField(64)                   # out_trade_no (payment) or out_refund_no (refund)
+    out_trade_no = fields.CharField(64, default="")
+    issue = fields.CharField(16)                 # ReconcileIssue
+    ours_fen = fields.BigIntField(null=True)
+    wechat_fen = fields.BigIntField(null=True)
+    ours_status = fields.CharField(16, default="")
+    wechat_status = fields.CharField(16, default="")
+    detected_at = fields.DatetimeField(auto_now_add=True)
+    resolved_at = fields.DatetimeField(null=True, db_index=True)
+    resolved_by = fields.BigIntField(null=True)
+    resolution_note = fields.CharField(200, default="")
+
+    class Meta:
+        table = "reconcile_differences"
+        unique_together = (("bill_date", "kind", "ref", "issue"),)

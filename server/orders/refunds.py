@@ -20,6 +20,7 @@ from server.kit.errors import Conflict, NotFound, ValidationFailed
 from server.kit.jobs import enqueue
 from server.kit.schemas import Out
 from server.ledger import service as ledger
+from server.models.audit import AuditLog
 from server.models.orders import Order, OrderLine, OrderStatus
 from server.models.payments import Payment, PaymentStatus, Refund, RefundStatus
 from server.orders import service as orders_service
@@ -52,13 +53,19 @@ class RefundOut(Out):
     error: str
     created_at: datetime
     succeeded_at: datetime | None
+    attempts: int
+    next_attempt_at: datetime | None
+    settled_via: str
+    settle_note: str
 
 
 def refund_out(r: Refund) -> RefundOut:
     return RefundOut(id=r.id, refund_no=r.refund_no, order_id=r.order_id, kind=r.kind, amount_fen=r.amount_fen,
                      lines=[RefundLineOut(**x) for x in r.lines], status=r.status, reason=r.reason,
                      auto_approved=r.auto_approved, restock=r.restock, requested_by=r.requested_by,
-                     decided_by=r.decided_by, error=r.error, created_at=r.created_at, succeeded_at=r.succeeded_at)
+                     decided_by=r.decided_by, error=r.error, created_at=r.created_at, succeeded_at=r.succeeded_at,
+                     attempts=r.attempts, next_attempt_at=r.next_attempt_at, settled_via=r.settled_via,
+                     settle_note=r.settle_note)
 
 
 def new_refund_no() -> str:
@@ -164,6 +171,78 @@ async def decide(refund_id: int, *, approve: bool, actor_id: int, merchant_ids: 
     return refund_out(refund)
 
 
+# How the office may record that a failed refund was paid back outside WeChat Pay.
+SETTLE_METHODS = ("cash", "bank", "other")
+
+
+async def _check_still_refundable(refund: Refund, conn: Any) -> None:
+    """A failed refund holds no units (open_refund_qty leaves it out): before it is revived, make sure
+    no later refund took the same units meanwhile."""
+    if refund.kind != "order":
+        return
+    await lock_rows(Order, [refund.order_id], conn)
+    lines = {x.id: x for x in await OrderLine.filter(order_id=refund.order_id).using_db(conn)}
+    pending = await open_refund_qty(refund.order_id, conn)
+    for item in refund.lines:
+        line = lines[item["line_id"]]
+        if line.quantity - line.refunded_qty - pending.get(line.id, 0) < item["qty"]:
+            raise Conflict("these units were refunded by another refund since", code="refund_superseded",
+                           details={"line_id": line.id})
+
+
+async def retry_failed(refund_id: int, *, actor_id: int) -> RefundOut:
+    """The office sends a failed refund to WeChat again (approved, then submitted as usual). Asked again
+    after that, it answers the refund as it is; a refund that never failed is a 409."""
+    async with atomic() as conn:
+        rows = await lock_rows(Refund, [refund_id], conn)
+        if not rows:
+            raise NotFound("refund not found")
+        refund = rows[0]
+        if refund.status in (R.APPROVED, R.PROCESSING, R.SUCCEEDED) and not refund.settled_via and \
+                await AuditLog.filter(action="refund.retry", object_type="refund",
+                                      object_id=str(refund_id)).using_db(conn).exists():
+            return refund_out(refund)  # a repeated request: the retry is under way (or went through)
+        if refund.status != R.FAILED:
+            raise Conflict(f"the refund is {refund.status}; only a failed refund can be retried",
+                           code="invalid_transition")
+        await _check_still_refundable(refund, conn)
+        await Refund.filter(id=refund_id, status=R.FAILED).using_db(conn).update(
+            status=R.APPROVED, attempts=0, next_attempt_at=None, decided_at=clock.now())
+        await audit.record(actor_id, "refund.retry", "refund", refund_id,
+                           {"order_id": refund.order_id, "previous_error": refund.error}, conn=conn)
+        enqueue("payments.refund", refund_id, job_id=kr.key("job", f"payments.refund:{refund_id}:retry:{clock.timestamp():.0f}"))
+        refund = await Refund.get(id=refund_id, using_db=conn)
+    return refund_out(refund)
+
+
+async def settle_elsewhere(refund_id: int, *, method: str, note: str, actor_id: int) -> RefundOut:
+    """The office records that a failed refund was paid back another way (cash, bank transfer): the
+    refund succeeds with every consequence of a WeChat refund (ledger reversals, quantities, stock,
+    order closed). Asked again with the same method, it answers the refund as it is."""
+    if method not in SETTLE_METHODS:
+        raise ValidationFailed.field("method", "one of " + ", ".join(SETTLE_METHODS))
+    async with atomic() as conn:
+        rows = await lock_rows(Refund, [refund_id], conn)
+        if not rows:
+            raise NotFound("refund not found")
+        refund = rows[0]
+        if refund.status == R.SUCCEEDED and refund.settled_via == method:
+            return refund_out(refund)  # a repeated request
+        if refund.status != R.FAILED:
+            raise Conflict(f"the refund is {refund.status}; only a failed refund can be settled another way",
+                           code="invalid_transition")
+        await _check_still_refundable(refund, conn)
+        await Refund.filter(id=refund_id, status=R.FAILED).using_db(conn).update(
+            status=R.SUCCEEDED, succeeded_at=clock.now(), settled_via=method, settle_note=note[:200],
+            next_attempt_at=None)
+        await audit.record(actor_id, "refund.settled_elsewhere", "refund", refund_id,
+                           {"order_id": refund.order_id, "method": method, "note": note[:200],
+                            "amount_fen": refund.amount_fen, "previous_error": refund.error}, conn=conn)
+        await _apply_success(refund, conn)
+        refund = await Refund.get(id=refund_id, using_db=conn)
+    return refund_out(refund)
+
+
 async def complete(refund_no: str, *, success: bool, refund_fee: int | None, wechat_refund_id: str = "",
                    error: str = "") -> str:
     """Apply WeChat's (or the counter's) result of a refund exactly once; returns the outcome."""
@@ -179,39 +258,47 @@ async def complete(refund_no: str, *, success: bool, refund_fee: int | None, wec
                 status=R.FAILED, error=error[:200] or "refund failed")
             return "failed" if n else "duplicate"
         n = await Refund.filter(id=refund.id, status__in=[R.APPROVED, R.PROCESSING]).using_db(conn).update(
-            status=R.SUCCEEDED, succeeded_at=clock.now(), wechat_refund_id=wechat_refund_id[:64])
+            status=R.SUCCEEDED, succeeded_at=clock.now(), wechat_refund_id=wechat_refund_id[:64],
+            next_attempt_at=None)
         if n == 0:
             return "duplicate"
-        if refund.kind != "order":
-            return "applied"
-        # The order row lock orders us against the warehouse hand-off (PAID -> IN_FULFILMENT).
-        order = (await lock_rows(Order, [refund.order_id], conn))[0]
-        await ledger.post_refund(refund.id, order.id, refund.lines, conn)
-        for item in refund.lines:
-            await OrderLine.filter(id=item["line_id"]).using_db(conn).update(
-                refunded_qty=F("refunded_qty") + item["qty"], refunded_fen=F("refunded_fen") + item["amount"])
-        await Order.filter(id=order.id).using_db(conn).update(refunded_fen=F("refunded_fen") + refund.amount_fen,
-                                                              updated_at=clock.now())
-        refunded: dict[int, int] = {}
-        for item in refund.lines:
-            refunded[item["line_id"]] = refunded.get(item["line_id"], 0) + item["qty"]
-        await orders_service.count_sales(refunded, conn, sign=-1)  # behind the guard above: once
-        if order.status == S.PAID:  # never handed to the warehouse: the goods are still on the shelf
-            skus = dict(await OrderLine.filter(id__in=[i["line_id"] for i in refund.lines]).using_db(conn)
-                        .values_list("id", "sku_id"))
-            await orders_service.release_stock([(skus[i["line_id"]], i["qty"]) for i in refund.lines], conn)
-            await Refund.filter(id=refund.id).using_db(conn).update(restock=True)
-        else:  # handed to the warehouse (a delivery order is out for delivery with its first parcel):
-            # what is not picked yet stays there
-            from server.fulfillment import service as fulfillment_service
-
-            await fulfillment_service.shrink_for_refund(order.id, refund.lines, conn)
-        if order.refunded_fen + refund.amount_fen >= order.paid_fen:
-            await orders_service.transition(order.id, REFUNDABLE, S.CLOSED, conn=conn,
-                                            completed_at=clock.now())
-        await audit.record(None, "refund.succeeded", "order", order.id,
-                           {"refund_id": refund.id, "amount_fen": refund.amount_fen}, conn=conn)
+        await _apply_success(refund, conn)
     return "applied"
+
+
+async def _apply_success(refund: Refund, conn: Any) -> None:
+    """What a succeeded refund changes (inside the transaction that marked it succeeded): ledger
+    reversals, refunded quantities, stock back or the warehouse task shrunk, the order closed when
+    everything was refunded. A stray refund changes nothing else: its payment never reached the ledger."""
+    if refund.kind != "order":
+        return
+    # The order row lock orders us against the warehouse hand-off (PAID -> IN_FULFILMENT).
+    order = (await lock_rows(Order, [refund.order_id], conn))[0]
+    await ledger.post_refund(refund.id, order.id, refund.lines, conn)
+    for item in refund.lines:
+        await OrderLine.filter(id=item["line_id"]).using_db(conn).update(
+            refunded_qty=F("refunded_qty") + item["qty"], refunded_fen=F("refunded_fen") + item["amount"])
+    await Order.filter(id=order.id).using_db(conn).update(refunded_fen=F("refunded_fen") + refund.amount_fen,
+                                                          updated_at=clock.now())
+    refunded: dict[int, int] = {}
+    for item in refund.lines:
+        refunded[item["line_id"]] = refunded.get(item["line_id"], 0) + item["qty"]
+    await orders_service.count_sales(refunded, conn, sign=-1)  # behind the succeeded guard: once
+    if order.status == S.PAID:  # never handed to the warehouse: the goods are still on the shelf
+        skus = dict(await OrderLine.filter(id__in=[i["line_id"] for i in refund.lines]).using_db(conn)
+                    .values_list("id", "sku_id"))
+        await orders_service.release_stock([(skus[i["line_id"]], i["qty"]) for i in refund.lines], conn)
+        await Refund.filter(id=refund.id).using_db(conn).update(restock=True)
+    else:  # handed to the warehouse (a delivery order is out for delivery with its first parcel):
+        # what is not picked yet stays there
+        from server.fulfillment import service as fulfillment_service
+
+        await fulfillment_service.shrink_for_refund(order.id, refund.lines, conn)
+    if order.refunded_fen + refund.amount_fen >= order.paid_fen:
+        await orders_service.transition(order.id, REFUNDABLE, S.CLOSED, conn=conn,
+                                        completed_at=clock.now())
+    await audit.record(None, "refund.succeeded", "order", order.id,
+                       {"refund_id": refund.id, "amount_fen": refund.amount_fen}, conn=conn)
 
 
 async def get_refund(refund_id: int) -> RefundOut:

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from tortoise.exceptions import IntegrityError
-from tortoise.expressions import F
+from tortoise.expressions import F, Q
 
 from config.settings import ORDER_PAY_MARGIN_SECONDS
 from server.integrations.wechatpay import (SUCCESS_XML, InvalidNotification, PayGatewayError, fail_xml,
@@ -350,14 +350,34 @@ async def submit_refund(refund_id: int) -> str:
                                       total_fee=payment.amount_fen, refund_fee=refund.amount_fen,
                                       notify_url=refund_notify_url())
     except PayGatewayError as exc:
-        if exc.transient:
-            raise  # the job retries
-        await Refund.filter(id=refund.id, status=RefundStatus.APPROVED).update(
-            status=RefundStatus.FAILED, error=f"{exc.err_code}: {exc.message}"[:200])
+        error = f"{exc.err_code or 'NO_CODE'}: {exc.message}"[:200]
+        if exc.transient:  # WeChat may take it later: keep it approved, try again after a backoff
+            attempts = refund.attempts + 1
+            await Refund.filter(id=refund.id, status=RefundStatus.APPROVED).update(
+                attempts=attempts, next_attempt_at=clock.now() + refund_backoff(attempts), error=error)
+            log.warning("refund not taken by WeChat, retried later",
+                        extra={"refund_id": refund.id, "attempts": attempts, "err": exc.err_code})
+            return "retry"
+        await Refund.filter(id=refund.id, status=RefundStatus.APPROVED).update(status=RefundStatus.FAILED, error=error)
         return "failed"
     await Refund.filter(id=refund.id, status=RefundStatus.APPROVED).update(
-        status=RefundStatus.PROCESSING, submitted_at=clock.now(), wechat_refund_id=str(resp.get("refund_id") or "")[:64])
+        status=RefundStatus.PROCESSING, submitted_at=clock.now(), next_attempt_at=None,
+        wechat_refund_id=str(resp.get("refund_id") or "")[:64])
     return "submitted"
+
+
+def refund_backoff(attempts: int) -> timedelta:
+    """The wait before a refund's next submission after `attempts` that WeChat could not take."""
+    s = runtime.settings()
+    return timedelta(seconds=min(s.refund_retry_max_seconds, s.refund_retry_base_seconds * 2 ** (attempts - 1)))
+
+
+async def refund_retry_delay(refund_id: int) -> timedelta | None:
+    """How long until an approved refund's next submission is due (None: none is scheduled)."""
+    refund = await Refund.get_or_none(id=refund_id).only("id", "status", "next_attempt_at")
+    if refund is None or refund.status != RefundStatus.APPROVED or refund.next_attempt_at is None:
+        return None
+    return max(timedelta(0), refund.next_attempt_at - clock.now())
 
 
 async def query_refund(refund_id: int) -> str:
@@ -385,10 +405,14 @@ async def sweep() -> dict:
                       .values_list("order_id", flat=True))
     for oid in set(to_query):
         enqueue("payments.query", oid)
-    approved = await Refund.filter(status=RefundStatus.APPROVED, decided_at__lt=now - timedelta(minutes=2)) \
+    # Approved refunds whose job was lost, and those whose retry is due while their job gave up (a
+    # minute of slack leaves a due retry to the job's own deferred run).
+    approved = await Refund.filter(
+        Q(next_attempt_at__isnull=True, decided_at__lt=now - timedelta(minutes=2))
+        | Q(next_attempt_at__lt=now - timedelta(minutes=1)), status=RefundStatus.APPROVED) \
         .order_by("id").limit(200).values_list("id", flat=True)
     for rid in approved:
-        enqueue("payments.refund", rid)
+        enqueue("payments.refund", rid, job_id=kr.key("job", f"payments.refund:{rid}:sweep:{int(now.timestamp()) // 60}"))
     processing = await Refund.filter(status=RefundStatus.PROCESSING, submitted_at__lt=now - timedelta(minutes=2)) \
         .order_by("id").limit(200).values_list("id", flat=True)
     for rid in processing:

@@ -2,13 +2,12 @@
 (PNG and SVG) and printable label sheets. Rendering runs in a thread (Pillow is CPU work)."""
 from __future__ import annotations
 
-import asyncio
 import html
 import io
 import re
 import secrets
 
-from server.kit import runtime
+from server.kit import pools, runtime
 
 # Crockford base32 (no I, L, O, U): 12 characters = 60 random bits. Read back tolerantly.
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -59,11 +58,11 @@ def _svg(code: str) -> bytes:
 
 
 async def png(code: str) -> bytes:
-    return await asyncio.to_thread(_png, code)
+    return await pools.cpu(_png, code)
 
 
 async def svg(code: str) -> bytes:
-    return await asyncio.to_thread(_svg, code)
+    return await pools.cpu(_svg, code)
 
 
 def _inline_svg(code: str) -> str:
@@ -94,4 +93,4 @@ def _sheet(title: str, labels: list[tuple[str, str, str]]) -> str:
 
 async def label_sheet(title: str, labels: list[tuple[str, str, str]]) -> str:
     """Printable HTML label sheet (QR inline as SVG: no external files, prints at any resolution)."""
-    return await asyncio.to_thread(_sheet, title, labels)
+    return await pools.cpu(_sheet, title, labels)

@@ -2,7 +2,6 @@
 session (the CSV sign-in sheet plus its files), built in a temporary file, never in memory."""
 from __future__ import annotations
 
-import asyncio
 import csv
 import io
 import re
@@ -10,7 +9,7 @@ import tempfile
 import zipfile
 from typing import IO
 
-from server.kit import clock
+from server.kit import clock, pools
 from server.kit.errors import NotFound
 from server.models.training import SessionFile, SignIn, TrainingSession
 from server.training.schemas import ArchiveRow
@@ -72,7 +71,7 @@ async def export_zip(session_id: int) -> tuple[IO[bytes], int, str]:
     tmp = tempfile.SpooledTemporaryFile(max_size=8 * 2**20, prefix="kz-archive-")  # noqa: SIM115 - returned to the caller, who closes it
     zf = zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED)
     try:
-        await asyncio.to_thread(zf.writestr, "signin_sheet.csv", sheet_csv(sheet))
+        await pools.cpu(zf.writestr, "signin_sheet.csv", sheet_csv(sheet))
         manifest = io.StringIO()
         mw = csv.writer(manifest)
         mw.writerow(["kind", "path", "original filename", "content type", "size", "uploaded_at"])
@@ -87,10 +86,10 @@ async def export_zip(session_id: int) -> tuple[IO[bytes], int, str]:
                              f.created_at.isoformat()])
                 continue
             # Media is already compressed (jpeg, mp4, docx): store, do not deflate again.
-            await asyncio.to_thread(zf.writestr, zipfile.ZipInfo(path, date_time=_zip_time(f.created_at)), data,
-                                    zipfile.ZIP_STORED)
+            await pools.cpu(zf.writestr, zipfile.ZipInfo(path, date_time=_zip_time(f.created_at)), data,
+                            zipfile.ZIP_STORED)
             mw.writerow([f.kind, path, f.filename, f.content_type, f.size, f.created_at.isoformat()])
-        await asyncio.to_thread(zf.writestr, "manifest.csv", ("\ufeff" + manifest.getvalue()).encode())
+        await pools.cpu(zf.writestr, "manifest.csv", ("\ufeff" + manifest.getvalue()).encode())
     finally:
         zf.close()
     size = tmp.tell()

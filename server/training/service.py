@@ -8,7 +8,7 @@ from datetime import date, timedelta
 from tortoise.exceptions import IntegrityError
 from tortoise.functions import Count
 
-from server.kit import audit, clock
+from server.kit import audit, clock, pools
 from server.kit import redis as kr
 from server.kit.auth import Principal
 from server.kit.db import atomic, lock_rows
@@ -635,10 +635,8 @@ def _qr_png(payload: str) -> bytes:
 
 async def signin_qr_png(session_id: int) -> tuple[bytes, SignInQrOut]:
     """Today's sign-in payload drawn as a PNG QR code, for the screen in the classroom."""
-    import asyncio
-
     current = await signin_qr(session_id)
-    return await asyncio.to_thread(_qr_png, current.payload), current
+    return await pools.cpu(_qr_png, current.payload), current
 
 
 async def _insert_signin(session: TrainingSession, trainee_id: int, day: date, *, method: str,

@@ -1,20 +1,25 @@
-"""WeChat Pay v2 simulator: unifiedorder, orderquery, closeorder, refund (secapi), refundquery with
-MD5 signatures checked and answered, WeChat's error codes, and its notifications: a signed payment
-notification to our notify_url (retried like WeChat while we do not answer SUCCESS) and refund
-notifications with req_info AES-256-ECB encrypted. State lives in Redis (every process sees it).
+"""WeChat Pay v2 simulator: unifiedorder, orderquery, closeorder, refund (secapi), refundquery and
+downloadbill (the trade bill in WeChat's CSV-like text) with MD5 signatures checked and answered,
+WeChat's error codes, and its notifications: a signed payment notification to our notify_url (retried
+like WeChat while we do not answer SUCCESS) and refund notifications with req_info AES-256-ECB
+encrypted. State lives in Redis (every process sees it).
 
 Demo/test helpers (not WeChat APIs):
   POST /__sim__/wechatpay/pay     {"out_trade_no": ...}  the simulated buyer pays; the notification
                                    is sent at once (first attempt awaited), then retried in background
   POST /__sim__/wechatpay/renotify {"out_trade_no": ...} send the same notification again
+  POST /__sim__/wechatpay/faults  {"api": "refund"|"*"|..., "delay_seconds": 0-30, "http_status": 500-599,
+                                   "err_code": "NOTENOUGH"} make an API slow, answer an HTTP error, or
+                                   refuse with WeChat's error code; DELETE /__sim__/wechatpay/faults ends them
 """
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import logging
 import secrets
-from datetime import datetime
+from datetime import date, datetime, timedelta
 
 import httpx
 import orjson
@@ -62,6 +67,62 @@ def _biz_err(code: str, des: str) -> HTTPResponse:
     return _xml({**_base(), "result_code": "FAIL", "err_code": code, "err_code_des": des})
 
 
+# ---- fault switch (tests and drills) ------------------------------------------------------------
+FAULT_APIS = ("unifiedorder", "orderquery", "closeorder", "refund", "refundquery", "downloadbill")
+
+
+def _faultable(api: str):
+    """Apply the fault set for this API (or "*"): a delay, an HTTP error status or a refusal."""
+    def deco(handler):
+        @functools.wraps(handler)
+        async def wrapped(request: Request, *args, **kwargs):
+            raw = await kr.redis().get(_k("faults"))
+            faults = orjson.loads(raw) if raw else {}
+            fault = faults.get(api) or faults.get("*")
+            if fault:
+                if fault.get("delay_seconds"):
+                    await asyncio.sleep(fault["delay_seconds"])
+                if fault.get("http_status"):
+                    status = fault["http_status"]
+                    return HTTPResponse(f"<html><body>{status} Internal Server Error</body></html>", status=status,
+                                        content_type="text/html")
+                if fault.get("err_code"):
+                    return _biz_err(fault["err_code"], "模拟的微信支付错误")
+            return await handler(request, *args, **kwargs)
+        return wrapped
+    return deco
+
+
+@bp.post("/faults")
+async def set_fault(request: Request):
+    body = _json_body(request)
+    api = body.get("api", "*")
+    delay, status, err = body.get("delay_seconds", 0), body.get("http_status", 0), body.get("err_code", "")
+    problems = []
+    if api != "*" and api not in FAULT_APIS:
+        problems.append({"field": "api", "message": "one of " + ", ".join(("*",) + FAULT_APIS)})
+    if not isinstance(delay, (int, float)) or isinstance(delay, bool) or not 0 <= delay <= 30:
+        problems.append({"field": "delay_seconds", "message": "a number of seconds, 0 to 30"})
+    if not isinstance(status, int) or isinstance(status, bool) or not (status == 0 or 500 <= status <= 599):
+        problems.append({"field": "http_status", "message": "0 or 500-599"})
+    if not isinstance(err, str) or len(err) > 32:
+        problems.append({"field": "err_code", "message": "a WeChat error code"})
+    if problems:
+        return json({"error": {"code": "validation_failed", "message": problems[0]["field"] + ": invalid",
+                               "details": problems}}, status=422)
+    raw = await kr.redis().get(_k("faults"))
+    faults = orjson.loads(raw) if raw else {}
+    faults[api] = {"delay_seconds": delay, "http_status": status, "err_code": err}
+    await kr.redis().set(_k("faults"), orjson.dumps(faults), ex=86400)
+    return json({"faults": faults})
+
+
+@bp.delete("/faults")
+async def clear_faults(request: Request):
+    await kr.redis().delete(_k("faults"))
+    return json({"faults": {}})
+
+
 def _parse(request: Request) -> dict | HTTPResponse:
     try:
         data = xmltodict.parse(request.body or b"")["xml"]
@@ -96,6 +157,7 @@ def _ts(value: str) -> float:
 
 
 @bp.post("/pay/unifiedorder")
+@_faultable("unifiedorder")
 async def unifiedorder(request: Request):
     data = _parse(request)
     if isinstance(data, HTTPResponse):
@@ -148,6 +210,7 @@ def _state(order: dict) -> str:
 
 
 @bp.post("/pay/orderquery")
+@_faultable("orderquery")
 async def orderquery(request: Request):
     data = _parse(request)
     if isinstance(data, HTTPResponse):
@@ -165,6 +228,7 @@ async def orderquery(request: Request):
 
 
 @bp.post("/pay/closeorder")
+@_faultable("closeorder")
 async def closeorder(request: Request):
     data = _parse(request)
     if isinstance(data, HTTPResponse):
@@ -260,6 +324,7 @@ async def buyer_pays(request: Request):
                  time_end=clock.now().astimezone(clock.SHANGHAI).strftime("%Y%m%d%H%M%S"))
     order["notification"] = _pay_notification(order)
     await _save(otn, order)
+    await _bill_index(clock.now(), "P", otn)
     delivered = await _send(order["notify_url"], order["notification"], _k("attempts", otn))
     return json({"transaction_id": order["transaction_id"], "delivered": delivered})
 
@@ -315,6 +380,7 @@ async def _finish_refund(out_refund_no: str) -> None:
 
 
 @bp.post("/secapi/pay/refund")
+@_faultable("refund")
 async def refund_apply(request: Request):
     data = _parse(request)
     if isinstance(data, HTTPResponse):
@@ -344,11 +410,12 @@ async def refund_apply(request: Request):
             return _biz_err("INVALID_REQUEST", "退款金额大于支付金额")
         refund = {"out_refund_no": orn, "out_trade_no": order["out_trade_no"], "refund_fee": fee,
                   "refund_id": "50000" + secrets.token_hex(12)[:23], "status": "PROCESSING",
-                  "notify_url": data.get("notify_url")}
+                  "notify_url": data.get("notify_url"), "created": clock.now().timestamp()}
         order["refunded"] = refunded + fee
         order["state"] = "REFUND"
         await _save(order["out_trade_no"], order)
         await kr.redis().set(_k("refund", orn), orjson.dumps(refund), ex=7 * 86400)
+        await _bill_index(clock.now(), "R", orn)
         t = asyncio.get_running_loop().create_task(_finish_refund(orn))
         _tasks.add(t)
         t.add_done_callback(_tasks.discard)
@@ -358,6 +425,7 @@ async def refund_apply(request: Request):
 
 
 @bp.post("/pay/refundquery")
+@_faultable("refundquery")
 async def refundquery(request: Request):
     data = _parse(request)
     if isinstance(data, HTTPResponse):
@@ -371,3 +439,99 @@ async def refundquery(request: Request):
                  "transaction_id": order.get("transaction_id"), "total_fee": order.get("total_fee"),
                  "refund_count": 1, "out_refund_no_0": refund["out_refund_no"], "refund_id_0": refund["refund_id"],
                  "refund_fee_0": refund["refund_fee"], "refund_status_0": refund["status"]})
+
+
+# ---- the trade bill (下载对账单) -----------------------------------------------------------------
+# The ALL bill's columns as WeChat documents them; every value is prefixed with a backtick (so that a
+# spreadsheet keeps long numbers as text), amounts are yuan with two decimals, then two summary rows.
+BILL_HEADER = ("交易时间,公众账号ID,商户号,特约商户号,设备号,微信订单号,商户订单号,用户标识,交易类型,交易状态,"
+               "付款银行,货币种类,应结订单金额,代金券金额,微信退款单号,商户退款单号,退款金额,充值券退款金额,"
+               "退款类型,退款状态,商品名称,商户数据包,手续费,费率,订单金额,申请退款金额,费率备注")
+BILL_SUMMARY_HEADER = "总交易单数,应结订单总金额,退款总金额,充值券退款总金额,手续费总金额,订单总金额,申请退款总金额"
+FEE_RATE_BP = 60  # 0.60%
+
+
+async def _bill_index(when: datetime, kind: str, ref: str) -> None:
+    day = when.astimezone(clock.SHANGHAI).strftime("%Y%m%d")
+    await kr.redis().rpush(_k("bill", day), f"{kind}:{ref}")
+    await kr.redis().expire(_k("bill", day), 40 * 86400)
+
+
+def _yuan(fen: int) -> str:
+    sign = "-" if fen < 0 else ""
+    return f"{sign}{abs(fen) // 100}.{abs(fen) % 100:02d}"
+
+
+def _local(ts: float) -> str:
+    return datetime.fromtimestamp(ts, clock.SHANGHAI).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _bill_row(values: list) -> str:
+    return ",".join("`" + str(v) for v in values)
+
+
+async def _bill_text(day: str) -> str | None:
+    refs = await kr.redis().lrange(_k("bill", day), 0, -1)
+    if not refs:
+        return None
+    s = runtime.settings()
+    lines, paid, refunded, fees = [BILL_HEADER], 0, 0, 0
+    for ref in dict.fromkeys(r.decode() if isinstance(r, bytes) else r for r in refs):
+        kind, _, key = ref.partition(":")
+        if kind == "P":
+            order = await _order(key)
+            if order is None:
+                continue
+            fee = (order["total_fee"] * FEE_RATE_BP + 5000) // 10000
+            paid, fees = paid + order["total_fee"], fees + fee
+            when = datetime.strptime(order["time_end"], "%Y%m%d%H%M%S").replace(tzinfo=clock.SHANGHAI)
+            lines.append(_bill_row([
+                when.strftime("%Y-%m-%d %H:%M:%S"), s.wechat_app_id, s.wechat_mch_id, "0", "",
+                order["transaction_id"], order["out_trade_no"], order.get("openid") or "", order["trade_type"],
+                "SUCCESS", "OTHERS", "CNY", _yuan(order["total_fee"]), "0.00", "0", "0", "0.00", "0.00", "", "",
+                "喀左特色馆", order.get("attach") or "", _yuan(fee), "0.60%", _yuan(order["total_fee"]), "0.00", ""]))
+        else:
+            raw = await kr.redis().get(_k("refund", key))
+            if raw is None:
+                continue
+            refund = orjson.loads(raw)
+            order = await _order(refund["out_trade_no"]) or {}
+            fee = -((refund["refund_fee"] * FEE_RATE_BP + 5000) // 10000)
+            refunded, fees = refunded + refund["refund_fee"], fees + fee
+            lines.append(_bill_row([
+                _local(refund.get("created") or clock.now().timestamp()), s.wechat_app_id, s.wechat_mch_id, "0", "",
+                order.get("transaction_id", ""), refund["out_trade_no"], order.get("openid") or "",
+                order.get("trade_type", "JSAPI"), "REFUND", "OTHERS", "CNY", "0.00", "0.00", refund["refund_id"],
+                refund["out_refund_no"], _yuan(refund["refund_fee"]), "0.00", "ORIGINAL", refund["status"],
+                "喀左特色馆", "", _yuan(fee), "0.60%", "0.00", _yuan(refund["refund_fee"]), ""]))
+    lines.append(BILL_SUMMARY_HEADER)
+    lines.append(_bill_row([len(lines) - 2, _yuan(paid), _yuan(refunded), "0.00", _yuan(fees), _yuan(paid),
+                            _yuan(refunded)]))
+    return "\r\n".join(lines) + "\r\n"
+
+
+def _bill_fail(msg: str, code: str) -> HTTPResponse:
+    return HTTPResponse(f"<xml><return_code><![CDATA[FAIL]]></return_code><return_msg><![CDATA[{msg}]]></return_msg>"
+                        f"<error_code><![CDATA[{code}]]></error_code></xml>", content_type="text/xml; charset=utf-8")
+
+
+@bp.post("/pay/downloadbill")
+@_faultable("downloadbill")
+async def downloadbill(request: Request):
+    data = _parse(request)
+    if isinstance(data, HTTPResponse):
+        return data
+    day = data.get("bill_date") or ""
+    try:
+        bill_day = datetime.strptime(day, "%Y%m%d").date()
+    except ValueError:
+        return _bill_fail("invalid bill_date", "20001")
+    if data.get("bill_type", "ALL") != "ALL":
+        return _bill_fail("invalid bill_type", "20001")  # only the ALL bill is simulated
+    today: date = clock.now().astimezone(clock.SHANGHAI).date()
+    if bill_day >= today or bill_day < today - timedelta(days=90):
+        return _bill_fail("invalid bill_date", "20001")  # a day's bill exists from the next morning
+    text = await _bill_text(day)
+    if text is None:
+        return _bill_fail("No Bill Exist", "20002")
+    return HTTPResponse(text, content_type="text/plain; charset=utf-8")

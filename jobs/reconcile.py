@@ -1,0 +1,17 @@
+"""The daily reconciliation with WeChat Pay's trade bill (server/reconcile). Its cron fires every hour;
+the service runs yesterday's once the configured local hour has come and it is not done yet, so the
+cron is also its own sweeper."""
+from __future__ import annotations
+
+from arq import cron
+
+from server.reconcile import service as reconcile
+
+
+async def reconcile_daily(ctx) -> dict | None:
+    result = await reconcile.run_due()
+    return result.model_dump(mode="json") if result else None
+
+
+JOBS = [("reconcile.daily", reconcile_daily)]
+CRON = [cron(reconcile_daily, name="cron:reconcile.daily", minute={23}, second={30}, unique=True, timeout=300)]

@@ -1,0 +1,1 @@
+"""Operational alerts as data (server/alerts/service.py)."""
