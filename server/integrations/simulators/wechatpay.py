@@ -11,10 +11,12 @@ Demo/test helpers (not WeChat APIs):
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import logging
 import secrets
 from datetime import datetime
+from typing import Awaitable, Callable
 
 import httpx
 import orjson
@@ -24,6 +26,7 @@ from sanic.response import HTTPResponse, json
 from wechatpy.crypto import RefundCrypto
 from wechatpy.pay.utils import calculate_signature, dict_to_xml
 
+from server.integrations.simulators.wechatpay_tls import CN_HEADER, PROOF_HEADER, proof
 from server.kit import clock, runtime
 from server.kit import redis as kr
 
@@ -209,7 +212,15 @@ async def _deliver(url: str, body: str) -> bool:
         return False
 
 
-def _retry_in_background(url: str, body: str, counter_key: str) -> None:
+def spawn(coro) -> None:
+    """Run a simulator's background step (WeChat finishing a refund) without losing the task."""
+    t = asyncio.get_running_loop().create_task(coro)
+    _tasks.add(t)
+    t.add_done_callback(_tasks.discard)
+
+
+def retry_delivery(deliver: Callable[[], Awaitable[bool]], counter_key: str) -> None:
+    """Retry an unacknowledged notification in the background on WeChat's schedule (the setting)."""
     delays = list(runtime.settings().wechat_pay_sim_retry_seconds)
 
     async def run():
@@ -219,7 +230,7 @@ def _retry_in_background(url: str, body: str, counter_key: str) -> None:
                 await kr.redis().incr(counter_key)
             except Exception:  # noqa: BLE001 - the server may be stopping
                 return
-            if await _deliver(url, body):
+            if await deliver():
                 return
 
     t = asyncio.get_running_loop().create_task(run())
@@ -227,12 +238,17 @@ def _retry_in_background(url: str, body: str, counter_key: str) -> None:
     t.add_done_callback(_tasks.discard)
 
 
-async def _send(url: str, body: str, counter_key: str) -> bool:
+async def send_notification(deliver: Callable[[], Awaitable[bool]], counter_key: str) -> bool:
+    """The first delivery (awaited), then WeChat's retries while we do not acknowledge it."""
     await kr.redis().incr(counter_key)
-    ok = await _deliver(url, body)
+    ok = await deliver()
     if not ok:
-        _retry_in_background(url, body, counter_key)
+        retry_delivery(deliver, counter_key)
     return ok
+
+
+def _send(url: str, body: str, counter_key: str):
+    return send_notification(functools.partial(_deliver, url, body), counter_key)
 
 
 def _json_body(request: Request) -> dict:
@@ -316,6 +332,10 @@ async def _finish_refund(out_refund_no: str) -> None:
 
 @bp.post("/secapi/pay/refund")
 async def refund_apply(request: Request):
+    # WeChat serves /secapi/ only to the merchant API certificate (two-way TLS): see wechatpay_tls.
+    if (request.headers.get(PROOF_HEADER) != proof(_key())
+            or request.headers.get(CN_HEADER) != runtime.settings().wechat_mch_id):
+        return _fail("证书错误：退款需要商户API证书")
     data = _parse(request)
     if isinstance(data, HTTPResponse):
         return data
@@ -349,9 +369,7 @@ async def refund_apply(request: Request):
         order["state"] = "REFUND"
         await _save(order["out_trade_no"], order)
         await kr.redis().set(_k("refund", orn), orjson.dumps(refund), ex=7 * 86400)
-        t = asyncio.get_running_loop().create_task(_finish_refund(orn))
-        _tasks.add(t)
-        t.add_done_callback(_tasks.discard)
+        spawn(_finish_refund(orn))
     return _xml({**_base(), "result_code": "SUCCESS", "transaction_id": order["transaction_id"],
                  "out_trade_no": order["out_trade_no"], "out_refund_no": orn, "refund_id": refund["refund_id"],
                  "refund_fee": fee, "total_fee": order["total_fee"], "cash_fee": order["total_fee"]})
