@@ -600,7 +600,7 @@ async def tradebill(request: Request):
     if request.args.get("tar_type") == "GZIP":
         content = gzip.compress(content)
     token = secrets.token_hex(16)
-    await kr.redis().set(_k("bill", token), content, ex=300)
+    await kr.redis().set(_k("billfile", token), content, ex=300)
     return _answer({"hash_type": "SHA1", "hash_value": hashlib.sha1(content).hexdigest(),
                     "download_url": f"{s.base_url}{PREFIX}/v3/billdownload/file?token={token}"})
 
@@ -608,7 +608,7 @@ async def tradebill(request: Request):
 @bp.get("/v3/billdownload/file")
 @authed
 async def billdownload(request: Request):
-    content = await kr.redis().get(_k("bill", request.args.get("token") or ""))
+    content = await kr.redis().get(_k("billfile", request.args.get("token") or ""))
     if content is None:
         return _error(404, "RESOURCE_NOT_EXISTS", "账单文件不存在或已过期")
     return HTTPResponse(content, content_type="application/octet-stream")
