@@ -169,36 +169,42 @@ class Settings(BaseSettings):
     # ---- WeChat Pay API version and keys (issue #20: server/integrations/wechatpay*.py) ----------
     # The one merchant account speaks APIv3 (new merchants get only v3) or, behind this, API v2.
     wechat_pay_api_version: Literal["v3", "v2"] = "v3"
-    # APIv3 notify URLs (JSON notifications signed by WeChat Pay; v2's XML ones keep the paths above).
+    # Path of the APIv3 payment notification (JSON, signed by WeChat Pay; v2 keeps its XML paths above).
     wechat_pay_v3_notify_path: str = "/api/v1/pay/wechat/v3/notify"
+    # Path of the APIv3 refund notification.
     wechat_pay_v3_refund_notify_path: str = "/api/v1/pay/wechat/v3/refund-notify"
+    # Path of the APIv3 transfer (商家转账) notification.
     wechat_pay_v3_transfer_notify_path: str = "/api/v1/pay/wechat/v3/transfer-notify"
-    # APIv3: the merchant API private key (PEM text; environment only) and its certificate's serial.
-    # Unset in simulator mode: the simulator's merchant key (generated once under data_dir) stands in.
+    # APIv3: the merchant API private key (apiclient_key.pem, PEM text; environment only). Unset in
+    # simulator mode: the simulator's merchant key (generated once under data_dir) stands in.
     wechat_pay_mch_private_key: SecretStr | None = None
+    # APIv3: the serial number of the merchant API certificate (商户API证书序列号).
     wechat_pay_mch_cert_serial: str = ""
     # APIv3 key (32 bytes): decrypts notifications and downloaded platform certificates.
     wechat_pay_apiv3_key: SecretStr | None = None
-    # Key mode 1 (公钥模式, new merchants): the WeChat Pay public key (PEM) and its id (PUB_KEY_ID_...).
+    # Key mode 1 (公钥模式, new merchants): the WeChat Pay public key, PEM text.
     wechat_pay_public_key: str = ""
+    # Key mode 1: the WeChat Pay public key's id (PUB_KEY_ID_...).
     wechat_pay_public_key_id: str = ""
-    # Key mode 2 (platform certificates): used when no public key is set; certificates are downloaded
-    # from /v3/certificates, several kept (rotation) and picked by serial; kept in this directory.
+    # Key mode 2 (platform certificates), used when no public key is set: certificates are downloaded
+    # from /v3/certificates, several kept (rotation) and picked by serial; cached in this directory.
     wechat_pay_platform_cert_dir: str = ""
-    # Simulator only: which key mode the simulated merchant account is set to (with no keys configured).
+    # Simulator only: the key mode of the simulated merchant account (public_key | platform_cert).
     wechat_pay_sim_key_mode: Literal["public_key", "platform_cert"] = "public_key"
-    # Notifications older or newer than this (Wechatpay-Timestamp against our clock) are refused.
+    # APIv3 notifications whose Wechatpay-Timestamp is further than this from our clock are refused.
     wechat_pay_notify_max_skew_seconds: int = Field(300, ge=30, le=3600)
     # Seconds one WeChat Pay call may take, its wait for a thread of the vendor pool included.
     wechat_pay_timeout_seconds: float = Field(8.0, gt=0, le=60)
     # 商家转账 scene (转账场景ID) of transfers to a WeChat balance.
     wechat_pay_transfer_scene_id: str = "1005"
-    # v2 only: the merchant API certificate for /secapi/ (refunds): a PKCS#12 file (apiclient_cert.p12,
-    # password = the merchant id unless set) or a PEM certificate with its PEM key file.
+    # v2 only: the merchant API certificate for /secapi/ (refunds): a PKCS#12 file (apiclient_cert.p12)
+    # or a PEM certificate (apiclient_cert.pem) with KAZUO_WECHAT_PAY_V2_KEY_PATH.
     wechat_pay_v2_cert_path: str = ""
+    # v2 only: the PEM key file of a PEM merchant certificate (apiclient_key.pem).
     wechat_pay_v2_key_path: str = ""
+    # v2 only: the PKCS#12 password (unset: the merchant id, as WeChat issues it).
     wechat_pay_v2_cert_password: SecretStr | None = None
-    # v2: the /secapi/ base when it differs from the API base (the simulator serves it on a TLS port).
+    # v2 only: the /secapi/ base when it differs from the API base (the simulator: its TLS port).
     wechat_pay_v2_secapi_base: str = ""
     # Simulator only: the TLS port of the v2 simulator's /secapi/ (client certificate required); 0 = any.
     wechat_pay_sim_tls_port: int = Field(0, ge=0, le=65535)
@@ -305,8 +311,10 @@ class Settings(BaseSettings):
         missing = []
         if self.wechat_pay_mch_private_key is None:
             missing.append("KAZUO_WECHAT_PAY_MCH_PRIVATE_KEY")
-        if not self.wechat_pay_mch_cert_serial:
+        if not self.wechat_pay_mch_cert_serial or "CHANGE_ME" in self.wechat_pay_mch_cert_serial:
             missing.append("KAZUO_WECHAT_PAY_MCH_CERT_SERIAL")
+        if "CHANGE_ME" in self.wechat_pay_public_key + self.wechat_pay_public_key_id:
+            missing.append("KAZUO_WECHAT_PAY_PUBLIC_KEY and KAZUO_WECHAT_PAY_PUBLIC_KEY_ID (still CHANGE_ME)")
         if self.wechat_pay_apiv3_key is None:
             missing.append("KAZUO_WECHAT_PAY_APIV3_KEY")
         elif len(self.wechat_pay_apiv3_key.get_secret_value().encode()) != 32:
