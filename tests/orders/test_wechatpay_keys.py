@@ -63,6 +63,7 @@ async def test_v2_refunds_need_the_merchant_certificate(client, buyer, station, 
 # ---- production refuses to start without the chosen version's keys ----------------------------------
 def _prod(**kw):
     base = dict(_env_file=None, env="production", database_url="postgres://u@h/db", redis_url="redis://h",
+                wechat_pay_api_version="v3",
                 jwt_secret="j" * 40, wechat_app_secret="s", aliyun_access_key_secret="a")
     return load_settings(**{**base, **kw})
 
