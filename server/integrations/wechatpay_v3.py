@@ -19,6 +19,7 @@ import logging
 import os
 import secrets
 import threading
+import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Callable, Mapping
@@ -61,8 +62,12 @@ class TransferNotice:
 
 
 class _Core(Core):
+    # An inbound notification with an unknown serial may trigger a certificate download this often at most.
+    NOTIFY_REFRESH_SECONDS = 60
+
     def __init__(self, *, gateway: str, **kw):
         self._lock = threading.Lock()
+        self._fetched_at = float("-inf")
         super().__init__(**kw)
         self._gate_way = gateway.rstrip("/")
 
@@ -82,6 +87,7 @@ class _Core(Core):
         # Rotation: the SDK clears its list before downloading; a failed download or a certificate
         # that WeChat stopped listing but that is still valid must not leave us unable to verify.
         with self._lock:
+            self._fetched_at = time.monotonic()
             old = list(self._certificates)
             self._certificates = []
             try:
@@ -91,6 +97,16 @@ class _Core(Core):
                 fresh = {c.serial_number for c in self._certificates}
                 self._certificates += [c for c in old if c.serial_number not in fresh
                                        and c.not_valid_after_utc > now]
+
+
+    def knows(self, serial: str) -> bool:
+        return serial == self._public_key_id or any(format(c.serial_number, "X") == serial.upper()
+                                                    for c in self._certificates)
+
+    def may_refresh(self) -> bool:
+        """Unsigned traffic (a notification naming an unknown serial) must not make us download the
+        certificates on every request."""
+        return time.monotonic() - self._fetched_at >= self.NOTIFY_REFRESH_SECONDS
 
 
 class _Pay(WeChatPay):
@@ -266,6 +282,8 @@ class WeChatPayV3Gateway:
             raise InvalidNotification("bad Wechatpay-Timestamp", 401) from None
         if skew > self.max_skew:
             raise InvalidNotification("stale Wechatpay-Timestamp", 401)
+        if not self.core.knows(serial) and not self.core.may_refresh():
+            raise InvalidNotification("unknown Wechatpay-Serial", 401)
         try:
             text = body.decode("utf-8")
             ok = self.core._verify_signature({"Wechatpay-Signature": sig, "Wechatpay-Timestamp": ts,
