@@ -17,7 +17,7 @@ from config.settings import ConfigError, Settings
 from server.integrations.simulators import wechatpay_tls
 from server.integrations.simulators import wechatpay_v3 as sim_v3
 from server.integrations.wechatpay import PayGateway, WeChatPayGateway
-from server.integrations.wechatpay_v3 import WeChatPayV3Gateway
+from server.integrations.wechatpay_v3 import WeChatPayV3Gateway, pkcs8_pem
 from server.kit import runtime
 
 REAL_API = "https://api.mch.weixin.qq.com/"
@@ -55,12 +55,19 @@ def _v3(settings: Settings) -> WeChatPayV3Gateway:
     if not (serial and (public_key or cert_dir)):
         raise ConfigError("WeChat Pay v3 needs KAZUO_WECHAT_PAY_MCH_CERT_SERIAL and a WeChat Pay public key "
                           "or KAZUO_WECHAT_PAY_PLATFORM_CERT_DIR")
-    return WeChatPayV3Gateway(
-        app_id=settings.wechat_app_id, mch_id=settings.wechat_mch_id, private_key_pem=private_key,
-        cert_serial=serial, apiv3_key=settings.secret("wechat_pay_apiv3_key"),
-        api_base=_api_base(settings, sim_v3.PREFIX).rstrip("/"), public_key_pem=public_key,
-        public_key_id=public_key_id, cert_dir=cert_dir, timeout=settings.wechat_pay_timeout_seconds,
-        max_skew_seconds=settings.wechat_pay_notify_max_skew_seconds)
+    try:
+        private_key = pkcs8_pem(private_key)
+    except (ValueError, TypeError):
+        raise ConfigError("KAZUO_WECHAT_PAY_MCH_PRIVATE_KEY is not a PEM private key") from None
+    try:
+        return WeChatPayV3Gateway(
+            app_id=settings.wechat_app_id, mch_id=settings.wechat_mch_id, private_key_pem=private_key,
+            cert_serial=serial, apiv3_key=settings.secret("wechat_pay_apiv3_key"),
+            api_base=_api_base(settings, sim_v3.PREFIX).rstrip("/"), public_key_pem=public_key,
+            public_key_id=public_key_id, cert_dir=cert_dir, timeout=settings.wechat_pay_timeout_seconds,
+            max_skew_seconds=settings.wechat_pay_notify_max_skew_seconds)
+    except Exception as exc:  # noqa: BLE001 - the SDK raises bare Exception for a key it cannot load
+        raise ConfigError(f"KAZUO_WECHAT_PAY_PUBLIC_KEY: {exc}") from None
 
 
 def merchant_cert_files(settings: Settings, cert_path: str, key_path: str = "") -> tuple[str, str]:

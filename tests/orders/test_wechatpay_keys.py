@@ -4,6 +4,7 @@ import base64
 import secrets
 
 import pytest
+from pydantic import SecretStr
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
@@ -90,3 +91,14 @@ def test_production_needs_the_chosen_versions_payment_keys(tmp_path):
     with pytest.raises(ConfigError):
         _prod(**{**v3, "wechat_pay_public_key_id": ""})  # a public key without its id
 
+
+
+def test_unreadable_v3_keys_name_the_variable(settings):
+    with pytest.raises(ConfigError) as e:
+        wechatpay_gateway.build(settings.model_copy(update={"wechat_pay_mch_private_key": SecretStr("not a key")}),
+                                "v3")
+    assert "KAZUO_WECHAT_PAY_MCH_PRIVATE_KEY" in str(e.value)
+    with pytest.raises(ConfigError) as e:
+        wechatpay_gateway.build(settings.model_copy(update={"wechat_pay_public_key": "garbage",
+                                                            "wechat_pay_public_key_id": "PUB_KEY_ID_1"}), "v3")
+    assert "KAZUO_WECHAT_PAY_PUBLIC_KEY" in str(e.value)

@@ -251,7 +251,8 @@ def _send(url: str, body: str, counter_key: str):
     return send_notification(functools.partial(_deliver, url, body), counter_key)
 
 
-def _json_body(request: Request) -> dict:
+def json_body(request: Request) -> dict:
+    """A simulator helper's JSON object body ({} when it is not one)."""
     try:
         data = orjson.loads(request.body or b"{}")
     except orjson.JSONDecodeError:
@@ -261,7 +262,7 @@ def _json_body(request: Request) -> dict:
 
 @bp.post("/pay")
 async def buyer_pays(request: Request):
-    otn = _json_body(request).get("out_trade_no")
+    otn = json_body(request).get("out_trade_no")
     if not isinstance(otn, str) or not otn:
         return json({"error": {"code": "validation_failed", "message": "out_trade_no is required",
                                "details": [{"field": "out_trade_no", "message": "required"}]}}, status=422)
@@ -282,7 +283,7 @@ async def buyer_pays(request: Request):
 
 @bp.post("/renotify")
 async def renotify(request: Request):
-    otn = _json_body(request).get("out_trade_no")
+    otn = json_body(request).get("out_trade_no")
     order = await _order(otn) if isinstance(otn, str) and otn else None
     if order is None or "notification" not in order:
         return json({"error": {"code": "not_found", "message": "no paid order", "details": None}}, status=404)

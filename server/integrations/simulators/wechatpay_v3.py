@@ -52,7 +52,7 @@ from cryptography.x509.oid import NameOID
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, json
 
-from server.integrations.simulators.wechatpay import send_notification, spawn
+from server.integrations.simulators.wechatpay import json_body, send_notification, spawn
 from server.kit import clock, runtime
 from server.kit import redis as kr
 
@@ -276,6 +276,14 @@ def _body(request: Request) -> dict | HTTPResponse:
     return data if isinstance(data, dict) else _error(400, "PARAM_ERROR", "请求体不是JSON对象")
 
 
+def _missing(data: dict, *fields: str) -> HTTPResponse | None:
+    """WeChat's PARAM_ERROR for the first required string field that is absent or empty."""
+    for f in fields:
+        if not isinstance(data.get(f), str) or not data[f]:
+            return _error(400, "PARAM_ERROR", f"缺少参数{f}")
+    return None
+
+
 def authed(handler):
     @functools.wraps(handler)
     async def wrapped(request: Request, *args, **kw):
@@ -309,9 +317,8 @@ async def _prepay(request: Request, trade_type: str):
         return _error(400, "APPID_MCHID_NOT_MATCH", "appid和mch_id不匹配")
     if data.get("mchid") != s.wechat_mch_id:
         return _error(400, "MCH_NOT_EXISTS", "商户号不存在")
-    for f in ("description", "out_trade_no", "notify_url"):
-        if not isinstance(data.get(f), str) or not data[f]:
-            return _error(400, "PARAM_ERROR", f"缺少参数{f}")
+    if missing := _missing(data, "description", "out_trade_no", "notify_url"):
+        return missing
     if not str(data["notify_url"]).startswith(("http://", "https://")):
         return _error(400, "PARAM_ERROR", "notify_url格式错误")
     total = (data.get("amount") or {}).get("total")
@@ -429,14 +436,6 @@ async def _notify(url: str, key: str, event_type: str, summary: str, original_ty
     return await send_notification(functools.partial(_deliver, url, headers, body), _k("attempts", key))
 
 
-def _json_in(request: Request) -> dict:
-    try:
-        data = orjson.loads(request.body or b"{}")
-    except orjson.JSONDecodeError:
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
 def _problem(status: int, code: str, message: str, field: str | None = None):
     details = [{"field": field, "message": "required"}] if field else None
     return json({"error": {"code": code, "message": message, "details": details}}, status=status)
@@ -444,7 +443,7 @@ def _problem(status: int, code: str, message: str, field: str | None = None):
 
 @bp.post("/pay")
 async def buyer_pays(request: Request):
-    otn = _json_in(request).get("out_trade_no")
+    otn = json_body(request).get("out_trade_no")
     if not isinstance(otn, str) or not otn:
         return _problem(422, "validation_failed", "out_trade_no is required", "out_trade_no")
     order = await _get("order", otn)
@@ -463,7 +462,7 @@ async def buyer_pays(request: Request):
 
 @bp.post("/renotify")
 async def renotify(request: Request):
-    data = _json_in(request)
+    data = json_body(request)
     key = next((data[k] for k in ("out_trade_no", "out_refund_no", "out_bill_no") if isinstance(data.get(k), str)), "")
     raw = await kr.redis().get(_k("note", key)) if key else None
     if raw is None:
@@ -672,9 +671,8 @@ async def transfer(request: Request):
     s = runtime.settings()
     if data.get("appid") != s.wechat_app_id:
         return _error(400, "PARAM_ERROR", "appid与商户号不匹配")
-    for f in ("out_bill_no", "transfer_scene_id", "openid", "transfer_remark"):
-        if not isinstance(data.get(f), str) or not data[f]:
-            return _error(400, "PARAM_ERROR", f"缺少参数{f}")
+    if missing := _missing(data, "out_bill_no", "transfer_scene_id", "openid", "transfer_remark"):
+        return missing
     if not re.fullmatch(r"[0-9A-Za-z]{5,32}", data["out_bill_no"]):
         return _error(400, "PARAM_ERROR", "out_bill_no只能由数字、大小写字母组成")
     amount = data.get("transfer_amount")
@@ -737,7 +735,7 @@ async def transfer_cancel(request: Request, no: str):
 
 @bp.post("/real-name")
 async def real_name(request: Request):
-    data = _json_in(request)
+    data = json_body(request)
     if not isinstance(data.get("openid"), str) or not isinstance(data.get("name"), str):
         return _problem(422, "validation_failed", "openid and name are required", "openid")
     await kr.redis().set(_k("name", data["openid"]), data["name"].encode(), ex=7 * 86400)
@@ -746,7 +744,7 @@ async def real_name(request: Request):
 
 @bp.post("/transfer-confirm")
 async def transfer_confirm(request: Request):
-    no = _json_in(request).get("out_bill_no")
+    no = json_body(request).get("out_bill_no")
     bill = await _get("bill", no) if isinstance(no, str) and no else None
     if bill is None:
         return _problem(404, "not_found", "no such transfer")
