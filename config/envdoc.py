@@ -37,7 +37,8 @@ DESCRIPTIONS = {
     "wechat_app_id": "The mini-program's AppID.",
     "wechat_app_secret": "The mini-program's AppSecret (jscode2session, access tokens). Required in production.",
     "wechat_mch_id": "WeChat Pay merchant id (商户号).",
-    "wechat_pay_api_key": "WeChat Pay API key (v2, 32 characters). Required in production.",
+    "wechat_pay_api_key": "WeChat Pay API key (v2, 32 characters). Required in production when the API version "
+                          "is v2.",
     "wechat_pay_api_base": "Override the WeChat Pay API host (the simulators set their own).",
     "aliyun_access_key_id": "Aliyun AccessKeyId (RAM user with SMS and Live permissions).",
     "aliyun_access_key_secret": "Aliyun AccessKeySecret. Required in production.",
@@ -112,9 +113,13 @@ PRODUCTION = {
     # Production refuses to start while an id still holds the simulator's value (config/settings.py).
     **{name: PLACEHOLDER for name in Settings.model_fields
        if name.endswith(("_template_id", "_template_code")) or name in ("live_push_domain", "live_play_domain")},
+    # WeChat Pay APIv3 (the default version), public key mode; v2's keys stay commented out.
+    "wechat_pay_mch_cert_serial": PLACEHOLDER,
+    "wechat_pay_public_key": PLACEHOLDER,
+    "wechat_pay_public_key_id": PLACEHOLDER,
 }
-REQUIRED_SECRETS = {"jwt_secret", "wechat_app_secret", "wechat_pay_api_key", "aliyun_access_key_secret",
-                    "live_callback_key", "trace_sms_inbound_key"}
+REQUIRED_SECRETS = {"jwt_secret", "wechat_app_secret", "aliyun_access_key_secret", "wechat_pay_mch_private_key",
+                    "wechat_pay_apiv3_key", "live_callback_key", "trace_sms_inbound_key"}
 HEADERS = {
     "embedded": "Embedded default: nothing is required. `python -m server serve` runs on SQLite under\n"
                 "KAZUO_DATA_DIR, an in-process Redis, the inline job worker and the WeChat/Aliyun simulators.\n"

@@ -190,6 +190,49 @@ class Settings(BaseSettings):
     station_fee_bp: int = Field(200, ge=0, le=10_000)
     wechat_pay_notify_path: str = "/api/v1/pay/wechat/notify"
     wechat_pay_refund_notify_path: str = "/api/v1/pay/wechat/refund-notify"
+
+    # ---- WeChat Pay API version and keys (issue #20: server/integrations/wechatpay*.py) ----------
+    # The one merchant account speaks APIv3 (new merchants get only v3) or, behind this, API v2.
+    wechat_pay_api_version: Literal["v3", "v2"] = "v3"
+    # Path of the APIv3 payment notification (JSON, signed by WeChat Pay; v2 keeps its XML paths above).
+    wechat_pay_v3_notify_path: str = "/api/v1/pay/wechat/v3/notify"
+    # Path of the APIv3 refund notification.
+    wechat_pay_v3_refund_notify_path: str = "/api/v1/pay/wechat/v3/refund-notify"
+    # Path of the APIv3 transfer (商家转账) notification.
+    wechat_pay_v3_transfer_notify_path: str = "/api/v1/pay/wechat/v3/transfer-notify"
+    # APIv3: the merchant API private key (apiclient_key.pem, PEM text; environment only). Unset in
+    # simulator mode: the simulator's merchant key (generated once under data_dir) stands in.
+    wechat_pay_mch_private_key: SecretStr | None = None
+    # APIv3: the serial number of the merchant API certificate (商户API证书序列号).
+    wechat_pay_mch_cert_serial: str = ""
+    # APIv3 key (32 bytes): decrypts notifications and downloaded platform certificates.
+    wechat_pay_apiv3_key: SecretStr | None = None
+    # Key mode 1 (公钥模式, new merchants): the WeChat Pay public key, PEM text.
+    wechat_pay_public_key: str = ""
+    # Key mode 1: the WeChat Pay public key's id (PUB_KEY_ID_...).
+    wechat_pay_public_key_id: str = ""
+    # Key mode 2 (platform certificates), used when no public key is set: certificates are downloaded
+    # from /v3/certificates, several kept (rotation) and picked by serial; cached in this directory.
+    wechat_pay_platform_cert_dir: str = ""
+    # Simulator only: the key mode of the simulated merchant account (public_key | platform_cert).
+    wechat_pay_sim_key_mode: Literal["public_key", "platform_cert"] = "public_key"
+    # APIv3 notifications whose Wechatpay-Timestamp is further than this from our clock are refused.
+    wechat_pay_notify_max_skew_seconds: int = Field(300, ge=30, le=3600)
+    # Seconds one WeChat Pay call may take, its wait for a thread of the vendor pool included.
+    wechat_pay_timeout_seconds: float = Field(8.0, gt=0, le=60)
+    # 商家转账 scene (转账场景ID) of transfers to a WeChat balance.
+    wechat_pay_transfer_scene_id: str = "1005"
+    # v2 only: the merchant API certificate for /secapi/ (refunds): a PKCS#12 file (apiclient_cert.p12)
+    # or a PEM certificate (apiclient_cert.pem) with KAZUO_WECHAT_PAY_V2_KEY_PATH.
+    wechat_pay_v2_cert_path: str = ""
+    # v2 only: the PEM key file of a PEM merchant certificate (apiclient_key.pem).
+    wechat_pay_v2_key_path: str = ""
+    # v2 only: the PKCS#12 password (unset: the merchant id, as WeChat issues it).
+    wechat_pay_v2_cert_password: SecretStr | None = None
+    # v2 only: the /secapi/ base when it differs from the API base (the simulator: its TLS port).
+    wechat_pay_v2_secapi_base: str = ""
+    # Simulator only: the TLS port of the v2 simulator's /secapi/ (client certificate required); 0 = any.
+    wechat_pay_sim_tls_port: int = Field(0, ge=0, le=65535)
     # No notification this long after a prepay order: ask WeChat (order.query).
     wechat_pay_query_after_seconds: int = Field(60, ge=5)
     # Simulator only: delays (seconds) before each retry of a notification we did not acknowledge;
@@ -289,10 +332,11 @@ class Settings(BaseSettings):
                 missing.append("KAZUO_JWT_SECRET")
             if self.simulators == "on":
                 missing.append("KAZUO_SIMULATORS must not be 'on'")
-            for name in ("wechat_app_secret", "wechat_pay_api_key", "aliyun_access_key_secret"):
+            for name in ("wechat_app_secret", "aliyun_access_key_secret"):
                 if getattr(self, name) is None:
                     missing.append("KAZUO_" + name.upper())
             missing += self._production_refusals()
+            missing += self._missing_payment_keys()
             if missing:
                 raise ValueError("production mode needs: " + ", ".join(missing))
         if self.jwt_secret is not None and len(self.jwt_secret.get_secret_value().encode()) < 32:
@@ -327,6 +371,34 @@ class Settings(BaseSettings):
             elif not value.strip() or "CHANGE_ME" in value:
                 out.append(f"KAZUO_{name.upper()} (empty or still the CHANGE_ME placeholder)")
         return out
+
+    def _missing_payment_keys(self) -> list[str]:
+        """Production: the keys the chosen WeChat Pay API version cannot work without (issue #20)."""
+        if self.wechat_pay_api_version == "v2":
+            missing = [] if self.wechat_pay_api_key is not None else ["KAZUO_WECHAT_PAY_API_KEY"]
+            if not self.wechat_pay_v2_cert_path:
+                missing.append("KAZUO_WECHAT_PAY_V2_CERT_PATH (the merchant API certificate, for refunds)")
+            elif (not self.wechat_pay_v2_cert_path.lower().endswith((".p12", ".pfx"))
+                  and not self.wechat_pay_v2_key_path):
+                missing.append("KAZUO_WECHAT_PAY_V2_KEY_PATH (the PEM key of KAZUO_WECHAT_PAY_V2_CERT_PATH)")
+            return missing
+        missing = []
+        if self.wechat_pay_mch_private_key is None:
+            missing.append("KAZUO_WECHAT_PAY_MCH_PRIVATE_KEY")
+        if not self.wechat_pay_mch_cert_serial or "CHANGE_ME" in self.wechat_pay_mch_cert_serial:
+            missing.append("KAZUO_WECHAT_PAY_MCH_CERT_SERIAL")
+        if "CHANGE_ME" in self.wechat_pay_public_key + self.wechat_pay_public_key_id:
+            missing.append("KAZUO_WECHAT_PAY_PUBLIC_KEY and KAZUO_WECHAT_PAY_PUBLIC_KEY_ID (still CHANGE_ME)")
+        if self.wechat_pay_apiv3_key is None:
+            missing.append("KAZUO_WECHAT_PAY_APIV3_KEY")
+        elif len(self.wechat_pay_apiv3_key.get_secret_value().encode()) != 32:
+            missing.append("KAZUO_WECHAT_PAY_APIV3_KEY (32 bytes)")
+        if bool(self.wechat_pay_public_key) != bool(self.wechat_pay_public_key_id):
+            missing.append("KAZUO_WECHAT_PAY_PUBLIC_KEY and KAZUO_WECHAT_PAY_PUBLIC_KEY_ID (both)")
+        elif not self.wechat_pay_public_key and not self.wechat_pay_platform_cert_dir:
+            missing.append("KAZUO_WECHAT_PAY_PUBLIC_KEY + KAZUO_WECHAT_PAY_PUBLIC_KEY_ID, or "
+                           "KAZUO_WECHAT_PAY_PLATFORM_CERT_DIR (platform certificates)")
+        return missing
 
     # ---- derived ---------------------------------------------------------------------------
     @property
@@ -399,6 +471,7 @@ def _loopback(host: str) -> bool:
 SIMULATOR_SECRETS = {
     "wechat_app_secret": "kazuo-simulator-app-secret",
     "wechat_pay_api_key": "kazuosimulatorpaykey0123456789ab",
+    "wechat_pay_apiv3_key": "kazuosimulatorapiv3key0123456789",
     "aliyun_access_key_secret": "kazuo-simulator-aliyun-secret",
     "wms_secret": "kazuo-simulator-wms-secret-0123456789",
 }

@@ -2,12 +2,14 @@
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse
 
+from server.integrations.wechatpay import Reply
 from server.kit.http import endpoint
 from server.payments import service as payments
 from server.payments.service import JsapiParamsOut
 
 bp = Blueprint("mp_pay", url_prefix="/api/v1")
 XML = {"text/xml": {"schema": {"type": "string"}}}
+JSON = {"application/json": {"schema": {"type": "object"}}}
 
 
 def client_ip(request: Request) -> str:
@@ -21,19 +23,41 @@ async def pay(request: Request, principal, order_id: int):
     return await payments.create_jsapi_payment(principal.user_id, order_id, client_ip=client_ip(request))
 
 
-def _xml(text: str) -> HTTPResponse:
-    return HTTPResponse(text, content_type="text/xml; charset=utf-8")
+def _answer(reply: Reply) -> HTTPResponse:
+    return HTTPResponse(reply.body, status=reply.status, content_type=reply.content_type)
 
 
 @bp.post("/pay/wechat/notify")
-@endpoint(summary="WeChat Pay payment notification (signed XML; answered with SUCCESS/FAIL XML)",
+@endpoint(summary="WeChat Pay v2 payment notification (signed XML; answered with SUCCESS/FAIL XML)",
           request_content=XML, response_content=XML, tags=("wechat pay",))
 async def notify(request: Request):
-    return _xml(await payments.handle_pay_notification(request.body or b""))
+    return _answer(await payments.handle_pay_notification(request.body or b"", request.headers, "v2"))
 
 
 @bp.post("/pay/wechat/refund-notify")
-@endpoint(summary="WeChat Pay refund notification (req_info encrypted)", request_content=XML,
+@endpoint(summary="WeChat Pay v2 refund notification (req_info encrypted)", request_content=XML,
           response_content=XML, tags=("wechat pay",))
 async def refund_notify(request: Request):
-    return _xml(await payments.handle_refund_notification(request.body or b""))
+    return _answer(await payments.handle_refund_notification(request.body or b"", request.headers, "v2"))
+
+
+@bp.post("/pay/wechat/v3/notify")
+@endpoint(summary="WeChat Pay APIv3 payment notification (JSON, Wechatpay-* signature headers, resource "
+                  "AEAD_AES_256_GCM); 200 {code: SUCCESS} or 4xx/5xx {code: FAIL, message}",
+          request_content=JSON, response_content=JSON, tags=("wechat pay",), errors=(400, 401, 404, 429))
+async def notify_v3(request: Request):
+    return _answer(await payments.handle_pay_notification(request.body or b"", request.headers, "v3"))
+
+
+@bp.post("/pay/wechat/v3/refund-notify")
+@endpoint(summary="WeChat Pay APIv3 refund notification", request_content=JSON, response_content=JSON,
+          tags=("wechat pay",), errors=(400, 401, 404, 429))
+async def refund_notify_v3(request: Request):
+    return _answer(await payments.handle_refund_notification(request.body or b"", request.headers, "v3"))
+
+
+@bp.post("/pay/wechat/v3/transfer-notify")
+@endpoint(summary="WeChat Pay APIv3 transfer (商家转账) final-state notification", request_content=JSON,
+          response_content=JSON, tags=("wechat pay",), errors=(400, 401, 404, 429))
+async def transfer_notify_v3(request: Request):
+    return _answer(await payments.handle_transfer_notification(request.body or b"", request.headers))

@@ -65,4 +65,4 @@ async def resolve(request: Request, principal, difference_id: int, body: Resolve
 @endpoint(summary="Reconcile one day with WeChat Pay's trade bill now (the daily job does yesterday)",
           roles=ADMIN, body=RunIn, response=RunOut, tags=TAGS, errors=(409, 422, 502))
 async def run(request: Request, principal, body: RunIn):
-    return await reconcile.run_v2(body.bill_date)
+    return await reconcile.run(body.bill_date)

@@ -40,7 +40,7 @@ def _integrations(settings: Settings, rt: runtime.Runtime) -> None:
 
 # Later capabilities register their gateway builders here: fn(settings, runtime) -> None.
 INTEGRATION_HOOKS: list = []
-INTEGRATION_HOOKS.append(lambda s, rt: __import__("server.integrations.wechatpay", fromlist=["install"]).install(s, rt))  # noqa: E501 (issue #4)
+INTEGRATION_HOOKS.append(lambda s, rt: __import__("server.integrations.wechatpay_gateway", fromlist=["install"]).install(s, rt))  # noqa: E501 (issue #4)
 INTEGRATION_HOOKS.append(lambda s, rt: __import__("server.integrations.aliyun", fromlist=["install"]).install(s, rt))
 INTEGRATION_HOOKS.append(lambda s, rt: __import__("live.setup", fromlist=["install"]).install(s, rt))  # issue #7
 INTEGRATION_HOOKS.append(lambda s, rt: __import__("server.stations.setup", fromlist=["install"]).install(s, rt))  # noqa: E501 (issue #5)

@@ -10,15 +10,17 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
+import orjson
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F, Q
 
 from config.settings import ORDER_PAY_MARGIN_SECONDS
-from server.integrations.wechatpay import (SUCCESS_XML, InvalidNotification, PayGatewayError, fail_xml,
-                                           gateway)
+from server.integrations.wechatpay import InvalidNotification, PayGatewayError, Reply
+from server.integrations.wechatpay_gateway import gateway
 from server.kit import audit, clock, runtime
 from server.kit import redis as kr
 from server.kit.db import atomic
@@ -85,12 +87,19 @@ class NotificationOut(Out):
 
 def notify_url() -> str:
     s = runtime.settings()
-    return s.base_url + s.wechat_pay_notify_path
+    return s.base_url + (s.wechat_pay_v3_notify_path if gateway().version == "v3" else s.wechat_pay_notify_path)
 
 
 def refund_notify_url() -> str:
     s = runtime.settings()
-    return s.base_url + s.wechat_pay_refund_notify_path
+    return s.base_url + (s.wechat_pay_v3_refund_notify_path if gateway().version == "v3"
+                         else s.wechat_pay_refund_notify_path)
+
+
+def transfer_notify_url() -> str:
+    """Where WeChat reports a transfer to a balance (v3 only; the payouts feature passes it on)."""
+    s = runtime.settings()
+    return s.base_url + s.wechat_pay_v3_transfer_notify_path
 
 
 async def _payable(order_id: int, buyer_id: int | None = None) -> Order:
@@ -120,14 +129,13 @@ async def _prepay(order: Order, method: str, trade_type: str, *, openid: str | N
         raise Conflict("this payment is already " + payment.status, code="invalid_transition")
     if payment.prepay_id:  # a retried /pay returns the open prepay order (WeChat keeps it 2 hours)
         return payment
-    resp = await gateway().unified_order(
-        trade_type=trade_type, body=f"喀左特色馆-订单{order.order_no}", out_trade_no=out_trade_no,
-        total_fee=order.total_fen, notify_url=notify_url(), client_ip=client_ip, time_expire=order.expires_at,
+    prepay = await gateway().prepay(
+        trade_type=trade_type, description=f"喀左特色馆-订单{order.order_no}", out_trade_no=out_trade_no,
+        amount_fen=order.total_fen, notify_url=notify_url(), client_ip=client_ip, time_expire=order.expires_at,
         openid=openid, product_id=str(order.id) if trade_type == "NATIVE" else None)
-    prepay_id = resp.get("prepay_id") or ""
-    if not prepay_id or (trade_type == "NATIVE" and not resp.get("code_url")):
+    if not prepay.prepay_id or (trade_type == "NATIVE" and not prepay.code_url):
         raise PayGatewayError("WeChat Pay returned no prepay_id", err_code="BAD_RESPONSE")
-    await Payment.filter(id=payment.id, prepay_id="").update(prepay_id=prepay_id, code_url=resp.get("code_url") or "")
+    await Payment.filter(id=payment.id, prepay_id="").update(prepay_id=prepay.prepay_id, code_url=prepay.code_url)
     enqueue("payments.query", order.id, job_id=kr.key("job", f"payments.query:{payment.id}"),
             defer=timedelta(seconds=runtime.settings().wechat_pay_query_after_seconds))
     return await Payment.get(id=payment.id)
@@ -141,7 +149,7 @@ async def create_jsapi_payment(buyer_id: int, order_id: int, *, client_ip: str) 
         raise Conflict("this account has no WeChat openid; pay at a station", code="no_openid")
     payment = await _prepay(order, "wechat_jsapi", "JSAPI", openid=user.openid, client_ip=client_ip,
                             actor_id=buyer_id)
-    params = gateway().jsapi_params(payment.prepay_id)
+    params = gateway().request_payment_params(payment.prepay_id)
     return JsapiParamsOut(order_id=order.id, out_trade_no=payment.out_trade_no, **params)
 
 
@@ -215,8 +223,20 @@ async def apply_wechat_payment(out_trade_no: str, transaction_id: str, total_fee
     return "applied"
 
 
-async def _store_notification(kind: str, body: bytes) -> int:
-    digest = hashlib.sha256(body).hexdigest()
+def _notification_key(version: str, body: bytes) -> bytes:
+    """v3 notifications are kept by their id (WeChat's retries of one event share it); v2 by the body."""
+    if version == "v3":
+        try:
+            nid = orjson.loads(body).get("id")
+        except (orjson.JSONDecodeError, AttributeError):
+            nid = None
+        if isinstance(nid, str) and nid:
+            return b"wechatpay-v3:" + nid.encode()
+    return body
+
+
+async def _store_notification(kind: str, body: bytes, key: bytes | None = None) -> int:
+    digest = hashlib.sha256(body if key is None else key).hexdigest()
     text = body.decode("utf-8", "replace")[:20000]
     try:
         async with atomic() as conn:
@@ -237,56 +257,106 @@ async def _note(nid: int, **fields: Any) -> None:
     await qs.update(**{k: (v[:200] if k == "error" else v) for k, v in fields.items()})
 
 
-async def handle_pay_notification(body: bytes) -> str:
-    """The notify_url: store raw, verify, apply once; answer WeChat's SUCCESS/FAIL XML."""
-    nid = await _store_notification("pay", body)
+def _seen_key(replay_key: str) -> str:
+    return kr.key("wxpay", "seen", hashlib.sha256(replay_key.encode()).hexdigest())
+
+
+async def _first_sight(replay_key: str) -> bool:
+    """Replay protection (v3): the first copy of a signed message claims its nonce for twice the
+    timestamp window (older copies fail the window check anyway)."""
+    ttl = 2 * runtime.settings().wechat_pay_notify_max_skew_seconds + 60
+    return bool(await kr.redis().set(_seen_key(replay_key), b"1", nx=True, ex=ttl))
+
+
+async def _forget(replay_key: str) -> None:
+    """Applying failed: WeChat's retry of the same message must be processed, not taken for a replay."""
+    if replay_key:
+        await kr.redis().delete(_seen_key(replay_key))
+
+
+async def _receive(kind: str, version: str, body: bytes, headers: Mapping[str, str] | None):
+    """Store the raw notification (keyed), verify it with the deployment's gateway, refuse replays.
+    Returns (row id, gateway, notice) or (row id, gateway, the Reply to answer at once)."""
+    gw = gateway()
+    nid = await _store_notification(kind, body, _notification_key(version, body))
+    if gw.version != version:
+        await _note(nid, verified=False, outcome="rejected", error=f"this deployment speaks WeChat Pay {gw.version}")
+        return nid, gw, gw.reply(False, f"WeChat Pay {version} is not in use", 404)
+    parse = {"pay": gw.parse_payment, "refund": gw.parse_refund}.get(kind) or getattr(gw, "parse_transfer")
     try:
-        data = gateway().parse_payment(body)
+        notice = await parse(body, headers or {})
     except InvalidNotification as exc:
         await _note(nid, verified=False, outcome="rejected", error=str(exc))
-        log.warning("pay notification rejected: %s", exc)
-        return fail_xml(str(exc))
-    await _note(nid, verified=True, out_trade_no=str(data["out_trade_no"])[:64],
-                transaction_id=str(data["transaction_id"])[:64])
+        log.warning("%s notification rejected: %s", kind, exc)
+        return nid, gw, gw.reply(False, str(exc), exc.status)
+    except PayGatewayError as exc:  # the platform certificates could not be fetched: WeChat retries
+        await _note(nid, outcome="failed", error=exc.err_code)
+        return nid, gw, gw.reply(False, "retry later", 503)
+    if notice.replay_key and not await _first_sight(notice.replay_key):
+        row = await PaymentNotification.get(id=nid)
+        if row.outcome in ("received", "failed"):
+            return nid, gw, gw.reply(False, "the same notification is being processed", 429)
+        if row.outcome == "rejected":
+            return nid, gw, gw.reply(False, row.error or "rejected", 400)
+        return nid, gw, gw.reply(True)  # applied before: acknowledged, never applied again
+    return nid, gw, notice
+
+
+async def handle_pay_notification(body: bytes, headers: Mapping[str, str] | None = None,
+                                  version: str = "v2") -> Reply:
+    """The notify_url (v2 XML, v3 JSON): store raw, verify, apply once; answer as that version expects."""
+    nid, gw, notice = await _receive("pay", version, body, headers)
+    if isinstance(notice, Reply):
+        return notice
+    await _note(nid, verified=True, out_trade_no=notice.out_trade_no[:64], transaction_id=notice.transaction_id[:64])
     try:
-        outcome = await apply_wechat_payment(str(data["out_trade_no"]), str(data["transaction_id"]),
-                                             int(data["total_fee"]))
+        outcome = await apply_wechat_payment(notice.out_trade_no, notice.transaction_id, notice.amount_fen)
     except InvalidNotification as exc:
         await _note(nid, outcome="rejected", error=str(exc))
-        return fail_xml(str(exc))
+        return gw.reply(False, str(exc), exc.status)
     except Exception as exc:  # noqa: BLE001 - answer FAIL so WeChat retries; the sweeper queries too
         log.exception("applying a payment failed")
         await _note(nid, outcome="failed", error=type(exc).__name__)
-        return fail_xml("retry later")
+        await _forget(notice.replay_key)
+        return gw.reply(False, "retry later", 500)
     await _note(nid, outcome=outcome)
-    return SUCCESS_XML
+    return gw.reply(True)
 
 
-async def handle_refund_notification(body: bytes) -> str:
-    """The refund notify_url: decrypt req_info, apply the refund result once."""
-    nid = await _store_notification("refund", body)
-    try:
-        data = gateway().parse_refund(body)
-    except InvalidNotification as exc:
-        await _note(nid, verified=False, outcome="rejected", error=str(exc))
-        return fail_xml(str(exc))
-    await _note(nid, verified=True, out_trade_no=str(data.get("out_trade_no", ""))[:64],
-                transaction_id=str(data.get("transaction_id", ""))[:64],
-                out_refund_no=str(data["out_refund_no"])[:64])
-    status = data.get("refund_status")
+async def handle_refund_notification(body: bytes, headers: Mapping[str, str] | None = None,
+                                     version: str = "v2") -> Reply:
+    """The refund notify_url: verify and decrypt, apply the refund result once."""
+    nid, gw, notice = await _receive("refund", version, body, headers)
+    if isinstance(notice, Reply):
+        return notice
+    await _note(nid, verified=True, out_trade_no=notice.out_trade_no[:64],
+                transaction_id=notice.transaction_id[:64], out_refund_no=notice.out_refund_no[:64])
     try:
         outcome = await refunds.complete(
-            str(data["out_refund_no"]), success=status == "SUCCESS", refund_fee=int(data.get("refund_fee") or 0),
-            wechat_refund_id=str(data.get("refund_id") or ""), error=f"WeChat refund {status}")
+            notice.out_refund_no, success=notice.status == "SUCCESS", refund_fee=notice.refund_fen,
+            wechat_refund_id=notice.refund_id, error=f"WeChat refund {notice.wechat_status}")
     except Exception as exc:  # noqa: BLE001
         log.exception("applying a refund failed")
         await _note(nid, outcome="failed", error=type(exc).__name__)
-        return fail_xml("retry later")
+        await _forget(notice.replay_key)
+        return gw.reply(False, "retry later", 500)
     if outcome in ("unknown", "amount_mismatch"):
         await _note(nid, outcome="rejected", error=outcome)
-        return fail_xml(outcome)
+        return gw.reply(False, outcome, 400)
     await _note(nid, outcome=outcome)
-    return SUCCESS_XML
+    return gw.reply(True)
+
+
+async def handle_transfer_notification(body: bytes, headers: Mapping[str, str] | None = None) -> Reply:
+    """The transfer notify_url (v3 商家转账 final states): verified, decrypted and recorded once with
+    its state; payouts (a later feature) read the transfer's outcome from here or by query."""
+    nid, gw, notice = await _receive("transfer", "v3", body, headers)
+    if isinstance(notice, Reply):
+        return notice
+    await _note(nid, verified=True, out_trade_no=notice.out_bill_no[:64],
+                transaction_id=notice.transfer_bill_no[:64], outcome="recorded",
+                error=f"{notice.state} {notice.fail_reason}".strip())
+    return gw.reply(True)
 
 
 # ---- jobs: query, close, refund --------------------------------------------------------------
@@ -296,15 +366,14 @@ async def sync_with_wechat(order_id: int) -> str:
     result = None
     for payment in await Payment.filter(order_id=order_id, status=P.CREATED).exclude(prepay_id=""):
         try:
-            resp = await gateway().query(payment.out_trade_no)
+            trade = await gateway().query(payment.out_trade_no)
         except PayGatewayError as exc:
-            if exc.err_code == "ORDERNOTEXIST":
+            if exc.order_not_found:
                 continue
             raise
         await Payment.filter(id=payment.id).update(last_queried_at=clock.now())
-        if resp.get("trade_state") == "SUCCESS":
-            result = await apply_wechat_payment(payment.out_trade_no, str(resp.get("transaction_id")),
-                                                int(resp.get("total_fee") or 0))
+        if trade.state == "SUCCESS":
+            result = await apply_wechat_payment(payment.out_trade_no, trade.transaction_id, trade.amount_fen)
     if result is None:  # nothing open was paid: a payment applied earlier (any way) still counts
         paid = await Payment.filter(order_id=order_id, status=P.PAID).exists()
         result = "paid" if paid else "unpaid"
@@ -327,10 +396,10 @@ async def close_open_payments(order_id: int) -> str:
         try:
             await gateway().close(payment.out_trade_no)
         except PayGatewayError as exc:
-            if exc.err_code == "ORDERPAID":  # paid after all: apply it (refunded if the order is gone)
+            if exc.order_paid:  # paid after all: apply it (refunded if the order is gone)
                 await sync_with_wechat(order_id)
                 continue
-            if exc.err_code not in ("ORDERCLOSED", "ORDERNOTEXIST"):
+            if not (exc.order_closed or exc.order_not_found):
                 raise
         await Payment.filter(id=payment.id, status=P.CREATED).update(status=P.CLOSED, closed_at=clock.now())
     return "later" if later else "closed"
@@ -347,7 +416,7 @@ async def submit_refund(refund_id: int) -> str:
         return await refunds.complete(refund.refund_no, success=True, refund_fee=refund.amount_fen)
     try:
         resp = await gateway().refund(out_trade_no=payment.out_trade_no, out_refund_no=refund.refund_no,
-                                      total_fee=payment.amount_fen, refund_fee=refund.amount_fen,
+                                      total_fen=payment.amount_fen, refund_fen=refund.amount_fen,
                                       notify_url=refund_notify_url())
     except PayGatewayError as exc:
         error = f"{exc.err_code or 'NO_CODE'}: {exc.message}"[:200]
@@ -362,7 +431,7 @@ async def submit_refund(refund_id: int) -> str:
         return "failed"
     await Refund.filter(id=refund.id, status=RefundStatus.APPROVED).update(
         status=RefundStatus.PROCESSING, submitted_at=clock.now(), next_attempt_at=None,
-        wechat_refund_id=str(resp.get("refund_id") or "")[:64])
+        wechat_refund_id=resp.refund_id[:64])
     return "submitted"
 
 
@@ -386,12 +455,12 @@ async def query_refund(refund_id: int) -> str:
     if refund is None or refund.status != RefundStatus.PROCESSING:
         return "skip"
     resp = await gateway().refund_query(refund.refund_no)
-    status = resp.get("refund_status_0")
-    if status == "SUCCESS":
-        return await refunds.complete(refund.refund_no, success=True, refund_fee=int(resp.get("refund_fee_0") or 0),
-                                      wechat_refund_id=str(resp.get("refund_id_0") or ""))
-    if status in ("REFUNDCLOSE", "CHANGE"):
-        return await refunds.complete(refund.refund_no, success=False, refund_fee=None, error=f"WeChat {status}")
+    if resp.status == "SUCCESS":
+        return await refunds.complete(refund.refund_no, success=True, refund_fee=resp.refund_fen,
+                                      wechat_refund_id=resp.refund_id)
+    if resp.status in ("CLOSED", "ABNORMAL"):
+        return await refunds.complete(refund.refund_no, success=False, refund_fee=None,
+                                      error=f"WeChat {resp.wechat_status}")
     return "processing"
 
 

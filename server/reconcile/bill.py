@@ -1,5 +1,5 @@
 """WeChat Pay's trade bill, read into one shape whatever API it came from: the v2 `downloadbill` text
-here (a v3 `tradebill` reader returns the same BillRow list), compared by server/reconcile/service.py.
+here; the v3 `tradebill` file has the same text, compared by server/reconcile/service.py.
 
 The v2 ALL bill (pay.weixin.qq.com/wiki/doc/api/jsapi.php?chapter=9_6): a header row of column names,
 one row per payment (交易状态 SUCCESS) or refund (交易状态 REFUND, with 商户退款单号 and 退款状态),
@@ -52,8 +52,8 @@ def _time(text: str) -> datetime | None:
         return None
 
 
-def parse_v2_bill(text: str) -> list[BillRow]:
-    """The rows of a v2 downloadbill text (bill_type ALL); "" (no bill that day) has none."""
+def parse_bill(text: str) -> list[BillRow]:
+    """The rows of a trade bill text (v2 downloadbill bill_type ALL, or v3 tradebill ALL); "" (no bill that day) has none."""
     lines = [x for x in text.lstrip("\ufeff").splitlines() if x.strip()]
     if not lines:
         return []

@@ -3,8 +3,8 @@ WeChat Pay's trade bill of that day. Each difference is recorded as a row (Recon
 stays listed, and counted among the alerts, until the office marks it resolved.
 
 The comparison (`compare`) takes bill rows in one shape (server/reconcile/bill.py) whatever API they
-came from; `run_v2` fetches and reads the v2 downloadbill, a v3 tradebill fetcher calls the same
-`compare` and `record`. Kinds of difference: on WeChat's bill and not ours (missing_ours), ours and not
+came from; `run` fetches the bill through the deployment's API version (v2 downloadbill and v3 tradebill
+serve the same text) and reads it. Kinds of difference: on WeChat's bill and not ours (missing_ours), ours and not
 on the bill (missing_wechat), amounts that differ, states that differ. A row of ours close to midnight
 may sit on the neighbouring day's bill: before calling it missing we ask WeChat about it directly."""
 from __future__ import annotations
@@ -15,7 +15,8 @@ from datetime import date, datetime, time, timedelta
 
 from tortoise.exceptions import IntegrityError
 
-from server.integrations.wechatpay import PayGatewayError, gateway
+from server.integrations.wechatpay import PayGatewayError
+from server.integrations.wechatpay_gateway import gateway
 from server.kit import audit, clock, runtime
 from server.kit import redis as kr
 from server.kit.db import atomic, id_page
@@ -23,7 +24,7 @@ from server.kit.errors import Conflict, NotFound, ValidationFailed
 from server.kit.schemas import Out, Page
 from server.models.payments import (Payment, PaymentStatus, ReconcileDifference, ReconcileIssue, Refund,
                                     RefundStatus)
-from server.reconcile.bill import BillRow, parse_v2_bill
+from server.reconcile.bill import BillRow, parse_bill
 
 log = logging.getLogger("kazuo.reconcile")
 I = ReconcileIssue
@@ -129,8 +130,8 @@ async def _wechat_has(o: Ours) -> bool:
     """Ask WeChat about one of ours the bill does not list (it may be on the next or previous day's)."""
     try:
         if o.kind == "payment":
-            return (await gateway().query(o.ref)).get("trade_state") in ("SUCCESS", "REFUND")
-        return bool((await gateway().refund_query(o.ref)).get("refund_status_0"))
+            return (await gateway().query(o.ref)).state in ("SUCCESS", "REFUND")
+        return bool((await gateway().refund_query(o.ref)).status)
     except PayGatewayError as exc:
         log.info("reconcile: WeChat could not confirm %s %s: %s", o.kind, o.ref, exc.err_code)
         return False
@@ -185,18 +186,20 @@ async def record(day: date, source: str, diffs: list[Difference]) -> int:
     return new
 
 
-async def run_v2(day: date | None = None) -> RunOut:
-    """Fetch WeChat Pay's v2 trade bill of `day` (default: yesterday in Asia/Shanghai), compare, record."""
+async def run(day: date | None = None) -> RunOut:
+    """Fetch WeChat Pay's trade bill of `day` (default: yesterday in Asia/Shanghai) through the
+    deployment's API version (v2 downloadbill, v3 tradebill: the same text), compare, record."""
     day = day or clock.local_today() - timedelta(days=1)
     if day >= clock.local_today():
         raise Conflict("a day's bill exists from the next morning", code="bill_not_ready")
     if day < clock.local_today() - BILL_KEPT:
         raise ValidationFailed.field("bill_date", f"WeChat Pay keeps trade bills {BILL_KEPT.days} days")
-    rows = parse_v2_bill(await gateway().download_bill(day))
+    gw = gateway()
+    rows = parse_bill(await gw.download_bill(day))
     diffs = await compare(day, rows)
-    new = await record(day, "v2", diffs)
+    new = await record(day, gw.version, diffs)
     log.info("reconciled", extra={"bill_date": str(day), "rows": len(rows), "differences": len(diffs), "new": new})
-    return RunOut(bill_date=day, source="v2", bill_rows=len(rows), differences=len(diffs), new=new)
+    return RunOut(bill_date=day, source=gw.version, bill_rows=len(rows), differences=len(diffs), new=new)
 
 
 async def run_due() -> RunOut | None:
@@ -209,7 +212,7 @@ async def run_due() -> RunOut | None:
     done = kr.key("reconcile", "done", day.isoformat())
     if await kr.redis().exists(done):
         return None
-    result = await run_v2(day)
+    result = await run(day)
     # Redis only saves a re-run: a lost marker runs the day again, which adds nothing twice.
     await kr.redis().set(done, "1", ex=3 * 86400)
     return result

@@ -55,13 +55,39 @@ async def checkout(actor: Actor, body: dict, key: str | None = None) -> httpx.Re
     return await actor.post("/api/v1/orders", json=body, headers=headers)
 
 
+def sim(path: str = "") -> str:
+    """The simulator of the WeChat Pay API version in use (its demo helpers: pay, renotify, attempts)."""
+    from server.kit import runtime
+
+    v3 = runtime.settings().wechat_pay_api_version == "v3"
+    return ("/__sim__/wechatpay/v3" if v3 else "/__sim__/wechatpay") + path
+
+
 async def pay_and_notify(actor: Actor, order_id: int) -> dict:
     """Prepay (JSAPI) and make the simulated buyer pay; returns the sim's answer."""
     r = await actor.post(f"/api/v1/orders/{order_id}/pay")
     assert r.status_code == 200, r.text
-    r2 = await actor.client.post("/__sim__/wechatpay/pay", json={"out_trade_no": r.json()["out_trade_no"]})
+    r2 = await actor.client.post(sim("/pay"), json={"out_trade_no": r.json()["out_trade_no"]})
     assert r2.status_code == 200, r2.text
     return r2.json()
+
+
+_gateways: dict = {}
+
+
+@pytest.fixture(params=["v2", "v3"])
+async def pay_api(request, app, settings, monkeypatch) -> str:
+    """Run the test on WeChat Pay v2 and on v3: the setting and the deployment's gateway switched."""
+    from server.integrations import wechatpay_gateway
+    from server.kit import runtime
+
+    version = request.param
+    monkeypatch.setattr(settings, "wechat_pay_api_version", version)
+    key = (version, settings.wechat_pay_sim_key_mode)
+    if key not in _gateways:
+        _gateways[key] = wechatpay_gateway.build(settings, version)
+    monkeypatch.setitem(runtime.get().extras, "wechatpay", _gateways[key])
+    return version
 
 
 @pytest.fixture

@@ -3,24 +3,60 @@ import asyncio
 import secrets
 from datetime import timedelta
 
+import base64
+
+import orjson
 import pytest
 import xmltodict
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from wechatpy.pay.utils import calculate_signature, dict_to_xml
 
+from server.integrations.simulators import wechatpay_v3 as sim_v3
 from server.kit import clock, runtime
 from server.ledger import service as ledger
 from server.models.ledger import LedgerEntry
 from server.models.orders import Order, OrderEvent
 from server.models.payments import Payment, PaymentNotification, Refund
-from tests.orders.conftest import checkout, make_sku, pay_and_notify, pickup_body
+from tests.orders.conftest import checkout, make_sku, pay_and_notify, pickup_body, sim
 from tests.conftest import wait_for
 
-NOTIFY = "/api/v1/pay/wechat/notify"
+pytestmark = pytest.mark.usefixtures("pay_api")  # every test on WeChat Pay v2 and on v3
 
 
-def signed_notification(out_trade_no: str, total_fee: int, *, key: str | None = None, appid: str | None = None,
-                        transaction_id: str | None = None, result_code: str = "SUCCESS") -> str:
+def v3() -> bool:
+    return runtime.settings().wechat_pay_api_version == "v3"
+
+
+def notify_path() -> str:
+    return "/api/v1/pay/wechat/v3/notify" if v3() else "/api/v1/pay/wechat/notify"
+
+
+def signed_notification(out_trade_no: str, total_fee: int, **kw) -> tuple[dict, str]:
+    """A payment notification signed as WeChat signs it for the version in use: (headers, body)."""
+    if v3():
+        return v3_notification(out_trade_no, total_fee, **kw)
+    return {}, v2_notification(out_trade_no, total_fee, **kw)
+
+
+def v3_notification(out_trade_no: str, total: int, *, bad_key: bool = False, appid: str | None = None,
+                    mchid: str | None = None, transaction_id: str | None = None, result_code: str = "SUCCESS",
+                    **sign) -> tuple[dict, str]:
     s = runtime.settings()
+    resource = {"appid": appid or s.wechat_app_id, "mchid": mchid or s.wechat_mch_id, "out_trade_no": out_trade_no,
+                "transaction_id": transaction_id or "4200" + secrets.token_hex(10), "trade_type": "JSAPI",
+                "trade_state": "SUCCESS" if result_code == "SUCCESS" else "PAYERROR", "bank_type": "OTHERS",
+                "success_time": "2026-11-29T12:00:00+08:00", "payer": {"openid": "o-x"},
+                "amount": {"total": total, "payer_total": total, "currency": "CNY", "payer_currency": "CNY"}}
+    if bad_key:
+        sign["key"] = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    return sim_v3.make_notification("TRANSACTION.SUCCESS", "支付成功", "transaction", resource, **sign)
+
+
+def v2_notification(out_trade_no: str, total_fee: int, *, bad_key: bool = False, appid: str | None = None,
+                    transaction_id: str | None = None, result_code: str = "SUCCESS") -> str:
+    s = runtime.settings()
+    key = "0" * 32 if bad_key else None
     data = {"appid": appid or s.wechat_app_id, "mch_id": s.wechat_mch_id, "nonce_str": secrets.token_hex(8),
             "result_code": result_code, "return_code": "SUCCESS", "openid": "o-x", "trade_type": "JSAPI",
             "bank_type": "OTHERS", "total_fee": total_fee, "cash_fee": total_fee, "fee_type": "CNY",
@@ -29,8 +65,18 @@ def signed_notification(out_trade_no: str, total_fee: int, *, key: str | None = 
     return dict_to_xml(data, calculate_signature(data, key or s.secret("wechat_pay_api_key")))
 
 
-def reply_code(text: str) -> str:
-    return xmltodict.parse(text)["xml"]["return_code"]
+def reply_code(r) -> str:
+    """SUCCESS or FAIL, from a v2 XML answer (always HTTP 200) or a v3 JSON one (200, or 4xx/5xx)."""
+    if v3():
+        code = orjson.loads(r.text)["code"]
+        assert (code == "SUCCESS") == (r.status_code == 200), (r.status_code, r.text)
+        return code
+    assert r.status_code == 200
+    return xmltodict.parse(r.text)["xml"]["return_code"]
+
+
+async def post_notification(client, headers: dict, body: str):
+    return await client.post(notify_path(), content=body, headers=headers)
 
 
 @pytest.fixture
@@ -59,10 +105,18 @@ async def test_pay_returns_signed_request_payment_params(client, buyer, station)
     r = await buyer.post(f"/api/v1/orders/{order['id']}/pay")
     assert r.status_code == 200, r.text
     p = r.json()
-    assert p["package"].startswith("prepay_id=wx") and p["signType"] == "MD5"
-    signed = {"appId": runtime.settings().wechat_app_id, "timeStamp": p["timeStamp"], "nonceStr": p["nonceStr"],
-              "package": p["package"], "signType": "MD5"}
-    assert p["paySign"] == calculate_signature(signed, runtime.settings().secret("wechat_pay_api_key"))
+    s = runtime.settings()
+    assert p["package"].startswith("prepay_id=wx")
+    if v3():  # RSA-SHA256 over appId, timeStamp, nonceStr, package with the merchant key
+        assert p["signType"] == "RSA"
+        message = f"{s.wechat_app_id}\n{p['timeStamp']}\n{p['nonceStr']}\n{p['package']}\n".encode()
+        sim_v3.sim_keys(s.data_dir).merchant_key.public_key().verify(
+            base64.b64decode(p["paySign"]), message, padding.PKCS1v15(), hashes.SHA256())
+    else:
+        assert p["signType"] == "MD5"
+        signed = {"appId": s.wechat_app_id, "timeStamp": p["timeStamp"], "nonceStr": p["nonceStr"],
+                  "package": p["package"], "signType": "MD5"}
+        assert p["paySign"] == calculate_signature(signed, s.secret("wechat_pay_api_key"))
     again = (await buyer.post(f"/api/v1/orders/{order['id']}/pay")).json()
     assert again["package"] == p["package"]  # the open prepay order is reused
     assert await Payment.filter(order_id=order["id"]).count() == 1
@@ -80,12 +134,13 @@ async def test_paid_notification_applies_once_and_posts_the_ledger(client, buyer
     kinds = sorted(await LedgerEntry.filter(order_id=o.id).values_list("kind", flat=True))
     assert kinds == ["merchant_share", "platform_fee", "station_fee"]
     # WeChat sends it again: acknowledged, nothing applied twice
-    r = await client.post("/__sim__/wechatpay/renotify", json={"out_trade_no": pay.out_trade_no})
+    r = await client.post(sim("/renotify"), json={"out_trade_no": pay.out_trade_no})
     assert r.json()["delivered"] is True
     assert await OrderEvent.filter(order_id=o.id, to_status="paid").count() == 1
     assert await LedgerEntry.filter(order_id=o.id).count() == 3
     note = await PaymentNotification.get(out_trade_no=pay.out_trade_no)
-    assert note.verified and note.outcome == "applied" and note.received_count == 2 and "<xml>" in note.body
+    assert note.verified and note.outcome == "applied" and note.received_count == 2
+    assert ('"resource"' if v3() else "<xml>") in note.body
     # it is not paid at WeChat twice either
     assert (await buyer.post(f"/api/v1/orders/{o.id}/pay")).status_code == 409
 
@@ -94,20 +149,26 @@ async def test_ten_identical_notifications_at_once_make_one_transition(client, b
     order, _ = await new_order(buyer, station, price=500, qty=4)
     r = await buyer.post(f"/api/v1/orders/{order['id']}/pay")
     otn = r.json()["out_trade_no"]
-    body = signed_notification(otn, 2000)
-    rs = await asyncio.gather(*[client.post(NOTIFY, content=body) for _ in range(10)])
-    assert [reply_code(x.text) for x in rs] == ["SUCCESS"] * 10
+    headers, body = signed_notification(otn, 2000)
+    rs = await asyncio.gather(*[post_notification(client, headers, body) for _ in range(10)])
+    if v3():  # replays of one signed message: one is applied, the others answered by its fate
+        assert {r.status_code for r in rs} <= {200, 429}
+        assert sum(r.status_code == 200 for r in rs) >= 1
+        again = await post_notification(client, headers, body)
+        assert reply_code(again) == "SUCCESS"  # once applied, a replay is acknowledged, not applied
+    else:
+        assert [reply_code(x) for x in rs] == ["SUCCESS"] * 10
     assert await OrderEvent.filter(order_id=order["id"], to_status="paid").count() == 1
     assert (await Order.get(id=order["id"])).paid_fen == 2000
     assert await LedgerEntry.filter(order_id=order["id"]).count() == 3
-    assert (await PaymentNotification.get(out_trade_no=otn)).received_count == 10
+    assert (await PaymentNotification.get(out_trade_no=otn)).received_count == (11 if v3() else 10)
     # ten different (fresh nonce) notifications for the same payment at once: still one
     order2, _ = await new_order(buyer, station, price=700, qty=1)
     otn2 = (await buyer.post(f"/api/v1/orders/{order2['id']}/pay")).json()["out_trade_no"]
     tx = "4200" + secrets.token_hex(10)
-    rs = await asyncio.gather(*[client.post(NOTIFY, content=signed_notification(otn2, 700, transaction_id=tx))
+    rs = await asyncio.gather(*[post_notification(client, *signed_notification(otn2, 700, transaction_id=tx))
                                 for _ in range(10)])
-    assert [reply_code(x.text) for x in rs] == ["SUCCESS"] * 10
+    assert [reply_code(x) for x in rs] == ["SUCCESS"] * 10
     assert await OrderEvent.filter(order_id=order2["id"], to_status="paid").count() == 1
     outcomes = await PaymentNotification.filter(out_trade_no=otn2).values_list("outcome", flat=True)
     assert sorted(outcomes) == ["applied"] + ["duplicate"] * 9
@@ -118,17 +179,17 @@ async def test_ten_identical_notifications_at_once_make_one_transition(client, b
 async def test_bad_notifications_are_rejected_recorded_and_change_nothing(client, buyer, station, case):
     order, _ = await new_order(buyer, station, price=1200, qty=1)
     otn = (await buyer.post(f"/api/v1/orders/{order['id']}/pay")).json()["out_trade_no"]
-    body = {
-        "bad_signature": lambda: signed_notification(otn, 1200, key="0" * 32),
+    headers, body = {
+        "bad_signature": lambda: signed_notification(otn, 1200, bad_key=True),
         "wrong_amount": lambda: signed_notification(otn, 1),
         "unknown_order": lambda: signed_notification("KZ000000000000NOPE", 1200),
         "other_appid": lambda: signed_notification(otn, 1200, appid="wx_someone_else"),
         "not_success": lambda: signed_notification(otn, 1200, result_code="FAIL"),
-        "garbage": lambda: "<xml><a>",
+        "garbage": lambda: ({}, "<xml><a>" + secrets.token_hex(4)),
     }[case]()
     before = await PaymentNotification.all().count()
-    r = await client.post(NOTIFY, content=body)
-    assert r.status_code == 200 and reply_code(r.text) == "FAIL"
+    r = await post_notification(client, headers, body)
+    assert reply_code(r) == "FAIL"
     assert await PaymentNotification.all().count() == before + 1
     note = await PaymentNotification.all().order_by("-id").first()
     assert note.outcome == "rejected" and note.error
@@ -144,7 +205,7 @@ async def test_payment_after_the_timeout_cancel_is_refunded_automatically(client
     order, sku = await new_order(buyer, station, price=880, qty=2, stock=2)
     otn = (await buyer.post(f"/api/v1/orders/{order['id']}/pay")).json()["out_trade_no"]
     assert await orders.cancel_unpaid(order["id"], reason="timeout")  # the timeout won the race
-    res = await client.post("/__sim__/wechatpay/pay", json={"out_trade_no": otn})
+    res = await client.post(sim("/pay"), json={"out_trade_no": otn})
     assert res.json()["delivered"] is True  # acknowledged: the money is recorded, not lost
     o = await Order.get(id=order["id"])
     assert o.status == "cancelled" and o.paid_fen == 0
@@ -170,11 +231,11 @@ async def test_sim_retries_until_we_answer_success(client, buyer, station, monke
     real = service.handle_pay_notification
     calls = {"n": 0}
 
-    async def flaky(body):
+    async def flaky(body, headers=None, version="v2"):
         calls["n"] += 1
         if calls["n"] == 1:
-            return "<xml><return_code><![CDATA[FAIL]]></return_code></xml>"
-        return await real(body)
+            return runtime.get().extras["wechatpay"].reply(False, "busy", 500)
+        return await real(body, headers, version)
 
     monkeypatch.setattr(service, "handle_pay_notification", flaky)
     order, _ = await new_order(buyer, station)
@@ -186,7 +247,7 @@ async def test_sim_retries_until_we_answer_success(client, buyer, station, monke
 
     assert await wait_for(paid)
     otn = (await Payment.get(order_id=order["id"])).out_trade_no
-    assert (await client.get(f"/__sim__/wechatpay/attempts/{otn}")).json()["attempts"] == 2
+    assert (await client.get(sim(f"/attempts/{otn}"))).json()["attempts"] == 2
 
 
 async def test_lost_notification_is_found_by_the_query_job(client, buyer, station, monkeypatch):
@@ -196,8 +257,8 @@ async def test_lost_notification_is_found_by_the_query_job(client, buyer, statio
     s = runtime.settings()
     monkeypatch.setattr(s, "wechat_pay_sim_retry_seconds", [])
 
-    async def lost(body):
-        return "<xml><return_code><![CDATA[FAIL]]></return_code></xml>"
+    async def lost(body, headers=None, version="v2"):
+        return runtime.get().extras["wechatpay"].reply(False, "lost", 500)
 
     monkeypatch.setattr(service, "handle_pay_notification", lost)
     order, _ = await new_order(buyer, station)
@@ -225,7 +286,7 @@ async def test_unpaid_prepay_is_closed_at_wechat_not_before_5_minutes(client, bu
     finally:
         clock.reset()
     assert (await Payment.get(out_trade_no=otn)).status == "closed"
-    r = await client.post("/__sim__/wechatpay/pay", json={"out_trade_no": otn})
+    r = await client.post(sim("/pay"), json={"out_trade_no": otn})
     assert r.status_code == 409  # the buyer can no longer pay it
 
 
@@ -235,7 +296,7 @@ async def test_native_payment_for_assisted_purchase(client, buyer, station, no_h
     order, _ = await new_order(buyer, station, price=4580, qty=1)
     out = await service.create_native_payment(order["id"], actor_id=None)
     assert out.code_url.startswith("weixin://wxpay/bizpayurl") and out.total_fen == 4580
-    assert (await client.post("/__sim__/wechatpay/pay", json={"out_trade_no": out.out_trade_no})).json()["delivered"]
+    assert (await client.post(sim("/pay"), json={"out_trade_no": out.out_trade_no})).json()["delivered"]
     o = await Order.get(id=order["id"])
     assert o.status == "paid" and o.payment_method == "wechat_native"
 

@@ -6,13 +6,13 @@ from datetime import timedelta
 
 import pytest
 
-from server.integrations.wechatpay import gateway
+from server.integrations.wechatpay_gateway import gateway
 from server.kit import clock
 from server.models.payments import Payment, ReconcileDifference
 from server.reconcile import service as reconcile
-from server.reconcile.bill import BillFormatError, parse_v2_bill
+from server.reconcile.bill import BillFormatError, parse_bill
 from tests.conftest import login_as
-from tests.orders.conftest import checkout, make_sku, pay_and_notify, pickup_body
+from tests.orders.conftest import checkout, make_sku, pay_and_notify, pickup_body, sim
 from tests.orders.test_payments import no_handoff  # noqa: F401 - fixture
 from tests.conftest import wait_for
 
@@ -35,20 +35,20 @@ SAMPLE = (
 
 
 def test_the_v2_bill_is_read_as_wechat_documents_it():
-    rows = parse_v2_bill(SAMPLE)
+    rows = parse_bill(SAMPLE)
     assert [(r.kind, r.ref, r.out_trade_no, r.amount_fen, r.status) for r in rows] == [
         ("payment", "1415640626", "1415640626", 1, "SUCCESS"),
         ("payment", "1415635270", "1415635270", 12345, "SUCCESS"),
         ("refund", "RF1415635270", "1415635270", 2000, "SUCCESS")]
     assert rows[0].at.utcoffset() == timedelta(hours=8)
-    assert parse_v2_bill("") == []
+    assert parse_bill("") == []
     with pytest.raises(BillFormatError):
-        parse_v2_bill(SAMPLE.replace("`0.60%,`0.01,", "`0.60%,`0.011,", 1))
+        parse_bill(SAMPLE.replace("`0.60%,`0.01,", "`0.60%,`0.011,", 1))
     with pytest.raises(BillFormatError):
-        parse_v2_bill("a,b,c\r\n`1,`2,`3\r\n")
+        parse_bill("a,b,c\r\n`1,`2,`3\r\n")
 
 
-async def test_daily_reconciliation_records_each_injected_difference(client, buyer, station, no_handoff):
+async def test_daily_reconciliation_records_each_injected_difference(client, buyer, station, no_handoff, pay_api):
     admin = await login_as(client, "admin")
 
     async def paid():
@@ -75,10 +75,10 @@ async def test_daily_reconciliation_records_each_injected_difference(client, buy
     ghost = await Payment.create(order_id=ghost_order, method="wechat_jsapi", out_trade_no="GHOST" + secrets.token_hex(6),
                                  amount_fen=1000, status="paid", paid_at=clock.now())
     stranger = "STRANGER" + secrets.token_hex(6)
-    await gateway().unified_order(trade_type="NATIVE", body="x", out_trade_no=stranger, total_fee=4321,
+    await gateway().prepay(trade_type="NATIVE", description="x", out_trade_no=stranger, amount_fen=4321,
                                   notify_url="http://127.0.0.1:9/nowhere", client_ip="127.0.0.1",
                                   time_expire=clock.now() + timedelta(hours=1), product_id="1")
-    assert (await client.post("/__sim__/wechatpay/pay", json={"out_trade_no": stranger})).status_code == 200
+    assert (await client.post(sim("/pay"), json={"out_trade_no": stranger})).status_code == 200
 
     r = await admin.post("/api/v1/console/reconciliation/run", json={})  # yesterday's bill: none yet
     assert r.status_code == 200, r.text
@@ -87,8 +87,8 @@ async def test_daily_reconciliation_records_each_injected_difference(client, buy
     day = clock.local_today()
     clock.shift(timedelta(days=1))  # the next morning: today's bill exists
     try:
-        run = await reconcile.run_v2()
-        again = await reconcile.run_v2(day)
+        run = await reconcile.run()
+        again = await reconcile.run(day)
     finally:
         clock.reset()
     assert run.bill_date == day and run.bill_rows >= 6 and run.new >= 4
@@ -132,11 +132,11 @@ async def test_the_daily_job_runs_once_the_hour_has_come(client, monkeypatch):
 
     calls = []
 
-    async def run_v2(day=None):
+    async def run(day=None):
         calls.append(day)
         return reconcile.RunOut(bill_date=day, source="v2", bill_rows=0, differences=0, new=0)
 
-    monkeypatch.setattr(reconcile, "run_v2", run_v2)
+    monkeypatch.setattr(reconcile, "run", run)
     s = runtime.settings()
     monkeypatch.setattr(s, "reconcile_hour_local", 23)
     local = clock.now().astimezone(clock.SHANGHAI)

@@ -53,7 +53,7 @@ def test_an_http_5xx_from_wechat_pay_is_transient_a_refusal_is_not():
     assert _gateway_error(WeChatPayException("SUCCESS", "FAIL", errcode="SYSTEMERROR")).transient
 
 
-async def test_wechat_http_500_then_healthy_the_refund_succeeds_unattended(client, buyer, station, no_handoff,
+async def test_wechat_http_500_then_healthy_the_refund_succeeds_unattended(client, buyer, station, no_handoff, pay_api,
                                                                           fast_backoff, wechat_refund_fault):
     oid = await paid_order(buyer, station, price=650)
     await wechat_refund_fault(http_status=500)

@@ -11,8 +11,10 @@ from server.models.ledger import LedgerEntry
 from server.models.orders import Order, OrderLine
 from server.models.payments import Refund
 from tests.conftest import login, login_as, wait_for
-from tests.orders.conftest import checkout, make_sku, pay_and_notify, pickup_body
+from tests.orders.conftest import checkout, make_sku, pay_and_notify, pickup_body, sim
 from tests.orders.test_payments import no_handoff  # noqa: F401 - fixture
+
+pytestmark = pytest.mark.usefixtures("pay_api")  # every test on WeChat Pay v2 and on v3
 
 
 async def paid_order(buyer, station, *lines_spec):
@@ -149,7 +151,8 @@ async def test_after_fulfilment_the_merchant_or_an_admin_decides(client, buyer, 
     assert r.json()["items"] == [{"merchant_id": merchant_a, "balance_fen": 0}]
 
 
-async def test_refund_notification_applies_once_and_bad_ones_are_rejected(client, buyer, station, no_handoff):
+async def test_refund_notification_applies_once_and_bad_ones_are_rejected(client, buyer, station, no_handoff,
+                                                                         pay_api):
     from server.payments import service as payments
 
     order, _ = await paid_order(buyer, station, (700, 1, 5))
@@ -164,15 +167,23 @@ async def test_refund_notification_applies_once_and_bad_ones_are_rejected(client
 
     note = await wait_for(noted)
     assert note is not None and note.verified
+    if runtime.settings().wechat_pay_api_version == "v2":
+        sent, headers = note.body, {}
+    else:  # v3: the signed notification as the simulator sent it (its headers are part of it)
+        sent_note = (await client.get(sim(f"/notification/{refund.refund_no}"))).json()
+        sent, headers = sent_note["body"], sent_note["headers"]
     # the same notification again (WeChat retry) changes nothing
-    reply = await payments.handle_refund_notification(note.body.encode())
-    assert "SUCCESS" in reply
+    reply = await payments.handle_refund_notification(sent.encode(), headers, pay_api)
+    assert "SUCCESS" in reply.body and reply.status == 200
     assert await LedgerEntry.filter(refund_id=refund.id).count() == 3
     assert (await Order.get(id=order["id"])).refunded_fen == 700
     # tampered ciphertext / another merchant
-    bad = note.body.replace(runtime.settings().wechat_mch_id, "1234567890")
-    assert "FAIL" in await payments.handle_refund_notification(bad.encode())
-    assert "FAIL" in await payments.handle_refund_notification(b"<xml><req_info>AAAA</req_info></xml>")
+    bad = sent.replace(runtime.settings().wechat_mch_id, "1234567890")
+    if pay_api == "v3":
+        bad = sent.replace('"ciphertext":"', '"ciphertext":"AAAA')
+    assert "FAIL" in (await payments.handle_refund_notification(bad.encode(), headers, pay_api)).body
+    assert "FAIL" in (await payments.handle_refund_notification(b"<xml><req_info>AAAA</req_info></xml>", headers,
+                                                                pay_api)).body
 
 
 async def test_merchant_sees_only_their_lines_and_admin_searches(client, buyer, station):

@@ -7,7 +7,7 @@ from server.models.orders import Order
 from tests.conftest import wait_for
 from server.models.payments import Payment
 from tests.orders.conftest import checkout, make_sku, pay_and_notify, pickup_body
-from tests.orders.test_payments import NOTIFY, no_handoff, reply_code, signed_notification  # noqa: F401
+from tests.orders.test_payments import no_handoff, post_notification, reply_code, signed_notification  # noqa: F401
 from tests.orders.test_refunds_ledger import refund_done
 
 
@@ -16,7 +16,8 @@ async def _sales(sku) -> tuple[int, int]:
     return s.sales, (await Product.get(id=s.product_id)).sales
 
 
-async def test_a_payment_counts_its_units_once_and_a_refund_takes_them_off(client, buyer, station, no_handoff):
+async def test_a_payment_counts_its_units_once_and_a_refund_takes_them_off(client, buyer, station, no_handoff,
+                                                                          pay_api):
     a, b = await make_sku(price=500, stock=20), await make_sku(price=700, stock=20)
     r = await checkout(buyer, pickup_body(station.id, (a.id, 3), (b.id, 1)))
     assert r.status_code == 201, r.text
@@ -26,10 +27,10 @@ async def test_a_payment_counts_its_units_once_and_a_refund_takes_them_off(clien
     assert await wait_for(lambda: Order.filter(id=order["id"], status="paid").exists())
     # the same payment notified again, twice in a row and twice at once (WeChat retries): once
     pay = await Payment.get(order_id=order["id"])
-    xml = signed_notification(pay.out_trade_no, order["total_fen"], transaction_id=pay.transaction_id)
+    headers, body = signed_notification(pay.out_trade_no, order["total_fen"], transaction_id=pay.transaction_id)
     for _ in range(2):
-        assert reply_code((await client.post(NOTIFY, content=xml)).text) == "SUCCESS"
-    await asyncio.gather(*[client.post(NOTIFY, content=xml) for _ in range(2)])
+        assert reply_code(await post_notification(client, headers, body)) == "SUCCESS"
+    await asyncio.gather(*[post_notification(client, headers, body) for _ in range(2)])
     assert (await Order.get(id=order["id"])).status == "paid"
     assert await _sales(a) == (3, 3) and await _sales(b) == (1, 1)
     # two units of a refunded: sales less refunds (the refund result applied once too)

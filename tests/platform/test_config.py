@@ -48,7 +48,11 @@ def production_env(**changes: str | None) -> dict[str, str]:
         "KAZUO_REDIS_URL": "redis://127.0.0.1:6379/0",
         "KAZUO_JWT_SECRET": secrets.token_urlsafe(48),
         "KAZUO_WECHAT_APP_SECRET": "a-real-looking-app-secret",
-        "KAZUO_WECHAT_PAY_API_KEY": "0123456789abcdef0123456789abcdef",
+        "KAZUO_WECHAT_PAY_MCH_PRIVATE_KEY": "-----BEGIN PRIVATE KEY-----(the merchant key)",
+        "KAZUO_WECHAT_PAY_MCH_CERT_SERIAL": "5157F09EFDC096DE15EBE81A47057A7232F1B8E1",
+        "KAZUO_WECHAT_PAY_APIV3_KEY": "0123456789abcdef0123456789abcdef",
+        "KAZUO_WECHAT_PAY_PUBLIC_KEY": "-----BEGIN PUBLIC KEY-----(the WeChat Pay public key)",
+        "KAZUO_WECHAT_PAY_PUBLIC_KEY_ID": "PUB_KEY_ID_0000000000000000000000000000",
         "KAZUO_ALIYUN_ACCESS_KEY_SECRET": "a-real-looking-aliyun-secret",
         **REAL_IDS,
     }
@@ -192,7 +196,10 @@ def test_production_example_refuses_its_placeholders_until_filled(clean_env, tmp
     active, commented = parse_example(EXAMPLES["production"])
     placeholders = sorted(k for k, v in active.items() if v == "CHANGE_ME")
     assert placeholders == sorted(["KAZUO_ALIYUN_ACCESS_KEY_SECRET", "KAZUO_JWT_SECRET", "KAZUO_WECHAT_APP_SECRET",
-                                   "KAZUO_WECHAT_PAY_API_KEY", *(k for k in REAL_IDS if k not in KEPT_IN_EXAMPLE)])
+                                   "KAZUO_WECHAT_PAY_APIV3_KEY", "KAZUO_WECHAT_PAY_MCH_CERT_SERIAL",
+                                   "KAZUO_WECHAT_PAY_MCH_PRIVATE_KEY", "KAZUO_WECHAT_PAY_PUBLIC_KEY",
+                                   "KAZUO_WECHAT_PAY_PUBLIC_KEY_ID",
+                                   *(k for k in REAL_IDS if k not in KEPT_IN_EXAMPLE)])
     # Secrets are placeholders or commented out: never a value in the example.
     for name, f in Settings.model_fields.items():
         var = "KAZUO_" + name.upper()
@@ -205,6 +212,7 @@ def test_production_example_refuses_its_placeholders_until_filled(clean_env, tmp
     assert any(p in str(err.value) for p in placeholders)
     filled = EXAMPLES["production"].read_text()
     filled = filled.replace("KAZUO_JWT_SECRET=CHANGE_ME", "KAZUO_JWT_SECRET=" + secrets.token_urlsafe(48))
+    filled = filled.replace("KAZUO_WECHAT_PAY_APIV3_KEY=CHANGE_ME", "KAZUO_WECHAT_PAY_APIV3_KEY=" + "k" * 32)
     filled = re.sub(r"^(KAZUO_[A-Z_]+)=CHANGE_ME$", r"\1=filled-in-secret", filled, flags=re.M)
     env_file.write_text(filled)
     s = load_settings(_env_file=str(env_file))

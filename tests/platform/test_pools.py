@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from server.integrations.wechatpay import PayGatewayError, gateway
+from server.integrations.wechatpay import PayGatewayError
+from server.integrations.wechatpay_gateway import gateway
 from server.kit import pools
 from tests.conftest import login
 

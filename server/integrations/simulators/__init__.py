@@ -9,6 +9,7 @@ SIM_BLUEPRINTS = [
     "server.integrations.simulators.wechat_messages",
     "live.simulator",
     "server.integrations.simulators.wechatpay",
+    "server.integrations.simulators.wechatpay_v3",
     "server.integrations.simulators.wechat_shipping",
     "server.integrations.simulators.wechat_codes",
 ]

@@ -20,6 +20,7 @@ import hashlib
 import logging
 import secrets
 from datetime import date, datetime, timedelta
+from typing import Awaitable, Callable
 
 import httpx
 import orjson
@@ -29,6 +30,7 @@ from sanic.response import HTTPResponse, json
 from wechatpy.crypto import RefundCrypto
 from wechatpy.pay.utils import calculate_signature, dict_to_xml
 
+from server.integrations.simulators.wechatpay_tls import CN_HEADER, PROOF_HEADER, proof
 from server.kit import clock, runtime
 from server.kit import redis as kr
 
@@ -71,17 +73,23 @@ def _biz_err(code: str, des: str) -> HTTPResponse:
 FAULT_APIS = ("unifiedorder", "orderquery", "closeorder", "refund", "refundquery", "downloadbill")
 
 
+async def active_fault(api: str) -> dict | None:
+    """The fault set for this API (or "*"), after its delay; the v3 simulator obeys the same switch."""
+    raw = await kr.redis().get(_k("faults"))
+    faults = orjson.loads(raw) if raw else {}
+    fault = faults.get(api) or faults.get("*")
+    if fault and fault.get("delay_seconds"):
+        await asyncio.sleep(fault["delay_seconds"])
+    return fault
+
+
 def _faultable(api: str):
     """Apply the fault set for this API (or "*"): a delay, an HTTP error status or a refusal."""
     def deco(handler):
         @functools.wraps(handler)
         async def wrapped(request: Request, *args, **kwargs):
-            raw = await kr.redis().get(_k("faults"))
-            faults = orjson.loads(raw) if raw else {}
-            fault = faults.get(api) or faults.get("*")
+            fault = await active_fault(api)
             if fault:
-                if fault.get("delay_seconds"):
-                    await asyncio.sleep(fault["delay_seconds"])
                 if fault.get("http_status"):
                     status = fault["http_status"]
                     return HTTPResponse(f"<html><body>{status} Internal Server Error</body></html>", status=status,
@@ -95,7 +103,7 @@ def _faultable(api: str):
 
 @bp.post("/faults")
 async def set_fault(request: Request):
-    body = _json_body(request)
+    body = json_body(request)
     api = body.get("api", "*")
     delay, status, err = body.get("delay_seconds", 0), body.get("http_status", 0), body.get("err_code", "")
     problems = []
@@ -273,7 +281,15 @@ async def _deliver(url: str, body: str) -> bool:
         return False
 
 
-def _retry_in_background(url: str, body: str, counter_key: str) -> None:
+def spawn(coro) -> None:
+    """Run a simulator's background step (WeChat finishing a refund) without losing the task."""
+    t = asyncio.get_running_loop().create_task(coro)
+    _tasks.add(t)
+    t.add_done_callback(_tasks.discard)
+
+
+def retry_delivery(deliver: Callable[[], Awaitable[bool]], counter_key: str) -> None:
+    """Retry an unacknowledged notification in the background on WeChat's schedule (the setting)."""
     delays = list(runtime.settings().wechat_pay_sim_retry_seconds)
 
     async def run():
@@ -283,23 +299,27 @@ def _retry_in_background(url: str, body: str, counter_key: str) -> None:
                 await kr.redis().incr(counter_key)
             except Exception:  # noqa: BLE001 - the server may be stopping
                 return
-            if await _deliver(url, body):
+            if await deliver():
                 return
 
-    t = asyncio.get_running_loop().create_task(run())
-    _tasks.add(t)
-    t.add_done_callback(_tasks.discard)
+    spawn(run())
 
 
-async def _send(url: str, body: str, counter_key: str) -> bool:
+async def send_notification(deliver: Callable[[], Awaitable[bool]], counter_key: str) -> bool:
+    """The first delivery (awaited), then WeChat's retries while we do not acknowledge it."""
     await kr.redis().incr(counter_key)
-    ok = await _deliver(url, body)
+    ok = await deliver()
     if not ok:
-        _retry_in_background(url, body, counter_key)
+        retry_delivery(deliver, counter_key)
     return ok
 
 
-def _json_body(request: Request) -> dict:
+def _send(url: str, body: str, counter_key: str):
+    return send_notification(functools.partial(_deliver, url, body), counter_key)
+
+
+def json_body(request: Request) -> dict:
+    """A simulator helper's JSON object body ({} when it is not one)."""
     try:
         data = orjson.loads(request.body or b"{}")
     except orjson.JSONDecodeError:
@@ -309,7 +329,7 @@ def _json_body(request: Request) -> dict:
 
 @bp.post("/pay")
 async def buyer_pays(request: Request):
-    otn = _json_body(request).get("out_trade_no")
+    otn = json_body(request).get("out_trade_no")
     if not isinstance(otn, str) or not otn:
         return json({"error": {"code": "validation_failed", "message": "out_trade_no is required",
                                "details": [{"field": "out_trade_no", "message": "required"}]}}, status=422)
@@ -331,7 +351,7 @@ async def buyer_pays(request: Request):
 
 @bp.post("/renotify")
 async def renotify(request: Request):
-    otn = _json_body(request).get("out_trade_no")
+    otn = json_body(request).get("out_trade_no")
     order = await _order(otn) if isinstance(otn, str) and otn else None
     if order is None or "notification" not in order:
         return json({"error": {"code": "not_found", "message": "no paid order", "details": None}}, status=404)
@@ -382,6 +402,10 @@ async def _finish_refund(out_refund_no: str) -> None:
 @bp.post("/secapi/pay/refund")
 @_faultable("refund")
 async def refund_apply(request: Request):
+    # WeChat serves /secapi/ only to the merchant API certificate (two-way TLS): see wechatpay_tls.
+    if (request.headers.get(PROOF_HEADER) != proof(_key())
+            or request.headers.get(CN_HEADER) != runtime.settings().wechat_mch_id):
+        return _fail("证书错误：退款需要商户API证书")
     data = _parse(request)
     if isinstance(data, HTTPResponse):
         return data
@@ -416,9 +440,7 @@ async def refund_apply(request: Request):
         await _save(order["out_trade_no"], order)
         await kr.redis().set(_k("refund", orn), orjson.dumps(refund), ex=7 * 86400)
         await _bill_index(clock.now(), "R", orn)
-        t = asyncio.get_running_loop().create_task(_finish_refund(orn))
-        _tasks.add(t)
-        t.add_done_callback(_tasks.discard)
+        spawn(_finish_refund(orn))
     return _xml({**_base(), "result_code": "SUCCESS", "transaction_id": order["transaction_id"],
                  "out_trade_no": order["out_trade_no"], "out_refund_no": orn, "refund_id": refund["refund_id"],
                  "refund_fee": fee, "total_fee": order["total_fee"], "cash_fee": order["total_fee"]})
