@@ -15,7 +15,7 @@ from sanic.response import html
 from config.settings import ConfigError, Settings, get_settings
 from server.kit import lifecycle, runtime
 from server.kit import logging as kzlog
-from server.kit.context import KzRequest
+from server.kit.context import KzRequest, response_headers
 from server.kit.errors import AppError, ServiceUnavailable
 from server.kit.http import endpoint
 from server.kit.openapi import SWAGGER_HTML, build_spec
@@ -105,6 +105,7 @@ def create_app(settings: Settings | None = None, name: str = "kazuo") -> Sanic:
         "AUTO_EXTEND": False,  # no sanic-ext: our own OpenAPI (README: "Why not sanic-ext")
     })
     app.ctx.settings = settings
+    app.ctx.response_headers = response_headers(settings.env == "production")
 
     @app.exception(Exception)
     async def _errors(request: Request, exc: Exception):

@@ -7,6 +7,7 @@ import typing
 from dataclasses import dataclass, field
 from functools import wraps
 from typing import Any, Callable
+from urllib.parse import unquote
 
 import orjson
 from pydantic import BaseModel, ValidationError
@@ -142,6 +143,15 @@ def parse_query(request: Request, model: type[BaseModel]) -> BaseModel:
     return parsed
 
 
+def decode_path_param(name: str, value: str) -> str:
+    """A percent-encoded path segment as text (400 naming the parameter if it is not UTF-8)."""
+    try:
+        return unquote(value, errors="strict")
+    except UnicodeDecodeError:
+        raise BadRequest(f"{name}: not valid percent-encoded UTF-8", code="invalid_path",
+                         details=[{"field": name, "in": "path", "message": "not valid UTF-8"}]) from None
+
+
 def render(result: Any, status: int) -> HTTPResponse:
     if isinstance(result, HTTPResponse):
         return result
@@ -172,6 +182,10 @@ def endpoint(*, summary: str = "", body: type[BaseModel] | None = None,
             for k, v in kwargs.items():
                 if isinstance(v, int) and not (0 < v <= MAX_ID):
                     raise NotFound(f"{k} not found")
+                if isinstance(v, str) and "%" in v:
+                    # Sanic matches and hands over the path as sent: a client (wx.request, a
+                    # browser) percent-encodes a Chinese value, which decodes here, once.
+                    kwargs[k] = decode_path_param(k, v)
             if meta.auth == "user":
                 principal = await authenticate(request.headers.get("authorization"))
                 require_roles(principal, meta.roles)
