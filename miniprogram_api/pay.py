@@ -2,7 +2,7 @@
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse
 
-from server.kit.http import endpoint
+from server.kit.http import endpoint, read_body
 from server.payments import service as payments
 from server.payments.service import JsapiParamsOut
 
@@ -25,15 +25,17 @@ def _xml(text: str) -> HTTPResponse:
     return HTTPResponse(text, content_type="text/xml; charset=utf-8")
 
 
-@bp.post("/pay/wechat/notify")
-@endpoint(summary="WeChat Pay payment notification (signed XML; answered with SUCCESS/FAIL XML)",
-          request_content=XML, response_content=XML, tags=("wechat pay",))
+# Streamed: a body over NOTIFY_MAX_BYTES is refused (413) before it is read, let alone stored.
+@bp.post("/pay/wechat/notify", stream=True)
+@endpoint(summary="WeChat Pay payment notification (signed XML; answered with SUCCESS/FAIL XML; "
+                  "bodies over 64 KiB: 413)", request_content=XML, response_content=XML, tags=("wechat pay",),
+          errors=(413,))
 async def notify(request: Request):
-    return _xml(await payments.handle_pay_notification(request.body or b""))
+    return _xml(await payments.handle_pay_notification(await read_body(request, payments.NOTIFY_MAX_BYTES)))
 
 
-@bp.post("/pay/wechat/refund-notify")
-@endpoint(summary="WeChat Pay refund notification (req_info encrypted)", request_content=XML,
-          response_content=XML, tags=("wechat pay",))
+@bp.post("/pay/wechat/refund-notify", stream=True)
+@endpoint(summary="WeChat Pay refund notification (req_info encrypted; bodies over 64 KiB: 413)",
+          request_content=XML, response_content=XML, tags=("wechat pay",), errors=(413,))
 async def refund_notify(request: Request):
-    return _xml(await payments.handle_refund_notification(request.body or b""))
+    return _xml(await payments.handle_refund_notification(await read_body(request, payments.NOTIFY_MAX_BYTES)))

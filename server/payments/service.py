@@ -234,6 +234,10 @@ async def _note(nid: int, **fields: Any) -> None:
     await qs.update(**{k: (v[:200] if k == "error" else v) for k, v in fields.items()})
 
 
+# WeChat's notifications are 1-3 KB of XML; anything far bigger is not one, and is never stored.
+NOTIFY_MAX_BYTES = 64 * 1024
+
+
 async def handle_pay_notification(body: bytes) -> str:
     """The notify_url: store raw, verify, apply once; answer WeChat's SUCCESS/FAIL XML."""
     nid = await _store_notification("pay", body)

@@ -268,3 +268,27 @@ async def test_an_order_about_to_expire_cannot_start_a_payment(client, buyer, st
     finally:
         clock.reset()
     assert r.status_code == 409 and r.json()["error"]["code"] == "order_expired"
+
+
+@pytest.mark.parametrize("path", [NOTIFY, "/api/v1/pay/wechat/refund-notify"])
+async def test_oversized_notify_bodies_are_refused_before_they_are_stored(client, path, settings):
+    """A body over 64 KiB at either notify URL is 413, declared or chunked, and nothing is stored; a
+    normal-sized one is still taken (and, unsigned, recorded as rejected)."""
+    from server.payments.service import NOTIFY_MAX_BYTES
+
+    before = await PaymentNotification.all().count()
+    big = b"<xml>" + b"A" * NOTIFY_MAX_BYTES + b"</xml>"
+    r = await client.post(path, content=big, headers={"Content-Type": "text/xml"})
+    assert r.status_code == 413 and r.json()["error"]["code"] == "payload_too_large", r.text
+
+    async def chunks():
+        for _ in range(20):
+            yield b"B" * 8192
+
+    r = await client.post(path, content=chunks(), headers={"Content-Type": "text/xml"})
+    assert r.status_code == 413, r.text
+    assert await PaymentNotification.all().count() == before
+    r = await client.post(path, content=f"<xml><nonce_str>{secrets.token_hex(8)}</nonce_str></xml>".encode(),
+                          headers={"Content-Type": "text/xml"})
+    assert r.status_code == 200 and "FAIL" in r.text
+    assert await PaymentNotification.all().count() == before + 1
