@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import errno
 import os
+import socket
 import sys
 
 from config.settings import ConfigError, get_settings
@@ -24,6 +26,13 @@ def _serve(args) -> None:
     from server.app import create_app
     from server.kit.protocol import FairHttpProtocol
 
+    busy = _port_busy(settings.host, settings.port)
+    if busy:
+        other = _suggest_port(settings.host, settings.port)
+        print(f"error: cannot listen on {settings.host}:{settings.port}: {busy}. Another program (perhaps "
+              f"another `serve`) is using that port; stop it, or choose another port with "
+              f"`serve --port {other}` or KAZUO_PORT={other}.", file=sys.stderr)
+        sys.exit(1)
     loader = AppLoader(factory=partial(create_app, settings))
     app = loader.load()
     print(f"喀左特色馆 serving on http://{settings.host}:{settings.port} "
@@ -37,6 +46,30 @@ def _serve(args) -> None:
         Sanic.serve_single(primary=app)
     else:
         Sanic.serve(primary=app, app_loader=loader)
+
+
+def _port_busy(host: str, port: int) -> str:
+    """Why (host, port) cannot be listened on ('' when it can): checked before the banner, so a busy
+    port is one clear sentence, not a banner and a traceback."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        return f"the host does not resolve ({exc.strerror})"
+    family, _, _, _, addr = infos[0]
+    with socket.socket(family, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server binds it
+        try:
+            s.bind(addr)
+        except OSError as exc:
+            return "the port is already in use" if exc.errno == errno.EADDRINUSE else exc.strerror or str(exc)
+    return ""
+
+
+def _suggest_port(host: str, port: int) -> int:
+    for candidate in range(port + 1, min(port + 50, 65536)):
+        if not _port_busy(host, candidate):
+            return candidate
+    return 8080
 
 
 async def _with_runtime(coro_fn):

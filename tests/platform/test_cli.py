@@ -109,3 +109,17 @@ def test_the_standalone_worker_runs_below_the_server():
     nice, group = (out.stdout.splitlines() + [""])[:2]
     assert nice == "7"
     assert not group or group.endswith("nice 7")
+
+
+def test_serve_on_a_busy_port_says_so_and_how_to_choose_another(workdir):
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        r = cli(workdir, "serve", "--port", str(port), timeout=60)
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert f"127.0.0.1:{port}" in r.stderr and "already in use" in r.stderr
+    assert "--port" in r.stderr and "KAZUO_PORT=" in r.stderr
+    assert "Traceback" not in r.stderr and "serving on" not in r.stderr
