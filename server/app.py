@@ -15,6 +15,7 @@ from sanic.response import html
 from config.settings import ConfigError, Settings, get_settings
 from server.kit import lifecycle, runtime
 from server.kit import logging as kzlog
+from server.kit.auth import watch_principal_changes
 from server.kit.context import KzRequest, response_headers
 from server.kit.errors import AppError, ServiceUnavailable
 from server.kit.http import endpoint
@@ -214,6 +215,10 @@ def create_app(settings: Settings | None = None, name: str = "kazuo") -> Sanic:
 
     @app.after_server_start
     async def _start_worker(app: Sanic):
+        if settings.embedded_redis:
+            # Roles changed by the CLI reach this process through the database (the in-process
+            # store is ours alone): read every second.
+            app.ctx.principal_watch = asyncio.get_running_loop().create_task(watch_principal_changes())
         if settings.inline_worker:
             from jobs.worker import start_inline_worker
 
@@ -227,6 +232,9 @@ def create_app(settings: Settings | None = None, name: str = "kazuo") -> Sanic:
 
     @app.before_server_stop
     async def _stop(app: Sanic):
+        watch = getattr(app.ctx, "principal_watch", None)
+        if watch is not None:
+            watch.cancel()
         worker = getattr(app.ctx, "worker", None)
         if worker is not None:
             try:

@@ -1,4 +1,4 @@
-"""`python -m server <command>`: serve | worker | migrate | seed-demo | grant-role."""
+"""`python -m server <command>`: serve | worker | migrate | seed-demo | grant-role | revoke-role."""
 from __future__ import annotations
 
 import argparse
@@ -120,6 +120,11 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--station", help="station code (station_staff)")
     p.add_argument("--merchant", type=int, help="merchant id (merchant)")
     p.add_argument("--head", action="store_true", help="station head (station_staff)")
+    p = sub.add_parser("revoke-role", help="take a role back from the user with this openid")
+    p.add_argument("openid")
+    p.add_argument("role", choices=["merchant", "livestreamer", "station_staff", "warehouse", "admin"])
+    p.add_argument("--station", help="station code (station_staff)")
+    p.add_argument("--merchant", type=int, help="merchant id (merchant)")
     args = parser.parse_args(argv)
 
     try:
@@ -152,6 +157,14 @@ def main(argv: list[str] | None = None) -> None:
                 args.openid, args.role, station_code=args.station, merchant_id=args.merchant,
                 is_head=args.head)))
             print(f"granted {grant.role} to user {grant.user_id}"
+                  + (f" at station {grant.station_id}" if grant.station_id else "")
+                  + (f" for merchant {grant.merchant_id}" if grant.merchant_id else ""))
+        elif args.cmd == "revoke-role":
+            from server.accounts import service
+
+            grant = asyncio.run(_with_runtime(lambda: service.revoke_role_by_openid(
+                args.openid, args.role, station_code=args.station, merchant_id=args.merchant)))
+            print(f"revoked {grant.role} from user {grant.user_id}"
                   + (f" at station {grant.station_id}" if grant.station_id else "")
                   + (f" for merchant {grant.merchant_id}" if grant.merchant_id else ""))
     except ConfigError as exc:
