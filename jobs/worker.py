@@ -91,7 +91,7 @@ def run_worker() -> None:
     _yield_cpu(settings.worker_nice)
 
     async def main():
-        await lifecycle.start(settings)
+        await lifecycle.start(await lifecycle.worker_settings(settings))
         try:
             worker = Worker(redis_pool=runtime.get().redis, **worker_kwargs())
             await worker.main()

@@ -208,6 +208,7 @@ def create_app(settings: Settings | None = None, name: str = "kazuo") -> Sanic:
     @app.before_server_start
     async def _start(app: Sanic):
         await lifecycle.start(settings)
+        await lifecycle.record_server_address(settings)
         if settings.embedded_db and settings.seed_demo_on_first_run:
             from server import demo
 
