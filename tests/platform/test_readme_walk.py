@@ -111,6 +111,26 @@ def test_the_readme_walk_runs_as_written_embedded(newcomer):
     assert states[-1][1] == "live" and states[-1][0] == "pending_payment"
 
 
+async def _wait_worker(prefix: str, proc: subprocess.Popen, log: Path, seconds: float = 180) -> None:
+    """Until the separate worker polls its queue (arq's health-check key): it runs niced, and on a
+    busy machine its start-up takes a while."""
+    import asyncio
+
+    from server.kit import redis as kr
+
+    client = kr.create_redis(REDIS_URL)
+    try:
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            assert proc.poll() is None, log.read_text()[-3000:]
+            if await client.exists(prefix + "arq:queue:health-check"):
+                return
+            await asyncio.sleep(0.3)
+    finally:
+        await client.aclose()
+    raise AssertionError("the worker did not start:\n" + log.read_text()[-3000:])
+
+
 @pytest.mark.skipif(not (PG_URL and REDIS_URL), reason="PostgreSQL + Redis mode (KAZUO_TEST_* variables)")
 async def test_the_readme_walk_on_postgres_with_a_separate_worker_on_another_port(newcomer):
     import asyncpg
@@ -131,6 +151,7 @@ async def test_the_readme_walk_on_postgres_with_a_separate_worker_on_another_por
         procs.append(_start(["worker"], env, cwd, log))          # before the server: it waits for its address
         procs.append(_start(["serve", "--port", str(port)], env, cwd, log))
         _wait_ready(f"http://127.0.0.1:{port}", procs[-1], log)
+        await _wait_worker(prefix, procs[0], log)
         _run_walk(cwd, env, port)
     finally:
         for p in reversed(procs):
