@@ -48,6 +48,53 @@ def _serve(args) -> None:
         Sanic.serve(primary=app, app_loader=loader)
 
 
+class ProgressReport:
+    """Steps of a long command: a bar redrawn in place on a terminal, else a plain line per step and
+    per tenth of it (a log or a pipe gets no carriage returns)."""
+
+    WIDTH = 30
+
+    def __init__(self, stream) -> None:
+        self.stream = stream
+        self.tty = stream.isatty()
+        self.shown: tuple[str, int] | None = None
+
+    def __call__(self, step: str, done: int, total: int) -> None:
+        total = max(total, 1)
+        tenth = min(10, done * 10 // total)
+        if self.tty:
+            filled = self.WIDTH * done // total
+            self.stream.write(f"\r{step:<18} [{'#' * filled}{'.' * (self.WIDTH - filled)}] {done * 100 // total:3d}%"
+                              f" {done:,}/{total:,}" + ("\n" if done >= total else ""))
+        elif self.shown != (step, tenth):
+            self.stream.write(f"{step}: {done:,}/{total:,} ({done * 100 // total}%)\n")
+        else:
+            return
+        self.shown = (step, tenth)
+        self.stream.flush()
+
+
+def history_summary(out: dict) -> str:
+    """seed-demo --history's answer, for people."""
+    if out.get("skipped"):
+        return (f"demo history already present ({out['orders']:,} orders); nothing written "
+                "(it is generated once, into a database without one)")
+    secs = out.get("seconds", {})
+    lines = [f"demo history written: {out['orders']:,} paid orders from {out['from']} to {out['to']}",
+             "  " + ", ".join(f"{out[k]:,} {label}" for k, label in (
+                 ("lines", "order lines"), ("refunds", "refunds"), ("pickups", "pickups"), ("parcels", "parcels"),
+                 ("live_sessions", "live sessions"), ("ledger_entries", "ledger entries")) if k in out)]
+    training = {k: v for k, v in out.items() if k.startswith("training") or k in ("trainees", "signins")}
+    if training:
+        lines.append("  training: " + ", ".join(f"{v:,} {k.replace('_', ' ')}" for k, v in training.items()
+                                                if isinstance(v, int)))
+    if secs:
+        lines.append(f"  took {secs.get('total', 0):.1f} s (generating {secs.get('generate', 0):.1f} s, "
+                     f"writing {secs.get('write', 0):.1f} s, daily rollups {secs.get('rollups', 0):.1f} s)")
+    lines.append("  the figures: /api/v1/console/stats/summary; the big screen: /screen")
+    return "\n".join(lines)
+
+
 def _port_busy(host: str, port: int) -> str:
     """Why (host, port) cannot be listened on ('' when it can): checked before the banner, so a busy
     port is one clear sentence, not a banner and a traceback."""
@@ -148,8 +195,11 @@ def main(argv: list[str] | None = None) -> None:
             if args.history:
                 from server.stats import demo_history
 
-                print(asyncio.run(_with_runtime(lambda: demo_history.generate(
-                    orders=args.orders, days=args.days, only_if_empty=True))))
+                print(f"demo history: {args.orders:,} paid orders over {args.days} days "
+                      "(a minute or so for 20,000 on SQLite)", flush=True)
+                out = asyncio.run(_with_runtime(lambda: demo_history.generate(
+                    orders=args.orders, days=args.days, only_if_empty=True, progress=ProgressReport(sys.stdout))))
+                print(history_summary(out))
         elif args.cmd == "grant-role":
             from server.accounts import service
 
