@@ -122,8 +122,12 @@ def create_app(settings: Settings | None = None, name: str = "kazuo") -> Sanic:
             if exc.status_code == 405 and "Allow" not in headers:
                 # The router leaves Allow out for methods it does not know (TRACE); RFC 9110 wants it.
                 headers["Allow"] = _allowed_methods(request)
-            return _error_response(exc.status_code, _sanic_code(exc), str(exc) or _sanic_code(exc),
-                                   headers=headers or None)
+            message = str(exc) or _sanic_code(exc)
+            if message.startswith("URL may only contain US-ASCII"):
+                # A newcomer's `curl "$B/api/v1/products?q=小米"`: say what to do about it.
+                message += (" Percent-encode the rest, as wx.request and browsers do "
+                            "(curl -G --data-urlencode q=小米 ...).")
+            return _error_response(exc.status_code, _sanic_code(exc), message, headers=headers or None)
         if isinstance(exc, (RedisConnectionError, RedisTimeoutError, OSError, ConnectionError)):
             log.error("dependency unavailable: %r", exc)
             return _error_response(503, "service_unavailable", "a backing service is unavailable",

@@ -174,4 +174,4 @@ async def test_a_raw_non_ascii_request_line_is_a_clear_400(settings, app):
     writer.close()
     head, _, body = raw.partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 400"), raw
-    assert b'"code":"bad_request"' in body and b"US-ASCII" in body
+    assert b'"code":"bad_request"' in body and b"US-ASCII" in body and b"--data-urlencode" in body
