@@ -62,3 +62,19 @@ async def test_cli_grant_and_revoke_reach_the_running_server_within_2s(client, s
     assert status == 403, f"the revocation had not reached the server after {elapsed:.2f}s"
     r = await run_cli(settings, "revoke-role", openid, "warehouse")
     assert r.returncode == 1 and r.stderr.startswith("error: ") and "Traceback" not in r.stderr
+
+
+async def test_a_separate_worker_takes_the_address_the_server_recorded(app, settings):
+    """`serve --port P` records where it listens; a worker started without --port (its own settings
+    say 8000) builds simulator and notify URLs from that address; KAZUO_PUBLIC_BASE_URL still wins.
+    (The README walk test runs a real `serve --port P` + `worker` pair on PostgreSQL + Redis.)"""
+    from server.kit import lifecycle
+
+    worker = settings.model_copy(update={"port": 8000, "public_base_url": ""})
+    resolved = await lifecycle.worker_settings(worker, wait_seconds=5)
+    if settings.embedded_redis:  # the worker is inline: it has the server's own settings
+        assert resolved is worker
+        return
+    assert resolved.base_url == settings.base_url == f"http://127.0.0.1:{settings.port}"
+    fixed = worker.model_copy(update={"public_base_url": "https://api.kazuo.example"})
+    assert (await lifecycle.worker_settings(fixed)).base_url == "https://api.kazuo.example"
