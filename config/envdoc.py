@@ -13,7 +13,7 @@ from pathlib import Path
 
 from pydantic import SecretStr
 
-from config.settings import Settings
+from config.settings import SIMULATOR_SECRETS, Settings
 
 HERE = Path(__file__).parent
 PLACEHOLDER = "CHANGE_ME"
@@ -202,6 +202,9 @@ def render(kind: str) -> str:
         out.append("")
         out += [f"# {line}" for line in _wrap(meaning)]
         out.append(f"# Default: {shown_default}")
+        if kind == "embedded" and name in SIMULATOR_SECRETS:
+            # The simulators' fixed public value (checking a simulated signature by hand needs it).
+            out.append(f"# Unset with the simulators on: the simulators' public value {SIMULATOR_SECRETS[name]}")
         if kind == "production" and name in PRODUCTION:
             out.append(f"{var}={PRODUCTION[name]}")
         elif kind == "production" and name in REQUIRED_SECRETS:

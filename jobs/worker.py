@@ -93,7 +93,7 @@ def run_worker() -> None:
 
     async def main():
         pools.configure(vendor_threads=settings.vendor_pool_threads, cpu_threads=settings.cpu_pool_threads)
-        await lifecycle.start(settings)
+        await lifecycle.start(await lifecycle.worker_settings(settings))
         try:
             worker = Worker(redis_pool=runtime.get().redis, **worker_kwargs())
             await worker.main()

@@ -15,7 +15,8 @@ from sanic.response import html
 from config.settings import ConfigError, Settings, get_settings
 from server.kit import lifecycle, pools, runtime
 from server.kit import logging as kzlog
-from server.kit.context import KzRequest
+from server.kit.auth import watch_principal_changes
+from server.kit.context import KzRequest, response_headers
 from server.kit.errors import AppError, ServiceUnavailable
 from server.kit.http import endpoint
 from server.kit.openapi import SWAGGER_HTML, build_spec
@@ -108,6 +109,7 @@ def create_app(settings: Settings | None = None, name: str = "kazuo") -> Sanic:
     })
     app.ctx.settings = settings
     pools.configure(vendor_threads=settings.vendor_pool_threads, cpu_threads=settings.cpu_pool_threads)
+    app.ctx.response_headers = response_headers(settings.env == "production")
 
     @app.exception(Exception)
     async def _errors(request: Request, exc: Exception):
@@ -123,8 +125,12 @@ def create_app(settings: Settings | None = None, name: str = "kazuo") -> Sanic:
             if exc.status_code == 405 and "Allow" not in headers:
                 # The router leaves Allow out for methods it does not know (TRACE); RFC 9110 wants it.
                 headers["Allow"] = _allowed_methods(request)
-            return _error_response(exc.status_code, _sanic_code(exc), str(exc) or _sanic_code(exc),
-                                   headers=headers or None)
+            message = str(exc) or _sanic_code(exc)
+            if message.startswith("URL may only contain US-ASCII"):
+                # A newcomer's `curl "$B/api/v1/products?q=小米"`: say what to do about it.
+                message += (" Percent-encode the rest, as wx.request and browsers do "
+                            "(curl -G --data-urlencode q=小米 ...).")
+            return _error_response(exc.status_code, _sanic_code(exc), message, headers=headers or None)
         if isinstance(exc, (RedisConnectionError, RedisTimeoutError, OSError, ConnectionError)):
             log.error("dependency unavailable: %r", exc)
             return _error_response(503, "service_unavailable", "a backing service is unavailable",
@@ -209,6 +215,7 @@ def create_app(settings: Settings | None = None, name: str = "kazuo") -> Sanic:
     @app.before_server_start
     async def _start(app: Sanic):
         await lifecycle.start(settings)
+        await lifecycle.record_server_address(settings)
         if settings.embedded_db and settings.seed_demo_on_first_run:
             from server import demo
 
@@ -216,6 +223,10 @@ def create_app(settings: Settings | None = None, name: str = "kazuo") -> Sanic:
 
     @app.after_server_start
     async def _start_worker(app: Sanic):
+        if settings.embedded_redis:
+            # Roles changed by the CLI reach this process through the database (the in-process
+            # store is ours alone): read every second.
+            app.ctx.principal_watch = asyncio.get_running_loop().create_task(watch_principal_changes())
         if settings.inline_worker:
             from jobs.worker import start_inline_worker
 
@@ -229,6 +240,9 @@ def create_app(settings: Settings | None = None, name: str = "kazuo") -> Sanic:
 
     @app.before_server_stop
     async def _stop(app: Sanic):
+        watch = getattr(app.ctx, "principal_watch", None)
+        if watch is not None:
+            watch.cancel()
         worker = getattr(app.ctx, "worker", None)
         if worker is not None:
             try:

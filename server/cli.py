@@ -1,9 +1,11 @@
-"""`python -m server <command>`: serve | worker | migrate | seed-demo | grant-role."""
+"""`python -m server <command>`: serve | worker | migrate | seed-demo | grant-role | revoke-role."""
 from __future__ import annotations
 
 import argparse
 import asyncio
+import errno
 import os
+import socket
 import sys
 
 from config.settings import ConfigError, get_settings
@@ -24,6 +26,13 @@ def _serve(args) -> None:
     from server.app import create_app
     from server.kit.protocol import FairHttpProtocol
 
+    busy = _port_busy(settings.host, settings.port)
+    if busy:
+        other = _suggest_port(settings.host, settings.port)
+        print(f"error: cannot listen on {settings.host}:{settings.port}: {busy}. Another program (perhaps "
+              f"another `serve`) is using that port; stop it, or choose another port with "
+              f"`serve --port {other}` or KAZUO_PORT={other}.", file=sys.stderr)
+        sys.exit(1)
     loader = AppLoader(factory=partial(create_app, settings))
     app = loader.load()
     print(f"喀左特色馆 serving on http://{settings.host}:{settings.port} "
@@ -37,6 +46,77 @@ def _serve(args) -> None:
         Sanic.serve_single(primary=app)
     else:
         Sanic.serve(primary=app, app_loader=loader)
+
+
+class ProgressReport:
+    """Steps of a long command: a bar redrawn in place on a terminal, else a plain line per step and
+    per tenth of it (a log or a pipe gets no carriage returns)."""
+
+    WIDTH = 30
+
+    def __init__(self, stream) -> None:
+        self.stream = stream
+        self.tty = stream.isatty()
+        self.shown: tuple[str, int] | None = None
+
+    def __call__(self, step: str, done: int, total: int) -> None:
+        total = max(total, 1)
+        tenth = min(10, done * 10 // total)
+        if self.tty:
+            filled = self.WIDTH * done // total
+            self.stream.write(f"\r{step:<18} [{'#' * filled}{'.' * (self.WIDTH - filled)}] {done * 100 // total:3d}%"
+                              f" {done:,}/{total:,}" + ("\n" if done >= total else ""))
+        elif self.shown != (step, tenth):
+            self.stream.write(f"{step}: {done:,}/{total:,} ({done * 100 // total}%)\n")
+        else:
+            return
+        self.shown = (step, tenth)
+        self.stream.flush()
+
+
+def history_summary(out: dict) -> str:
+    """seed-demo --history's answer, for people."""
+    if out.get("skipped"):
+        return (f"demo history already present ({out['orders']:,} orders); nothing written "
+                "(it is generated once, into a database without one)")
+    secs = out.get("seconds", {})
+    lines = [f"demo history written: {out['orders']:,} paid orders from {out['from']} to {out['to']}",
+             "  " + ", ".join(f"{out[k]:,} {label}" for k, label in (
+                 ("lines", "order lines"), ("refunds", "refunds"), ("pickups", "pickups"), ("parcels", "parcels"),
+                 ("live_sessions", "live sessions"), ("ledger_entries", "ledger entries")) if k in out)]
+    training = {k: v for k, v in out.items() if k.startswith("training") or k in ("trainees", "signins")}
+    if training:
+        lines.append("  training: " + ", ".join(f"{v:,} {k.replace('_', ' ')}" for k, v in training.items()
+                                                if isinstance(v, int)))
+    if secs:
+        lines.append(f"  took {secs.get('total', 0):.1f} s (generating {secs.get('generate', 0):.1f} s, "
+                     f"writing {secs.get('write', 0):.1f} s, daily rollups {secs.get('rollups', 0):.1f} s)")
+    lines.append("  the figures: /api/v1/console/stats/summary; the big screen: /screen")
+    return "\n".join(lines)
+
+
+def _port_busy(host: str, port: int) -> str:
+    """Why (host, port) cannot be listened on ('' when it can): checked before the banner, so a busy
+    port is one clear sentence, not a banner and a traceback."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        return f"the host does not resolve ({exc.strerror})"
+    family, _, _, _, addr = infos[0]
+    with socket.socket(family, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server binds it
+        try:
+            s.bind(addr)
+        except OSError as exc:
+            return "the port is already in use" if exc.errno == errno.EADDRINUSE else exc.strerror or str(exc)
+    return ""
+
+
+def _suggest_port(host: str, port: int) -> int:
+    for candidate in range(port + 1, min(port + 50, 65536)):
+        if not _port_busy(host, candidate):
+            return candidate
+    return 8080
 
 
 async def _with_runtime(coro_fn):
@@ -87,6 +167,11 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--station", help="station code (station_staff)")
     p.add_argument("--merchant", type=int, help="merchant id (merchant)")
     p.add_argument("--head", action="store_true", help="station head (station_staff)")
+    p = sub.add_parser("revoke-role", help="take a role back from the user with this openid")
+    p.add_argument("openid")
+    p.add_argument("role", choices=["merchant", "livestreamer", "station_staff", "warehouse", "admin"])
+    p.add_argument("--station", help="station code (station_staff)")
+    p.add_argument("--merchant", type=int, help="merchant id (merchant)")
     args = parser.parse_args(argv)
 
     try:
@@ -110,8 +195,11 @@ def main(argv: list[str] | None = None) -> None:
             if args.history:
                 from server.stats import demo_history
 
-                print(asyncio.run(_with_runtime(lambda: demo_history.generate(
-                    orders=args.orders, days=args.days, only_if_empty=True))))
+                print(f"demo history: {args.orders:,} paid orders over {args.days} days "
+                      "(a minute or so for 20,000 on SQLite)", flush=True)
+                out = asyncio.run(_with_runtime(lambda: demo_history.generate(
+                    orders=args.orders, days=args.days, only_if_empty=True, progress=ProgressReport(sys.stdout))))
+                print(history_summary(out))
         elif args.cmd == "grant-role":
             from server.accounts import service
 
@@ -119,6 +207,14 @@ def main(argv: list[str] | None = None) -> None:
                 args.openid, args.role, station_code=args.station, merchant_id=args.merchant,
                 is_head=args.head)))
             print(f"granted {grant.role} to user {grant.user_id}"
+                  + (f" at station {grant.station_id}" if grant.station_id else "")
+                  + (f" for merchant {grant.merchant_id}" if grant.merchant_id else ""))
+        elif args.cmd == "revoke-role":
+            from server.accounts import service
+
+            grant = asyncio.run(_with_runtime(lambda: service.revoke_role_by_openid(
+                args.openid, args.role, station_code=args.station, merchant_id=args.merchant)))
+            print(f"revoked {grant.role} from user {grant.user_id}"
                   + (f" at station {grant.station_id}" if grant.station_id else "")
                   + (f" for merchant {grant.merchant_id}" if grant.merchant_id else ""))
     except ConfigError as exc:

@@ -7,6 +7,7 @@ import logging
 from server.kit import clock
 from server.kit.db import atomic
 from server.models.catalog import Category, Certification, Product, Sku
+from server.models.fulfillment import InboundLine, InboundNote
 from server.models.merchants import Merchant
 from server.models.stations import Station
 
@@ -85,7 +86,7 @@ PRODUCTS = [
 
 async def seed() -> str:
     """Create whatever demo data is missing; returns a summary."""
-    created = {"stations": 0, "categories": 0, "merchants": 0, "products": 0}
+    created = {"stations": 0, "categories": 0, "merchants": 0, "products": 0, "inbound notes": 0}
     async with atomic() as conn:
         county, new = await Station.get_or_create(
             code="KZ-COUNTY", using_db=conn,
@@ -157,9 +158,33 @@ async def seed() -> str:
         for pid in await Product.filter(merchant_id__in=[m.id for m in merchants]).using_db(conn).values_list(
                 "id", flat=True):
             await refresh_derived(pid, conn)
+        created["inbound notes"] = await _seed_inbound(merchants, conn)
     created.update(await seed_training())
     created.update(await __import__("server.trace.demo", fromlist=["seed_trace"]).seed_trace())  # issue 9
     return "demo data: " + ", ".join(f"{v} {k} created" for k, v in created.items())
+
+
+# The demo stock arrived in the county warehouse (集采统储) as one received inbound note per merchant,
+# batch DEMO_BATCH, so the warehouse can pick what buyers order (a pick names a received batch).
+DEMO_BATCH = "KZ-DEMO-2026"
+DEMO_INBOUND_NOTE = "演示数据：入库"
+
+
+async def _seed_inbound(merchants: list[Merchant], conn) -> int:
+    made = 0
+    for m in merchants:
+        if await InboundNote.filter(merchant_id=m.id, note=DEMO_INBOUND_NOTE).using_db(conn).exists():
+            continue
+        skus = await Sku.filter(product__merchant_id=m.id).using_db(conn).order_by("id").values("id", "stock")
+        if not skus:
+            continue
+        note = await InboundNote.create(merchant_id=m.id, status="received", note=DEMO_INBOUND_NOTE,
+                                        received_at=clock.now(), using_db=conn)
+        await InboundLine.bulk_create([InboundLine(note_id=note.id, sku_id=s["id"], batch=DEMO_BATCH,
+                                                   expected_qty=s["stock"], received_qty=s["stock"])
+                                       for s in skus], using_db=conn)
+        made += 1
+    return made
 
 
 async def seed_if_empty() -> None:

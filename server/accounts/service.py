@@ -24,9 +24,8 @@ def user_out(user: User, p: Principal) -> UserOut:
 
 
 async def login_response(user: User) -> LoginOut:
-    # A login reads the grants afresh: `grant-role` may have run in another process whose Redis
-    # (the embedded in-process store) is not ours, so its cache drop never reached this one.
-    await forget_principal(user.id)
+    # A login reads the grants afresh (this process's copies only: nothing changed).
+    await forget_principal(user.id, everywhere=False)
     p = await load_principal(user.id)
     token = issue_token(user.id, sorted(p.roles), user.token_version)
     return LoginOut(token=token, expires_in=runtime.settings().jwt_ttl_seconds, user=user_out(user, p))
@@ -151,17 +150,35 @@ async def set_active(user_id: int, active: bool, *, actor_id: int) -> UserAdminO
     return await user_detail(user_id)
 
 
+async def _station_by_code(station_code: str | None) -> int | None:
+    """The id of the station with this code (the CLI names stations by code), None for none."""
+    from server.models.stations import Station
+
+    if not station_code:
+        return None
+    station = await Station.get_or_none(code=station_code)
+    if station is None:
+        raise ValidationFailed.field("station", f"no station with code {station_code}")
+    return station.id
+
+
 async def grant_role_by_openid(openid: str, role: str, *, station_code: str | None,
                                merchant_id: int | None, is_head: bool = False) -> GrantOut:
     """CLI bootstrap (`grant-role`): find or create the user by openid, then grant."""
-    from server.models.stations import Station
-
-    station_id = None
-    if station_code:
-        station = await Station.get_or_none(code=station_code)
-        if station is None:
-            raise ValidationFailed.field("station", f"no station with code {station_code}")
-        station_id = station.id
+    station_id = await _station_by_code(station_code)
     user, _ = await User.get_or_create(openid=openid)
     return await grant_role(user.id, role, station_id=station_id, merchant_id=merchant_id,
                             is_head=is_head)
+
+
+async def revoke_role_by_openid(openid: str, role: str, *, station_code: str | None,
+                                merchant_id: int | None) -> GrantOut:
+    """CLI (`revoke-role`): take back the grant of role (at that station / for that merchant)."""
+    station_id = await _station_by_code(station_code)
+    grant = await RoleGrant.filter(user__openid=openid,
+                                   scope_key=_scope_key(Role(role).value, station_id, merchant_id)).first()
+    if grant is None:
+        raise NotFound(f"user {openid} holds no such {role} grant")
+    out = GrantOut.model_validate(grant)
+    await revoke_grant(grant.id, revoked_by=None)
+    return out

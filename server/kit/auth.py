@@ -2,8 +2,11 @@
 stations/merchants they are bound to), loaded from the database through a short Redis cache."""
 from __future__ import annotations
 
+import asyncio
+import logging
 import time
 from dataclasses import dataclass
+from datetime import timedelta
 from enum import Enum
 
 import jwt
@@ -13,6 +16,9 @@ from server.kit import clock, local_cache, runtime
 from server.kit import redis as kr
 from server.kit.errors import Forbidden, NotFound, Unauthorized
 from server.kit.local_cache import LocalCache
+from server.models.accounts import PrincipalChange, RoleGrant, User
+
+log = logging.getLogger("kazuo.auth")
 
 ALGORITHM = "HS256"
 PRINCIPAL_TTL = 60
@@ -101,8 +107,6 @@ def _principal_key(user_id: int) -> str:
 
 
 async def _load_principal_data(user_id: int) -> dict | None:
-    from server.models.accounts import RoleGrant, User
-
     user = await User.get_or_none(id=user_id).only("id", "is_active", "token_version")
     if user is None:
         return None
@@ -143,11 +147,47 @@ async def load_principal(user_id: int, token_version: int | None = None) -> Prin
     return principal
 
 
-async def forget_principal(user_id: int) -> None:
-    """Drop the cached principal after a change of roles, bindings or status (in Redis, and in
-    every process's own tier at once or through the message)."""
+async def forget_principal(user_id: int, *, everywhere: bool = True) -> None:
+    """Drop the cached principal after a change of roles, bindings or status: in Redis, and in every
+    process's own tier at once or through the message. With the embedded in-process store neither
+    reaches another process (the CLI's grant-role and the running server each have their own), so
+    the change is also written to the database, where every server reads it within a second
+    (watch_principal_changes). everywhere=False: only this process's copies (a login re-reading)."""
+    await _drop_principal(user_id)
+    if everywhere and runtime.settings().embedded_redis:
+        await PrincipalChange.create(user_id=user_id, created_at=clock.now())
+
+
+async def _drop_principal(user_id: int) -> None:
     await kr.redis().delete(_principal_key(user_id))
     await local_cache.invalidate("principal", str(user_id))
+
+
+# A change is re-read for this long (not once by id): ids of concurrent inserts may commit out of
+# order, and dropping a principal twice costs one database read.
+PRINCIPAL_CHANGE_WINDOW = timedelta(seconds=5)
+PRINCIPAL_CHANGE_KEEP = timedelta(hours=1)
+
+
+async def watch_principal_changes(interval: float = 1.0) -> None:
+    """Run for as long as the server does (embedded store only): every `interval` seconds, drop the
+    cached principals of the users whose roles changed in another process (PrincipalChange rows)."""
+    polls = 0
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            now = clock.now()
+            users = await PrincipalChange.filter(created_at__gte=now - PRINCIPAL_CHANGE_WINDOW) \
+                .distinct().values_list("user_id", flat=True)
+            for user_id in users:
+                await _drop_principal(user_id)
+            polls += 1
+            if polls % 600 == 0:
+                await PrincipalChange.filter(created_at__lt=now - PRINCIPAL_CHANGE_KEEP).delete()
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - the database away for a moment: try again next second
+            log.warning("could not read principal changes: %r", exc)
 
 
 async def authenticate(authorization: str | None) -> Principal:

@@ -7,13 +7,14 @@ import typing
 from dataclasses import dataclass, field
 from functools import wraps
 from typing import Any, Callable
+from urllib.parse import unquote
 
 import orjson
 from pydantic import BaseModel, ValidationError
 from sanic import HTTPResponse, Request
 
 from server.kit.auth import Principal, authenticate, require_roles
-from server.kit.errors import BadRequest, NotFound, ValidationFailed
+from server.kit.errors import AppError, BadRequest, NotFound, ValidationFailed
 from server.kit.schemas import find_control_chars
 
 MAX_ID = 2**63 - 1
@@ -142,6 +143,36 @@ def parse_query(request: Request, model: type[BaseModel]) -> BaseModel:
     return parsed
 
 
+def decode_path_param(name: str, value: str) -> str:
+    """A percent-encoded path segment as text (400 naming the parameter if it is not UTF-8)."""
+    try:
+        return unquote(value, errors="strict")
+    except UnicodeDecodeError:
+        raise BadRequest(f"{name}: not valid percent-encoded UTF-8", code="invalid_path",
+                         details=[{"field": name, "in": "path", "message": "not valid UTF-8"}]) from None
+
+
+async def read_body(request: Request, max_bytes: int) -> bytes:
+    """The body of a streamed route (`stream=True`), refused with 413 once it is over max_bytes: a
+    declared Content-Length over the limit before a byte is read, a chunked body as soon as it
+    passes it. What is left of a refused body is never handed to anyone (Sanic discards it within
+    its REQUEST_MAX_SIZE and closes the connection)."""
+    too_large = AppError(f"the body is larger than {max_bytes} bytes", code="payload_too_large", status=413,
+                         details=[{"field": "body", "message": f"at most {max_bytes} bytes"}])
+    length = request.headers.get("content-length")
+    if length is not None and (not length.isdigit() or int(length) > max_bytes):
+        request.stream.keep_alive = False
+        raise too_large
+    chunks, size = [], 0
+    while (chunk := await request.stream.read()) is not None:
+        size += len(chunk)
+        if size > max_bytes:
+            request.stream.keep_alive = False
+            raise too_large
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
 def render(result: Any, status: int) -> HTTPResponse:
     if isinstance(result, HTTPResponse):
         return result
@@ -172,6 +203,10 @@ def endpoint(*, summary: str = "", body: type[BaseModel] | None = None,
             for k, v in kwargs.items():
                 if isinstance(v, int) and not (0 < v <= MAX_ID):
                     raise NotFound(f"{k} not found")
+                if isinstance(v, str) and "%" in v:
+                    # Sanic matches and hands over the path as sent: a client (wx.request, a
+                    # browser) percent-encodes a Chinese value, which decodes here, once.
+                    kwargs[k] = decode_path_param(k, v)
             if meta.auth == "user":
                 principal = await authenticate(request.headers.get("authorization"))
                 require_roles(principal, meta.roles)

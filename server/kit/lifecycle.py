@@ -1,7 +1,9 @@
 """Start and stop the process's connections; shared by the server, the worker and the CLI."""
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 
 from config.settings import Settings
 from server.kit import db, runtime
@@ -82,3 +84,42 @@ async def stop() -> None:
 
 
 LUA_DIRS = [kr.LUA_DIR]
+
+# ---- where the server listens, for a worker of its own ------------------------------------------
+# `serve --port P` changes only the serving process's settings; a separate `worker` builds the
+# simulators' base URL and the notify URLs from its own. So the server records its address in the
+# shared Redis at start, and the worker takes it from there (KAZUO_PUBLIC_BASE_URL, when set, wins).
+SERVER_ADDRESS = ("server", "base_url")
+
+
+async def record_server_address(settings: Settings) -> None:
+    """Called by the server at start: where it listens, for the workers (shared Redis only)."""
+    if not settings.embedded_redis:
+        await runtime.get().redis.set(kr.key(*SERVER_ADDRESS), settings.base_url)
+
+
+async def worker_settings(settings: Settings, *, wait_seconds: float = 120.0) -> Settings:
+    """The worker's settings with the server's recorded address as its base URL (simulators, notify
+    URLs). With the simulators on, they live in the server: wait for it to record its address
+    (start `serve` first or alongside); otherwise fall back to http://host:port."""
+    if settings.public_base_url or settings.embedded_redis:
+        return settings
+    client = kr.create_redis(settings.redis_url)
+    deadline, told = time.monotonic() + wait_seconds, 0.0
+    try:
+        while True:
+            raw = await client.get(kr.key(*SERVER_ADDRESS, prefix=settings.redis_prefix))
+            if raw:
+                address = raw.decode() if isinstance(raw, bytes) else str(raw)
+                log.info("the server listens at %s: simulators and notify URLs go there", address)
+                return settings.model_copy(update={"public_base_url": address})
+            if not settings.simulators_on or time.monotonic() > deadline:
+                log.warning("no server has recorded its address; using %s (set KAZUO_PUBLIC_BASE_URL)",
+                            settings.base_url)
+                return settings
+            if time.monotonic() - told > 10:
+                told = time.monotonic()
+                log.warning("waiting for `serve` to record its address in Redis (or set KAZUO_PUBLIC_BASE_URL)")
+            await asyncio.sleep(0.5)
+    finally:
+        await client.aclose()

@@ -44,9 +44,10 @@ def create_redis(url: str) -> ArqRedis:
     return ArqRedis(connection_pool=pool)
 
 
-def key(*parts: Any) -> str:
-    """A namespaced key: every key this project writes goes through here."""
-    return runtime.get().settings.redis_prefix + ":".join(map(str, parts))
+def key(*parts: Any, prefix: str | None = None) -> str:
+    """A namespaced key: every key this project writes goes through here (prefix: the settings'
+    redis_prefix, for a caller that reads before the runtime starts)."""
+    return (runtime.get().settings.redis_prefix if prefix is None else prefix) + ":".join(map(str, parts))
 
 
 def redis() -> ArqRedis:

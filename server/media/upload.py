@@ -1,5 +1,6 @@
 """store_upload(): detect what a file is from its bytes (never its name or the client's content
-type), enforce the size limit, record image dimensions, store it under a content-addressed key."""
+type), enforce the size limit, re-encode images (nothing but their pixels is kept), record their
+dimensions, store it under a content-addressed key."""
 from __future__ import annotations
 
 import hashlib
@@ -74,8 +75,12 @@ def detect_kind(data: bytes) -> tuple[str, str] | None:
     return None
 
 
-def _image_size(data: bytes, fmt: str) -> tuple[int, int]:
-    from PIL import Image, UnidentifiedImageError
+def _reencode_image(data: bytes, fmt: str) -> tuple[bytes, int, int]:
+    """The image decoded and written again in its own format: what is stored is only the pixels
+    (and the colour profile), never what followed the image data (HTML appended to a PNG), nor its
+    EXIF and GPS. The photo's EXIF orientation is applied to the pixels first, so it still stands
+    upright. Returns (bytes, width, height); 422 naming `file` for a damaged or oversized image."""
+    from PIL import Image, ImageOps, UnidentifiedImageError
 
     expected = {"jpeg": "JPEG", "png": "PNG", "webp": "WEBP"}[fmt]
     try:
@@ -85,12 +90,24 @@ def _image_size(data: bytes, fmt: str) -> tuple[int, int]:
             width, height = img.size
             if width < 1 or height < 1 or width * height > MAX_PIXELS:
                 raise ValidationFailed.field("file", f"image dimensions {width}x{height} are not allowed")
-            img.verify()  # structure/CRC check without a full decode
+            img.load()  # a full decode: a truncated or corrupt image fails here
+            icc = img.info.get("icc_profile")
+            clean = ImageOps.exif_transpose(img)
+            if fmt == "jpeg" and clean.mode not in ("L", "RGB", "CMYK"):
+                clean = clean.convert("RGB")
+            options: dict = {"icc_profile": icc} if icc else {}
+            if fmt == "jpeg":
+                options.update(quality=90, optimize=True)
+            elif fmt == "webp":
+                options.update(quality=90)
+            out = io.BytesIO()
+            clean.save(out, format=expected, **options)
+            width, height = clean.size
     except ValidationFailed:
         raise
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError):
         raise ValidationFailed.field("file", "the image is damaged or not a real image") from None
-    return width, height
+    return out.getvalue(), width, height
 
 
 async def store_upload(data: bytes, *, kind: str, filename: str, allowed: set[str] | frozenset[str],
@@ -111,7 +128,7 @@ async def store_upload(data: bytes, *, kind: str, filename: str, allowed: set[st
     content_kind, subtype = detected
     width = height = None
     if content_kind in IMAGE_KINDS:
-        width, height = await pools.cpu(_image_size, data, content_kind)
+        data, width, height = await pools.cpu(_reencode_image, data, content_kind)
     content_type, ext = _CONTENT_TYPES[subtype]
     digest = hashlib.sha256(data).hexdigest()[:40]
     today = clock.now()

@@ -41,3 +41,16 @@ class RoleGrant(Model):
     class Meta:
         table = "role_grants"
         unique_together = (("user", "scope_key"),)
+
+
+class PrincipalChange(Model):
+    """A user's roles, bindings or status changed (server.kit.auth.forget_principal). Written where
+    the Redis cache cannot carry the news: the embedded in-process store is not shared, so a role
+    granted by the CLI reaches the running server through this row, which the server reads every
+    second (watch_principal_changes). Rows older than an hour are pruned."""
+    id = fields.BigIntField(primary_key=True)
+    user_id = fields.BigIntField()
+    created_at = fields.DatetimeField(db_index=True)
+
+    class Meta:
+        table = "principal_changes"

@@ -257,6 +257,10 @@ async def _note(nid: int, **fields: Any) -> None:
     await qs.update(**{k: (v[:200] if k == "error" else v) for k, v in fields.items()})
 
 
+# WeChat's notifications are 1-3 KB; anything far bigger is not one, and is never stored.
+NOTIFY_MAX_BYTES = 64 * 1024
+
+
 def _seen_key(replay_key: str) -> str:
     return kr.key("wxpay", "seen", hashlib.sha256(replay_key.encode()).hexdigest())
 

@@ -120,11 +120,12 @@ async def _active_public() -> list[dict]:
 
     async def load() -> list[dict]:
         rows = await Station.filter(status="active").order_by("id").values(
-            "id", "name", "level", "town", "village", "address", "latitude", "longitude",
+            "id", "code", "parent_id", "name", "level", "town", "village", "address", "latitude", "longitude",
             "opening_hours", "contact_phone", "services")
         return rows
 
-    return await kr.cached(kr.key("stations", ver, "active"), PUBLIC_TTL, load)
+    # "with-code": entries cached before the code and parent were part of the public view are not read.
+    return await kr.cached(kr.key("stations", ver, "active", "with-code"), PUBLIC_TTL, load)
 
 
 def haversine_km(lat1: float, lng1: float, lat2: float, lng2: float) -> float:

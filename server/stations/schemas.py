@@ -85,8 +85,11 @@ class StationOut(Out):
 
 
 class PublicStationOut(Out):
-    """What consumers see (no lock state)."""
+    """What consumers see (no lock state). The code is the station's public name in the network
+    (printed on its sign and parcel labels; `grant-role --station CODE` takes it)."""
     id: int
+    code: str
+    parent_id: int | None = Field(None, description="the station the parcels come through (village → town → county)")
     name: str
     level: str
     town: str

@@ -27,7 +27,7 @@ import math
 import random
 import time as _time
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, Callable
 
 import orjson
 from tortoise import Tortoise
@@ -48,6 +48,13 @@ from server.models.training import Course, Enrolment, SignIn, Trainee, TrainingS
 from server.stats import rollup
 
 log = logging.getLogger("kazuo.stats.history")
+
+# progress(step, done, total): called as the history is written (the CLI draws it).
+Progress = Callable[[str, int, int], None]
+
+
+def _quiet(step: str, done: int, total: int) -> None:
+    return None
 
 # Month weights (Jan..Dec) by top category slug: 果蔬 in summer and autumn, 杂粮 after the harvest,
 # 陈醋 and 紫砂 as New Year / Spring Festival gifts, 民俗文旅 with the tourist season.
@@ -229,19 +236,21 @@ CHUNK = 100_000  # orders held in memory at once (about 0.6 GB of rows per chunk
 
 
 async def generate(*, orders: int = 20_000, days: int = 730, end: date | None = None, seed: int = 7,
-                   only_if_empty: bool = False, rollups: bool = True) -> dict:
+                   only_if_empty: bool = False, rollups: bool = True, progress: Progress = _quiet) -> dict:
     """Write `orders` paid orders over the `days` days ending `end` (default today, up to now), with everything
-    that goes with them, then roll the days up. Returns counts and timings."""
+    that goes with them, then roll the days up. Returns counts and timings; reports its steps to progress."""
     if only_if_empty and await Order.filter(order_no__startswith="H").exists():
         return {"skipped": True, "orders": await Order.filter(order_no__startswith="H").count()}
     if orders <= CHUNK:
-        return await _generate(orders=orders, days=days, end=end, seed=seed, rollups=rollups, training=True)
+        return await _generate(orders=orders, days=days, end=end, seed=seed, rollups=rollups, training=True,
+                               progress=progress)
     t0 = _time.perf_counter()
     end = end or clock.local_today()
     total: dict[str, Any] = {}
     secs = {"generate": 0.0, "write": 0.0}
     for i, n in enumerate([CHUNK] * (orders // CHUNK) + ([orders % CHUNK] if orders % CHUNK else [])):
-        out = await _generate(orders=n, days=days, end=end, seed=seed + 7919 * i, rollups=False, training=i == 0)
+        out = await _generate(orders=n, days=days, end=end, seed=seed + 7919 * i, rollups=False, training=i == 0,
+                              progress=progress)
         for k, v in out.items():
             if isinstance(v, int):
                 total[k] = total.get(k, 0) + v
@@ -252,13 +261,15 @@ async def generate(*, orders: int = 20_000, days: int = 730, end: date | None = 
     if rollups:
         for i in range(days):
             await rollup.rollup_day(end - timedelta(days=i))
+            progress("daily rollups", i + 1, days)
     secs["rollups"] = _time.perf_counter() - t_roll
     secs["total"] = _time.perf_counter() - t0
     total["seconds"] = {k: round(v, 2) for k, v in secs.items()}
     return total
 
 
-async def _generate(*, orders: int, days: int, end: date | None, seed: int, rollups: bool, training: bool) -> dict:
+async def _generate(*, orders: int, days: int, end: date | None, seed: int, rollups: bool, training: bool,
+                    progress: Progress = _quiet) -> dict:
     t0 = _time.perf_counter()
     rng = random.Random(seed + orders + days)
     base = await _base(rng)
@@ -321,7 +332,10 @@ async def _generate(*, orders: int, days: int, end: date | None, seed: int, roll
     buyers = base["buyers"]
     platform_bp, station_bp = s.platform_fee_bp, s.station_fee_bp
     refunds_to_make = []
+    step = max(1, orders // 200)
     for k in range(orders):
+        if k % step == 0:
+            progress("generating orders", k, orders)
         oid = order_id0 + k
         d = _pick(rng, day_cum, all_days)
         live = session_of_day.get(d) if d in live_days and rng.random() < 0.3 else None
@@ -452,6 +466,7 @@ async def _generate(*, orders: int, days: int, end: date | None, seed: int, roll
                             "account_type": atype, "account_id": aid, "kind": kind + "_reversal",
                             "amount_fen": -amount, "dedup_key": f"refund:{rid}:{ln['id']}:{kind}",
                             "created_at": when})
+    progress("generating orders", orders, orders)
     t_gen = _time.perf_counter() - t0
 
     le_id = await _reserve_ids(LedgerEntry, len(rows_le))
@@ -464,19 +479,23 @@ async def _generate(*, orders: int, days: int, end: date | None, seed: int, roll
     for i, r in enumerate(rows_dp):
         r["id"] = dp_id + i
     per_table = {}
-    for model, rows in ((Order, rows_o), (OrderLine, rows_l), (Refund, rows_r), (LedgerEntry, rows_le),
-                        (FulfillmentTask, rows_t), (Parcel, rows_p), (DeliveryPromise, rows_dp), (Pickup, rows_pk)):
+    tables = ((Order, rows_o), (OrderLine, rows_l), (Refund, rows_r), (LedgerEntry, rows_le),
+              (FulfillmentTask, rows_t), (Parcel, rows_p), (DeliveryPromise, rows_dp), (Pickup, rows_pk))
+    for n, (model, rows) in enumerate(tables):
+        progress("writing", n, len(tables))
         tw = _time.perf_counter()
         await _write(model, rows)
         per_table[model._meta.db_table] = round(_time.perf_counter() - tw, 2)
+    progress("writing", len(tables), len(tables))
     log.info("demo history writes (s): %s", per_table)
     t_write = _time.perf_counter() - t0 - t_gen
 
     training = await _training(rng, start, end) if training else {}
     t_roll = _time.perf_counter()
     if rollups:
-        for d in all_days:
+        for n, d in enumerate(all_days):
             await rollup.rollup_day(d)
+            progress("daily rollups", n + 1, len(all_days))
         if end < clock.local_today():
             await rollup.rollup_day(clock.local_today())
     t_roll = _time.perf_counter() - t_roll

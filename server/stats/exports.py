@@ -7,18 +7,12 @@ import re
 from datetime import date
 from typing import Any
 
+from server.kit import sheets
 from server.kit.errors import NotFound
 from server.stats import service
 
 CSV_TYPE = "text/csv; charset=utf-8"
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
-def _cell(v: Any) -> Any:
-    # A leading =, +, - or @ would make a spreadsheet evaluate a label as a formula (CSV injection).
-    if isinstance(v, str) and v[:1] in ("=", "+", "-", "@"):
-        return "'" + v
-    return "" if v is None else v
 
 
 async def _tables(start: date, end: date, names: tuple[str, ...]) -> list[tuple[str, list[str], list[list]]]:
@@ -51,7 +45,7 @@ async def export_csv(name: str, start: date, end: date) -> bytes:
     w = csv.writer(buf)
     w.writerow(cols)
     for r in rows:
-        w.writerow([_cell(v) for v in r])
+        w.writerow(sheets.row(r))
     return ("\ufeff" + buf.getvalue()).encode()
 
 
@@ -69,7 +63,7 @@ async def export_xlsx(name: str, start: date, end: date) -> bytes:
         ws.append([f"{service.EXPORT_TITLES.get(tname, tname)} {start.isoformat()} ~ {end.isoformat()}"])
         ws.append(cols)
         for r in rows:
-            ws.append([_cell(v) for v in r])
+            ws.append(sheets.row(r))
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()

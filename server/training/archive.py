@@ -9,7 +9,7 @@ import tempfile
 import zipfile
 from typing import IO
 
-from server.kit import clock, pools
+from server.kit import clock, pools, sheets
 from server.kit.errors import NotFound
 from server.models.training import SessionFile, SignIn, TrainingSession
 from server.training.schemas import ArchiveRow
@@ -53,8 +53,8 @@ def sheet_csv(sheet) -> bytes:
     w.writerow(["学员ID trainee_id", "姓名 name", "电话 phone", "乡镇 town", "村 village", "日期 day",
                 "方式 method", "原因 reason", "签到时间 signed_at (Asia/Shanghai)"])
     for r in sheet.rows:
-        w.writerow([r.trainee_id, r.name, r.phone, r.town, r.village, r.day.isoformat(), r.method, r.reason,
-                    r.signed_at.astimezone(clock.SHANGHAI).strftime("%Y-%m-%d %H:%M:%S")])
+        w.writerow(sheets.row([r.trainee_id, r.name, r.phone, r.town, r.village, r.day.isoformat(), r.method,
+                               r.reason, r.signed_at.astimezone(clock.SHANGHAI).strftime("%Y-%m-%d %H:%M:%S")]))
     return ("\ufeff" + buf.getvalue()).encode()
 
 
@@ -82,13 +82,13 @@ async def export_zip(session_id: int) -> tuple[IO[bytes], int, str]:
             try:
                 data = await storage.open(f.media_key)
             except (FileNotFoundError, OSError):
-                mw.writerow([f.kind, "(missing from storage)", f.filename, f.content_type, f.size,
-                             f.created_at.isoformat()])
+                mw.writerow(sheets.row([f.kind, "(missing from storage)", f.filename, f.content_type, f.size,
+                                        f.created_at.isoformat()]))
                 continue
             # Media is already compressed (jpeg, mp4, docx): store, do not deflate again.
             await pools.cpu(zf.writestr, zipfile.ZipInfo(path, date_time=_zip_time(f.created_at)), data,
                             zipfile.ZIP_STORED)
-            mw.writerow([f.kind, path, f.filename, f.content_type, f.size, f.created_at.isoformat()])
+            mw.writerow(sheets.row([f.kind, path, f.filename, f.content_type, f.size, f.created_at.isoformat()]))
         await pools.cpu(zf.writestr, "manifest.csv", ("\ufeff" + manifest.getvalue()).encode())
     finally:
         zf.close()

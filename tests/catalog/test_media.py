@@ -2,6 +2,7 @@
 import io
 
 import httpx
+from PIL import Image
 
 from tests.catalog.conftest import png_bytes
 
@@ -13,10 +14,14 @@ async def test_upload_png_jpeg_webp_and_serve(client, shop, settings):
                                    files={"file": ("photo.gif", data, "text/plain")})
         assert r.status_code == 201, r.text
         body = r.json()
-        assert (body["width"], body["height"], body["size"]) == (64, 48, len(data))
+        assert (body["width"], body["height"]) == (64, 48)
         path = body["url"].split("/media/", 1)[1]
         served = await client.get("/media/" + path)
-        assert served.status_code == 200 and served.content == data
+        assert served.status_code == 200 and len(served.content) == body["size"]
+        assert served.headers["x-content-type-options"] == "nosniff"
+        assert served.headers["content-type"] == ctype
+        with Image.open(io.BytesIO(served.content)) as img:  # re-encoded, the same picture
+            assert img.format == fmt and img.size == (64, 48)
     r = await shop.member.post("/api/v1/merchant/images", files={"file": ("a.png", png_bytes(), "image/png")})
     assert r.status_code == 201
     # the returned URL is what a product takes as an image
@@ -88,3 +93,35 @@ async def test_upload_needs_a_merchant(client, consumer):
     r = await consumer.post("/api/v1/merchant/images", files={"file": ("a.png", png_bytes(), "image/png")})
     assert r.status_code == 403
     assert isinstance(r, httpx.Response)
+
+
+async def test_images_are_re_encoded_without_trailing_data_or_exif(client, shop):
+    """What is stored is only the picture: HTML appended to a PNG and a photo's EXIF (GPS included)
+    are gone; the EXIF orientation is applied to the pixels, so the photo still stands upright."""
+    url = f"/api/v1/merchant/merchants/{shop.id}/images"
+    payload = b"<html><script>alert(document.cookie)</script></html>"
+    polyglot = png_bytes(40, 30) + payload
+    r = await shop.member.post(url, files={"file": ("a.png", polyglot, "image/png")})
+    assert r.status_code == 201, r.text
+    served = (await client.get("/media/" + r.json()["url"].split("/media/", 1)[1])).content
+    assert payload not in served and b"<html" not in served
+    with Image.open(io.BytesIO(served)) as img:
+        assert img.size == (40, 30)
+
+    exif = Image.Exif()
+    exif[0x0112] = 6  # orientation: rotate 90° to display
+    exif[0x010F] = "KazuoPhoneCamera"  # Make
+    gps = exif.get_ifd(0x8825)
+    gps[1], gps[2] = "N", (41.0, 7.0, 48.0)  # GPSLatitudeRef, GPSLatitude
+    buf = io.BytesIO()
+    Image.new("RGB", (60, 20), (200, 30, 30)).save(buf, "JPEG", exif=exif)
+    raw = buf.getvalue()
+    assert b"KazuoPhoneCamera" in raw
+    r = await shop.member.post(url, files={"file": ("p.jpg", raw, "image/jpeg")})
+    assert r.status_code == 201, r.text
+    body = r.json()
+    assert (body["width"], body["height"]) == (20, 60)  # upright
+    served = (await client.get("/media/" + body["url"].split("/media/", 1)[1])).content
+    assert b"KazuoPhoneCamera" not in served and b"Exif" not in served
+    with Image.open(io.BytesIO(served)) as img:
+        assert img.size == (20, 60) and not img.getexif()

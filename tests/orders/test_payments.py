@@ -372,3 +372,29 @@ async def test_reconcile_calls_a_paid_completed_order_paid(client, buyer, statio
     unpaid, _ = await new_order(buyer, station)
     r = await admin.post("/api/v1/console/reconcile", json={"order_id": unpaid["id"]})
     assert r.json()["queried"] == {str(unpaid["id"]): "unpaid"}
+
+
+@pytest.mark.parametrize("path", ["/api/v1/pay/wechat/notify", "/api/v1/pay/wechat/refund-notify",
+                                  "/api/v1/pay/wechat/v3/notify", "/api/v1/pay/wechat/v3/refund-notify",
+                                  "/api/v1/pay/wechat/v3/transfer-notify"])
+async def test_oversized_notify_bodies_are_refused_before_they_are_stored(client, path, settings):
+    """A body over 64 KiB at either notify URL is 413, declared or chunked, and nothing is stored; a
+    normal-sized one is still taken (and, unsigned, recorded as rejected)."""
+    from server.payments.service import NOTIFY_MAX_BYTES
+
+    before = await PaymentNotification.all().count()
+    big = b"<xml>" + b"A" * NOTIFY_MAX_BYTES + b"</xml>"
+    r = await client.post(path, content=big, headers={"Content-Type": "text/xml"})
+    assert r.status_code == 413 and r.json()["error"]["code"] == "payload_too_large", r.text
+
+    async def chunks():
+        for _ in range(20):
+            yield b"B" * 8192
+
+    r = await client.post(path, content=chunks(), headers={"Content-Type": "text/xml"})
+    assert r.status_code == 413, r.text
+    assert await PaymentNotification.all().count() == before
+    r = await client.post(path, content=f"<xml><nonce_str>{secrets.token_hex(8)}</nonce_str></xml>".encode(),
+                          headers={"Content-Type": "text/xml"})
+    assert r.status_code in (200, 400, 401, 404) and "FAIL" in r.text  # v2 answers FAIL XML with 200
+    assert await PaymentNotification.all().count() == before + 1

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import re
 import sqlite3
 import subprocess
 import sys
@@ -54,7 +55,7 @@ def test_seed_demo_twice_creates_nothing_the_second_time(workdir):
     second = cli(workdir, "seed-demo")
     assert second.returncode == 0, second.stderr
     assert counts(workdir) == after_first
-    created = [int(n) for n in __import__("re").findall(r"(\d+) \w+ created", second.stdout)]
+    created = [int(n) for n in re.findall(r"(\d+) \w+ created", second.stdout)]
     assert created and not any(created), second.stdout
 
 
@@ -109,3 +110,34 @@ def test_the_standalone_worker_runs_below_the_server():
     nice, group = (out.stdout.splitlines() + [""])[:2]
     assert nice == "7"
     assert not group or group.endswith("nice 7")
+
+
+def test_serve_on_a_busy_port_says_so_and_how_to_choose_another(workdir):
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        r = cli(workdir, "serve", "--port", str(port), timeout=60)
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert f"127.0.0.1:{port}" in r.stderr and "already in use" in r.stderr
+    assert "--port" in r.stderr and "KAZUO_PORT=" in r.stderr
+    assert "Traceback" not in r.stderr and "serving on" not in r.stderr
+
+
+def test_seed_demo_history_shows_progress_lines_and_a_readable_summary(tmp_path):
+    """Not on a terminal: plain progress lines (no carriage returns), then a summary for people (not a
+    dict); a second run says the history is already there."""
+    r = cli(tmp_path, "seed-demo", "--history", "--orders", "400", "--days", "40", timeout=300)
+    assert r.returncode == 0, r.stderr
+    out = r.stdout
+    assert "\r" not in out and "{'" not in out and "Traceback" not in r.stderr
+    for step in ("generating orders", "writing", "daily rollups"):
+        lines = [ln for ln in out.splitlines() if ln.startswith(step + ": ")]
+        assert len(lines) >= 2 and lines[-1].endswith("(100%)"), (step, out)
+        assert len(lines) <= 12, lines  # a line per tenth, not per order
+    assert "demo history written: 400 paid orders from " in out
+    assert re.search(r"\d+ order lines, \d+ refunds, \d+ pickups", out) and re.search(r"took [\d.]+ s", out)
+    again = cli(tmp_path, "seed-demo", "--history", "--orders", "400", "--days", "40", timeout=300)
+    assert again.returncode == 0 and "demo history already present (400 orders)" in again.stdout

@@ -51,3 +51,24 @@ async def test_a_cursor_that_is_not_an_id_is_a_422(admin):
         r = await admin.get("/api/v1/console/stations", params={"cursor": cursor})
         assert r.status_code == 422, r.text
         assert r.json()["error"]["details"][0]["field"] == "cursor"
+
+
+async def test_every_answer_says_nosniff_and_production_adds_hsts(client, app, settings):
+    """JSON, errors and HTML carry X-Content-Type-Options: nosniff; HSTS only in production."""
+    for r in (await client.get("/healthz"), await client.get("/no/such/path"),
+              await client.get("/api/v1/me"), await client.get("/docs")):
+        assert r.headers["x-content-type-options"] == "nosniff", r.url
+        assert "strict-transport-security" not in r.headers
+    from server.app import create_app
+
+    prod = settings.model_copy(update={"env": "production"})
+    assert ("Strict-Transport-Security", "max-age=31536000; includeSubDomains") in \
+        create_app(prod, name="kazuo_prod_headers").ctx.response_headers
+    saved = app.ctx.response_headers
+    app.ctx.response_headers = create_app(prod, name="kazuo_prod_headers2").ctx.response_headers
+    try:
+        for r in (await client.get("/healthz"), await client.get("/no/such/path")):
+            assert r.headers["strict-transport-security"].startswith("max-age=31536000")
+            assert r.headers["x-content-type-options"] == "nosniff"
+    finally:
+        app.ctx.response_headers = saved

@@ -143,3 +143,35 @@ async def test_scan_flood_is_not_counted(client, shop, monkeypatch):
         assert r.status_code == 200
     # other tests from this IP may have used the window already: at most 3 counted
     assert (await TraceCode.get(code=b["trace_code"])).scan_count <= 3
+
+
+async def test_percent_encoded_path_parameters_are_decoded_once(client, shop):
+    """wx.request and browsers percent-encode path segments; @endpoint decodes string path parameters
+    once, so an encoded code matches; bytes that are not UTF-8 are a 400 naming the parameter; a raw
+    non-ASCII request line is a 400 in the error envelope."""
+    b = await make_batch(shop)
+    encoded = "".join(f"%{ord(ch):02X}" for ch in b["trace_code"])
+    for url in (f"/api/v1/trace/{encoded}", f"/t/{encoded}"):
+        r = await client.get(url)
+        assert r.status_code == 200, (url, r.text)
+    assert (await client.get(f"/api/v1/trace/{encoded}")).json()["code"] == b["trace_code"]
+    r = await client.get("/api/v1/trace/%E5%96%80%E5%B7%A6")  # 喀左: decoded, then simply unknown
+    assert r.status_code == 404 and r.json()["error"]["code"] == "trace_code_not_found"
+    r = await client.get("/api/v1/trace/%FF%FE")
+    assert r.status_code == 400, r.text
+    err = r.json()["error"]
+    assert err["code"] == "invalid_path" and err["details"][0]["field"] == "code"
+    assert r.headers["x-content-type-options"] == "nosniff"
+
+
+async def test_a_raw_non_ascii_request_line_is_a_clear_400(settings, app):
+    import asyncio
+
+    reader, writer = await asyncio.open_connection(settings.host, settings.port)
+    writer.write("GET /api/v1/products?q=小米 HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+    await writer.drain()
+    raw = await asyncio.wait_for(reader.read(65536), 10)
+    writer.close()
+    head, _, body = raw.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 400"), raw
+    assert b'"code":"bad_request"' in body and b"US-ASCII" in body and b"--data-urlencode" in body

@@ -82,3 +82,24 @@ async def test_uploads_are_checked_by_content(client, admin, consumer):
     assert (await admin.delete(f"{BASE}/sessions/{sid}/files/{fid}")).status_code == 404
     assert (await admin.get(f"{BASE}/sessions/{sid}")).json()["files"] == []
     assert (await admin.get(f"{BASE}/sessions/999999999/archive.zip")).status_code == 404
+
+
+async def test_archive_csv_cells_never_start_a_formula(client, admin):
+    """A trainee's name or a file's original name beginning with =, +, - or @ is written with a leading
+    apostrophe in signin_sheet.csv and manifest.csv (the statistics exports' rule, server.kit.sheets)."""
+    course = await make_course(admin, name="公式班")
+    sid = (await make_session(admin, course["id"]))["id"]
+    assert (await upload(admin, sid, "plan", PDF, "=HYPERLINK(\"x\").pdf")).status_code == 201
+    assert (await upload(admin, sid, "notice", PDF + b"%n\n", "@SUM(A1).pdf")).status_code == 201
+    trainee = await enrolled(client, admin, sid, name="=1+2", phone="13900000003")
+    r = await trainee.post("/api/v1/training/signin", json={"payload": await qr(admin, sid)})
+    assert r.status_code == 201, r.text
+    r = await admin.get(f"{BASE}/sessions/{sid}/archive.zip")
+    zf = zipfile.ZipFile(io.BytesIO(r.content))
+    sheet = list(csv.reader(io.StringIO(zf.read("signin_sheet.csv").decode("utf-8-sig"))))
+    assert sheet[1][1] == "'=1+2"
+    manifest = list(csv.reader(io.StringIO(zf.read("manifest.csv").decode("utf-8-sig"))))
+    originals = {row[0]: row[2] for row in manifest[1:]}
+    assert originals == {"plan": "'=HYPERLINK(\"x\").pdf", "notice": "'@SUM(A1).pdf"}
+    for row in sheet + manifest:
+        assert not any(c[:1] in "=+-@" and c for c in row), row
