@@ -35,7 +35,7 @@ def walk_script() -> str:
 def test_the_walk_covers_the_whole_first_hour():
     """What the walk must show a newcomer (the steps are checked by running it, below)."""
     script = walk_script()
-    for step in ("--data-urlencode q=小米", "/api/v1/orders", "/__sim__/wechatpay/pay", "grant-role",
+    for step in ("--data-urlencode q=小米", "/api/v1/orders", "/__sim__/wechatpay/v3/pay", "grant-role",
                  "--station $STATION_CODE", "/pick", "/parcels", "/dispatch", "handed_over", "/verify",
                  "/refunds", "/__sim__/aliyun-live/publish", "$L/tickets/", "/t/KZDEM0000001", "/screen"):
         assert step in script, step
