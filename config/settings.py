@@ -40,7 +40,28 @@ class Settings(BaseSettings):
     # How WeChat/Aliyun (or the simulators) reach us, for notify URLs; default http://host:port.
     public_base_url: str = ""
     log_level: str = "INFO"
-    access_log: bool = False
+    # The JSON access log (request id, route, status, duration, user id, client address), one line per
+    # request on stderr. Unset: on in production, off otherwise.
+    access_log: bool | None = None
+    # Behind a reverse proxy (README "Behind a reverse proxy"): Sanic's PROXIES_COUNT (how many proxies
+    # append to X-Forwarded-For; 0 = the header is ignored), REAL_IP_HEADER (a header the proxy sets to
+    # the client's address, e.g. X-Real-IP) and FORWARDED_SECRET (the secret= of RFC 7239 Forwarded
+    # headers). Per-IP limits and logs see the client's address only through these; unset, they see
+    # the peer (the proxy) and forwarded headers from clients are ignored.
+    proxies_count: int = Field(0, ge=0, le=10)
+    real_ip_header: str = Field("", pattern=r"^[A-Za-z0-9-]*$")
+    forwarded_secret: SecretStr | None = None
+    # ---- operations (issue #21: metrics, error reporting, media storage) ------------------------
+    # Bearer token of GET /metrics. Production: required (without it /metrics answers 401 to all);
+    # elsewhere /metrics is open unless it is set.
+    metrics_token: SecretStr | None = None
+    # Where `serve` and `worker` processes on one host share their counters (prometheus-client's
+    # multiprocess files); empty: {data_dir}/metrics.
+    metrics_dir: Path | None = None
+    # Sentry (or a compatible service) DSN: errors are reported there when set; off when empty.
+    sentry_dsn: SecretStr | None = None
+    sentry_environment: str = ""
+    sentry_traces_sample_rate: float = Field(0.0, ge=0, le=1)
     seed_demo_on_first_run: bool = True
 
     jwt_secret: SecretStr | None = None
@@ -258,6 +279,10 @@ class Settings(BaseSettings):
     @property
     def embedded_db(self) -> bool:
         return not self.database_url or self.database_url.startswith("sqlite")
+
+    @property
+    def access_log_on(self) -> bool:
+        return self.env == "production" if self.access_log is None else self.access_log
 
     @property
     def embedded_redis(self) -> bool:

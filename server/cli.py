@@ -5,6 +5,7 @@ import argparse
 import asyncio
 import os
 import sys
+from pathlib import Path
 
 from config.settings import ConfigError, get_settings
 
@@ -31,12 +32,35 @@ def _serve(args) -> None:
           f"redis: {'embedded' if settings.embedded_redis else 'server'}; "
           f"simulators: {'on' if settings.simulators_on else 'off'})", file=sys.stderr, flush=True)
     app.prepare(host=settings.host, port=settings.port, workers=settings.workers, backlog=settings.backlog,
-                access_log=settings.access_log, single_process=settings.workers == 1, motd=False,
+                access_log=False, single_process=settings.workers == 1, motd=False,
                 protocol=FairHttpProtocol)
     if settings.workers == 1:
         Sanic.serve_single(primary=app)
     else:
         Sanic.serve(primary=app, app_loader=loader)
+
+
+def _metrics_dir(settings) -> None:
+    """prometheus-client's multiprocess mode for this process and its children (Sanic's workers), set
+    before anything imports prometheus_client (server/kit/metrics.py). The files of processes that
+    are gone are removed (their counts leave the sums: Prometheus reads that as a counter reset)."""
+    path = Path(os.environ.get("PROMETHEUS_MULTIPROC_DIR") or settings.metrics_dir or settings.data_dir / "metrics")
+    path.mkdir(parents=True, exist_ok=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(path)
+    for f in path.glob("*.db"):
+        pid = f.stem.rsplit("_", 1)[-1]
+        if pid.isdigit() and not _alive(int(pid)):
+            f.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 async def _with_runtime(coro_fn):
@@ -90,7 +114,9 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
 
     try:
-        get_settings()
+        settings = get_settings()
+        if args.cmd in ("serve", "worker"):
+            _metrics_dir(settings)
         if args.cmd == "serve":
             _serve(args)
         elif args.cmd == "worker":

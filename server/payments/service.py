@@ -18,7 +18,7 @@ from tortoise.expressions import F
 
 from server.integrations.wechatpay import (SUCCESS_XML, InvalidNotification, PayGatewayError, fail_xml,
                                            gateway)
-from server.kit import audit, clock, runtime
+from server.kit import audit, clock, metrics, runtime
 from server.kit import redis as kr
 from server.kit.db import atomic
 from server.kit.errors import Conflict, NotFound
@@ -236,12 +236,14 @@ async def _note(nid: int, **fields: Any) -> None:
 
 async def handle_pay_notification(body: bytes) -> str:
     """The notify_url: store raw, verify, apply once; answer WeChat's SUCCESS/FAIL XML."""
+    metrics.NOTIFICATIONS.labels("pay").inc()
     nid = await _store_notification("pay", body)
     try:
         data = gateway().parse_payment(body)
     except InvalidNotification as exc:
         await _note(nid, verified=False, outcome="rejected", error=str(exc))
         log.warning("pay notification rejected: %s", exc)
+        metrics.PAYMENTS_REJECTED.labels(metrics.reason_label(exc)).inc()
         return fail_xml(str(exc))
     await _note(nid, verified=True, out_trade_no=str(data["out_trade_no"])[:64],
                 transaction_id=str(data["transaction_id"])[:64])
@@ -250,17 +252,20 @@ async def handle_pay_notification(body: bytes) -> str:
                                              int(data["total_fee"]))
     except InvalidNotification as exc:
         await _note(nid, outcome="rejected", error=str(exc))
+        metrics.PAYMENTS_REJECTED.labels(metrics.reason_label(exc)).inc()
         return fail_xml(str(exc))
     except Exception as exc:  # noqa: BLE001 - answer FAIL so WeChat retries; the sweeper queries too
         log.exception("applying a payment failed")
         await _note(nid, outcome="failed", error=type(exc).__name__)
         return fail_xml("retry later")
     await _note(nid, outcome=outcome)
+    metrics.PAYMENTS.labels(outcome).inc()
     return SUCCESS_XML
 
 
 async def handle_refund_notification(body: bytes) -> str:
     """The refund notify_url: decrypt req_info, apply the refund result once."""
+    metrics.NOTIFICATIONS.labels("refund").inc()
     nid = await _store_notification("refund", body)
     try:
         data = gateway().parse_refund(body)
