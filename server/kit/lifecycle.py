@@ -4,7 +4,7 @@ from __future__ import annotations
 import logging
 
 from config.settings import Settings
-from server.kit import db, runtime
+from server.kit import db, error_reporting, runtime
 from server.kit import redis as kr
 
 log = logging.getLogger("kazuo")
@@ -47,6 +47,7 @@ INTEGRATION_HOOKS.append(lambda s, rt: __import__("server.stations.setup", froml
 
 async def start(settings: Settings) -> runtime.Runtime:
     """Connect the database and Redis, load the Lua scripts, build the integrations."""
+    error_reporting.setup(settings)
     generate = settings.embedded_db
     await db.init_db(settings.db_url, generate_schemas=generate)
     client = kr.create_redis("" if settings.embedded_redis else settings.redis_url)
