@@ -1,4 +1,4 @@
-"""`python -m server <command>`: serve | worker | migrate | seed-demo | grant-role."""
+"""`python -m server <command>`: serve | worker | migrate | check | seed-demo | grant-role."""
 from __future__ import annotations
 
 import argparse
@@ -96,6 +96,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--workers", type=int)
     sub.add_parser("worker", help="run the arq background worker")
     sub.add_parser("migrate", help="apply database migrations")
+    sub.add_parser("check", help="preflight: report every configuration and dependency problem at once")
     p = sub.add_parser("seed-demo", help="load the demo data (idempotent)")
     p.add_argument("--history", action="store_true",
                    help="also generate a realistic history of paid orders (for the figures and the big screen)")
@@ -113,6 +114,10 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--head", action="store_true", help="station head (station_staff)")
     args = parser.parse_args(argv)
 
+    if args.cmd == "check":  # before get_settings(): a broken configuration is what it reports
+        from server import preflight
+
+        sys.exit(preflight.main())
     try:
         settings = get_settings()
         if args.cmd in ("serve", "worker"):
