@@ -1,4 +1,4 @@
-"""`python -m server <command>`: serve | worker | migrate | check | seed-demo | grant-role."""
+"""`python -m server <command>`: serve | worker | migrate | check | reconcile | seed-demo | grant-role."""
 from __future__ import annotations
 
 import argparse
@@ -97,6 +97,7 @@ def main(argv: list[str] | None = None) -> None:
     sub.add_parser("worker", help="run the arq background worker")
     sub.add_parser("migrate", help="apply database migrations")
     sub.add_parser("check", help="preflight: report every configuration and dependency problem at once")
+    sub.add_parser("reconcile", help="check the ledger: every paid order's entries sum to paid - refunded")
     p = sub.add_parser("seed-demo", help="load the demo data (idempotent)")
     p.add_argument("--history", action="store_true",
                    help="also generate a realistic history of paid orders (for the figures and the big screen)")
@@ -130,6 +131,14 @@ def main(argv: list[str] | None = None) -> None:
             run_worker()
         elif args.cmd == "migrate":
             print(asyncio.run(migrate()))
+        elif args.cmd == "reconcile":
+            from server.ledger import service as ledger
+
+            broken = asyncio.run(_with_runtime(ledger.check_invariant))
+            for row in broken:
+                print(f"order {row['order_id']}: entries {row['entries']}, expected {row['expected']}")
+            print(f"ledger {'broken for ' + str(len(broken)) + ' order(s)' if broken else 'holds'}")
+            sys.exit(1 if broken else 0)
         elif args.cmd == "makemigrations":
             from server.kit import migrations
 
