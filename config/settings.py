@@ -157,6 +157,21 @@ class Settings(BaseSettings):
     media_base_url: str = ""
     media_image_max_bytes: int = Field(5 * 1024 * 1024, ge=1024, le=11 * 1024 * 1024)
 
+    # ---- media on Aliyun OSS (issue #21: server/integrations/oss.py) ---------------------------
+    # Where uploads live: local (KAZUO_DATA_DIR/media, served at /media: one host) or oss (Aliyun OSS,
+    # shared by every host). auto: oss when KAZUO_OSS_BUCKET is set, else local.
+    media_storage: Literal["auto", "local", "oss"] = "auto"
+    # OSS endpoint, e.g. https://oss-cn-hangzhou-internal.aliyuncs.com; empty with simulators on: the
+    # built-in OSS simulator (bucket kazuo-oss-sim).
+    oss_endpoint: str = ""
+    oss_bucket: str = Field("", pattern=r"^([a-z0-9][a-z0-9-]{1,61}[a-z0-9])?$")
+    # Credentials of the OSS calls; empty: the Aliyun AccessKey (KAZUO_ALIYUN_ACCESS_KEY_ID/_SECRET).
+    oss_access_key_id: str = ""
+    oss_access_key_secret: SecretStr | None = None
+    # Lifetime of a signed URL of a private document (merchant licences, training archives), seconds.
+    media_private_url_ttl_seconds: int = Field(600, ge=30, le=7 * 86400)
+    oss_timeout_seconds: float = Field(10.0, gt=0, le=120)
+
     # ---- county statistics and the big screen (issue #10: server/stats) ------------------------
     # Plan targets: yearly growth of rural online sales and of farm products online (percent).
     stats_sales_growth_target_pct: int = Field(20, ge=0, le=1000)
@@ -279,6 +294,12 @@ class Settings(BaseSettings):
     @property
     def embedded_db(self) -> bool:
         return not self.database_url or self.database_url.startswith("sqlite")
+
+    @property
+    def media_backend(self) -> str:
+        if self.media_storage == "auto":
+            return "oss" if self.oss_bucket else "local"
+        return self.media_storage
 
     @property
     def access_log_on(self) -> bool:

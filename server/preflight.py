@@ -75,6 +75,11 @@ def _production_findings(s: Settings) -> list[Finding]:
                                                  "every scrape in production"))
     if s.sentry_dsn is None:
         out.append(Finding("warning", "error reporting", "KAZUO_SENTRY_DSN is not set: errors are only logged"))
+    if s.media_backend == "local":
+        out.append(Finding("warning", "media", "uploads on this host's disk (KAZUO_DATA_DIR/media): with `serve` on "
+                                               "more than one host set KAZUO_OSS_ENDPOINT and KAZUO_OSS_BUCKET"))
+    elif not s.oss_endpoint:
+        out.append(Finding("problem", "media", "KAZUO_MEDIA_STORAGE is oss but KAZUO_OSS_ENDPOINT is empty"))
     if s.proxies_count == 0 and not s.real_ip_header and s.forwarded_secret is None:
         out.append(Finding("warning", "proxy", "no proxy settings: behind nginx every client has the proxy's "
                                                "address (KAZUO_PROXIES_COUNT=1 for config/deploy/nginx)"))

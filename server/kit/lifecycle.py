@@ -43,6 +43,7 @@ INTEGRATION_HOOKS.append(lambda s, rt: __import__("server.integrations.wechatpay
 INTEGRATION_HOOKS.append(lambda s, rt: __import__("server.integrations.aliyun", fromlist=["install"]).install(s, rt))
 INTEGRATION_HOOKS.append(lambda s, rt: __import__("live.setup", fromlist=["install"]).install(s, rt))  # issue #7
 INTEGRATION_HOOKS.append(lambda s, rt: __import__("server.stations.setup", fromlist=["install"]).install(s, rt))  # noqa: E501 (issue #5)
+INTEGRATION_HOOKS.append(lambda s, rt: __import__("server.integrations.oss", fromlist=["install"]).install(s, rt))  # noqa: E501 (issue #21)
 
 
 async def start(settings: Settings) -> runtime.Runtime:
