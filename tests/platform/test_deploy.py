@@ -6,16 +6,15 @@ from __future__ import annotations
 import re
 import secrets
 import shutil
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 import pytest
 
 from server.kit import redis as kr
+from tests.conftest import _free_port, wait_for_port
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "config" / "deploy"
@@ -38,12 +37,6 @@ def test_systemd_units_verify(tmp_path):
     assert "kazuo" not in (r.stdout + r.stderr), r.stdout + r.stderr
     assert "ExecStart=" in (tmp_path / "kazuo-worker@.service").read_text()
     assert "-m server worker" in (tmp_path / "kazuo-worker@.service").read_text()
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _site(tmp: Path, upstream: int, http_port: int, https_port: int) -> str:
@@ -99,12 +92,7 @@ http {{
     assert "syntax is ok" in test.stderr and "test is successful" in test.stderr
     proc = subprocess.Popen(base + ["-g", "daemon off;"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        for _ in range(100):
-            try:
-                socket.create_connection(("127.0.0.1", https_port), 0.2).close()
-                break
-            except OSError:
-                time.sleep(0.05)
+        wait_for_port(https_port)
         yield {"http": http_port, "https": https_port}
     finally:
         proc.terminate()

@@ -20,7 +20,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from bench.core import _Proc, free_port
-from tests.conftest import PG_URL, REDIS_URL, _create_pg_database, _drop_pg_database
+from tests.conftest import PG_URL, REDIS_URL, _create_pg_database, _drop_pg_database, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.skipif(not PG_URL or not REDIS_URL,
@@ -109,15 +109,6 @@ async def _login(client: httpx.AsyncClient) -> dict:
     return {"Authorization": f"Bearer {r.json()['token']}"}
 
 
-async def _until(pred, timeout: float = 60.0, step: float = 0.25):
-    end = time.monotonic() + timeout
-    while True:
-        value = await pred()
-        if value or time.monotonic() > end:
-            return value
-        await asyncio.sleep(step)
-
-
 async def test_invariants_hold_across_two_servers_and_two_workers(stack):
     ids = orjson.loads(stack.cli("tests.platform.multiproc_seed", stack.urls[0]).strip().splitlines()[-1])
     db = await asyncpg.connect(stack.db_url.replace("postgres://", "postgresql://", 1))
@@ -174,7 +165,7 @@ async def test_invariants_hold_across_two_servers_and_two_workers(stack):
             text = (await b.get("/metrics")).text
             return 'kazuo_job_failures_total{job="fulfillment.handoff"}' in text
 
-        assert await _until(handoffs_failed)
+        assert await wait_for(handoffs_failed, 60)
         figures = {}
         for family in text_string_to_metric_families((await b.get("/metrics")).text):
             for sample in family.samples:
@@ -201,7 +192,7 @@ async def test_invariants_hold_across_two_servers_and_two_workers(stack):
                 done.append(got["status"] != "queued")
             return all(done)
 
-        assert await _until(settled)
+        assert await wait_for(settled, 60)
         live_orders = await db.fetch("SELECT buyer_id FROM orders WHERE live_session_id = $1", ids["session_id"])
         assert len(live_orders) == ids["quota"]                               # one order per admitted buyer
         assert len({r["buyer_id"] for r in live_orders}) == ids["quota"]       # limit 1: none twice

@@ -3,7 +3,6 @@ same loader), migrations pending, Redis persistence off, clock skew against the 
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
 import time
 
@@ -12,7 +11,7 @@ import pytest
 
 from server import preflight
 from server.kit.migrations import APP, MIGRATIONS_DIR
-from tests.conftest import PG_URL, REDIS_URL, _create_pg_database, _drop_pg_database
+from tests.conftest import PG_URL, REDIS_URL, _create_pg_database, _drop_pg_database, _free_port, wait_for_port
 from tests.platform.test_config import clean_env, production_env, run_cli  # noqa: F401 (fixture)
 
 needs_pg = pytest.mark.skipif(not PG_URL or not REDIS_URL, reason="needs KAZUO_TEST_DATABASE_URL and _REDIS_URL")
@@ -54,12 +53,6 @@ def test_the_cli_prints_each_problem_and_exits_1(tmp_path):
 async def test_the_embedded_default_passes(clean_env):
     findings = await preflight.run()
     assert [f for f in findings if f.level == "problem"] == []
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture
@@ -116,12 +109,7 @@ async def test_redis_persistence_is_read_from_the_server(clean_env, tmp_path):
     proc = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--dir", str(tmp_path),
                              "--appendonly", "yes", "--save", ""], stdout=subprocess.DEVNULL)
     try:
-        for _ in range(50):
-            try:
-                socket.create_connection(("127.0.0.1", port), 0.2).close()
-                break
-            except OSError:
-                time.sleep(0.1)
+        wait_for_port(port)
         s = preflight.load_settings(redis_url=f"redis://127.0.0.1:{port}/0")
         topics = by_topic(await preflight._redis_findings(s))
         assert topics["redis persistence"][0].level == "ok"
