@@ -11,7 +11,7 @@ Requests are counted in KzRequest.respond (server/kit/context.py), which every r
 through, by route name (not URL: ids would make a series per order); no middleware (it costs a fifth
 of a short request's throughput, see context.py). A request costs two dictionary look-ups, a counter
 increment and a histogram observation (in multiprocess mode each a locked write to a memory-mapped
-file: 7 and 12 µs measured on this 2-core machine with a load average of 10, so a few µs when idle).
+file: 7 and 12 µs measured on this 2-core machine with a load average of 10, so a few µs when idle)."""
 from __future__ import annotations
 
 import functools
