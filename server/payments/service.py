@@ -213,6 +213,7 @@ async def apply_wechat_payment(out_trade_no: str, transaction_id: str, total_fee
 
 
 async def _store_notification(kind: str, body: bytes) -> int:
+    metrics.NOTIFICATIONS.labels(kind).inc()
     digest = hashlib.sha256(body).hexdigest()
     text = body.decode("utf-8", "replace")[:20000]
     try:
@@ -234,26 +235,28 @@ async def _note(nid: int, **fields: Any) -> None:
     await qs.update(**{k: (v[:200] if k == "error" else v) for k, v in fields.items()})
 
 
+async def _rejected(nid: int, exc: InvalidNotification, **fields: Any) -> str:
+    """A pay notification refused: noted on its row, counted by reason, FAIL answered to WeChat."""
+    await _note(nid, outcome="rejected", error=str(exc), **fields)
+    metrics.PAYMENTS_REJECTED.labels(metrics.reason_label(exc)).inc()
+    return fail_xml(str(exc))
+
+
 async def handle_pay_notification(body: bytes) -> str:
     """The notify_url: store raw, verify, apply once; answer WeChat's SUCCESS/FAIL XML."""
-    metrics.NOTIFICATIONS.labels("pay").inc()
     nid = await _store_notification("pay", body)
     try:
         data = gateway().parse_payment(body)
     except InvalidNotification as exc:
-        await _note(nid, verified=False, outcome="rejected", error=str(exc))
         log.warning("pay notification rejected: %s", exc)
-        metrics.PAYMENTS_REJECTED.labels(metrics.reason_label(exc)).inc()
-        return fail_xml(str(exc))
+        return await _rejected(nid, exc, verified=False)
     await _note(nid, verified=True, out_trade_no=str(data["out_trade_no"])[:64],
                 transaction_id=str(data["transaction_id"])[:64])
     try:
         outcome = await apply_wechat_payment(str(data["out_trade_no"]), str(data["transaction_id"]),
                                              int(data["total_fee"]))
     except InvalidNotification as exc:
-        await _note(nid, outcome="rejected", error=str(exc))
-        metrics.PAYMENTS_REJECTED.labels(metrics.reason_label(exc)).inc()
-        return fail_xml(str(exc))
+        return await _rejected(nid, exc)
     except Exception as exc:  # noqa: BLE001 - answer FAIL so WeChat retries; the sweeper queries too
         log.exception("applying a payment failed")
         await _note(nid, outcome="failed", error=type(exc).__name__)
@@ -265,7 +268,6 @@ async def handle_pay_notification(body: bytes) -> str:
 
 async def handle_refund_notification(body: bytes) -> str:
     """The refund notify_url: decrypt req_info, apply the refund result once."""
-    metrics.NOTIFICATIONS.labels("refund").inc()
     nid = await _store_notification("refund", body)
     try:
         data = gateway().parse_refund(body)
