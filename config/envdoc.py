@@ -27,7 +27,16 @@ DESCRIPTIONS = {
     "port": "Port the HTTP server listens on.",
     "workers": "Sanic worker processes. More than 1 needs PostgreSQL and a Redis server (not the embedded default).",
     "log_level": "DEBUG | INFO | WARNING | ERROR (structured JSON logs on stderr).",
-    "access_log": "Log every request (true/false).",
+    "access_log": "The JSON access log, one line per request (request id, route, status, duration, user id, "
+                  "client address): true | false; unset: on in production, off otherwise.",
+    "proxies_count": "Behind a reverse proxy: how many proxies append to X-Forwarded-For (1 for the nginx site in "
+                     "config/deploy/). 0: forwarded headers are ignored and the peer is the client.",
+    "real_ip_header": "Behind a reverse proxy: a header the proxy sets to the client's address (e.g. X-Real-IP); "
+                      "read before X-Forwarded-For.",
+    "forwarded_secret": "Behind a reverse proxy: the secret= of RFC 7239 Forwarded headers the proxy adds (read "
+                        "first when set).",
+    "sentry_environment": "The environment name errors are filed under in Sentry (empty: KAZUO_ENV).",
+    "sentry_traces_sample_rate": "Share of requests traced for Sentry's performance view (0: none).",
     "seed_demo_on_first_run": "Embedded default: load the demo data (stations, merchants, products) on the first start.",
     "jwt_secret": "HS256 key for access tokens, at least 32 random bytes. Unset (development only): a random "
                   "key is created under data_dir.",
@@ -106,6 +115,7 @@ PRODUCTION = {
     "workers": "2",
     "public_base_url": "https://api.kazuo.example",
     "simulators": "off",
+    "proxies_count": "1",
     "seed_demo_on_first_run": "false",
     "wechat_app_id": "wx0123456789abcdef",
     "wechat_mch_id": "1900000000",
@@ -119,7 +129,7 @@ PRODUCTION = {
     "wechat_pay_public_key_id": PLACEHOLDER,
 }
 REQUIRED_SECRETS = {"jwt_secret", "wechat_app_secret", "aliyun_access_key_secret", "wechat_pay_mch_private_key",
-                    "wechat_pay_apiv3_key", "live_callback_key", "trace_sms_inbound_key"}
+                    "wechat_pay_apiv3_key", "live_callback_key", "trace_sms_inbound_key", "metrics_token"}
 HEADERS = {
     "embedded": "Embedded default: nothing is required. `python -m server serve` runs on SQLite under\n"
                 "KAZUO_DATA_DIR, an in-process Redis, the inline job worker and the WeChat/Aliyun simulators.\n"

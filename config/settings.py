@@ -53,7 +53,28 @@ class Settings(BaseSettings):
     # How WeChat/Aliyun (or the simulators) reach us, for notify URLs; default http://host:port.
     public_base_url: str = ""
     log_level: str = "INFO"
-    access_log: bool = False
+    # The JSON access log (request id, route, status, duration, user id, client address), one line per
+    # request on stderr. Unset: on in production, off otherwise.
+    access_log: bool | None = None
+    # Behind a reverse proxy (README "Behind a reverse proxy"): Sanic's PROXIES_COUNT (how many proxies
+    # append to X-Forwarded-For; 0 = the header is ignored), REAL_IP_HEADER (a header the proxy sets to
+    # the client's address, e.g. X-Real-IP) and FORWARDED_SECRET (the secret= of RFC 7239 Forwarded
+    # headers). Per-IP limits and logs see the client's address only through these; unset, they see
+    # the peer (the proxy) and forwarded headers from clients are ignored.
+    proxies_count: int = Field(0, ge=0, le=10)
+    real_ip_header: str = Field("", pattern=r"^[A-Za-z0-9-]*$")
+    forwarded_secret: SecretStr | None = None
+    # ---- operations (issue #21: metrics, error reporting, media storage) ------------------------
+    # Bearer token of GET /metrics. Production: required (without it /metrics answers 401 to all);
+    # elsewhere /metrics is open unless it is set.
+    metrics_token: SecretStr | None = None
+    # Where `serve` and `worker` processes on one host share their counters (prometheus-client's
+    # multiprocess files); empty: {data_dir}/metrics.
+    metrics_dir: Path | None = None
+    # Sentry (or a compatible service) DSN: errors are reported there when set; off when empty.
+    sentry_dsn: SecretStr | None = None
+    sentry_environment: str = ""
+    sentry_traces_sample_rate: float = Field(0.0, ge=0, le=1)
     seed_demo_on_first_run: bool = True
 
     jwt_secret: SecretStr | None = None
@@ -156,6 +177,21 @@ class Settings(BaseSettings):
     # Where uploaded media is served from; empty: {public base URL}/media (the app's static route).
     media_base_url: str = ""
     media_image_max_bytes: int = Field(5 * 1024 * 1024, ge=1024, le=11 * 1024 * 1024)
+
+    # ---- media on Aliyun OSS (issue #21: server/integrations/oss.py) ---------------------------
+    # Where uploads live: local (KAZUO_DATA_DIR/media, served at /media: one host) or oss (Aliyun OSS,
+    # shared by every host). auto: oss when KAZUO_OSS_BUCKET is set, else local.
+    media_storage: Literal["auto", "local", "oss"] = "auto"
+    # OSS endpoint, e.g. https://oss-cn-hangzhou-internal.aliyuncs.com; empty with simulators on: the
+    # built-in OSS simulator (bucket kazuo-oss-sim).
+    oss_endpoint: str = ""
+    oss_bucket: str = Field("", pattern=r"^([a-z0-9][a-z0-9-]{1,61}[a-z0-9])?$")
+    # Credentials of the OSS calls; empty: the Aliyun AccessKey (KAZUO_ALIYUN_ACCESS_KEY_ID/_SECRET).
+    oss_access_key_id: str = ""
+    oss_access_key_secret: SecretStr | None = None
+    # Lifetime of a signed URL of a private document (merchant licences, training archives), seconds.
+    media_private_url_ttl_seconds: int = Field(600, ge=30, le=7 * 86400)
+    oss_timeout_seconds: float = Field(10.0, gt=0, le=120)
 
     # ---- county statistics and the big screen (issue #10: server/stats) ------------------------
     # Plan targets: yearly growth of rural online sales and of farm products online (percent).
@@ -404,6 +440,16 @@ class Settings(BaseSettings):
     @property
     def embedded_db(self) -> bool:
         return not self.database_url or self.database_url.startswith("sqlite")
+
+    @property
+    def media_backend(self) -> str:
+        if self.media_storage == "auto":
+            return "oss" if self.oss_bucket else "local"
+        return self.media_storage
+
+    @property
+    def access_log_on(self) -> bool:
+        return self.env == "production" if self.access_log is None else self.access_log
 
     @property
     def embedded_redis(self) -> bool:

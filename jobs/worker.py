@@ -3,6 +3,7 @@ start_inline_worker() runs the same worker inside the server process."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import importlib
 import logging
 
@@ -11,7 +12,7 @@ from arq import cron, func
 from arq.worker import Worker
 
 from config.settings import get_settings
-from server.kit import lifecycle, pools, runtime
+from server.kit import lifecycle, metrics, pools, runtime
 
 log = logging.getLogger("kazuo.worker")
 
@@ -34,8 +35,9 @@ def _collect():
     for mod_name in JOB_MODULES:
         mod = importlib.import_module(mod_name)
         for name, coro in getattr(mod, "JOBS", []):
-            functions.append(func(coro, name=name, max_tries=5, timeout=60))
-        crons.extend(getattr(mod, "CRON", []))
+            functions.append(func(metrics.instrument_job(name, coro), name=name, max_tries=5, timeout=60))
+        for job in getattr(mod, "CRON", []):
+            crons.append(dataclasses.replace(job, coroutine=metrics.instrument_job(job.name, job.coroutine)))
     return functions, crons
 
 

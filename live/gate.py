@@ -13,7 +13,7 @@ import secrets
 import time
 from pathlib import Path
 
-from server.kit import clock
+from server.kit import clock, metrics
 from server.kit import redis as kr
 from server.kit.db import detached
 
@@ -21,6 +21,8 @@ log = logging.getLogger("kazuo.live.gate")
 LUA_DIR = Path(__file__).parent / "lua"
 
 TAKEN, SOLD_OUT, COLD, OVER_LIMIT, KEY_TAKEN = 1, 0, -1, -2, -3
+_TAKE_COUNTERS = {r: metrics.FLASH_GATE.labels(name) for r, name in (
+    (TAKEN, "taken"), (SOLD_OUT, "sold_out"), (COLD, "cold"), (OVER_LIMIT, "over_limit"), (KEY_TAKEN, "key_taken"))}
 # A hold older than this was never confirmed: its checkout rolled back or its process died.
 HOLD_TTL_MS = 30_000
 # Sold-out answers check the database at most this often per tie-in (repairs an under-counting gate).
@@ -98,12 +100,14 @@ async def take(tiein_id: int, buyer_id: int, qty: int, limit: int, *, hold: str 
     queue: (keys, args) that live_take.lua writes along with a take (the buy button's ticket and
     job, see live.checkout); calls made in one turn of the event loop go to Redis as one batch."""
     if sold_out_here(tiein_id):
+        _TAKE_COUNTERS[SOLD_OUT].inc()
         return SOLD_OUT, ""
     hold = hold or new_hold()
     keys, args = _keys(tiein_id), [buyer_id, qty, limit, hold, now_ms()]
     if queue is not None:
         keys, args = keys + queue[0], args + queue[1]
     r = int(await kr.script_batched("live_take", keys, args))
+    _TAKE_COUNTERS[r].inc()
     if r == SOLD_OUT and qty == 1:
         if len(_sold_out_until) > 10_000:
             _sold_out_until.clear()

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import hmac
 import importlib
 import logging
 from pathlib import Path
@@ -13,11 +14,14 @@ from sanic.exceptions import SanicException
 from sanic.response import html
 
 from config.settings import ConfigError, Settings, get_settings
-from server.kit import lifecycle, pools, runtime
+from server.alerts import service as alerts
+from server.kit import jobs as kjobs
+from server.kit import lifecycle, metrics, pools, runtime
 from server.kit import logging as kzlog
 from server.kit.auth import watch_principal_changes
 from server.kit.context import KzRequest, response_headers
-from server.kit.errors import AppError, ServiceUnavailable
+from server.kit.errors import AppError, ServiceUnavailable, Unauthorized
+from server.kit.observe import make_observer
 from server.kit.http import endpoint
 from server.kit.openapi import SWAGGER_HTML, build_spec
 from server.kit.schemas import Out
@@ -99,7 +103,12 @@ def create_app(settings: Settings | None = None, name: str = "kazuo") -> Sanic:
     app.config.update({
         "REQUEST_MAX_SIZE": 12 * 1024 * 1024,
         "FALLBACK_ERROR_FORMAT": "json",
-        "ACCESS_LOG": settings.access_log,
+        "ACCESS_LOG": False,  # ours is server/kit/observe.py (JSON, with route and user id)
+        # Behind a reverse proxy (README): which forwarded headers say who the client is.
+        "PROXIES_COUNT": settings.proxies_count,
+        "REAL_IP_HEADER": settings.real_ip_header or None,
+        "FORWARDED_SECRET": (settings.forwarded_secret.get_secret_value()
+                             if settings.forwarded_secret is not None else None),
         "KEEP_ALIVE_TIMEOUT": 30,
         "REQUEST_TIMEOUT": 30,
         "RESPONSE_TIMEOUT": 60,
@@ -110,6 +119,9 @@ def create_app(settings: Settings | None = None, name: str = "kazuo") -> Sanic:
     app.ctx.settings = settings
     pools.configure(vendor_threads=settings.vendor_pool_threads, cpu_threads=settings.cpu_pool_threads)
     app.ctx.response_headers = response_headers(settings.env == "production")
+    KzRequest.observe = make_observer(settings)
+    metrics.add_scrape_hook(kjobs.queue_gauges)
+    metrics.add_scrape_hook(alerts.alert_gauges)
 
     @app.exception(Exception)
     async def _errors(request: Request, exc: Exception):
@@ -177,6 +189,20 @@ def create_app(settings: Settings | None = None, name: str = "kazuo") -> Sanic:
             raise ServiceUnavailable("not ready", code="not_ready",
                                      details={"database": db_state, "redis": redis_state})
         return ReadyOut(status="ready", database=db_state, redis=redis_state)
+
+    @app.get("/metrics")
+    @endpoint(summary="Prometheus metrics (a bearer token in production: KAZUO_METRICS_TOKEN)",
+              tags=("ops",), errors=(401,), response_content={metrics.CONTENT_TYPE: {}})
+    async def metrics_endpoint(request: Request):
+        current = request.app.ctx.settings
+        token = current.metrics_token.get_secret_value() if current.metrics_token is not None else None
+        if token is not None or current.env == "production":
+            auth = request.headers.get("authorization", "")
+            given = auth[7:].encode() if auth[:7].lower() == "bearer " else b""
+            if token is None or not hmac.compare_digest(given, token.encode()):
+                raise Unauthorized("a valid metrics bearer token is required", code="metrics_token_required",
+                                   headers={"WWW-Authenticate": 'Bearer realm="metrics"'})
+        return HTTPResponse(await metrics.render(), content_type=metrics.CONTENT_TYPE)
 
     spec_cache: dict = {}
 

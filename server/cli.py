@@ -1,4 +1,5 @@
-"""`python -m server <command>`: serve | worker | migrate | seed-demo | grant-role | revoke-role."""
+"""`python -m server <command>`: serve | worker | migrate | check | reconcile | seed-demo | grant-role |
+revoke-role."""
 from __future__ import annotations
 
 import argparse
@@ -7,6 +8,7 @@ import errno
 import os
 import socket
 import sys
+from pathlib import Path
 
 from config.settings import ConfigError, get_settings
 
@@ -40,7 +42,7 @@ def _serve(args) -> None:
           f"redis: {'embedded' if settings.embedded_redis else 'server'}; "
           f"simulators: {'on' if settings.simulators_on else 'off'})", file=sys.stderr, flush=True)
     app.prepare(host=settings.host, port=settings.port, workers=settings.workers, backlog=settings.backlog,
-                access_log=settings.access_log, single_process=settings.workers == 1, motd=False,
+                access_log=False, single_process=settings.workers == 1, motd=False,
                 protocol=FairHttpProtocol)
     if settings.workers == 1:
         Sanic.serve_single(primary=app)
@@ -119,6 +121,29 @@ def _suggest_port(host: str, port: int) -> int:
     return 8080
 
 
+def _metrics_dir(settings) -> None:
+    """prometheus-client's multiprocess mode for this process and its children (Sanic's workers), set
+    before anything imports prometheus_client (server/kit/metrics.py). The files of processes that
+    are gone are removed (their counts leave the sums: Prometheus reads that as a counter reset)."""
+    path = Path(os.environ.get("PROMETHEUS_MULTIPROC_DIR") or settings.metrics_dir or settings.data_dir / "metrics")
+    path.mkdir(parents=True, exist_ok=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(path)
+    for f in path.glob("*.db"):
+        pid = f.stem.rsplit("_", 1)[-1]
+        if pid.isdigit() and not _alive(int(pid)):
+            f.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 async def _with_runtime(coro_fn):
     from server.kit import lifecycle
 
@@ -152,6 +177,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--workers", type=int)
     sub.add_parser("worker", help="run the arq background worker")
     sub.add_parser("migrate", help="apply database migrations")
+    sub.add_parser("check", help="preflight: report every configuration and dependency problem at once")
+    sub.add_parser("reconcile", help="check the ledger: every paid order's entries sum to paid - refunded")
     p = sub.add_parser("seed-demo", help="load the demo data (idempotent)")
     p.add_argument("--history", action="store_true",
                    help="also generate a realistic history of paid orders (for the figures and the big screen)")
@@ -174,8 +201,14 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--merchant", type=int, help="merchant id (merchant)")
     args = parser.parse_args(argv)
 
+    if args.cmd == "check":  # before get_settings(): a broken configuration is what it reports
+        from server import preflight
+
+        sys.exit(preflight.main())
     try:
-        get_settings()
+        settings = get_settings()
+        if args.cmd in ("serve", "worker"):
+            _metrics_dir(settings)
         if args.cmd == "serve":
             _serve(args)
         elif args.cmd == "worker":
@@ -184,6 +217,14 @@ def main(argv: list[str] | None = None) -> None:
             run_worker()
         elif args.cmd == "migrate":
             print(asyncio.run(migrate()))
+        elif args.cmd == "reconcile":
+            from server.ledger import service as ledger
+
+            broken = asyncio.run(_with_runtime(ledger.check_invariant))
+            for row in broken:
+                print(f"order {row['order_id']}: entries {row['entries']}, expected {row['expected']}")
+            print(f"ledger {'broken for ' + str(len(broken)) + ' order(s)' if broken else 'holds'}")
+            sys.exit(1 if broken else 0)
         elif args.cmd == "makemigrations":
             from server.kit import migrations
 

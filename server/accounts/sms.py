@@ -17,7 +17,7 @@ import re
 import secrets
 
 from server.integrations.aliyun import AliyunError
-from server.kit import clock, runtime
+from server.kit import clock, metrics, runtime
 from server.kit import redis as kr
 from server.kit.errors import AppError, RateLimited, ValidationFailed
 
@@ -73,6 +73,7 @@ async def send_code(phone: str, purpose: str) -> int:
         "sms_send_gate", [_sends_key(phone)],
         [now_ms, member, s.sms_per_phone_per_minute, s.sms_per_phone_per_day])
     if not int(ok):
+        metrics.SMS_REFUSED.labels("rate_limited").inc()
         which = "a minute" if _text(window) == "minute" else "a day"
         raise RateLimited(f"too many codes sent to this phone in {which}", code="sms_rate_limited",
                           retry_after=(int(retry_ms) + 999) // 1000)
@@ -95,7 +96,9 @@ async def send_code(phone: str, purpose: str) -> int:
         if not isinstance(exc, RateLimited) and not (isinstance(exc, AliyunError) and not exc.answered):
             await kr.redis().zrem(_sends_key(phone), member)
         await kr.redis().delete(key)
+        metrics.SMS_REFUSED.labels("provider").inc()
         raise
+    metrics.SMS_SENT.labels("code").inc()
     log.info("sms code sent", extra={"purpose": purpose, "phone_tail": phone[-4:]})
     return ttl
 
@@ -150,4 +153,5 @@ async def send_notice(phone: str, template_code: str, params: dict, out_id: str)
         await kr.redis().delete(key)
         raise
     await kr.redis().set(key, "sent", ex=NOTICE_KEEP)
+    metrics.SMS_SENT.labels("notice").inc()
     log.info("sms notice sent", extra={"template": template_code, "out_id": out_id})

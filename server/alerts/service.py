@@ -12,7 +12,7 @@ import time
 from datetime import datetime, timedelta
 from typing import Literal
 
-from server.kit import clock, runtime
+from server.kit import clock, metrics, runtime
 from server.kit import redis as kr
 from server.kit.schemas import Out
 from server.models.fulfillment import FulfillmentTask
@@ -116,3 +116,18 @@ async def current_alerts() -> list[AlertOut]:
              await _failed_refunds(), await _refunds_retrying(), await _reconcile_open()]
     alerts = [a for a in found if a is not None]
     return sorted(alerts, key=lambda a: a.severity != "critical")
+
+
+KINDS = ("paid_without_warehouse_task", "expired_still_pending", "worker_heartbeat_stale", "refund_failed",
+         "refund_retrying", "reconcile_difference")
+
+
+async def alert_gauges() -> list[metrics.Gauge]:
+    """/metrics, at scrape time: each alert kind's count (0 when it does not hold) and the worker
+    heartbeat's age (-1 when there has never been one)."""
+    counts = {a.kind: a.count for a in await current_alerts()}
+    age = await heartbeat_age()
+    return [metrics.Gauge("kazuo_alerts", "Causes of each alert kind that hold now (0: none)", ("kind",),
+                          [((k,), counts.get(k, 0)) for k in dict.fromkeys([*KINDS, *counts])]),
+            metrics.Gauge("kazuo_worker_heartbeat_age_seconds", "Seconds since the worker's last heartbeat "
+                          "(-1: none yet)", (), [((), -1.0 if age is None else age)])]

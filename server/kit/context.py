@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import os
 import re
+from typing import Callable, ClassVar
 
 from sanic import Request
 from sanic.compat import Header
@@ -26,6 +27,11 @@ class KzRequest(Request):
 
     __slots__ = ("_kz_rid",)
 
+    # Called with (request, status) as each response leaves: metrics and the access log
+    # (server/kit/observe.py), set by the composition root. A plain call, not a Sanic signal or
+    # middleware, for the same reason as the request id.
+    observe: ClassVar[Callable[["KzRequest", int], None] | None] = None
+
     @property
     def request_id(self) -> str:
         rid = getattr(self, "_kz_rid", None)
@@ -43,11 +49,15 @@ class KzRequest(Request):
         fixed = getattr(self.app.ctx, "response_headers", None) or ()
         if isinstance(response, BaseHTTPResponse):
             target = response.headers
+            status = response.status
         else:
             target = headers = Header(headers or {})
         target["X-Request-ID"] = self.request_id
         for name, value in fixed:
             target.setdefault(name, value)
+        observe = KzRequest.observe
+        if observe is not None:
+            observe(self, status)
         return super().respond(response, status=status, headers=headers, content_type=content_type)
 
 

@@ -11,6 +11,7 @@ from arq.constants import expires_extra_ms, job_key_prefix, result_key_prefix
 from arq.jobs import serialize_job
 from arq.utils import timestamp_ms, to_ms
 
+from server.kit import metrics
 from server.kit import redis as kr
 from server.kit import runtime
 from server.kit.db import on_commit
@@ -20,6 +21,25 @@ log = logging.getLogger("kazuo.jobs")
 
 def queue_name() -> str:
     return runtime.settings().redis_prefix + "arq:queue"
+
+
+async def queue_gauges() -> list[metrics.Gauge]:
+    """/metrics, at scrape time: jobs waiting in arq's queue (a sorted set scored by the time each is
+    due), due now and deferred, and how long the oldest due job has waited."""
+    name = queue_name()
+    now_ms = timestamp_ms()
+    pipe = runtime.get().redis.pipeline(transaction=False)
+    pipe.zcount(name, "-inf", now_ms)
+    pipe.zcard(name)
+    pipe.zrangebyscore(name, "-inf", now_ms, start=0, num=1, withscores=True)
+    due, total, oldest = await pipe.execute()
+    age = (now_ms - oldest[0][1]) / 1000 if oldest else 0.0
+    depth = metrics.Gauge("kazuo_job_queue_depth", "Jobs in the queue, due now (ready) or later (deferred)",
+                          ("queue", "state"), [((name, "ready"), due), ((name, "deferred"), total - due)])
+    oldest_age = metrics.Gauge("kazuo_job_queue_oldest_age_seconds",
+                               "How long the oldest due job has waited (0: none waiting)", ("queue",),
+                               [((name,), max(age, 0.0))])
+    return [depth, oldest_age]
 
 
 def _now_and_delay(defer: timedelta | None) -> tuple[int, int]:

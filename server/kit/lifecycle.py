@@ -6,7 +6,7 @@ import logging
 import time
 
 from config.settings import Settings
-from server.kit import db, runtime
+from server.kit import db, error_reporting, runtime
 from server.kit import redis as kr
 
 log = logging.getLogger("kazuo")
@@ -46,10 +46,12 @@ INTEGRATION_HOOKS.append(lambda s, rt: __import__("server.integrations.wechatpay
 INTEGRATION_HOOKS.append(lambda s, rt: __import__("server.integrations.aliyun", fromlist=["install"]).install(s, rt))
 INTEGRATION_HOOKS.append(lambda s, rt: __import__("live.setup", fromlist=["install"]).install(s, rt))  # issue #7
 INTEGRATION_HOOKS.append(lambda s, rt: __import__("server.stations.setup", fromlist=["install"]).install(s, rt))  # noqa: E501 (issue #5)
+INTEGRATION_HOOKS.append(lambda s, rt: __import__("server.integrations.oss", fromlist=["install"]).install(s, rt))  # noqa: E501 (issue #21)
 
 
 async def start(settings: Settings) -> runtime.Runtime:
     """Connect the database and Redis, load the Lua scripts, build the integrations."""
+    error_reporting.setup(settings)
     generate = settings.embedded_db
     await db.init_db(settings.db_url, generate_schemas=generate)
     client = kr.create_redis("" if settings.embedded_redis else settings.redis_url)

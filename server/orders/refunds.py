@@ -13,7 +13,7 @@ from typing import Any
 
 from tortoise.expressions import F
 
-from server.kit import audit, clock
+from server.kit import audit, clock, metrics
 from server.kit import redis as kr
 from server.kit.db import atomic, lock_rows
 from server.kit.errors import Conflict, NotFound, ValidationFailed
@@ -246,6 +246,14 @@ async def settle_elsewhere(refund_id: int, *, method: str, note: str, actor_id: 
 async def complete(refund_no: str, *, success: bool, refund_fee: int | None, wechat_refund_id: str = "",
                    error: str = "") -> str:
     """Apply WeChat's (or the counter's) result of a refund exactly once; returns the outcome."""
+    outcome = await _complete(refund_no, success=success, refund_fee=refund_fee,
+                              wechat_refund_id=wechat_refund_id, error=error)
+    metrics.REFUNDS.labels(outcome).inc()
+    return outcome
+
+
+async def _complete(refund_no: str, *, success: bool, refund_fee: int | None, wechat_refund_id: str,
+                    error: str) -> str:
     async with atomic() as conn:
         refund = await Refund.filter(refund_no=refund_no).using_db(conn).select_for_update().first()
         if refund is None:

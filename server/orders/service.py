@@ -15,7 +15,7 @@ from tortoise import Tortoise
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F, Subquery
 
-from server.kit import clock, runtime
+from server.kit import clock, metrics, runtime
 from server.kit import db as kdb
 from server.kit import redis as kr
 from server.kit.db import atomic, on_commit
@@ -288,6 +288,7 @@ async def create_order(buyer_id: int, data: CheckoutIn, *, idempotency_key: str 
             if found is not None:
                 return found
         raise
+    metrics.ORDERS_PLACED.inc()
     return new.out()
 
 

@@ -21,7 +21,7 @@ from tortoise.expressions import F, Q
 from config.settings import ORDER_PAY_MARGIN_SECONDS
 from server.integrations.wechatpay import InvalidNotification, PayGatewayError, Reply
 from server.integrations.wechatpay_gateway import gateway
-from server.kit import audit, clock, runtime
+from server.kit import audit, clock, metrics, runtime
 from server.kit import redis as kr
 from server.kit.db import atomic
 from server.kit.errors import Conflict, NotFound
@@ -236,6 +236,7 @@ def _notification_key(version: str, body: bytes) -> bytes:
 
 
 async def _store_notification(kind: str, body: bytes, key: bytes | None = None) -> int:
+    metrics.NOTIFICATIONS.labels(kind).inc()
     digest = hashlib.sha256(body if key is None else key).hexdigest()
     text = body.decode("utf-8", "replace")[:20000]
     try:
@@ -292,6 +293,8 @@ async def _receive(kind: str, version: str, body: bytes, headers: Mapping[str, s
     except InvalidNotification as exc:
         await _note(nid, verified=False, outcome="rejected", error=str(exc))
         log.warning("%s notification rejected: %s", kind, exc)
+        if kind == "pay":
+            metrics.PAYMENTS_REJECTED.labels(metrics.reason_label(exc)).inc()
         return nid, gw, gw.reply(False, str(exc), exc.status)
     except PayGatewayError as exc:  # the platform certificates could not be fetched: WeChat retries
         await _note(nid, outcome="failed", error=exc.err_code)
@@ -317,6 +320,7 @@ async def handle_pay_notification(body: bytes, headers: Mapping[str, str] | None
         outcome = await apply_wechat_payment(notice.out_trade_no, notice.transaction_id, notice.amount_fen)
     except InvalidNotification as exc:
         await _note(nid, outcome="rejected", error=str(exc))
+        metrics.PAYMENTS_REJECTED.labels(metrics.reason_label(exc)).inc()
         return gw.reply(False, str(exc), exc.status)
     except Exception as exc:  # noqa: BLE001 - answer FAIL so WeChat retries; the sweeper queries too
         log.exception("applying a payment failed")
@@ -324,6 +328,7 @@ async def handle_pay_notification(body: bytes, headers: Mapping[str, str] | None
         await _forget(notice.replay_key)
         return gw.reply(False, "retry later", 500)
     await _note(nid, outcome=outcome)
+    metrics.PAYMENTS.labels(outcome).inc()
     return gw.reply(True)
 
 

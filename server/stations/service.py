@@ -10,7 +10,7 @@ from typing import Any
 
 from tortoise.exceptions import IntegrityError
 
-from server.kit import audit, clock, jobs, runtime
+from server.kit import audit, clock, jobs, metrics, runtime
 from server.kit import redis as kr
 from server.kit.auth import Principal
 from server.kit.db import atomic, dialect, id_page, lock_rows
@@ -177,6 +177,7 @@ async def _count_guess(station_id: int, staff_ident: str, actor_id: int) -> dict
                       "locked_until": until.isoformat()}, using_db=conn)
             await audit.record(actor_id, "station.pickup_locked", "station", station_id,
                                {"until": until.isoformat()}, conn=conn)
+        metrics.PICKUP_LOCKOUTS.inc()
         log.warning("station pickups locked after repeated wrong codes",
                     extra={"station_id": station_id, "until": until.isoformat()})
     return {"staff_wrong": staff_n, "station_wrong": station_n}
@@ -272,6 +273,7 @@ async def verify(principal: Principal, station_id: int, body: VerifyIn) -> Verif
         await _take_attempt(station_id, staff_ident)
     except AppError as exc:
         attempt["error"] = exc.code
+        metrics.PICKUP_VERIFICATIONS.labels(exc.code).inc()
         await audit.record(principal.user_id, "pickup.verify_failed", "station", station_id, attempt)
         raise
     guessed = False
@@ -282,11 +284,13 @@ async def verify(principal: Principal, station_id: int, body: VerifyIn) -> Verif
         if guessed:
             attempt.update(await _count_guess(station_id, staff_ident, principal.user_id))
         attempt["error"] = exc.code
+        metrics.PICKUP_VERIFICATIONS.labels(exc.code).inc()
         await audit.record(principal.user_id, "pickup.verify_failed", "station", station_id, attempt)
         raise
     finally:
         if not guessed:
             await _release_attempt(station_id, staff_ident)
+    metrics.PICKUP_VERIFICATIONS.labels("picked_up").inc()
     return VerifyOut(pickup=pickup_out(p), result="picked_up")
 
 

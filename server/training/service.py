@@ -15,6 +15,7 @@ from server.kit.db import atomic, lock_rows
 from server.kit.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from server.kit.jobs import enqueue
 from server.kit.schemas import decode_cursor, encode_cursor
+from server.media import media_url
 from server.models.accounts import User
 from server.models.merchants import Merchant
 from server.models.orders import OrderLine
@@ -285,7 +286,7 @@ async def sessions_out(ids: list[int], *, with_files: bool = False) -> list[Sess
     files: dict[int, list[SessionFileOut]] = {}
     if with_files:
         for f in await SessionFile.filter(session_id__in=ids).order_by("id"):
-            files.setdefault(f.session_id, []).append(SessionFileOut.model_validate(f))
+            files.setdefault(f.session_id, []).append(_file_out(f))
     out = []
     for i in ids:
         s = sessions.get(i)
@@ -385,7 +386,12 @@ async def add_file(session_id: int, kind: str, data: bytes, filename: str, *, ac
                                      uploaded_by_id=actor_id, using_db=conn)
         await audit.record(actor_id, "training.file.add", "training_session", session_id,
                            {"file_id": f.id, "kind": kind, "key": stored.key}, conn=conn)
-    return SessionFileOut.model_validate(f)
+    return _file_out(f)
+
+
+def _file_out(f: SessionFile) -> SessionFileOut:
+    """The file with its URL made now: an archive is private, its URL signed and expiring on OSS."""
+    return SessionFileOut.model_validate(f).model_copy(update={"url": media_url(f.media_key)})
 
 
 async def remove_file(session_id: int, file_id: int, *, actor_id: int) -> None:

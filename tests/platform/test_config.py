@@ -195,7 +195,8 @@ def test_embedded_example_sets_nothing_and_its_defaults_are_the_real_ones(clean_
 def test_production_example_refuses_its_placeholders_until_filled(clean_env, tmp_path):
     active, commented = parse_example(EXAMPLES["production"])
     placeholders = sorted(k for k, v in active.items() if v == "CHANGE_ME")
-    assert placeholders == sorted(["KAZUO_ALIYUN_ACCESS_KEY_SECRET", "KAZUO_JWT_SECRET", "KAZUO_WECHAT_APP_SECRET",
+    assert placeholders == sorted(["KAZUO_ALIYUN_ACCESS_KEY_SECRET", "KAZUO_JWT_SECRET", "KAZUO_METRICS_TOKEN",
+                                   "KAZUO_WECHAT_APP_SECRET",
                                    "KAZUO_WECHAT_PAY_APIV3_KEY", "KAZUO_WECHAT_PAY_MCH_CERT_SERIAL",
                                    "KAZUO_WECHAT_PAY_MCH_PRIVATE_KEY", "KAZUO_WECHAT_PAY_PUBLIC_KEY",
                                    "KAZUO_WECHAT_PAY_PUBLIC_KEY_ID",
