@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 
 from server.kit import redis as kr
+from server.kit import runtime
 
 # A stale beat stays readable this long (so a dead worker shows as old, not as "never seen").
 _KEEP_SECONDS = 7 * 86400
@@ -31,4 +32,4 @@ async def heartbeat_age() -> float | None:
 async def heartbeat_stale() -> bool:
     """True when no worker has beaten within worker_heartbeat_max_age_seconds."""
     age = await heartbeat_age()
-    return age is None or age > kr.runtime.settings().worker_heartbeat_max_age_seconds
+    return age is None or age > runtime.settings().worker_heartbeat_max_age_seconds
