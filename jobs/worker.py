@@ -15,6 +15,7 @@ from arq.worker import Worker
 
 from config.settings import Settings, get_settings
 from server.kit import lifecycle, runtime, worker_health
+from server.kit import logging as kzlog
 
 log = logging.getLogger("kazuo.worker")
 
@@ -244,6 +245,7 @@ async def serve(settings: Settings) -> None:
 def run_worker() -> None:
     """Start the standalone worker (blocks until SIGTERM/SIGINT; then exits 0)."""
     settings = get_settings()
+    kzlog.setup(settings.log_level)
     _yield_cpu(settings.worker_nice)
     try:
         import uvloop  # Sanic's loop, installed with it wherever it runs (not on Windows)

@@ -21,6 +21,7 @@ from server.kit.context import KzRequest
 from server.kit.errors import AppError, ServiceUnavailable, unavailable
 from server.kit.http import endpoint
 from server.kit.openapi import SWAGGER_HTML, build_spec
+from server.kit.protocol import close_after_response
 from server.kit.schemas import Out
 
 log = logging.getLogger("kazuo")
@@ -258,11 +259,15 @@ def create_app(settings: Settings | None = None, name: str = "kazuo") -> Sanic:
         worker = getattr(app.ctx, "worker", None)
         if worker is not None:
             worker.request_stop()
+        app.ctx.closing = asyncio.get_running_loop().create_task(close_after_response())
 
     @app.after_server_stop
     async def _stop(app: Sanic):
         # The requests are answered (or cut off after the grace): now the worker's last jobs end
         # and the database and Redis close.
+        closing = getattr(app.ctx, "closing", None)
+        if closing is not None:
+            closing.cancel()
         worker = getattr(app.ctx, "worker", None)
         if worker is not None:
             await worker.stop()

@@ -99,6 +99,10 @@ def unavailable(exc: BaseException) -> bool:
             return True
         if isinstance(exc, asyncpg.InterfaceError) and "closed" in str(exc):
             return True  # "connection is closed": the pool handed out a connection the restart killed
+        if isinstance(exc, asyncpg.exceptions.InternalClientError) and "another operation" in str(exc):
+            # "cannot switch to state N; another operation is in progress": a pooled connection whose
+            # last operation the server's restart cut off (seen in tests/platform/test_faults.py)
+            return True
         if isinstance(exc, sqlite3.OperationalError) and str(exc) in _SQLITE_BUSY:
             return True
         inner = exc.args[0] if exc.args and isinstance(exc.args[0], BaseException) else None
