@@ -267,7 +267,8 @@ class Settings(BaseSettings):
             if missing:
                 raise ValueError("production mode needs: " + ", ".join(missing))
         if 60 % self.sweep_every_seconds:
-            raise ValueError("KAZUO_SWEEP_EVERY_SECONDS must divide 60 (1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30, 60)")
+            raise ValueError("KAZUO_SWEEP_EVERY_SECONDS must divide 60 (1, 2, 3, 4, 5, 6, 10, 12, 15, 20, "
+                             "30, 60)")
         if self.jwt_secret is not None and len(self.jwt_secret.get_secret_value().encode()) < 32:
             raise ValueError("KAZUO_JWT_SECRET must be at least 32 bytes")
         return self

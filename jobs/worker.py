@@ -39,7 +39,7 @@ def _collect():
         for name, coro in getattr(mod, "JOBS", []):
             functions.append(func(coro, name=name, max_tries=5, timeout=60))
         mod_crons = getattr(mod, "CRON", [])
-        # A module's CRON may be a function, called when a worker starts (sweepers whose interval is a setting).
+        # A module's CRON may be a function, called as a worker starts (sweepers whose interval is a setting)
         crons.extend(mod_crons() if callable(mod_crons) else mod_crons)
     return functions, crons
 
@@ -156,10 +156,8 @@ class Supervisor:
             return False
         worker.allow_pick_jobs = False
         await self._drain()
-        if worker.main_task is not None:
-            worker.main_task.cancel()
-        running.cancel()
-        await asyncio.wait({running}, timeout=5)
+        for task in (worker.main_task, running):
+            await _cancel(task)
         return True
 
     async def _drain(self) -> None:
@@ -194,6 +192,18 @@ class Supervisor:
                         log.warning("could not write the worker heartbeat: %r", exc)
                     warned = True
             await asyncio.sleep(every)
+
+
+async def _cancel(task: asyncio.Task | None, timeout: float = 5) -> None:
+    """Cancel task and wait for its end, cancelling again while it runs: on Python 3.11 a
+    cancellation that meets an inner asyncio.wait_for finishing at the same moment is lost (redis-py
+    waits for a pooled connection with one), and arq's loop would poll on after its stop."""
+    if task is None:
+        return
+    end = asyncio.get_running_loop().time() + timeout
+    while not task.done() and asyncio.get_running_loop().time() < end:
+        task.cancel()
+        await asyncio.wait({task}, timeout=0.1)
 
 
 def start_inline_worker() -> Supervisor:

@@ -166,7 +166,8 @@ def create_app(settings: Settings | None = None, name: str = "kazuo") -> Sanic:
     async def _check_worker() -> str:
         worker = getattr(app.ctx, "worker", None)
         if settings.inline_worker:
-            return "ok" if worker is not None and worker.alive() else "error: the inline worker is not running"
+            alive = worker is not None and worker.alive()
+            return "ok" if alive else "error: the inline worker is not running"
         age = await asyncio.wait_for(worker_health.heartbeat_age(), 2)
         if age is None:
             return "error: no worker heartbeat"

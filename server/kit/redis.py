@@ -169,7 +169,8 @@ def _send_batch() -> None:
         for command, call, fut in queued:
             if command is None:  # one EVALSHA for the merged calls
                 name, calls = call
-                command, call = _evalsha(name, [k for c in calls for k in c[0]], [a for c in calls for a in c[1]])
+                keys, args = [k for c in calls for k in c[0]], [a for c in calls for a in c[1]]
+                command, call = _evalsha(name, keys, args)
             batch.append((command, call, fut))
     except Exception as exc:  # noqa: BLE001 - no runtime (stopped), an unknown script: every caller is told
         _fail_all(queued, exc)

@@ -164,15 +164,18 @@ class FaultStack:
         env["PYTHONPATH"] = str(ROOT) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
         env.update({
             "KAZUO_ENV": "development", "KAZUO_DATA_DIR": str(self.tmp / "var"), "KAZUO_HOST": "127.0.0.1",
-            "KAZUO_PORT": str(self.port), "KAZUO_SIMULATORS": "on", "KAZUO_JWT_SECRET": secrets.token_urlsafe(48),
-            "KAZUO_DATABASE_URL": self.pg.url, "KAZUO_REDIS_URL": self.redis.url, "KAZUO_WORKER_MODE": "separate",
+            "KAZUO_PORT": str(self.port), "KAZUO_SIMULATORS": "on",
+            "KAZUO_JWT_SECRET": secrets.token_urlsafe(48), "KAZUO_DATABASE_URL": self.pg.url,
+            "KAZUO_REDIS_URL": self.redis.url, "KAZUO_WORKER_MODE": "separate",
             "KAZUO_REDIS_PREFIX": "kzf:", "KAZUO_WORKER_NICE": "0", "KAZUO_SEED_DEMO_ON_FIRST_RUN": "false",
             "KAZUO_LOGIN_RATE_PER_MINUTE": "100000", "KAZUO_CHECKOUT_RATE_PER_MINUTE": "100000",
             # fast recovery paths, so that each phase fits in seconds
             "KAZUO_SWEEP_EVERY_SECONDS": "2", "KAZUO_FULFILLMENT_HANDOFF_GRACE_SECONDS": "3",
-            "KAZUO_WECHAT_PAY_QUERY_AFTER_SECONDS": "5", "KAZUO_WECHAT_PAY_SIM_RETRY_SECONDS": "[1, 1, 2, 2, 3, 3, 5]",
+            "KAZUO_WECHAT_PAY_QUERY_AFTER_SECONDS": "5",
+            "KAZUO_WECHAT_PAY_SIM_RETRY_SECONDS": "[1, 1, 2, 2, 3, 3, 5]",
             "KAZUO_WORKER_HEARTBEAT_SECONDS": "1", "KAZUO_WORKER_HEARTBEAT_MAX_AGE_SECONDS": "6",
-            "KAZUO_WORKER_RESTART_MAX_DELAY_SECONDS": "2", "KAZUO_WORKER_STOP_GRACE_SECONDS": str(WORKER_GRACE),
+            "KAZUO_WORKER_RESTART_MAX_DELAY_SECONDS": "2",
+            "KAZUO_WORKER_STOP_GRACE_SECONDS": str(WORKER_GRACE),
             "KAZUO_SERVER_STOP_GRACE_SECONDS": "8",
         })
         self.env = env
@@ -188,7 +191,8 @@ class FaultStack:
 
     async def cli(self, *args: str) -> str:
         proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "server", *args, env=self.env,
-                                                    cwd=self.tmp, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                                                    cwd=self.tmp, stdout=subprocess.PIPE,
+                                                    stderr=subprocess.PIPE)
         out, err = await asyncio.wait_for(proc.communicate(), 120)
         assert proc.returncode == 0, err.decode(errors="replace")[-2000:]
         return out.decode()
@@ -245,7 +249,8 @@ class FaultStack:
         while not stop.is_set():
             i += 1
             sku = self.sku_ids[(buyer["n"] + i) % len(self.sku_ids)]
-            body = {"fulfilment": "pickup", "station_id": self.station_id, "lines": [{"sku_id": sku, "quantity": 1}]}
+            body = {"fulfilment": "pickup", "station_id": self.station_id,
+                    "lines": [{"sku_id": sku, "quantity": 1}]}
             try:
                 r = await c.post("/api/v1/orders", json=body, headers=headers)
                 out.record("checkout", r)
@@ -276,20 +281,21 @@ class FaultStack:
         deadline = time.monotonic() + timeout
         while True:
             rows = await self.sql(
-                "SELECT o.id, o.status, (SELECT count(*) FROM fulfillment_tasks t WHERE t.order_id = o.id) AS tasks "
-                "FROM orders o WHERE o.id = ANY($1::bigint[])", want)
+                "SELECT o.id, o.status, (SELECT count(*) FROM fulfillment_tasks t WHERE t.order_id = o.id) "
+                "AS tasks FROM orders o WHERE o.id = ANY($1::bigint[])", want)
             unpaid = [r["id"] for r in rows if r["status"] == "pending_payment"]
             waiting = [r["id"] for r in rows if r["tasks"] == 0]
             if not unpaid and not waiting:
                 break
             if time.monotonic() > deadline:
-                raise AssertionError(f"after {timeout} s: unpaid {unpaid[:10]}, without a task {waiting[:10]}\n"
-                                     f"{self.worker.tail(40) if self.worker else ''}")
+                raise AssertionError(f"after {timeout} s: unpaid {unpaid[:10]}, without a task "
+                                     f"{waiting[:10]}\n{self.worker.tail(40) if self.worker else ''}")
             await asyncio.sleep(0.5)
         assert all(r["tasks"] == 1 for r in rows), [dict(r) for r in rows if r["tasks"] != 1]
         applied = await self.sql(
-            "SELECT out_trade_no, count(*) AS n FROM payment_notifications WHERE kind = 'pay' AND outcome = 'applied' "
-            "AND out_trade_no = ANY($1::text[]) GROUP BY out_trade_no", list(outcome.sim_paid.values()))
+            "SELECT out_trade_no, count(*) AS n FROM payment_notifications WHERE kind = 'pay' "
+            "AND outcome = 'applied' AND out_trade_no = ANY($1::text[]) GROUP BY out_trade_no",
+            list(outcome.sim_paid.values()))
         assert all(r["n"] == 1 for r in applied), [dict(r) for r in applied if r["n"] != 1]
         # (an order paid through the query sweep has no applied notification: at most one, never two)
         paid = await self.sql("SELECT order_id, count(*) AS n FROM payments WHERE status = 'paid' "
@@ -328,7 +334,8 @@ class FaultStack:
         self.station_id, self.sku_ids = station[0]["id"], [r["id"] for r in skus]
         async with httpx.AsyncClient(base_url=self.base_url, timeout=10) as c:
             for n in range(SHOPPERS):
-                r = await c.post("/__sim__/wechat/login-code", json={"openid": f"o-fault-{n}-{secrets.token_hex(3)}"})
+                openid = f"o-fault-{n}-{secrets.token_hex(3)}"
+                r = await c.post("/__sim__/wechat/login-code", json={"openid": openid})
                 r = await c.post("/api/v1/auth/wechat-login", json={"code": r.json()["code"]})
                 assert r.status_code == 200, r.text
                 self.buyers.append({"n": n, "token": r.json()["token"]})

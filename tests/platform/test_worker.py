@@ -24,12 +24,8 @@ from tests.conftest import wait_for
 from tests.fulfillment.factories import network
 from tests.orders.conftest import checkout, make_sku, pay_and_notify, pickup_body
 
-SLEPT: list[float] = []
-
-
 async def _sleep_job(ctx, seconds: float) -> str:
     await asyncio.sleep(seconds)
-    SLEPT.append(seconds)
     return "slept"
 
 
@@ -39,6 +35,7 @@ async def own_worker(app, settings, monkeypatch):
     own (knowing the job test.sleep) started with the overridden settings, which the services see
     too. Afterwards: ours stopped, the settings back, the app's inline worker started again."""
     await app.ctx.worker.stop()
+    assert app.ctx.worker.worker.main_task.done()  # its loop polls no more
     monkeypatch.setattr(platform_jobs, "JOBS", [*platform_jobs.JOBS, ("test.sleep", _sleep_job)])
     started: list[Supervisor] = []
 
@@ -70,7 +67,7 @@ async def test_the_worker_loop_starts_again_after_redis_errors_and_beats(client,
 
     async def flaky(self):
         if len(failures) < 2:
-            failures.append(1)
+            failures.append(self)
             raise RedisConnectionError("Connection reset by peer")
         return await poll(self)
 
@@ -78,6 +75,7 @@ async def test_the_worker_loop_starts_again_after_redis_errors_and_beats(client,
     sup = own_worker(worker_heartbeat_seconds=0.2)
     job = await _enqueue("platform.ping", "again", job_id=kr.key("test", "ping", time.time_ns()))
     assert (await job.result(timeout=15, poll_delay=0.1)).startswith("pong again")
+    assert len(failures) == 2 and sup.worker not in failures
     assert sup.restarts == 2 and sup.alive()
     assert await wait_for(lambda: _fresh_beat(1.0), 3)
 
@@ -181,8 +179,8 @@ async def test_pending_compares_the_schema_with_the_committed_one(client, on_pos
     (asyncpg.CannotConnectNowError("the database system is starting up"), True),
     (asyncpg.AdminShutdownError("terminating connection due to administrator command"), True),
     (asyncpg.InterfaceError("connection is closed"), True),
-    (asyncpg.exceptions.InternalClientError("cannot switch to state 12; another operation (2) is in progress"),
-     True),
+    (asyncpg.exceptions.InternalClientError("cannot switch to state 12; another operation (2) is in "
+                                            "progress"), True),
     (ConnectionRefusedError(111, "Connect call failed"), True),
     (OperationalError(sqlite3.OperationalError("database is locked")), True),
     (OperationalError(sqlite3.OperationalError("no such column: x")), False),
