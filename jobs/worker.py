@@ -152,6 +152,8 @@ class Supervisor:
         finally:
             stopping.cancel()
         if running.done():
+            if running.cancelled():  # not by us: start again rather than let the supervisor end
+                raise RuntimeError("the worker loop was cancelled")
             running.result()  # raises what ended it
             return False
         worker.allow_pick_jobs = False

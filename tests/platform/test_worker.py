@@ -80,6 +80,24 @@ async def test_the_worker_loop_starts_again_after_redis_errors_and_beats(client,
     assert await wait_for(lambda: _fresh_beat(1.0), 3)
 
 
+async def test_a_worker_loop_cancelled_from_outside_is_started_again(client, own_worker):
+    sup = own_worker()
+
+    async def polling():
+        return sup.worker is not None and sup.worker.main_task is not None
+
+    assert await wait_for(polling, 5)
+    first = sup.worker
+    first.main_task.cancel()
+
+    async def restarted():
+        return sup.worker is not first and sup.worker.main_task is not None and not sup.worker.main_task.done()
+
+    assert await wait_for(restarted, 5) and sup.restarts == 1 and sup.alive()
+    job = await _enqueue("platform.ping", "back", job_id=kr.key("test", "ping", time.time_ns()))
+    assert (await job.result(timeout=10, poll_delay=0.1)).startswith("pong back")
+
+
 async def _fresh_beat(limit: float) -> bool:
     age = await worker_health.heartbeat_age()
     return age is not None and age < limit
