@@ -361,6 +361,15 @@ async def stack():
         await asyncio.to_thread(s.stop)
 
 
+async def _sigterm(proc: _Proc, limit: float) -> float:
+    """Send proc SIGTERM; the seconds it took to exit (limit if it did not)."""
+    proc.popen.send_signal(signal.SIGTERM)
+    sent = time.monotonic()
+    while proc.alive() and time.monotonic() - sent < limit:
+        await asyncio.sleep(0.1)
+    return time.monotonic() - sent
+
+
 def _clean(stack: FaultStack, outcome: Outcome, *, simulator_hit: bool = False) -> None:
     bad = outcome.bad(simulator_hit=simulator_hit)
     assert not bad, (bad[:10], stack.server_errors())
@@ -391,11 +400,7 @@ async def test_the_worker_stops_gracefully_on_sigterm_mid_batch_and_loses_nothin
 
     async def sigterm():
         await asyncio.sleep(2)
-        stack.worker.popen.send_signal(signal.SIGTERM)
-        sent = time.monotonic()
-        while stack.worker.alive() and time.monotonic() - sent < WORKER_GRACE + 10:
-            await asyncio.sleep(0.1)
-        exited.append(time.monotonic() - sent)
+        exited.append(await _sigterm(stack.worker, WORKER_GRACE + 10))
         await asyncio.sleep(1)
 
     await stack.shop(4, outcome, during=sigterm)
@@ -435,11 +440,7 @@ async def test_the_server_stopped_under_load_answers_no_500(stack):
 
     async def stop_server():
         await asyncio.sleep(2)
-        stack.server.popen.send_signal(signal.SIGTERM)
-        sent = time.monotonic()
-        while stack.server.alive() and time.monotonic() - sent < 20:
-            await asyncio.sleep(0.1)
-        exited.append(time.monotonic() - sent)
+        exited.append(await _sigterm(stack.server, 20))
 
     await stack.shop(3, outcome, during=stop_server)
     assert not stack.server.alive() and exited[0] < 12, (exited, stack.server.tail())
