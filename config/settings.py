@@ -50,6 +50,22 @@ class Settings(BaseSettings):
     # The standalone worker's CPU priority below the HTTP server's (nice, 0-19; 0 = the same). Jobs
     # wait a little during a burst instead of taking CPU from the buyers' answers.
     worker_nice: int = Field(10, ge=0, le=19)
+    # ---- surviving faults (issue #18: jobs/worker.py supervision, /readyz, shutdown) ----------------
+    # The worker writes a heartbeat to Redis this often (seconds)...
+    worker_heartbeat_seconds: float = Field(5.0, gt=0, le=300)
+    # ...and /readyz fails when the newest heartbeat is older than this (seconds).
+    worker_heartbeat_max_age_seconds: float = Field(30.0, gt=0, le=3600)
+    # On SIGTERM/SIGINT the worker takes no new jobs and lets running ones finish this long (seconds);
+    # jobs still running then are cancelled and left to arq's retry.
+    worker_stop_grace_seconds: float = Field(20.0, ge=0, le=600)
+    # After a Redis or database error the worker starts again after a delay that doubles up to this.
+    worker_restart_max_delay_seconds: float = Field(30.0, ge=0.1, le=600)
+    # On stop the server takes no new connections and lets in-flight requests finish this long (seconds)
+    # before it closes the database and Redis.
+    server_stop_grace_seconds: float = Field(10.0, ge=0, le=600)
+    # The minutely sweepers (paid orders without a warehouse task, unpaid orders past their expiry,
+    # prepay queries, refunds) run every this many seconds (a divisor of 60).
+    sweep_every_seconds: int = Field(60, ge=1, le=60)
     # How WeChat/Aliyun (or the simulators) reach us, for notify URLs; default http://host:port.
     public_base_url: str = ""
     log_level: str = "INFO"
@@ -375,6 +391,9 @@ class Settings(BaseSettings):
             missing += self._missing_payment_keys()
             if missing:
                 raise ValueError("production mode needs: " + ", ".join(missing))
+        if 60 % self.sweep_every_seconds:
+            raise ValueError("KAZUO_SWEEP_EVERY_SECONDS must divide 60 (1, 2, 3, 4, 5, 6, 10, 12, 15, 20, "
+                             "30, 60)")
         if self.jwt_secret is not None and len(self.jwt_secret.get_secret_value().encode()) < 32:
             raise ValueError("KAZUO_JWT_SECRET must be at least 32 bytes")
         return self

@@ -37,8 +37,9 @@ async def wms_deliver(ctx, outbox_id: int) -> str:
 # ---- sweepers ------------------------------------------------------------------------------------
 async def sweep_handoffs(ctx) -> int:
     ids = await fulfillment.paid_orders_without_task()
+    window = jobs.sweep_window()
     for oid in ids:
-        jobs.enqueue("fulfillment.handoff", oid, job_id=kr.key("job", "handoff", oid))
+        jobs.enqueue("fulfillment.handoff", oid, job_id=kr.key("job", "handoff", oid, window))
     return len(ids)
 
 
@@ -82,8 +83,15 @@ JOBS = [
     ("fulfillment.wms_deliver", wms_deliver),
 ]
 
-CRON = [
-    cron(sweep_handoffs, name="fulfillment.sweep_handoffs", second={5}, run_at_startup=False),
+
+def CRON() -> list:  # noqa: N802 - the name jobs/worker.py reads; a function: built as a worker starts
+    return [
+        cron(sweep_handoffs, name="fulfillment.sweep_handoffs", second=jobs.sweep_seconds(5),
+             run_at_startup=False),
+        *_CRON]
+
+
+_CRON = [
     cron(sweep_closed, name="fulfillment.sweep_closed", second={10}, run_at_startup=False),
     cron(sweep_breaches, name="fulfillment.sweep_breaches", second={20, 50}, run_at_startup=False),
     cron(sweep_uploads, name="fulfillment.sweep_uploads", minute=set(range(0, 60, 2)), second={35}),

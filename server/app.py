@@ -12,18 +12,21 @@ import orjson
 from sanic import HTTPResponse, Request, Sanic
 from sanic.exceptions import SanicException
 from sanic.response import html
+from tortoise import Tortoise
 
 from config.settings import ConfigError, Settings, get_settings
+from jobs.worker import start_inline_worker
 from server.alerts import service as alerts
 from server.kit import jobs as kjobs
-from server.kit import lifecycle, metrics, pools, runtime
+from server.kit import lifecycle, metrics, migrations, pools, runtime, worker_health
 from server.kit import logging as kzlog
 from server.kit.auth import watch_principal_changes
 from server.kit.context import KzRequest, response_headers
-from server.kit.errors import AppError, ServiceUnavailable, Unauthorized
+from server.kit.errors import AppError, ServiceUnavailable, Unauthorized, unavailable
 from server.kit.observe import make_observer
 from server.kit.http import endpoint
 from server.kit.openapi import SWAGGER_HTML, build_spec
+from server.kit.protocol import close_after_response
 from server.kit.schemas import Out
 
 log = logging.getLogger("kazuo")
@@ -61,6 +64,7 @@ class ReadyOut(Out):
     status: str
     database: str
     redis: str
+    worker: str
 
 
 def _dumps(obj) -> str:
@@ -112,7 +116,8 @@ def create_app(settings: Settings | None = None, name: str = "kazuo") -> Sanic:
         "KEEP_ALIVE_TIMEOUT": 30,
         "REQUEST_TIMEOUT": 30,
         "RESPONSE_TIMEOUT": 60,
-        "GRACEFUL_SHUTDOWN_TIMEOUT": 5.0,
+        # On stop: no new connections, in-flight requests get this long, then the connections close.
+        "GRACEFUL_SHUTDOWN_TIMEOUT": settings.server_stop_grace_seconds,
         "MOTD": False,
         "AUTO_EXTEND": False,  # no sanic-ext: our own OpenAPI (README: "Why not sanic-ext")
     })
@@ -125,8 +130,6 @@ def create_app(settings: Settings | None = None, name: str = "kazuo") -> Sanic:
 
     @app.exception(Exception)
     async def _errors(request: Request, exc: Exception):
-        from redis.exceptions import ConnectionError as RedisConnectionError
-        from redis.exceptions import TimeoutError as RedisTimeoutError
         from tortoise.exceptions import DoesNotExist, IntegrityError, TransactionManagementError
         from tortoise.exceptions import ValidationError as FieldValidationError
 
@@ -143,7 +146,7 @@ def create_app(settings: Settings | None = None, name: str = "kazuo") -> Sanic:
                 message += (" Percent-encode the rest, as wx.request and browsers do "
                             "(curl -G --data-urlencode q=小米 ...).")
             return _error_response(exc.status_code, _sanic_code(exc), message, headers=headers or None)
-        if isinstance(exc, (RedisConnectionError, RedisTimeoutError, OSError, ConnectionError)):
+        if unavailable(exc):
             log.error("dependency unavailable: %r", exc)
             return _error_response(503, "service_unavailable", "a backing service is unavailable",
                                    headers={"Retry-After": "5"})
@@ -170,25 +173,52 @@ def create_app(settings: Settings | None = None, name: str = "kazuo") -> Sanic:
     async def healthz(request: Request):
         return HealthOut(status="ok")
 
-    @app.get("/readyz")
-    @endpoint(summary="The database and Redis answer (503 otherwise)", response=ReadyOut,
-              tags=("ops",), errors=(503,))
-    async def readyz(request: Request):
-        from tortoise import Tortoise
+    app.ctx.schema_ok = False  # once the schema is found up to date it stays so for this process
 
-        db_state = redis_state = "ok"
-        try:
-            await asyncio.wait_for(Tortoise.get_connection("default").execute_query("SELECT 1"), 2)
-        except Exception as exc:  # noqa: BLE001 - any failure means not ready
-            db_state = f"error: {type(exc).__name__}"
+    async def _check_database() -> str:
+        await asyncio.wait_for(Tortoise.get_connection("default").execute_query("SELECT 1"), 2)
+        if not app.ctx.schema_ok:
+            missing = await asyncio.wait_for(migrations.pending(), 2)
+            if missing:
+                return "error: not migrated (missing " + ", ".join(missing[:5]) + ")"
+            app.ctx.schema_ok = True
+        return "ok"
+
+    async def _check_worker() -> str:
+        worker = getattr(app.ctx, "worker", None)
+        if settings.inline_worker:
+            alive = worker is not None and worker.alive()
+            return "ok" if alive else "error: the inline worker is not running"
+        age = await asyncio.wait_for(worker_health.heartbeat_age(), 2)
+        if age is None:
+            return "error: no worker heartbeat"
+        if age > settings.worker_heartbeat_max_age_seconds:
+            return f"error: the worker heartbeat is {age:.0f} s old"
+        return "ok"
+
+    @app.get("/readyz")
+    @endpoint(summary="The database (migrated) and Redis answer, a worker is alive (503 otherwise, "
+                      "naming the failed checks)", response=ReadyOut, tags=("ops",), errors=(503,))
+    async def readyz(request: Request):
+        redis_state = "ok"
         try:
             await asyncio.wait_for(runtime.get().redis.ping(), 2)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:  # noqa: BLE001 - any failure means not ready
             redis_state = f"error: {type(exc).__name__}"
-        if db_state != "ok" or redis_state != "ok":
-            raise ServiceUnavailable("not ready", code="not_ready",
-                                     details={"database": db_state, "redis": redis_state})
-        return ReadyOut(status="ready", database=db_state, redis=redis_state)
+        states = {"redis": redis_state}
+        for name, check in (("database", _check_database), ("worker", _check_worker)):
+            if name == "worker" and redis_state != "ok" and not settings.inline_worker:
+                states[name] = "unknown: Redis is down"  # the heartbeat lives in Redis
+                continue
+            try:
+                states[name] = await check()
+            except Exception as exc:  # noqa: BLE001
+                states[name] = f"error: {type(exc).__name__}"
+        failed = sorted(name for name, state in states.items() if state.startswith("error"))
+        if failed:  # (a worker "unknown" goes with a failed Redis)
+            raise ServiceUnavailable("not ready: " + ", ".join(failed), code="not_ready",
+                                     details={**states, "failed": failed})
+        return ReadyOut(status="ready", **states)
 
     @app.get("/metrics")
     @endpoint(summary="Prometheus metrics (a bearer token in production: KAZUO_METRICS_TOKEN)",
@@ -254,9 +284,7 @@ def create_app(settings: Settings | None = None, name: str = "kazuo") -> Sanic:
             # store is ours alone): read every second.
             app.ctx.principal_watch = asyncio.get_running_loop().create_task(watch_principal_changes())
         if settings.inline_worker:
-            from jobs.worker import start_inline_worker
-
-            app.ctx.worker = await start_inline_worker()
+            app.ctx.worker = start_inline_worker()
         # What start-up built (modules, models, routes: ~150,000 objects) lives as long as the process:
         # move it out of the collector's sight, so a full collection walks only what requests left
         # behind (a 50 ms pause becomes a few ms).
@@ -265,17 +293,28 @@ def create_app(settings: Settings | None = None, name: str = "kazuo") -> Sanic:
             gc.freeze()
 
     @app.before_server_stop
-    async def _stop(app: Sanic):
+    async def _stopping(app: Sanic):
+        # Sanic runs this before it stops accepting and drains the open requests (for up to
+        # GRACEFUL_SHUTDOWN_TIMEOUT): the inline worker stops taking jobs now and finishes its
+        # running ones meanwhile; nothing the requests use is closed yet.
         watch = getattr(app.ctx, "principal_watch", None)
         if watch is not None:
             watch.cancel()
         worker = getattr(app.ctx, "worker", None)
         if worker is not None:
-            try:
-                await worker.close()
-            except (asyncio.CancelledError, Exception):  # noqa: BLE001 - a job cut off at shutdown
-                # is retried by arq (at-least-once) or re-found by its sweeper; shutdown goes on.
-                log.warning("inline worker stopped with a job in flight")
+            worker.request_stop()
+        app.ctx.closing = asyncio.get_running_loop().create_task(close_after_response())
+
+    @app.after_server_stop
+    async def _stop(app: Sanic):
+        # The requests are answered (or cut off after the grace): now the worker's last jobs end
+        # and the database and Redis close.
+        closing = getattr(app.ctx, "closing", None)
+        if closing is not None:
+            closing.cancel()
+        worker = getattr(app.ctx, "worker", None)
+        if worker is not None:
+            await worker.stop()
         await lifecycle.stop()
 
     @app.after_server_stop

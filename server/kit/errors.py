@@ -2,7 +2,13 @@
 {"error": {"code": ..., "message": ..., "details": ...}}."""
 from __future__ import annotations
 
+import sqlite3
 from typing import Any
+
+import asyncpg
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+from tortoise.exceptions import DBConnectionError
 
 
 class AppError(Exception):
@@ -72,3 +78,34 @@ class UpstreamError(AppError):
 
 class ServiceUnavailable(AppError):
     status, code = 503, "service_unavailable"
+
+
+# What says a backing service (the database, Redis) cannot be reached just now: the request may
+# succeed when retried, so it is a 503 with Retry-After, never a 500. asyncpg's connection errors
+# (PostgreSQL restarting: connection lost, "the database system is shutting down / starting up"),
+# SQLite's lock timeout, Redis's connection errors and timeouts, the OS's refused connections.
+_UNAVAILABLE = (RedisConnectionError, RedisTimeoutError, OSError, ConnectionError, DBConnectionError,
+                asyncpg.PostgresConnectionError, asyncpg.exceptions.OperatorInterventionError,
+                asyncpg.exceptions.InsufficientResourcesError)
+_SQLITE_BUSY = ("database is locked", "database table is locked", "database is busy")
+
+
+def unavailable(exc: BaseException) -> bool:
+    """True when exc (or what it wraps: Tortoise wraps the driver's errors) means a backing service
+    is unavailable for now."""
+    seen = 0
+    while exc is not None and seen < 6:
+        if isinstance(exc, _UNAVAILABLE):
+            return True
+        if isinstance(exc, asyncpg.InterfaceError) and "closed" in str(exc):
+            return True  # "connection is closed": the pool handed out a connection the restart killed
+        if isinstance(exc, asyncpg.exceptions.InternalClientError) and "another operation" in str(exc):
+            # "cannot switch to state N; another operation is in progress": a pooled connection whose
+            # last operation the server's restart cut off (seen in tests/platform/test_faults.py)
+            return True
+        if isinstance(exc, sqlite3.OperationalError) and str(exc) in _SQLITE_BUSY:
+            return True
+        inner = exc.args[0] if exc.args and isinstance(exc.args[0], BaseException) else None
+        exc = exc.__cause__ or inner or exc.__context__
+        seen += 1
+    return False

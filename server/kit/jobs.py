@@ -11,9 +11,8 @@ from arq.constants import expires_extra_ms, job_key_prefix, result_key_prefix
 from arq.jobs import serialize_job
 from arq.utils import timestamp_ms, to_ms
 
-from server.kit import metrics
+from server.kit import clock, metrics, runtime
 from server.kit import redis as kr
-from server.kit import runtime
 from server.kit.db import on_commit
 
 log = logging.getLogger("kazuo.jobs")
@@ -105,3 +104,17 @@ def job_record(name: str, *args: Any, job_id: str) -> tuple[list[str], list[Any]
     job_id = _namespaced(job_id)
     now_ms, _ = _now_and_delay(None)
     return ([*_job_keys(job_id), queue_name()], [expires_extra_ms, _record(name, args, now_ms), now_ms, job_id])
+
+
+def sweep_seconds(offset: int) -> set[int]:
+    """The seconds of each minute at which a minutely sweeper runs (every sweep_every_seconds,
+    starting at offset): an arq cron's `second=`."""
+    every = runtime.settings().sweep_every_seconds
+    return set(range(offset % every, 60, every))
+
+
+def sweep_window() -> int:
+    """The current sweep window, for the ids of the jobs a sweeper enqueues: runs within one window
+    share ids (nothing enqueued twice), the next window's run has new ones. A fixed id would block
+    the work for an hour after one failure: arq keeps a failed job's result, and with it its id."""
+    return int(clock.now().timestamp()) // runtime.settings().sweep_every_seconds

@@ -5,6 +5,8 @@ from __future__ import annotations
 import secrets
 from pathlib import Path
 
+from tortoise import Tortoise
+
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 APP = "models"
 
@@ -17,10 +19,36 @@ def _command(db_url: str):
     return Command(tortoise_config=tortoise_config(db_url), app=APP, location=str(MIGRATIONS_DIR))
 
 
+def committed() -> list[str]:
+    """The committed migrations' versions, as aerich records them (file names), in order."""
+    return sorted((p.name for p in (MIGRATIONS_DIR / APP).glob("*.py") if p.name[:1].isdigit()),
+                  key=lambda name: int(name.split("_", 1)[0]))
+
+
+async def pending() -> list[str]:
+    """What the connected database lacks of the committed schema (empty: up to date). PostgreSQL:
+    the committed migrations aerich has not applied. A database whose schema was generated from the
+    models (SQLite, the embedded default; the tests on PostgreSQL: aerich's table empty or absent):
+    the models' tables it does not have."""
+    conn = Tortoise.get_connection("default")
+    if conn.capabilities.dialect == "postgres":
+        exists = await conn.execute_query_dict("SELECT to_regclass('aerich') IS NOT NULL AS present")
+        applied = set()
+        if exists[0]["present"]:
+            rows = await conn.execute_query_dict("SELECT version FROM aerich WHERE app = $1", [APP])
+            applied = {r["version"] for r in rows}
+        if applied:
+            return [v for v in committed() if v not in applied]
+        rows = await conn.execute_query_dict(
+            "SELECT tablename AS name FROM pg_tables WHERE schemaname = current_schema()")
+    else:
+        rows = await conn.execute_query_dict("SELECT name FROM sqlite_master WHERE type = 'table'")
+    have = {r["name"] for r in rows}
+    return sorted({m._meta.db_table for m in Tortoise.apps[APP].values()} - have)
+
+
 async def apply(db_url: str) -> list[str]:
     """Apply every pending migration in one transaction each; returns the applied versions."""
-    from tortoise import Tortoise
-
     cmd = _command(db_url)
     try:
         if not (MIGRATIONS_DIR / APP).exists():
@@ -34,7 +62,6 @@ async def apply(db_url: str) -> list[str]:
 async def make(name: str, server_url: str) -> str:
     """Generate the next migration by diffing the models against a scratch database at the head."""
     import asyncpg
-    from tortoise import Tortoise
 
     scratch = "kazuo_makemigrations_" + secrets.token_hex(3)
     admin = server_url.replace("postgres://", "postgresql://", 1)

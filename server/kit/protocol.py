@@ -87,3 +87,26 @@ class FairHttpProtocol(WebSocketProtocol):
         if queue is None:
             queue = _queues[self.loop] = _Queue(self.loop)
         self._data_received = _Arrived(queue)
+        _servers[id(self.connections)] = self.connections
+
+
+async def close_after_response() -> None:
+    """While the server stops: every open connection closes once its current response is sent
+    (`Connection: close`), idle ones at once. Sanic's drain (GRACEFUL_SHUTDOWN_TIMEOUT) waits for
+    its connections to close, and a client that keeps sending on a kept-alive connection would keep
+    one open, and be served, for the whole grace. Runs until cancelled (after_server_stop); again
+    and again, as a connection accepted before the listener closed may still arrive."""
+    while True:
+        for conn in [c for conns in list(_servers.values()) for c in list(conns)]:
+            if conn.transport is None or conn.transport.is_closing():
+                continue
+            http = getattr(conn, "_http", None)
+            if http is not None:
+                http.keep_alive = False
+            conn.close_if_idle()
+        await asyncio.sleep(0.05)
+
+
+# Each server's set of open connections (Sanic's own, one per server of this process; Sanic adds
+# and removes the connections), for close_after_response().
+_servers: dict[int, set] = {}

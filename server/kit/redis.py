@@ -125,7 +125,7 @@ async def script_merged(name: str, keys: list[str], args: list[Any], width: int)
 
 def _split(done: asyncio.Future, calls: list) -> None:
     """Hand each merged call its own values (or the error)."""
-    exc = done.exception()
+    exc = RedisConnectionError("the batch was cancelled") if done.cancelled() else done.exception()
     at = 0
     for _, _, width, fut in calls:
         if fut.done():
@@ -160,15 +160,29 @@ FLUSH_AT = 24
 def _send_batch() -> None:
     if not _batch:  # flushed early (FLUSH_AT) since this call was scheduled
         return
+    queued = _batch[:]
+    _batch.clear()  # first: whatever happens below, the next command starts a new batch
+    for command, call, _ in queued:
+        if command is None:  # the turn's merged calls of one script: closed to newcomers
+            _merged.pop(call[0], None)
     batch = []
-    for command, call, fut in _batch:
-        if command is None:  # the turn's merged calls of one script: one EVALSHA, closed to newcomers
-            name, calls = call
-            _merged.pop(name, None)
-            command, call = _evalsha(name, [k for c in calls for k in c[0]], [a for c in calls for a in c[1]])
-        batch.append((command, call, fut))
-    _batch.clear()
+    try:
+        for command, call, fut in queued:
+            if command is None:  # one EVALSHA for the merged calls
+                name, calls = call
+                keys, args = [k for c in calls for k in c[0]], [a for c in calls for a in c[1]]
+                command, call = _evalsha(name, keys, args)
+            batch.append((command, call, fut))
+    except Exception as exc:  # noqa: BLE001 - no runtime (stopped), an unknown script: every caller is told
+        _fail_all(queued, exc)
+        return
     _transmit(batch)
+
+
+def _fail_all(batch: list, exc: BaseException) -> None:
+    for *_, fut in batch:
+        if not fut.done():
+            fut.set_exception(exc if isinstance(exc, Exception) else RedisConnectionError(repr(exc)))
 
 
 def _transmit(batch: list) -> None:
@@ -180,9 +194,7 @@ def _transmit(batch: list) -> None:
         else:
             wire.send(batch)
     except Exception as exc:  # noqa: BLE001 - e.g. an argument Redis cannot take: every caller is told
-        for *_, fut in batch:
-            if not fut.done():
-                fut.set_exception(exc)
+        _fail_all(batch, exc)
 
 
 async def _run_batch(batch: list) -> None:
@@ -193,12 +205,13 @@ async def _run_batch(batch: list) -> None:
             pipe.execute_command(*command)
         results = await pipe.execute(raise_on_error=False)
     except BaseException as exc:  # noqa: BLE001 - every caller gets the error (Redis down: a 503)
-        for *_, fut in batch:
-            if not fut.done():
-                fut.set_exception(exc if isinstance(exc, Exception) else ConnectionError(str(exc)))
+        _fail_all(batch, exc)
         return
-    for (_, call, fut), res in zip(batch, results):
-        _settle(fut, call, res)
+    try:
+        for (_, call, fut), res in zip(batch, results):
+            _settle(fut, call, res)
+    except Exception as exc:  # noqa: BLE001 - the callers not yet answered are told
+        _fail_all(batch, exc)
 
 
 def _settle(fut: asyncio.Future, call: tuple | None, res: Any) -> None:
@@ -308,12 +321,21 @@ class _Link(asyncio.Protocol):
             await asyncio.wait_for(opening, kw.get("socket_connect_timeout") or 2)
         except Exception as exc:  # noqa: BLE001 - refused, timed out, a bad address: every caller is told
             self.fail(RedisConnectionError(f"Error connecting to Redis: {exc!r}"))
+        except asyncio.CancelledError:  # the loop is closing: its callers are not left waiting
+            self.fail(RedisConnectionError("the connection attempt was cancelled"))
+            raise
 
     def connection_made(self, transport) -> None:
         if self.failed:
             transport.abort()
             return
         self._transport = transport
+        try:
+            self._hello(transport)
+        except Exception as exc:  # noqa: BLE001 - e.g. a password Redis cannot take: every caller is told
+            self.fail(RedisConnectionError(f"Redis handshake failed: {exc!r}"))
+
+    def _hello(self, transport) -> None:
         hello = []
         if self._kw.get("password"):
             user = self._kw.get("username")
@@ -328,6 +350,12 @@ class _Link(asyncio.Protocol):
         self._arm()
 
     def data_received(self, data: bytes) -> None:
+        try:
+            self._received(data)
+        except Exception as exc:  # noqa: BLE001 - a reply that is not RESP: the connection is unusable
+            self.fail(RedisConnectionError(f"Redis sent what cannot be read: {exc!r}"))
+
+    def _received(self, data: bytes) -> None:
         self._reader.feed(data)
         self._heard = asyncio.get_running_loop().time()
         while self._waiting:

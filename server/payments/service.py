@@ -25,7 +25,7 @@ from server.kit import audit, clock, metrics, runtime
 from server.kit import redis as kr
 from server.kit.db import atomic
 from server.kit.errors import Conflict, NotFound
-from server.kit.jobs import enqueue
+from server.kit.jobs import enqueue, sweep_window
 from server.kit.schemas import Out
 from server.ledger import service as ledger
 from server.models.accounts import User
@@ -501,8 +501,9 @@ async def sweep() -> dict:
     for oid in set(closable):
         enqueue("payments.close", oid)
     due = await orders_service.due_unpaid()
+    window = sweep_window()
     for oid in due:
-        enqueue("orders.cancel_unpaid", oid, job_id=kr.key("job", f"orders.cancel:{oid}:sweep"))
+        enqueue("orders.cancel_unpaid", oid, job_id=kr.key("job", f"orders.cancel:{oid}:sweep:{window}"))
     return {"query": len(set(to_query)), "refund": len(approved), "refund_query": len(processing),
             "close": len(set(closable)), "cancel": len(due)}
 

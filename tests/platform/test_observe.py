@@ -77,15 +77,16 @@ async def test_every_declared_family_is_exposed_with_its_labels(client):
 
 async def test_a_rejected_notification_is_counted_by_reason(client):
     before = await scrape(client)
-    r = await client.post("/api/v1/pay/wechat/notify", content=b"<xml><return_code>SUCCESS</return_code>"
-                          b"<sign>00</sign></xml>")
-    assert r.status_code == 200 and "FAIL" in r.text
+    r = await client.post("/api/v1/pay/wechat/v3/notify", content=b'{"id": "forged", "resource": {}}',
+                          headers={"Wechatpay-Signature": "AAAA", "Wechatpay-Timestamp": "1",
+                                   "Wechatpay-Nonce": "n", "Wechatpay-Serial": "S"})
+    assert 400 <= r.status_code < 500 and "FAIL" in r.text
     after = await scrape(client)
     moved = {k: v - before.get("kazuo_payments_rejected_total", {}).get(k, 0)
              for k, v in after["kazuo_payments_rejected_total"].items()}
     assert sum(moved.values()) == 1
     (labels,) = [k for k, v in moved.items() if v == 1]
-    assert dict(labels)["reason"] in ("bad_signature", "unreadable_notification")
+    assert dict(labels)["reason"] == "stale_wechatpay-timestamp"  # the fixed message, as a label
 
 
 async def test_scrape_hooks_add_gauges_and_a_failing_one_is_reported(client):

@@ -246,3 +246,47 @@ def test_the_wire_encodes_commands_as_redis_py_does():
             Connection().pack_command("SET", "k", bad)
         with pytest.raises(DataError, match=type(bad).__name__):
             _pack(("SET", "k", bad))
+
+
+async def test_a_batch_that_cannot_be_built_fails_every_caller_and_the_next_one_works(client):
+    """A merged script call the batch cannot build (here: a script that was never loaded) fails the
+    whole turn's callers at once, and the next turn's batch is sent as usual (before: the failed
+    turn's callers waited for ever and every later batched command with them)."""
+    from server.kit import redis as kr
+
+    async def turn():
+        return await asyncio.gather(kr.script_merged("no_such_script", ["k"], [1], 1),
+                                    kr.batched("PING"), return_exceptions=True)
+
+    results = await asyncio.wait_for(turn(), 2)
+    assert all(isinstance(r, KeyError) for r in results), results
+    assert await asyncio.wait_for(kr.batched("PING"), 2) in (b"PONG", "PONG", True)
+    assert kr._batch == [] and "no_such_script" not in kr._merged
+
+
+async def test_a_reply_that_is_not_redis_fails_its_callers_at_once(client, wired):
+    """A server answering bytes that are not RESP: the wire's callers fail at once, not after the
+    socket timeout, and the link is dropped."""
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    from server.kit import redis as kr
+
+    async def garbage(reader, writer):
+        await reader.read(100)
+        writer.write(b"!not redis\r\n")
+        await writer.drain()
+        await asyncio.sleep(5)
+        writer.close()
+
+    server = await asyncio.start_server(garbage, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        wired(host="127.0.0.1", port=port, socket_timeout=30)
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        results = await asyncio.wait_for(
+            asyncio.gather(*[kr.batched("GET", "x") for _ in range(3)], return_exceptions=True), 5)
+        assert all(isinstance(r, RedisConnectionError) for r in results), results
+        assert loop.time() - start < 2
+    finally:
+        server.close()
