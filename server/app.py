@@ -44,6 +44,7 @@ BLUEPRINTS = [
     "miniprogram_api.tracking",
     "miniprogram_api.trace", "server.console_api.trace",
     "server.console_api.stats",
+    "server.console_api.office", "server.console_web",  # the county office's desk and the web console (#22)
 ]
 
 class HealthOut(Out):

@@ -151,17 +151,22 @@ async def set_active(user_id: int, active: bool, *, actor_id: int) -> UserAdminO
     return await user_detail(user_id)
 
 
+async def station_id_by_code(station_code: str | None) -> int | None:
+    """The id of the station with this code (None for no code); 422 naming `station` when unknown."""
+    from server.models.stations import Station
+
+    if not station_code:
+        return None
+    station = await Station.get_or_none(code=station_code).only("id")
+    if station is None:
+        raise ValidationFailed.field("station", f"no station with code {station_code}")
+    return station.id
+
+
 async def grant_role_by_openid(openid: str, role: str, *, station_code: str | None,
                                merchant_id: int | None, is_head: bool = False) -> GrantOut:
     """CLI bootstrap (`grant-role`): find or create the user by openid, then grant."""
-    from server.models.stations import Station
-
-    station_id = None
-    if station_code:
-        station = await Station.get_or_none(code=station_code)
-        if station is None:
-            raise ValidationFailed.field("station", f"no station with code {station_code}")
-        station_id = station.id
+    station_id = await station_id_by_code(station_code)
     user, _ = await User.get_or_create(openid=openid)
     return await grant_role(user.id, role, station_id=station_id, merchant_id=merchant_id,
                             is_head=is_head)

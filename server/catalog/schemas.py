@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, Strict, field_validator
 
@@ -132,6 +132,15 @@ class ReviewOut(Out):
     reason: str
     created_at: datetime
     reviewed_at: datetime | None
+    product_name: str = Field("", description="the product's current name (queue listings)")
+    merchant_name: str = Field("", description="the merchant's name (queue listings)")
+
+
+class DiffRow(Out):
+    field: str
+    approved: Any = Field(None, description="the value on sale now (null for a first listing)")
+    proposed: Any = None
+    changed: bool
 
 
 class MerchantProductOut(Out):
@@ -181,6 +190,7 @@ class MerchantProductsQuery(QuerySchema):
 
 class ReviewQueueQuery(QuerySchema):
     status: Literal["pending", "approved", "rejected", "superseded"] = "pending"
+    kind: Literal["listing", "revision"] | None = None
     cursor: str | None = Field(None, max_length=200)
     limit: int = Field(20, ge=1, le=100)
 
@@ -190,3 +200,9 @@ class ImageOut(Out):
     width: int
     height: int
     size: int
+
+
+class ReviewDetailOut(Out):
+    review: ReviewOut
+    product: MerchantProductOut
+    rows: list[DiffRow] = Field(description="the submission side by side with the approved version")

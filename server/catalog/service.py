@@ -6,10 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 from tortoise.expressions import F
-from tortoise.functions import Min
+from tortoise.functions import Count, Min
 
 from server.catalog import cache
-from server.catalog.schemas import (BRAND_LABELS, MAX_STOCK, CertificationIn, MerchantProductOut,
+from server.catalog.schemas import (BRAND_LABELS, DiffRow, ReviewDetailOut, MAX_STOCK, CertificationIn, MerchantProductOut,
                                     ProductIn, ProductPatch, ReviewOut, SkuIn, SkuOut, SkuPatch)
 from server.kit import audit, clock, runtime
 from server.kit.auth import Principal
@@ -392,10 +392,61 @@ async def adjust_stock(principal: Principal, sku_id: int, delta: int) -> SkuOut:
 
 
 # ---- admin: review and supervision (监管) ------------------------------------------------
-async def review_queue(status: str, cursor: str | None, limit: int) -> Page[ReviewOut]:
-    """Product reviews in a state, oldest first (the queue order)."""
-    rows, next_cursor = await id_page(ProductReview.filter(status=status), cursor, limit)
-    return Page(items=[ReviewOut.model_validate(r) for r in rows], next_cursor=next_cursor)
+async def review_queue(status: str, cursor: str | None, limit: int, kind: str | None = None) -> Page[ReviewOut]:
+    """Product reviews in a state (and of a kind), oldest first (the queue order), with the product's
+    and the merchant's names."""
+    qs = ProductReview.filter(status=status)
+    if kind:
+        qs = qs.filter(kind=kind)
+    rows, next_cursor = await id_page(qs, cursor, limit)
+    names = dict(await Product.filter(id__in=[r.product_id for r in rows]).values_list("id", "name"))
+    merchants = dict(await Merchant.filter(id__in=[r.merchant_id for r in rows]).values_list("id", "name"))
+    items = [ReviewOut.model_validate(r).model_copy(update={"product_name": names.get(r.product_id, ""),
+                                                            "merchant_name": merchants.get(r.merchant_id, "")})
+             for r in rows]
+    return Page(items=items, next_cursor=next_cursor)
+
+
+def _diff_rows(kind: str, snapshot: dict, current: MerchantProductOut) -> list[DiffRow]:
+    now = current.model_dump(mode="json")
+    rows = []
+    for k, v in snapshot.get("product", {}).items():
+        approved = None if kind == "listing" else now.get(k)
+        rows.append(DiffRow(field=k, approved=approved, proposed=v, changed=approved != v))
+    if "certifications" in snapshot:
+        approved = None if kind == "listing" else [
+            {"kind": c["kind"], "number": c["number"], "issuer": c["issuer"], "expires_on": c["expires_on"]}
+            for c in now["certifications"]]
+        proposed = snapshot["certifications"]
+        rows.append(DiffRow(field="certifications", approved=approved, proposed=proposed,
+                            changed=approved != proposed))
+    prices = {str(s["id"]): s["price"] for s in now["skus"]}
+    specs = {str(s["id"]): s["spec"] for s in now["skus"]}
+    for sku_id, price in snapshot.get("sku_prices", {}).items():
+        approved = prices.get(str(sku_id))
+        rows.append(DiffRow(field=f"sku_price:{specs.get(str(sku_id), sku_id)}", approved=approved,
+                            proposed=price, changed=approved != price))
+    for s in snapshot.get("skus", []):
+        rows.append(DiffRow(field=f"sku:{s.get('spec', '')}", approved=None, proposed=s, changed=True))
+    return rows
+
+
+async def review_detail(review_id: int) -> ReviewDetailOut:
+    """A review with the product as approved now and the submission side by side, field by field."""
+    rev = await ProductReview.get_or_none(id=review_id)
+    if rev is None:
+        raise NotFound("review not found")
+    product = await admin_product(rev.product_id)
+    merchant = await Merchant.get_or_none(id=rev.merchant_id).only("id", "name")
+    out = ReviewOut.model_validate(rev).model_copy(update={"product_name": product.name,
+                                                           "merchant_name": merchant.name if merchant else ""})
+    return ReviewDetailOut(review=out, product=product, rows=_diff_rows(rev.kind, rev.snapshot, product))
+
+
+async def count_pending_reviews() -> dict[str, int]:
+    """Reviews waiting for the office, by kind (listing, revision)."""
+    rows = await ProductReview.filter(status="pending").group_by("kind").annotate(n=Count("id")).values("kind", "n")
+    return {"listing": 0, "revision": 0, **{r["kind"]: r["n"] for r in rows}}
 
 
 async def _apply_revision(p: Product, snapshot: dict, conn: Any) -> None:

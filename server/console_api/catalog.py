@@ -5,7 +5,8 @@ from pydantic import Field
 from sanic import Blueprint, Request
 
 from server.catalog import service as catalog
-from server.catalog.schemas import MerchantProductOut, ReasonIn, ReviewOut, ReviewQueueQuery
+from server.catalog.schemas import (MerchantProductOut, ReasonIn, ReviewDetailOut, ReviewOut,
+                                    ReviewQueueQuery)
 from server.kit.auth import Role
 from server.kit.http import endpoint
 from server.kit.db import id_page
@@ -22,7 +23,8 @@ TAGS = ("console: catalog",)
 @endpoint(summary="Merchants by state (pending = the application review queue)", roles=ADMIN,
           query=MerchantQueueQuery, response=Page[MerchantOut], tags=TAGS)
 async def merchant_queue(request: Request, principal, query: MerchantQueueQuery):
-    return await merchants.queue(query.status, query.cursor, query.limit)
+    return await merchants.queue(query.status, query.cursor, query.limit, q=query.q, kind=query.kind,
+                                 town=query.town)
 
 
 @bp.get("/merchants/<merchant_id:int>")
@@ -62,7 +64,14 @@ async def merchant_reinstate(request: Request, principal, merchant_id: int):
 @endpoint(summary="Product review queue (listings and changes to on-sale products)", roles=ADMIN,
           query=ReviewQueueQuery, response=Page[ReviewOut], tags=TAGS)
 async def review_queue(request: Request, principal, query: ReviewQueueQuery):
-    return await catalog.review_queue(query.status, query.cursor, query.limit)
+    return await catalog.review_queue(query.status, query.cursor, query.limit, query.kind)
+
+
+@bp.get("/product-reviews/<review_id:int>")
+@endpoint(summary="A review: the submission beside the approved version, field by field", roles=ADMIN,
+          response=ReviewDetailOut, tags=TAGS, errors=(404,))
+async def review_detail(request: Request, principal, review_id: int):
+    return await catalog.review_detail(review_id)
 
 
 @bp.post("/product-reviews/<review_id:int>/approve")

@@ -81,3 +81,9 @@ async def pending_uploads(older_than: timedelta = timedelta(minutes=2), limit: i
     return list(await FulfillmentTask.filter(status=TaskStatus.SHIPPED, shipping_uploaded_at=None,
                                              shipped_at__lte=before).order_by("id").limit(limit)
                 .values_list("id", flat=True))
+
+
+async def count_late_uploads(older_than: timedelta = timedelta(hours=1)) -> int:
+    """Shipped tasks whose shipping info is still not uploaded to WeChat this long after shipping."""
+    return await FulfillmentTask.filter(status=TaskStatus.SHIPPED, shipping_uploaded_at=None,
+                                        shipped_at__lte=clock.now() - older_than).count()
