@@ -83,7 +83,9 @@ def error_message(exc: AppError) -> str:
     if text:
         return text.format(retry=_retry(exc))
     if exc.status == 422:
-        return "输入有误：" + exc.message
+        fields = [d.get("field", "") for d in exc.details or [] if isinstance(d, dict)]
+        known = [FIELDS[f] for f in fields if f in FIELDS]
+        return known[0] if known else "输入有误：" + exc.message
     return f"操作未完成：{exc.message}"
 
 

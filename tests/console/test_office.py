@@ -1,0 +1,183 @@
+"""The county office's console pages over HTTP: each list, its filters and empty state, each form's
+validation beside its field, and each action's outcome (including a second click)."""
+from __future__ import annotations
+
+import secrets
+
+from tests.catalog.conftest import approve_latest, category, create_product, make_merchant, make_shop, make_station
+from tests.console.conftest import new_phone, operator
+
+
+async def _application(name: str | None = None) -> int:
+    from server.models.merchants import Merchant
+
+    m = await Merchant.create(name=name or "申请社" + secrets.token_hex(3), kind="cooperative", status="pending",
+                              contact_name="王秀兰", contact_phone=new_phone(), licence_no="L" + secrets.token_hex(6),
+                              town="南哨街道", village="四官营子村", description="带动农户种植谷子")
+    return m.id
+
+
+async def test_today_lists_the_queues_with_links(office):
+    await _application()
+    r = await office.page("/console/")
+    assert r.status_code == 200
+    for text in ("商户入驻申请", "商品上架审核", "待审批退款", "服务站锁定告警", "疑似假冒", "配送超时（SLA）",
+                 "发货 1 小时后仍未上传发货信息", "今日数据", "告警服务尚未接入"):
+        assert text in r.text, text
+    assert 'href="/console/merchants?status=pending"' in r.text
+
+
+async def test_merchant_application_approve_leaves_the_queue(office):
+    name = "喀左紫砂" + secrets.token_hex(2)
+    mid = await _application(name)
+    r = await office.page("/console/merchants?status=pending&q=" + name)
+    assert name in r.text
+    r = await office.page(f"/console/merchants/{mid}")
+    assert "入驻资料" in r.text and "带动农户种植谷子" in r.text
+    r = await office.post(f"/console/merchants/{mid}/approve")
+    assert "已通过入驻申请" in r.text and "正常" in r.text
+    r = await office.page("/console/merchants?status=pending&q=" + name)
+    assert f'data-merchant="{mid}"' not in r.text and "没有符合条件的商户" in r.text
+    # a second click (or a colleague's) is told plainly
+    r = await office.post(f"/console/merchants/{mid}/approve")
+    assert r.headers.get("HX-Retarget") == "#flash" and "状态已经改变" in r.text
+    r = await office.post(f"/console/merchants/{mid}/approve", htmx=False)
+    assert r.status_code == 409 and "状态已经改变" in r.text
+    # the trail shows who did it
+    r = await office.page(f"/console/merchants/{mid}")
+    assert "merchant.approve" in r.text and "127.0.0.1" in r.text
+
+
+async def test_merchant_reject_needs_a_reason_and_suspend_reinstate(office):
+    mid = await _application()
+    r = await office.post(f"/console/merchants/{mid}/reject", {"reason": ""})
+    assert 'data-field="reason"' in r.text and "请填写原因" in r.text
+    r = await office.post(f"/console/merchants/{mid}/reject", {"reason": "证照号与名称不符"})
+    assert "已驳回入驻申请" in r.text and "证照号与名称不符" in r.text
+    active = await make_merchant(status="active")
+    r = await office.post(f"/console/merchants/{active}/suspend", {"reason": "多次售假"})
+    assert "已暂停该商户" in r.text
+    r = await office.page("/console/merchants?status=suspended")
+    assert f'data-merchant="{active}"' in r.text
+    r = await office.post(f"/console/merchants/{active}/reinstate")
+    assert "已恢复该商户" in r.text
+
+
+async def test_merchant_list_filters_paging_and_bad_filters(office):
+    town = "测试镇" + secrets.token_hex(2)
+    from server.models.merchants import Merchant
+
+    for i in range(23):
+        await Merchant.create(name=f"翻页社{i}", kind="household", status="active", town=town)
+    r = await office.page(f"/console/merchants?status=active&town={town}&kind=household")
+    assert r.text.count("data-merchant=") == 20 and "下一页" in r.text
+    nxt = r.text.split('class="next" href="')[1].split('"')[0].replace("&amp;", "&")
+    r = await office.page(nxt)
+    assert r.text.count("data-merchant=") == 3 and "已是最后一页" in r.text and "第一页" in r.text
+    r = await office.page(f"/console/merchants?status=active&town={town}&kind=martian")
+    assert r.status_code == 200 and 'data-field="kind"' in r.text   # the bad filter is named, the rest apply
+    r = await office.page("/console/merchants?status=active&cursor=%%%")
+    assert "分页参数无效" in r.text
+
+
+async def test_product_review_diff_reject_approve_takedown(office, client):
+    from tests.conftest import login_as
+
+    cat = await category()
+    shop = await make_shop(client)
+    p = await create_product(shop, cat, name="喀左陈醋" + secrets.token_hex(2))
+    await shop.member.post(f"/api/v1/merchant/products/{p['id']}/submit")
+    admin = await login_as(client, "admin")
+    await approve_latest(admin, p["id"])
+    # a change to the on-sale product waits for review beside the approved version
+    r = await shop.member.patch(f"/api/v1/merchant/products/{p['id']}", json={"name": "喀左老陈醋新版"})
+    assert r.status_code == 200, r.text
+    r = await office.page("/console/reviews?kind=revision")
+    assert "在售商品修改" in r.text
+    rid = int(r.text.split("/console/reviews/")[1].split('"')[0])
+    r = await office.page(f"/console/reviews/{rid}")
+    assert p["name"] in r.text and "喀左老陈醋新版" in r.text and 'class="changed"' in r.text
+    r = await office.post(f"/console/reviews/{rid}/reject", {"reason": ""})
+    assert 'data-field="reason"' in r.text
+    r = await office.post(f"/console/reviews/{rid}/approve")
+    assert "已通过审核" in r.text
+    r = await office.post(f"/console/reviews/{rid}/approve")
+    assert "已经处理过了" in r.text
+    r = await office.post(f"/console/reviews/{rid}/takedown", {"reason": ""})
+    assert 'data-field="takedown_reason"' in r.text
+    r = await office.post(f"/console/reviews/{rid}/takedown", {"reason": "抽检不合格"})
+    assert "已监管下架该商品" in r.text
+    r = await office.page("/console/reviews?status=pending&kind=revision")
+    assert f"/console/reviews/{rid}\"" not in r.text
+
+
+async def test_users_search_create_grant_revoke(office):
+    st = await make_station()
+    from server.models.stations import Station
+
+    code = (await Station.get(id=st)).code
+    r = await office.post("/console/users", {"name": "", "phone": "123"})
+    assert 'data-field="name"' in r.text and 'data-field="phone"' in r.text and 'value="123"' in r.text
+    phone = new_phone()
+    r = await office.post("/console/users", {"name": "刘站长", "phone": phone})
+    target = r.headers.get("HX-Redirect")
+    assert target and target.startswith("/console/users/")
+    uid = int(target.rsplit("/", 1)[1])
+    r = await office.page(f"/console/users?q={phone[:7]}")
+    assert f'data-user="{uid}"' in r.text and "刘站长" in r.text
+    r = await office.page(f"/console/users?q={uid}")
+    assert f'data-user="{uid}"' in r.text
+    r = await office.page("/console/users?q=没有这个人" + secrets.token_hex(3))
+    assert "没有符合条件的用户" in r.text
+    r = await office.post(f"/console/users/{uid}/grants", {"role": "station_staff", "station": ""})
+    assert 'data-field="station"' in r.text
+    r = await office.post(f"/console/users/{uid}/grants", {"role": "station_staff", "station": "不存在的站"})
+    assert "没有名称或编码为" in r.text
+    r = await office.post(f"/console/users/{uid}/grants", {"role": "station_staff", "station": code, "is_head": "on"})
+    assert "已授予服务站工作人员角色" in r.text and "（站长）" in r.text
+    r = await office.page("/console/users?role=station_staff&q=" + phone)
+    assert f'data-user="{uid}"' in r.text
+    from server.models.accounts import RoleGrant
+
+    g = await RoleGrant.get(user_id=uid)
+    r = await office.post(f"/console/users/{uid}/grants/{g.id}/revoke")
+    assert "已撤销该角色" in r.text
+    r = await office.page(f"/console/users/{uid}")
+    assert "role.grant" in r.text or "该用户没有后台角色" in r.text
+
+
+async def test_audit_feed_filters_and_paging(office):
+    uid, _ = await operator("admin")
+    from server.kit import audit
+
+    for i in range(55):
+        await audit.record(uid, "test.page", "thing", i)
+    r = await office.page(f"/console/audit?actor_id={uid}&action=test.")
+    assert r.text.count("test.page") == 50 and "下一页" in r.text
+    nxt = r.text.split('class="next" href="')[1].split('"')[0].replace("&amp;", "&")
+    r = await office.page(nxt)
+    assert r.text.count("test.page") == 5
+    r = await office.page(f"/console/audit?actor_id={uid}&object_type=thing&object_id=7")
+    assert r.text.count("test.page") == 1
+    r = await office.page("/console/audit?since=yesterday")
+    assert 'data-field="since"' in r.text and "请输入日期" in r.text
+    r = await office.page(f"/console/audit?actor_id={uid}&since=2000-01-01&until=2000-01-02")
+    assert "没有符合条件的记录" in r.text
+
+
+async def test_console_json_operations(client, admin):
+    phone = new_phone()
+    r = await admin.post("/api/v1/console/operators", json={"name": "周会计", "phone": phone})
+    assert r.status_code == 201, r.text
+    uid = r.json()["id"]
+    r = await admin.get("/api/v1/console/users", params={"q": phone})
+    assert [u["id"] for u in r.json()["items"]] == [uid]
+    r = await admin.get("/api/v1/console/audit", params={"action": "user.create_operator", "limit": 5})
+    assert r.status_code == 200 and r.json()["items"][0]["object_id"] == str(uid)
+    assert r.json()["items"][0]["ip"] == "127.0.0.1"
+    r = await admin.get("/api/v1/console/today")
+    assert r.status_code == 200 and {q["key"] for q in r.json()["queues"]} >= {"merchant_applications", "refunds_waiting"}
+    r = await admin.get("/api/v1/console/refunds", params={"status": "requested"})
+    assert r.status_code == 200 and "items" in r.json()
+    r = await admin.post("/api/v1/console/operators", json={"name": "", "phone": "1"})
+    assert r.status_code == 422
