@@ -1,16 +1,15 @@
 """County office (县电商办): merchant and product review queues, 监管 takedowns, the audit trail."""
-from datetime import datetime
-
 from pydantic import Field
 from sanic import Blueprint, Request
 
 from server.catalog import service as catalog
 from server.catalog.schemas import (MerchantProductOut, ReasonIn, ReviewDetailOut, ReviewOut,
                                     ReviewQueueQuery)
+from server.kit import audit
+from server.kit.audit import AuditEntryOut
 from server.kit.auth import Role
 from server.kit.http import endpoint
-from server.kit.db import id_page
-from server.kit.schemas import Out, Page, QuerySchema
+from server.kit.schemas import Page, QuerySchema
 from server.merchants import service as merchants
 from server.merchants.schemas import MerchantOut, MerchantQueueQuery
 
@@ -109,23 +108,11 @@ class AuditQuery(QuerySchema):
     limit: int = Field(50, ge=1, le=200)
 
 
-class AuditOut(Out):
-    id: int
-    actor_id: int | None
-    action: str
-    object_type: str
-    object_id: str
-    data: dict
-    request_id: str
-    created_at: datetime
-
 
 @bp.get("/catalog-audit")
 @endpoint(summary="Who did what to a product, SKU or merchant (newest first)", roles=ADMIN,
-          query=AuditQuery, response=Page[AuditOut], tags=TAGS)
+          query=AuditQuery, response=Page[AuditEntryOut], tags=TAGS)
 async def audit_trail(request: Request, principal, query: AuditQuery):
-    from server.models.audit import AuditLog
-
-    qs = AuditLog.filter(object_type=query.object_type, object_id=str(query.object_id))
-    rows, next_cursor = await id_page(qs, query.cursor, query.limit, newest_first=True)
-    return Page[AuditOut](items=[AuditOut.model_validate(r) for r in rows], next_cursor=next_cursor)
+    rows, next_cursor = await audit.feed(object_type=query.object_type, object_id=str(query.object_id),
+                                         cursor=query.cursor, limit=query.limit)
+    return Page[AuditEntryOut](items=[AuditEntryOut.model_validate(r) for r in rows], next_cursor=next_cursor)

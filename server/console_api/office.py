@@ -5,9 +5,10 @@ from pydantic import Field
 from sanic import Blueprint, Request
 
 from server.kit import audit
+from server.kit.audit import AuditEntryOut
 from server.kit.auth import Role
 from server.kit.http import endpoint
-from server.kit.schemas import Out, Page, QuerySchema
+from server.kit.schemas import Page, QuerySchema
 from server.office import service as office
 from server.office.service import TodayOut
 
@@ -26,18 +27,6 @@ class AuditFeedQuery(QuerySchema):
     cursor: str | None = Field(None, max_length=200)
     limit: int = Field(50, ge=1, le=200)
 
-
-class AuditEntryOut(Out):
-    id: int
-    actor_id: int | None
-    action: str
-    object_type: str
-    object_id: str
-    data: dict
-    request_id: str
-    ip: str
-    user_agent: str
-    created_at: datetime
 
 
 @bp.get("/today")

@@ -6,9 +6,24 @@ from typing import Any
 
 from server.kit.context import KzRequest, request_id
 from server.kit.db import id_page
+from server.kit.schemas import Out
 from server.models.audit import AuditLog
 
 UA_MAX = 256
+
+
+class AuditEntryOut(Out):
+    """One audit entry as the office reads it."""
+    id: int
+    actor_id: int | None
+    action: str
+    object_type: str
+    object_id: str
+    data: dict
+    request_id: str
+    ip: str
+    user_agent: str
+    created_at: datetime
 
 
 def client_ip(request: Any) -> str:

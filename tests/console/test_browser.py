@@ -9,26 +9,13 @@ import secrets
 
 import pytest
 
-from tests.catalog.conftest import approve_latest, category, create_product, make_shop, make_station
+from tests.catalog.conftest import category, create_product, make_shop, make_station
 from tests.console.conftest import last_code, new_phone, operator
 from tests.console.test_office import _application
+from tests.stats.test_screen_browser import ARGS, CHROMIUM, _until
 
-CHROMIUM = os.environ.get("KAZUO_TEST_CHROMIUM", "/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--no-first-run"]
 pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM),
                                 reason=f"{CHROMIUM} is absent (apt-get install -y chromium)")
-
-
-async def _until(probe, timeout: float, what: str):
-    loop = asyncio.get_running_loop()
-    end = loop.time() + timeout
-    while True:
-        value = await probe()
-        if value:
-            return value
-        assert loop.time() < end, f"timed out waiting for {what}"
-        await asyncio.sleep(0.1)
 
 
 class Watch:
@@ -48,6 +35,12 @@ class Watch:
 
 async def _browser(pw):
     return await pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+
+
+async def _desk(browser, settings):
+    """A page at a 1366x768 desk, and what it logs."""
+    page = await browser.new_page(viewport={"width": 1366, "height": 768}, locale="zh-CN")
+    return page, Watch(page, settings.base_url)
 
 
 async def _sms_sign_in(page, client, phone: str):
@@ -74,8 +67,7 @@ async def test_office_walk_and_flows_in_chromium(client, settings, app):
     async with playwright.async_playwright() as pw:
         browser = await _browser(pw)
         try:
-            page = await browser.new_page(viewport={"width": 1366, "height": 768}, locale="zh-CN")
-            watch = Watch(page, settings.base_url)
+            page, watch = await _desk(browser, settings)
             await page.goto(settings.base_url + "/console/merchants", wait_until="load")
             assert page.url.startswith(settings.base_url + "/console/login")   # not signed in yet
             await _until(lambda: page.is_visible("#scan img"), 10, "the scan code")
@@ -148,8 +140,7 @@ async def test_scan_sign_in_and_expired_session_in_chromium(client, settings, ap
     async with playwright.async_playwright() as pw:
         browser = await _browser(pw)
         try:
-            page = await browser.new_page(viewport={"width": 1366, "height": 768}, locale="zh-CN")
-            watch = Watch(page, settings.base_url)
+            page, watch = await _desk(browser, settings)
             await page.goto(settings.base_url + "/console/login", wait_until="load")
             img = await _until(lambda: page.query_selector("#scan img"), 10, "the scan code")
             assert await img.evaluate("i => i.complete && i.naturalWidth > 0")
@@ -177,8 +168,7 @@ async def test_consumer_and_station_staff_in_chromium(client, settings, app):
     async with playwright.async_playwright() as pw:
         browser = await _browser(pw)
         try:
-            page = await browser.new_page(viewport={"width": 1366, "height": 768}, locale="zh-CN")
-            watch = Watch(page, settings.base_url)
+            page, watch = await _desk(browser, settings)
             await page.goto(settings.base_url + "/console/login", wait_until="load")
             await page.fill("input[name=phone]", consumer_phone)
             await page.click("#send-code")
@@ -187,8 +177,7 @@ async def test_consumer_and_station_staff_in_chromium(client, settings, app):
             await page.click("#login-form button[type=submit]")
             await _until(lambda: page.is_visible("#flash .flash.error"), 10, "the refusal")
             assert "没有后台角色" in await page.inner_text("#flash")
-            page2 = await browser.new_page(viewport={"width": 1366, "height": 768}, locale="zh-CN")
-            watch2 = Watch(page2, settings.base_url)
+            page2, watch2 = await _desk(browser, settings)
             await page2.goto(settings.base_url + "/console/login", wait_until="load")
             await _sms_sign_in(page2, client, staff_phone)
             nav = await page2.inner_text("header")

@@ -7,7 +7,7 @@ import httpx
 
 from server.kit import clock
 from tests.conftest import login
-from tests.console.conftest import Browser, csrf_of, last_code, new_phone, operator, sign_in
+from tests.console.conftest import Browser, last_code, new_phone, operator, sign_in
 
 
 async def test_sms_sign_in_sets_a_strict_httponly_session_and_audits_it(settings, client, app):
