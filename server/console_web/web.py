@@ -44,6 +44,7 @@ NAV = [
     ("/console/", "首页", ADMIN),
     ("/console/merchants", "商户", ADMIN),
     ("/console/reviews", "商品审核", ADMIN),
+    ("/console/stations", "服务站", ADMIN),
     ("/console/users", "用户与角色", ADMIN),
     ("/console/audit", "审计日志", ADMIN),
 ]

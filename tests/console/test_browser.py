@@ -188,3 +188,49 @@ async def test_consumer_and_station_staff_in_chromium(client, settings, app):
             assert watch2.errors == [] and watch2.foreign == []
         finally:
             await browser.close()
+
+
+async def test_station_import_in_chromium(client, settings, app):
+    """A 50-row sheet with 3 bad rows: the 3 are reported and nothing is written; fixed, it applies."""
+    playwright = pytest.importorskip("playwright.async_api")
+    from server.models.stations import Station
+    from tests.console.test_station_import import _sheet
+
+    _, phone = await operator("admin")
+    prefix = "BR" + secrets.token_hex(2).upper()
+    async with playwright.async_playwright() as pw:
+        browser = await _browser(pw)
+        try:
+            page, watch = await _desk(browser, settings)
+            await page.goto(settings.base_url + "/console/stations/import", wait_until="load")
+            await _sms_sign_in(page, client, phone)
+            await page.set_input_files("#import-form input[type=file]", files=[{
+                "name": "站点.csv", "mimeType": "text/csv", "buffer": _sheet(prefix, bad=True).encode("gbk")}])
+            await page.click("#import-form button")
+            await _until(lambda: page.is_visible("#problems"), 10, "the report")
+            rows = await page.eval_on_selector_all("#problems tr[data-row]", "trs => trs.map(t => t.dataset.row)")
+            assert sorted(set(rows), key=int) == ["11", "21", "31"]
+            assert "有 3 行存在问题" in await page.inner_text("#report")
+            assert not await Station.filter(code__startswith=prefix).exists()
+            await page.set_input_files("#import-form input[type=file]", files=[{
+                "name": "站点.csv", "mimeType": "text/csv", "buffer": _sheet(prefix, bad=False).encode("gbk")}])
+            await page.click("#import-form button")
+            await _until(lambda: page.is_visible("#apply"), 10, "a clean check")
+            await page.click("#apply")
+            await _until(lambda: page.is_visible("#report .flash.ok a"), 10, "the import")
+            assert "已导入 50 个服务站" in await page.inner_text("#report")
+            assert await Station.filter(code__startswith=prefix).count() == 50
+            # a 20 MB sheet is refused on the page before it is sent
+            await page.set_input_files("#import-form input[type=file]", files=[{
+                "name": "big.csv", "mimeType": "text/csv", "buffer": b"x" * (20 * 1024 * 1024)}])
+            await page.click("#import-form button")
+            await _until(lambda: page.is_visible("#flash .flash.error"), 10, "the size refusal")
+            assert "文件太大" in await page.inner_text("#flash")
+            # the tree shows the new town and its villages
+            await page.goto(settings.base_url + f"/console/stations?q={prefix}-T", wait_until="load")
+            async with page.expect_navigation():
+                await page.click(f"[data-station='{prefix}-T'] a >> text=下级站点")
+            assert await page.locator("tr[data-station]").count() == 48
+            watch.check()
+        finally:
+            await browser.close()

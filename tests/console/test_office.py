@@ -181,3 +181,35 @@ async def test_console_json_operations(client, admin):
     assert r.status_code == 200 and "items" in r.json()
     r = await admin.post("/api/v1/console/operators", json={"name": "", "phone": "1"})
     assert r.status_code == 422
+
+
+async def test_station_tree_create_edit_and_head(office, client):
+    prefix = "ST" + secrets.token_hex(2).upper()
+    r = await office.post("/console/stations", {"code": f"{prefix}-C", "name": "", "level": "county"})
+    assert 'data-field="name"' in r.text and f'value="{prefix}-C"' in r.text
+    r = await office.post("/console/stations", {"code": f"{prefix}-C", "name": "喀左县级中心", "level": "county"})
+    county = int(r.headers["HX-Redirect"].rsplit("/", 1)[1])
+    r = await office.post("/console/stations", {"code": f"{prefix}-T", "name": "公营子镇中心", "level": "town",
+                                                "parent_code": "NOPE", "town": "公营子镇"})
+    assert "没有编码为 NOPE 的服务站" in r.text
+    r = await office.post("/console/stations", {"code": f"{prefix}-T", "name": "公营子镇中心", "level": "town",
+                                                "parent_code": f"{prefix}-C", "town": "公营子镇"})
+    town = int(r.headers["HX-Redirect"].rsplit("/", 1)[1])
+    r = await office.post("/console/stations", {"code": f"{prefix}-T", "name": "重复", "level": "town",
+                                                "parent_code": f"{prefix}-C"})
+    assert "该编码已被使用" in r.text
+    r = await office.page(f"/console/stations?parent_id={county}")
+    assert f'data-station="{prefix}-T"' in r.text and "喀左县级中心" in r.text   # the tree's trail
+    r = await office.page(f"/console/stations?parent_id={town}")
+    assert "该站点下还没有下级站点" in r.text
+    r = await office.post(f"/console/stations/{town}", {"name": "公营子镇服务中心", "status": "active",
+                                                        "contact_phone": "abc"})
+    assert 'data-field="contact_phone"' in r.text
+    r = await office.post(f"/console/stations/{town}", {"name": "公营子镇服务中心", "status": "active",
+                                                        "contact_phone": "0421-1234567", "town": "公营子镇"})
+    assert "已保存" in r.text and "0421-1234567" in r.text
+    from tests.conftest import login_as
+
+    worker = await login_as(client, "station_staff", station_id=town)
+    r = await office.post(f"/console/stations/{town}/head/{worker.id}")
+    assert "已设为站长" in r.text

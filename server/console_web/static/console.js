@@ -9,6 +9,21 @@
     ev.preventDefault();
     if (window.confirm(q)) { ev.detail.issueRequest(true); }
   });
+  // A file larger than the form allows is refused here, before it is sent (the server refuses it too).
+  document.addEventListener("htmx:beforeRequest", function (ev) {
+    var form = ev.detail.elt;
+    var input = form && form.querySelector && form.querySelector("input[type=file][data-max-bytes]");
+    if (!input || !input.files || !input.files.length) { return; }
+    var max = parseInt(input.getAttribute("data-max-bytes"), 10);
+    if (input.files[0].size > max) {
+      ev.preventDefault();
+      var f = document.getElementById("flash");
+      if (f) {
+        f.innerHTML = '<div class="flash error" role="alert">文件太大（' + (input.files[0].size / 1048576).toFixed(1) +
+          ' MB），上限 ' + Math.round(max / 1048576) + ' MB。请分批导入。</div>';
+      }
+    }
+  });
   // Network failure: say so instead of doing nothing.
   document.addEventListener("htmx:sendError", function () {
     var f = document.getElementById("flash");
