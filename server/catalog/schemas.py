@@ -9,8 +9,6 @@ from pydantic import Field, Strict, field_validator
 from server.kit.money import PositiveFen as _PositiveFen
 from server.kit.schemas import Out, QuerySchema, Schema
 
-BRANDS = ("kazuo_zisha", "kazuo_vinegar", "kazuo_grains")
-BRAND_LABELS = {"kazuo_zisha": "喀左紫砂", "kazuo_vinegar": "喀左陈醋", "kazuo_grains": "喀左杂粮"}
 CERT_KINDS = ("pollution_free", "green", "organic", "geo_indication", "sc_licence")
 MAX_STOCK = 1_000_000
 MAX_IMAGES = 9
@@ -21,7 +19,8 @@ MAX_PRICE = 100_000_000
 PositiveFen = Annotated[_PositiveFen, Strict(), Field(le=MAX_PRICE)]
 SInt = Annotated[int, Strict()]
 SBool = Annotated[bool, Strict()]
-Brand = Literal["", "kazuo_zisha", "kazuo_vinegar", "kazuo_grains"]
+# A regional brand's code (the brands are data: server/catalog/taxonomy.py), or "" for none.
+Brand = Annotated[str, Field(pattern=r"^([a-z][a-z0-9_]{1,15})?$")]
 CertKind = Literal["pollution_free", "green", "organic", "geo_indication", "sc_licence"]
 ProductName = Annotated[str, Field(min_length=1, max_length=64)]
 Place = Annotated[str, Field(max_length=32)]
@@ -173,7 +172,7 @@ class ProductListQuery(QuerySchema):
     q: str | None = Field(None, max_length=32, description="keyword (Chinese substring), ranked")
     category_id: int | None = Field(None, ge=1, le=2**63 - 1, description="includes sub-categories")
     town: str | None = Field(None, max_length=32)
-    brand: Literal["kazuo_zisha", "kazuo_vinegar", "kazuo_grains"] | None = None
+    brand: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{1,15}$")] | None = None
     cert: CertKind | None = None
     price_min: int | None = Field(None, ge=0, le=MAX_PRICE)
     price_max: int | None = Field(None, ge=0, le=MAX_PRICE)

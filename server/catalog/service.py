@@ -9,14 +9,14 @@ from tortoise.expressions import F
 from tortoise.functions import Count, Min
 
 from server.catalog import cache
-from server.catalog.schemas import (BRAND_LABELS, DiffRow, ReviewDetailOut, MAX_STOCK, CertificationIn, MerchantProductOut,
+from server.catalog.schemas import (DiffRow, ReviewDetailOut, MAX_STOCK, CertificationIn, MerchantProductOut,
                                     ProductIn, ProductPatch, ReviewOut, SkuIn, SkuOut, SkuPatch)
 from server.kit import audit, clock, runtime
 from server.kit.auth import Principal
 from server.kit.db import atomic, id_page, on_commit
 from server.kit.errors import Conflict, NotFound, ValidationFailed
 from server.kit.schemas import Page, decode_cursor, encode_cursor
-from server.models.catalog import Category, Certification, Product, Sku
+from server.models.catalog import Brand, Category, Certification, Product, Sku
 from server.models.catalog_reviews import ProductReview
 from server.models.merchants import Merchant
 
@@ -69,10 +69,17 @@ async def _category(category_id: int, conn: Any) -> Category:
     return cat
 
 
+async def check_brand(code: str | None, conn: Any = None, field: str = "brand") -> None:
+    """A product carries no brand ("") or a regional brand that is not hidden (422 naming the field)."""
+    if code and not await Brand.filter(code=code, hidden=False).using_db(conn).exists():
+        raise ValidationFailed.field(field, "no such regional brand (or it is hidden)")
+
+
 async def _search_text(p: Product, conn: Any, merchant: Merchant | None = None) -> str:
     cat = await Category.filter(id=p.category_id).using_db(conn).first()
     m = merchant or await Merchant.filter(id=p.merchant_id).using_db(conn).first()
-    parts = [p.name, p.subtitle, cat.name if cat else "", BRAND_LABELS.get(p.brand, ""),
+    brand = await Brand.filter(code=p.brand).using_db(conn).first() if p.brand else None
+    parts = [p.name, p.subtitle, cat.name if cat else "", brand.name if brand else "",
              p.origin_town, p.origin_village, m.name if m else ""]
     return " ".join(x for x in parts if x).lower()
 
@@ -157,6 +164,7 @@ async def create_product(principal: Principal, merchant_id: int, body: ProductIn
         m = await merchant_in_scope(principal, merchant_id, conn)
         _require_active(m)
         await _category(body.category_id, conn)
+        await check_brand(body.brand, conn)
         p = await Product.create(
             merchant_id=m.id, category_id=body.category_id, name=body.name, subtitle=body.subtitle,
             description=body.description, images=body.images, origin_town=body.origin_town or m.town,
@@ -211,6 +219,8 @@ async def update_product(principal: Principal, product_id: int, body: ProductPat
             raise Conflict("the product is under review", code="under_review")
         if "category_id" in changes:
             await _category(changes["category_id"], conn)
+        if changes.get("brand") and changes["brand"] != p.brand:
+            await check_brand(changes["brand"], conn)
         certs = _certs_json(body.certifications) if "certifications" in changes else None
         if p.status in EDITABLE:
             direct = {k: v for k, v in changes.items() if k != "certifications"}

@@ -3,6 +3,8 @@ from pydantic import Field
 from sanic import Blueprint, Request
 
 from server.catalog import service as catalog
+from server.catalog import taxonomy
+from server.catalog.taxonomy import BrandIn, BrandOut, BrandPatch, CategoryIn, CategoryOut, CategoryPatch
 from server.catalog.schemas import (MerchantProductOut, ReasonIn, ReviewDetailOut, ReviewOut,
                                     ReviewQueueQuery)
 from server.kit import audit
@@ -99,6 +101,48 @@ async def product_detail(request: Request, principal, product_id: int):
           response=MerchantProductOut, tags=TAGS, errors=(404, 422))
 async def takedown(request: Request, principal, product_id: int, body: ReasonIn):
     return await catalog.take_down(principal.user_id, product_id, body.reason)
+
+
+@bp.get("/categories")
+@endpoint(summary="Every category, hidden ones too, in the storefront's order", roles=ADMIN,
+          response=list[CategoryOut], tags=TAGS)
+async def category_list(request: Request, principal):
+    return await taxonomy.categories()
+
+
+@bp.post("/categories")
+@endpoint(summary="Add a category", roles=ADMIN, body=CategoryIn, response=CategoryOut, status=201, tags=TAGS,
+          errors=(409, 422))
+async def category_create(request: Request, principal, body: CategoryIn):
+    return await taxonomy.create_category(body, actor_id=principal.user_id)
+
+
+@bp.patch("/categories/<category_id:int>")
+@endpoint(summary="Rename, reorder or hide a category (a rename rebuilds its products' search text)",
+          roles=ADMIN, body=CategoryPatch, response=CategoryOut, tags=TAGS, errors=(404, 422))
+async def category_update(request: Request, principal, category_id: int, body: CategoryPatch):
+    return await taxonomy.update_category(category_id, body, actor_id=principal.user_id)
+
+
+@bp.get("/brands")
+@endpoint(summary="Every regional public brand (区域公共品牌), hidden ones too", roles=ADMIN,
+          response=list[BrandOut], tags=TAGS)
+async def brand_list(request: Request, principal):
+    return await taxonomy.brands()
+
+
+@bp.post("/brands")
+@endpoint(summary="Add a regional brand", roles=ADMIN, body=BrandIn, response=BrandOut, status=201, tags=TAGS,
+          errors=(409, 422))
+async def brand_create(request: Request, principal, body: BrandIn):
+    return await taxonomy.create_brand(body, actor_id=principal.user_id)
+
+
+@bp.patch("/brands/<brand_id:int>")
+@endpoint(summary="Rename, reorder or hide a brand (a rename rebuilds its products' search text)",
+          roles=ADMIN, body=BrandPatch, response=BrandOut, tags=TAGS, errors=(404, 422))
+async def brand_update(request: Request, principal, brand_id: int, body: BrandPatch):
+    return await taxonomy.update_brand(brand_id, body, actor_id=principal.user_id)
 
 
 class AuditQuery(QuerySchema):

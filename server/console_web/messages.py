@@ -51,6 +51,9 @@ FIELDS = {
     "until": "请输入日期，如 2026-12-31。",
     "actor_id": "请输入用户编号（数字）。",
     "cursor": "分页参数无效，请回到第一页。",
+    "slug": "代码应以小写字母开头，2–32 位小写字母、数字、-、_。",
+    "sort": "排序应为整数。",
+    "parent_id": "请选择上级。",
 }
 
 LABELS = {
@@ -89,9 +92,11 @@ def error_message(exc: AppError) -> str:
     return f"操作未完成：{exc.message}"
 
 
-def field_message(name: str, code: str, message: str) -> str:
+def field_message(name: str, code: str, message: str, hints: dict[str, str] | None = None) -> str:
     if not message.isascii():
         return message   # already written for people (the console's own checks)
+    if hints and name in hints:
+        return hints[name]
     m = re.search(r"\((\d+) tries left\)", message)
     if m:
         return f"验证码不正确（还可尝试 {m.group(1)} 次）。"

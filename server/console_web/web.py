@@ -45,6 +45,7 @@ NAV = [
     ("/console/merchants", "商户", ADMIN),
     ("/console/reviews", "商品审核", ADMIN),
     ("/console/stations", "服务站", ADMIN),
+    ("/console/taxonomy", "类目与品牌", ADMIN),
     ("/console/users", "用户与角色", ADMIN),
     ("/console/audit", "审计日志", ADMIN),
 ]
@@ -121,12 +122,13 @@ def parse(model: type[BaseModel], data: dict) -> BaseModel:
     return validate(model, {k: v for k, v in data.items() if v != "" and k in names}, "form")
 
 
-def field_errors(exc: ValidationFailed) -> dict[str, str]:
-    """{field: message in Chinese} for a form to show next to its fields."""
+def field_errors(exc: ValidationFailed, hints: dict[str, str] | None = None) -> dict[str, str]:
+    """{field: message in Chinese} for a form to show next to its fields (hints: this form's own
+    wording for a field, over the console's usual one)."""
     out: dict[str, str] = {}
     for d in exc.details or [{"field": "", "message": exc.message}]:
         name = str(d.get("field", "")).split(".")[-1]
-        out.setdefault(name, messages.field_message(name, exc.code, d.get("message", "")))
+        out.setdefault(name, messages.field_message(name, exc.code, d.get("message", ""), hints))
     return out
 
 

@@ -213,3 +213,53 @@ async def test_station_tree_create_edit_and_head(office, client):
     worker = await login_as(client, "station_staff", station_id=town)
     r = await office.post(f"/console/stations/{town}/head/{worker.id}")
     assert "已设为站长" in r.text
+
+
+async def test_categories_and_brands_as_data(office, client):
+    from server.models.catalog import Brand, Product
+    from tests.catalog.conftest import on_sale
+    from tests.conftest import login_as
+
+    slug = "c" + secrets.token_hex(3)
+    r = await office.post("/console/taxonomy/categories", {"name": "", "slug": "Bad Slug"})
+    assert 'data-field="name"' in r.text and 'data-field="slug"' in r.text and 'value="Bad Slug"' in r.text
+    r = await office.post("/console/taxonomy/categories", {"name": "蜂蜜", "slug": slug, "sort": "5",
+                                                          "is_farm_product": "on"})
+    assert "已新建类目“蜂蜜”" in r.text and f'data-category="{slug}"' in r.text
+    r = await office.post("/console/taxonomy/categories", {"name": "蜂蜜2", "slug": slug})
+    assert "该代码已被其他类目使用" in r.text
+    code = "kz_" + secrets.token_hex(3)
+    r = await office.post("/console/taxonomy/brands", {"name": "喀左蜂蜜", "code": "X"})
+    assert 'data-field="code"' in r.text and "2–16 位" in r.text
+    r = await office.post("/console/taxonomy/brands", {"name": "喀左蜂蜜", "code": code, "sort": "9"})
+    assert "已新建区域品牌“喀左蜂蜜”" in r.text
+    # a product of the new category and brand; renaming both rebuilds its search text
+    from server.models.catalog import Category
+
+    cat = await Category.get(slug=slug)
+    shop = await make_shop(client)
+    admin = await login_as(client, "admin")
+    p = await on_sale(shop, admin, cat.id, brand=code, name="百花蜜" + secrets.token_hex(2))
+    assert "喀左蜂蜜" in (await Product.get(id=p["id"])).search_text
+    brand = await Brand.get(code=code)
+    r = await office.post(f"/console/taxonomy/brands/{brand.id}", {"name": "喀左山花蜜", "sort": "9"})
+    assert "已保存区域品牌“喀左山花蜜”" in r.text
+    r = await office.post(f"/console/taxonomy/categories/{cat.id}", {"name": "蜂产品", "sort": "5",
+                                                                    "is_farm_product": "on"})
+    text = (await Product.get(id=p["id"])).search_text
+    assert "喀左山花蜜" in text and "蜂产品" in text and "喀左蜂蜜" not in text
+    r = await client.get("/api/v1/products", params={"q": "山花蜜"})
+    assert p["id"] in [x["id"] for x in r.json()["items"]], r.text
+    # hidden: out of the storefront's tree and home, not offered to new products
+    r = await office.post(f"/console/taxonomy/categories/{cat.id}", {"name": "蜂产品", "sort": "5", "hidden": "on"})
+    tree = (await client.get("/api/v1/categories")).json()
+    assert slug not in str(tree)
+    r = await office.post(f"/console/taxonomy/brands/{brand.id}", {"name": "喀左山花蜜", "sort": "9", "hidden": "on"})
+    home = (await client.get("/api/v1/home")).json()
+    assert code not in [b["brand"] for b in home["brands"]]
+    r = await shop.member.post(f"/api/v1/merchant/merchants/{shop.id}/products",
+                               json={"category_id": cat.id, "name": "新蜜", "brand": code,
+                                     "skus": [{"spec": "500g", "price": 100, "stock": 1}]})
+    assert r.status_code == 422 and r.json()["error"]["details"][0]["field"] == "brand"
+    r = await office.post(f"/console/taxonomy/brands/{brand.id}", {"name": "", "sort": "9"})
+    assert "名称不能为空" in r.text
