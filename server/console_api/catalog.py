@@ -107,7 +107,7 @@ async def takedown(request: Request, principal, product_id: int, body: ReasonIn)
 @endpoint(summary="Every category, hidden ones too, in the storefront's order", roles=ADMIN,
           response=list[CategoryOut], tags=TAGS)
 async def category_list(request: Request, principal):
-    return await taxonomy.categories()
+    return [c.model_dump(mode="json") for c in await taxonomy.categories()]
 
 
 @bp.post("/categories")
@@ -128,7 +128,7 @@ async def category_update(request: Request, principal, category_id: int, body: C
 @endpoint(summary="Every regional public brand (区域公共品牌), hidden ones too", roles=ADMIN,
           response=list[BrandOut], tags=TAGS)
 async def brand_list(request: Request, principal):
-    return await taxonomy.brands()
+    return [b.model_dump(mode="json") for b in await taxonomy.brands()]
 
 
 @bp.post("/brands")

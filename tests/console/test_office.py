@@ -181,6 +181,13 @@ async def test_console_json_operations(client, admin):
     assert r.status_code == 200 and "items" in r.json()
     r = await admin.post("/api/v1/console/operators", json={"name": "", "phone": "1"})
     assert r.status_code == 422
+    r = await admin.get("/api/v1/console/brands")
+    assert {"kazuo_zisha", "kazuo_vinegar", "kazuo_grains"} <= {b["code"] for b in r.json()}   # the defaults
+    r = await admin.post("/api/v1/console/categories", json={"name": "山货", "slug": "s" + secrets.token_hex(3)})
+    assert r.status_code == 201
+    r = await admin.patch(f"/api/v1/console/categories/{r.json()['id']}", json={"hidden": True})
+    assert r.status_code == 200 and r.json()["hidden"] is True
+    assert any(c["hidden"] for c in (await admin.get("/api/v1/console/categories")).json())
 
 
 async def test_station_tree_create_edit_and_head(office, client):
