@@ -123,6 +123,16 @@ async def test_office_walk_and_flows_in_chromium(client, settings, app):
             assert "merchant.approve" in body and "127.0.0.1" in body
             await page.goto(settings.base_url + "/console/audit?since=bad", wait_until="load")
             assert await page.is_visible("em.err[data-field=since]")
+            # 服务站 and 类目与品牌: the pages render; a category made through the form appears
+            await page.goto(settings.base_url + "/console/stations", wait_until="load")
+            assert "新建服务站" in await page.inner_text("main")
+            await page.goto(settings.base_url + "/console/taxonomy", wait_until="load")
+            slug = "b" + secrets.token_hex(3)
+            await page.fill("#category-form input[name=name]", "山野菜")
+            await page.fill("#category-form input[name=slug]", slug)
+            await page.click("#category-form button")
+            await _until(lambda: page.is_visible(f"[data-category='{slug}']"), 10, "the new category")
+            assert "已新建类目“山野菜”" in await page.inner_text("#detail")
             # sign out
             async with page.expect_navigation():
                 await page.click("header form button")
