@@ -133,6 +133,14 @@ async def test_office_walk_and_flows_in_chromium(client, settings, app):
             await page.click("#category-form button")
             await _until(lambda: page.is_visible(f"[data-category='{slug}']"), 10, "the new category")
             assert "已新建类目“山野菜”" in await page.inner_text("#detail")
+            # 数据统计: an export link downloads with the session cookie alone
+            await page.goto(settings.base_url + "/console/statistics", wait_until="load")
+            assert "目标增幅" in await page.inner_text("#headline")
+            async with page.expect_download() as info:
+                await page.click("#exports a[href*='export/headline?format=csv']")
+            download = await info.value
+            path = await download.path()
+            assert download.suggested_filename.endswith(".csv") and os.path.getsize(path) > 0
             # sign out
             async with page.expect_navigation():
                 await page.click("header form button")

@@ -270,3 +270,24 @@ async def test_categories_and_brands_as_data(office, client):
     assert r.status_code == 422 and r.json()["error"]["details"][0]["field"] == "brand"
     r = await office.post(f"/console/taxonomy/brands/{brand.id}", {"name": "", "sort": "9"})
     assert "名称不能为空" in r.text
+
+
+async def test_statistics_figures_exports_and_screen_tokens(office):
+    r = await office.page("/console/statistics")
+    assert r.status_code == 200 and 'id="headline"' in r.text and "目标增幅" in r.text
+    link = r.text.split('href="/api/v1/console/stats/export/headline?format=csv')[1].split('"')[0]
+    r2 = await office.client.get("/api/v1/console/stats/export/headline?format=csv" + link.replace("&amp;", "&"))
+    assert r2.status_code == 200 and r2.headers["content-type"].startswith("text/csv")
+    r = await office.page("/console/statistics?from=2026-02-30")
+    assert 'data-field="from"' in r.text
+    r = await office.page("/console/statistics?from=2026-12-01&to=2026-01-01")
+    assert r.status_code == 200 and 'data-field="from"' in r.text   # an inverted range is named, not a 500
+    r = await office.post("/console/statistics/screen-tokens", {"name": ""})
+    assert "请填写大屏所在位置" in r.text
+    r = await office.post("/console/statistics/screen-tokens", {"name": "县电商公共服务中心大厅"})
+    assert "/screen?token=" in r.text
+    url = r.text.split('<code id="screen-url">')[1].split("</code>")[0]
+    assert (await office.client.get(url.replace("&amp;", "&"))).status_code in (200, 302)   # the screen opens
+    tid = int(r.text.split('data-token="')[1].split('"')[0])
+    r = await office.post(f"/console/statistics/screen-tokens/{tid}/revoke")
+    assert "已撤销" in r.text
