@@ -32,6 +32,7 @@ QUEUE_LINKS = {
     "merchant_applications": "/console/merchants?status=pending",
     "product_listings": "/console/reviews?kind=listing",
     "product_revisions": "/console/reviews?kind=revision",
+    "counterfeit_flags": "/console/trace/flags",
 }
 
 

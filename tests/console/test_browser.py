@@ -133,6 +133,11 @@ async def test_office_walk_and_flows_in_chromium(client, settings, app):
             await page.click("#category-form button")
             await _until(lambda: page.is_visible(f"[data-category='{slug}']"), 10, "the new category")
             assert "已新建类目“山野菜”" in await page.inner_text("#detail")
+            # 质量追溯: the batch list and the counterfeit flags render
+            await page.goto(settings.base_url + "/console/trace", wait_until="load")
+            assert "质量追溯" in await page.inner_text("h1")
+            await page.goto(settings.base_url + "/console/trace/flags", wait_until="load")
+            assert "疑似假冒" in await page.inner_text("h1")
             # 数据统计: an export link downloads with the session cookie alone
             await page.goto(settings.base_url + "/console/statistics", wait_until="load")
             assert "目标增幅" in await page.inner_text("#headline")
