@@ -12,6 +12,7 @@ from server.accounts import console as operators
 from server.accounts import service as accounts
 from server.accounts.schemas import OperatorIn
 from server.catalog import service as catalog
+from server.console_web import pickers
 from server.console_web.web import ROLE_NAMES, Ctx, field_errors, next_url, page, parse
 from server.kit import audit, clock
 from server.kit.auth import Role
@@ -19,8 +20,6 @@ from server.kit.errors import ValidationFailed
 from server.kit.schemas import QuerySchema, Schema
 from server.merchants import service as merchants
 from server.office import service as office
-from server.stations import network
-from server.stations.schemas import StationListQuery
 
 bp = Blueprint("console_web_office", url_prefix="/console")
 PAGE_SIZE = 20
@@ -225,44 +224,14 @@ async def user_detail(request: Request, ctx: Ctx, user_id: int):
     return await _user_page(ctx, user_id)
 
 
-async def _pick_station(text: str | None) -> int:
-    if not text:
-        raise ValidationFailed.field("station", "请输入服务站的名称或编码。")
-    found = (await network.list_stations(StationListQuery(q=text, limit=6))).items
-    exact = [s for s in found if s.code == text or s.name == text]
-    if len(exact) == 1:
-        return exact[0].id
-    if len(found) == 1:
-        return found[0].id
-    if not found:
-        raise ValidationFailed.field("station", f"没有名称或编码为“{text}”的服务站。")
-    raise ValidationFailed.field("station", "找到多个服务站：" + "、".join(f"{s.name}（{s.code}）" for s in found[:5])
-                                 + "，请输入编码。")
-
-
-async def _pick_merchant(text: str | None) -> int:
-    if not text:
-        raise ValidationFailed.field("merchant", "请输入商户名称或编号。")
-    if text.isdigit():
-        return (await merchants.detail(int(text))).id
-    found = (await merchants.queue("active", None, 6, q=text)).items
-    exact = [m for m in found if m.name == text]
-    if len(exact) == 1 or len(found) == 1:
-        return (exact or found)[0].id
-    if not found:
-        raise ValidationFailed.field("merchant", f"没有名为“{text}”的正常营业商户。")
-    raise ValidationFailed.field("merchant", "找到多个商户：" + "、".join(f"{m.name}（编号 {m.id}）" for m in found[:5])
-                                 + "，请输入编号。")
-
-
 @bp.post("/users/<user_id:int>/grants")
 @page()
 async def grant(request: Request, ctx: Ctx, user_id: int):
     form = ctx.form()
     try:
         body = parse(GrantForm, {**form, "is_head": "is_head" in form})
-        station_id = await _pick_station(body.station) if body.role == Role.station_staff.value else None
-        merchant_id = await _pick_merchant(body.merchant) if body.role == Role.merchant.value else None
+        station_id = await pickers.station(body.station) if body.role == Role.station_staff.value else None
+        merchant_id = await pickers.merchant(body.merchant) if body.role == Role.merchant.value else None
         await accounts.grant_role(user_id, body.role, station_id=station_id, merchant_id=merchant_id,
                                   is_head=body.is_head and body.role == Role.station_staff.value,
                                   granted_by=ctx.user_id)

@@ -46,6 +46,7 @@ NAV = [
     ("/console/reviews", "商品审核", ADMIN),
     ("/console/stations", "服务站", ADMIN),
     ("/console/taxonomy", "类目与品牌", ADMIN),
+    ("/console/training", "电商培训", ADMIN),
     ("/console/trace", "质量追溯", ADMIN),
     ("/console/statistics", "数据统计", ADMIN),
     ("/console/users", "用户与角色", ADMIN),

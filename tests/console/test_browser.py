@@ -133,6 +133,14 @@ async def test_office_walk_and_flows_in_chromium(client, settings, app):
             await page.click("#category-form button")
             await _until(lambda: page.is_visible(f"[data-category='{slug}']"), 10, "the new category")
             assert "已新建类目“山野菜”" in await page.inner_text("#detail")
+            # 电商培训: a course made through the form; the archive page renders
+            await page.goto(settings.base_url + "/console/training", wait_until="load")
+            await page.fill("#course-form input[name=name]", "直播带货人才班（浏览器）")
+            async with page.expect_navigation():
+                await page.click("#course-form button")
+            assert "直播带货人才班（浏览器）" in await page.inner_text("#courses")
+            await page.goto(settings.base_url + "/console/training/archive", wait_until="load")
+            assert "培训档案完整性" in await page.inner_text("h1")
             # 质量追溯: the batch list and the counterfeit flags render
             await page.goto(settings.base_url + "/console/trace", wait_until="load")
             assert "质量追溯" in await page.inner_text("h1")
