@@ -123,19 +123,26 @@ async def create_brand(body: BrandIn, *, actor_id: int | None) -> BrandOut:
     return BrandOut.model_validate(b)
 
 
+async def _update(model: type[Brand] | type[Category], row_id: int, changes: dict[str, Any], kind: str,
+                  actor_id: int | None, products: dict[str, str]) -> None:
+    """Apply changes to a brand or category row; a rename rebuilds the search text of the products
+    that show the name (products: how they point at the row, e.g. {"brand": "code"})."""
+    async with atomic() as conn:
+        row = await model.filter(id=row_id).using_db(conn).select_for_update().first()
+        if row is None:
+            raise NotFound(f"{kind} not found")
+        renamed = "name" in changes and changes["name"] != row.name
+        if changes:
+            await model.filter(id=row.id).using_db(conn).update(**changes)
+            await audit.record(actor_id, f"{kind}.update", kind, row.id, changes, conn=conn)
+    pointer = {k: getattr(row, v) for k, v in products.items()}
+    await _rebuild(list(await Product.filter(**pointer).values_list("id", flat=True)) if renamed else [])
+
+
 async def update_brand(brand_id: int, patch: BrandPatch, *, actor_id: int | None) -> BrandOut:
     """Rename, reorder or hide a brand; a rename rebuilds the search text of its products."""
     changes = {k: v for k, v in patch.model_dump(exclude_unset=True).items() if v is not None}
-    async with atomic() as conn:
-        b = await Brand.filter(id=brand_id).using_db(conn).select_for_update().first()
-        if b is None:
-            raise NotFound("brand not found")
-        renamed = "name" in changes and changes["name"] != b.name
-        if changes:
-            await Brand.filter(id=b.id).using_db(conn).update(**changes)
-            await audit.record(actor_id, "brand.update", "brand", b.id, changes, conn=conn)
-    ids = list(await Product.filter(brand=b.code).values_list("id", flat=True)) if renamed else []
-    await _rebuild(ids)
+    await _update(Brand, brand_id, changes, "brand", actor_id, {"brand": "code"})
     return BrandOut.model_validate(await Brand.get(id=brand_id))
 
 
@@ -163,15 +170,6 @@ async def create_category(body: CategoryIn, *, actor_id: int | None) -> Category
 
 async def update_category(category_id: int, patch: CategoryPatch, *, actor_id: int | None) -> CategoryOut:
     """Rename, reorder or hide a category; a rename rebuilds the search text of its products."""
-    changes: dict[str, Any] = {k: v for k, v in patch.model_dump(exclude_unset=True).items() if v is not None}
-    async with atomic() as conn:
-        c = await Category.filter(id=category_id).using_db(conn).select_for_update().first()
-        if c is None:
-            raise NotFound("category not found")
-        renamed = "name" in changes and changes["name"] != c.name
-        if changes:
-            await Category.filter(id=c.id).using_db(conn).update(**changes)
-            await audit.record(actor_id, "category.update", "category", c.id, changes, conn=conn)
-    ids = list(await Product.filter(category_id=category_id).values_list("id", flat=True)) if renamed else []
-    await _rebuild(ids)
+    changes = {k: v for k, v in patch.model_dump(exclude_unset=True).items() if v is not None}
+    await _update(Category, category_id, changes, "category", actor_id, {"category_id": "id"})
     return CategoryOut.model_validate(await Category.get(id=category_id))

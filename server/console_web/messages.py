@@ -27,6 +27,7 @@ ERRORS = {
     "not_operator": NO_OPERATOR_ROLE,
     "scan_ticket_expired": "二维码已过期，请刷新。",
     "scan_ticket_used": "此二维码已被使用。",
+    "invalid_transition": "该记录的状态已经改变（可能已被他人处理），请刷新后查看。",
     "invalid_state": "该记录的状态已经改变（可能已被他人处理），请刷新后查看。",
     "already_reviewed": "该审核已经处理过了（可能是重复点击或他人已处理），请刷新后查看。",
     "last_admin": "这是最后一个县电商办管理员，不能撤销。",

@@ -13,7 +13,7 @@ from server.accounts import service as accounts
 from server.accounts.schemas import OperatorIn
 from server.catalog import service as catalog
 from server.console_web import pickers
-from server.console_web.web import ROLE_NAMES, Ctx, field_errors, next_url, page, parse
+from server.console_web.web import ROLE_NAMES, Ctx, field_errors, filters, next_url, page, parse
 from server.kit import audit, clock
 from server.kit.auth import Role
 from server.kit.errors import ValidationFailed
@@ -32,21 +32,15 @@ QUEUE_LINKS = {
     "product_listings": "/console/reviews?kind=listing",
     "product_revisions": "/console/reviews?kind=revision",
     "counterfeit_flags": "/console/trace/flags",
+    "refunds_waiting": "/console/refunds",
+    "station_alerts": "/console/station-alerts",
+    "sla_breaches": "/console/sla-breaches",
 }
 
 
 class ReasonForm(Schema):
     reason: str = Field(min_length=1, max_length=200)
 
-
-async def _query(ctx: Ctx, model: type[QuerySchema]):
-    """The page's filters, validated; a bad one is shown beside its field and the rest still apply."""
-    data = {k: v[0] for k, v in ctx.request.args.items()}
-    try:
-        return parse(model, data), {}
-    except ValidationFailed as exc:
-        errors = field_errors(exc)
-        return parse(model, {k: v for k, v in data.items() if k not in errors}), errors
 
 
 # ---- 首页 ----------------------------------------------------------------------------------------
@@ -76,7 +70,7 @@ class MerchantFilter(QuerySchema):
 @bp.get("/merchants")
 @page()
 async def merchant_list(request: Request, ctx: Ctx):
-    f, errors = await _query(ctx, MerchantFilter)
+    f, errors = filters(ctx, MerchantFilter)
     result = await merchants.queue(f.status, f.cursor, PAGE_SIZE, q=f.q, kind=f.kind, town=f.town)
     return ctx.render("merchants.html", f=f, errors=errors, rows=result.items,
                       next_href=next_url(result.next_cursor, request))
@@ -124,7 +118,7 @@ class ReviewFilter(QuerySchema):
 @bp.get("/reviews")
 @page()
 async def review_list(request: Request, ctx: Ctx):
-    f, errors = await _query(ctx, ReviewFilter)
+    f, errors = filters(ctx, ReviewFilter)
     result = await catalog.review_queue(f.status, f.cursor, PAGE_SIZE, f.kind)
     return ctx.render("reviews.html", f=f, errors=errors, rows=result.items,
                       next_href=next_url(result.next_cursor, request))
@@ -190,7 +184,7 @@ class GrantForm(Schema):
 @bp.get("/users")
 @page()
 async def user_list(request: Request, ctx: Ctx):
-    f, errors = await _query(ctx, UserFilter)
+    f, errors = filters(ctx, UserFilter)
     result = await operators.search_users(f.q.strip(), f.role, f.cursor, PAGE_SIZE)
     return ctx.render("users.html", f=f, errors=errors, rows=result.items, form={}, form_errors={},
                       next_href=next_url(result.next_cursor, request))
@@ -275,7 +269,7 @@ def _day_start(d: date | None, plus: int = 0) -> datetime | None:
 @bp.get("/audit")
 @page()
 async def audit_feed(request: Request, ctx: Ctx):
-    f, errors = await _query(ctx, AuditFilter)
+    f, errors = filters(ctx, AuditFilter)
     rows, cursor = await audit.feed(actor_id=f.actor_id, object_type=f.object_type, object_id=f.object_id,
                                     action=f.action, since=_day_start(f.since), until=_day_start(f.until, 1),
                                     cursor=f.cursor, limit=50)

@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import Field
 from sanic import Blueprint, Request
 
-from server.console_web.web import Ctx, field_errors, flash, next_url, page, parse
+from server.console_web.web import Ctx, field_errors, filters, flash, next_url, page, parse
 from server.kit.errors import AppError, ValidationFailed
 from server.kit.schemas import QuerySchema
 from server.media.upload import read_upload
@@ -34,13 +34,7 @@ def _ctx(ctx: Ctx, **values):
 @bp.get("/stations")
 @page()
 async def station_list(request: Request, ctx: Ctx):
-    data = {k: v[0] for k, v in request.args.items()}
-    errors: dict = {}
-    try:
-        f = parse(StationFilter, data)
-    except ValidationFailed as exc:
-        errors = field_errors(exc)
-        f = parse(StationFilter, {k: v for k, v in data.items() if k not in errors})
+    f, errors = filters(ctx, StationFilter)
     parent = await network.get_station(f.parent_id) if f.parent_id else None
     # the tree: without a search, start at the county centre(s)
     level = f.level or (None if (f.q or f.town or f.parent_id) else "county")

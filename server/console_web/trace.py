@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import Field
 from sanic import Blueprint, Request
 
-from server.console_web.web import Ctx, field_errors, next_url, page, parse
+from server.console_web.web import Ctx, field_errors, filters, next_url, page, parse
 from server.kit.errors import NotFound, ValidationFailed
 from server.kit.schemas import QuerySchema
 from server.trace import flags, recall
@@ -29,19 +29,11 @@ class FlagFilter(QuerySchema):
     cursor: str | None = Field(None, max_length=200)
 
 
-async def _filters(ctx: Ctx, model):
-    data = {k: v[0] for k, v in ctx.request.args.items()}
-    try:
-        return parse(model, data), {}
-    except ValidationFailed as exc:
-        errors = field_errors(exc)
-        return parse(model, {k: v for k, v in data.items() if k not in errors}), errors
-
 
 @bp.get("/trace")
 @page()
 async def batch_list(request: Request, ctx: Ctx):
-    f, errors = await _filters(ctx, BatchFilter)
+    f, errors = filters(ctx, BatchFilter)
     result = await trace.list_batches(None, BatchQuery(**f.model_dump(), limit=20))
     return ctx.render("trace.html", f=f, errors=errors, rows=result.items,
                       next_href=next_url(result.next_cursor, request))
@@ -81,7 +73,7 @@ async def start_recall(request: Request, ctx: Ctx, batch_id: int):
 @bp.get("/trace/flags")
 @page()
 async def flag_list(request: Request, ctx: Ctx):
-    f, errors = await _filters(ctx, FlagFilter)
+    f, errors = filters(ctx, FlagFilter)
     result = await flags.list_flags(FlagQuery(status=f.status, cursor=f.cursor, limit=50))
     return ctx.render("flags.html", f=f, errors=errors, rows=result.items, notice="",
                       next_href=next_url(result.next_cursor, request))

@@ -125,6 +125,17 @@ def parse(model: type[BaseModel], data: dict) -> BaseModel:
     return validate(model, {k: v for k, v in data.items() if v != "" and k in names}, "form")
 
 
+def filters(ctx: "Ctx", model: type[BaseModel]) -> tuple[BaseModel, dict[str, str]]:
+    """A list page's filters from the query string, validated; a bad one is named beside its field
+    and left out, the others still apply."""
+    data = {k: v[0] for k, v in ctx.request.args.items()}
+    try:
+        return parse(model, data), {}
+    except ValidationFailed as exc:
+        errors = field_errors(exc)
+        return parse(model, {k: v for k, v in data.items() if k not in errors}), errors
+
+
 def field_errors(exc: ValidationFailed, hints: dict[str, str] | None = None) -> dict[str, str]:
     """{field: message in Chinese} for a form to show next to its fields (hints: this form's own
     wording for a field, over the console's usual one)."""

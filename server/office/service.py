@@ -2,6 +2,8 @@
 its count, and today's figures. Each count comes from the service that owns the queue."""
 from __future__ import annotations
 
+from datetime import datetime
+
 from pydantic import Field
 
 from server.catalog import service as catalog
@@ -22,7 +24,7 @@ class QueueOut(Out):
 class AlertBrief(Out):
     title: str
     severity: str = "warning"
-    since: str | None = None
+    since: datetime | None = None
 
 
 class TodayOut(Out):

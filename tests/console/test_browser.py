@@ -133,6 +133,10 @@ async def test_office_walk_and_flows_in_chromium(client, settings, app):
             await page.click("#category-form button")
             await _until(lambda: page.is_visible(f"[data-category='{slug}']"), 10, "the new category")
             assert "已新建类目“山野菜”" in await page.inner_text("#detail")
+            # the desk's smaller queues render
+            for path in ("/console/refunds", "/console/station-alerts", "/console/sla-breaches"):
+                await page.goto(settings.base_url + path, wait_until="load")
+                assert await page.is_visible("h1")
             # 电商培训: a course made through the form; the archive page renders
             await page.goto(settings.base_url + "/console/training", wait_until="load")
             await page.fill("#course-form input[name=name]", "直播带货人才班（浏览器）")
