@@ -13,7 +13,6 @@ from sanic.exceptions import SanicException
 from sanic.response import html
 
 from config.settings import ConfigError, Settings, get_settings
-from server.catalog import taxonomy
 from server.kit import lifecycle, runtime
 from server.kit import logging as kzlog
 from server.kit.context import KzRequest
@@ -208,7 +207,6 @@ def create_app(settings: Settings | None = None, name: str = "kazuo") -> Sanic:
     @app.before_server_start
     async def _start(app: Sanic):
         await lifecycle.start(settings)
-        await taxonomy.ensure_default_brands()   # the plan's regional brands on a new installation
         if settings.embedded_db and settings.seed_demo_on_first_run:
             from server import demo
 

@@ -69,10 +69,29 @@ async def _category(category_id: int, conn: Any) -> Category:
     return cat
 
 
+# The plan's three regional public brands: written on an empty table the first time brands are needed
+# (a new installation starts with them; after that they are ordinary rows the office keeps).
+DEFAULT_BRANDS = (("kazuo_zisha", "喀左紫砂"), ("kazuo_vinegar", "喀左陈醋"), ("kazuo_grains", "喀左杂粮"))
+
+
+async def ensure_default_brands(conn: Any = None) -> bool:
+    """Write the default brands when there are none (idempotent; True when it wrote them)."""
+    if await Brand.all().using_db(conn).exists():
+        return False
+    await Brand.bulk_create([Brand(code=c, name=n, sort=i) for i, (c, n) in enumerate(DEFAULT_BRANDS)],
+                            ignore_conflicts=True, using_db=conn)
+    return True
+
+
 async def check_brand(code: str | None, conn: Any = None, field: str = "brand") -> None:
     """A product carries no brand ("") or a regional brand that is not hidden (422 naming the field)."""
-    if code and not await Brand.filter(code=code, hidden=False).using_db(conn).exists():
-        raise ValidationFailed.field(field, "no such regional brand (or it is hidden)")
+    if not code:
+        return
+    if await Brand.filter(code=code, hidden=False).using_db(conn).exists():
+        return
+    if await ensure_default_brands(conn) and await Brand.filter(code=code, hidden=False).using_db(conn).exists():
+        return
+    raise ValidationFailed.field(field, "no such regional brand (or it is hidden)")
 
 
 async def _search_text(p: Product, conn: Any, merchant: Merchant | None = None) -> str:

@@ -2,8 +2,8 @@
 reorder, hide. A rename rebuilds the search text of the products that carry the name, and every change
 drops the cached storefront reads (catalog namespace), so a shopper sees it at once.
 
-The plan's three brands (喀左紫砂, 喀左陈醋, 喀左杂粮) are written the first time the brands are read on
-an empty table, so a new installation starts with them; after that they are ordinary rows."""
+The plan's three brands (喀左紫砂, 喀左陈醋, 喀左杂粮) are written the first time brands are needed on an
+empty table (server.catalog.service.ensure_default_brands)."""
 from __future__ import annotations
 
 from typing import Any
@@ -20,7 +20,6 @@ from server.kit.errors import Conflict, NotFound, ValidationFailed
 from server.kit.schemas import Out, Schema
 from server.models.catalog import Brand, Category, Product
 
-DEFAULT_BRANDS = (("kazuo_zisha", "喀左紫砂"), ("kazuo_vinegar", "喀左陈醋"), ("kazuo_grains", "喀左杂粮"))
 REBUILD_BATCH = 200
 
 
@@ -71,18 +70,8 @@ class CategoryPatch(Schema):
 
 # ---- brands ---------------------------------------------------------------------------------------
 
-async def ensure_default_brands() -> None:
-    """Write the plan's three brands on an empty table (start-up of the server; idempotent)."""
-    if await Brand.exists():
-        return
-    for i, (code, name) in enumerate(DEFAULT_BRANDS):
-        try:
-            await Brand.get_or_create(code=code, defaults={"name": name, "sort": i})
-        except IntegrityError:   # another process wrote it first
-            pass
-
-
 async def _load_brands() -> list[dict]:
+    await catalog.ensure_default_brands()
     return await Brand.all().order_by("sort", "id").values("id", "code", "name", "sort", "hidden")
 
 
