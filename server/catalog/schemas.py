@@ -205,3 +205,24 @@ class ReviewDetailOut(Out):
     review: ReviewOut
     product: MerchantProductOut
     rows: list[DiffRow] = Field(description="the submission side by side with the approved version")
+
+
+class ExpiringCertOut(Out):
+    """A certificate (三品一标, SC licence) that has expired or expires soon, with its product."""
+    id: int
+    product_id: int
+    product_name: str
+    product_status: str
+    merchant_id: int
+    merchant_name: str
+    kind: str
+    number: str
+    issuer: str
+    expires_on: date
+    expired: bool
+
+
+class ExpiringCertQuery(QuerySchema):
+    days: int = Field(30, ge=0, le=366, description="expiring within this many days (expired ones included)")
+    cursor: str | None = Field(None, max_length=200)
+    limit: int = Field(50, ge=1, le=200)

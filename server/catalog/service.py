@@ -3,14 +3,15 @@ rejected -> off_shelf; a sensitive change to an on-sale product waits for review
 approved version stays on sale; 监管 takedowns; every step audited."""
 from __future__ import annotations
 
+from datetime import date, timedelta
 from typing import Any
 
-from tortoise.expressions import F
+from tortoise.expressions import F, Q
 from tortoise.functions import Count, Min
 
 from server.catalog import cache
-from server.catalog.schemas import (DiffRow, ReviewDetailOut, MAX_STOCK, CertificationIn, MerchantProductOut,
-                                    ProductIn, ProductPatch, ReviewOut, SkuIn, SkuOut, SkuPatch)
+from server.catalog.schemas import (MAX_STOCK, CertificationIn, DiffRow, ExpiringCertOut, MerchantProductOut,
+                                    ProductIn, ProductPatch, ReviewDetailOut, ReviewOut, SkuIn, SkuOut, SkuPatch)
 from server.kit import audit, clock, runtime
 from server.kit.auth import Principal
 from server.kit.db import atomic, id_page, on_commit
@@ -476,6 +477,34 @@ async def count_pending_reviews() -> dict[str, int]:
     """Reviews waiting for the office, by kind (listing, revision)."""
     rows = await ProductReview.filter(status="pending").group_by("kind").annotate(n=Count("id")).values("kind", "n")
     return {"listing": 0, "revision": 0, **{r["kind"]: r["n"] for r in rows}}
+
+
+async def expiring_certificates(days: int, cursor: str | None, limit: int) -> Page[ExpiringCertOut]:
+    """Certificates expired or expiring within `days` (local calendar), soonest first, keyset-paged by
+    (expires_on, id): the office asks the merchants to renew them before the storefront hides them."""
+    today = clock.local_today()
+    qs = Certification.filter(expires_on__isnull=False, expires_on__lte=today + timedelta(days=days))
+    after = decode_cursor(cursor, 2)
+    if after:
+        try:
+            day, cid = date.fromisoformat(str(after[0])), int(after[1])
+        except ValueError:
+            raise ValidationFailed.field("cursor", "malformed cursor") from None
+        qs = qs.filter(Q(expires_on__gt=day) | Q(expires_on=day, id__gt=cid))
+    rows = await qs.order_by("expires_on", "id").limit(limit + 1)
+    more = len(rows) > limit
+    rows = rows[:limit]
+    products = {p["id"]: p for p in await Product.filter(id__in=[c.product_id for c in rows]).values(
+        "id", "name", "status", "merchant_id")}
+    merchants = dict(await Merchant.filter(id__in=[p["merchant_id"] for p in products.values()]).values_list("id", "name"))
+    items = [ExpiringCertOut(id=c.id, product_id=c.product_id, product_name=products[c.product_id]["name"],
+                             product_status=products[c.product_id]["status"],
+                             merchant_id=products[c.product_id]["merchant_id"],
+                             merchant_name=merchants.get(products[c.product_id]["merchant_id"], ""),
+                             kind=c.kind, number=c.number, issuer=c.issuer, expires_on=c.expires_on,
+                             expired=c.expires_on < today) for c in rows]
+    nxt = encode_cursor([rows[-1].expires_on.isoformat(), rows[-1].id]) if more and rows else None
+    return Page[ExpiringCertOut](items=items, next_cursor=nxt)
 
 
 async def _apply_revision(p: Product, snapshot: dict, conn: Any) -> None:

@@ -5,8 +5,8 @@ from sanic import Blueprint, Request
 from server.catalog import service as catalog
 from server.catalog import taxonomy
 from server.catalog.taxonomy import BrandIn, BrandOut, BrandPatch, CategoryIn, CategoryOut, CategoryPatch
-from server.catalog.schemas import (MerchantProductOut, ReasonIn, ReviewDetailOut, ReviewOut,
-                                    ReviewQueueQuery)
+from server.catalog.schemas import (ExpiringCertOut, ExpiringCertQuery, MerchantProductOut, ReasonIn,
+                                    ReviewDetailOut, ReviewOut, ReviewQueueQuery)
 from server.kit import audit
 from server.kit.audit import AuditEntryOut
 from server.kit.auth import Role
@@ -101,6 +101,13 @@ async def product_detail(request: Request, principal, product_id: int):
           response=MerchantProductOut, tags=TAGS, errors=(404, 422))
 async def takedown(request: Request, principal, product_id: int, body: ReasonIn):
     return await catalog.take_down(principal.user_id, product_id, body.reason)
+
+
+@bp.get("/certificates/expiring")
+@endpoint(summary="Certificates expired or expiring within ?days (soonest first), with their products",
+          roles=ADMIN, query=ExpiringCertQuery, response=Page[ExpiringCertOut], tags=TAGS)
+async def expiring_certificates(request: Request, principal, query: ExpiringCertQuery):
+    return await catalog.expiring_certificates(query.days, query.cursor, query.limit)
 
 
 @bp.get("/categories")

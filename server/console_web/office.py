@@ -124,6 +124,20 @@ async def review_list(request: Request, ctx: Ctx):
                       next_href=next_url(result.next_cursor, request))
 
 
+class CertFilter(QuerySchema):
+    days: int = Field(30, ge=0, le=366)
+    cursor: str | None = Field(None, max_length=200)
+
+
+@bp.get("/reviews/certificates")
+@page()
+async def certificate_list(request: Request, ctx: Ctx):
+    f, errors = filters(ctx, CertFilter)
+    result = await catalog.expiring_certificates(f.days, f.cursor, 50)
+    return ctx.render("certificates.html", f=f, errors=errors, rows=result.items,
+                      next_href=next_url(result.next_cursor, request))
+
+
 async def _review_page(ctx: Ctx, review_id: int, notice: str = "", errors: dict | None = None,
                        form: dict | None = None):
     d = await catalog.review_detail(review_id)

@@ -291,3 +291,41 @@ async def test_statistics_figures_exports_and_screen_tokens(office):
     tid = int(r.text.split('data-token="')[1].split('"')[0])
     r = await office.post(f"/console/statistics/screen-tokens/{tid}/revoke")
     assert "已撤销" in r.text
+
+
+async def test_certificate_expiry_list(office, client, admin):
+    from datetime import timedelta
+
+    from server.kit import clock
+    from server.models.catalog import Certification
+
+    cat = await category()
+    shop = await make_shop(client)
+    p = await create_product(shop, cat, name="喀左小米" + secrets.token_hex(2))
+    today = clock.local_today()
+    soon = await Certification.create(product_id=p["id"], kind="green", number="LB-" + secrets.token_hex(3),
+                                      expires_on=today + timedelta(days=10))
+    gone = await Certification.create(product_id=p["id"], kind="sc_licence", number="SC-" + secrets.token_hex(3),
+                                      expires_on=today - timedelta(days=3))
+    later = await Certification.create(product_id=p["id"], kind="organic", number="OR-" + secrets.token_hex(3),
+                                       expires_on=today + timedelta(days=80))
+    r = await office.page("/console/reviews/certificates?days=30")
+    assert f'data-cert="{soon.id}"' in r.text and f'data-cert="{gone.id}"' in r.text
+    assert f'data-cert="{later.id}"' not in r.text and "绿色食品" in r.text
+    assert r.text.index(f'data-cert="{gone.id}"') < r.text.index(f'data-cert="{soon.id}"')   # soonest first
+    r = await office.page("/console/reviews/certificates?days=0")
+    assert f'data-cert="{gone.id}"' in r.text and f'data-cert="{soon.id}"' not in r.text
+    r = await office.page("/console/reviews/certificates?days=90")
+    assert f'data-cert="{later.id}"' in r.text
+    r = await office.page("/console/reviews/certificates?days=999")   # out of range: the default 30 days
+    assert r.status_code == 200 and f'data-cert="{soon.id}"' in r.text and f'data-cert="{later.id}"' not in r.text
+    # keyset pages through the JSON operation, soonest first; only this product's rows counted
+    seen, cursor = [], None
+    while True:
+        params = {"days": 30, "limit": 1, **({"cursor": cursor} if cursor else {})}
+        body = (await admin.get("/api/v1/console/certificates/expiring", params=params)).json()
+        seen += [c["id"] for c in body["items"] if c["product_id"] == p["id"]]
+        cursor = body["next_cursor"]
+        if not cursor:
+            break
+    assert seen == [gone.id, soon.id]

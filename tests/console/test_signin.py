@@ -225,3 +225,20 @@ async def test_grant_role_by_phone_creates_the_user(app):
     assert user.phone == phone and user.nickname == "赵仓管" and user.openid is None
     again = await console.grant_role_by_phone(phone, "admin")
     assert again.user_id == user.id
+
+
+async def test_sign_in_attempts_per_phone_are_throttled_with_a_clear_message(settings, app):
+    from server.kit import runtime
+
+    _, phone = await operator("admin")
+    limit = runtime.settings().console_signin_per_phone_per_hour
+    async with httpx.AsyncClient(base_url=settings.base_url) as c:
+        b = Browser(c)
+        await b.page("/console/login")
+        for _ in range(limit):
+            r = await b.post("/console/login", {"phone": phone, "code": "123456"})
+            assert "操作太频繁" not in r.text and "too many" not in r.text
+        r = await b.post("/console/login", {"phone": phone, "code": "123456"})
+        assert r.headers.get("HX-Retarget") == "#flash" and "操作太频繁，请" in r.text and "分钟后再试" in r.text
+        r = await b.post("/console/login", {"phone": phone, "code": "123456"}, htmx=False)
+        assert r.status_code == 429
