@@ -119,10 +119,16 @@ async def scan_poll(request: Request, ctx: Ctx, ticket: str):
 
 
 @bp.post("/logout")
-@page(roles=())
-async def logout(request: Request, ctx: Ctx):
-    await signin.sign_out(ctx.user_id)
-    await sessions.destroy(request.cookies.get(sessions.COOKIE))
+async def logout(request: Request):
+    """Sign out: any live session may end itself (also one whose roles were taken away meanwhile)."""
+    sid = request.cookies.get(sessions.COOKIE)
+    session = await sessions.load(sid)
+    if session is not None:
+        token = request.headers.get("x-csrf-token") or (request.form or {}).get("_csrf")
+        if not sessions.csrf_ok(sid, token):
+            return flash(Ctx(request), messages.CSRF_FAILED, status=403)
+        await signin.sign_out(session.user_id)
+        await sessions.destroy(sid)
     response = redirect("/console/login?reason=signout", status=303)
     response.delete_cookie(sessions.COOKIE, path="/")
     return response

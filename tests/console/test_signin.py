@@ -242,3 +242,23 @@ async def test_sign_in_attempts_per_phone_are_throttled_with_a_clear_message(set
         assert r.headers.get("HX-Retarget") == "#flash" and "操作太频繁，请" in r.text and "分钟后再试" in r.text
         r = await b.post("/console/login", {"phone": phone, "code": "123456"}, htmx=False)
         assert r.status_code == 429
+
+
+async def test_sign_out_needs_the_csrf_token_and_works_after_a_revoked_role(settings, app):
+    from server.accounts import service
+    from server.models.accounts import RoleGrant
+
+    uid, phone = await operator("livestreamer")
+    b = await sign_in(settings, phone)
+    try:
+        r = await b.post("/console/logout", htmx=False, csrf=False)
+        assert r.status_code == 403 and (await b.client.get("/console/")).status_code == 200
+        await service.revoke_grant((await RoleGrant.get(user_id=uid)).id, revoked_by=None)
+        r = await b.client.get("/console/")
+        assert r.status_code == 403 and "退出" in r.text   # the refusal page still offers sign-out
+        r = await b.post("/console/logout", htmx=False)
+        assert r.status_code == 303 and "reason=signout" in r.headers["location"]
+        r = await b.client.get("/console/")
+        assert r.status_code == 303
+    finally:
+        await b.client.aclose()
