@@ -94,7 +94,7 @@ async def test_product_review_diff_reject_approve_takedown(office, client):
     assert r.status_code == 200, r.text
     r = await office.page("/console/reviews?kind=revision")
     assert "在售商品修改" in r.text
-    rid = int(r.text.split("/console/reviews/")[1].split('"')[0])
+    rid = int(r.text.split('data-review="')[1].split('"')[0])
     r = await office.page(f"/console/reviews/{rid}")
     assert p["name"] in r.text and "喀左老陈醋新版" in r.text and 'class="changed"' in r.text
     r = await office.post(f"/console/reviews/{rid}/reject", {"reason": ""})
