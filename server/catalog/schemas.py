@@ -190,6 +190,7 @@ class MerchantProductsQuery(QuerySchema):
 class ReviewQueueQuery(QuerySchema):
     status: Literal["pending", "approved", "rejected", "superseded"] = "pending"
     kind: Literal["listing", "revision"] | None = None
+    q: str | None = Field(None, max_length=64, description="part of the product's name")
     cursor: str | None = Field(None, max_length=200)
     limit: int = Field(20, ge=1, le=100)
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
-from tortoise.expressions import F, Q
+from tortoise.expressions import F, Q, Subquery
 from tortoise.functions import Count, Min
 
 from server.catalog import cache
@@ -422,12 +422,15 @@ async def adjust_stock(principal: Principal, sku_id: int, delta: int) -> SkuOut:
 
 
 # ---- admin: review and supervision (监管) ------------------------------------------------
-async def review_queue(status: str, cursor: str | None, limit: int, kind: str | None = None) -> Page[ReviewOut]:
-    """Product reviews in a state (and of a kind), oldest first (the queue order), with the product's
-    and the merchant's names."""
+async def review_queue(status: str, cursor: str | None, limit: int, kind: str | None = None,
+                       q: str | None = None) -> Page[ReviewOut]:
+    """Product reviews in a state (and of a kind; q: part of the product's name), oldest first (the
+    queue order), with the product's and the merchant's names."""
     qs = ProductReview.filter(status=status)
     if kind:
         qs = qs.filter(kind=kind)
+    if q:
+        qs = qs.filter(product_id__in=Subquery(Product.filter(name__icontains=q).values("id")))
     rows, next_cursor = await id_page(qs, cursor, limit)
     names = dict(await Product.filter(id__in=[r.product_id for r in rows]).values_list("id", "name"))
     merchants = dict(await Merchant.filter(id__in=[r.merchant_id for r in rows]).values_list("id", "name"))

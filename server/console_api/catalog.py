@@ -65,7 +65,7 @@ async def merchant_reinstate(request: Request, principal, merchant_id: int):
 @endpoint(summary="Product review queue (listings and changes to on-sale products)", roles=ADMIN,
           query=ReviewQueueQuery, response=Page[ReviewOut], tags=TAGS)
 async def review_queue(request: Request, principal, query: ReviewQueueQuery):
-    return await catalog.review_queue(query.status, query.cursor, query.limit, query.kind)
+    return await catalog.review_queue(query.status, query.cursor, query.limit, query.kind, query.q)
 
 
 @bp.get("/product-reviews/<review_id:int>")

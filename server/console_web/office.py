@@ -112,6 +112,7 @@ async def merchant_action(request: Request, ctx: Ctx, merchant_id: int, action: 
 class ReviewFilter(QuerySchema):
     status: Literal["pending", "approved", "rejected", "superseded"] = "pending"
     kind: Literal["listing", "revision"] | None = None
+    q: str | None = Field(None, max_length=64)
     cursor: str | None = Field(None, max_length=200)
 
 
@@ -119,7 +120,7 @@ class ReviewFilter(QuerySchema):
 @page()
 async def review_list(request: Request, ctx: Ctx):
     f, errors = filters(ctx, ReviewFilter)
-    result = await catalog.review_queue(f.status, f.cursor, PAGE_SIZE, f.kind)
+    result = await catalog.review_queue(f.status, f.cursor, PAGE_SIZE, f.kind, f.q)
     return ctx.render("reviews.html", f=f, errors=errors, rows=result.items,
                       next_href=next_url(result.next_cursor, request))
 

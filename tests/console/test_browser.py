@@ -93,6 +93,9 @@ async def test_office_walk_and_flows_in_chromium(client, settings, app):
             assert "没有符合条件的商户" in await page.inner_text("main")
             # 商品审核: an empty reason is refused beside its field, then a real one rejects
             await page.goto(settings.base_url + "/console/reviews?kind=listing", wait_until="load")
+            await page.fill("form.filters input[name=q]", product["name"])
+            async with page.expect_navigation():
+                await page.click("form.filters button[type=submit]")
             async with page.expect_navigation():
                 await page.click(f"text={product['name']}")
             page.on("dialog", lambda d: asyncio.ensure_future(d.accept()))

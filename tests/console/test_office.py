@@ -92,9 +92,13 @@ async def test_product_review_diff_reject_approve_takedown(office, client):
     # a change to the on-sale product waits for review beside the approved version
     r = await shop.member.patch(f"/api/v1/merchant/products/{p['id']}", json={"name": "喀左老陈醋新版"})
     assert r.status_code == 200, r.text
-    r = await office.page("/console/reviews?kind=revision")
-    assert "在售商品修改" in r.text
-    rid = int(r.text.split('data-review="')[1].split('"')[0])
+    r = await office.page("/console/reviews?kind=revision&q=" + p["name"])
+    assert r.text.count("data-review=") == 1 and "在售商品修改" in r.text
+    r = await office.page("/console/reviews?q=没有这个商品")
+    assert "没有名称含“没有这个商品”的审核记录" in r.text
+    from server.models.catalog_reviews import ProductReview
+
+    rid = (await ProductReview.get(product_id=p["id"], kind="revision", status="pending")).id
     r = await office.page(f"/console/reviews/{rid}")
     assert p["name"] in r.text and "喀左老陈醋新版" in r.text and 'class="changed"' in r.text
     r = await office.post(f"/console/reviews/{rid}/reject", {"reason": ""})
