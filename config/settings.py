@@ -372,6 +372,18 @@ class Settings(BaseSettings):
     alert_expired_pending_after_seconds: int = Field(120, ge=0)
     alert_worker_heartbeat_seconds: int = Field(90, ge=5)
 
+    # ---- the web console (issue #22: server/kit/sessions.py, server/accounts/console.py, server/console_web) ----
+    # A console session ends after this long without a request, and this long after sign-in at most.
+    console_session_idle_seconds: int = Field(8 * 3600, ge=60)
+    console_session_absolute_seconds: int = Field(7 * 86400, ge=300)
+    # Sign-in attempts (code requests and code checks) per client address per hour, and per phone.
+    console_signin_per_ip_per_hour: int = Field(60, ge=1)
+    console_signin_per_phone_per_hour: int = Field(20, ge=1)
+    # A scan-to-sign-in ticket (the mini-program code on the login page) lives this long (seconds).
+    console_scan_ticket_seconds: int = Field(120, ge=10, le=600)
+    # The mini-program page a scan opens (it confirms the sign-in with the ticket in its scene).
+    console_scan_page: str = "pages/console/confirm"
+
     @model_validator(mode="after")
     def _check(self) -> "Settings":
         if self.env == "production":

@@ -1,8 +1,9 @@
 """Login, the caller's identity and phone binding."""
 from sanic import Blueprint, Request
 
+from server.accounts import console
 from server.accounts import service as accounts
-from server.accounts.schemas import LoginOut, UserOut, WechatLoginIn
+from server.accounts.schemas import LoginOut, ScanConfirmOut, UserOut, WechatLoginIn
 from server.kit.http import endpoint
 
 bp = Blueprint("mp_auth", url_prefix="/api/v1")
@@ -24,3 +25,11 @@ async def wechat_login(request: Request, body: WechatLoginIn):
           response=UserOut, tags=("auth",))
 async def me(request: Request, principal):
     return await accounts.me(principal)
+
+
+@bp.post("/auth/console-scan/<ticket:str>/confirm")
+@endpoint(summary="扫码登录: confirm the web console sign-in shown by the scanned code (operators only)",
+          auth="user", response=ScanConfirmOut, tags=("auth",), errors=(403, 409, 410, 422))
+async def confirm_console_scan(request: Request, principal, ticket: str):
+    await console.confirm_scan(ticket, principal)
+    return ScanConfirmOut(confirmed=True)

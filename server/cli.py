@@ -188,12 +188,14 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("name", nargs="?", default="update")
     p.add_argument("--server", default="postgres://postgres@127.0.0.1:5432/postgres",
                    help="a PostgreSQL server URL where a scratch database may be created")
-    p = sub.add_parser("grant-role", help="grant a role to the user with this openid")
-    p.add_argument("openid")
+    p = sub.add_parser("grant-role", help="grant a role to the user with this openid (or --phone)")
+    p.add_argument("openid", nargs="?", help="the user's WeChat openid (or give --phone)")
     p.add_argument("role", choices=["merchant", "livestreamer", "station_staff", "warehouse", "admin"])
     p.add_argument("--station", help="station code (station_staff)")
     p.add_argument("--merchant", type=int, help="merchant id (merchant)")
     p.add_argument("--head", action="store_true", help="station head (station_staff)")
+    p.add_argument("--phone", help="the user's mobile number (created when needed; signs in to /console/ by SMS)")
+    p.add_argument("--name", default="", help="with --phone: the new user's name")
     p = sub.add_parser("revoke-role", help="take a role back from the user with this openid")
     p.add_argument("openid")
     p.add_argument("role", choices=["merchant", "livestreamer", "station_staff", "warehouse", "admin"])
@@ -244,9 +246,16 @@ def main(argv: list[str] | None = None) -> None:
         elif args.cmd == "grant-role":
             from server.accounts import service
 
-            grant = asyncio.run(_with_runtime(lambda: service.grant_role_by_openid(
-                args.openid, args.role, station_code=args.station, merchant_id=args.merchant,
-                is_head=args.head)))
+            from server.accounts import console
+
+            if (args.openid is None) == (args.phone is None):
+                parser.error("grant-role: give either an openid or --phone PHONE")
+            grant = asyncio.run(_with_runtime(
+                (lambda: console.grant_role_by_phone(args.phone, args.role, name=args.name,
+                                                     station_code=args.station, merchant_id=args.merchant,
+                                                     is_head=args.head)) if args.phone else
+                (lambda: service.grant_role_by_openid(args.openid, args.role, station_code=args.station,
+                                                      merchant_id=args.merchant, is_head=args.head))))
             print(f"granted {grant.role} to user {grant.user_id}"
                   + (f" at station {grant.station_id}" if grant.station_id else "")
                   + (f" for merchant {grant.merchant_id}" if grant.merchant_id else ""))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+from server.catalog import service as catalog
 from server.kit import clock
 from server.kit.db import atomic
 from server.models.catalog import Category, Certification, Product, Sku
@@ -87,6 +88,7 @@ PRODUCTS = [
 async def seed() -> str:
     """Create whatever demo data is missing; returns a summary."""
     created = {"stations": 0, "categories": 0, "merchants": 0, "products": 0, "inbound notes": 0}
+    await catalog.ensure_default_brands()
     async with atomic() as conn:
         county, new = await Station.get_or_create(
             code="KZ-COUNTY", using_db=conn,

@@ -81,7 +81,8 @@ async def settings():
     s = Settings(_env_file=None, env="test", data_dir=tmp, database_url=db_url, redis_url=REDIS_URL,
                  redis_prefix=f"kzt{secrets.token_hex(3)}:", port=_free_port(), simulators="on",
                  worker_mode="inline", seed_demo_on_first_run=False,
-                 jwt_secret=secrets.token_urlsafe(48), login_rate_per_minute=100000)
+                 jwt_secret=secrets.token_urlsafe(48), login_rate_per_minute=100000,
+                 console_signin_per_ip_per_hour=100000)
     yield s
     if db_name:
         await _drop_pg_database(PG_URL, db_name)

@@ -150,13 +150,13 @@ async def set_active(user_id: int, active: bool, *, actor_id: int) -> UserAdminO
     return await user_detail(user_id)
 
 
-async def _station_by_code(station_code: str | None) -> int | None:
-    """The id of the station with this code (the CLI names stations by code), None for none."""
+async def station_id_by_code(station_code: str | None) -> int | None:
+    """The id of the station with this code (None for no code); 422 naming `station` when unknown."""
     from server.models.stations import Station
 
     if not station_code:
         return None
-    station = await Station.get_or_none(code=station_code)
+    station = await Station.get_or_none(code=station_code).only("id")
     if station is None:
         raise ValidationFailed.field("station", f"no station with code {station_code}")
     return station.id
@@ -165,7 +165,7 @@ async def _station_by_code(station_code: str | None) -> int | None:
 async def grant_role_by_openid(openid: str, role: str, *, station_code: str | None,
                                merchant_id: int | None, is_head: bool = False) -> GrantOut:
     """CLI bootstrap (`grant-role`): find or create the user by openid, then grant."""
-    station_id = await _station_by_code(station_code)
+    station_id = await station_id_by_code(station_code)
     user, _ = await User.get_or_create(openid=openid)
     return await grant_role(user.id, role, station_id=station_id, merchant_id=merchant_id,
                             is_head=is_head)
@@ -174,7 +174,7 @@ async def grant_role_by_openid(openid: str, role: str, *, station_code: str | No
 async def revoke_role_by_openid(openid: str, role: str, *, station_code: str | None,
                                 merchant_id: int | None) -> GrantOut:
     """CLI (`revoke-role`): take back the grant of role (at that station / for that merchant)."""
-    station_id = await _station_by_code(station_code)
+    station_id = await station_id_by_code(station_code)
     grant = await RoleGrant.filter(user__openid=openid,
                                    scope_key=_scope_key(Role(role).value, station_id, merchant_id)).first()
     if grant is None:

@@ -11,7 +11,8 @@ from tortoise.functions import Sum
 from tortoise.expressions import Q, Subquery
 
 from server.catalog import cache
-from server.catalog.schemas import BRAND_LABELS, ProductListQuery
+from server.catalog import taxonomy
+from server.catalog.schemas import ProductListQuery
 from server.kit import clock, runtime
 from server.kit.errors import NotFound, ValidationFailed
 from server.kit.schemas import decode_cursor, encode_cursor
@@ -38,7 +39,7 @@ def stock_state(units: int | None) -> str:
 
 
 async def _load_categories_flat() -> list[dict]:
-    return await Category.all().order_by("sort", "id").values("id", "name", "slug", "parent_id", "sort")
+    return await Category.all().order_by("sort", "id").values("id", "name", "slug", "parent_id", "sort", "hidden")
 
 
 async def _categories() -> list[dict]:
@@ -69,10 +70,11 @@ async def _stock_by_product(ids: list[int]) -> dict[int, int]:
 
 async def _cards(rows: list[dict]) -> list[dict]:
     stock = await _stock_by_product([r["id"] for r in rows])
+    labels = await taxonomy.brand_labels()
     return [{"id": r["id"], "name": r["name"], "subtitle": r["subtitle"],
              "image": (r["images"] or [""])[0] if isinstance(r["images"], list) else "",
              "price": r["min_price"], "sales": r["sales"], "brand": r["brand"],
-             "brand_label": BRAND_LABELS.get(r["brand"], ""), "origin_town": r["origin_town"],
+             "brand_label": labels.get(r["brand"], ""), "origin_town": r["origin_town"],
              "merchant_id": r["merchant_id"], "category_id": r["category_id"],
              "stock_state": stock_state(stock.get(r["id"]))} for r in rows]
 
@@ -240,7 +242,7 @@ async def _load_detail(product_id: int) -> dict | None:
     return {
         "id": p.id, "name": p.name, "subtitle": p.subtitle, "description": p.description,
         "images": list(p.images or []), "price": p.min_price, "sales": p.sales, "brand": p.brand,
-        "brand_label": BRAND_LABELS.get(p.brand, ""), "origin_town": p.origin_town,
+        "brand_label": (await taxonomy.brand_labels()).get(p.brand, ""), "origin_town": p.origin_town,
         "origin_village": p.origin_village, "stock_state": stock_state(total),
         "published_at": p.published_at.isoformat() if p.published_at else None,
         "category": {"id": cat.id, "name": cat.name} if cat else None,
@@ -267,7 +269,8 @@ async def product_detail(product_id: int) -> bytes:
 
 # ---- categories, home, shop ---------------------------------------------------------------
 async def _load_categories() -> list[dict]:
-    cats = await _load_categories_flat()
+    # Hidden categories (and what hangs under them) are left out of the tree.
+    cats = [c for c in await _load_categories_flat() if not c["hidden"]]
     nodes = {c["id"]: {"id": c["id"], "name": c["name"], "slug": c["slug"], "children": []} for c in cats}
     roots = []
     for c in cats:
@@ -283,15 +286,16 @@ async def category_tree() -> bytes:
 async def _load_home() -> dict:
     cats = await _categories()
     sections = []
-    for c in (c for c in cats if c["parent_id"] is None):
+    for c in (c for c in cats if c["parent_id"] is None and not c["hidden"]):
         rows = await (Product.filter(visible=True, category_id__in=_subtree(cats, c["id"]))
                       .order_by("-sales", "-id").limit(6).values(*LIST_FIELDS))
         sections.append({"category": {"id": c["id"], "name": c["name"], "slug": c["slug"]},
                          "products": await _cards(rows)})
-    brand_rows = await (Product.filter(visible=True, brand__in=list(BRAND_LABELS))
+    shown = await taxonomy.brand_labels(shown_only=True)
+    brand_rows = await (Product.filter(visible=True, brand__in=list(shown) or [""])
                         .order_by("-sales", "-id").limit(10).values(*LIST_FIELDS))
     return {"featured": sections, "regional_brands": await _cards(brand_rows),
-            "brands": [{"brand": k, "label": v} for k, v in BRAND_LABELS.items()]}
+            "brands": [{"brand": k, "label": v} for k, v in shown.items()]}
 
 
 async def home() -> bytes:

@@ -2,15 +2,13 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, Strict, field_validator
 
 from server.kit.money import PositiveFen as _PositiveFen
 from server.kit.schemas import Out, QuerySchema, Schema
 
-BRANDS = ("kazuo_zisha", "kazuo_vinegar", "kazuo_grains")
-BRAND_LABELS = {"kazuo_zisha": "喀左紫砂", "kazuo_vinegar": "喀左陈醋", "kazuo_grains": "喀左杂粮"}
 CERT_KINDS = ("pollution_free", "green", "organic", "geo_indication", "sc_licence")
 MAX_STOCK = 1_000_000
 MAX_IMAGES = 9
@@ -21,7 +19,8 @@ MAX_PRICE = 100_000_000
 PositiveFen = Annotated[_PositiveFen, Strict(), Field(le=MAX_PRICE)]
 SInt = Annotated[int, Strict()]
 SBool = Annotated[bool, Strict()]
-Brand = Literal["", "kazuo_zisha", "kazuo_vinegar", "kazuo_grains"]
+# A regional brand's code (the brands are data: server/catalog/taxonomy.py), or "" for none.
+Brand = Annotated[str, Field(pattern=r"^([a-z][a-z0-9_]{1,15})?$")]
 CertKind = Literal["pollution_free", "green", "organic", "geo_indication", "sc_licence"]
 ProductName = Annotated[str, Field(min_length=1, max_length=64)]
 Place = Annotated[str, Field(max_length=32)]
@@ -132,6 +131,15 @@ class ReviewOut(Out):
     reason: str
     created_at: datetime
     reviewed_at: datetime | None
+    product_name: str = Field("", description="the product's current name (queue listings)")
+    merchant_name: str = Field("", description="the merchant's name (queue listings)")
+
+
+class DiffRow(Out):
+    field: str
+    approved: Any = Field(None, description="the value on sale now (null for a first listing)")
+    proposed: Any = None
+    changed: bool
 
 
 class MerchantProductOut(Out):
@@ -164,7 +172,7 @@ class ProductListQuery(QuerySchema):
     q: str | None = Field(None, max_length=32, description="keyword (Chinese substring), ranked")
     category_id: int | None = Field(None, ge=1, le=2**63 - 1, description="includes sub-categories")
     town: str | None = Field(None, max_length=32)
-    brand: Literal["kazuo_zisha", "kazuo_vinegar", "kazuo_grains"] | None = None
+    brand: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{1,15}$")] | None = None
     cert: CertKind | None = None
     price_min: int | None = Field(None, ge=0, le=MAX_PRICE)
     price_max: int | None = Field(None, ge=0, le=MAX_PRICE)
@@ -181,6 +189,8 @@ class MerchantProductsQuery(QuerySchema):
 
 class ReviewQueueQuery(QuerySchema):
     status: Literal["pending", "approved", "rejected", "superseded"] = "pending"
+    kind: Literal["listing", "revision"] | None = None
+    q: str | None = Field(None, max_length=64, description="part of the product's name")
     cursor: str | None = Field(None, max_length=200)
     limit: int = Field(20, ge=1, le=100)
 
@@ -190,3 +200,30 @@ class ImageOut(Out):
     width: int
     height: int
     size: int
+
+
+class ReviewDetailOut(Out):
+    review: ReviewOut
+    product: MerchantProductOut
+    rows: list[DiffRow] = Field(description="the submission side by side with the approved version")
+
+
+class ExpiringCertOut(Out):
+    """A certificate (三品一标, SC licence) that has expired or expires soon, with its product."""
+    id: int
+    product_id: int
+    product_name: str
+    product_status: str
+    merchant_id: int
+    merchant_name: str
+    kind: str
+    number: str
+    issuer: str
+    expires_on: date
+    expired: bool
+
+
+class ExpiringCertQuery(QuerySchema):
+    days: int = Field(30, ge=0, le=366, description="expiring within this many days (expired ones included)")
+    cursor: str | None = Field(None, max_length=200)
+    limit: int = Field(50, ge=1, le=200)

@@ -3,20 +3,21 @@ rejected -> off_shelf; a sensitive change to an on-sale product waits for review
 approved version stays on sale; 监管 takedowns; every step audited."""
 from __future__ import annotations
 
+from datetime import date, timedelta
 from typing import Any
 
-from tortoise.expressions import F
-from tortoise.functions import Min
+from tortoise.expressions import F, Q, Subquery
+from tortoise.functions import Count, Min
 
 from server.catalog import cache
-from server.catalog.schemas import (BRAND_LABELS, MAX_STOCK, CertificationIn, MerchantProductOut,
-                                    ProductIn, ProductPatch, ReviewOut, SkuIn, SkuOut, SkuPatch)
+from server.catalog.schemas import (MAX_STOCK, CertificationIn, DiffRow, ExpiringCertOut, MerchantProductOut,
+                                    ProductIn, ProductPatch, ReviewDetailOut, ReviewOut, SkuIn, SkuOut, SkuPatch)
 from server.kit import audit, clock, runtime
 from server.kit.auth import Principal
 from server.kit.db import atomic, id_page, on_commit
 from server.kit.errors import Conflict, NotFound, ValidationFailed
 from server.kit.schemas import Page, decode_cursor, encode_cursor
-from server.models.catalog import Category, Certification, Product, Sku
+from server.models.catalog import Brand, Category, Certification, Product, Sku
 from server.models.catalog_reviews import ProductReview
 from server.models.merchants import Merchant
 
@@ -69,10 +70,36 @@ async def _category(category_id: int, conn: Any) -> Category:
     return cat
 
 
+# The plan's three regional public brands: written on an empty table the first time brands are needed
+# (a new installation starts with them; after that they are ordinary rows the office keeps).
+DEFAULT_BRANDS = (("kazuo_zisha", "喀左紫砂"), ("kazuo_vinegar", "喀左陈醋"), ("kazuo_grains", "喀左杂粮"))
+
+
+async def ensure_default_brands(conn: Any = None) -> bool:
+    """Write the default brands when there are none (idempotent; True when it wrote them)."""
+    if await Brand.all().using_db(conn).exists():
+        return False
+    await Brand.bulk_create([Brand(code=c, name=n, sort=i) for i, (c, n) in enumerate(DEFAULT_BRANDS)],
+                            ignore_conflicts=True, using_db=conn)
+    return True
+
+
+async def check_brand(code: str | None, conn: Any = None, field: str = "brand") -> None:
+    """A product carries no brand ("") or a regional brand that is not hidden (422 naming the field)."""
+    if not code:
+        return
+    if await Brand.filter(code=code, hidden=False).using_db(conn).exists():
+        return
+    if await ensure_default_brands(conn) and await Brand.filter(code=code, hidden=False).using_db(conn).exists():
+        return
+    raise ValidationFailed.field(field, "no such regional brand (or it is hidden)")
+
+
 async def _search_text(p: Product, conn: Any, merchant: Merchant | None = None) -> str:
     cat = await Category.filter(id=p.category_id).using_db(conn).first()
     m = merchant or await Merchant.filter(id=p.merchant_id).using_db(conn).first()
-    parts = [p.name, p.subtitle, cat.name if cat else "", BRAND_LABELS.get(p.brand, ""),
+    brand = await Brand.filter(code=p.brand).using_db(conn).first() if p.brand else None
+    parts = [p.name, p.subtitle, cat.name if cat else "", brand.name if brand else "",
              p.origin_town, p.origin_village, m.name if m else ""]
     return " ".join(x for x in parts if x).lower()
 
@@ -157,6 +184,7 @@ async def create_product(principal: Principal, merchant_id: int, body: ProductIn
         m = await merchant_in_scope(principal, merchant_id, conn)
         _require_active(m)
         await _category(body.category_id, conn)
+        await check_brand(body.brand, conn)
         p = await Product.create(
             merchant_id=m.id, category_id=body.category_id, name=body.name, subtitle=body.subtitle,
             description=body.description, images=body.images, origin_town=body.origin_town or m.town,
@@ -211,6 +239,8 @@ async def update_product(principal: Principal, product_id: int, body: ProductPat
             raise Conflict("the product is under review", code="under_review")
         if "category_id" in changes:
             await _category(changes["category_id"], conn)
+        if changes.get("brand") and changes["brand"] != p.brand:
+            await check_brand(changes["brand"], conn)
         certs = _certs_json(body.certifications) if "certifications" in changes else None
         if p.status in EDITABLE:
             direct = {k: v for k, v in changes.items() if k != "certifications"}
@@ -392,10 +422,92 @@ async def adjust_stock(principal: Principal, sku_id: int, delta: int) -> SkuOut:
 
 
 # ---- admin: review and supervision (监管) ------------------------------------------------
-async def review_queue(status: str, cursor: str | None, limit: int) -> Page[ReviewOut]:
-    """Product reviews in a state, oldest first (the queue order)."""
-    rows, next_cursor = await id_page(ProductReview.filter(status=status), cursor, limit)
-    return Page(items=[ReviewOut.model_validate(r) for r in rows], next_cursor=next_cursor)
+async def review_queue(status: str, cursor: str | None, limit: int, kind: str | None = None,
+                       q: str | None = None) -> Page[ReviewOut]:
+    """Product reviews in a state (and of a kind; q: part of the product's name), oldest first (the
+    queue order), with the product's and the merchant's names."""
+    qs = ProductReview.filter(status=status)
+    if kind:
+        qs = qs.filter(kind=kind)
+    if q:
+        qs = qs.filter(product_id__in=Subquery(Product.filter(name__icontains=q).values("id")))
+    rows, next_cursor = await id_page(qs, cursor, limit)
+    names = dict(await Product.filter(id__in=[r.product_id for r in rows]).values_list("id", "name"))
+    merchants = dict(await Merchant.filter(id__in=[r.merchant_id for r in rows]).values_list("id", "name"))
+    items = [ReviewOut.model_validate(r).model_copy(update={"product_name": names.get(r.product_id, ""),
+                                                            "merchant_name": merchants.get(r.merchant_id, "")})
+             for r in rows]
+    return Page(items=items, next_cursor=next_cursor)
+
+
+def _diff_rows(kind: str, snapshot: dict, current: MerchantProductOut) -> list[DiffRow]:
+    now = current.model_dump(mode="json")
+    rows = []
+    for k, v in snapshot.get("product", {}).items():
+        approved = None if kind == "listing" else now.get(k)
+        rows.append(DiffRow(field=k, approved=approved, proposed=v, changed=approved != v))
+    if "certifications" in snapshot:
+        approved = None if kind == "listing" else [
+            {"kind": c["kind"], "number": c["number"], "issuer": c["issuer"], "expires_on": c["expires_on"]}
+            for c in now["certifications"]]
+        proposed = snapshot["certifications"]
+        rows.append(DiffRow(field="certifications", approved=approved, proposed=proposed,
+                            changed=approved != proposed))
+    prices = {str(s["id"]): s["price"] for s in now["skus"]}
+    specs = {str(s["id"]): s["spec"] for s in now["skus"]}
+    for sku_id, price in snapshot.get("sku_prices", {}).items():
+        approved = prices.get(str(sku_id))
+        rows.append(DiffRow(field=f"sku_price:{specs.get(str(sku_id), sku_id)}", approved=approved,
+                            proposed=price, changed=approved != price))
+    for s in snapshot.get("skus", []):
+        rows.append(DiffRow(field=f"sku:{s.get('spec', '')}", approved=None, proposed=s, changed=True))
+    return rows
+
+
+async def review_detail(review_id: int) -> ReviewDetailOut:
+    """A review with the product as approved now and the submission side by side, field by field."""
+    rev = await ProductReview.get_or_none(id=review_id)
+    if rev is None:
+        raise NotFound("review not found")
+    product = await admin_product(rev.product_id)
+    merchant = await Merchant.get_or_none(id=rev.merchant_id).only("id", "name")
+    out = ReviewOut.model_validate(rev).model_copy(update={"product_name": product.name,
+                                                           "merchant_name": merchant.name if merchant else ""})
+    return ReviewDetailOut(review=out, product=product, rows=_diff_rows(rev.kind, rev.snapshot, product))
+
+
+async def count_pending_reviews() -> dict[str, int]:
+    """Reviews waiting for the office, by kind (listing, revision)."""
+    rows = await ProductReview.filter(status="pending").group_by("kind").annotate(n=Count("id")).values("kind", "n")
+    return {"listing": 0, "revision": 0, **{r["kind"]: r["n"] for r in rows}}
+
+
+async def expiring_certificates(days: int, cursor: str | None, limit: int) -> Page[ExpiringCertOut]:
+    """Certificates expired or expiring within `days` (local calendar), soonest first, keyset-paged by
+    (expires_on, id): the office asks the merchants to renew them before the storefront hides them."""
+    today = clock.local_today()
+    qs = Certification.filter(expires_on__isnull=False, expires_on__lte=today + timedelta(days=days))
+    after = decode_cursor(cursor, 2)
+    if after:
+        try:
+            day, cid = date.fromisoformat(str(after[0])), int(after[1])
+        except ValueError:
+            raise ValidationFailed.field("cursor", "malformed cursor") from None
+        qs = qs.filter(Q(expires_on__gt=day) | Q(expires_on=day, id__gt=cid))
+    rows = await qs.order_by("expires_on", "id").limit(limit + 1)
+    more = len(rows) > limit
+    rows = rows[:limit]
+    products = {p["id"]: p for p in await Product.filter(id__in=[c.product_id for c in rows]).values(
+        "id", "name", "status", "merchant_id")}
+    merchants = dict(await Merchant.filter(id__in=[p["merchant_id"] for p in products.values()]).values_list("id", "name"))
+    items = [ExpiringCertOut(id=c.id, product_id=c.product_id, product_name=products[c.product_id]["name"],
+                             product_status=products[c.product_id]["status"],
+                             merchant_id=products[c.product_id]["merchant_id"],
+                             merchant_name=merchants.get(products[c.product_id]["merchant_id"], ""),
+                             kind=c.kind, number=c.number, issuer=c.issuer, expires_on=c.expires_on,
+                             expired=c.expires_on < today) for c in rows]
+    nxt = encode_cursor([rows[-1].expires_on.isoformat(), rows[-1].id]) if more and rows else None
+    return Page[ExpiringCertOut](items=items, next_cursor=nxt)
 
 
 async def _apply_revision(p: Product, snapshot: dict, conn: Any) -> None:

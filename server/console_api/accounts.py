@@ -1,10 +1,12 @@
-"""Admins grant and revoke roles, and disable accounts."""
+"""Admins find users, create operators, grant and revoke roles, and disable accounts."""
 from sanic import Blueprint, Request
 
+from server.accounts import console as operators
 from server.accounts import service as accounts
-from server.accounts.schemas import GrantIn, GrantOut, UserAdminOut
+from server.accounts.schemas import GrantIn, GrantOut, OperatorIn, UserAdminOut, UserBrief, UserSearchQuery
 from server.kit.auth import Role
 from server.kit.http import endpoint
+from server.kit.schemas import Page
 
 bp = Blueprint("console_accounts", url_prefix="/api/v1/console")
 ADMIN = (Role.admin,)
@@ -45,3 +47,18 @@ async def disable(request: Request, principal, user_id: int):
           tags=("console: accounts",))
 async def enable(request: Request, principal, user_id: int):
     return await accounts.set_active(user_id, True, actor_id=principal.user_id)
+
+
+@bp.get("/users")
+@endpoint(summary="Find users by phone (or its start), nickname (part), openid or id, newest first",
+          roles=ADMIN, query=UserSearchQuery, response=Page[UserBrief], tags=("console: accounts",))
+async def search(request: Request, principal, query: UserSearchQuery):
+    return await operators.search_users(query.q, query.role, query.cursor, query.limit)
+
+
+@bp.post("/operators")
+@endpoint(summary="Create an operator by name and phone (they sign in to /console/ by SMS code)",
+          roles=ADMIN, body=OperatorIn, response=UserAdminOut, status=201, tags=("console: accounts",),
+          errors=(409,))
+async def create_operator(request: Request, principal, body: OperatorIn):
+    return await operators.create_operator(body.name, body.phone, actor_id=principal.user_id)

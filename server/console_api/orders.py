@@ -7,7 +7,7 @@ from sanic import Blueprint, Request
 
 from server.kit.auth import Role
 from server.kit.http import endpoint
-from server.kit.schemas import QuerySchema, Schema
+from server.kit.schemas import Page, QuerySchema, Schema
 from server.ledger import service as ledger
 from server.orders import refunds
 from server.orders import service as orders
@@ -39,9 +39,22 @@ class NotificationQuery(QuerySchema):
     limit: int = Field(50, ge=1, le=200)
 
 
+class RefundQuery(QuerySchema):
+    status: Literal["requested", "approved", "processing", "succeeded", "rejected", "failed"] = "requested"
+    cursor: str | None = Field(None, max_length=200)
+    limit: int = Field(20, ge=1, le=100)
+
+
 class BalanceQuery(QuerySchema):
     account_type: Literal["merchant", "platform", "station", "livestreamer"] | None = None
     account_id: Annotated[int, Field(ge=1, le=2**63 - 1)] | None = None
+
+
+@bp.get("/refunds")
+@endpoint(summary="Refunds by state, oldest first (requested = waiting for a decision)", roles=ADMIN,
+          query=RefundQuery, response=Page[RefundOut], tags=TAGS)
+async def refund_list(request: Request, principal, query: RefundQuery):
+    return await refunds.list_refunds(query.status, query.cursor, query.limit)
 
 
 @bp.get("/orders")

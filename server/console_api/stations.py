@@ -4,13 +4,16 @@ from sanic import Blueprint, Request
 from server.kit.auth import Role
 from server.kit.http import endpoint
 from server.kit.schemas import Page
-from server.stations import network
+from server.media.upload import read_upload
+from server.stations import importer, network
 from server.stations import service as stations
 from server.stations import staff
 from server.stations.schemas import (AlertOut, AlertQuery, CoverageOut, HeadIn, StaffOut, StationIn, StationListQuery,
                                      StationOut, StationPatch)
 
 bp = Blueprint("console_stations", url_prefix="/api/v1/console")
+SHEET = {"multipart/form-data": {"schema": {"type": "object", "required": ["file"], "properties": {
+    "file": {"type": "string", "format": "binary", "description": "a .csv (UTF-8 or GBK) or .xlsx sheet"}}}}}
 ADMIN = (Role.admin,)
 TAGS = ("console: stations",)
 
@@ -20,6 +23,21 @@ TAGS = ("console: stations",)
           status=201, tags=TAGS, errors=(409,))
 async def create(request: Request, principal, body: StationIn):
     return await network.create_station(body, actor_id=principal.user_id)
+
+
+@bp.post("/stations/import")
+@endpoint(summary="Check a station sheet (CSV/xlsx) without writing: every row's problems; a clean one gets a token",
+          roles=ADMIN, request_content=SHEET, response=importer.ImportReport, tags=TAGS, errors=(422,))
+async def import_check(request: Request, principal):
+    data, name = read_upload(request)
+    return await importer.dry_run(name, data)
+
+
+@bp.post("/stations/import/<token:str>/apply")
+@endpoint(summary="Write a checked sheet: all its stations in one transaction, or none", roles=ADMIN,
+          response=importer.ImportReport, tags=TAGS, errors=(409, 410, 422))
+async def import_apply(request: Request, principal, token: str):
+    return await importer.apply(token, actor_id=principal.user_id)
 
 
 @bp.get("/stations")

@@ -55,7 +55,7 @@ async def coverage(request: Request, principal):
 @bp.get(f"{P}/export/<table:str>")
 @endpoint(summary="Export one table (or 'all' as xlsx) as CSV or xlsx", roles=ADMIN, query=ExportQuery,
           response_content=FILES, tags=TAGS, errors=(404, 422),
-          description="tables: " + ", ".join(stats.EXPORTS))
+          description="tables: " + ", ".join(stats.EXPORTS), session_ok=True)
 async def export(request: Request, principal, table: str, query: ExportQuery):
     start, end = _range(query)
     stats.check_range(start, end)

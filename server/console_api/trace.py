@@ -46,7 +46,8 @@ async def destinations(request: Request, principal, batch_id: int):
 
 @bp.get("/batches/<batch_id:int>/labels")
 @endpoint(summary="A printable label sheet of the batch's codes", roles=ADMIN, query=LabelsQuery,
-          response_content={"text/html": {"schema": {"type": "string"}}}, tags=TAGS, errors=(404, 422))
+          response_content={"text/html": {"schema": {"type": "string"}}}, tags=TAGS, errors=(404, 422),
+          session_ok=True)
 async def labels(request: Request, principal, batch_id: int, query: LabelsQuery):
     return html(await trace.label_sheet(None, batch_id, query.first, query.count), headers={"Cache-Control": "no-store"})
 

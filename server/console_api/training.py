@@ -157,7 +157,7 @@ async def remove_file(request: Request, principal, session_id: int, file_id: int
 
 @bp.get("/sessions/<session_id:int>/archive.zip")
 @endpoint(summary="The session's archive: CSV sign-in sheet plus its files, zipped", roles=ADMIN,
-          tags=TAGS, errors=(404,), response_content=ZIP)
+          tags=TAGS, errors=(404,), response_content=ZIP, session_ok=True)
 async def archive_zip(request: Request, principal, session_id: int):
     tmp, size, name = await archive.export_zip(session_id)
     try:
@@ -312,7 +312,8 @@ async def progress(request: Request, principal):
 
 
 @bp.get("/progress.csv")
-@endpoint(summary="Progress against targets as CSV", roles=ADMIN, tags=TAGS, response_content=CSV)
+@endpoint(summary="Progress against targets as CSV", roles=ADMIN, tags=TAGS, response_content=CSV,
+          session_ok=True)
 async def progress_csv(request: Request, principal):
     body = outcomes.progress_csv(await outcomes.progress())
     return HTTPResponse(body, content_type="text/csv; charset=utf-8",

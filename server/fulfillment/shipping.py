@@ -221,3 +221,10 @@ async def resolve(task_id: int, action: str, note: str, actor_id: int | None) ->
         await audit.record(actor_id, f"shipping.{action}", "fulfillment_task", task_id,
                            {"errcode": task.shipping_errcode, "error": task.shipping_error, "note": note}, conn=conn)
     return ShippingResolveOut(task_id=task_id, state=changes["shipping_state"])
+
+
+async def count_late_uploads(older_than: timedelta = timedelta(hours=1)) -> int:
+    """Shipped tasks whose shipping info is still not with WeChat this long after shipping (waiting
+    for a retry or for a person)."""
+    return await FulfillmentTask.filter(status=TaskStatus.SHIPPED, shipping_state__in=[S.PENDING, S.NEEDS_PERSON],
+                                        shipped_at__lte=clock.now() - older_than).count()

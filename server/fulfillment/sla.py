@@ -67,6 +67,11 @@ async def stats(since: datetime | None, until: datetime | None) -> SlaOut:
                            for k, v in sorted(by_town.items(), key=lambda kv: kv[0] or 0)])
 
 
+async def count_open_breaches() -> int:
+    """Breached delivery promises not met yet."""
+    return await DeliveryPromise.filter(breached_at__isnull=False, met_at=None).count()
+
+
 async def breaches(query: BreachQuery) -> Page[BreachOut]:
     """Flagged breaches, newest first."""
     q = DeliveryPromise.filter(breached_at__isnull=False)

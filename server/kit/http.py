@@ -13,6 +13,7 @@ import orjson
 from pydantic import BaseModel, ValidationError
 from sanic import HTTPResponse, Request
 
+from server.kit import sessions
 from server.kit.auth import Principal, authenticate, require_roles
 from server.kit.errors import AppError, BadRequest, NotFound, ValidationFailed
 from server.kit.schemas import find_control_chars
@@ -34,6 +35,9 @@ class EndpointMeta:
     request_content: dict | None = None      # non-JSON request bodies (multipart, XML)
     response_content: dict | None = None     # non-JSON responses (HTML, CSV, images)
     description: str = ""
+    # A download the web console links to (an export, a label sheet, an archive): a GET that also
+    # accepts the console's session cookie in place of the bearer token.
+    session_ok: bool = False
     extra: dict = field(default_factory=dict)
 
 
@@ -189,13 +193,15 @@ def endpoint(*, summary: str = "", body: type[BaseModel] | None = None,
              query: type[BaseModel] | None = None, response: Any = None, status: int = 200,
              auth: str | None = None, roles: tuple[str, ...] = (), tags: tuple[str, ...] = (),
              errors: tuple[int, ...] = (), request_content: dict | None = None,
-             response_content: dict | None = None, description: str = "") -> Callable:
+             response_content: dict | None = None, description: str = "",
+             session_ok: bool = False) -> Callable:
     """Declare a handler: fn(request, *, path params..., principal?, body?, query?)."""
     mode = auth or ("user" if roles else "none")
     meta = EndpointMeta(summary=summary, body=body, query=query, response=response, status=status,
                         auth=mode, roles=tuple(r.value if hasattr(r, "value") else r for r in roles),
                         tags=tags, errors=errors, request_content=request_content,
-                        response_content=response_content, description=description)
+                        response_content=response_content, description=description,
+                        session_ok=session_ok)
 
     def deco(fn: Callable) -> Callable:
         @wraps(fn)
@@ -208,7 +214,12 @@ def endpoint(*, summary: str = "", body: type[BaseModel] | None = None,
                     # browser) percent-encodes a Chinese value, which decodes here, once.
                     kwargs[k] = decode_path_param(k, v)
             if meta.auth == "user":
-                principal = await authenticate(request.headers.get("authorization"))
+                header = request.headers.get("authorization")
+                if header is None and meta.session_ok and request.method in ("GET", "HEAD") \
+                        and sessions.COOKIE in request.cookies:
+                    principal = await sessions.principal_of(request.cookies.get(sessions.COOKIE))
+                else:
+                    principal = await authenticate(header)
                 require_roles(principal, meta.roles)
                 request.ctx.principal = principal
                 kwargs["principal"] = principal

@@ -54,5 +54,8 @@ class MerchantOut(Out):
 
 class MerchantQueueQuery(QuerySchema):
     status: Literal["pending", "active", "rejected", "suspended"] = "pending"
+    q: str | None = Field(None, max_length=64, description="name or contact name (part), contact phone or licence no.")
+    kind: Literal["household", "cooperative", "enterprise"] | None = None
+    town: str | None = Field(None, max_length=32)
     cursor: str | None = Field(None, max_length=200)
     limit: int = Field(20, ge=1, le=100)

@@ -3,6 +3,8 @@ office approves (the applicant becomes a member) or rejects with a reason; a sta
 household merchant for villagers without a smartphone (代卖)."""
 from __future__ import annotations
 
+from tortoise.expressions import Q
+
 from server.accounts import service as accounts
 from server.accounts import sms
 from server.catalog import cache
@@ -64,8 +66,6 @@ async def my_applications(principal: Principal) -> list[MerchantOut]:
 
 async def my_merchants(principal: Principal) -> list[MerchantOut]:
     """Merchants the caller manages: as a member, or as staff of the operating station."""
-    from tortoise.expressions import Q
-
     cond = Q(id__in=list(principal.merchant_ids) or [0])
     if principal.station_ids:
         cond |= Q(operated_by_station_id__in=list(principal.station_ids))
@@ -73,10 +73,25 @@ async def my_merchants(principal: Principal) -> list[MerchantOut]:
     return [MerchantOut.model_validate(m) for m in rows]
 
 
-async def queue(status: str, cursor: str | None, limit: int) -> Page[MerchantOut]:
-    """Merchants in a state, oldest first (the review queue when pending)."""
-    rows, next_cursor = await id_page(Merchant.filter(status=status), cursor, limit)
+async def queue(status: str, cursor: str | None, limit: int, *, q: str | None = None, kind: str | None = None,
+                town: str | None = None) -> Page[MerchantOut]:
+    """Merchants in a state, oldest first (the review queue when pending); q matches the name or
+    contact name (part), the contact phone or the licence number."""
+    qs = Merchant.filter(status=status)
+    if q:
+        qs = qs.filter(Q(name__icontains=q) | Q(contact_name__icontains=q) | Q(contact_phone__startswith=q)
+                       | Q(licence_no=q))
+    if kind:
+        qs = qs.filter(kind=kind)
+    if town:
+        qs = qs.filter(town=town)
+    rows, next_cursor = await id_page(qs, cursor, limit)
     return Page(items=[MerchantOut.model_validate(m) for m in rows], next_cursor=next_cursor)
+
+
+async def count_in_state(status: str) -> int:
+    """How many merchants are in a state (pending: the office's application queue)."""
+    return await Merchant.filter(status=status).count()
 
 
 async def detail(merchant_id: int) -> MerchantOut:

@@ -1,7 +1,7 @@
 """All Tortoise models, one module per aggregate. Tortoise discovers them from this package."""
 from server.models.accounts import PrincipalChange, RoleGrant, User  # noqa: F401
 from server.models.audit import AuditLog  # noqa: F401
-from server.models.catalog import Category, Certification, Product, Sku  # noqa: F401
+from server.models.catalog import Brand, Category, Certification, Product, Sku  # noqa: F401
 from server.models.merchants import Merchant  # noqa: F401
 from server.models.orders import Order, OrderLine  # noqa: F401
 from server.models.stations import Station  # noqa: F401

@@ -11,8 +11,11 @@ class AuditLog(Model):
     object_id = fields.CharField(64)
     data = fields.JSONField(default=dict)
     request_id = fields.CharField(64, default="")
+    # Where the action came from (the client address and browser of the request; "" from a job or the CLI).
+    ip = fields.CharField(45, default="")
+    user_agent = fields.CharField(256, default="")
     created_at = fields.DatetimeField(auto_now_add=True, db_index=True)
 
     class Meta:
         table = "audit_log"
-        indexes = (("object_type", "object_id"),)
+        indexes = (("object_type", "object_id"), ("actor_id", "id"))

@@ -11,9 +11,25 @@ class Category(Model):
                                     on_delete=fields.RESTRICT)
     sort = fields.IntField(default=0)
     is_farm_product = fields.BooleanField(default=False)  # 农产品 (for the county statistics)
+    # Hidden: left out of the storefront's category tree and home (its products stay findable).
+    hidden = fields.BooleanField(default=False)
 
     class Meta:
         table = "categories"
+
+
+class Brand(Model):
+    """A regional public brand (区域公共品牌), as data the county office keeps: products carry its code."""
+    id = fields.BigIntField(primary_key=True)
+    code = fields.CharField(16, unique=True)
+    name = fields.CharField(32)
+    sort = fields.IntField(default=0)
+    # Hidden: not offered for new products nor shown on the home page (existing products keep it).
+    hidden = fields.BooleanField(default=False)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "brands"
 
 
 class Product(Model):

@@ -15,10 +15,10 @@ from tortoise.expressions import F
 
 from server.kit import audit, clock, metrics
 from server.kit import redis as kr
-from server.kit.db import atomic, lock_rows
+from server.kit.db import atomic, id_page, lock_rows
 from server.kit.errors import Conflict, NotFound, ValidationFailed
 from server.kit.jobs import enqueue
-from server.kit.schemas import Out
+from server.kit.schemas import Out, Page
 from server.ledger import service as ledger
 from server.models.audit import AuditLog
 from server.models.orders import Order, OrderLine, OrderStatus
@@ -314,6 +314,17 @@ async def get_refund(refund_id: int) -> RefundOut:
     if r is None:
         raise NotFound("refund not found")
     return refund_out(r)
+
+
+async def list_refunds(status: str, cursor: str | None, limit: int) -> Page[RefundOut]:
+    """Refunds in a state, oldest first (requested: the ones waiting for a decision)."""
+    rows, next_cursor = await id_page(Refund.filter(status=status), cursor, limit)
+    return Page[RefundOut](items=[refund_out(r) for r in rows], next_cursor=next_cursor)
+
+
+async def count_waiting() -> int:
+    """Refunds waiting for a decision (the merchant's or the office's)."""
+    return await Refund.filter(status=RefundStatus.REQUESTED).count()
 
 
 async def order_refunds(order_id: int) -> list[RefundOut]:

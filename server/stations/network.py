@@ -6,6 +6,7 @@ import math
 from typing import Any
 
 from tortoise.exceptions import IntegrityError
+from tortoise.expressions import Q
 
 from server.kit import audit
 from server.kit import redis as kr
@@ -105,8 +106,10 @@ async def get_station(station_id: int) -> StationOut:
 
 
 async def list_stations(q: StationListQuery) -> Page[StationOut]:
-    """Admin listing, keyset-paged by id."""
+    """Admin listing, keyset-paged by id; q matches the code exactly or the name in part."""
     qs = Station.all()
+    if q.q:
+        qs = qs.filter(Q(code=q.q) | Q(name__icontains=q.q))
     for name in ("level", "town", "status", "parent_id"):
         v = getattr(q, name)
         if v is not None:

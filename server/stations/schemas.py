@@ -104,6 +104,7 @@ class PublicStationOut(Out):
 
 
 class StationListQuery(QuerySchema):
+    q: str | None = Field(None, max_length=64, description="a station's code, or part of its name")
     level: Level | None = None
     town: Place | None = None
     status: StationStatus | None = None

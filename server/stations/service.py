@@ -402,6 +402,11 @@ async def list_alerts(q: AlertQuery) -> Page[AlertOut]:
     return Page[AlertOut](items=[AlertOut.model_validate(r) for r in rows], next_cursor=next_cursor)
 
 
+async def count_open_alerts() -> int:
+    """Alerts (locked stations and the like) nobody has acknowledged yet."""
+    return await StationAlert.filter(acknowledged_at=None).count()
+
+
 async def acknowledge_alert(alert_id: int, *, actor_id: int) -> AlertOut:
     async with atomic() as conn:
         n = await StationAlert.filter(id=alert_id, acknowledged_at=None).using_db(conn).update(

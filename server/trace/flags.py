@@ -23,6 +23,11 @@ async def list_flags(query: FlagQuery) -> Page[FlagOut]:
     return Page[FlagOut](items=[_out(f, f.trace_code.code) for f in rows], next_cursor=next_cursor)
 
 
+async def count_open() -> int:
+    """Counterfeit flags waiting for the office."""
+    return await TraceFlag.filter(status="open").count()
+
+
 async def resolve(admin_id: int, flag_id: int, body: FlagResolveIn) -> FlagOut:
     """Dismiss (a false alarm) or confirm (counterfeit) an open flag, once."""
     async with atomic() as conn:

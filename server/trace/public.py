@@ -17,6 +17,7 @@ import orjson
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F
 
+from server.catalog import taxonomy
 from server.kit import clock, runtime
 from server.kit import redis as kr
 from server.kit.errors import NotFound, RateLimited, Unauthorized, ValidationFailed
@@ -32,7 +33,6 @@ log = logging.getLogger("kazuo.trace")
 
 CERT_LABELS = {"pollution_free": "无公害农产品", "green": "绿色食品", "organic": "有机农产品",
                "geo_indication": "农产品地理标志", "sc_licence": "食品生产许可(SC)"}
-BRAND_LABELS = {"kazuo_zisha": "喀左紫砂", "kazuo_vinegar": "喀左陈醋", "kazuo_grains": "喀左杂粮"}
 FIELD_LABELS = {"producer_kind": "生产者类型", "producer_name": "生产者", "origin_town": "产地乡镇",
                 "origin_village": "产地村", "origin_plot": "地块/基地", "produced_on": "生产/采收日期",
                 "quantity": "批次数量", "responsible_name": "责任人", "responsible_phone": "责任人电话",
@@ -114,7 +114,7 @@ async def _batch_view(b: Batch) -> dict:
         "status": "recalled" if b.status == BatchStatus.RECALLED else "ok",
         "recall_reason": recall.reason if recall else "",
         "recalled_at": recall.created_at.isoformat() if recall else None,
-        "product": {"id": p.id, "name": p.name, "brand": BRAND_LABELS.get(p.brand, ""),
+        "product": {"id": p.id, "name": p.name, "brand": (await taxonomy.brand_labels()).get(p.brand, ""),
                     "image": _image(images[0]) if images else ""},
         "skus": specs,
         "batch": {"code": b.code, "produced_on": b.produced_on.isoformat() if b.produced_on else None,

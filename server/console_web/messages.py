@@ -1,0 +1,106 @@
+"""The console's words: services answer in stable error codes (and English for the JSON API); the
+console shows each in simplified Chinese. One table, so a page never invents its own wording."""
+from __future__ import annotations
+
+import re
+
+from server.kit.errors import AppError
+
+NO_OPERATOR_ROLE = "您的账号没有后台角色（县电商办、县仓、服务站、商户或主播），无法使用运营后台。如需开通，请联系县电商办。"
+NEEDS_ROLE = "此页面仅供{}使用。"
+CSRF_FAILED = "页面已失效（安全令牌不符），请刷新页面后重试。"
+SESSION_REASONS = {
+    "expired": "登录已过期，请重新登录。",
+    "revoked": "您的账号已被停用或登录已被撤销，请重新登录。",
+    "signout": "您已退出登录。",
+    "signin": "",
+}
+
+ERRORS = {
+    "rate_limited": "操作太频繁，请{retry}后再试。",
+    "sms_rate_limited": "验证码发送太频繁，请{retry}后再试（每个手机号每分钟 1 条、每天 10 条）。",
+    "sms_code_wrong": "验证码不正确。",
+    "sms_code_expired": "验证码已过期，请重新获取。",
+    "sms_code_locked": "错误次数过多，此验证码已失效，请重新获取。",
+    "sms_code_invalid": "没有有效的验证码，请先获取验证码。",
+    "no_console_account": "此手机号没有后台账号，请联系县电商办开通。",
+    "not_operator": NO_OPERATOR_ROLE,
+    "scan_ticket_expired": "二维码已过期，请刷新。",
+    "scan_ticket_used": "此二维码已被使用。",
+    "invalid_transition": "该记录的状态已经改变（可能已被他人处理），请刷新后查看。",
+    "invalid_state": "该记录的状态已经改变（可能已被他人处理），请刷新后查看。",
+    "already_reviewed": "该审核已经处理过了（可能是重复点击或他人已处理），请刷新后查看。",
+    "last_admin": "这是最后一个县电商办管理员，不能撤销。",
+    "cannot_disable_self": "不能停用自己的账号。",
+    "phone_taken": "此手机号已绑定到其他账号。",
+    "not_found": "未找到该记录。",
+    "upstream_error": "微信或阿里云服务暂时不可用，请稍后再试。",
+    "service_unavailable": "服务暂时不可用，请稍后再试。",
+    "session_expired": SESSION_REASONS["expired"],
+}
+
+# Field messages for forms, by field name (when the service's own message is not for people).
+FIELDS = {
+    "phone": "请输入 11 位手机号。",
+    "code": "请输入 6 位数字验证码。",
+    "name": "请输入姓名（1–32 个字）。",
+    "reason": "请填写原因（1–200 个字）。",
+    "role": "请选择角色。",
+    "station_id": "请选择服务站。",
+    "merchant_id": "请选择商户。",
+    "since": "请输入日期，如 2026-12-01。",
+    "until": "请输入日期，如 2026-12-31。",
+    "actor_id": "请输入用户编号（数字）。",
+    "cursor": "分页参数无效，请回到第一页。",
+    "slug": "代码应以小写字母开头，2–32 位小写字母、数字、-、_。",
+    "sort": "排序应为整数。",
+    "parent_id": "请选择上级。",
+}
+
+LABELS = {
+    # merchants
+    "pending": "待审核", "active": "正常", "rejected": "已驳回", "suspended": "已暂停",
+    "household": "农户", "cooperative": "合作社", "enterprise": "企业",
+    # reviews
+    "listing": "新品上架", "revision": "在售商品修改", "approved": "已通过", "superseded": "已被新提交取代",
+    # products
+    "draft": "草稿", "on_sale": "在售", "off_shelf": "已下架",
+    # queues of the desk
+    "merchant_applications": "商户入驻申请", "product_listings": "商品上架审核", "product_revisions": "在售商品修改审核",
+    "refunds_waiting": "待审批退款", "shipping_uploads_late": "发货 1 小时后仍未上传发货信息",
+    "station_alerts": "服务站锁定告警", "counterfeit_flags": "疑似假冒", "sla_breaches": "配送超时（SLA）",
+}
+
+
+def label(value: object) -> str:
+    return LABELS.get(str(value), str(value))
+
+
+def _retry(exc: AppError) -> str:
+    seconds = (exc.details or {}).get("retry_after", 60) if isinstance(exc.details, dict) else 60
+    return f" {seconds} 秒" if seconds < 120 else f" {round(seconds / 60)} 分钟"
+
+
+def error_message(exc: AppError) -> str:
+    """What the console shows for a service's error."""
+    text = ERRORS.get(exc.code)
+    if text:
+        return text.format(retry=_retry(exc))
+    if exc.status == 422:
+        fields = [d.get("field", "") for d in exc.details or [] if isinstance(d, dict)]
+        known = [FIELDS[f] for f in fields if f in FIELDS]
+        return known[0] if known else "输入有误：" + exc.message
+    return f"操作未完成：{exc.message}"
+
+
+def field_message(name: str, code: str, message: str, hints: dict[str, str] | None = None) -> str:
+    if not message.isascii():
+        return message   # already written for people (the console's own checks)
+    if hints and name in hints:
+        return hints[name]
+    m = re.search(r"\((\d+) tries left\)", message)
+    if m:
+        return f"验证码不正确（还可尝试 {m.group(1)} 次）。"
+    if code in ERRORS:
+        return ERRORS[code].format(retry="稍后")
+    return FIELDS.get(name, "输入有误：" + message)

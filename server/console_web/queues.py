@@ -1,0 +1,72 @@
+"""The office's smaller queues, each the list behind a tile of the desk: refunds waiting for a decision
+(approve/reject), pickup-station alerts (acknowledge), delivery promises broken (SLA breaches)."""
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+from sanic import Blueprint, Request
+
+from server.console_web.web import Ctx, filters, next_url, page
+from server.fulfillment import sla
+from server.fulfillment.schemas import BreachQuery
+from server.kit.schemas import QuerySchema
+from server.orders import refunds
+from server.stations import service as stations
+from server.stations.schemas import AlertQuery
+
+bp = Blueprint("console_web_queues", url_prefix="/console")
+REFUND_STATES = {"requested": "待审批", "approved": "已同意", "processing": "退款中", "succeeded": "已退款",
+                 "rejected": "已拒绝", "failed": "退款失败"}
+
+
+class RefundFilter(QuerySchema):
+    status: Literal["requested", "approved", "processing", "succeeded", "rejected", "failed"] = "requested"
+    cursor: str | None = Field(None, max_length=200)
+
+
+class OpenFilter(QuerySchema):
+    all: bool = False
+    cursor: str | None = Field(None, max_length=200)
+
+
+@bp.get("/refunds")
+@page()
+async def refund_list(request: Request, ctx: Ctx):
+    f, errors = filters(ctx, RefundFilter)
+    result = await refunds.list_refunds(f.status, f.cursor, 20)
+    return ctx.render("refunds.html", f=f, errors=errors, rows=result.items, states=REFUND_STATES,
+                      next_href=next_url(result.next_cursor, request))
+
+
+@bp.post("/refunds/<refund_id:int>/<action:approve|reject>")
+@page()
+async def refund_decide(request: Request, ctx: Ctx, refund_id: int, action: str):
+    r = await refunds.decide(refund_id, approve=action == "approve", actor_id=ctx.user_id, merchant_ids=None,
+                             note=(ctx.form().get("note") or "")[:200])
+    return ctx.render("_refund_row.html", r=r, states=REFUND_STATES)
+
+
+@bp.get("/station-alerts")
+@page()
+async def alert_list(request: Request, ctx: Ctx):
+    f, errors = filters(ctx, OpenFilter)
+    result = await stations.list_alerts(AlertQuery(open=not f.all, cursor=f.cursor, limit=20))
+    return ctx.render("station_alerts.html", f=f, errors=errors, rows=result.items,
+                      next_href=next_url(result.next_cursor, request))
+
+
+@bp.post("/station-alerts/<alert_id:int>/acknowledge")
+@page()
+async def alert_ack(request: Request, ctx: Ctx, alert_id: int):
+    a = await stations.acknowledge_alert(alert_id, actor_id=ctx.user_id)
+    return ctx.render("_alert_row.html", a=a)
+
+
+@bp.get("/sla-breaches")
+@page()
+async def breach_list(request: Request, ctx: Ctx):
+    f, errors = filters(ctx, OpenFilter)
+    result = await sla.breaches(BreachQuery(open_only=not f.all, cursor=f.cursor, limit=20))
+    return ctx.render("sla_breaches.html", f=f, errors=errors, rows=result.items,
+                      next_href=next_url(result.next_cursor, request))

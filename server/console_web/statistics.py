@@ -1,0 +1,80 @@
+"""The office's statistics page (数据统计): the figures against the plan's targets, the daily series as
+bars, export links that download with the session cookie, and the big screen's tokens."""
+from __future__ import annotations
+
+from datetime import date
+
+from pydantic import ConfigDict, Field
+from sanic import Blueprint, Request
+
+from server.console_web.web import Ctx, field_errors, page, parse
+from server.kit import clock
+from server.kit.errors import ValidationFailed
+from server.kit.schemas import QuerySchema, Schema
+from server.stats import screen
+from server.stats import service as stats
+
+bp = Blueprint("console_web_statistics", url_prefix="/console")
+
+
+class RangeForm(QuerySchema):
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+    from_: date | None = Field(None, alias="from")
+    to: date | None = None
+
+
+class TokenForm(Schema):
+    name: str = Field(min_length=1, max_length=64)
+
+
+def _bars(series: list[dict]) -> list[dict]:
+    """Each day's sales as a share of the busiest day (the bars' heights)."""
+    top = max((d["gmv_fen"] for d in series), default=0) or 1
+    return [{**d, "pct": round(100 * d["gmv_fen"] / top, 1)} for d in series]
+
+
+async def _tokens_page(ctx: Ctx, minted: dict | None = None, errors: dict | None = None, form: dict | None = None):
+    return ctx.render("_screen_tokens.html", tokens=await screen.list_tokens(), minted=minted,
+                      errors=errors or {}, form=form or {})
+
+
+@bp.get("/statistics")
+@page()
+async def statistics(request: Request, ctx: Ctx):
+    data = {k: v[0] for k, v in request.args.items()}
+    errors: dict = {}
+    try:
+        f = parse(RangeForm, data)
+    except ValidationFailed as exc:
+        errors = {("from" if k == "from_" else k): v for k, v in field_errors(exc).items()}
+        f = RangeForm()
+    end = f.to or clock.local_today()
+    start = f.from_ or end.replace(month=1, day=1)
+    try:
+        summary = await stats.summary(start, end)
+        series = await stats.daily_series(max(start, end.replace(day=1)), end)
+    except ValidationFailed as exc:
+        errors = {"from": field_errors(exc).get("from") or next(iter(field_errors(exc).values()))}
+        start, end = end.replace(month=1, day=1), end
+        summary = await stats.summary(start, end)
+        series = await stats.daily_series(end.replace(day=1), end)
+    return ctx.render("statistics.html", start=start, end=end, errors=errors, s=summary, bars=_bars(series),
+                      exports=stats.EXPORTS, tokens=await screen.list_tokens(), minted=None, form={})
+
+
+@bp.post("/statistics/screen-tokens")
+@page()
+async def mint_token(request: Request, ctx: Ctx):
+    form = ctx.form()
+    try:
+        body = parse(TokenForm, form)
+    except ValidationFailed as exc:
+        return await _tokens_page(ctx, errors=field_errors(exc, {"name": "请填写大屏所在位置（1–64 个字）。"}), form=form)
+    return await _tokens_page(ctx, minted=await screen.mint(body.name, actor_id=ctx.user_id))
+
+
+@bp.post("/statistics/screen-tokens/<token_id:int>/revoke")
+@page()
+async def revoke_token(request: Request, ctx: Ctx, token_id: int):
+    await screen.revoke(token_id, actor_id=ctx.user_id)
+    return await _tokens_page(ctx)

@@ -1,0 +1,110 @@
+"""The office's training pages (电商培训): sessions and courses, a session with its archive, the sign-in
+QR full-screen for the room's projector, and the archives' completeness."""
+from __future__ import annotations
+
+import base64
+
+from pydantic import Field
+from sanic import Blueprint, Request
+from sanic.response import redirect
+
+from server.console_web import pickers
+from server.console_web.web import Ctx, field_errors, next_url, page, parse
+from server.kit.errors import ValidationFailed
+from server.kit.schemas import QuerySchema
+from server.training import archive
+from server.training import service as training
+from server.training.schemas import TRACKS, CourseIn, SessionIn, SessionQuery
+
+bp = Blueprint("console_web_training", url_prefix="/console")
+TRACK_NAMES = {"basic": "普及班", "intermediate": "中级班", "advanced": "高级研修班", "cadre": "领导干部班",
+               "cross_border": "跨境电商班", "livestream": "直播带货班", "lecturer": "师资班"}
+FILE_NAMES = {"plan": "培训方案", "notice": "通知", "syllabus": "课程表", "material": "讲义", "slides": "课件",
+              "photo": "照片", "video": "视频", "signin_sheet": "签到表"}
+
+
+class SessionFilter(QuerySchema):
+    course_id: int | None = Field(None, ge=1, le=2**63 - 1)
+    track: str | None = Field(None, pattern=r"^[a-z_]{1,20}$")
+    cursor: str | None = Field(None, max_length=200)
+
+
+async def _list_page(ctx: Ctx, form: dict | None = None, errors: dict | None = None,
+                     course_form: dict | None = None, course_errors: dict | None = None, status: int = 200):
+    data = {k: v[0] for k, v in ctx.request.args.items()}
+    filter_errors: dict = {}
+    try:
+        f = parse(SessionFilter, data)
+        result = await training.list_sessions(SessionQuery(course_id=f.course_id, track=f.track if f.track in TRACKS else None,
+                                                           cursor=f.cursor, limit=20))
+    except ValidationFailed as exc:
+        filter_errors = field_errors(exc)
+        f = SessionFilter()
+        result = await training.list_sessions(SessionQuery(limit=20))
+    courses = await training.list_courses(None)
+    return ctx.render("training.html", f=f, errors=filter_errors, rows=result["items"], courses=courses,
+                      lecturers=await training.list_lecturers(), tracks=TRACK_NAMES,
+                      next_href=next_url(result["next_cursor"], ctx.request), form=form or {},
+                      form_errors=errors or {}, course_form=course_form or {}, course_errors=course_errors or {})
+
+
+@bp.get("/training")
+@page()
+async def session_list(request: Request, ctx: Ctx):
+    return await _list_page(ctx)
+
+
+@bp.post("/training/sessions")
+@page()
+async def create_session(request: Request, ctx: Ctx):
+    form = ctx.form()
+    lecturer_ids = [v for v in (request.form or {}).getlist("lecturer_ids") or [] if v]
+    try:
+        online = "online" in form
+        venue = await pickers.station(form.get("venue"), "venue") if form.get("venue") or not online else None
+        body = parse(SessionIn, {**{k: v for k, v in form.items() if k != "venue"}, "online": online,
+                                 "lecturer_ids": lecturer_ids, "venue_station_id": venue})
+        s = await training.create_session(body, actor_id=ctx.user_id)
+    except ValidationFailed as exc:
+        return await _list_page(ctx, form=form, errors=field_errors(exc, {
+            "venue": "线下班次请填写办班的服务站（名称或编码）。",
+            "course_id": "请选择课程。", "title": "请填写班次名称。", "starts_on": "请填写开班日期。",
+            "ends_on": "请填写结业日期（不早于开班日期，最长 60 天）。", "capacity": "名额应为 0 或正整数（0 表示不限）。"}))
+    return redirect(f"/console/training/sessions/{s.id}", status=303)
+
+
+@bp.post("/training/courses")
+@page()
+async def create_course(request: Request, ctx: Ctx):
+    form = ctx.form()
+    try:
+        await training.create_course(parse(CourseIn, form), actor_id=ctx.user_id)
+    except ValidationFailed as exc:
+        return await _list_page(ctx, course_form=form, course_errors=field_errors(exc, {
+            "track": "请选择班型。", "name": "请填写课程名称（1–64 个字）。"}))
+    return redirect("/console/training", status=303)
+
+
+@bp.get("/training/sessions/<session_id:int>")
+@page()
+async def session_detail(request: Request, ctx: Ctx, session_id: int):
+    s = await training.get_session(session_id)
+    return ctx.render("training_session.html", s=s, tracks=TRACK_NAMES, file_names=FILE_NAMES)
+
+
+@bp.get("/training/sessions/<session_id:int>/qr")
+@page()
+async def signin_qr(request: Request, ctx: Ctx, session_id: int):
+    """Full screen for the room's projector; the code rotates, so the picture is fetched again."""
+    s = await training.get_session(session_id)
+    png, current = await training.signin_qr_png(session_id)
+    body = {"s": s, "png": base64.b64encode(png).decode(), "current": current}
+    return ctx.render("_qr.html" if ctx.htmx else "training_qr.html", **body)
+
+
+@bp.get("/training/archive")
+@page()
+async def archive_page(request: Request, ctx: Ctx):
+    incomplete = request.args.get("incomplete") == "1"
+    rows = await archive.completeness(incomplete_only=incomplete)
+    return ctx.render("training_archive.html", rows=rows, incomplete=incomplete, file_names=FILE_NAMES)

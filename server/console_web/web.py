@@ -1,0 +1,213 @@
+"""The web console's plumbing: Jinja2 templates, the @page decorator (session, live roles, CSRF, errors
+as pages), and form parsing with errors next to their fields.
+
+@page is to the console what server.kit.http's @endpoint is to the JSON API: a handler receives the
+request and a Ctx (the principal, the CSRF token, whether htmx asked for a fragment) and returns
+ctx.render(...). The session comes from server.kit.sessions; the principal is loaded on every request
+by server.kit.auth.load_principal, exactly as for a bearer token, so a revoked role or a disabled
+account ends console access as fast as it ends API access."""
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from functools import wraps
+from pathlib import Path
+from typing import Any, Callable
+from urllib.parse import quote, urlencode
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from pydantic import BaseModel
+from sanic import HTTPResponse, Request
+from sanic.response import html, redirect
+
+from server.accounts.console import is_operator
+from server.kit import clock, sessions
+from server.kit.auth import Principal, Role, load_principal
+from server.kit.errors import AppError, Unauthorized, ValidationFailed
+from server.kit.http import validate
+from server.console_web import messages
+
+HERE = Path(__file__).parent
+STATIC_VERSION = "1"
+ADMIN = (Role.admin.value,)
+ROLE_NAMES = {"admin": "县电商办", "warehouse": "县仓操作员", "station_staff": "服务站工作人员",
+              "merchant": "商户成员", "livestreamer": "主播", "consumer": "消费者"}
+# Scripts only from our own static files (no inline script, no eval); no framing (clickjacking).
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+                               "img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+    "X-Frame-Options": "DENY", "Referrer-Policy": "same-origin", "Cache-Control": "no-store",
+}
+# The console's navigation: (path, label, roles that see it).
+NAV = [
+    ("/console/", "首页", ADMIN),
+    ("/console/merchants", "商户", ADMIN),
+    ("/console/reviews", "商品审核", ADMIN),
+    ("/console/stations", "服务站", ADMIN),
+    ("/console/taxonomy", "类目与品牌", ADMIN),
+    ("/console/training", "电商培训", ADMIN),
+    ("/console/trace", "质量追溯", ADMIN),
+    ("/console/statistics", "数据统计", ADMIN),
+    ("/console/users", "用户与角色", ADMIN),
+    ("/console/audit", "审计日志", ADMIN),
+]
+
+
+def _fen(v: Any) -> str:
+    try:
+        return f"¥{int(v) / 100:,.2f}"
+    except (TypeError, ValueError):
+        return "—"
+
+
+def _local(v: Any, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    if isinstance(v, str):
+        try:
+            v = datetime.fromisoformat(v)
+        except ValueError:
+            return v
+    if isinstance(v, datetime):
+        return v.astimezone(clock.SHANGHAI).strftime(fmt)
+    if isinstance(v, date):
+        return v.isoformat()
+    return "—" if v is None else str(v)
+
+
+env = Environment(loader=FileSystemLoader(str(HERE / "templates")), autoescape=select_autoescape(default=True),
+                  trim_blocks=True, lstrip_blocks=True)
+env.filters.update(fen=_fen, local=_local, role_name=lambda r: ROLE_NAMES.get(r, r),
+                   label=messages.label, urlq=lambda v: quote(str(v), safe=""))
+env.globals.update(static=lambda name: f"/console/static/{name}?v={STATIC_VERSION}")
+
+
+@dataclass
+class Ctx:
+    request: Request
+    principal: Principal | None = None
+    csrf: str = ""
+    new_pre: str | None = None   # a pre-session cookie to set (the sign-in pages' CSRF material)
+    data: dict = field(default_factory=dict)
+
+    @property
+    def htmx(self) -> bool:
+        return self.request.headers.get("hx-request") == "true"
+
+    @property
+    def user_id(self) -> int:
+        assert self.principal is not None
+        return self.principal.user_id
+
+    def nav(self) -> list[tuple[str, str]]:
+        if self.principal is None:
+            return []
+        return [(path, label) for path, label, roles in NAV if any(r in self.principal.roles for r in roles)]
+
+    def render(self, template: str, status: int = 200, headers: dict | None = None, **values: Any) -> HTTPResponse:
+        body = env.get_template(template).render(ctx=self, path=self.request.path, args=self.request.args,
+                                                  **values)
+        response = html(body, status=status, headers={**SECURITY_HEADERS, **(headers or {})})
+        if self.new_pre:
+            response.add_cookie(sessions.PRE_COOKIE, self.new_pre, path="/console", httponly=True,
+                                samesite="Strict", secure=sessions.cookie_secure(), max_age=86400)
+        return response
+
+    def form(self) -> dict[str, str]:
+        """The submitted form's fields (first value of each), stripped."""
+        raw = self.request.form or {}
+        return {k: (raw.get(k) or "").strip() for k in raw.keys() if k != "_csrf"}
+
+
+def parse(model: type[BaseModel], data: dict) -> BaseModel:
+    """Validate a form with a schema; blank fields count as absent, fields the schema does not take
+    (next, the page's own hidden fields) are left out. ValidationFailed names the field."""
+    names = {f.alias or n for n, f in model.model_fields.items()}
+    return validate(model, {k: v for k, v in data.items() if v != "" and k in names}, "form")
+
+
+def filters(ctx: "Ctx", model: type[BaseModel]) -> tuple[BaseModel, dict[str, str]]:
+    """A list page's filters from the query string, validated; a bad one is named beside its field
+    and left out, the others still apply."""
+    data = {k: v[0] for k, v in ctx.request.args.items()}
+    try:
+        return parse(model, data), {}
+    except ValidationFailed as exc:
+        errors = field_errors(exc)
+        return parse(model, {k: v for k, v in data.items() if k not in errors}), errors
+
+
+def field_errors(exc: ValidationFailed, hints: dict[str, str] | None = None) -> dict[str, str]:
+    """{field: message in Chinese} for a form to show next to its fields (hints: this form's own
+    wording for a field, over the console's usual one)."""
+    out: dict[str, str] = {}
+    for d in exc.details or [{"field": "", "message": exc.message}]:
+        name = str(d.get("field", "")).split(".")[-1]
+        out.setdefault(name, messages.field_message(name, exc.code, d.get("message", ""), hints))
+    return out
+
+
+def next_url(cursor: str | None, request: Request) -> str | None:
+    """The URL of the next keyset page: this page's filters with the next cursor."""
+    if not cursor:
+        return None
+    args = {k: v for k, v in request.args.items() if k != "cursor"}
+    return request.path + "?" + urlencode({**{k: v[0] for k, v in args.items()}, "cursor": cursor})
+
+
+def flash(ctx: Ctx, message: str, kind: str = "error", status: int = 200) -> HTTPResponse:
+    """A message for the page's message area: swapped into #flash for htmx, a page otherwise."""
+    if ctx.htmx:
+        return ctx.render("_flash.html", message=message, kind=kind,
+                          headers={"HX-Retarget": "#flash", "HX-Reswap": "innerHTML"})
+    return ctx.render("message.html", status=status, message=message, kind=kind)
+
+
+def _to_login(request: Request, reason: str) -> HTTPResponse:
+    target = "/console/login?" + urlencode({"reason": reason, "next": request.path})
+    if request.headers.get("hx-request") == "true":
+        return HTTPResponse(status=200, headers={"HX-Redirect": target})
+    return redirect(target, status=303)
+
+
+def page(*, roles: tuple[str, ...] = ADMIN, public: bool = False) -> Callable:
+    """Declare a console page or fragment: fn(request, ctx, **path params) -> HTTPResponse.
+    public: the sign-in pages (no session; CSRF material from a pre-session cookie). Otherwise a live
+    session whose user holds an operator role and one of roles is required."""
+
+    def deco(fn: Callable) -> Callable:
+        @wraps(fn)
+        async def handler(request: Request, **kwargs: Any) -> HTTPResponse:
+            ctx = Ctx(request)
+            if public:
+                material = request.cookies.get(sessions.PRE_COOKIE)
+                if not material or len(material) > 100:
+                    material = ctx.new_pre = secrets.token_urlsafe(24)
+            else:
+                material = request.cookies.get(sessions.COOKIE)
+                session = await sessions.load(material)
+                if session is None:
+                    return _to_login(request, "expired" if material else "signin")
+                try:
+                    ctx.principal = await load_principal(session.user_id, session.token_version)
+                except Unauthorized:
+                    await sessions.destroy(material)
+                    return _to_login(request, "revoked")
+                ctx.csrf = sessions.csrf_token(material)
+                if not is_operator(ctx.principal):
+                    return flash(ctx, messages.NO_OPERATOR_ROLE, status=403)
+                if roles and not any(r in ctx.principal.roles for r in roles):
+                    return flash(ctx, messages.NEEDS_ROLE.format(
+                        "、".join(ROLE_NAMES.get(r, r) for r in roles)), status=403)
+            ctx.csrf = sessions.csrf_token(material)
+            if request.method not in ("GET", "HEAD"):
+                token = request.headers.get("x-csrf-token") or (request.form or {}).get("_csrf")
+                if not sessions.csrf_ok(material, token):
+                    return flash(ctx, messages.CSRF_FAILED, status=403)
+            try:
+                return await fn(request, ctx, **kwargs)
+            except AppError as exc:
+                return flash(ctx, messages.error_message(exc), status=exc.status)
+
+        return handler
+
+    return deco
