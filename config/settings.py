@@ -367,10 +367,9 @@ class Settings(BaseSettings):
     # publishes the day before's bill from about 10:00).
     reconcile_hour_local: int = Field(11, ge=0, le=23)
     # Alerts: a paid order with no warehouse task this long; an order pending this long past its
-    # expiry; a worker heartbeat older than this.
+    # expiry (a stale worker heartbeat: KAZUO_WORKER_HEARTBEAT_MAX_AGE_SECONDS, as /readyz).
     alert_handoff_after_seconds: int = Field(300, ge=30)
     alert_expired_pending_after_seconds: int = Field(120, ge=0)
-    alert_worker_heartbeat_seconds: int = Field(90, ge=5)
 
     # ---- the web console (issue #22: server/kit/sessions.py, server/accounts/console.py, server/console_web) ----
     # A console session ends after this long without a request, and this long after sign-in at most.

@@ -8,12 +8,10 @@ failed (WeChat refused them for good: the office retries or settles them); refun
 after several tries; reconciliation differences not yet resolved."""
 from __future__ import annotations
 
-import time
 from datetime import datetime, timedelta
 from typing import Literal
 
-from server.kit import clock, metrics, runtime
-from server.kit import redis as kr
+from server.kit import clock, metrics, runtime, worker_health
 from server.kit.schemas import Out
 from server.models.fulfillment import FulfillmentTask
 from server.models.orders import Order, OrderStatus
@@ -30,12 +28,6 @@ class AlertOut(Out):
     message: str
     ids: list[int]
     since: datetime | None  # the oldest cause's time (when known)
-
-
-async def heartbeat_age() -> float | None:
-    """Seconds since the newest worker heartbeat (Redis, written by the worker), None if never."""
-    raw = await kr.redis().get(kr.key("worker", "heartbeat"))
-    return None if raw is None else max(0.0, time.time() - float(raw))
 
 
 async def _handoff_overdue(now: datetime) -> AlertOut | None:
@@ -74,8 +66,8 @@ async def _expired_pending(now: datetime) -> AlertOut | None:
 
 
 async def _worker_heartbeat() -> AlertOut | None:
-    limit = runtime.settings().alert_worker_heartbeat_seconds
-    age = await heartbeat_age()
+    limit = runtime.settings().worker_heartbeat_max_age_seconds  # the limit /readyz applies too
+    age = await worker_health.heartbeat_age()
     if age is not None and age <= limit:
         return None
     message = "没有任何后台任务进程的心跳" if age is None else f"后台任务进程已 {int(age)} 秒没有心跳"
@@ -126,7 +118,7 @@ async def alert_gauges() -> list[metrics.Gauge]:
     """/metrics, at scrape time: each alert kind's count (0 when it does not hold) and the worker
     heartbeat's age (-1 when there has never been one)."""
     counts = {a.kind: a.count for a in await current_alerts()}
-    age = await heartbeat_age()
+    age = await worker_health.heartbeat_age()
     return [metrics.Gauge("kazuo_alerts", "Causes of each alert kind that hold now (0: none)", ("kind",),
                           [((k,), counts.get(k, 0)) for k in dict.fromkeys([*KINDS, *counts])]),
             metrics.Gauge("kazuo_worker_heartbeat_age_seconds", "Seconds since the worker's last heartbeat "
