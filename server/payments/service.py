@@ -238,7 +238,8 @@ def _notification_key(version: str, body: bytes) -> bytes:
 async def _store_notification(kind: str, body: bytes, key: bytes | None = None) -> int:
     metrics.NOTIFICATIONS.labels(kind).inc()
     digest = hashlib.sha256(body if key is None else key).hexdigest()
-    text = body.decode("utf-8", "replace")[:20000]
+    # PostgreSQL text holds no NUL character: a body with one is kept readable, not refused by the database.
+    text = body.decode("utf-8", "replace").replace("\x00", "\ufffd")[:20000]
     try:
         async with atomic() as conn:
             row = await PaymentNotification.create(kind=kind, body_hash=digest, body=text,

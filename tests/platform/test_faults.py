@@ -264,7 +264,7 @@ class FaultStack:
                 if r.status_code != 200:
                     continue
                 otn = r.json()["out_trade_no"]
-                r = await c.post("/__sim__/wechatpay/pay", json={"out_trade_no": otn})
+                r = await c.post("/__sim__/wechatpay/v3/pay", json={"out_trade_no": otn})
                 out.record("sim-pay", r)
                 if r.status_code == 200:
                     out.sim_paid[oid] = otn
