@@ -60,8 +60,8 @@ def validate(model: type[BaseModel], data: Any, where: str) -> BaseModel:
     bad = find_control_chars(data)
     if bad:
         raise ValidationFailed.field(bad, "control characters are not allowed")
-    try:
-        return model.model_validate(data)
+    try:  # a form's fields are all text, as a query's are: numbers are parsed from it
+        return model.model_validate(data, context={"text": True} if where == "form" else None)
     except ValidationError as exc:
         raise _fail(exc, where) from None
 

@@ -9,7 +9,7 @@ import typing
 from typing import Annotated, Any, ClassVar, Generic, TypeVar
 
 import orjson
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationInfo, model_validator
 
 from server.kit.errors import ValidationFailed
 
@@ -88,15 +88,16 @@ class Schema(BaseModel):
     """Request body base: unknown fields are an error (clients never set price, status or owner), no
     control characters, and strict where a number is meant: an integer field takes an integer only
     (true, "1" and 1.0 are refused, naming the field; pydantic's lax mode took true as 1). Query
-    strings are text by nature: QuerySchema stays lax ("?limit=20")."""
+    strings are text by nature: QuerySchema stays lax ("?limit=20"), and so does a form of the web
+    console, validated with context {"text": True} (an HTML form sends every field as text)."""
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     _strict_ints: ClassVar[bool] = True
 
     @model_validator(mode="before")
     @classmethod
-    def _no_control_chars(cls, data: Any) -> Any:
+    def _no_control_chars(cls, data: Any, info: ValidationInfo) -> Any:
         _check_text(data)
-        if cls._strict_ints and isinstance(data, dict):
+        if cls._strict_ints and isinstance(data, dict) and not (info.context or {}).get("text"):
             data = _refuse_loose_ints(cls, data)
         return data
 
