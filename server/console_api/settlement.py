@@ -30,10 +30,10 @@ async def list_terms(request: Request, principal, query: FeeTermsQuery):
 
 
 @bp.post("/settlement/run")
-@endpoint(summary="Run the settlement of a period (idempotent; default: the last ended period)", roles=ADMIN,
+@endpoint(summary="Run the settlement of a period (idempotent, audited; default: the last ended period)", roles=ADMIN,
           body=SettleIn, response=SettleOut, tags=TAGS, errors=(422,))
 async def run(request: Request, principal, body: SettleIn):
-    return await settlement.run(body.period_end)
+    return await settlement.run(body.period_end, actor_id=principal.user_id)
 
 
 @bp.get("/settlement/statements")

@@ -22,7 +22,7 @@ from openpyxl import Workbook
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q, Subquery
 
-from server.kit import clock, runtime, sheets
+from server.kit import audit, clock, runtime, sheets
 from server.kit.auth import Principal
 from server.kit.db import atomic, id_page
 from server.kit.errors import NotFound, ValidationFailed
@@ -131,8 +131,9 @@ async def _issue(account: tuple[str, int], by_line: dict[int, list[LedgerEntry]]
     return st.id
 
 
-async def run(period_end: datetime | None = None) -> SettleOut:
-    """Settle the period ending at period_end (default: the last ended): idempotent and race-safe."""
+async def run(period_end: datetime | None = None, *, actor_id: int | None = None) -> SettleOut:
+    """Settle the period ending at period_end (default: the last ended): idempotent and race-safe.
+    A run asked for by a person (actor_id) is audited."""
     # In UTC: SQLite compares stored times as text, so every boundary is written and compared in one zone.
     end = (period_end or last_period_end()).astimezone(timezone.utc)
     _check_period_end(end)
@@ -148,9 +149,13 @@ async def run(period_end: datetime | None = None) -> SettleOut:
             continue
         st = await Statement.get(id=sid)
         created, lines, total = created + 1, lines + st.line_count, total + st.total_fen
-    log.info("settlement run", extra={"period_end": end.isoformat(), "statements_made": created, "statements_existing": existing})
-    return SettleOut(period_start=start, period_end=end, statements_created=created, statements_existing=existing,
-                     lines=lines, total_fen=total)
+    out = SettleOut(period_start=start, period_end=end, statements_created=created, statements_existing=existing,
+                    lines=lines, total_fen=total)
+    log.info("settlement run", extra={"period_end": end.isoformat(), "statements_made": created,
+                                      "statements_existing": existing})
+    if actor_id is not None:
+        await audit.record(actor_id, "settlement.run", "settlement_period", end.isoformat(), out.model_dump(mode="json"))
+    return out
 
 
 def _scope(principal: Principal):

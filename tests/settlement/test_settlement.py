@@ -261,17 +261,26 @@ async def test_two_runs_at_once_make_each_statement_once(client, hold0):
     assert await SettledEntry.filter(ledger_entry_id__in=[e.id for e in entries]).count() == len(entries)
 
 
-async def test_the_cli_settles_a_period(client, hold0, capsys):
-    from server import cli
-
-    with pytest.raises(SystemExit):
-        cli.main(["settle", "--period-end", "not-a-date"])
-    assert "--period-end" in capsys.readouterr().err
-
-
 async def test_ledger_entries_can_belong_to_something_other_than_an_order(client):
     e = await LedgerEntry.create(account_type="merchant", account_id=1, kind="settlement_adjustment",
                                  amount_fen=0, dedup_key="adj:test", ref_kind="settlement_adjustment", ref_id=7)
     assert (await LedgerEntry.get(id=e.id)).order_id is None
     assert await ledger.check_invariant() == []
     await e.delete()
+
+
+async def test_the_office_runs_a_period_through_the_api_audited(client, admin):
+    from server.models.audit import AuditLog
+
+    end = settlement.last_period_end()
+    r = await admin.post(f"{CONSOLE}/settlement/run", json={"period_end": end.isoformat()})
+    assert r.status_code == 200, r.text
+    assert r.json()["period_end"].startswith(end.strftime("%Y-%m-%dT%H:%M"))
+    assert await AuditLog.filter(action="settlement.run", actor_id=admin.id, object_id=end.isoformat()).exists()
+    r = await admin.post(f"{CONSOLE}/settlement/run", json={"period_end": "2026-01-05T00:00:00"})
+    assert r.status_code == 422 and "period_end" in r.text  # no time zone
+    listed = await admin.get(f"{CONSOLE}/settlement/statements?account_type=merchant&limit=2")
+    assert listed.status_code == 200 and "items" in listed.json()
+    assert (await admin.get(f"{CONSOLE}/settlement/statements/999999999")).status_code == 404
+    consumer = await login(client)
+    assert (await consumer.get("/api/v1/statements")).status_code == 403
