@@ -17,10 +17,7 @@ TAGS = ("settlement",)
 @endpoint(summary="My statements, newest first", roles=PAYEES, query=StatementsQuery, response=Page[StatementOut],
           tags=TAGS, errors=(422,))
 async def my_statements(request: Request, principal, query: StatementsQuery):
-    items, next_cursor = await settlement.list_statements(
-        principal, account_type=query.account_type, account_id=query.account_id, period_end=query.period_end,
-        cursor=query.cursor, limit=query.limit)
-    return Page[StatementOut](items=items, next_cursor=next_cursor)
+    return await settlement.list_statements(principal, query)
 
 
 @bp.get("/<statement_id:int>")

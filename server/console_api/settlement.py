@@ -40,10 +40,7 @@ async def run(request: Request, principal, body: SettleIn):
 @endpoint(summary="Every payee's statements, newest first", roles=ADMIN, query=StatementsQuery,
           response=Page[StatementOut], tags=TAGS, errors=(422,))
 async def statements(request: Request, principal, query: StatementsQuery):
-    items, next_cursor = await settlement.list_statements(
-        principal, account_type=query.account_type, account_id=query.account_id, period_end=query.period_end,
-        cursor=query.cursor, limit=query.limit)
-    return Page[StatementOut](items=items, next_cursor=next_cursor)
+    return await settlement.list_statements(principal, query)
 
 
 @bp.get("/settlement/statements/<statement_id:int>")

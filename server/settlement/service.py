@@ -30,7 +30,8 @@ from server.models.ledger import LedgerEntry, RefKind
 from server.models.orders import Order, OrderLine
 from server.models.payments import Refund, RefundStatus
 from server.models.settlement import SettledEntry, Statement, StatementLine
-from server.settlement.schemas import SettleOut, StatementDetailOut, StatementLineOut, StatementOut
+from server.kit.schemas import Page
+from server.settlement.schemas import SettleOut, StatementDetailOut, StatementLineOut, StatementOut, StatementsQuery
 
 log = logging.getLogger("kazuo.settlement")
 
@@ -174,19 +175,17 @@ def _scope(principal: Principal):
     return qs.filter(cond)
 
 
-async def list_statements(principal: Principal, *, account_type: str | None = None, account_id: int | None = None,
-                          period_end: datetime | None = None, cursor: str | None = None,
-                          limit: int = 50) -> tuple[list[StatementOut], str | None]:
-    """Statements visible to the principal, newest first."""
+async def list_statements(principal: Principal, query: StatementsQuery) -> Page[StatementOut]:
+    """Statements visible to the principal, newest first (filters: payee, period end)."""
     qs = _scope(principal)
-    if account_type:
-        qs = qs.filter(account_type=account_type)
-    if account_id is not None:
-        qs = qs.filter(account_id=account_id)
-    if period_end is not None:
-        qs = qs.filter(period_end=period_end.astimezone(timezone.utc))
-    rows, next_cursor = await id_page(qs, cursor, limit, newest_first=True)
-    return [StatementOut.model_validate(r) for r in rows], next_cursor
+    if query.account_type:
+        qs = qs.filter(account_type=query.account_type)
+    if query.account_id is not None:
+        qs = qs.filter(account_id=query.account_id)
+    if query.period_end is not None:
+        qs = qs.filter(period_end=query.period_end.astimezone(timezone.utc))
+    rows, next_cursor = await id_page(qs, query.cursor, query.limit, newest_first=True)
+    return Page[StatementOut](items=[StatementOut.model_validate(r) for r in rows], next_cursor=next_cursor)
 
 
 async def get_statement(principal: Principal, statement_id: int) -> StatementDetailOut:
