@@ -284,3 +284,31 @@ async def test_the_office_runs_a_period_through_the_api_audited(client, admin):
     assert (await admin.get(f"{CONSOLE}/settlement/statements/999999999")).status_code == 404
     consumer = await login(client)
     assert (await consumer.get("/api/v1/statements")).status_code == 403
+
+
+async def test_a_livestreamer_sees_their_commission_and_a_refund_before_settling_nets_on_the_line(client, hold0):
+    net = await make_network()
+    buyer = await login(client)
+    staff = await login_as(client, "station_staff", station_id=net["a"].id)
+    host = await login_as(client, "livestreamer")
+    other_host = await login_as(client, "livestreamer")
+    sku = await make_sku(price=1000, stock=10)
+    r = await checkout(buyer, pickup_body(net["a"].id, (sku.id, 2)))
+    oid = r.json()["id"]
+    # attributed to the host's session (as live/ does at checkout): commission 10% on the line
+    await Order.filter(id=oid).update(source="live", livestreamer_id=host.id)
+    await OrderLine.filter(order_id=oid).update(commission_bp=1000)
+    await pay_and_notify(buyer, oid)
+    line = await OrderLine.get(order_id=oid)
+    await _refund(await Order.get(id=oid), line.id, 1, buyer.id)  # before completion
+    order = await _hand_over(staff, net["a"], await Order.get(id=oid))
+    end = _next_boundary_after(order.completed_at)
+    clock.shift(end - clock.now() + timedelta(minutes=1))
+    await settlement.run(end)
+    clock.reset()
+    st = await Statement.get(account_type="livestreamer", account_id=host.id)
+    assert (st.sales_fen, st.reversals_fen, st.total_fen) == (200, -100, 100)
+    assert (await host.get(f"/api/v1/statements/{st.id}")).json()["lines"][0]["amount_fen"] == 100
+    assert [s["id"] for s in (await host.get("/api/v1/statements")).json()["items"]] == [st.id]
+    assert (await other_host.get(f"/api/v1/statements/{st.id}")).status_code == 404
+    assert (await buyer.get(f"/api/v1/statements/{st.id}")).status_code == 403  # not a payee at all
