@@ -238,8 +238,15 @@ class Settings(BaseSettings):
     checkout_rate_per_minute: int = Field(30, ge=1)
     cart_max_items: int = Field(50, ge=1, le=500)
     # Settlement: platform fee on every line, station service fee on pickup orders (basis points).
+    # Only the defaults: the office's fee terms per merchant and station (server/settlement/terms.py)
+    # take over from their effective date; a line keeps the fees in force when it was paid.
     platform_fee_bp: int = Field(500, ge=0, le=10_000)
     station_fee_bp: int = Field(200, ge=0, le=10_000)
+    # Settlement (结算): a line's money is settleable this many days after its order completed
+    # (0: at once), while no refund is open on it.
+    settlement_hold_days: int = Field(7, ge=0, le=90)
+    # Statement periods, in Asia/Shanghai: weekly (Monday 00:00 to Monday 00:00) or daily.
+    settlement_period: Literal["weekly", "daily"] = "weekly"
     wechat_pay_notify_path: str = "/api/v1/pay/wechat/notify"
     wechat_pay_refund_notify_path: str = "/api/v1/pay/wechat/refund-notify"
 

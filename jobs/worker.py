@@ -31,6 +31,7 @@ JOB_MODULES: list[str] = [
     "jobs.trace",
     "jobs.stats",
     "jobs.reconcile",
+    "jobs.settlement",
 ]
 
 

@@ -54,6 +54,7 @@ BLUEPRINTS = [
     "server.console_api.stats",
     "miniprogram_api.subscribe",
     "server.console_api.operations",
+    "miniprogram_api.settlement", "server.console_api.settlement",  # statements and fee terms (#23)
     "server.console_api.office", "server.console_web",  # the county office's desk and the web console (#22)
 ]
 

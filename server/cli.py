@@ -1,5 +1,5 @@
-"""`python -m server <command>`: serve | worker | migrate | check | reconcile | seed-demo | grant-role |
-revoke-role."""
+"""`python -m server <command>`: serve | worker | migrate | check | reconcile | settle | seed-demo |
+grant-role | revoke-role."""
 from __future__ import annotations
 
 import argparse
@@ -179,6 +179,9 @@ def main(argv: list[str] | None = None) -> None:
     sub.add_parser("migrate", help="apply database migrations")
     sub.add_parser("check", help="preflight: report every configuration and dependency problem at once")
     sub.add_parser("reconcile", help="check the ledger: every paid order's entries sum to paid - refunded")
+    p = sub.add_parser("settle", help="make the settlement statements of a period (idempotent)")
+    p.add_argument("--period-end", help="the period's end: a date (Asia/Shanghai midnight starting it; "
+                                        "weekly periods end on a Monday); default: the last ended period")
     p = sub.add_parser("seed-demo", help="load the demo data (idempotent)")
     p.add_argument("--history", action="store_true",
                    help="also generate a realistic history of paid orders (for the figures and the big screen)")
@@ -227,6 +230,17 @@ def main(argv: list[str] | None = None) -> None:
                 print(f"order {row['order_id']}: entries {row['entries']}, expected {row['expected']}")
             print(f"ledger {'broken for ' + str(len(broken)) + ' order(s)' if broken else 'holds'}")
             sys.exit(1 if broken else 0)
+        elif args.cmd == "settle":
+            from server.settlement import service as settlement
+
+            try:
+                end = settlement.parse_period_end(args.period_end) if args.period_end else None
+            except ValueError as exc:
+                parser.error(f"settle: --period-end: {exc}")
+            out = asyncio.run(_with_runtime(lambda: settlement.run(end)))
+            print(f"settled {out.period_start.isoformat()} ~ {out.period_end.isoformat()}: "
+                  f"{out.statements_created} statement(s) made ({out.lines} line(s), {out.total_fen} fen), "
+                  f"{out.statements_existing} already made")
         elif args.cmd == "makemigrations":
             from server.kit import migrations
 

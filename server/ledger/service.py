@@ -2,7 +2,8 @@
 applied and reversed when a refund succeeds. For every order: paid_fen - refunded_fen == sum(entries).
 
 Split of a line amount A (fen): platform fee = A*platform_bp, station service fee = A*station_bp
-(pickup orders), livestream commission = A*commission_bp (attributed lines); the merchant gets the rest.
+(pickup orders), with the fee terms the line recorded when it was paid (server/settlement/terms.py;
+never the current terms or settings), livestream commission = A*commission_bp (attributed lines); the merchant gets the rest.
 Reversals use cumulative rounding: a fee's reversal for a refund is fee(refunded after) - fee(refunded
 before), so a line refunded in any number of parts nets to exactly zero.
 Cash taken at a station counter adds a custody pair that sums to zero: the station owes (-) and the
@@ -14,10 +15,10 @@ from typing import Any
 
 from tortoise.functions import Sum
 
-from server.kit import runtime
 from server.kit.money import apply_rate
 from server.models.ledger import LedgerEntry
 from server.models.orders import Order, OrderLine
+from server.settlement import terms
 
 log = logging.getLogger("kazuo.ledger")
 
@@ -31,9 +32,8 @@ def split(amount: int, *, platform_bp: int, station_bp: int, commission_bp: int)
 
 
 def _rates(order: Order, line: OrderLine) -> dict[str, int]:
-    s = runtime.settings()
-    return {"platform_bp": s.platform_fee_bp,
-            "station_bp": s.station_fee_bp if order.fulfilment == "pickup" and order.station_id else 0,
+    platform_bp, station_bp = terms.line_rates(order, line)
+    return {"platform_bp": platform_bp, "station_bp": station_bp,
             "commission_bp": line.commission_bp if order.livestreamer_id else 0}
 
 
@@ -47,6 +47,7 @@ async def post_sale(order_id: int, conn: Any) -> None:
     """Post the entries of a paid order (inside the transaction that applied the payment)."""
     order = await Order.get(id=order_id, using_db=conn)
     lines = await OrderLine.filter(order_id=order_id).using_db(conn).order_by("id")
+    await terms.record_on_lines(order, lines, conn)
     rows = []
     for line in lines:
         for kind, amount in split(line.amount, **_rates(order, line)).items():

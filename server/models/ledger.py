@@ -2,11 +2,23 @@ from tortoise import fields
 from tortoise.models import Model
 
 
+class RefKind:
+    """What a ledger entry belongs to."""
+    ORDER_LINE = "order_line"
+    PAYOUT_LINE = "payout_line"
+    CASH_HANDOVER = "cash_handover"
+    SETTLEMENT_ADJUSTMENT = "settlement_adjustment"
+    ALL = (ORDER_LINE, PAYOUT_LINE, CASH_HANDOVER, SETTLEMENT_ADJUSTMENT)
+
+
 class LedgerEntry(Model):
     """Settlement ledger (结算台账): immutable, signed entries. For every order, the entries sum to
-    paid_fen - refunded_fen (cash-custody pairs sum to zero). dedup_key makes each posting unique."""
+    paid_fen - refunded_fen (cash-custody pairs sum to zero). dedup_key makes each posting unique.
+    ref_kind/ref_id say what an entry belongs to: an order line (every entry so far: order set), or,
+    for the payout work to come, a payout line, a cash hand-over or a settlement adjustment (no order)."""
     id = fields.BigIntField(primary_key=True)
-    order = fields.ForeignKeyField("models.Order", db_index=True, related_name="ledger_entries", on_delete=fields.RESTRICT)
+    order = fields.ForeignKeyField("models.Order", db_index=True, related_name="ledger_entries", on_delete=fields.RESTRICT,
+                                   null=True)
     order_line = fields.ForeignKeyField("models.OrderLine", db_index=True, null=True, related_name="ledger_entries",
                                         on_delete=fields.RESTRICT)
     refund = fields.ForeignKeyField("models.Refund", null=True, related_name="ledger_entries",
@@ -18,6 +30,9 @@ class LedgerEntry(Model):
     kind = fields.CharField(32)
     amount_fen = fields.BigIntField()
     dedup_key = fields.CharField(96, unique=True)
+    # order_line | payout_line | cash_handover | settlement_adjustment (see RefKind)
+    ref_kind = fields.CharField(24, default="order_line")
+    ref_id = fields.BigIntField(null=True)  # the payout line, hand-over or adjustment (order entries: order_line)
     created_at = fields.DatetimeField(auto_now_add=True, db_index=True)
 
     class Meta:

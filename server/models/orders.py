@@ -83,6 +83,11 @@ class OrderLine(Model):
     refunded_fen = fields.BigIntField(default=0)
     cold_chain = fields.BooleanField(default=False)
     commission_bp = fields.IntField(default=0)  # livestream commission rate on this line
+    # The fee terms in force when the line was paid (recorded by the payment, server/settlement/terms):
+    # its sale shares and every later reversal use them. None: paid before terms were recorded
+    # (the global settings then apply).
+    platform_fee_bp = fields.IntField(null=True)
+    station_fee_bp = fields.IntField(null=True)
 
     class Meta:
         table = "order_lines"
