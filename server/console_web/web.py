@@ -29,7 +29,7 @@ from server.kit.http import validate
 from server.console_web import messages
 
 HERE = Path(__file__).parent
-STATIC_VERSION = "1"
+STATIC_VERSION = "2"
 ADMIN = (Role.admin.value,)
 ROLE_NAMES = {"admin": "县电商办", "warehouse": "县仓操作员", "station_staff": "服务站工作人员",
               "merchant": "商户成员", "livestreamer": "主播", "consumer": "消费者"}
