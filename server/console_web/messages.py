@@ -30,6 +30,7 @@ ERRORS = {
     "invalid_transition": "该记录的状态已经改变（可能已被他人处理），请刷新后查看。",
     "invalid_state": "该记录的状态已经改变（可能已被他人处理），请刷新后查看。",
     "already_reviewed": "该审核已经处理过了（可能是重复点击或他人已处理），请刷新后查看。",
+    "shipping_not_waiting": "该发货信息已不需要人工处理（可能是重复点击或他人已处理），请刷新后查看。",
     "last_admin": "这是最后一个县电商办管理员，不能撤销。",
     "cannot_disable_self": "不能停用自己的账号。",
     "phone_taken": "此手机号已绑定到其他账号。",

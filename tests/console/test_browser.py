@@ -12,6 +12,7 @@ import pytest
 from tests.catalog.conftest import category, create_product, make_shop, make_station
 from tests.console.conftest import last_code, new_phone, operator
 from tests.console.test_office import _application
+from tests.console.test_queue_pages import needs_person
 from tests.stats.test_screen_browser import ARGS, CHROMIUM, _until
 
 pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM),
@@ -64,6 +65,7 @@ async def test_office_walk_and_flows_in_chromium(client, settings, app):
     product = await create_product(shop, cat, name="喀左小米" + secrets.token_hex(2))
     await shop.member.post(f"/api/v1/merchant/products/{product['id']}/submit")
     station = await make_station()
+    order_no, upload_id = await needs_person(client)
     async with playwright.async_playwright() as pw:
         browser = await _browser(pw)
         try:
@@ -140,6 +142,16 @@ async def test_office_walk_and_flows_in_chromium(client, settings, app):
             for path in ("/console/refunds", "/console/station-alerts", "/console/sla-breaches"):
                 await page.goto(settings.base_url + path, wait_until="load")
                 assert await page.is_visible("h1")
+            # 发货信息上传: from the desk's tile, settle one WeChat refused, with a note
+            await page.goto(settings.base_url + "/console/", wait_until="load")
+            async with page.expect_navigation():
+                await page.click("[data-queue=shipping_uploads_late]")
+            row = f"[data-upload='{upload_id}']"
+            assert order_no in await page.inner_text(row)
+            await page.fill(f"{row} input[name=note]", "已在微信后台手动录入")
+            await page.click(f"{row} button[value=done]")
+            await _until(lambda: page.is_visible(f"{row} .flash.ok"), 10, "the upload settled")
+            assert "已人工处理" in await page.inner_text(row)
             # 电商培训: a course made through the form; the archive page renders
             await page.goto(settings.base_url + "/console/training", wait_until="load")
             await page.fill("#course-form input[name=name]", "直播带货人才班（浏览器）")
