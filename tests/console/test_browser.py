@@ -66,6 +66,7 @@ async def test_office_walk_and_flows_in_chromium(client, settings, app):
     await shop.member.post(f"/api/v1/merchant/products/{product['id']}/submit")
     station = await make_station()
     order_no, upload_id = await needs_person(client)
+    _, teacher_phone = await operator(None, name="孙老师")
     async with playwright.async_playwright() as pw:
         browser = await _browser(pw)
         try:
@@ -158,6 +159,21 @@ async def test_office_walk_and_flows_in_chromium(client, settings, app):
             async with page.expect_navigation():
                 await page.click("#course-form button")
             assert "直播带货人才班（浏览器）" in await page.inner_text("#courses")
+            # 讲师: a certified lecturer registered by phone; a missing certificate number is named first
+            async with page.expect_navigation():
+                await page.click("#lecturers-link")
+            await page.fill("#lecturer-form input[name=user]", teacher_phone)
+            await page.fill("#lecturer-form input[name=name]", "孙老师")
+            await page.select_option("#lecturer-form select[name=qualification_kind]", "certification")
+            await page.fill("#lecturer-form input[name=certificate_name]", "电子商务师")
+            async with page.expect_navigation():
+                await page.click("#lecturer-form button")
+            assert await page.is_visible("em.err[data-field=certificate_no]")
+            assert await page.input_value("#lecturer-form input[name=certificate_name]") == "电子商务师"
+            await page.fill("#lecturer-form input[name=certificate_no]", "DS-001")
+            async with page.expect_navigation():
+                await page.click("#lecturer-form button")
+            assert "已登记讲师" in await page.inner_text("main") and "孙老师" in await page.inner_text("h1")
             await page.goto(settings.base_url + "/console/training/archive", wait_until="load")
             assert "培训档案完整性" in await page.inner_text("h1")
             # 质量追溯: the batch list and the counterfeit flags render
