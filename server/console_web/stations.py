@@ -6,6 +6,7 @@ from typing import Literal
 
 from pydantic import Field
 from sanic import Blueprint, Request
+from sanic.response import redirect
 
 from server.console_web.web import Ctx, field_errors, filters, flash, next_url, page, parse
 from server.kit import versions
@@ -17,6 +18,7 @@ from server.stations.schemas import StationIn, StationListQuery, StationPatch
 
 bp = Blueprint("console_web_stations", url_prefix="/console")
 LEVEL_NAMES = {"county": "县级中心", "town": "乡镇服务中心", "village": "村级服务站"}
+TREE_BRANCH = 100   # children shown in an opened branch; more: the drill-down list, paged
 EDITABLE = ("name", "town", "village", "address", "opening_hours", "contact_name", "contact_phone", "status")
 FIELD_NAMES = {"name": "名称", "town": "乡镇", "village": "行政村", "address": "地址", "opening_hours": "营业时间",
                "contact_name": "联系人", "contact_phone": "联系电话", "status": "状态", "is_poor_village": "建档立卡贫困村"}
@@ -54,9 +56,23 @@ async def station_list(request: Request, ctx: Ctx):
     while p is not None:
         trail.insert(0, p)
         p = await network.get_station(p.parent_id) if p.parent_id else None
-    return ctx.render("stations.html", **_ctx(ctx, f=f, errors=errors, rows=result.items, trail=trail,
+    # without a search or a drill-down, the county centres as the roots of a tree that opens in place
+    tree = not (f.q or f.town or f.level or f.parent_id or f.cursor)
+    return ctx.render("stations.html", **_ctx(ctx, f=f, errors=errors, rows=result.items, trail=trail, tree=tree,
                                               next_href=next_url(result.next_cursor, request), form={},
                                               form_errors={}))
+
+
+@bp.get("/stations/<station_id:int>/children")
+@page()
+async def station_children(request: Request, ctx: Ctx, station_id: int):
+    """One branch of the tree, loaded when it is opened (htmx); a plain visit gets the drill-down list."""
+    if not ctx.htmx:
+        return redirect(f"/console/stations?parent_id={station_id}", status=303)
+    await network.get_station(station_id)   # 404 for a station that is not there
+    result = await network.list_stations(StationListQuery(parent_id=station_id, limit=TREE_BRANCH))
+    more = f"/console/stations?parent_id={station_id}" if result.next_cursor else None
+    return ctx.render("_station_nodes.html", **_ctx(ctx, rows=result.items, more_href=more))
 
 
 async def _parent_id(form: dict) -> int | None:

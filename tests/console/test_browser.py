@@ -300,3 +300,43 @@ async def test_station_import_in_chromium(client, settings, app):
             watch.check()
         finally:
             await browser.close()
+
+
+async def test_station_tree_in_chromium(client, settings, app):
+    playwright = pytest.importorskip("playwright.async_api")
+    from server.models.stations import Station
+
+    prefix = "BT" + secrets.token_hex(2).upper()
+    county = await Station.create(code=f"{prefix}-C", name="浏览器县中心", level="county")
+    town = await Station.create(code=f"{prefix}-T", name="浏览器镇中心", level="town", parent_id=county.id)
+    await Station.create(code=f"{prefix}-V", name="浏览器村站", level="village", parent_id=town.id)
+    _, phone = await operator("admin", name="站务员")
+    async with playwright.async_playwright() as pw:
+        browser = await _browser(pw)
+        try:
+            page, watch = await _desk(browser, settings)
+            await page.goto(settings.base_url + "/console/login", wait_until="load")
+            await _sms_sign_in(page, client, phone)
+            await page.goto(settings.base_url + "/console/stations", wait_until="load")
+            loads: list[str] = []
+            page.on("request", lambda r: loads.append(r.url) if "/children" in r.url else None)
+            county_node = f"[data-node='{prefix}-C']"
+            assert not await page.is_visible(f"[data-node='{prefix}-T']")
+            await page.click(f"{county_node} > details > summary")
+            await _until(lambda: page.is_visible(f"[data-node='{prefix}-T']"), 10, "the town under the county")
+            await page.click(f"[data-node='{prefix}-T'] > details > summary")
+            await _until(lambda: page.is_visible(f"[data-node='{prefix}-V']"), 10, "the village under the town")
+            assert await page.locator(f"[data-node='{prefix}-V'] details").count() == 0   # a leaf
+            # closing and opening again does not load the branch again
+            await page.click(f"{county_node} > details > summary")
+            assert not await page.is_visible(f"[data-node='{prefix}-T']")
+            await page.click(f"{county_node} > details > summary")
+            assert await page.is_visible(f"[data-node='{prefix}-V']")
+            assert len(loads) == 2, loads
+            # the name opens the station's page
+            async with page.expect_navigation():
+                await page.click(f"[data-node='{prefix}-V'] a")
+            assert page.url.endswith(f"/console/stations/{(await Station.get(code=f'{prefix}-V')).id}")
+            watch.check()
+        finally:
+            await browser.close()
