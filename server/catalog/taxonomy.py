@@ -6,8 +6,6 @@ The plan's three brands (喀左紫砂, 喀左陈醋, 喀左杂粮) are written t
 empty table (server.catalog.service.ensure_default_brands)."""
 from __future__ import annotations
 
-from typing import Any
-
 import orjson
 from pydantic import Field
 from tortoise.exceptions import IntegrityError

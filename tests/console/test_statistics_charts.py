@@ -15,7 +15,7 @@ import pytest
 from tests.console.conftest import operator, sign_in
 from tests.stats.conftest import unique_day
 from tests.stats.test_api import _stat
-from tests.stats.test_screen_browser import ARGS, CHROMIUM, _until
+from tests.stats.test_screen_browser import CHROMIUM, _until
 
 STATIC = Path(__file__).parents[2] / "server" / "console_web" / "static"
 
