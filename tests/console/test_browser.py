@@ -44,6 +44,14 @@ async def _desk(browser, settings):
     return page, Watch(page, settings.base_url)
 
 
+async def _signed_in(browser, settings, client, phone: str):
+    """A desk page signed in by SMS code, and what it logs."""
+    page, watch = await _desk(browser, settings)
+    await page.goto(settings.base_url + "/console/login", wait_until="load")
+    await _sms_sign_in(page, client, phone)
+    return page, watch
+
+
 async def _sms_sign_in(page, client, phone: str):
     await page.fill("input[name=phone]", phone)
     await page.click("#send-code")
@@ -314,9 +322,7 @@ async def test_station_tree_in_chromium(client, settings, app):
     async with playwright.async_playwright() as pw:
         browser = await _browser(pw)
         try:
-            page, watch = await _desk(browser, settings)
-            await page.goto(settings.base_url + "/console/login", wait_until="load")
-            await _sms_sign_in(page, client, phone)
+            page, watch = await _signed_in(browser, settings, client, phone)
             await page.goto(settings.base_url + "/console/stations", wait_until="load")
             loads: list[str] = []
             page.on("request", lambda r: loads.append(r.url) if "/children" in r.url else None)

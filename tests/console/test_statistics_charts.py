@@ -75,16 +75,14 @@ async def test_statistics_page_carries_chart_data_and_tables(office):
 @pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"{CHROMIUM} is absent")
 async def test_charts_draw_in_chromium_under_the_csp(client, settings, app):
     playwright = pytest.importorskip("playwright.async_api")
-    from tests.console.test_browser import _browser, _desk, _sms_sign_in
+    from tests.console.test_browser import _browser, _signed_in
 
     start, end = await _month_of_sales()
     _, phone = await operator("admin", name="统计员")
     async with playwright.async_playwright() as pw:
         browser = await _browser(pw)
         try:
-            page, watch = await _desk(browser, settings)
-            await page.goto(settings.base_url + "/console/login", wait_until="load")
-            await _sms_sign_in(page, client, phone)
+            page, watch = await _signed_in(browser, settings, client, phone)
             await page.goto(settings.base_url + f"/console/statistics?from={start}&to={end}", wait_until="load")
 
             async def drawn(canvas_id: str):
