@@ -217,7 +217,8 @@ async def test_scan_sign_in_and_expired_session_in_chromium(client, settings, ap
             page, watch = await _desk(browser, settings)
             await page.goto(settings.base_url + "/console/login", wait_until="load")
             img = await _until(lambda: page.query_selector("#scan img"), 10, "the scan code")
-            assert await img.evaluate("i => i.complete && i.naturalWidth > 0")
+            # the picture arrives after its element (a slow machine showed it half-loaded)
+            await _until(lambda: img.evaluate("i => i.complete && i.naturalWidth > 0"), 10, "the scan code's picture")
             ticket = (await img.get_attribute("src")).split("/")[4]
             r = await member.post(f"/api/v1/auth/console-scan/{ticket}/confirm")
             assert r.status_code == 200
