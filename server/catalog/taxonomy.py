@@ -6,8 +6,6 @@ The plan's three brands (喀左紫砂, 喀左陈醋, 喀左杂粮) are written t
 empty table (server.catalog.service.ensure_default_brands)."""
 from __future__ import annotations
 
-from typing import Any
-
 import orjson
 from pydantic import Field
 from tortoise.exceptions import IntegrityError
@@ -17,13 +15,15 @@ from server.catalog import service as catalog
 from server.kit import audit, runtime
 from server.kit.db import atomic
 from server.kit.errors import Conflict, NotFound, ValidationFailed
-from server.kit.schemas import Out, Schema
+from server.kit import versions
+from server.kit.schemas import Schema
+from server.kit.versions import VERSION_FIELD, VersionedOut
 from server.models.catalog import Brand, Category, Product
 
 REBUILD_BATCH = 200
 
 
-class BrandOut(Out):
+class BrandOut(VersionedOut):
     id: int
     code: str
     name: str
@@ -41,9 +41,10 @@ class BrandPatch(Schema):
     name: str | None = Field(None, min_length=1, max_length=32)
     sort: int | None = Field(None, ge=-10_000, le=10_000)
     hidden: bool | None = None
+    version: str | None = VERSION_FIELD
 
 
-class CategoryOut(Out):
+class CategoryOut(VersionedOut):
     id: int
     name: str
     slug: str
@@ -66,6 +67,7 @@ class CategoryPatch(Schema):
     sort: int | None = Field(None, ge=-10_000, le=10_000)
     hidden: bool | None = None
     is_farm_product: bool | None = None
+    version: str | None = VERSION_FIELD
 
 
 # ---- brands ---------------------------------------------------------------------------------------
@@ -112,14 +114,18 @@ async def create_brand(body: BrandIn, *, actor_id: int | None) -> BrandOut:
     return BrandOut.model_validate(b)
 
 
-async def _update(model: type[Brand] | type[Category], row_id: int, changes: dict[str, Any], kind: str,
-                  actor_id: int | None, products: dict[str, str]) -> None:
-    """Apply changes to a brand or category row; a rename rebuilds the search text of the products
-    that show the name (products: how they point at the row, e.g. {"brand": "code"})."""
+async def _update(model: type[Brand] | type[Category], out: type[BrandOut] | type[CategoryOut], row_id: int,
+                  patch: BrandPatch | CategoryPatch, kind: str, actor_id: int | None,
+                  products: dict[str, str]) -> None:
+    """Apply a patch to a brand or category row (only if nobody changed it since patch.version, when
+    given); a rename rebuilds the search text of the products that show the name (products: how they
+    point at the row, e.g. {"brand": "code"})."""
+    changes = {k: v for k, v in patch.model_dump(exclude_unset=True, exclude={"version"}).items() if v is not None}
     async with atomic() as conn:
         row = await model.filter(id=row_id).using_db(conn).select_for_update().first()
         if row is None:
             raise NotFound(f"{kind} not found")
+        versions.check(patch.version, out.model_validate(row))
         renamed = "name" in changes and changes["name"] != row.name
         if changes:
             await model.filter(id=row.id).using_db(conn).update(**changes)
@@ -130,8 +136,7 @@ async def _update(model: type[Brand] | type[Category], row_id: int, changes: dic
 
 async def update_brand(brand_id: int, patch: BrandPatch, *, actor_id: int | None) -> BrandOut:
     """Rename, reorder or hide a brand; a rename rebuilds the search text of its products."""
-    changes = {k: v for k, v in patch.model_dump(exclude_unset=True).items() if v is not None}
-    await _update(Brand, brand_id, changes, "brand", actor_id, {"brand": "code"})
+    await _update(Brand, BrandOut, brand_id, patch, "brand", actor_id, {"brand": "code"})
     return BrandOut.model_validate(await Brand.get(id=brand_id))
 
 
@@ -159,6 +164,5 @@ async def create_category(body: CategoryIn, *, actor_id: int | None) -> Category
 
 async def update_category(category_id: int, patch: CategoryPatch, *, actor_id: int | None) -> CategoryOut:
     """Rename, reorder or hide a category; a rename rebuilds the search text of its products."""
-    changes = {k: v for k, v in patch.model_dump(exclude_unset=True).items() if v is not None}
-    await _update(Category, category_id, changes, "category", actor_id, {"category_id": "id"})
+    await _update(Category, CategoryOut, category_id, patch, "category", actor_id, {"category_id": "id"})
     return CategoryOut.model_validate(await Category.get(id=category_id))

@@ -126,7 +126,7 @@ async def category_create(request: Request, principal, body: CategoryIn):
 
 @bp.patch("/categories/<category_id:int>")
 @endpoint(summary="Rename, reorder or hide a category (a rename rebuilds its products' search text)",
-          roles=ADMIN, body=CategoryPatch, response=CategoryOut, tags=TAGS, errors=(404, 422))
+          roles=ADMIN, body=CategoryPatch, response=CategoryOut, tags=TAGS, errors=(404, 409, 422))
 async def category_update(request: Request, principal, category_id: int, body: CategoryPatch):
     return await taxonomy.update_category(category_id, body, actor_id=principal.user_id)
 
@@ -147,7 +147,7 @@ async def brand_create(request: Request, principal, body: BrandIn):
 
 @bp.patch("/brands/<brand_id:int>")
 @endpoint(summary="Rename, reorder or hide a brand (a rename rebuilds its products' search text)",
-          roles=ADMIN, body=BrandPatch, response=BrandOut, tags=TAGS, errors=(404, 422))
+          roles=ADMIN, body=BrandPatch, response=BrandOut, tags=TAGS, errors=(404, 409, 422))
 async def brand_update(request: Request, principal, brand_id: int, body: BrandPatch):
     return await taxonomy.update_brand(brand_id, body, actor_id=principal.user_id)
 

@@ -54,7 +54,7 @@ async def detail(request: Request, principal, station_id: int):
 
 @bp.patch("/stations/<station_id:int>")
 @endpoint(summary="Change a station (details, parent, active/suspended)", roles=ADMIN, body=StationPatch,
-          response=StationOut, tags=TAGS)
+          response=StationOut, tags=TAGS, errors=(404, 409, 422))
 async def update(request: Request, principal, station_id: int, body: StationPatch):
     return await network.update_station(station_id, body, actor_id=principal.user_id)
 

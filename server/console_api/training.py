@@ -88,7 +88,7 @@ async def create_lecturer(request: Request, principal, body: LecturerIn):
 
 @bp.patch("/lecturers/<lecturer_id:int>")
 @endpoint(summary="Rename, describe, retire or restore a lecturer", roles=ADMIN, body=LecturerPatch,
-          response=LecturerOut, tags=TAGS, errors=(404,))
+          response=LecturerOut, tags=TAGS, errors=(404, 409))
 async def update_lecturer(request: Request, principal, lecturer_id: int, body: LecturerPatch):
     return await training.update_lecturer(lecturer_id, body, actor_id=principal.user_id)
 

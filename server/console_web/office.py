@@ -26,7 +26,7 @@ PAGE_SIZE = 20
 OBJECT_TYPES = [("", "全部"), ("merchant", "商户"), ("product", "商品"), ("sku", "规格"), ("user", "用户"),
                 ("station", "服务站"), ("order", "订单"), ("refund", "退款"), ("batch", "批次")]
 
-# Where each queue of the desk is listed (None: no console page yet; the JSON API lists it).
+# Where each queue of the desk is listed.
 QUEUE_LINKS = {
     "merchant_applications": "/console/merchants?status=pending",
     "product_listings": "/console/reviews?kind=listing",
@@ -35,6 +35,7 @@ QUEUE_LINKS = {
     "refunds_waiting": "/console/refunds",
     "station_alerts": "/console/station-alerts",
     "sla_breaches": "/console/sla-breaches",
+    "shipping_uploads_late": "/console/shipping-uploads",
 }
 
 

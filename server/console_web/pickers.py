@@ -1,7 +1,8 @@
-"""Scope pickers for the console's forms: a station by name or code, a merchant by name or id, each
-resolved on the server with a message that says what was (or was not) found."""
+"""Pickers for the console's forms: a station by name or code, a merchant by name or id, a user by
+phone or id, each resolved on the server with a message that says what was (or was not) found."""
 from __future__ import annotations
 
+from server.accounts import console as accounts
 from server.kit.errors import ValidationFailed
 from server.merchants import service as merchants
 from server.stations import network
@@ -38,3 +39,14 @@ async def merchant(text: str | None, field: str = "merchant") -> int:
         raise ValidationFailed.field(field, f"没有名为“{text}”的正常营业商户。")
     raise ValidationFailed.field(field, "找到多个商户：" + "、".join(f"{m.name}（编号 {m.id}）" for m in found[:5])
                                  + "，请输入编号。")
+
+
+async def user(text: str | None, field: str = "user") -> int:
+    """The id of the user with this phone (all 11 digits) or this id; a 422 on `field` otherwise."""
+    if not text or not text.isdigit():
+        raise ValidationFailed.field(field, "请输入用户的手机号（11 位）或用户编号。")
+    found = (await accounts.search_users(text, None, None, 6)).items
+    exact = [u for u in found if u.phone == text] or [u for u in found if str(u.id) == text]
+    if len(exact) == 1:
+        return exact[0].id
+    raise ValidationFailed.field(field, f"没有手机号或编号为“{text}”的用户。请先在“用户与角色”中建立。")

@@ -1,5 +1,6 @@
 """The office's smaller queues, each the list behind a tile of the desk: refunds waiting for a decision
-(approve/reject), pickup-station alerts (acknowledge), delivery promises broken (SLA breaches)."""
+(approve/reject), pickup-station alerts (acknowledge), delivery promises broken (SLA breaches), WeChat
+shipping uploads that need a person (settled by hand, or tried once more)."""
 from __future__ import annotations
 
 from typing import Literal
@@ -7,9 +8,10 @@ from typing import Literal
 from pydantic import Field
 from sanic import Blueprint, Request
 
-from server.console_web.web import Ctx, filters, next_url, page
-from server.fulfillment import sla
-from server.fulfillment.schemas import BreachQuery
+from server.console_web.web import Ctx, field_errors, filters, next_url, page, parse
+from server.fulfillment import shipping, sla
+from server.fulfillment.schemas import BreachQuery, ShippingResolveIn
+from server.kit.errors import ValidationFailed
 from server.kit.schemas import QuerySchema
 from server.orders import refunds
 from server.stations import service as stations
@@ -22,6 +24,18 @@ REFUND_STATES = {"requested": "待审批", "approved": "已同意", "processing"
 
 class RefundFilter(QuerySchema):
     status: Literal["requested", "approved", "processing", "succeeded", "rejected", "failed"] = "requested"
+    cursor: str | None = Field(None, max_length=200)
+
+
+UPLOAD_STATES = {"needs_person": "需人工处理", "pending": "待重试", "resolved": "已人工处理",
+                 "uploaded": "已上传", "not_required": "无需上传"}
+OFFICE = ("admin", "warehouse")   # as the JSON operations under /api/v1/console/warehouse/shipping-uploads
+UPLOAD_HINTS = {"note": "备注最多 200 个字。", "action": "请选择“已在微信后台处理”或“再试一次”。"}
+RESOLVED_MESSAGES = {"done": "已标记为人工处理完毕", "retry": "已安排再试一次"}
+
+
+class UploadFilter(QuerySchema):
+    state: Literal["needs_person", "pending", "resolved", "uploaded", "not_required"] = "needs_person"
     cursor: str | None = Field(None, max_length=200)
 
 
@@ -70,3 +84,27 @@ async def breach_list(request: Request, ctx: Ctx):
     result = await sla.breaches(BreachQuery(open_only=not f.all, cursor=f.cursor, limit=20))
     return ctx.render("sla_breaches.html", f=f, errors=errors, rows=result.items,
                       next_href=next_url(result.next_cursor, request))
+
+
+@bp.get("/shipping-uploads")
+@page(roles=OFFICE)
+async def upload_list(request: Request, ctx: Ctx):
+    f, errors = filters(ctx, UploadFilter)
+    result = await shipping.list_uploads(f.state, f.cursor, 20)
+    return ctx.render("shipping_uploads.html", f=f, errors=errors, rows=result.items, states=UPLOAD_STATES,
+                      next_href=next_url(result.next_cursor, request))
+
+
+@bp.post("/shipping-uploads/<task_id:int>/resolve")
+@page(roles=OFFICE)
+async def upload_resolve(request: Request, ctx: Ctx, task_id: int):
+    """Settle an upload that needs a person (the service checks it still does, and audits)."""
+    form = ctx.form()
+    try:
+        body = parse(ShippingResolveIn, form)
+    except ValidationFailed as exc:
+        return ctx.render("_upload_row.html", u=await shipping.get_upload(task_id), states=UPLOAD_STATES,
+                          errors=field_errors(exc, UPLOAD_HINTS), form=form)
+    await shipping.resolve(task_id, body.action, body.note, actor_id=ctx.user_id)
+    return ctx.render("_upload_row.html", u=await shipping.get_upload(task_id), states=UPLOAD_STATES,
+                      done=RESOLVED_MESSAGES[body.action], errors={}, form={})

@@ -6,8 +6,10 @@ from typing import Literal
 
 from pydantic import Field
 from sanic import Blueprint, Request
+from sanic.response import redirect
 
 from server.console_web.web import Ctx, field_errors, filters, flash, next_url, page, parse
+from server.kit import versions
 from server.kit.errors import AppError, ValidationFailed
 from server.kit.schemas import QuerySchema
 from server.media.upload import read_upload
@@ -16,7 +18,10 @@ from server.stations.schemas import StationIn, StationListQuery, StationPatch
 
 bp = Blueprint("console_web_stations", url_prefix="/console")
 LEVEL_NAMES = {"county": "县级中心", "town": "乡镇服务中心", "village": "村级服务站"}
+TREE_BRANCH = 100   # children shown in an opened branch; more: the drill-down list, paged
 EDITABLE = ("name", "town", "village", "address", "opening_hours", "contact_name", "contact_phone", "status")
+FIELD_NAMES = {"name": "名称", "town": "乡镇", "village": "行政村", "address": "地址", "opening_hours": "营业时间",
+               "contact_name": "联系人", "contact_phone": "联系电话", "status": "状态", "is_poor_village": "建档立卡贫困村"}
 
 
 class StationFilter(QuerySchema):
@@ -28,7 +33,13 @@ class StationFilter(QuerySchema):
 
 
 def _ctx(ctx: Ctx, **values):
-    return {"level_names": LEVEL_NAMES, **values}
+    return {"level_names": LEVEL_NAMES, "field_names": FIELD_NAMES, **values}
+
+
+def _differs(name: str, typed: str | None, current) -> bool:
+    if name == "is_poor_village":   # a checkbox: sent when ticked
+        return bool(typed) != bool(current)
+    return (typed or "") != (current or "")
 
 
 @bp.get("/stations")
@@ -45,9 +56,23 @@ async def station_list(request: Request, ctx: Ctx):
     while p is not None:
         trail.insert(0, p)
         p = await network.get_station(p.parent_id) if p.parent_id else None
-    return ctx.render("stations.html", **_ctx(ctx, f=f, errors=errors, rows=result.items, trail=trail,
+    # without a search or a drill-down, the county centres as the roots of a tree that opens in place
+    tree = not (f.q or f.town or f.level or f.parent_id or f.cursor)
+    return ctx.render("stations.html", **_ctx(ctx, f=f, errors=errors, rows=result.items, trail=trail, tree=tree,
                                               next_href=next_url(result.next_cursor, request), form={},
                                               form_errors={}))
+
+
+@bp.get("/stations/<station_id:int>/children")
+@page()
+async def station_children(request: Request, ctx: Ctx, station_id: int):
+    """One branch of the tree, loaded when it is opened (htmx); a plain visit gets the drill-down list."""
+    if not ctx.htmx:
+        return redirect(f"/console/stations?parent_id={station_id}", status=303)
+    await network.get_station(station_id)   # 404 for a station that is not there
+    result = await network.list_stations(StationListQuery(parent_id=station_id, limit=TREE_BRANCH))
+    more = f"/console/stations?parent_id={station_id}" if result.next_cursor else None
+    return ctx.render("_station_nodes.html", **_ctx(ctx, rows=result.items, more_href=more))
 
 
 async def _parent_id(form: dict) -> int | None:
@@ -81,12 +106,20 @@ async def create_station(request: Request, ctx: Ctx):
 
 
 async def _station_page(ctx: Ctx, station_id: int, notice: str = "", errors: dict | None = None,
-                        form: dict | None = None):
+                        form: dict | None = None, stale: bool = False):
     st = await network.get_station(station_id)
     people = await staff.station_staff(station_id)
     template = "_station.html" if ctx.htmx else "station.html"
-    return ctx.render(template, **_ctx(ctx, st=st, people=people, notice=notice, errors=errors or {},
-                                       form=form or st.model_dump()))
+    changed = []
+    if stale:
+        # What someone else saved meanwhile, beside what this editor typed (kept, not saved); the form
+        # now carries the current version, so saving again is a choice made knowing both.
+        form = {**(form or {}), "version": st.version}
+        current = st.model_dump()
+        changed = [(k, current[k]) for k in FIELD_NAMES if _differs(k, form.get(k), current[k])]
+    return ctx.render(template, status=409 if stale and not ctx.htmx else 200,
+                      **_ctx(ctx, st=st, people=people, notice=notice, errors=errors or {},
+                             form=form or st.model_dump(), stale=stale, changed=changed))
 
 
 @bp.get("/stations/<station_id:int>")
@@ -102,10 +135,14 @@ async def station_update(request: Request, ctx: Ctx, station_id: int):
     try:
         # every field is sent: a cleared optional one is cleared (None), name and status are required
         patch = parse(StationPatch, {**{k: form.get(k) or None for k in EDITABLE},
-                                     "is_poor_village": "is_poor_village" in form})
+                                     "is_poor_village": "is_poor_village" in form, "version": form.get("version")})
         await network.update_station(station_id, patch, actor_id=ctx.user_id)
     except ValidationFailed as exc:
         return await _station_page(ctx, station_id, errors=field_errors(exc), form=form)
+    except AppError as exc:
+        if exc.code != versions.STALE:
+            raise
+        return await _station_page(ctx, station_id, form=form, stale=True)
     return await _station_page(ctx, station_id, notice="已保存。")
 
 

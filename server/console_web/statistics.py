@@ -1,5 +1,6 @@
-"""The office's statistics page (数据统计): the figures against the plan's targets, the daily series as
-bars, export links that download with the session cookie, and the big screen's tokens."""
+"""The office's statistics page (数据统计): the figures against the plan's targets and the daily series,
+each drawn as a chart (vendored Chart.js, static/charts.js) over a table that carries the numbers for
+reading and for print; export links that download with the session cookie; the big screen's tokens."""
 from __future__ import annotations
 
 from datetime import date
@@ -27,10 +28,17 @@ class TokenForm(Schema):
     name: str = Field(min_length=1, max_length=64)
 
 
-def _bars(series: list[dict]) -> list[dict]:
-    """Each day's sales as a share of the busiest day (the bars' heights)."""
-    top = max((d["gmv_fen"] for d in series), default=0) or 1
-    return [{**d, "pct": round(100 * d["gmv_fen"] / top, 1)} for d in series]
+def chart_data(summary: dict, series: list[dict]) -> dict:
+    """What static/charts.js draws (money in fen, as everywhere; the script shows yuan): the daily
+    series, and each headline figure beside last year's and the target it is measured against."""
+    return {
+        "daily": {"labels": [d["day"] for d in series],
+                  "gmv_fen": [d["gmv_fen"] for d in series], "orders": [d["orders"] for d in series]},
+        "targets": {"labels": [r["label"] for r in summary["headline"]],
+                    "gmv_fen": [r["gmv_fen"] for r in summary["headline"]],
+                    "last_year_gmv_fen": [r["last_year_gmv_fen"] for r in summary["headline"]],
+                    "target_gmv_fen": [r["target_gmv_fen"] for r in summary["headline"]]},
+    }
 
 
 async def _tokens_page(ctx: Ctx, minted: dict | None = None, errors: dict | None = None, form: dict | None = None):
@@ -58,7 +66,8 @@ async def statistics(request: Request, ctx: Ctx):
         start, end = end.replace(month=1, day=1), end
         summary = await stats.summary(start, end)
         series = await stats.daily_series(end.replace(day=1), end)
-    return ctx.render("statistics.html", start=start, end=end, errors=errors, s=summary, bars=_bars(series),
+    return ctx.render("statistics.html", start=start, end=end, errors=errors, s=summary, series=series,
+                      charts=chart_data(summary, series),
                       exports=stats.EXPORTS, tokens=await screen.list_tokens(), minted=None, form={})
 
 

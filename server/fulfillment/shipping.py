@@ -192,12 +192,23 @@ async def list_uploads(state: str, cursor: str | None, limit: int) -> Page[Shipp
     """Uploads in a state (needs_person: the ones WeChat refused for good), newest first, for the office."""
     q = FulfillmentTask.filter(shipping_state=state)
     tasks, next_cursor = await id_page(q, cursor, limit, newest_first=True)
+    return Page[ShippingUploadOut](items=await _uploads_out(tasks), next_cursor=next_cursor)
+
+
+async def get_upload(task_id: int) -> ShippingUploadOut:
+    """One task's upload, as the office's list shows it."""
+    task = await FulfillmentTask.get_or_none(id=task_id)
+    if task is None:
+        raise NotFound("task not found")
+    return (await _uploads_out([task]))[0]
+
+
+async def _uploads_out(tasks: list[FulfillmentTask]) -> list[ShippingUploadOut]:
     orders = {o.id: o for o in await Order.filter(id__in=[t.order_id for t in tasks])}
-    items = [ShippingUploadOut(task_id=t.id, order_id=t.order_id, order_no=orders[t.order_id].order_no,
-                               state=t.shipping_state, attempts=t.shipping_attempts, errcode=t.shipping_errcode,
-                               error=t.shipping_error, shipped_at=t.shipped_at, next_attempt_at=t.shipping_next_at)
-             for t in tasks]
-    return Page[ShippingUploadOut](items=items, next_cursor=next_cursor)
+    return [ShippingUploadOut(task_id=t.id, order_id=t.order_id, order_no=orders[t.order_id].order_no,
+                              state=t.shipping_state, attempts=t.shipping_attempts, errcode=t.shipping_errcode,
+                              error=t.shipping_error, shipped_at=t.shipped_at, next_attempt_at=t.shipping_next_at)
+            for t in tasks]
 
 
 async def resolve(task_id: int, action: str, note: str, actor_id: int | None) -> ShippingResolveOut:

@@ -105,14 +105,19 @@ class Schema(BaseModel):
 _INT_FIELDS: dict[type, tuple[tuple[str, str], ...]] = {}
 
 
-def _refuse_loose_ints(model: type[BaseModel], data: dict) -> dict:
+def int_fields(model: type[BaseModel]) -> tuple[tuple[str, str], ...]:
+    """(input name, "one" or "list") of a model's integer fields."""
     plan = _INT_FIELDS.get(model)
     if plan is None:
         plan = _INT_FIELDS[model] = tuple(
             (f.alias or name, kind) for name, f in model.model_fields.items()
             if (kind := _takes_int(f.annotation)) is not None)
+    return plan
+
+
+def _refuse_loose_ints(model: type[BaseModel], data: dict) -> dict:
     out = data
-    for key, kind in plan:
+    for key, kind in int_fields(model):
         v = data.get(key)
         if kind == "one":
             bad = _not_int(v)

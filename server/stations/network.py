@@ -8,7 +8,7 @@ from typing import Any
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
 
-from server.kit import audit
+from server.kit import audit, versions
 from server.kit import redis as kr
 from server.kit.db import atomic, id_page
 from server.kit.errors import Conflict, NotFound, ValidationFailed
@@ -72,8 +72,9 @@ async def create_station(body: StationIn, *, actor_id: int) -> StationOut:
 
 
 async def update_station(station_id: int, patch: StationPatch, *, actor_id: int) -> StationOut:
-    """Change a station's details, parent or status (active/suspended)."""
-    changes = patch.model_dump(exclude_unset=True)
+    """Change a station's details, parent or status (active/suspended); with patch.version, only if
+    nobody changed the station since that version was read (server.kit.versions)."""
+    changes = patch.model_dump(exclude_unset=True, exclude={"version"})
     for name in ("name", "services", "status", "is_poor_village"):
         if name in changes and changes[name] is None:
             raise ValidationFailed.field(name, "may not be null")
@@ -82,6 +83,7 @@ async def update_station(station_id: int, patch: StationPatch, *, actor_id: int)
         if not rows:
             raise NotFound("station not found")
         st = rows[0]
+        versions.check(patch.version, station_out(st))
         if "parent_id" in changes:
             await _check_parent(st.level, changes["parent_id"], conn)
         lat = changes.get("latitude", st.latitude)

@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 from pydantic import Field, StringConstraints, model_validator
 
 from server.kit.schemas import Limit, Name, Out, QuerySchema, Schema, ShortText
+from server.kit.versions import VERSION_FIELD, VersionedOut
 
 Level = Literal["county", "town", "village"]
 StationStatus = Literal["active", "suspended"]
@@ -62,9 +63,11 @@ class StationPatch(Schema):
     services: list[Service] | None = Field(None, max_length=10)
     status: StationStatus | None = None
     is_poor_village: bool | None = None
+    version: str | None = VERSION_FIELD
 
 
-class StationOut(Out):
+class StationOut(VersionedOut):
+    _unversioned = ("pickup_locked_until",)   # set by wrong pickup codes, not by an editor
     id: int
     code: str
     name: str

@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, Field, StringConstraints, field_validator
 
 from server.kit.schemas import Name, Out, QuerySchema, Schema, ShortText, Text
+from server.kit.versions import VERSION_FIELD, VersionedOut
 
 Id = Annotated[int, Field(ge=1, le=2**63 - 1)]
 Track = Literal["basic", "intermediate", "advanced", "cadre", "cross_border", "livestream", "lecturer"]
@@ -79,9 +80,10 @@ class LecturerPatch(Schema):
     name: ShortName | None = None
     bio: Text | None = None
     is_active: bool | None = Field(None, description="a retired lecturer runs no sessions and cannot be assigned")
+    version: str | None = VERSION_FIELD
 
 
-class LecturerOut(Out):
+class LecturerOut(VersionedOut):
     id: int
     user_id: int
     name: str

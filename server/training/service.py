@@ -8,13 +8,14 @@ from datetime import date, timedelta
 from tortoise.exceptions import IntegrityError
 from tortoise.functions import Count
 
-from server.kit import audit, clock, pools
+from server.kit import audit, clock, pools, versions
 from server.kit import redis as kr
 from server.kit.auth import Principal
 from server.kit.db import atomic, lock_rows
 from server.kit.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from server.kit.jobs import enqueue
 from server.kit.schemas import decode_cursor, encode_cursor
+from server.kit.versions import VersionedOut
 from server.media import media_url
 from server.models.accounts import User
 from server.models.merchants import Merchant
@@ -79,13 +80,16 @@ async def create_course(body: CourseIn, *, actor_id: int) -> CourseOut:
     return CourseOut.model_validate(c)
 
 
-async def _patch(model, object_id: int, body, actor_id: int, kind: str):
-    """Apply a patch's given fields to one row under a lock, audited as training.<kind>.update."""
-    changes = body.model_dump(exclude_none=True)
+async def _patch(model, object_id: int, body, actor_id: int, kind: str, out: type[VersionedOut] | None = None):
+    """Apply a patch's given fields to one row under a lock, audited as training.<kind>.update (out:
+    the versioned view of the row, when the patch may carry the version its editor read)."""
+    changes = body.model_dump(exclude_none=True, exclude={"version"})
     async with atomic() as conn:
         row = await model.filter(id=object_id).using_db(conn).select_for_update().first()
         if row is None:
             raise NotFound(f"{kind} not found")
+        if out is not None:
+            versions.check(body.version, out.model_validate(row))
         if changes:
             row.update_from_dict(changes)
             await row.save(using_db=conn, update_fields=list(changes))
@@ -147,8 +151,9 @@ async def create_lecturer(body: LecturerIn, *, actor_id: int) -> LecturerOut:
 
 
 async def update_lecturer(lecturer_id: int, body: LecturerPatch, *, actor_id: int) -> LecturerOut:
-    """Rename, describe, retire or restore a lecturer (the qualification on record does not change)."""
-    return LecturerOut.model_validate(await _patch(Lecturer, lecturer_id, body, actor_id, "lecturer"))
+    """Rename, describe, retire or restore a lecturer (the qualification on record does not change);
+    with body.version, only if nobody changed the lecturer since it was read."""
+    return LecturerOut.model_validate(await _patch(Lecturer, lecturer_id, body, actor_id, "lecturer", LecturerOut))
 
 
 async def list_lecturers() -> list[LecturerOut]:

@@ -12,6 +12,7 @@ import pytest
 from tests.catalog.conftest import category, create_product, make_shop, make_station
 from tests.console.conftest import last_code, new_phone, operator
 from tests.console.test_office import _application
+from tests.console.test_queue_pages import needs_person
 from tests.stats.test_screen_browser import ARGS, CHROMIUM, _until
 
 pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM),
@@ -43,6 +44,14 @@ async def _desk(browser, settings):
     return page, Watch(page, settings.base_url)
 
 
+async def _signed_in(browser, settings, client, phone: str):
+    """A desk page signed in by SMS code, and what it logs."""
+    page, watch = await _desk(browser, settings)
+    await page.goto(settings.base_url + "/console/login", wait_until="load")
+    await _sms_sign_in(page, client, phone)
+    return page, watch
+
+
 async def _sms_sign_in(page, client, phone: str):
     await page.fill("input[name=phone]", phone)
     await page.click("#send-code")
@@ -64,6 +73,8 @@ async def test_office_walk_and_flows_in_chromium(client, settings, app):
     product = await create_product(shop, cat, name="喀左小米" + secrets.token_hex(2))
     await shop.member.post(f"/api/v1/merchant/products/{product['id']}/submit")
     station = await make_station()
+    order_no, upload_id = await needs_person(client)
+    _, teacher_phone = await operator(None, name="孙老师")
     async with playwright.async_playwright() as pw:
         browser = await _browser(pw)
         try:
@@ -140,12 +151,37 @@ async def test_office_walk_and_flows_in_chromium(client, settings, app):
             for path in ("/console/refunds", "/console/station-alerts", "/console/sla-breaches"):
                 await page.goto(settings.base_url + path, wait_until="load")
                 assert await page.is_visible("h1")
+            # 发货信息上传: from the desk's tile, settle one WeChat refused, with a note
+            await page.goto(settings.base_url + "/console/", wait_until="load")
+            async with page.expect_navigation():
+                await page.click("[data-queue=shipping_uploads_late]")
+            row = f"[data-upload='{upload_id}']"
+            assert order_no in await page.inner_text(row)
+            await page.fill(f"{row} input[name=note]", "已在微信后台手动录入")
+            await page.click(f"{row} button[value=done]")
+            await _until(lambda: page.is_visible(f"{row} .flash.ok"), 10, "the upload settled")
+            assert "已人工处理" in await page.inner_text(row)
             # 电商培训: a course made through the form; the archive page renders
             await page.goto(settings.base_url + "/console/training", wait_until="load")
             await page.fill("#course-form input[name=name]", "直播带货人才班（浏览器）")
             async with page.expect_navigation():
                 await page.click("#course-form button")
             assert "直播带货人才班（浏览器）" in await page.inner_text("#courses")
+            # 讲师: a certified lecturer registered by phone; a missing certificate number is named first
+            async with page.expect_navigation():
+                await page.click("#lecturers-link")
+            await page.fill("#lecturer-form input[name=user]", teacher_phone)
+            await page.fill("#lecturer-form input[name=name]", "孙老师")
+            await page.select_option("#lecturer-form select[name=qualification_kind]", "certification")
+            await page.fill("#lecturer-form input[name=certificate_name]", "电子商务师")
+            async with page.expect_navigation():
+                await page.click("#lecturer-form button")
+            assert await page.is_visible("em.err[data-field=certificate_no]")
+            assert await page.input_value("#lecturer-form input[name=certificate_name]") == "电子商务师"
+            await page.fill("#lecturer-form input[name=certificate_no]", "DS-001")
+            async with page.expect_navigation():
+                await page.click("#lecturer-form button")
+            assert "已登记讲师" in await page.inner_text("main") and "孙老师" in await page.inner_text("h1")
             await page.goto(settings.base_url + "/console/training/archive", wait_until="load")
             assert "培训档案完整性" in await page.inner_text("h1")
             # 质量追溯: the batch list and the counterfeit flags render
@@ -181,7 +217,8 @@ async def test_scan_sign_in_and_expired_session_in_chromium(client, settings, ap
             page, watch = await _desk(browser, settings)
             await page.goto(settings.base_url + "/console/login", wait_until="load")
             img = await _until(lambda: page.query_selector("#scan img"), 10, "the scan code")
-            assert await img.evaluate("i => i.complete && i.naturalWidth > 0")
+            # the picture arrives after its element (a slow machine showed it half-loaded)
+            await _until(lambda: img.evaluate("i => i.complete && i.naturalWidth > 0"), 10, "the scan code's picture")
             ticket = (await img.get_attribute("src")).split("/")[4]
             r = await member.post(f"/api/v1/auth/console-scan/{ticket}/confirm")
             assert r.status_code == 200
@@ -269,6 +306,44 @@ async def test_station_import_in_chromium(client, settings, app):
             async with page.expect_navigation():
                 await page.click(f"[data-station='{prefix}-T'] a >> text=下级站点")
             assert await page.locator("tr[data-station]").count() == 48
+            watch.check()
+        finally:
+            await browser.close()
+
+
+async def test_station_tree_in_chromium(client, settings, app):
+    playwright = pytest.importorskip("playwright.async_api")
+    from server.models.stations import Station
+
+    prefix = "BT" + secrets.token_hex(2).upper()
+    county = await Station.create(code=f"{prefix}-C", name="浏览器县中心", level="county")
+    town = await Station.create(code=f"{prefix}-T", name="浏览器镇中心", level="town", parent_id=county.id)
+    await Station.create(code=f"{prefix}-V", name="浏览器村站", level="village", parent_id=town.id)
+    _, phone = await operator("admin", name="站务员")
+    async with playwright.async_playwright() as pw:
+        browser = await _browser(pw)
+        try:
+            page, watch = await _signed_in(browser, settings, client, phone)
+            await page.goto(settings.base_url + "/console/stations", wait_until="load")
+            loads: list[str] = []
+            page.on("request", lambda r: loads.append(r.url) if "/children" in r.url else None)
+            county_node = f"[data-node='{prefix}-C']"
+            assert not await page.is_visible(f"[data-node='{prefix}-T']")
+            await page.click(f"{county_node} > details > summary")
+            await _until(lambda: page.is_visible(f"[data-node='{prefix}-T']"), 10, "the town under the county")
+            await page.click(f"[data-node='{prefix}-T'] > details > summary")
+            await _until(lambda: page.is_visible(f"[data-node='{prefix}-V']"), 10, "the village under the town")
+            assert await page.locator(f"[data-node='{prefix}-V'] details").count() == 0   # a leaf
+            # closing and opening again does not load the branch again
+            await page.click(f"{county_node} > details > summary")
+            assert not await page.is_visible(f"[data-node='{prefix}-T']")
+            await page.click(f"{county_node} > details > summary")
+            assert await page.is_visible(f"[data-node='{prefix}-V']")
+            assert len(loads) == 2, loads
+            # the name opens the station's page
+            async with page.expect_navigation():
+                await page.click(f"[data-node='{prefix}-V'] a")
+            assert page.url.endswith(f"/console/stations/{(await Station.get(code=f'{prefix}-V')).id}")
             watch.check()
         finally:
             await browser.close()

@@ -345,3 +345,31 @@ async def test_certificate_expiry_list(office, client, admin):
         if not cursor:
             break
     assert seen == [gone.id, soon.id]
+
+
+async def test_station_tree_opens_in_place(office):
+    from server.models.stations import Station
+
+    prefix = "TR" + secrets.token_hex(2).upper()
+    county = await Station.create(code=f"{prefix}-C", name="树县中心", level="county")
+    town = await Station.create(code=f"{prefix}-T", name="树镇中心", level="town", parent_id=county.id, town="南公营子镇")
+    await Station.create(code=f"{prefix}-V", name=f"树村站{prefix}", level="village", parent_id=town.id, village="三家村")
+    r = await office.page("/console/stations")
+    assert 'id="station-tree"' in r.text and f'data-node="{prefix}-C"' in r.text
+    assert f'hx-get="/console/stations/{county.id}/children"' in r.text and f'data-node="{prefix}-T"' not in r.text
+    r = await office.client.get(f"/console/stations/{county.id}/children", headers={"HX-Request": "true"})
+    assert r.status_code == 200 and f'data-node="{prefix}-T"' in r.text and "南公营子镇" in r.text
+    assert f'hx-get="/console/stations/{town.id}/children"' in r.text and "<html" not in r.text
+    r = await office.client.get(f"/console/stations/{town.id}/children", headers={"HX-Request": "true"})
+    assert f'data-node="{prefix}-V"' in r.text and "hx-get" not in r.text   # a village is a leaf
+    v = await Station.get(code=f"{prefix}-V")
+    r = await office.client.get(f"/console/stations/{v.id}/children", headers={"HX-Request": "true"})
+    assert "该站点下还没有下级站点" in r.text
+    # a plain visit (no script) gets the drill-down list; a search still lists a table
+    r = await office.client.get(f"/console/stations/{county.id}/children")
+    assert r.status_code == 303 and r.headers["location"] == f"/console/stations?parent_id={county.id}"
+    r = await office.page(f"/console/stations?q={prefix}-V")
+    assert f'data-station="{prefix}-V"' in r.text
+    assert 'id="station-tree"' not in r.text
+    r = await office.client.get("/console/stations/999999999/children", headers={"HX-Request": "true"})
+    assert "未找到" in r.text
