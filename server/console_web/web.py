@@ -8,7 +8,6 @@ by server.kit.auth.load_principal, exactly as for a bearer token, so a revoked r
 account ends console access as fast as it ends API access."""
 from __future__ import annotations
 
-import re
 import secrets
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -27,11 +26,9 @@ from server.kit import clock, sessions
 from server.kit.auth import Principal, Role, load_principal
 from server.kit.errors import AppError, Unauthorized, ValidationFailed
 from server.kit.http import validate
-from server.kit.schemas import int_fields
 from server.console_web import messages
 
 HERE = Path(__file__).parent
-WHOLE = re.compile(r"[+-]?\d{1,19}")
 STATIC_VERSION = "2"
 ADMIN = (Role.admin.value,)
 ROLE_NAMES = {"admin": "县电商办", "warehouse": "县仓操作员", "station_staff": "服务站工作人员",
@@ -125,15 +122,8 @@ def parse(model: type[BaseModel], data: dict) -> BaseModel:
     """Validate a form with a schema; blank fields count as absent, fields the schema does not take
     (next, the page's own hidden fields) are left out. ValidationFailed names the field."""
     names = {f.alias or n for n, f in model.model_fields.items()}
-    data = {k: v for k, v in data.items() if v != "" and k in names}
-    # A form's numbers come as text; a body schema takes integers only (kit.schemas.Schema), so an
-    # integer field's whole-number text becomes a number here and anything else is left for the
-    # schema to refuse, naming the field.
-    for key, kind in int_fields(model):
-        v = data.get(key)
-        if kind == "one" and isinstance(v, str) and WHOLE.fullmatch(v):
-            data[key] = int(v)
-    return validate(model, data, "form")
+    # A form's fields are text: validate() parses numbers from it as from a query string.
+    return validate(model, {k: v for k, v in data.items() if v != "" and k in names}, "form")
 
 
 def filters(ctx: "Ctx", model: type[BaseModel]) -> tuple[BaseModel, dict[str, str]]:
