@@ -393,20 +393,7 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _check(self) -> "Settings":
         if self.env == "production":
-            missing = []
-            if not self.database_url.startswith(("postgres://", "asyncpg://", "postgresql://")):
-                missing.append("KAZUO_DATABASE_URL (a postgres:// URL)")
-            if not self.redis_url:
-                missing.append("KAZUO_REDIS_URL")
-            if self.jwt_secret is None:
-                missing.append("KAZUO_JWT_SECRET")
-            if self.simulators == "on":
-                missing.append("KAZUO_SIMULATORS must not be 'on'")
-            for name in ("wechat_app_secret", "aliyun_access_key_secret"):
-                if getattr(self, name) is None:
-                    missing.append("KAZUO_" + name.upper())
-            missing += self._production_refusals()
-            missing += self._missing_payment_keys()
+            missing = self.production_problems()
             if missing:
                 raise ValueError("production mode needs: " + ", ".join(missing))
         if 60 % self.sweep_every_seconds:
@@ -415,6 +402,23 @@ class Settings(BaseSettings):
         if self.jwt_secret is not None and len(self.jwt_secret.get_secret_value().encode()) < 32:
             raise ValueError("KAZUO_JWT_SECRET must be at least 32 bytes")
         return self
+
+    def production_problems(self) -> list[str]:
+        """Every rule production start-up enforces that these settings break (empty: none), one
+        entry per rule, naming the variable; `python -m server check` lists them as they are."""
+        missing = []
+        if not self.database_url.startswith(("postgres://", "asyncpg://", "postgresql://")):
+            missing.append("KAZUO_DATABASE_URL (a postgres:// URL)")
+        if not self.redis_url:
+            missing.append("KAZUO_REDIS_URL")
+        if self.jwt_secret is None:
+            missing.append("KAZUO_JWT_SECRET")
+        if self.simulators == "on":
+            missing.append("KAZUO_SIMULATORS must not be 'on'")
+        for name in ("wechat_app_secret", "aliyun_access_key_secret"):
+            if getattr(self, name) is None:
+                missing.append("KAZUO_" + name.upper())
+        return missing + self._production_refusals() + self._missing_payment_keys()
 
     def _production_refusals(self) -> list[str]:
         """What would fail later in production, refused at start (issue #20): inbound keys that

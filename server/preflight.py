@@ -42,30 +42,21 @@ def _config_findings() -> tuple[list[Finding], Settings | None]:
         return [Finding("ok", "configuration", "the production start-up rules pass"
                         if (s := load_settings()).env == "production" else f"loads (KAZUO_ENV={s.env})")], s
     except ConfigError as exc:
-        findings = [Finding("problem", "configuration", part.strip())
-                    for part in _split(str(exc).removeprefix("invalid configuration: "))]
+        broken = str(exc).removeprefix("invalid configuration: ").split("; ")
+        findings = [Finding("problem", "configuration", part.replace("Value error, ", "").strip())
+                    for part in broken if "production mode needs: " not in part]
     try:
         s = load_settings(env="development")
     except ConfigError:
         return findings, None
-    # Meant for production (the production rules failed above): its other checks still apply.
-    meant = "production" if (os.environ.get("KAZUO_ENV") == "production"
-                             or any("production mode" in f.detail for f in findings)) else s.env
-    return findings, s.model_copy(update={"env": meant})
-
-
-def _split(message: str) -> list[str]:
-    """One finding per broken rule: load_settings joins errors with "; ", the production rule lists
-    what it needs after "production mode needs: "."""
-    out = []
-    for part in message.split("; "):
-        part = part.replace("Value error, ", "")
-        head, sep, rest = part.partition("production mode needs: ")
-        if sep:
-            out += [f"{head}production mode needs {item}".strip() for item in rest.split(", ")]
-        else:
-            out.append(part)
-    return out
+    # Meant for production: every production rule it breaks, one finding each (the validator's own
+    # list), and its other checks still apply.
+    meant = "production" if os.environ.get("KAZUO_ENV") == "production" or len(findings) < len(broken) else s.env
+    s = s.model_copy(update={"env": meant})
+    if meant == "production":
+        findings += [Finding("problem", "configuration", f"production mode needs {item}")
+                     for item in s.production_problems()]
+    return findings, s
 
 
 def _production_findings(s: Settings) -> list[Finding]:
