@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.console.conftest import operator, sign_in
-from tests.stats.conftest import unique_day
+from tests.stats.conftest import unique_month
 from tests.stats.test_api import _stat
 from tests.stats.test_screen_browser import CHROMIUM, _until
 
@@ -24,7 +24,7 @@ async def _month_of_sales():
     """Three days of figures in a month no other test writes to, and last year's for the target."""
     from server.stats.service import year_before
 
-    day = unique_day().replace(day=3)
+    day = unique_month().replace(day=3)
     for i, (gmv, orders) in enumerate(((120_000, 12), (80_000, 8), (200_050, 21))):
         await _stat(day + timedelta(days=i), "sales", "all", orders=orders, gmv_fen=gmv)
     await _stat(year_before(day), "sales", "all", orders=30, gmv_fen=300_000)

@@ -11,9 +11,41 @@ from server.kit import clock
 from tests.conftest import Actor, login
 
 
+_CLAIMED: set[date] = set()   # days handed out in this run (the database is new for each run)
+
+
+def _claim(days: list[date]) -> bool:
+    if any(d in _CLAIMED for d in days):
+        return False
+    _CLAIMED.update(days)
+    return True
+
+
 def unique_day() -> date:
-    """A day no other test writes to (the suite shares one database)."""
-    return date(2041, 1, 1) + timedelta(days=secrets.randbelow(3000))
+    """A day no other test of this run writes to, with its neighbours (tests write the day before and
+    after) and the same days a year earlier (the suite shares one database, and the figures compare a
+    day with last year's)."""
+    while True:
+        day = date(2041, 1, 1) + timedelta(days=secrets.randbelow(3000))
+        days = [day + timedelta(days=i) for i in (-1, 0, 1)]
+        if _claim(days + [_year_before(d) for d in days]):
+            return day
+
+
+def unique_month() -> date:
+    """The first day of a month no other test of this run writes to, its days and the same month a
+    year before all held for the caller (2060 on, beyond the single days drawn above)."""
+    while True:
+        first = date(2060 + secrets.randbelow(30), 1 + secrets.randbelow(12), 1)
+        days = [first + timedelta(days=i) for i in range(31) if (first + timedelta(days=i)).month == first.month]
+        if _claim(days + [_year_before(d) for d in days]):
+            return first
+
+
+def _year_before(d: date) -> date:
+    from server.stats.service import year_before
+
+    return year_before(d)
 
 
 def at(day: date, hh: int, mm: int = 0) -> datetime:
