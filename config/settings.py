@@ -247,6 +247,16 @@ class Settings(BaseSettings):
     settlement_hold_days: int = Field(7, ge=0, le=90)
     # Statement periods, in Asia/Shanghai: weekly (Monday 00:00 to Monday 00:00) or daily.
     settlement_period: Literal["weekly", "daily"] = "weekly"
+    # Payouts (提现/打款): a WeChat transfer the payee has not confirmed this many hours after it was
+    # made is cancelled and its money returns to the balance (WeChat itself closes it after 24 h).
+    payout_confirm_hours: int = Field(24, ge=1, le=24)
+    # The bank batch file's columns, in order, as 列名:field pairs (fields: name, account, bank, branch,
+    # amount, remark); the bank's result file has the same columns plus status and message ones.
+    payout_bank_columns: str = "户名:name,账号:account,开户行:bank,支行:branch,金额(元):amount,备注:remark"
+    # The result file's status and message column titles, and the status words meaning paid / not paid.
+    payout_bank_result_columns: str = "状态:status,说明:message"
+    payout_bank_success_words: list[str] = Field(default_factory=lambda: ["成功", "SUCCESS", "已成功"])
+    payout_bank_failure_words: list[str] = Field(default_factory=lambda: ["失败", "FAIL", "FAILED", "退回"])
     wechat_pay_notify_path: str = "/api/v1/pay/wechat/notify"
     wechat_pay_refund_notify_path: str = "/api/v1/pay/wechat/refund-notify"
 

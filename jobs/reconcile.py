@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from arq import cron
 
+from server.ledger import service as ledger
 from server.reconcile import service as reconcile
 
 
@@ -13,5 +14,11 @@ async def reconcile_daily(ctx) -> dict | None:
     return result.model_dump(mode="json") if result else None
 
 
-JOBS = [("reconcile.daily", reconcile_daily)]
-CRON = [cron(reconcile_daily, name="cron:reconcile.daily", minute={23}, second={30}, unique=True, timeout=300)]
+async def ledger_overall(ctx) -> dict:
+    """Hourly: money in - refunds - payouts - cash confirmed = the sum of all balances (logged when not)."""
+    return await ledger.check_overall()
+
+
+JOBS = [("reconcile.daily", reconcile_daily), ("reconcile.ledger_overall", ledger_overall)]
+CRON = [cron(reconcile_daily, name="cron:reconcile.daily", minute={23}, second={30}, unique=True, timeout=300),
+        cron(ledger_overall, name="cron:reconcile.ledger_overall", minute={27}, second={0}, unique=True, timeout=300)]

@@ -32,6 +32,7 @@ JOB_MODULES: list[str] = [
     "jobs.stats",
     "jobs.reconcile",
     "jobs.settlement",
+    "jobs.payouts",
 ]
 
 

@@ -55,6 +55,7 @@ BLUEPRINTS = [
     "miniprogram_api.subscribe",
     "server.console_api.operations",
     "miniprogram_api.settlement", "server.console_api.settlement",  # statements and fee terms (#23)
+    "miniprogram_api.payouts", "server.console_api.payouts",  # payee details and payouts (#23)
     "server.console_api.office", "server.console_web",  # the county office's desk and the web console (#22)
 ]
 

@@ -7,7 +7,14 @@ never the current terms or settings), livestream commission = A*commission_bp (a
 Reversals use cumulative rounding: a fee's reversal for a refund is fee(refunded after) - fee(refunded
 before), so a line refunded in any number of parts nets to exactly zero.
 Cash taken at a station counter adds a custody pair that sums to zero: the station owes (-) and the
-platform is owed (+) the cash."""
+platform is owed (+) the cash.
+A payout line that succeeded posts one entry (kind payout, ref_kind payout_line, no order): the payee's
+balance goes down by what was paid out.
+
+Two invariants: per order (check_invariant), the entries sum to paid - refunded; overall
+(check_overall), money in - refunds - payouts - cash confirmed = the sum of all balances, to the fen.
+"Cash confirmed" is cash_confirmed_fen(): what the confirmed station cash hand-overs (entries with
+ref_kind cash_handover) took out of the balances."""
 from __future__ import annotations
 
 import logging
@@ -16,8 +23,9 @@ from typing import Any
 from tortoise.functions import Sum
 
 from server.kit.money import apply_rate
-from server.models.ledger import LedgerEntry
+from server.models.ledger import LedgerEntry, RefKind
 from server.models.orders import Order, OrderLine
+from server.models.payouts import PayoutLine
 from server.settlement import terms
 
 log = logging.getLogger("kazuo.ledger")
@@ -130,3 +138,37 @@ async def check_invariant(order_ids: list[int] | None = None, *, since=None) -> 
     if bad:
         log.error("ledger invariant broken", extra={"orders": bad[:20]})
     return bad
+
+
+async def post_payout(line: PayoutLine, conn: Any) -> None:
+    """The entry of a payout line that succeeded (inside the transaction that marks it succeeded)."""
+    await LedgerEntry.create(order_id=None, account_type=line.account_type, account_id=line.account_id,
+                             kind="payout", amount_fen=-line.amount_fen, dedup_key=f"payout:{line.id}",
+                             ref_kind=RefKind.PAYOUT_LINE, ref_id=line.id, using_db=conn)
+
+
+async def _sum(qs, field: str) -> int:
+    row = await qs.annotate(s=Sum(field)).first().values("s")
+    return int((row or {}).get("s") or 0)
+
+
+async def cash_confirmed_fen() -> int:
+    """Cash confirmed: what confirmed station cash hand-overs took out of the balances, i.e. minus the
+    sum of the ledger entries with ref_kind cash_handover (a pair that sums to zero takes nothing)."""
+    return -await _sum(LedgerEntry.filter(ref_kind=RefKind.CASH_HANDOVER), "amount_fen")
+
+
+async def check_overall() -> dict:
+    """The overall invariant: money in (paid) - refunds - payouts (succeeded payout lines) - cash
+    confirmed = the sum of all balances (every ledger entry), to the fen. holds=False is logged."""
+    money_in = await _sum(Order.filter(paid_fen__gt=0), "paid_fen")
+    refunded = await _sum(Order.filter(refunded_fen__gt=0), "refunded_fen")
+    payouts = await _sum(PayoutLine.filter(status="succeeded"), "amount_fen")
+    cash = await cash_confirmed_fen()
+    total = await _sum(LedgerEntry.all(), "amount_fen")
+    diff = money_in - refunded - payouts - cash - total
+    out = {"money_in_fen": money_in, "refunds_fen": refunded, "payouts_fen": payouts, "cash_confirmed_fen": cash,
+           "balances_fen": total, "difference_fen": diff, "holds": diff == 0}
+    if diff:
+        log.error("overall ledger invariant broken", extra=out)
+    return out

@@ -28,6 +28,7 @@ from server.kit.errors import Conflict, NotFound
 from server.kit.jobs import enqueue, sweep_window
 from server.kit.schemas import Out
 from server.ledger import service as ledger
+from server.payouts import service as payouts
 from server.models.accounts import User
 from server.models.orders import Order, OrderLine, OrderStatus
 from server.models.payments import Payment, PaymentNotification, PaymentStatus, Refund, RefundStatus
@@ -94,12 +95,6 @@ def refund_notify_url() -> str:
     s = runtime.settings()
     return s.base_url + (s.wechat_pay_v3_refund_notify_path if gateway().version == "v3"
                          else s.wechat_pay_refund_notify_path)
-
-
-def transfer_notify_url() -> str:
-    """Where WeChat reports a transfer to a balance (v3 only; the payouts feature passes it on)."""
-    s = runtime.settings()
-    return s.base_url + s.wechat_pay_v3_transfer_notify_path
 
 
 async def _payable(order_id: int, buyer_id: int | None = None) -> Order:
@@ -358,14 +353,26 @@ async def handle_refund_notification(body: bytes, headers: Mapping[str, str] | N
 
 
 async def handle_transfer_notification(body: bytes, headers: Mapping[str, str] | None = None) -> Reply:
-    """The transfer notify_url (v3 商家转账 final states): verified, decrypted and recorded once with
-    its state; payouts (a later feature) read the transfer's outcome from here or by query."""
+    """The transfer notify_url (v3 商家转账 final states): verified, decrypted, stored once, and applied
+    to its payout line (server/payouts); a transfer we never made, or another amount, is refused and
+    moves nothing."""
     nid, gw, notice = await _receive("transfer", "v3", body, headers)
     if isinstance(notice, Reply):
         return notice
     await _note(nid, verified=True, out_trade_no=notice.out_bill_no[:64],
-                transaction_id=notice.transfer_bill_no[:64], outcome="recorded",
-                error=f"{notice.state} {notice.fail_reason}".strip())
+                transaction_id=notice.transfer_bill_no[:64], error=f"{notice.state} {notice.fail_reason}".strip())
+    try:
+        outcome = await payouts.apply_transfer_notice(notice.out_bill_no, notice.state, notice.amount_fen,
+                                                      notice.fail_reason, notice.transfer_bill_no)
+    except Exception as exc:  # noqa: BLE001 - answer FAIL so WeChat retries; the payout sweeper queries too
+        log.exception("applying a transfer failed")
+        await _note(nid, outcome="failed", error=type(exc).__name__)
+        await _forget(notice.replay_key)
+        return gw.reply(False, "retry later", 500)
+    if outcome in ("unknown", "amount_mismatch"):
+        await _note(nid, outcome="rejected", error=f"{outcome}: {notice.state} {notice.fail_reason}".strip())
+        return gw.reply(False, outcome, 400)
+    await _note(nid, outcome=outcome)
     return gw.reply(True)
 
 
@@ -532,4 +539,4 @@ async def reconcile(order_id: int | None = None) -> dict:
         except PayGatewayError as exc:
             synced[oid] = "error: " + exc.err_code
     broken = await ledger.check_invariant([order_id] if order_id else None)
-    return {"queried": synced, "ledger_broken": broken}
+    return {"queried": synced, "ledger_broken": broken, "ledger_overall": await ledger.check_overall()}
