@@ -39,6 +39,19 @@ ERRORS = {
     "upstream_error": "微信或阿里云服务暂时不可用，请稍后再试。",
     "service_unavailable": "服务暂时不可用，请稍后再试。",
     "session_expired": SESSION_REASONS["expired"],
+    # payouts (server/payouts)
+    "maker_checker": "经办与复核不能是同一人：请由另一位县电商办工作人员审批。",
+    "not_pending": "该收款信息变更已处理（或已被新的申请取代），请刷新后查看。",
+    "not_prepared": "该打款批次已审批或已驳回，请刷新后查看。",
+    "exceeds_balance": "金额超过可提现余额（已结算、未打款的部分），未生成批次。",
+    "no_payee": "有收款方尚无生效的收款信息，未生成批次。",
+    "payee_method": "有收款方的收款方式与本批次不同，未生成批次。",
+    "nothing_due": "没有可打款的收款方。",
+    "not_approved": "批次审批通过后才能导出银行文件或导入结果。",
+    "not_bank_batch": "这不是银行代发批次。",
+    "bad_result_file": "银行结果文件有误，未做任何记录：",
+    "transfer_unavailable": "转账到零钱需要微信支付 APIv3。",
+    "not_awaiting_confirmation": "这笔款项不在待确认收款状态。",
 }
 
 # Field messages for forms, by field name (when the service's own message is not for people).

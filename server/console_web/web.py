@@ -51,6 +51,9 @@ NAV = [
     ("/console/statistics", "数据统计", ADMIN),
     ("/console/users", "用户与角色", ADMIN),
     ("/console/audit", "审计日志", ADMIN),
+    ("/console/payees", "收款信息", ADMIN),
+    ("/console/payouts", "打款", ADMIN),
+    ("/console/my-payouts", "结算与提现", ("merchant", "livestreamer", "station_staff")),
 ]
 
 

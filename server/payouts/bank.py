@@ -106,12 +106,13 @@ def _read(data: bytes) -> list[list[str]]:
         wb.close()
 
 
-def _fen(text: str) -> int | None:
+def parse_yuan(text: str) -> int | None:
+    """An amount in yuan ('1,234.50') as fen; None when it is not one with at most 2 decimals."""
     try:
         d = Decimal(text.replace(",", "").lstrip("'"))
-    except InvalidOperation:
-        return None
-    if d != d.quantize(Decimal("0.01")):
+        if not d.is_finite() or d != d.quantize(Decimal("0.01")):
+            return None
+    except InvalidOperation:  # not a number, or too long to be an amount
         return None
     return int(d * 100)
 
@@ -151,7 +152,7 @@ async def import_result(batch_id: int, data: bytes, *, actor_id: int) -> ImportR
             problems.append({"row": n, "field": "remark", "message": "the same line twice"})
             continue
         seen.add(line.id)
-        if _fen(r["amount"]) != line.amount_fen:
+        if parse_yuan(r["amount"]) != line.amount_fen:
             problems.append({"row": n, "field": "amount",
                              "message": f"{r['amount']} differs from the line's {yuan(line.amount_fen)}"})
         if r["account"].replace(" ", "").lstrip("'") != line.bank_account or r["name"] != line.payee_name:

@@ -1,0 +1,164 @@
+"""Payout pages. The office (admin): payee details and the pending changes a second person approves;
+payout batches (prepare from what is due, approve or reject, the bank file out, the bank's result in,
+every line's outcome). Merchants, livestreamers and station staff: their own balances, payouts and
+payee details, and a request to change them."""
+from __future__ import annotations
+
+from sanic import Blueprint, HTTPResponse, Request
+from sanic.response import redirect
+
+from server.console_web import messages
+from server.console_web.web import Ctx, field_errors, flash, page, parse
+from server.kit.errors import AppError, ValidationFailed
+from server.kit.http import validate
+from server.media.upload import read_upload
+from server.payouts import bank, payees
+from server.payouts import service as payouts
+from server.payouts.schemas import BatchesQuery, BatchIn, ChangesQuery, MyPayeeIn, PayeeIn
+
+bp = Blueprint("console_web_payouts", url_prefix="/console")
+PAYEE_ROLES = ("merchant", "livestreamer", "station_staff")
+ACCOUNT_NAMES = {"merchant": "商户", "station": "服务站", "livestreamer": "主播"}
+METHOD_NAMES = {"wechat": "微信零钱", "bank": "银行转账"}
+STATES = {"pending": "待审批", "approved": "已生效", "rejected": "已驳回", "superseded": "已被新申请取代",
+          "prepared": "待复核", "done": "已完成", "reserved": "待复核", "processing": "打款中",
+          "succeeded": "已到账", "failed": "未到账", "cancelled": "已取消"}
+WECHAT_STATES = {"WAIT_USER_CONFIRM": "待收款人确认", "ACCEPTED": "已受理", "PROCESSING": "转账中",
+                 "TRANSFERING": "转账中", "SUCCESS": "成功", "FAIL": "失败", "CANCELLED": "已撤销"}
+HINTS = {"bank_account": "请输入 8–32 位数字的银行账号。", "openid": "请输入收款人在本小程序下的 openid。",
+         "real_name": "银行账户须填写户名。", "bank_name": "请填写开户行。", "bank_branch": "请填写支行。",
+         "amount_fen": "金额须大于 0 且不超过可提现余额（微信至少 0.10 元）。"}
+
+
+def _names(**values):
+    return {"account_names": ACCOUNT_NAMES, "method_names": METHOD_NAMES, "states": STATES,
+            "wechat_states": WECHAT_STATES, **values}
+
+
+# ---- office: payee details ------------------------------------------------------------------
+async def _payees_page(ctx: Ctx, form: dict | None = None, errors: dict | None = None, notice: str = ""):
+    changes = await payees.list_changes(ChangesQuery(status="pending", limit=200))
+    return ctx.render("payees.html", **_names(changes=changes.items, payees=await payees.list_payees(),
+                                              form=form or {}, errors=errors or {}, notice=notice))
+
+
+@bp.get("/payees")
+@page()
+async def payee_list(request: Request, ctx: Ctx):
+    return await _payees_page(ctx)
+
+
+@bp.post("/payees")
+@page()
+async def payee_request(request: Request, ctx: Ctx):
+    form = ctx.form()
+    try:
+        change = await payees.request_change(parse(PayeeIn, form), actor_id=ctx.user_id)
+    except ValidationFailed as exc:
+        return await _payees_page(ctx, form, field_errors(exc, HINTS))
+    except AppError as exc:
+        return await _payees_page(ctx, form, {"account_id": messages.error_message(exc)})
+    return await _payees_page(ctx, notice=f"已提交变更 #{change.id}，须由另一位工作人员审批后生效。")
+
+
+@bp.get("/payees/changes/<change_id:int>")
+@page()
+async def payee_change(request: Request, ctx: Ctx, change_id: int):
+    return ctx.render("payee_change.html", **_names(c=await payees.get_change(change_id)))
+
+
+@bp.post("/payees/changes/<change_id:int>/<action:approve|reject>")
+@page()
+async def payee_decide(request: Request, ctx: Ctx, change_id: int, action: str):
+    c = await payees.decide(change_id, approve=action == "approve", actor_id=ctx.user_id,
+                            note=ctx.form().get("note", "")[:200])
+    return ctx.render("_payee_change_row.html", **_names(c=c))
+
+
+# ---- office: payout batches -----------------------------------------------------------------
+@bp.get("/payouts")
+@page()
+async def payout_list(request: Request, ctx: Ctx):
+    batches = await payouts.list_batches(BatchesQuery(limit=100))
+    return ctx.render("payouts.html", **_names(due=await payouts.due(), batches=batches.items))
+
+
+@bp.post("/payouts")
+@page()
+async def payout_prepare(request: Request, ctx: Ctx):
+    form = ctx.form()
+    items = []
+    if form.get("account_type") and form.get("account_id"):
+        amount = bank.parse_yuan(form.get("amount", "")) if form.get("amount") else None
+        if form.get("amount") and amount is None:
+            return flash(ctx, "未生成批次：" + HINTS["amount_fen"], status=422)
+        items = [{"account_type": form["account_type"], "account_id": form["account_id"], "amount_fen": amount}]
+    try:
+        body = validate(BatchIn, {"method": form.get("method", ""), "items": items, "all_due": not items}, "form")
+        batch = await payouts.prepare(body, actor_id=ctx.user_id)
+    except ValidationFailed as exc:
+        return flash(ctx, "未生成批次：" + "；".join(field_errors(exc, HINTS).values()), status=422)
+    if ctx.htmx:
+        return HTTPResponse(status=200, headers={"HX-Redirect": f"/console/payouts/{batch.id}"})
+    return redirect(f"/console/payouts/{batch.id}", status=303)
+
+
+async def _batch_page(ctx: Ctx, batch_id: int, notice: str = "", problems: list | None = None, status: int = 200):
+    return ctx.render("_payout_batch.html" if ctx.htmx else "payout_batch.html", status=status,
+                      **_names(b=await payouts.get_batch(batch_id), notice=notice, problems=problems or []))
+
+
+@bp.get("/payouts/<batch_id:int>")
+@page()
+async def payout_batch(request: Request, ctx: Ctx, batch_id: int):
+    return await _batch_page(ctx, batch_id)
+
+
+@bp.post("/payouts/<batch_id:int>/<action:approve|reject>")
+@page()
+async def payout_decide(request: Request, ctx: Ctx, batch_id: int, action: str):
+    b = await payouts.decide(batch_id, approve=action == "approve", actor_id=ctx.user_id,
+                             note=ctx.form().get("note", "")[:200])
+    return await _batch_page(ctx, batch_id, notice="已审批，开始打款。" if b.status in ("approved", "done")
+                             else "已驳回，款项已退回余额。")
+
+
+@bp.post("/payouts/<batch_id:int>/result")
+@page()
+async def payout_result(request: Request, ctx: Ctx, batch_id: int):
+    try:
+        data, _ = read_upload(request)
+        out = await bank.import_result(batch_id, data, actor_id=ctx.user_id)
+    except ValidationFailed as exc:
+        problems = [d for d in exc.details or [] if isinstance(d, dict)]
+        # htmx swaps only a 2xx answer: the refused file's rows are shown in place
+        return await _batch_page(ctx, batch_id, problems=problems, status=200 if ctx.htmx else 422)
+    return await _batch_page(ctx, batch_id, notice=f"已导入 {out.rows} 行：到账 {out.succeeded}，未到账 {out.failed}，"
+                                                   f"此前已记录 {out.unchanged}。")
+
+
+# ---- payees: their own money ----------------------------------------------------------------
+async def _mine(ctx: Ctx, form: dict | None = None, errors: dict | None = None, notice: str = ""):
+    return ctx.render("my_payouts.html", **_names(
+        balances=await payouts.my_balances(ctx.principal), lines=await payouts.my_lines(ctx.principal),
+        changes=await payees.my_changes(ctx.principal), accounts=payees.accounts_of(ctx.principal),
+        form=form or {}, errors=errors or {}, notice=notice))
+
+
+@bp.get("/my-payouts")
+@page(roles=PAYEE_ROLES)
+async def my_payouts(request: Request, ctx: Ctx):
+    return await _mine(ctx)
+
+
+@bp.post("/my-payouts/payee")
+@page(roles=PAYEE_ROLES)
+async def my_payee(request: Request, ctx: Ctx):
+    form = ctx.form()
+    account_type, _, account_id = form.get("account", "").partition(":")
+    try:
+        body = parse(MyPayeeIn, {**form, "account_type": account_type, "account_id": account_id})
+        await payees.request_own_change(ctx.principal, body)
+    except ValidationFailed as exc:
+        return await _mine(ctx, form, field_errors(exc, HINTS))
+    return await _mine(ctx, notice="已提交，县电商办审核通过后生效。")

@@ -1,0 +1,209 @@
+"""The payout pages of the web console: the office's payee changes (maker–checker beside the button),
+batches prepared, approved by another person, the bank file out and its result in (a bad file's rows
+named); a payee's own balance, payouts and details; each only to its roles and owners. Then the
+same in headless Chromium."""
+import asyncio
+import io
+import os
+
+import pytest
+from openpyxl import Workbook, load_workbook
+
+from server.models.payouts import PayeeChange, PayoutBatch, PayoutLine
+from tests.console.conftest import operator, sign_in
+from tests.orders.conftest import make_merchant
+from tests.payouts.helpers import approved_payee, settled
+from tests.stats.test_screen_browser import ARGS, CHROMIUM, _until
+
+
+async def _office_pair(settings):
+    _, p1 = await operator("admin", name="王经办")
+    _, p2 = await operator("admin", name="李复核")
+    return await sign_in(settings, p1), await sign_in(settings, p2)
+
+
+def _xlsx(rows) -> bytes:
+    wb = Workbook()
+    for r in rows:
+        wb.active.append(r)
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+async def test_office_pages_payees_and_a_bank_batch(client, settings, app):
+    maker, checker = await _office_pair(settings)
+    try:
+        m = await make_merchant()
+        r = await maker.page("/console/payees")
+        assert r.status_code == 200 and "收款信息" in r.text
+        form = {"_csrf": maker.csrf, "account_type": "merchant", "account_id": str(m.id), "method": "bank",
+                "real_name": "王大山", "bank_account": "abc", "bank_name": "农行", "bank_branch": "喀左支行"}
+        r = await maker.client.post("/console/payees", data=form)
+        assert r.status_code == 200 and 'data-field="bank_account"' in r.text and "8–32 位数字" in r.text
+        assert not await PayeeChange.filter(account_type="merchant", account_id=m.id).exists()
+        r = await maker.client.post("/console/payees", data={**form, "bank_account": "6222021234567890"})
+        assert "须由另一位工作人员审批" in r.text and "6222********7890" in r.text
+        change = await PayeeChange.get(account_type="merchant", account_id=m.id)
+        r = await maker.post(f"/console/payees/changes/{change.id}/approve")
+        assert r.headers.get("HX-Retarget") == "#flash" and "经办与复核不能是同一人" in r.text
+        assert (await PayeeChange.get(id=change.id)).status == "pending"
+        await checker.page("/console/payees")
+        r = await checker.post(f"/console/payees/changes/{change.id}/approve")
+        assert r.status_code == 200 and "已生效" in r.text
+        await settled("merchant", m.id, 12345)
+        r = await maker.page("/console/payouts")
+        assert f'data-due="merchant-{m.id}"' in r.text and "¥123.45" in r.text
+        r = await maker.post("/console/payouts", {"method": "bank", "account_type": "merchant",
+                                                  "account_id": str(m.id), "amount": "200"})
+        assert r.headers.get("HX-Retarget") == "#flash" and "超过可提现余额" in r.text
+        r = await maker.post("/console/payouts", {"method": "bank", "account_type": "merchant",
+                                                  "account_id": str(m.id), "amount": "100.5"})
+        batch_url = r.headers.get("HX-Redirect", "")
+        assert batch_url.startswith("/console/payouts/"), r.text
+        batch_id = int(batch_url.rsplit("/", 1)[1])
+        assert (await PayoutBatch.get(id=batch_id)).total_fen == 10050
+        r = await maker.post(f"/console/payouts/{batch_id}/approve")
+        assert "经办与复核不能是同一人" in r.text and (await PayoutBatch.get(id=batch_id)).status == "prepared"
+        await checker.page(batch_url)
+        r = await checker.post(f"/console/payouts/{batch_id}/approve")
+        assert r.status_code == 200 and "已审批" in r.text and "下载银行代发文件" in r.text
+        r = await checker.client.get(f"/api/v1/console/payout-batches/{batch_id}/xlsx")
+        assert r.status_code == 200
+        rows = [list(x) for x in load_workbook(io.BytesIO(r.content)).active.iter_rows(values_only=True)]
+        files = {"file": ("r.xlsx", _xlsx([rows[0] + ["状态", "说明"], rows[1][:4] + ["100.49", rows[1][5], "成功", ""]]))}
+        r = await checker.client.post(f"/console/payouts/{batch_id}/result", files=files,
+                                      headers={"X-CSRF-Token": checker.csrf, "HX-Request": "true"})
+        assert "第 2 行" in r.text and "amount" in r.text and "未做任何记录" in r.text
+        line = await PayoutLine.get(batch_id=batch_id)
+        assert line.status == "processing"
+        files = {"file": ("r.xlsx", _xlsx([rows[0] + ["状态", "说明"], rows[1] + ["成功", ""]]))}
+        r = await checker.client.post(f"/console/payouts/{batch_id}/result", files=files,
+                                      headers={"X-CSRF-Token": checker.csrf, "HX-Request": "true"})
+        assert r.status_code == 200 and "到账 1" in r.text
+        assert (await PayoutLine.get(id=line.id)).status == "succeeded"
+    finally:
+        await maker.client.aclose()
+        await checker.client.aclose()
+
+
+async def test_a_payee_sees_only_its_own_money_and_office_pages_are_closed_to_it(client, settings, app):
+    _, office_phone = await operator("admin", name="王主任")
+    office = await sign_in(settings, office_phone)
+    _, checker_phone = await operator("admin", name="李复核")
+    checker = await sign_in(settings, checker_phone)
+    m, other = await make_merchant(), await make_merchant()
+    _, phone = await operator("merchant", name="赵会计", merchant_id=m.id)
+    me = await sign_in(settings, phone)
+    try:
+        await settled("merchant", m.id, 5000)
+        await settled("merchant", other.id, 7777)
+        r = await me.page("/console/my-payouts")
+        assert r.status_code == 200 and f'data-account="merchant-{m.id}"' in r.text and "¥50.00" in r.text
+        assert f"merchant-{other.id}" not in r.text and "¥77.77" not in r.text
+        assert 'href="/console/my-payouts"' in r.text and 'href="/console/payouts"' not in r.text
+        for url in ("/console/payouts", "/console/payees"):
+            assert (await me.page(url)).status_code == 403
+        r = await me.client.post("/console/my-payouts/payee", data={
+            "_csrf": me.csrf, "method": "bank", "account": f"merchant:{other.id}", "real_name": "赵",
+            "bank_account": "6222021234567890", "bank_name": "农行", "bank_branch": "喀左"})
+        assert r.status_code == 404 and not await PayeeChange.filter(account_id=other.id).exists()
+        r = await me.client.post("/console/my-payouts/payee", data={
+            "_csrf": me.csrf, "method": "bank", "account": f"merchant:{m.id}", "real_name": "赵",
+            "bank_account": "62220212", "bank_name": "", "bank_branch": "喀左"})
+        assert 'data-field="bank_name"' in r.text
+        r = await me.client.post("/console/my-payouts/payee", data={
+            "_csrf": me.csrf, "method": "bank", "account": f"merchant:{m.id}", "real_name": "赵会计",
+            "bank_account": "6222021234567890", "bank_name": "农行", "bank_branch": "喀左"})
+        assert "县电商办审核通过后生效" in r.text and "待审批" in r.text
+        change = await PayeeChange.get(account_type="merchant", account_id=m.id, status="pending")
+        assert change.requested_via == "payee"
+        await checker.page("/console/payees")
+        assert (await checker.post(f"/console/payees/changes/{change.id}/approve")).status_code == 200
+        r = await me.page("/console/my-payouts")
+        assert "银行转账" in r.text and "6222********7890" in r.text
+    finally:
+        for b in (office, checker, me):
+            await b.client.aclose()
+
+
+@pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"{CHROMIUM} is absent")
+async def test_payout_pages_in_chromium(client, settings, app):
+    playwright = pytest.importorskip("playwright.async_api")
+    from tests.console.test_browser import Watch, _sms_sign_in
+
+    uid, phone = await operator("admin", name="王经办")
+    checker_id, checker_phone = await operator("admin", name="李复核")
+    m = await make_merchant()
+    await approved_payee(_Api(uid), _Api(checker_id), "merchant", m.id, "bank", real_name="王大山",
+                         bank_account="6222021234567890", bank_name="农行", bank_branch="喀左支行")
+    await settled("merchant", m.id, 8800)
+    async with playwright.async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        try:
+            pages = []
+            for p in (phone, checker_phone):
+                page = await browser.new_page(viewport={"width": 1366, "height": 768}, locale="zh-CN")
+                watch = Watch(page, settings.base_url)
+                await page.goto(settings.base_url + "/console/login", wait_until="load")
+                await _sms_sign_in(page, client, p)
+                pages.append((page, watch))
+            (page, watch), (page2, watch2) = pages
+            page.on("dialog", lambda d: asyncio.ensure_future(d.accept()))
+            await page.goto(settings.base_url + "/console/payouts", wait_until="load")
+            row = page.locator(f"[data-due='merchant-{m.id}']")
+            assert "¥88.00" in await row.inner_text()
+            await row.locator("input[name=amount]").fill("999")
+            await row.locator("button").click()
+            await _until(lambda: page.is_visible("#flash .flash"), 10, "the refusal")
+            assert "超过可提现余额" in await page.inner_text("#flash")
+            await row.locator("input[name=amount]").fill("")
+            async with page.expect_navigation():
+                await row.locator("button").click()
+            assert "/console/payouts/" in page.url and "待复核" in await page.inner_text("#batch-status")
+            await page.click("#approve")
+            await _until(lambda: page.is_visible("#flash .flash"), 10, "the maker-checker refusal")
+            assert "经办与复核不能是同一人" in await page.inner_text("#flash")
+            await page2.goto(page.url, wait_until="load")
+            await page2.click("#approve")
+            await _until(lambda: page2.is_visible("#export"), 10, "the approval")
+            assert "打款中" in await page2.inner_text("#lines")
+            batch_id = int(page.url.rsplit("/", 1)[1])
+            line = await PayoutLine.get(batch_id=batch_id)
+            from server.payouts import bank
+
+            data = _xlsx([[t for t, _ in bank.result_columns()],
+                          [line.payee_name, line.bank_account, line.bank_name, line.bank_branch, "88.00",
+                           line.out_bill_no, "成功", "已入账"]])
+            await page2.set_input_files("#result-form input[name=file]",
+                                        files=[{"name": "result.xlsx", "mimeType": "application/octet-stream",
+                                                "buffer": data}])
+            await page2.click("#result-form button")
+            await _until(lambda: page2.is_visible(".flash.ok:has-text('已导入')"), 10, "the import")
+            assert "已到账" in await page2.inner_text("#lines")
+            assert "已完成" in await page2.inner_text("#batch-status")
+            await page2.goto(settings.base_url + "/console/payees", wait_until="load")
+            assert "6222********7890" in await page2.inner_text("#payees")
+            watch.check()
+            watch2.check()
+        finally:
+            await browser.close()
+
+
+class _Api:
+    """A bearer-token client for an operator (the office's JSON API)."""
+
+    def __init__(self, user_id: int):
+        self.user_id = user_id
+
+    async def post(self, url, json=None):
+        import httpx
+
+        from server.kit import runtime
+        from server.kit.auth import issue_token
+        from server.models.accounts import User
+
+        user = await User.get(id=self.user_id)
+        token = issue_token(user.id, ["admin"], user.token_version)
+        async with httpx.AsyncClient(base_url=runtime.settings().base_url) as c:
+            return await c.post(url, json=json, headers={"Authorization": f"Bearer {token}"})
