@@ -253,9 +253,11 @@ class Settings(BaseSettings):
     # The bank batch file's columns, in order, as 列名:field pairs (fields: name, account, bank, branch,
     # amount, remark); the bank's result file has the same columns plus status and message ones.
     payout_bank_columns: str = "户名:name,账号:account,开户行:bank,支行:branch,金额(元):amount,备注:remark"
-    # The result file's status and message column titles, and the status words meaning paid / not paid.
+    # The bank's result file: the titles of its status and message columns (after the columns above).
     payout_bank_result_columns: str = "状态:status,说明:message"
+    # The bank's result file: status words meaning the line was paid (case-insensitive).
     payout_bank_success_words: list[str] = Field(default_factory=lambda: ["成功", "SUCCESS", "已成功"])
+    # The bank's result file: status words meaning the line was not paid (its money returns to the balance).
     payout_bank_failure_words: list[str] = Field(default_factory=lambda: ["失败", "FAIL", "FAILED", "退回"])
     wechat_pay_notify_path: str = "/api/v1/pay/wechat/notify"
     wechat_pay_refund_notify_path: str = "/api/v1/pay/wechat/refund-notify"
