@@ -86,7 +86,10 @@ class BalanceOut(Schema):
 class BatchItemIn(Schema):
     account_type: Payee
     account_id: int = Field(ge=1, le=MAX_ID)
-    amount_fen: int | None = Field(None, ge=1, le=10**12, description="default: the whole available balance")
+    amount_fen: int | None = Field(None, ge=1, le=10**12, description="default: the whole available balance "
+                                                                    "(with statement_id: at most that statement's total)")
+    statement_id: int | None = Field(None, ge=1, le=MAX_ID, description="pay out against this statement of the "
+                                                                        "payee's (another payee's is refused)")
 
 
 class BatchIn(Schema):

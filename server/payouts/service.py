@@ -115,7 +115,9 @@ def _bill_no() -> str:
 async def prepare(body: BatchIn, *, actor_id: int) -> BatchDetailOut:
     """Prepare a batch (maker): one line per payee, its amount held out of the balance at once; never
     more than the settled, unpaid balance (the payee rows are locked while it is counted)."""
-    items = [(i.account_type, i.account_id, i.amount_fen) for i in body.items]
+    if body.method == PayeeMethod.WECHAT:
+        _gw()
+    items = [(i.account_type, i.account_id, await _against_statement(n, i)) for n, i in enumerate(body.items)]
     if body.all_due:
         if items:
             raise ValidationFailed.field("items", "give items or all_due, not both")
@@ -158,6 +160,9 @@ async def prepare(body: BatchIn, *, actor_id: int) -> BatchDetailOut:
             if body.method == PayeeMethod.WECHAT and amount < WECHAT_MIN_FEN:
                 raise ValidationFailed.field(f"items.{n}.amount_fen", "a WeChat transfer is at least ¥0.10")
             p = locked[(t, i)]
+            if body.method == PayeeMethod.WECHAT and amount >= TRANSFER_NAME_REQUIRED_FEN and not p.real_name:
+                raise ValidationFailed.field(f"items.{n}.amount_fen", "from ¥2,000 WeChat needs the payee's real "
+                                                                      "name: add it to the payee details first")
             lines.append(PayoutLine(batch_id=batch.id, account_type=t, account_id=i, amount_fen=amount,
                                     method=p.method, payee_name=p.real_name, openid=p.openid,
                                     bank_account=p.bank_account, bank_name=p.bank_name, bank_branch=p.bank_branch,
@@ -168,6 +173,19 @@ async def prepare(body: BatchIn, *, actor_id: int) -> BatchDetailOut:
         await audit.record(actor_id, "payout.prepare", "payout_batch", batch.id,
                            {"method": body.method, "lines": len(lines), "total_fen": total}, conn=conn)
     return await get_batch(batch.id)
+
+
+async def _against_statement(n: int, item) -> int | None:
+    """The amount of an item paid against one of the payee's statements: at most its total."""
+    if item.statement_id is None:
+        return item.amount_fen
+    st = await Statement.filter(id=item.statement_id).first()
+    if st is None or (st.account_type, st.account_id) != (item.account_type, item.account_id):
+        raise ValidationFailed.field(f"items.{n}.statement_id", "not a statement of this payee")
+    amount = st.total_fen if item.amount_fen is None else item.amount_fen
+    if amount > st.total_fen:
+        raise ValidationFailed.field(f"items.{n}.amount_fen", "more than the statement's total")
+    return amount
 
 
 async def decide(batch_id: int, *, approve: bool, actor_id: int, note: str = "") -> BatchDetailOut:
@@ -181,6 +199,8 @@ async def decide(batch_id: int, *, approve: bool, actor_id: int, note: str = "")
             raise Conflict(f"the batch is {batch.status}", code="not_prepared")
         if batch.prepared_by == actor_id:
             raise Conflict("the one who prepared a batch cannot approve or reject it", code="maker_checker")
+        if approve and batch.method == PayeeMethod.WECHAT:
+            _gw()
         now = clock.now()
         await PayoutBatch.filter(id=batch_id).using_db(conn).update(
             status="approved" if approve else "rejected", decided_by=actor_id, decided_at=now,

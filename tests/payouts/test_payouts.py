@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 
+from server.integrations import wechatpay_gateway
 from server.integrations.wechatpay_gateway import gateway
 from server.kit import clock, runtime
 from server.ledger import service as ledger
@@ -323,3 +324,51 @@ async def test_payees_of_stations_and_livestreamers(client, admin, checker):
     assert ("livestreamer", host.id) in {(x["account_type"], x["account_id"]) for x in r.json()["lines"]}
     assert ("station", st.id) not in {(x["account_type"], x["account_id"]) for x in r.json()["lines"]}
     await checker.post(f"{CONSOLE}/payout-batches/{r.json()['id']}/reject", json={})
+
+
+async def test_a_payout_against_a_statement_is_only_for_that_statements_payee(client, admin, checker):
+    m, _, _ = await merchant_payee(client, admin, checker, method="bank", settled_fen=0)
+    other = await make_merchant()
+    mine = await settled("merchant", m.id, 3000)
+    await settled("merchant", m.id, 2000)
+    theirs = await settled("merchant", other.id, 9000)
+    item = {"account_type": "merchant", "account_id": m.id}
+    r = await prepare(admin, "bank", [{**item, "statement_id": theirs.id}])
+    assert r.status_code == 422 and "items.0.statement_id" in r.text
+    r = await prepare(admin, "bank", [{**item, "statement_id": 987654321}])
+    assert r.status_code == 422 and "statement_id" in r.text
+    r = await prepare(admin, "bank", [{**item, "statement_id": mine.id, "amount_fen": 3001}])
+    assert r.status_code == 422 and "amount_fen" in r.text
+    assert await available("merchant", m.id) == 5000  # nothing held by the refusals
+    r = await prepare(admin, "bank", [{**item, "statement_id": mine.id}])
+    assert r.status_code == 201 and r.json()["total_fen"] == 3000
+    assert await available("merchant", m.id) == 2000
+    await checker.post(f"{CONSOLE}/payout-batches/{r.json()['id']}/reject", json={})
+
+
+async def test_wechat_payouts_need_apiv3_and_a_real_name_from_2000_yuan(client, admin, checker, settings, monkeypatch):
+    m, _, _ = await merchant_payee(client, admin, checker, settled_fen=300_000, real_name="")
+    item = {"account_type": "merchant", "account_id": m.id}
+    r = await prepare(admin, "wechat", [{**item, "amount_fen": 200_000}])
+    assert r.status_code == 422 and "real name" in r.text
+    r = await prepare(admin, "wechat", [{**item, "amount_fen": 199_999}])
+    assert r.status_code == 201, r.text
+    batch = r.json()
+    monkeypatch.setitem(runtime.get().extras, "wechatpay", wechatpay_gateway.build(settings, "v2"))
+    r = await checker.post(f"{CONSOLE}/payout-batches/{batch['id']}/approve", json={})
+    assert r.status_code == 409 and r.json()["error"]["code"] == "transfer_unavailable"
+    assert (await PayoutBatch.get(id=batch["id"])).status == "prepared"
+    r = await prepare(admin, "wechat", [{**item, "amount_fen": 100}])
+    assert r.status_code == 409 and r.json()["error"]["code"] == "transfer_unavailable"
+    monkeypatch.undo()
+    await checker.post(f"{CONSOLE}/payout-batches/{batch['id']}/reject", json={})
+
+
+async def test_the_hourly_job_checks_the_overall_invariant():
+    from jobs import reconcile as reconcile_jobs
+
+    out = await reconcile_jobs.ledger_overall({})
+    assert out == await ledger.check_overall()
+    assert out["difference_fen"] == out["money_in_fen"] - out["refunds_fen"] - out["payouts_fen"] \
+        - out["cash_confirmed_fen"] - out["balances_fen"]
+    assert "cron:reconcile.ledger_overall" in {c.name for c in reconcile_jobs.CRON}
