@@ -355,6 +355,9 @@ async def query_transfer(line_id: int) -> str:
         if exc.err_code == "NOT_FOUND":  # never reached WeChat: make it now, under the same number
             return await submit_transfer(line_id)
         return "unknown"
+    if t.amount_fen and t.amount_fen != line.amount_fen:
+        log.error("WeChat reports another amount for a payout", extra={"line_id": line.id, "amount_fen": t.amount_fen})
+        return "amount_mismatch"  # left processing for a person to look at; never finished on a wrong amount
     state = await _apply_state(line, t)
     limit = timedelta(hours=runtime.settings().payout_confirm_hours)
     if state == "WAIT_USER_CONFIRM" and line.submitted_at and clock.now() - line.submitted_at >= limit:

@@ -182,6 +182,7 @@ async def test_payout_pages_in_chromium(client, settings, app):
             await _until(lambda: page2.is_visible(".flash.ok:has-text('已导入')"), 10, "the import")
             assert "已到账" in await page2.inner_text("#lines")
             assert "已完成" in await page2.inner_text("#batch-status")
+            assert await page2.evaluate("document.documentElement.scrollWidth") <= 1366  # fits a desk
             await page2.goto(settings.base_url + "/console/payees", wait_until="load")
             assert "6222********7890" in await page2.inner_text("#payees")
             watch.check()
