@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 
 from server.integrations import wechatpay_gateway
+from server.integrations.simulators import wechatpay_v3 as sim_v3
 from server.integrations.wechatpay_gateway import gateway
 from server.kit import clock, runtime
 from server.ledger import service as ledger
@@ -372,3 +373,21 @@ async def test_the_hourly_job_checks_the_overall_invariant():
     assert out["difference_fen"] == out["money_in_fen"] - out["refunds_fen"] - out["payouts_fen"] \
         - out["cash_confirmed_fen"] - out["balances_fen"]
     assert "cron:reconcile.ledger_overall" in {c.name for c in reconcile_jobs.CRON}
+
+
+async def test_a_transfer_notification_with_another_amount_moves_nothing(client, admin, checker):
+    m, _, _ = await merchant_payee(client, admin, checker, settled_fen=1200)
+    batch = (await prepare(admin, "wechat", [{"account_type": "merchant", "account_id": m.id}])).json()
+    await checker.post(f"{CONSOLE}/payout-batches/{batch['id']}/approve", json={})
+    line = await wechat_state(batch["lines"][0]["id"])
+    s = runtime.settings()
+    resource = {"out_bill_no": line.out_bill_no, "transfer_bill_no": line.transfer_bill_no, "state": "SUCCESS",
+                "mch_id": s.wechat_mch_id, "transfer_amount": 1, "openid": line.openid}
+    headers, body = sim_v3.make_notification("MCHTRANSFER.BILL.FINISHED", "商家转账单据终态通知", "mch_payment",
+                                             resource)
+    r = await client.post(s.wechat_pay_v3_transfer_notify_path, content=body, headers=headers)
+    assert r.status_code == 400 and r.json()["code"] == "FAIL"
+    assert (await PayoutLine.get(id=line.id)).status == "processing"
+    assert not await LedgerEntry.filter(ref_kind="payout_line", ref_id=line.id).exists()
+    note = await PaymentNotification.filter(kind="transfer", out_trade_no=line.out_bill_no).order_by("-id").first()
+    assert note.outcome == "rejected" and note.error.startswith("amount_mismatch")
