@@ -51,6 +51,13 @@ NAV = [
     ("/console/statistics", "数据统计", ADMIN),
     ("/console/users", "用户与角色", ADMIN),
     ("/console/audit", "审计日志", ADMIN),
+    ("/console/shop/", "商户工作台", ("merchant",)),
+    ("/console/live/", "直播工作台", ("livestreamer",)),
+]
+# Where /console/ sends a non-admin operator: the first workspace of theirs in this list.
+HOMES = [
+    ("merchant", "/console/shop/"),
+    ("livestreamer", "/console/live/"),
 ]
 
 
