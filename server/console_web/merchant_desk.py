@@ -204,7 +204,7 @@ async def photo_upload(request: Request, ctx: Ctx):
     """One product photo: HEIC made JPEG, then the media service's checks (content, 5 MiB, pixels)."""
     max_bytes = runtime.settings().media_image_max_bytes
     if not await _mine(ctx):
-        return ctx.render("_mer_photo.html", error="您还没有可以上架商品的店铺。", status=404)
+        return ctx.render("_mer_photo.html", error="您还没有可以上架商品的店铺。", status=200 if ctx.htmx else 404)
     try:
         data, filename = read_upload(request, "file")
         if len(data) > max_bytes:   # before any decoding: the limit holds for HEIC too
@@ -215,7 +215,8 @@ async def photo_upload(request: Request, ctx: Ctx):
     except ValidationFailed as exc:
         message = FILE_MESSAGES.get(exc.code, "").format(mb=max_bytes // 1048576) or \
             "照片无法读取（文件损坏或不是照片），请重新拍照后上传。"
-        return ctx.render("_mer_photo.html", error=message, status=exc.status)
+        # static/mer.js reads the message from the fragment (a fragment answers 200, as htmx's do).
+        return ctx.render("_mer_photo.html", error=message, status=200 if ctx.htmx else exc.status)
     return ctx.render("_mer_photo.html", url=stored.url, width=stored.width, height=stored.height, status=201)
 
 

@@ -45,9 +45,9 @@ def heic_bytes(w: int = 64, h: int = 48) -> bytes:
     return buf.getvalue()
 
 
-async def upload(b: Browser, data: bytes, name: str = "p.jpg") -> httpx.Response:
-    return await b.client.post("/console/shop/photos", files={"file": (name, data)},
-                               headers={"X-CSRF-Token": b.csrf, "HX-Request": "true"})
+async def upload(b: Browser, data: bytes, name: str = "p.jpg", htmx: bool = False) -> httpx.Response:
+    headers = {"X-CSRF-Token": b.csrf, **({"HX-Request": "true"} if htmx else {})}
+    return await b.client.post("/console/shop/photos", files={"file": (name, data)}, headers=headers)
 
 
 def photo_url(r: httpx.Response) -> str:
@@ -83,6 +83,8 @@ async def test_photos_heic_converted_and_bad_files_refused(settings, app):
     assert r.status_code == 413 and "照片太大（超过 5 MB）" in r.text
     r = await upload(b, b"%PDF-1.7 not a photo", "invoice.pdf")
     assert r.status_code == 422 and "这不是照片" in r.text
+    r = await upload(b, b"%PDF-1.7 not a photo", "invoice.pdf", htmx=True)   # the page's script reads the fragment
+    assert r.status_code == 200 and "data-photo-error" in r.text and "这不是照片" in r.text
     r = await upload(b, b"\x00\x00\x00\x1cftypheic" + b"\x00" * 40, "broken.heic")
     assert r.status_code == 422 and "照片无法读取" in r.text
     # a photo without the CSRF token is refused
