@@ -62,6 +62,10 @@
         if (v) { v.textContent = msg.data.viewers; }
         return;
       }
+      if (msg.type === "stock" && msg.data && msg.data.remaining !== null && msg.data.remaining !== undefined) {
+        var cell = document.querySelector('[data-remaining="' + msg.data.tiein_id + '"]');
+        if (cell) { cell.textContent = msg.data.remaining; }
+      }
       if (msg.type !== "snapshot") { refresh(); }
     };
     socket.onclose = function () {
