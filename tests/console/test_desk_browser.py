@@ -34,8 +34,6 @@ def big_photo() -> bytes:
 
 
 async def _fits(page, width: int, where: str):
-    if os.environ.get("SHOTS"):
-        await page.screenshot(path=f"/tmp/shots/{where.strip('/').replace('/', '_') or 'x'}.png", full_page=True)
     scroll = await page.evaluate("document.documentElement.scrollWidth")
     assert scroll <= width, f"{where}: {scroll} px wide at {width} px"
 
@@ -178,7 +176,7 @@ async def test_livestreamer_ties_a_product_on_air_and_figures_follow_a_sale(clie
             assert await page.inner_text("[data-fig=on_air_remaining]") == "8"
             assert page.url == url_before
             await _fits(page, 1366, "live")
-            assert await page.inner_text(f"[data-remaining]") == "8"   # the stock event, in place
+            assert await page.inner_text("[data-remaining]") == "8"   # the stock event, in place
             await page.set_viewport_size({"width": 360, "height": 640})   # the same pages on a phone
             await _fits(page, 360, "live-phone")
             await page.goto(settings.base_url + "/console/live/", wait_until="load")

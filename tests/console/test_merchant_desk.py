@@ -189,6 +189,17 @@ async def test_orders_refunds_and_scoping(settings, app, admin):
                       (f"/console/shop/products/{pa}/skus", {"spec": "x", "price": "1"})):
         r = await b.post(url, data, htmx=False)
         assert r.status_code == 404 and "甲的陈醋" not in r.text and "包装破损" not in r.text, (url, r.text[:300])
+    for url in (f"/console/shop/orders/{order_id}", f"/console/shop/products/{pa}",
+                f"/console/shop/products?merchant={mid_a}", f"/console/shop/batches?merchant={mid_a}"):
+        r = await b.client.get(url, headers={"HX-Request": "true"})   # the fragments too
+        assert "甲的陈醋" not in r.text and "包装破损" not in r.text, url
+    # B cannot create a product for A
+    r = await b.post("/console/shop/products", {"merchant_id": str(mid_a), "category_id": str(cat),
+                                                "name": "冒名商品", "spec": "1", "price": "1"}, htmx=False)
+    assert r.status_code == 404
+    from server.models.catalog import Product
+
+    assert not await Product.filter(name="冒名商品").exists()
     assert (await Refund.get(id=refund.id)).status == "requested"
     # A refuses without a reason: told beside the field; with one: refused
     r = await a.post(f"/console/shop/refunds/{refund.id}/reject", {"order_id": str(order_id), "reason": ""})
