@@ -209,7 +209,7 @@ async def photo_upload(request: Request, ctx: Ctx):
         data, filename = read_upload(request, "file")
         if len(data) > max_bytes:   # before any decoding: the limit holds for HEIC too
             raise ValidationFailed("file too large", code="file_too_large", status=413)
-        data = await heic_to_jpeg(data)
+        data = await heic_to_jpeg(data, PHOTO_LONG_SIDE)
         stored = await store_upload(data, kind="product", filename=filename, allowed=IMAGE_KINDS,
                                     max_bytes=max_bytes)
     except ValidationFailed as exc:

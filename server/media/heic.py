@@ -19,7 +19,7 @@ def is_heif(data: bytes) -> bool:
     return len(data) >= 12 and data[4:8] == b"ftyp" and data[8:12] in HEIF_BRANDS
 
 
-def _to_jpeg(data: bytes) -> bytes:
+def _to_jpeg(data: bytes, max_side: int | None) -> bytes:
     import pillow_heif
     from PIL import Image
 
@@ -36,6 +36,8 @@ def _to_jpeg(data: bytes) -> bytes:
         raise ValidationFailed.field("file", "the HEIC photo is damaged or cannot be read") from None
     if img.mode != "RGB":
         img = img.convert("RGB")
+    if max_side and max(img.size) > max_side:
+        img.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)   # as the page scales other photos
     out = io.BytesIO()
     # The orientation tag goes along so that store_upload turns the pixels upright; store_upload then
     # writes the image again without any EXIF.
@@ -43,8 +45,9 @@ def _to_jpeg(data: bytes) -> bytes:
     return out.getvalue()
 
 
-async def heic_to_jpeg(data: bytes) -> bytes:
-    """JPEG bytes for a HEIC/HEIF photo; any other file comes back unchanged."""
+async def heic_to_jpeg(data: bytes, max_side: int | None = None) -> bytes:
+    """JPEG bytes for a HEIC/HEIF photo (no longer than max_side on its long side); any other file
+    comes back unchanged."""
     if not is_heif(data):
         return data
-    return await pools.cpu(_to_jpeg, data)
+    return await pools.cpu(_to_jpeg, data, max_side)

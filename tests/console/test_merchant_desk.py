@@ -75,10 +75,14 @@ async def test_photos_heic_converted_and_bad_files_refused(settings, app):
     await b.page("/console/shop/products/new")
     r = await upload(b, png_bytes(120, 80, "JPEG"))
     assert r.status_code == 201 and photo_url(r).endswith(".jpg")
-    r = await upload(b, heic_bytes(), "IMG_0001.HEIC")   # an iPhone photo: stored as JPEG
+    r = await upload(b, heic_bytes(3000, 2000), "IMG_0001.HEIC")   # an iPhone photo: stored as JPEG, scaled
     assert r.status_code == 201, r.text
     stored = await b.client.get(photo_url(r))
     assert stored.status_code == 200 and stored.content[:3] == b"\xff\xd8\xff"
+    from PIL import Image
+
+    with Image.open(io.BytesIO(stored.content)) as img:
+        assert img.size == (2048, 1365)
     r = await upload(b, b"\xff\xd8\xff" + secrets.token_bytes(12_000_000), "big.jpg")   # a 12 MB photo, unscaled
     assert r.status_code == 413 and "照片太大（超过 5 MB）" in r.text
     r = await upload(b, b"%PDF-1.7 not a photo", "invoice.pdf")
