@@ -107,6 +107,21 @@ async def test_merchant_creates_a_product_with_photos_on_a_phone(client, setting
             for url in ("/console/shop/products", "/console/shop/orders", "/console/shop/batches"):
                 await page.goto(settings.base_url + url, wait_until="load")
                 await _fits(page, 360, url)
+            # a batch for the product, a step, and its label sheet
+            await page.fill("#batch-form input[name=code]", "XM-" + secrets.token_hex(2))
+            async with page.expect_navigation():
+                await page.click("#batch-form button[type=submit]")
+            assert "/console/shop/batches/" in page.url
+            await _fits(page, 360, "batch")
+            await page.fill("#step-form input[name=description]", "谷子脱粒晾晒")
+            await page.click("#step-form button")
+            await _until(lambda: _text_has(page, ".steps", "谷子脱粒晾晒"), 10, "the step")
+            await _fits(page, 360, "batch with a step")
+            async with ctx.expect_page() as sheet:
+                await page.click("#batch-label")
+            labels = await sheet.value
+            await labels.wait_for_load_state("load")
+            assert await labels.locator(".l svg").count() == 1
             watch.check()
         finally:
             await browser.close()
