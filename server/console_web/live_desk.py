@@ -39,6 +39,8 @@ HINTS = {
     "quota": "请输入直播配额（件），不超过可售库存。",
     "add_quota": "请输入要追加的配额（件），不超过可售库存。",
     "per_buyer_limit": "请输入每人限购件数（1–1000）。",
+    "commission_pct": "请输入佣金比例（0–100 的百分数），如 10。",
+    "default_commission_bp": "请输入佣金比例（0–100 的百分数），如 10。",
 }
 ROOM_KINDS = [("self", "自己的直播间"), ("merchant", "为商户带货"), ("incubation_base", "孵化基地")]
 STATUS = {"scheduled": "未开播（等待推流）", "live": "直播中（推流在线）", "ended": "已结束", "cancelled": "已取消"}
@@ -101,13 +103,16 @@ async def room_create(request: Request, ctx: Ctx):
         if f.commission_pct:
             try:
                 bp_rate = round(float(f.commission_pct) * 100)
-            except ValueError:
-                raise ValidationFailed.field("commission_pct", "请输入佣金比例（%），如 10。") from None
+            except (ValueError, OverflowError):   # "abc", "nan", "inf"
+                raise ValidationFailed.field("commission_pct", HINTS["commission_pct"]) from None
         body = validate(RoomIn, {"title": f.title, "on_behalf": f.on_behalf, "merchant_id": f.merchant_id,
                                  "default_commission_bp": bp_rate}, "body")
         await live.create_room(ctx.principal, body)
     except ValidationFailed as exc:
-        return await _home(ctx, form=form, errors=_errors(exc), which="room")
+        errors = _errors(exc)
+        if "default_commission_bp" in errors:   # the form asks for a percentage
+            errors["commission_pct"] = errors.pop("default_commission_bp")
+        return await _home(ctx, form=form, errors=errors, which="room")
     except AppError as exc:
         if exc.code != "live_profile_missing":
             raise

@@ -8,7 +8,7 @@ fragments alike. Photos are scaled in the browser (static/mer.js) and checked ag
 from __future__ import annotations
 
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Literal
 
 from pydantic import Field
@@ -77,19 +77,18 @@ FILE_MESSAGES = {
 }
 
 
-def fen_from_yuan(text: str | None, field: str, *, required: bool = True) -> int | None:
-    """Fen from a price typed in yuan ("28", "28.5", "28.50")."""
-    if not text:
-        if required:
-            raise ValidationFailed.field(field, HINTS["price"])
-        return None
+def fen_from_yuan(text: str | None, field: str) -> int:
+    """Fen from a price typed in yuan ("28", "28.5", "28.50"); anything else is named beside the field."""
+    hint = HINTS.get(field, HINTS["price"])
     try:
-        value = Decimal(text.replace(",", "").replace("，", "").strip())
-    except InvalidOperation:
-        raise ValidationFailed.field(field, HINTS.get(field, HINTS["price"])) from None
-    fen = value * 100
-    if fen != fen.to_integral_value() or fen < 1 or fen > 100_000_000:
-        raise ValidationFailed.field(field, HINTS.get(field, HINTS["price"]))
+        value = Decimal((text or "").replace(",", "").replace("，", "").strip())
+        if not value.is_finite() or not 0 < value <= 1_000_000:
+            raise ValidationFailed.field(field, hint)
+        fen = value * 100
+    except ArithmeticError:   # not a number, or one the decimal context cannot hold
+        raise ValidationFailed.field(field, hint) from None
+    if fen != fen.to_integral_value():
+        raise ValidationFailed.field(field, hint)
     return int(fen)
 
 
@@ -242,7 +241,6 @@ class ProductEditForm(Schema):
     name: str = Field(min_length=1, max_length=64)
     subtitle: str = Field("", max_length=128)
     description: str = Field("", max_length=5000)
-    version: str | None = None
 
 
 @bp.post("/products/<product_id:int>")

@@ -29,6 +29,9 @@ async def new_session(b) -> int:
     r = await b.client.post("/console/live/rooms", data={"_csrf": b.csrf, "title": "喀左好物", "on_behalf": "self"})
     assert r.status_code == 303, r.text
     r = await b.page("/console/live/")
+    for pct in ("inf", "abc", "120"):   # told beside the field, no room made
+        r = await b.client.post("/console/live/rooms", data={"_csrf": b.csrf, "title": "坏佣金", "commission_pct": pct})
+        assert 'data-field="commission_pct"' in r.text, pct
     room = re.search(r'data-room="(\d+)"', r.text).group(1)
     start = (clock.now() + timedelta(minutes=30)).astimezone(clock.SHANGHAI).strftime("%Y-%m-%dT%H:%M")
     r = await b.client.post("/console/live/sessions", data={"_csrf": b.csrf, "room_id": room, "title": "陈醋专场",

@@ -7,6 +7,7 @@ import io
 import secrets
 
 import httpx
+import pytest
 
 from tests.catalog.conftest import approve_latest, category, make_merchant, png_bytes
 from tests.console.conftest import Browser, last_code, operator
@@ -68,6 +69,22 @@ async def new_product(b: Browser, mid: int, cat: int, name: str, url: str | None
     r = await b.post("/console/shop/products", form)
     assert r.status_code == 200 and r.headers.get("HX-Redirect", "").startswith("/console/shop/products/"), r.text
     return (await Product.get(name=name, merchant_id=mid)).id
+
+
+@pytest.mark.parametrize("text,fen", [("28", 2800), ("28.5", 2850), ("0.01", 1), ("1,280.00", 128000),
+                                      ("0.001", None), ("0", None), ("-1", None), ("abc", None), ("", None),
+                                      ("NaN", None), ("sNaN", None), ("Infinity", None), ("1e999999999", None),
+                                      ("1000000.01", None)])
+def test_prices_typed_in_yuan(text, fen):
+    from server.console_web.merchant_desk import fen_from_yuan
+    from server.kit.errors import ValidationFailed
+
+    if fen is not None:
+        assert fen_from_yuan(text, "price") == fen
+    else:
+        with pytest.raises(ValidationFailed) as exc:
+            fen_from_yuan(text, "price")
+        assert exc.value.details[0]["field"] == "price"
 
 
 async def test_photos_heic_converted_and_bad_files_refused(settings, app):
