@@ -10,8 +10,9 @@ import httpx
 import pytest
 
 from tests.catalog.conftest import approve_latest, category, make_merchant, png_bytes
+from tests.conftest import login, wait_for
 from tests.console.conftest import Browser, last_code, operator
-from tests.live.conftest import buy, make_station
+from tests.orders.conftest import checkout, make_station, pay_and_notify, pickup_body
 
 
 async def desk_sign_in(settings, phone: str, home: str) -> Browser:
@@ -163,21 +164,25 @@ async def _sku(product_id: int) -> int:
     return (await Sku.filter(product_id=product_id).order_by("id").first()).id
 
 
-async def _paid_order(sku_id: int) -> tuple[int, int]:
-    """An order of the SKU made paid (as the payment intake would), and its line."""
-    from server.models.accounts import User
+async def _paid_order(client, sku_id: int) -> tuple[int, int, int]:
+    """An order of the SKU paid through the WeChat Pay simulator: (order id, its line, the buyer)."""
     from server.models.orders import Order, OrderLine
 
-    buyer = await User.create(openid="o-" + secrets.token_hex(8), nickname="买家")
-    order = await buy(buyer.id, sku_id, None, await make_station())
-    await Order.filter(id=order.id).update(status="paid", paid_fen=order.total_fen)
-    line = await OrderLine.filter(order_id=order.id).first()
-    return order.id, line.id
+    buyer = await login(client)
+    r = await checkout(buyer, pickup_body((await make_station()).id, (sku_id, 1)))
+    assert r.status_code == 201, r.text
+    order_id = r.json()["id"]
+    await pay_and_notify(buyer, order_id)
+    assert await wait_for(lambda: Order.filter(id=order_id, status="paid").exists(), 10)
+    line = await OrderLine.filter(order_id=order_id).first()
+    return order_id, line.id, buyer.id
 
 
-async def test_orders_refunds_and_scoping(settings, app, admin):
-    from server.models.orders import OrderLine
+async def test_orders_refunds_and_scoping(settings, app, admin, client):
+    from server.kit.db import atomic
     from server.models.payments import Refund
+    from server.orders import refunds
+    from server.orders import service as orders
 
     cat = await category()
     a, mid_a = await merchant_desk(settings, "甲商户")
@@ -186,10 +191,12 @@ async def test_orders_refunds_and_scoping(settings, app, admin):
                            photo_url(await upload(a, png_bytes(60, 60, "JPEG"))))
     await a.post(f"/console/shop/products/{pa}/submit")
     await approve_latest(admin, pa)
-    order_id, line_id = await _paid_order(await _sku(pa))
-    line = await OrderLine.get(id=line_id)
-    refund = await Refund.create(refund_no="RF" + secrets.token_hex(8), order_id=order_id, amount_fen=line.amount,
-                                 lines=[{"line_id": line_id, "qty": 1, "amount": line.amount}], reason="包装破损")
+    order_id, line_id, buyer_id = await _paid_order(client, await _sku(pa))
+    # in the warehouse's hands: a refund now waits for the merchant (the buyer's request, as the app sends it)
+    async with atomic() as conn:
+        await orders.transition(order_id, ["paid"], "in_fulfilment", conn=conn)
+    refund = await refunds.my_refund_request(buyer_id, order_id, {line_id: 1}, "包装破损")
+    assert refund.status == "requested"
     r = await a.page("/console/shop/orders")
     assert f'data-order="{order_id}"' in r.text and f'data-refund="{refund.id}"' in r.text
     r = await a.page(f"/console/shop/orders/{order_id}")
