@@ -53,7 +53,14 @@ NAV = [
     ("/console/audit", "审计日志", ADMIN),
     ("/console/payees", "收款信息", ADMIN),
     ("/console/payouts", "打款", ADMIN),
+    ("/console/shop/", "商户工作台", ("merchant",)),
+    ("/console/live/", "直播工作台", ("livestreamer",)),
     ("/console/my-payouts", "结算与提现", ("merchant", "livestreamer", "station_staff")),
+]
+# Where /console/ sends a non-admin operator: the first workspace of theirs in this list.
+HOMES = [
+    ("merchant", "/console/shop/"),
+    ("livestreamer", "/console/live/"),
 ]
 
 

@@ -11,7 +11,7 @@ import secrets
 from datetime import datetime
 from typing import Any
 
-from tortoise.expressions import F
+from tortoise.expressions import F, Subquery
 
 from server.kit import audit, clock, metrics
 from server.kit import redis as kr
@@ -329,6 +329,28 @@ async def count_waiting() -> int:
 
 async def order_refunds(order_id: int) -> list[RefundOut]:
     return [refund_out(r) for r in await Refund.filter(order_id=order_id).order_by("id")]
+
+
+async def merchant_refunds(merchant_ids: frozenset[int] | set[int], status: str | None = None,
+                           order_id: int | None = None, limit: int = 100) -> list[RefundOut]:
+    """Refunds whose every line is one of the merchant's (those the merchant may decide and see),
+    newest first; a refund that also covers another merchant's lines is the office's, not shown."""
+    mids = sorted(set(merchant_ids))
+    if not mids:
+        return []
+    mine = OrderLine.filter(merchant_id__in=mids)
+    if order_id is not None:
+        mine = mine.filter(order_id=order_id)
+    qs = Refund.filter(order_id__in=Subquery(mine.values("order_id")), kind="order")
+    if status:
+        qs = qs.filter(status=status)
+    if order_id is not None:
+        qs = qs.filter(order_id=order_id)
+    rows = await qs.order_by("-id").limit(limit)
+    line_ids = {int(x["line_id"]) for r in rows for x in r.lines}
+    owned = set(await OrderLine.filter(id__in=line_ids, merchant_id__in=mids).values_list("id", flat=True)) \
+        if line_ids else set()
+    return [refund_out(r) for r in rows if r.lines and all(int(x["line_id"]) in owned for x in r.lines)]
 
 
 async def my_refund_request(buyer_id: int, order_id: int, lines: dict[int, int] | None, reason: str) -> RefundOut:

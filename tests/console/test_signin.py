@@ -252,7 +252,7 @@ async def test_sign_out_needs_the_csrf_token_and_works_after_a_revoked_role(sett
     b = await sign_in(settings, phone)
     try:
         r = await b.post("/console/logout", htmx=False, csrf=False)
-        assert r.status_code == 403 and (await b.client.get("/console/")).status_code == 200
+        assert r.status_code == 403 and (await b.client.get("/console/live/")).status_code == 200
         await service.revoke_grant((await RoleGrant.get(user_id=uid)).id, revoked_by=None)
         r = await b.client.get("/console/")
         assert r.status_code == 403 and "退出" in r.text   # the refusal page still offers sign-out
