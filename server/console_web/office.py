@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import Field
 from sanic import Blueprint, Request
+from sanic.response import redirect
 
 from server.accounts import console as operators
 from server.accounts import service as accounts
@@ -52,6 +53,10 @@ async def home(request: Request, ctx: Ctx):
     me = await accounts.me(ctx.principal)
     ctx.data["me_name"] = me.nickname or me.phone or f"用户 {me.id}"
     if not ctx.principal.is_admin:
+        # the warehouse's and the stations' own desks are their home pages
+        for role, desk in ((Role.warehouse.value, "/console/warehouse"), (Role.station_staff.value, "/console/station")):
+            if role in ctx.principal.roles:
+                return redirect(desk, status=303)
         roles = [ROLE_NAMES.get(r, r) for r in sorted(ctx.principal.roles) if r != Role.consumer.value]
         return ctx.render("welcome.html", roles=roles)
     today = await office.today()
