@@ -104,7 +104,7 @@
   // The phone camera as a scanner where the browser offers BarcodeDetector (HTTPS); never required.
   function camera() {
     var buttons = document.querySelectorAll("[data-camera]");
-    if (!buttons.length || !("BarcodeDetector" in window) || !navigator.mediaDevices) { return; }
+    if (!buttons.length || !window.isSecureContext || !("BarcodeDetector" in window) || !navigator.mediaDevices) { return; }
     Array.prototype.forEach.call(buttons, function (b) {
       b.hidden = false;
       b.addEventListener("click", function () {
