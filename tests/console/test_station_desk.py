@@ -146,7 +146,10 @@ async def test_assisted_order_for_a_villager_and_consigned_goods(client, setting
         assert "请先确认村民身份" in r.text
         r = await b.post(f"{base}/assisted/villagers/{vid}/bind", {})
         assert "已确认" in r.text
-        r = await b.client.get(f"{base}/assisted/goods", params={"q": "小米", "villager_id": vid},
+        from server.models.catalog import Product
+
+        name = (await Product.get(id=sku.product_id)).name   # unique: the shared database holds many 小米
+        r = await b.client.get(f"{base}/assisted/goods", params={"q": name, "villager_id": vid},
                                headers={"HX-Request": "true"})
         assert f'data-sku="{sku.id}"' in r.text
         idem = secrets.token_hex(16)
