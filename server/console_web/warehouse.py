@@ -15,6 +15,7 @@ from server.console_web.web import Ctx, field_errors, flash, page, parse
 from server.fulfillment import floor, scans
 from server.fulfillment import service as fulfillment
 from server.fulfillment.schemas import InboundLineIn, InboundNoteIn
+from server.kit import clock, pools
 from server.kit.auth import Role
 from server.kit.errors import AppError, NotFound, ValidationFailed
 from server.kit.schemas import Schema
@@ -114,8 +115,10 @@ async def _pick_page(ctx: Ctx, target: str) -> HTTPResponse:
     kind, task_ids, title = await _target(target)
     rows = await floor.pick_list(task_ids)
     tasks = [await fulfillment.get_task(t) for t in task_ids]
+    # the printed list carries its own code as a QR: scanning it opens this page at another desk
+    code_svg = await pools.cpu(floor.qr_svg, target)
     return ctx.render("wh_pick.html", target=target, kind=kind, title=title, rows=rows, tasks=tasks,
-                      result=None)
+                      code_svg=code_svg, printed_at=clock.now())
 
 
 @bp.get("/waves/<key:str>")

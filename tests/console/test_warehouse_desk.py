@@ -108,6 +108,24 @@ async def test_pick_refusals_leave_nothing_half_done(client, settings, app):
         await b.client.aclose()
 
 
+async def test_dispatch_a_whole_route(client, settings, app):
+    buyer = await login(client)
+    d = await w.desk(buyer.id)
+    parcel = await w.pick_and_pack(d)
+    _, phone = await operator("warehouse")
+    b = await sign_in(settings, phone)
+    try:
+        r = await b.page(f"/console/warehouse/tasks/{d.task_id}")
+        assert "W:" not in r.text and f"T:{d.task_id}" in r.text and "<svg" in r.text   # the printed code
+        r = await b.post(f"/console/warehouse/dispatch/s{d.net.town.id}")
+        assert "已发出 1 个包裹" in r.text and parcel.label not in r.text
+        assert (await Parcel.get(id=parcel.id)).status == "in_transit"
+        r = await b.post(f"/console/warehouse/dispatch/s{d.net.town.id}")
+        assert "这条线路没有待发的包裹" in r.text
+    finally:
+        await b.client.aclose()
+
+
 async def test_inbound_counted_by_scanning(client, settings, app):
     from tests.fulfillment import factories as f
 
