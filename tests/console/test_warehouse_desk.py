@@ -126,6 +126,37 @@ async def test_dispatch_a_whole_route(client, settings, app):
         await b.client.aclose()
 
 
+async def test_courier_hand_off_from_the_board(client, settings, app):
+    from server.fulfillment import floor
+    from server.fulfillment import service as fulfillment
+    from tests.fulfillment import factories as f
+
+    buyer = await login(client)
+    net = await f.network()
+    m, skus = await f.merchant_with_skus(1)
+    batch = "CB" + secrets.token_hex(3).upper()
+    await w.receive(m.id, skus[0].id, 5, batch)
+    order = await f.paid_order(buyer.id, [(skus[0], 1)], address=f.address(net, outside=True))
+    task_id = await fulfillment.handoff(order.id)
+    await floor.scan_pick([task_id], batch, secrets.token_hex(8), actor_id=None)
+    [p] = await floor.pack_picked(task_id, 800, actor_id=None)
+    _, phone = await operator("warehouse")
+    b = await sign_in(settings, phone)
+    try:
+        r = await b.page("/console/warehouse/sla")
+        assert p.label in r.text.split('id="courier"')[1]
+        r = await b.page("/console/warehouse/dispatch")
+        assert 'data-route="courier"' in r.text and p.label in r.text
+        r = await b.post(f"/console/warehouse/parcels/{p.id}/courier", {"company": "", "tracking_no": "1"})
+        assert "请填写快递公司" in r.text and (await Parcel.get(id=p.id)).status == "packed"
+        r = await b.post(f"/console/warehouse/parcels/{p.id}/courier", {"company": "邮政", "tracking_no": "EMS12345"})
+        assert "已交给快递" in r.text
+        parcel = await Parcel.get(id=p.id)
+        assert parcel.status == "with_courier" and parcel.tracking_no == "EMS12345"
+    finally:
+        await b.client.aclose()
+
+
 async def test_inbound_counted_by_scanning(client, settings, app):
     from tests.fulfillment import factories as f
 
