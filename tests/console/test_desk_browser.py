@@ -5,6 +5,7 @@ dispatched; at 360×640 a station scans the parcel in, verifies the pickup code,
 code shows the lockout after the limit — no console errors, no page wider than the screen."""
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 from urllib.parse import unquote
@@ -70,10 +71,19 @@ async def test_wave_picked_by_scanner_packed_labelled_dispatched(client, setting
             assert "拿错货了" in await page.inner_text("#scan-result")
             colour = await page.eval_on_selector("#scan-result .scan-bad", "e => getComputedStyle(e).backgroundColor")
             assert colour == "rgb(176, 0, 32)"
-            # two scans typed quickly one after the other are both written, in order
+            # a slow network: two scans typed quickly one after the other are both written, once each
+            async def slow(route):
+                await asyncio.sleep(0.8)
+                await route.continue_()
+
+            await page.route("**/console/warehouse/pick", slow)
             await _scan(page, "#scan-code", d.batches[0])
             await _scan(page, "#scan-code", d.batches[1])
+            assert await page.input_value("#scan-code") == ""   # free for the next scan at once
             await _until(lambda: _count(d.task_id, 3), 10, "three picks")
+            await page.unroute("**/console/warehouse/pick")
+            await _until(lambda: _has(page, "#scan-result", d.batches[1]), 10, "the last answer shown")
+            assert await PickRecord.filter(line__task_id=d.task_id).count() == 3
             # the session ends mid-pick: the unsent scan is kept, and counted once after signing in
             cookies = {c["name"]: c["value"] for c in await page.context.cookies()}
             await sessions.destroy(cookies["kz_console"])

@@ -43,7 +43,8 @@
     var sid = form.getAttribute("data-retry-code") === code ? form.getAttribute("data-retry-id") : newId();
     form.removeAttribute("data-retry-code");
     var list = pending();
-    list.push({ code: code, sid: sid });
+    // a wave's or task's code only opens another page: nothing to keep for it
+    if (!/^[WT]:/.test(code)) { list.push({ code: code, sid: sid }); }
     setPending(list);
     queue = queue.then(function () {
       return htmx.ajax("POST", form.getAttribute("data-url"), {
