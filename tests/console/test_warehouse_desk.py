@@ -98,6 +98,16 @@ async def test_pick_refusals_leave_nothing_half_done(client, settings, app):
         assert not await PickRecord.filter(line__task_id=d.task_id).exists()
         assert sum(await TaskLine.filter(task_id=d.task_id).values_list("picked_qty", flat=True)) == 0
         assert await Sku.filter(id__in=[s.id for s in d.skus]).values_list("id", "stock", "reserved") == before
+        # a recalled batch: refused, and no longer offered on the pick list
+        from server.models.trace import Batch
+
+        await Batch.create(merchant=d.merchant, product_id=d.skus[0].product_id, code=d.batches[0],
+                           sku_ids=[d.skus[0].id], status="recalled", trace_code="TR" + secrets.token_hex(6).upper())
+        assert "此批次已召回" in await _scan(b, target, d.batches[0])
+        r = await b.page(f"/console/warehouse/tasks/{d.task_id}")
+        row = r.text.split(f'data-sku="{d.skus[0].id}"')[1].split("</tr>")[0]
+        assert d.batches[0] not in row and "无已入库批次" in row
+        assert not await PickRecord.filter(line__task_id=d.task_id).exists()
         # nothing picked: nothing to pack
         r = await b.post(f"/console/warehouse/tasks/{d.task_id}/pack", {"weight_g": "100"})
         assert "没有已拣待打包的商品" in r.text
