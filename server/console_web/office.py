@@ -14,7 +14,7 @@ from server.accounts import service as accounts
 from server.accounts.schemas import OperatorIn
 from server.catalog import service as catalog
 from server.console_web import pickers
-from server.console_web.web import ROLE_NAMES, Ctx, field_errors, filters, next_url, page, parse
+from server.console_web.web import HOMES, ROLE_NAMES, Ctx, field_errors, filters, next_url, page, parse
 from server.kit import audit, clock
 from server.kit.auth import Role
 from server.kit.errors import ValidationFailed
@@ -53,10 +53,9 @@ async def home(request: Request, ctx: Ctx):
     me = await accounts.me(ctx.principal)
     ctx.data["me_name"] = me.nickname or me.phone or f"用户 {me.id}"
     if not ctx.principal.is_admin:
-        # the warehouse's and the stations' own desks are their home pages
-        for role, desk in ((Role.warehouse.value, "/console/warehouse"), (Role.station_staff.value, "/console/station")):
-            if role in ctx.principal.roles:
-                return redirect(desk, status=303)
+        home_page = next((target for role, target in HOMES if role in ctx.principal.roles), None)
+        if home_page:
+            return redirect(home_page, status=303)
         roles = [ROLE_NAMES.get(r, r) for r in sorted(ctx.principal.roles) if r != Role.consumer.value]
         return ctx.render("welcome.html", roles=roles)
     today = await office.today()

@@ -59,6 +59,11 @@ NAV = [
     ("/console/warehouse/sla", "时效看板", WAREHOUSE),
     ("/console/station", "服务站", STATION),
 ]
+# Where /console/ sends a non-admin operator: the first workspace of theirs in this list.
+HOMES = [
+    ("warehouse", "/console/warehouse"),
+    ("station_staff", "/console/station"),
+]
 
 
 def _fen(v: Any) -> str:
