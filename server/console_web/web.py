@@ -31,6 +31,8 @@ from server.console_web import messages
 HERE = Path(__file__).parent
 STATIC_VERSION = "2"
 ADMIN = (Role.admin.value,)
+WAREHOUSE = (Role.warehouse.value,)
+STATION = (Role.station_staff.value,)
 ROLE_NAMES = {"admin": "县电商办", "warehouse": "县仓操作员", "station_staff": "服务站工作人员",
               "merchant": "商户成员", "livestreamer": "主播", "consumer": "消费者"}
 # Scripts only from our own static files (no inline script, no eval); no framing (clickjacking).
@@ -55,12 +57,19 @@ NAV = [
     ("/console/payouts", "打款", ADMIN),
     ("/console/shop/", "商户工作台", ("merchant",)),
     ("/console/live/", "直播工作台", ("livestreamer",)),
+    ("/console/warehouse", "县仓作业台", WAREHOUSE),
+    ("/console/warehouse/inbound", "入库", WAREHOUSE),
+    ("/console/warehouse/dispatch", "发货", WAREHOUSE),
+    ("/console/warehouse/sla", "时效看板", WAREHOUSE),
+    ("/console/station", "服务站", STATION),
     ("/console/my-payouts", "结算与提现", ("merchant", "livestreamer", "station_staff")),
 ]
 # Where /console/ sends a non-admin operator: the first workspace of theirs in this list.
 HOMES = [
     ("merchant", "/console/shop/"),
     ("livestreamer", "/console/live/"),
+    ("warehouse", "/console/warehouse"),
+    ("station_staff", "/console/station"),
 ]
 
 

@@ -377,8 +377,9 @@ async def waves() -> list[WaveOut]:
 
 # ---- pick (scan SKU and batch) -----------------------------------------------------------------
 async def pick(task_id: int, sku_id: int, batch: str, quantity: int, *, actor_id: int | None,
-               source: str = "api") -> TaskOut:
-    """Record a pick scan of `quantity` units of a SKU from a received batch into a task."""
+               source: str = "api", scan_id: str | None = None, trace_code: str | None = None) -> TaskOut:
+    """Record a pick scan of `quantity` units of a SKU from a received batch into a task (scan_id: the
+    scanner's id for this scan; the same id again raises IntegrityError and writes nothing)."""
     task = await FulfillmentTask.get_or_none(id=task_id)
     if task is None:
         raise NotFound("task not found")
@@ -411,7 +412,8 @@ async def pick(task_id: int, sku_id: int, batch: str, quantity: int, *, actor_id
             if not n:
                 raise Conflict("the line changed while picking; scan again", code="pick_conflict")
             await PickRecord.create(line_id=ln.id, batch=batch, quantity=take, actor_id=actor_id,
-                                    source=source, using_db=conn)
+                                    source=source, scan_id=scan_id, trace_code=trace_code, using_db=conn)
+            scan_id = None  # unique: on the first record of the scan only
             remaining -= take
             if not remaining:
                 break

@@ -11,7 +11,7 @@ from server.models.pickup import Pickup, PickupReturn, StationAlert  # noqa: F40
 from server.models.catalog_reviews import ProductReview  # noqa: F401
 from server.models.orders import OrderEvent; from server.models.payments import Payment, PaymentNotification, ReconcileDifference, Refund; from server.models.ledger import LedgerEntry; from server.models.cart import CartItem  # noqa: F401,E501,E702,I001
 from server.models.live import LivePurchase, LiveRoom, LiveSession, LiveSessionFigures, LiveStreamEvent, LivestreamerProfile, LiveTieIn  # noqa: F401,E501
-from server.models.fulfillment import DeliveryPromise, FulfillmentTask, InboundLine, InboundNote, Parcel, ParcelLine, PickRecord, ScanEvent, TaskLine, WmsInbox, WmsOutbox  # noqa: F401,E501
+from server.models.fulfillment import DeliveryPromise, FulfillmentTask, InboundLine, InboundNote, InboundScan, Parcel, ParcelLine, PickRecord, ScanEvent, SkuBin, TaskLine, WmsInbox, WmsOutbox  # noqa: F401,E501
 from server.models.stations import StationVillager  # noqa: F401
 from server.models.stats import ScreenToken, StatDaily  # noqa: F401
 from server.models.trace import Batch, BatchCorrection, BatchInspection, BatchStep, Recall, RecallContact, TraceCode, TraceFlag, TraceScan, TraceSmsInbound  # noqa: F401,E501

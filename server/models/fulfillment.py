@@ -81,10 +81,25 @@ class PickRecord(Model):
     quantity = fields.IntField()
     actor = fields.ForeignKeyField("models.User", null=True, related_name=False, on_delete=fields.SET_NULL)
     source = fields.CharField(8, default="api")  # api | wms
+    # The console's scanner sends one id per scan: the same scan re-sent (a retry on a slow network,
+    # a double submit) is recognised and written once.
+    scan_id = fields.CharField(40, null=True, unique=True)
+    trace_code = fields.CharField(16, null=True, db_index=True)  # an item's 溯源码 when one was scanned
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:
         table = "fulfillment_picks"
+
+
+class SkuBin(Model):
+    """Where a SKU sits in the county warehouse (库位), set by the warehouse; pick lists sort by it."""
+    sku = fields.OneToOneField("models.Sku", primary_key=True, related_name=False, on_delete=fields.CASCADE)
+    bin = fields.CharField(16)
+    updated_by = fields.ForeignKeyField("models.User", null=True, related_name=False, on_delete=fields.SET_NULL)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "sku_bins"
 
 
 class InboundNote(Model):
@@ -109,10 +124,23 @@ class InboundLine(Model):
     batch = fields.CharField(64)
     expected_qty = fields.IntField()
     received_qty = fields.IntField(null=True)
+    scanned_qty = fields.IntField(default=0)  # units counted by scanning at the dock, before the receipt
 
     class Meta:
         table = "inbound_lines"
         indexes = (("sku", "batch"),)
+
+
+class InboundScan(Model):
+    """One unit scanned at the dock against an inbound line; scan_id makes a re-sent scan one."""
+    id = fields.BigIntField(primary_key=True)
+    line = fields.ForeignKeyField("models.InboundLine", related_name=False, on_delete=fields.CASCADE)
+    scan_id = fields.CharField(40, unique=True)
+    actor = fields.ForeignKeyField("models.User", null=True, related_name=False, on_delete=fields.SET_NULL)
+    at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "inbound_scans"
 
 
 class Parcel(Model):

@@ -258,7 +258,7 @@ async def test_consumer_and_station_staff_in_chromium(client, settings, app):
             nav = await page2.inner_text("header")
             for label in ("商户", "商品审核", "用户与角色", "审计日志"):
                 assert label not in nav
-            assert "欢迎使用运营后台" in await page2.inner_text("main")
+            assert "/console/station/" in page2.url and "核销提货" in await page2.inner_text("main")
             watch.check()
             assert watch2.errors == [] and watch2.foreign == []
         finally:

@@ -95,8 +95,10 @@ async def test_station_staff_sees_none_of_the_office_pages(settings, app):
     _, phone = await operator("station_staff", station_id=await make_station())
     b = await sign_in(settings, phone)
     try:
-        r = await b.page("/console/")
-        assert "欢迎使用运营后台" in r.text and "服务站工作人员" in r.text
+        r = await b.client.get("/console/")
+        assert r.status_code == 303 and r.headers["location"] == "/console/station"   # their own desk
+        r = await b.client.get("/console/station", follow_redirects=True)
+        assert "核销提货" in r.text and "服务站工作人员" in r.text
         for path in ("/console/merchants", "/console/reviews", "/console/users", "/console/audit"):
             assert path not in r.text.split("<main>")[0]   # not in the navigation
             r2 = await b.client.get(path)
