@@ -50,6 +50,10 @@ class SourceContext:
     # Callables run if the checkout rolls back after the resolver returned (for quotas held outside
     # the database, e.g. a Redis flash-stock counter).
     on_rollback: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    # What the source took before the checkout began, as its caller passed it to
+    # orders.create_order(holds=...): live's queued buy button passes {tiein_id: (hold, qty, buyer)},
+    # the gate holds its worker now turns into an order. Empty for an ordinary checkout.
+    holds: dict = field(default_factory=dict)
 
 
 @dataclass
