@@ -307,6 +307,7 @@ async def attach(p: Principal, session_id: int, body: TieInIn) -> TieInOut:
                                    commission_bp=body.commission_bp, sort=body.sort, using_db=conn)
         # The quota leaves the shelf now (the inventory's guarded move, never above sellable stock).
         await _quota_from_shelf(conn, t.id, sku.id, body.quota, "quota", p.user_id)
+        t = await LiveTieIn.get(id=t.id, using_db=conn)
         await LiveSession.filter(id=s.id).using_db(conn).update(version=F("version") + 1)
         await audit.record(p.user_id, "live.tiein_attach", "live_session", s.id,
                            {"tiein_id": t.id, "sku_id": sku.id, "quota": body.quota,

@@ -13,6 +13,7 @@ from server.catalog import cache
 from server.catalog.schemas import (CertificationIn, DiffRow, ExpiringCertOut, MerchantProductOut,
                                     ProductIn, ProductPatch, ReviewDetailOut, ReviewOut, SkuIn, SkuOut, SkuPatch)
 from server.inventory import service as inventory
+from server.inventory.schemas import StockMovesPage
 from server.kit import audit, clock, runtime
 from server.kit.auth import Principal
 from server.kit.db import atomic, id_page, on_commit
@@ -422,6 +423,12 @@ async def adjust_stock(principal: Principal, sku_id: int, delta: int) -> SkuOut:
         fresh = await Sku.filter(id=sku_id).using_db(conn).first()
         _invalidate_after_commit(p.id)
         return SkuOut.model_validate(fresh)
+
+
+async def sku_stock_moves(principal: Principal, sku_id: int, cursor: str | None, limit: int) -> StockMovesPage:
+    """The stock journal (库存流水) of one of the caller's SKUs, newest first (another's is a 404)."""
+    await _sku_in_scope(principal, sku_id, None)
+    return await inventory.journal(sku_id, cursor, limit)
 
 
 # ---- admin: review and supervision (监管) ------------------------------------------------

@@ -5,7 +5,7 @@ from datetime import datetime
 
 from pydantic import Field
 
-from server.kit.schemas import Limit, Out, QuerySchema
+from server.kit.schemas import Limit, Out, Page, QuerySchema
 
 
 class StockMovesQuery(QuerySchema):
@@ -31,6 +31,4 @@ class StockMoveOut(Out):
     created_at: datetime
 
 
-class StockMovesPage(Out):
-    items: list[StockMoveOut]
-    next_cursor: str | None = Field(None, description="pass as ?cursor= for the next page; null at the end")
+StockMovesPage = Page[StockMoveOut]

@@ -26,7 +26,7 @@ from server.inventory.errors import StockRefused
 from server.inventory.schemas import StockMoveOut, StockMovesPage
 from server.kit import clock
 from server.kit.db import id_page, on_commit
-from server.kit.errors import ValidationFailed
+from server.kit.errors import NotFound, ValidationFailed
 from server.models.catalog import Sku
 from server.models.inventory import StockMove
 from server.models.inventory import StockReason as R
@@ -316,5 +316,8 @@ async def journal(sku_id: int, cursor: str | None, limit: int) -> StockMovesPage
     return StockMovesPage(items=[StockMoveOut.model_validate(r) for r in rows], next_cursor=nxt)
 
 
-async def sku_exists(sku_id: int) -> bool:
-    return await Sku.filter(id=sku_id).exists()
+async def sku_journal(sku_id: int, cursor: str | None, limit: int) -> StockMovesPage:
+    """Any SKU's stock journal (the office and the warehouse); 404 for no such SKU."""
+    if not await Sku.filter(id=sku_id).exists():
+        raise NotFound("sku not found")
+    return await journal(sku_id, cursor, limit)

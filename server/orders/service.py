@@ -47,10 +47,14 @@ def new_order_no() -> str:
 
 async def transition(order_id: int, expected: Iterable[str], new: str, *, conn: Any,
                      actor_id: int | None = None, **fields: Any) -> None:
-    """Move an order to `new` only from one of `expected` (a guarded update); 409 invalid_transition otherwise."""
+    """Move an order to `new` only from one of `expected` (a guarded update); 409 invalid_transition otherwise.
+    Every expected -> new must be in the state table (OrderStatus.ALLOWED), else ValueError."""
     expected = [expected] if isinstance(expected, str) else list(expected)
     if new not in S.ALL:
         raise ValueError(f"unknown order status {new!r}")
+    for e in expected:
+        if new not in S.ALLOWED.get(e, ()):
+            raise ValueError(f"an order never goes from {e!r} to {new!r} (OrderStatus.ALLOWED)")
     prev = expected[0] if len(expected) == 1 else None
     if prev is None:  # for the event log only: the guard below is what protects the change
         rows = await Order.filter(id=order_id).using_db(conn).values_list("status", flat=True)
