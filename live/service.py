@@ -340,8 +340,6 @@ async def update_tiein(p: Principal, tiein_id: int, body: TieInPatch) -> TieInOu
         if "live_price" in upd and upd["live_price"] is None:
             del upd["live_price"]
         if body.add_quota:
-            if not await LiveTieIn.filter(id=t.id, is_active=True).using_db(conn).exists():
-                raise NotFound("tie-in not found")
             await _quota_from_shelf(conn, t.id, t.sku_id, body.add_quota, "add_quota", p.user_id)
             if not upd:
                 await LiveSession.filter(id=s.id).using_db(conn).update(version=F("version") + 1)

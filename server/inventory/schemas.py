@@ -5,12 +5,11 @@ from datetime import datetime
 
 from pydantic import Field
 
-from server.kit.schemas import Limit, Out, Page, QuerySchema
+from server.kit.schemas import Out, Page, PageQuery
 
 
-class StockMovesQuery(QuerySchema):
-    cursor: str | None = Field(None, max_length=200)
-    limit: Limit = 20
+class StockMovesQuery(PageQuery):
+    """A SKU's journal, newest first."""
 
 
 class StockMoveOut(Out):

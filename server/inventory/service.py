@@ -167,12 +167,13 @@ async def adjust(conn: Any, sku_id: int, delta: int, *, actor_id: int, note: str
 
 # ---- live quota ---------------------------------------------------------------------------------
 async def to_live(conn: Any, tiein_id: int, sku_id: int, qty: int, *, actor_id: int | None) -> None:
-    """Set qty units of the shelf aside as a live tie-in's quota (attach or top up); StockRefused
-    out_of_stock when the shelf has fewer."""
+    """Set qty units of the shelf aside as an active live tie-in's quota (attach or top up); StockRefused
+    out_of_stock when the shelf has fewer, 404 when the tie-in was withdrawn."""
     if not await Sku.filter(id=sku_id, stock__gte=qty).using_db(conn).update(stock=F("stock") - qty):
         raise StockRefused.out_of_stock(sku_id, "the quota is above the sellable stock")
-    await LiveTieIn.filter(id=tiein_id).using_db(conn).update(quota=F("quota") + qty,
-                                                              remaining=F("remaining") + qty)
+    if not await LiveTieIn.filter(id=tiein_id, is_active=True).using_db(conn).update(
+            quota=F("quota") + qty, remaining=F("remaining") + qty):
+        raise NotFound("tie-in not found")  # withdrawn meanwhile: the caller's transaction rolls back
     await _journal(conn, [Move(sku_id, qty, "live_tiein", tiein_id)], R.TO_LIVE, stock=-1, quota=1,
                    actor_id=actor_id, tiein_id=tiein_id)
     await _crossed_zero(conn, [(sku_id, qty)], added=False)
@@ -183,16 +184,16 @@ async def from_live(conn: Any, tieins: list[LiveTieIn], *, ref_type: str = "live
     """The unsold quota of tie-ins (locked by the caller, in id order) goes back to the shelf, once
     (guarded on the remaining the caller read). Returns the tie-in ids."""
     done = []
-    back: list[tuple[int, int]] = []
+    back: list[Move] = []
     for t in tieins:
         if t.remaining > 0 and await LiveTieIn.filter(id=t.id, remaining=t.remaining).using_db(conn).update(
                 remaining=0, returned=F("returned") + t.remaining):
             await Sku.filter(id=t.sku_id).using_db(conn).update(stock=F("stock") + t.remaining)
             await _journal(conn, [Move(t.sku_id, t.remaining, ref_type, t.id if ref_id is None else ref_id)],
                            R.FROM_LIVE, stock=1, quota=-1, actor_id=actor_id, tiein_id=t.id)
-            back.append((t.sku_id, t.remaining))
+            back.append(Move(t.sku_id, t.remaining))
         done.append(t.id)
-    await _crossed_zero(conn, sorted(back), added=True)
+    await _crossed_zero(conn, _per_sku(back), added=True)
     return done
 
 

@@ -15,6 +15,8 @@ from tortoise import Tortoise
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F, Subquery
 
+from server.inventory import service as inventory
+from server.inventory.errors import StockRefused
 from server.kit import clock, metrics, runtime
 from server.kit import db as kdb
 from server.kit import redis as kr
@@ -22,11 +24,9 @@ from server.kit.db import atomic
 from server.kit.errors import AppError, Conflict, NotFound, ValidationFailed
 from server.kit.jobs import enqueue, enqueue_many
 from server.kit.schemas import decode_cursor, encode_cursor
-from server.inventory import service as inventory
-from server.inventory.errors import StockRefused
 from server.models.cart import CartItem
-from server.models.inventory import StockReason
 from server.models.catalog import Product, Sku
+from server.models.inventory import StockReason
 from server.models.orders import Order, OrderEvent, OrderLine, OrderStatus
 from server.models.payments import Payment
 from server.models.stations import Station
