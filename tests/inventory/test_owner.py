@@ -56,6 +56,12 @@ def writes(source: str) -> list[tuple[int, str]]:
                         found.append((node.lineno, f".{sub.attr} ="))
                     if isinstance(sub, ast.Subscript) and any(s in COLUMNS for s in _strings(sub.slice)):
                         found.append((node.lineno, f"[{_strings(sub.slice)[0]!r}] ="))
+        elif isinstance(node, ast.Dict):  # {"stock": F("stock") + n}, for an update(**upd)
+            for k, v in zip(node.keys, node.values):
+                if k is not None and any(s in COLUMNS for s in _strings(k)) and any(
+                        isinstance(c, ast.Call) and isinstance(c.func, ast.Name) and c.func.id == "F"
+                        for c in ast.walk(v)):
+                    found.append((node.lineno, f"{{{_strings(k)[0]!r}: F(...)}}"))
         for text in _strings(node) if isinstance(node, (ast.Constant, ast.JoinedStr)) else []:
             if _SQL.search(text):
                 found.append((node.lineno, "SQL writing skus/live_tieins"))
@@ -78,11 +84,13 @@ upd["quota"] = F("quota") + 1
 sku.reserved += 2
 SQL = 'UPDATE "skus" SET "stock" = "stock" + $1 WHERE "id" = $2'
 PG = f"""UPDATE "live_tieins" SET "remaining" = "remaining" - {n}"""
+upd = {"reserved": F("reserved") - qty}
 ''')
-    assert sorted({line for line, _ in caught}) == [2, 3, 4, 5, 6, 7, 8, 9], caught
+    assert sorted({line for line, _ in caught}) == [2, 3, 4, 5, 6, 7, 8, 9, 10], caught
     assert writes('''
 n = sku.stock + sku.reserved
 rows = await Sku.filter(stock__gte=1).values("stock", "reserved")
 out = TieInOut(quota=t.quota, remaining=t.remaining)
+audit = {"stock": sku.stock, "delta": delta}
 SQL = 'SELECT s."stock" FROM "skus" s FOR NO KEY UPDATE'
 ''') == []
