@@ -182,19 +182,18 @@ async def to_live(conn: Any, tiein_id: int, sku_id: int, qty: int, *, actor_id: 
 async def from_live(conn: Any, tieins: list[LiveTieIn], *, ref_type: str = "live_tiein",
                     ref_id: int | None = None, actor_id: int | None = None) -> list[int]:
     """The unsold quota of tie-ins (locked by the caller, in id order) goes back to the shelf, once
-    (guarded on the remaining the caller read). Returns the tie-in ids."""
-    done = []
+    (guarded on the remaining the caller read); the SKUs then in SKU-id order. Returns the tie-in ids."""
     back: list[Move] = []
     for t in tieins:
         if t.remaining > 0 and await LiveTieIn.filter(id=t.id, remaining=t.remaining).using_db(conn).update(
                 remaining=0, returned=F("returned") + t.remaining):
-            await Sku.filter(id=t.sku_id).using_db(conn).update(stock=F("stock") + t.remaining)
-            await _journal(conn, [Move(t.sku_id, t.remaining, ref_type, t.id if ref_id is None else ref_id)],
-                           R.FROM_LIVE, stock=1, quota=-1, actor_id=actor_id, tiein_id=t.id)
-            back.append(Move(t.sku_id, t.remaining))
-        done.append(t.id)
-    await _crossed_zero(conn, _per_sku(back), added=True)
-    return done
+            back.append(Move(t.sku_id, t.remaining, ref_type, t.id if ref_id is None else ref_id))
+            await _journal(conn, back[-1:], R.FROM_LIVE, stock=1, quota=-1, actor_id=actor_id, tiein_id=t.id)
+    per_sku = _per_sku(back)
+    for sku_id, qty in per_sku:
+        await Sku.filter(id=sku_id).using_db(conn).update(stock=F("stock") + qty)
+    await _crossed_zero(conn, per_sku, added=True)
+    return [t.id for t in tieins]
 
 
 async def live_give_back(conn: Any, tiein_id: int, sku_id: int, qty: int, *, actor_id: int | None) -> bool:

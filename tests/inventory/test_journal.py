@@ -123,3 +123,32 @@ async def test_a_transition_outside_the_table_is_refused_before_the_database(app
     with pytest.raises(ValueError, match="OrderStatus.ALLOWED"):
         async with atomic() as conn:
             await orders.transition(1, [frm], to, conn=conn)
+
+
+async def test_a_live_quota_to_and_from_the_shelf_is_journaled_with_its_tiein(app):
+    from server.kit import clock
+    from server.models.live import LiveRoom, LiveSession, LiveTieIn
+    from tests.inventory.test_hot_writes import _user
+
+    sku = await make_sku(stock=8)
+    streamer = await _user()
+    room = await LiveRoom.create(owner_id=streamer, title="直播间")
+    s = await LiveSession.create(room=room, livestreamer_id=streamer, title="专场", scheduled_at=clock.now(),
+                                 stream_name="jr" + str(sku.id))
+    t = await LiveTieIn.create(session=s, sku_id=sku.id, product_id=sku.product_id, merchant_id=1, live_price=900)
+    async with atomic() as conn:
+        await inventory.to_live(conn, t.id, sku.id, 5, actor_id=streamer)
+    with pytest.raises(StockRefused):  # 3 left on the shelf
+        async with atomic() as conn:
+            await inventory.to_live(conn, t.id, sku.id, 4, actor_id=streamer)
+    async with atomic() as conn:
+        assert await inventory.live_give_back(conn, t.id, sku.id, 1, actor_id=streamer)  # a cancel, on air
+        locked = await LiveTieIn.filter(id=t.id).using_db(conn)
+        assert await inventory.from_live(conn, locked, ref_type="batch", ref_id=77) == [t.id]
+        assert await inventory.from_live(conn, locked, ref_type="batch", ref_id=77) == [t.id]  # once
+    fresh, tie = await Sku.get(id=sku.id), await LiveTieIn.get(id=t.id)
+    assert (fresh.stock, tie.quota, tie.remaining, tie.returned) == (8, 5, 0, 6)
+    rows = await StockMove.filter(sku_id=sku.id).order_by("id").values_list(
+        "reason", "d_stock", "d_quota", "tiein_id", "ref_type", "ref_id")
+    assert rows == [("to_live", -5, 5, t.id, "live_tiein", t.id), ("live_cancel", -1, 1, t.id, "live_tiein", t.id),
+                    ("from_live", 6, -6, t.id, "batch", 77)]
