@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -19,6 +18,7 @@ import orjson
 from tortoise.expressions import F
 
 from live import events, figures, gate
+from server.inventory import service as inventory
 from server.kit import clock, runtime
 from server.kit import redis as kr
 from server.kit.auth import load_principal
@@ -34,8 +34,6 @@ from server.orders.schemas import CheckoutIn
 
 log = logging.getLogger("kazuo.live.checkout")
 FIELD = "source.session_id"
-# Holds the buy button took before calling the checkout: {tiein_id: (hold, qty, buyer)}.
-_pre_taken: ContextVar[dict | None] = ContextVar("live_pre_taken", default=None)
 
 
 def _sold_out(tiein_id: int, sku_id: int) -> Conflict:
@@ -106,7 +104,7 @@ async def resolve(ctx: hooks.SourceContext) -> hooks.SourceResult:
     if s.status == SessionStatus.SCHEDULED:
         raise ValidationFailed.field(FIELD, "the live session has not started")
     if s.status == SessionStatus.ENDED:
-        if _pre_taken.get():
+        if ctx.holds:
             # Admitted on air at the live price; the session ended before the worker wrote the
             # order: not at the shelf price behind the buyer's back.
             raise Conflict("the live session ended before the order was written", code="live_session_ended")
@@ -133,7 +131,7 @@ async def _take_quota(ctx: hooks.SourceContext, s: _Session, ties: list[_TieIn])
     result.commission_bp_by_sku = {t.sku_id: t.rate(s) for t in ties}
     # 1. The gate, for every tied line, before the database is touched (the buy button may have
     # taken it already, before the checkout began).
-    pre = _pre_taken.get() or {}
+    pre = ctx.holds
     holds: list[tuple[_TieIn, str]] = []
     for t in tieins:
         n = qty[t.sku_id]
@@ -186,37 +184,11 @@ async def _take_quota(ctx: hooks.SourceContext, s: _Session, ties: list[_TieIn])
     return result
 
 
-# The buyer's own row first (no contention; the limit checked, the row created on a first purchase),
-# then the hot rows (tie-in, SKU), taken only if the buyer is within the limit and locked until the
-# checkout commits: one statement, so no round trip to a busy worker between taking them.
-_PG_TAKE = (
-    'WITH p AS (INSERT INTO "live_purchases" ("tiein_id", "buyer_id", "quantity") '
-    'SELECT $2::bigint, $3::bigint, $1::int WHERE $1::int <= $4::int ON CONFLICT ("tiein_id", "buyer_id") '
-    'DO UPDATE SET "quantity" = "live_purchases"."quantity" + $1 '
-    'WHERE "live_purchases"."quantity" + $1 <= $4 RETURNING 1), '
-    't AS (UPDATE "live_tieins" SET "remaining" = "remaining" - $1, "sold" = "sold" + $1 '
-    'WHERE "id" = $2 AND "is_active" AND "remaining" >= $1 AND EXISTS (SELECT 1 FROM p) '
-    'RETURNING "sku_id"), '
-    'k AS (UPDATE "skus" SET "stock" = "stock" + $1 WHERE "id" = (SELECT "sku_id" FROM t) RETURNING 1) '
-    'SELECT EXISTS (SELECT 1 FROM p) AS "within_limit", EXISTS (SELECT 1 FROM k) AS "taken"')
-
-
 async def _take_in_db(conn, t: _TieIn, buyer: int, n: int) -> Conflict | None:
     """Count n units to the buyer (within the per-buyer limit) and take them from the tie-in's quota
-    (never below zero) onto the shelf, for the checkout's reservation to take at once (net: quota ->
-    reserved). None when done, else why not (the caller's transaction rolls back)."""
-    if conn.capabilities.dialect == "postgres":
-        row = (await conn.execute_query_dict(_PG_TAKE, [n, t.id, buyer, t.per_buyer_limit]))[0]
-        within, taken = row["within_limit"], row["taken"]
-    else:
-        await LivePurchase.bulk_create([LivePurchase(tiein_id=t.id, buyer_id=buyer, quantity=0)],
-                                       ignore_conflicts=True, using_db=conn)
-        within = await LivePurchase.filter(tiein_id=t.id, buyer_id=buyer, quantity__lte=t.per_buyer_limit - n
-                                           ).using_db(conn).update(quantity=F("quantity") + n)
-        taken = within and await LiveTieIn.filter(id=t.id, is_active=True, remaining__gte=n).using_db(
-            conn).update(remaining=F("remaining") - n, sold=F("sold") + n)
-        if taken:
-            await Sku.filter(id=t.sku_id).using_db(conn).update(stock=F("stock") + n)
+    onto the shelf (the inventory's live take), for the checkout's reservation to take at once (net:
+    quota -> reserved). None when done, else why not (the caller's transaction rolls back)."""
+    within, taken = await inventory.live_take(conn, t.id, buyer, n, t.per_buyer_limit)
     if not within:
         return _over_limit(t.id, t.sku_id, t.per_buyer_limit)
     return None if taken else _sold_out(t.id, t.sku_id)
@@ -250,11 +222,8 @@ async def release(order: hooks.ReleasedOrder, conn) -> None:
         # one takes none), so while the session is live every tied line of the order did.
         await LivePurchase.filter(tiein_id=t.id, buyer_id=order.buyer_id, quantity__gte=n).using_db(conn).update(
             quantity=F("quantity") - n)
-        back = await Sku.filter(id=t.sku_id, stock__gte=n).using_db(conn).update(stock=F("stock") - n)
-        if back:
-            await LiveTieIn.filter(id=t.id).using_db(conn).update(remaining=F("remaining") + n, sold=F("sold") - n)
-        else:  # the shelf sold them meanwhile: the quota stays smaller
-            await LiveTieIn.filter(id=t.id).using_db(conn).update(sold=F("sold") - n)
+        # Back into the quota, unless the shelf sold them meanwhile (the quota then stays smaller).
+        back = await inventory.live_give_back(conn, t.id, t.sku_id, n, actor_id=order.buyer_id)
         given.append((t.id, n, n if back else 0))
         cancelled.append((t.id, n, amounts.get(t.sku_id, n * t.live_price)))
 
@@ -461,11 +430,10 @@ async def place_order(ticket: str) -> str:
                                            "details": None})
         await _save(ticket, rec)
         return "failed"
-    token = _pre_taken.set({tiein_id: (ticket, qty, buyer)})
     try:
         await load_principal(buyer, rec["tv"])  # revoked or disabled since the token was issued: 401
         order = await orders.create_order(buyer, CheckoutIn.model_validate(rec["checkout"]),
-                                          idempotency_key=rec["key"])
+                                          idempotency_key=rec["key"], holds={tiein_id: (ticket, qty, buyer)})
     except Exception as exc:  # noqa: BLE001 - the buyer is told why; the hold goes back (once)
         if not isinstance(exc, AppError):
             log.exception("queued live order failed", extra={"ticket": ticket})
@@ -474,8 +442,6 @@ async def place_order(ticket: str) -> str:
         rec.update(status="failed", error={"status": exc.status, **exc.body()["error"]})
     else:
         rec.update(status="placed", order_id=order.id)
-    finally:
-        _pre_taken.reset(token)
     await _save(ticket, rec)
     return rec["status"]
 

@@ -14,6 +14,8 @@ from live import events, figures, gate, signing
 from live.schemas import (CommissionEntry, FiguresOut, PlayOut, ProductFigures, ProfileIn, ProfileOut,
                           ProfileSession, PushOut, RoomIn, RoomOut, SessionIn, SessionOut, SessionPatch,
                           SessionsQuery, SessionView, TieInIn, TieInOut, TieInPatch, TraineeLinkIn)
+from server.inventory import service as inventory
+from server.inventory.errors import StockRefused
 from server.kit import audit, clock, runtime
 from server.kit.auth import Principal, Role
 from server.kit.db import atomic, lock_rows, on_commit
@@ -24,6 +26,7 @@ from server.models.catalog import Product, Sku
 from server.models.live import (LiveRoom, LiveSession, LiveSessionFigures, LiveStreamEvent, LiveTieIn,
                                 LivestreamerProfile, SessionStatus)
 from server.models.merchants import Merchant
+from server.trace import hooks as trace_hooks
 
 log = logging.getLogger("kazuo.live")
 OPEN = (SessionStatus.SCHEDULED, SessionStatus.LIVE)
@@ -299,14 +302,12 @@ async def attach(p: Principal, session_id: int, body: TieInIn) -> TieInOut:
             raise Conflict("the session is over", code="live_session_closed")
         if await LiveTieIn.filter(session_id=s.id, sku_id=sku.id).using_db(conn).exists():
             raise Conflict("this SKU is already tied to the session", code="live_tiein_exists")
-        # The quota leaves the shelf now: a guarded update, never above sellable stock.
-        n = await Sku.filter(id=sku.id, stock__gte=body.quota).using_db(conn).update(stock=F("stock") - body.quota)
-        if not n:
-            raise ValidationFailed.field("quota", "the quota is above the sellable stock")
         t = await LiveTieIn.create(session_id=s.id, sku_id=sku.id, product_id=prod.id,
-                                   merchant_id=prod.merchant_id, live_price=body.live_price, quota=body.quota,
-                                   remaining=body.quota, per_buyer_limit=limit,
+                                   merchant_id=prod.merchant_id, live_price=body.live_price, per_buyer_limit=limit,
                                    commission_bp=body.commission_bp, sort=body.sort, using_db=conn)
+        # The quota leaves the shelf now (the inventory's guarded move, never above sellable stock).
+        await _quota_from_shelf(conn, t.id, sku.id, body.quota, "quota", p.user_id)
+        t = await LiveTieIn.get(id=t.id, using_db=conn)
         await LiveSession.filter(id=s.id).using_db(conn).update(version=F("version") + 1)
         await audit.record(p.user_id, "live.tiein_attach", "live_session", s.id,
                            {"tiein_id": t.id, "sku_id": sku.id, "quota": body.quota,
@@ -339,12 +340,11 @@ async def update_tiein(p: Principal, tiein_id: int, body: TieInPatch) -> TieInOu
         if "live_price" in upd and upd["live_price"] is None:
             del upd["live_price"]
         if body.add_quota:
-            n = await Sku.filter(id=t.sku_id, stock__gte=body.add_quota).using_db(conn).update(
-                stock=F("stock") - body.add_quota)
-            if not n:
-                raise ValidationFailed.field("add_quota", "the quota is above the sellable stock")
-            upd["quota"] = F("quota") + body.add_quota
-            upd["remaining"] = F("remaining") + body.add_quota
+            await _quota_from_shelf(conn, t.id, t.sku_id, body.add_quota, "add_quota", p.user_id)
+            if not upd:
+                await LiveSession.filter(id=s.id).using_db(conn).update(version=F("version") + 1)
+                await audit.record(p.user_id, "live.tiein_update", "live_session", s.id,
+                                   {"tiein_id": t.id, **body.model_dump(exclude_unset=True)}, conn=conn)
         if upd:
             n = await LiveTieIn.filter(id=t.id, is_active=True).using_db(conn).update(**upd)
             if not n:
@@ -358,17 +358,53 @@ async def update_tiein(p: Principal, tiein_id: int, body: TieInPatch) -> TieInOu
     return (await _tiein_out([await LiveTieIn.get(id=t.id)]))[0]
 
 
-async def _return_to_shelf(tieins: list[LiveTieIn], conn) -> list[int]:
+async def _quota_from_shelf(conn, tiein_id: int, sku_id: int, qty: int, field: str, actor_id: int) -> None:
+    """Set a tie-in's quota aside from the shelf (the inventory's move); too little stock is a 422
+    naming the field the streamer typed."""
+    try:
+        await inventory.to_live(conn, tiein_id, sku_id, qty, actor_id=actor_id)
+    except StockRefused:
+        raise ValidationFailed.field(field, "the quota is above the sellable stock") from None
+
+
+async def _return_to_shelf(tieins: list[LiveTieIn], conn, *, actor_id: int | None = None) -> list[int]:
     """Give the unsold quota of locked tie-ins back to sellable stock; returns their ids."""
-    done = []
-    for t in tieins:
-        if t.remaining > 0:
-            n = await LiveTieIn.filter(id=t.id, remaining=t.remaining).using_db(conn).update(
-                remaining=0, returned=F("returned") + t.remaining)
-            if n:
-                await Sku.filter(id=t.sku_id).using_db(conn).update(stock=F("stock") + t.remaining)
-        done.append(t.id)
-    return done
+    return await inventory.from_live(conn, tieins, actor_id=actor_id)
+
+
+async def withdraw_tieins(sku_ids: list[int], conn, *, batch_id: int | None = None,
+                          actor_id: int | None = None) -> list[int]:
+    """Withdraw every active tie-in of these SKUs (a recall): unsold quota back to the (now off-sale)
+    shelf, the tie-in detached and off air, in the caller's transaction. Returns the tie-in ids; after
+    the commit call tieins_withdrawn with them."""
+    ids = list(await LiveTieIn.filter(sku_id__in=sku_ids, is_active=True).using_db(conn)
+               .values_list("id", flat=True))
+    if not ids:
+        return []
+    locked = [t for t in await lock_rows(LiveTieIn, ids, conn) if t.is_active]
+    await inventory.from_live(conn, locked, ref_type="batch" if batch_id else "live_tiein", ref_id=batch_id,
+                              actor_id=actor_id)
+    for t in locked:
+        await LiveTieIn.filter(id=t.id).using_db(conn).update(is_active=False)
+        await LiveSession.filter(id=t.session_id, on_air_tiein_id=t.id).using_db(conn).update(on_air_tiein_id=None)
+        await LiveSession.filter(id=t.session_id).using_db(conn).update(version=F("version") + 1)
+    return ids
+
+
+async def tieins_withdrawn(tiein_ids: list[int]) -> int:
+    """After a withdrawal's commit: drop the tie-ins' flash gates and show their live rooms the new
+    product list (safe to run twice); returns the number of sessions told."""
+    for tid in tiein_ids:
+        await gate.drop(tid)
+    sessions = sorted(set(await LiveTieIn.filter(id__in=tiein_ids).values_list("session_id", flat=True)))
+    for sid in sessions:
+        await publish_view(sid, "tieins")
+    return len(sessions)
+
+
+def register_recall() -> None:
+    """Trace's recall calls these (server/trace/hooks.py): live owns the quota-back-to-the-shelf rule."""
+    trace_hooks.register_live(withdraw=withdraw_tieins, after=tieins_withdrawn)
 
 
 async def detach(p: Principal, tiein_id: int) -> None:
@@ -411,11 +447,12 @@ async def view(session_id: int) -> SessionView:
     rows = await LiveTieIn.filter(session_id=s.id, is_active=True).order_by("sort", "id")
     tieins = await _tiein_out(rows)
     # The gate knows the remaining quota sooner than the database during a flash sale.
-    if s.status == SessionStatus.LIVE:
+    if s.status == SessionStatus.LIVE:  # what viewers see, not a change of the quota
+        shown = []
         for t in tieins:
             left = await gate.remaining(t.id)
-            if left is not None:
-                t.remaining = min(t.remaining, left)
+            shown.append(t if left is None else t.model_copy(update={"remaining": min(t.remaining, left)}))
+        tieins = shown
     on_air = next((t for t in tieins if t.id == s.on_air_tiein_id), None)
     return SessionView(session=await session_out(s), tieins=tieins, on_air=on_air,
                        viewers=await figures.viewers_now(s.id))

@@ -1,5 +1,6 @@
 """Start-up hook (server/kit/lifecycle.py INTEGRATION_HOOKS, so both the server and the worker run
-it): load the flash-gate Lua scripts and register the "live" checkout source with the orders hooks."""
+it): load the flash-gate Lua scripts, register the "live" checkout source with the orders hooks and
+live's recall functions with trace's hooks."""
 from __future__ import annotations
 
 from live import gate
@@ -13,5 +14,7 @@ def install(settings, rt) -> None:
     # LUA_DIRS were loaded before the hooks ran: load ours into this runtime now.
     rt.scripts.load_dir(gate.LUA_DIR)
     from live import checkout
+    from live import service
 
     checkout.register()
+    service.register_recall()

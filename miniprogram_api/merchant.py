@@ -6,6 +6,7 @@ from sanic import Blueprint, Request
 from server.catalog import service as catalog
 from server.catalog.schemas import (ImageOut, MerchantProductOut, MerchantProductsQuery, ProductIn,
                                     ProductPatch, ReviewOut, SkuIn, SkuOut, SkuPatch, StockAdjustIn)
+from server.inventory.schemas import StockMovesPage, StockMovesQuery
 from server.kit.auth import Role
 from server.kit.errors import NotFound
 from server.kit.http import endpoint
@@ -116,6 +117,13 @@ async def update_sku(request: Request, principal, sku_id: int, body: SkuPatch):
           errors=(404, 409, 422))
 async def adjust_stock(request: Request, principal, sku_id: int, body: StockAdjustIn):
     return await catalog.adjust_stock(principal, sku_id, body.delta)
+
+
+@bp.get("/skus/<sku_id:int>/stock-moves")
+@endpoint(summary="The stock journal (库存流水) of a SKU: every change, why and what caused it, newest first",
+          roles=MANAGERS, query=StockMovesQuery, response=StockMovesPage, tags=TAGS, errors=(404, 422))
+async def stock_moves(request: Request, principal, sku_id: int, query: StockMovesQuery):
+    return await catalog.sku_stock_moves(principal, sku_id, query.cursor, query.limit)
 
 
 @bp.post("/merchants/<merchant_id:int>/images")

@@ -5,10 +5,12 @@ from __future__ import annotations
 import logging
 
 from server.catalog import service as catalog
+from server.inventory import service as inventory
 from server.kit import clock
 from server.kit.db import atomic
 from server.models.catalog import Category, Certification, Product, Sku
 from server.models.fulfillment import InboundLine, InboundNote
+from server.models.inventory import StockReason
 from server.models.merchants import Merchant
 from server.models.stations import Station
 
@@ -147,8 +149,9 @@ async def seed() -> str:
                 origin_town=m.town, origin_village=m.village, brand=brand, status="on_sale",
                 min_price=min(s[1] for s in skus), published_at=clock.now(), using_db=conn)
             for spec, price, list_price, stock, weight, cold in skus:
-                await Sku.create(product=p, spec=spec, price=price, list_price=list_price, stock=stock,
-                                 weight_g=weight, cold_chain=cold, using_db=conn)
+                sku = await Sku.create(product=p, spec=spec, price=price, list_price=list_price,
+                                       weight_g=weight, cold_chain=cold, using_db=conn)
+                await inventory.restock(conn, [inventory.Move(sku.id, stock, "sku", sku.id)], StockReason.CREATE)
             if cert:
                 await Certification.create(product=p, kind=cert, number=f"LN-{p.id:06d}",
                                            issuer="辽宁省农业农村厅", using_db=conn)

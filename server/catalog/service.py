@@ -6,12 +6,14 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
-from tortoise.expressions import F, Q, Subquery
+from tortoise.expressions import Q, Subquery
 from tortoise.functions import Count, Min
 
 from server.catalog import cache
-from server.catalog.schemas import (MAX_STOCK, CertificationIn, DiffRow, ExpiringCertOut, MerchantProductOut,
+from server.catalog.schemas import (CertificationIn, DiffRow, ExpiringCertOut, MerchantProductOut,
                                     ProductIn, ProductPatch, ReviewDetailOut, ReviewOut, SkuIn, SkuOut, SkuPatch)
+from server.inventory import service as inventory
+from server.inventory.schemas import StockMovesPage
 from server.kit import audit, clock, runtime
 from server.kit.auth import Principal
 from server.kit.db import atomic, id_page, on_commit
@@ -19,6 +21,7 @@ from server.kit.errors import Conflict, NotFound, ValidationFailed
 from server.kit.schemas import Page, decode_cursor, encode_cursor
 from server.models.catalog import Brand, Category, Certification, Product, Sku
 from server.models.catalog_reviews import ProductReview
+from server.models.inventory import StockReason
 from server.models.merchants import Merchant
 
 # Fields whose change on an on-sale product needs the county's review again.
@@ -192,8 +195,9 @@ async def create_product(principal: Principal, merchant_id: int, body: ProductIn
             using_db=conn)
         await _replace_certs(p.id, _certs_json(body.certifications), conn)
         for s in body.skus:
-            await Sku.create(product_id=p.id, spec=s.spec, price=s.price, list_price=s.list_price or s.price,
-                             stock=s.stock, weight_g=s.weight_g, cold_chain=s.cold_chain, using_db=conn)
+            sku = await Sku.create(product_id=p.id, spec=s.spec, price=s.price, list_price=s.list_price or s.price,
+                                   weight_g=s.weight_g, cold_chain=s.cold_chain, using_db=conn)
+            await _first_units(sku.id, s.stock, principal, conn)
         await refresh_derived(p.id, conn)
         await audit.record(principal.user_id, "product.create", "product", p.id,
                            {"merchant_id": m.id, "name": body.name}, conn=conn)
@@ -345,6 +349,12 @@ async def _sku_in_scope(principal: Principal, sku_id: int, conn: Any) -> tuple[S
     return sku, p, m
 
 
+async def _first_units(sku_id: int, units: int, principal: Principal, conn: Any) -> None:
+    """A new SKU's units go on the shelf through the inventory (journaled as created)."""
+    await inventory.restock(conn, [inventory.Move(sku_id, units, "sku", sku_id)], StockReason.CREATE,
+                            actor_id=principal.user_id)
+
+
 async def add_sku(principal: Principal, product_id: int, body: SkuIn) -> MerchantProductOut:
     """Add a SKU (on an on-sale product it goes on sale at once; price cuts are the review's)."""
     _check_sku_prices([body], "body")
@@ -358,9 +368,10 @@ async def add_sku(principal: Principal, product_id: int, body: SkuIn) -> Merchan
                                          "while the product is off the shelf")
         if await Sku.filter(product_id=p.id).using_db(conn).count() >= 20:
             raise ValidationFailed.field("skus", "at most 20 SKUs per product")
-        await Sku.create(product_id=p.id, spec=body.spec, price=body.price,
-                         list_price=body.list_price or body.price, stock=body.stock,
-                         weight_g=body.weight_g, cold_chain=body.cold_chain, using_db=conn)
+        sku = await Sku.create(product_id=p.id, spec=body.spec, price=body.price,
+                               list_price=body.list_price or body.price,
+                               weight_g=body.weight_g, cold_chain=body.cold_chain, using_db=conn)
+        await _first_units(sku.id, body.stock, principal, conn)
         await refresh_derived(p.id, conn)
         await audit.record(principal.user_id, "sku.create", "product", p.id, {"spec": body.spec}, conn=conn)
         if p.status == "on_sale":
@@ -401,24 +412,23 @@ async def update_sku(principal: Principal, sku_id: int, body: SkuPatch) -> Merch
 
 
 async def adjust_stock(principal: Principal, sku_id: int, delta: int) -> SkuOut:
-    """Add or remove sellable units atomically (never below zero, never past the cap)."""
+    """Add or remove sellable units atomically (never below zero: 409 out_of_stock, never past the
+    cap), journaled by the inventory with the operator."""
     if delta == 0:
         raise ValidationFailed.field("delta", "must not be zero")
     async with atomic() as conn:
         sku, p, m = await _sku_in_scope(principal, sku_id, conn)
-        if delta < 0:
-            n = await Sku.filter(id=sku_id, stock__gte=-delta).using_db(conn).update(stock=F("stock") + delta)
-            if n != 1:
-                raise Conflict("not that much stock left", code="insufficient_stock")
-        else:
-            n = await (Sku.filter(id=sku_id, stock__lte=MAX_STOCK - delta).using_db(conn)
-                       .update(stock=F("stock") + delta))
-            if n != 1:
-                raise ValidationFailed.field("delta", f"stock would exceed {MAX_STOCK}")
+        await inventory.adjust(conn, sku_id, delta, actor_id=principal.user_id)
         await audit.record(principal.user_id, "sku.stock", "sku", sku_id, {"delta": delta}, conn=conn)
         fresh = await Sku.filter(id=sku_id).using_db(conn).first()
         _invalidate_after_commit(p.id)
         return SkuOut.model_validate(fresh)
+
+
+async def sku_stock_moves(principal: Principal, sku_id: int, cursor: str | None, limit: int) -> StockMovesPage:
+    """The stock journal (库存流水) of one of the caller's SKUs, newest first (another's is a 404)."""
+    await _sku_in_scope(principal, sku_id, None)
+    return await inventory.journal(sku_id, cursor, limit)
 
 
 # ---- admin: review and supervision (监管) ------------------------------------------------

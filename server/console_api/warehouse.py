@@ -8,6 +8,8 @@ from server.fulfillment.schemas import (BreachOut, BreachQuery, CourierIn, Inbou
                                         ParcelOut, PickIn, ReceiveIn, ScanResultOut, ShippingResolveIn,
                                         ShippingResolveOut, ShippingUploadOut, ShippingUploadQuery, SlaOut, SlaQuery,
                                         StockOut, StockQuery, TaskOut, TaskQuery, TimelineOut, WaveOut, WmsResultOut)
+from server.inventory import service as inventory
+from server.inventory.schemas import StockMovesPage, StockMovesQuery
 from server.kit.auth import Role
 from server.kit.http import endpoint
 from server.kit.schemas import Page
@@ -43,6 +45,13 @@ async def receive_inbound(request: Request, principal, note_id: int, body: Recei
           response=list[StockOut], tags=TAGS)
 async def stock(request: Request, principal, query: StockQuery):
     return [s.model_dump(mode="json") for s in await fulfillment.stock(query.sku_id, query.merchant_id)]
+
+
+@bp.get("/stock/<sku_id:int>/moves")
+@endpoint(summary="The stock journal (库存流水) of any SKU: every change, why and what caused it, newest first",
+          roles=OFFICE, query=StockMovesQuery, response=StockMovesPage, tags=TAGS, errors=(404, 422))
+async def stock_moves(request: Request, principal, sku_id: int, query: StockMovesQuery):
+    return await inventory.sku_journal(sku_id, query.cursor, query.limit)
 
 
 @bp.get("/waves")

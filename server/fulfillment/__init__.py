@@ -21,4 +21,6 @@ Where the logic lives
 Stock: Sku.stock is sellable, Sku.reserved is held by orders (the orders capability moves stock to
 reserved at checkout). On hand = stock + reserved. Inbound receipts and returns received add to
 stock; goods leaving the warehouse take from reserved; a packed parcel taken apart releases its
-reservation. Every change is a guarded conditional update inside the transaction of the step."""
+reservation. Every change is made by server/inventory (a guarded conditional update, journaled)
+inside the transaction of the step; a SKU holding fewer reserved units than what is released or
+leaves is refused (stock_inconsistent) on every path."""

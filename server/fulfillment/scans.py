@@ -26,9 +26,10 @@ from server.kit import redis as kr
 from server.kit.auth import Principal, Role
 from server.kit.db import atomic, lock_rows
 from server.kit.errors import AppError, Conflict, NotFound, ValidationFailed
-from server.models.catalog import Sku
+from server.inventory import service as inventory
 from server.models.fulfillment import (DeliveryPromise, FulfillmentTask, Parcel, ParcelLine, ParcelStatus,
                                        ScanEvent, TaskStatus)
+from server.models.inventory import StockReason
 from server.models.orders import Order, OrderStatus
 from server.models.stations import Station
 from server.orders import receipt
@@ -138,17 +139,14 @@ def event_out(ev: ScanEvent, names: dict[int, str] | None = None) -> ScanEventOu
                         actor_id=ev.actor_id, source=ev.source, at=ev.at, data=ev.data or {})
 
 
+async def _parcel_moves(p: Parcel, conn: Any) -> list[inventory.Move]:
+    lines = await ParcelLine.filter(parcel_id=p.id).using_db(conn).values("sku_id", "quantity")
+    return [inventory.Move(ln["sku_id"], ln["quantity"], "parcel", p.id) for ln in lines]
+
+
 async def _leave_warehouse(p: Parcel, conn: Any, now) -> None:
     """Goods physically leave the county warehouse: their reservation is consumed (on hand drops)."""
-    lines = await ParcelLine.filter(parcel_id=p.id).using_db(conn).order_by("sku_id").values("sku_id", "quantity")
-    per_sku: dict[int, int] = {}
-    for ln in lines:
-        per_sku[ln["sku_id"]] = per_sku.get(ln["sku_id"], 0) + ln["quantity"]
-    for sku_id, qty in sorted(per_sku.items()):
-        n = await Sku.filter(id=sku_id, reserved__gte=qty).using_db(conn).update(reserved=F("reserved") - qty)
-        if not n:
-            raise Conflict("the SKU's reserved stock is lower than what leaves; check the stock",
-                           code="stock_inconsistent", details={"sku_id": sku_id, "quantity": qty})
+    await inventory.ship(conn, await _parcel_moves(p, conn))
     await Parcel.filter(id=p.id).using_db(conn).update(dispatched_at=now)
     await ship_if_done(p.task_id, conn, now)
 
@@ -162,28 +160,14 @@ async def ship_if_done(task_id: int, conn: Any, now) -> None:
             jobs.enqueue("fulfillment.upload_shipping", task_id, job_id=kr.key("job", "ship-upload", task_id))
 
 
-async def _returned(p: Parcel, conn: Any) -> None:
+async def _returned(p: Parcel, conn: Any, actor_id: int | None = None) -> None:
     """A returned parcel is received at the warehouse: its goods are sellable again."""
-    lines = await ParcelLine.filter(parcel_id=p.id).using_db(conn).values("sku_id", "quantity")
-    per_sku: dict[int, int] = {}
-    for ln in lines:
-        per_sku[ln["sku_id"]] = per_sku.get(ln["sku_id"], 0) + ln["quantity"]
-    for sku_id, qty in sorted(per_sku.items()):
-        await Sku.filter(id=sku_id).using_db(conn).update(stock=F("stock") + qty)
+    await inventory.restock(conn, await _parcel_moves(p, conn), StockReason.RETURN, actor_id=actor_id)
 
 
-async def _unreserve(p: Parcel, conn: Any) -> None:
+async def _unreserve(p: Parcel, conn: Any, actor_id: int | None = None) -> None:
     """A packed parcel taken apart at the warehouse: its reserved units are sellable again."""
-    lines = await ParcelLine.filter(parcel_id=p.id).using_db(conn).values("sku_id", "quantity")
-    per_sku: dict[int, int] = {}
-    for ln in lines:
-        per_sku[ln["sku_id"]] = per_sku.get(ln["sku_id"], 0) + ln["quantity"]
-    for sku_id, qty in sorted(per_sku.items()):
-        n = await Sku.filter(id=sku_id, reserved__gte=qty).using_db(conn).update(
-            reserved=F("reserved") - qty, stock=F("stock") + qty)
-        if not n:
-            raise Conflict("the SKU's reserved stock is lower than the parcel holds; check the stock",
-                           code="stock_inconsistent", details={"sku_id": sku_id, "quantity": qty})
+    await inventory.release(conn, await _parcel_moves(p, conn), StockReason.UNPACK, actor_id=actor_id)
 
 
 async def _forward_parcels(task_id: int, conn: Any) -> list[dict]:
@@ -217,7 +201,7 @@ async def _effects(p: Parcel, task: FulfillmentTask, kind: str, station_id: int,
             await transition_order(task.order_id, OrderStatus.IN_FULFILMENT, OrderStatus.OUT_FOR_DELIVERY,
                                    conn=conn, actor_id=actor_id)
     elif p.direction == "return" and kind == "arrived" and p.position == 1:
-        await _returned(p, conn)
+        await _returned(p, conn, actor_id)
     return after
 
 
@@ -423,9 +407,9 @@ async def start_return(label: str, station_id: int, reason: str, *, actor_id: in
                                         data={"reason": reason}, using_db=conn)
             if at_county:
                 if p.status == S.PACKED:
-                    await _unreserve(p, conn)  # never left the warehouse: the reservation is released
+                    await _unreserve(p, conn, actor_id)  # never left the warehouse: reservation released
                 else:
-                    await _returned(p, conn)
+                    await _returned(p, conn, actor_id)
             await audit.record(actor_id, "parcel.return", "parcel", p.label,
                                {"reason": reason, "station_id": station_id}, conn=conn)
     except IntegrityError:

@@ -189,3 +189,9 @@ def decode_cursor(cursor: str | None, arity: int) -> list[Any] | None:
         if isinstance(v, int) and not (-(2**63) < v < 2**63):
             raise ValidationFailed.field("cursor", "malformed cursor")
     return values
+
+
+class PageQuery(QuerySchema):
+    """?cursor=&limit= of a keyset page (server.kit.db.id_page)."""
+    cursor: str | None = Field(None, max_length=200)
+    limit: Limit = 20

@@ -17,3 +17,4 @@ from server.models.stats import ScreenToken, StatDaily  # noqa: F401
 from server.models.trace import Batch, BatchCorrection, BatchInspection, BatchStep, Recall, RecallContact, TraceCode, TraceFlag, TraceScan, TraceSmsInbound  # noqa: F401,E501
 from server.models.settlement import FeeTerm, SettledEntry, Statement, StatementLine  # noqa: F401
 from server.models.payouts import Payee, PayeeChange, PayoutBatch, PayoutLine  # noqa: F401
+from server.models.inventory import StockMove  # noqa: F401

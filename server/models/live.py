@@ -87,8 +87,9 @@ class LiveTieIn(Model):
     product_id = fields.BigIntField()
     merchant_id = fields.BigIntField(db_index=True)
     live_price = fields.IntField()  # fen, never above the SKU's list price
-    quota = fields.IntField()       # units taken from Sku.stock when attached (or topped up)
-    remaining = fields.IntField()   # unsold part of the quota (the database truth the Lua gate mirrors)
+    # Both written only by server/inventory (to_live when attached or topped up, the live take, ...).
+    quota = fields.IntField(default=0)      # units taken from Sku.stock when attached (or topped up)
+    remaining = fields.IntField(default=0)  # unsold part of the quota (the truth the Lua gate mirrors)
     sold = fields.IntField(default=0)
     per_buyer_limit = fields.IntField(default=5)
     commission_bp = fields.IntField(null=True)  # per-product rate; null = the session's rate

@@ -17,6 +17,21 @@ class OrderStatus:
     ALL = (PENDING_PAYMENT, PAID, IN_FULFILMENT, READY_FOR_PICKUP, OUT_FOR_DELIVERY, DELIVERED,
            COMPLETED, CANCELLED, CLOSED)
 
+    # The state table: from -> the states it may become. server.orders.service.transition() refuses
+    # anything else (a ValueError: a programming error, not a client's). Closed = fully refunded, so
+    # every state that holds money may close; cancelled and closed are final.
+    ALLOWED = {
+        PENDING_PAYMENT: (PAID, CANCELLED),
+        PAID: (IN_FULFILMENT, READY_FOR_PICKUP, CLOSED),  # ready: a station receives it before handoff
+        IN_FULFILMENT: (READY_FOR_PICKUP, OUT_FOR_DELIVERY, CLOSED),
+        READY_FOR_PICKUP: (COMPLETED, CLOSED),
+        OUT_FOR_DELIVERY: (DELIVERED, COMPLETED, CLOSED),  # completed: the buyer confirms receipt
+        DELIVERED: (COMPLETED, CLOSED),
+        COMPLETED: (CLOSED,),
+        CANCELLED: (),
+        CLOSED: (),
+    }
+
 
 class Order(Model):
     """A buyer's order. Money in fen; our order_no is WeChat Pay's out_trade_no."""

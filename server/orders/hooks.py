@@ -21,6 +21,10 @@ The resolver:
     resolved, the checkout uses them as the line price), the commission rate in basis points for the
     livestreamer, and the session and livestreamer ids recorded on the order (attribution).
 
+What a source took BEFORE the checkout began travels in ctx.holds, as the caller passed it to
+create_order(holds=...) (live's queued buy button: the gate hold its worker turns into an order); the
+resolver then uses that hold instead of taking again. No module-level state carries it.
+
 on_release(order, conn) runs inside the transaction that cancels an UNPAID order (buyer cancel or
 timeout) — once per order, because the cancel is a guarded transition — so the quota goes back
 exactly once. It is not called for refunds of paid orders (the goods were sold on air).
@@ -50,6 +54,10 @@ class SourceContext:
     # Callables run if the checkout rolls back after the resolver returned (for quotas held outside
     # the database, e.g. a Redis flash-stock counter).
     on_rollback: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    # What the source took before the checkout began, as its caller passed it to
+    # orders.create_order(holds=...): live's queued buy button passes {tiein_id: (hold, qty, buyer)},
+    # the gate holds its worker now turns into an order. Empty for an ordinary checkout.
+    holds: dict = field(default_factory=dict)
 
 
 @dataclass

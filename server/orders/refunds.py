@@ -19,8 +19,10 @@ from server.kit.db import atomic, id_page, lock_rows
 from server.kit.errors import Conflict, NotFound, ValidationFailed
 from server.kit.jobs import enqueue
 from server.kit.schemas import Out, Page
+from server.inventory import service as inventory
 from server.ledger import service as ledger
 from server.models.audit import AuditLog
+from server.models.inventory import StockReason
 from server.models.orders import Order, OrderLine, OrderStatus
 from server.models.payments import Payment, PaymentStatus, Refund, RefundStatus
 from server.orders import service as orders_service
@@ -295,7 +297,8 @@ async def _apply_success(refund: Refund, conn: Any) -> None:
     if order.status == S.PAID:  # never handed to the warehouse: the goods are still on the shelf
         skus = dict(await OrderLine.filter(id__in=[i["line_id"] for i in refund.lines]).using_db(conn)
                     .values_list("id", "sku_id"))
-        await orders_service.release_stock([(skus[i["line_id"]], i["qty"]) for i in refund.lines], conn)
+        await inventory.release(conn, [inventory.Move(skus[i["line_id"]], i["qty"], "refund", refund.id)
+                                       for i in refund.lines], StockReason.REFUND)
         await Refund.filter(id=refund.id).using_db(conn).update(restock=True)
     else:  # handed to the warehouse (a delivery order is out for delivery with its first parcel):
         # what is not picked yet stays there

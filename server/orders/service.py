@@ -15,15 +15,18 @@ from tortoise import Tortoise
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F, Subquery
 
+from server.inventory import service as inventory
+from server.inventory.errors import StockRefused
 from server.kit import clock, metrics, runtime
 from server.kit import db as kdb
 from server.kit import redis as kr
-from server.kit.db import atomic, on_commit
+from server.kit.db import atomic
 from server.kit.errors import AppError, Conflict, NotFound, ValidationFailed
 from server.kit.jobs import enqueue, enqueue_many
 from server.kit.schemas import decode_cursor, encode_cursor
 from server.models.cart import CartItem
 from server.models.catalog import Product, Sku
+from server.models.inventory import StockReason
 from server.models.orders import Order, OrderEvent, OrderLine, OrderStatus
 from server.models.payments import Payment
 from server.models.stations import Station
@@ -44,10 +47,14 @@ def new_order_no() -> str:
 
 async def transition(order_id: int, expected: Iterable[str], new: str, *, conn: Any,
                      actor_id: int | None = None, **fields: Any) -> None:
-    """Move an order to `new` only from one of `expected` (a guarded update); 409 invalid_transition otherwise."""
+    """Move an order to `new` only from one of `expected` (a guarded update); 409 invalid_transition otherwise.
+    Every expected -> new must be in the state table (OrderStatus.ALLOWED), else ValueError."""
     expected = [expected] if isinstance(expected, str) else list(expected)
     if new not in S.ALL:
         raise ValueError(f"unknown order status {new!r}")
+    for e in expected:
+        if new not in S.ALLOWED.get(e, ()):
+            raise ValueError(f"an order never goes from {e!r} to {new!r} (OrderStatus.ALLOWED)")
     prev = expected[0] if len(expected) == 1 else None
     if prev is None:  # for the event log only: the guard below is what protects the change
         rows = await Order.filter(id=order_id).using_db(conn).values_list("status", flat=True)
@@ -64,65 +71,6 @@ async def transition(order_id: int, expected: Iterable[str], new: str, *, conn: 
             if isinstance(v, (str, int, float, bool)) or hasattr(v, "isoformat")}
     await OrderEvent.create(order_id=order_id, from_status=prev, to_status=new,
                             actor_id=actor_id, data=data, using_db=conn)
-
-
-# ---- stock -----------------------------------------------------------------------------------
-def _invalidate_products(product_ids: set[int]) -> None:
-    """A SKU crossed zero (sold out / back): the catalogue's cached pages must show it."""
-    if not product_ids:
-        return
-
-    async def run():
-        try:
-            from server.catalog.cache import invalidate_product
-        except ImportError:  # the catalogue cache is optional for the orders capability
-            return
-        for pid in sorted(product_ids):
-            try:
-                await invalidate_product(pid)
-            except Exception:  # noqa: BLE001 - a stale cache must not fail a committed order
-                log.warning("catalog invalidation failed", extra={"product_id": pid})
-
-    on_commit(run)
-
-
-_RESERVE_SQLITE = ('UPDATE "skus" SET "stock" = "stock" - ?, "reserved" = "reserved" + ? '
-                   'WHERE "id" = ? AND "stock" >= ? AND "is_active" RETURNING "id", "stock", "product_id"')
-
-
-async def reserve_stock(lines: list[tuple[int, int]], conn: Any) -> None:
-    """Take (sku_id, qty) from sellable stock into reserved, in SKU id order; 409 out_of_stock.
-    (PostgreSQL checkouts reserve inside their one statement, _CHECKOUT_PG.)"""
-    lines = sorted(lines)
-    rows = []
-    for sku_id, qty in lines:
-        if conn.capabilities.dialect == "sqlite":
-            got = await conn.execute_query_dict(_RESERVE_SQLITE, [qty, qty, sku_id, qty])
-        elif await Sku.filter(id=sku_id, stock__gte=qty, is_active=True).using_db(conn).update(
-                stock=F("stock") - qty, reserved=F("reserved") + qty):
-            got = await Sku.filter(id=sku_id).using_db(conn).values("id", "stock", "product_id")
-        else:
-            got = []
-        if not got:
-            raise Conflict("not enough stock", code="out_of_stock", details={"sku_id": sku_id})
-        rows += got
-    _invalidate_products({int(r["product_id"]) for r in rows if int(r["stock"]) == 0})
-
-
-async def release_stock(lines: list[tuple[int, int]], conn: Any, *, from_reserved: bool = True) -> None:
-    """Give (sku_id, qty) back to sellable stock (from reserved unless the goods came back later)."""
-    back: set[int] = set()
-    for sku_id, qty in sorted(lines):
-        if qty <= 0:
-            continue
-        upd = {"stock": F("stock") + qty}
-        if from_reserved:
-            upd["reserved"] = F("reserved") - qty
-        await Sku.filter(id=sku_id).using_db(conn).update(**upd)
-        row = await Sku.filter(id=sku_id).using_db(conn).values("stock", "product_id")
-        if row and row[0]["stock"] == qty:  # it was sold out until now
-            back.add(row[0]["product_id"])
-    _invalidate_products(back)
 
 
 # ---- sales counters (Product.sales, Sku.sales: sorting by sales, rankings) ----------------------
@@ -258,8 +206,9 @@ async def _existing(buyer_id: int, key: str, request_hash: str) -> OrderOut | No
 
 
 async def create_order(buyer_id: int, data: CheckoutIn, *, idempotency_key: str | None,
-                       assisted_by: int | None = None) -> OrderOut:
-    """Check out: validate, reserve stock atomically, record the order; a retried key returns the same order."""
+                       assisted_by: int | None = None, holds: dict | None = None) -> OrderOut:
+    """Check out: validate, reserve stock atomically, record the order; a retried key returns the same order.
+    holds: what the source took before the checkout (hooks.SourceContext.holds)."""
     s = runtime.settings()
     _check_shape(data)
     if idempotency_key is not None and not (1 <= len(idempotency_key) <= 64 and idempotency_key.isprintable()):
@@ -276,6 +225,7 @@ async def create_order(buyer_id: int, data: CheckoutIn, *, idempotency_key: str 
         if found is not None:
             return found
     new = _NewOrder.start(buyer_id, data, idempotency_key, rhash, assisted_by)
+    new.holds = holds or {}
     rollback_hooks: list = []
     try:
         await _checkout(new, rollback_hooks)
@@ -378,6 +328,7 @@ class _NewOrder:
     goods: int = 0
     id: int = 0
     line_ids: dict[int, int] = field(default_factory=dict)  # sku_id -> order line id
+    holds: dict = field(default_factory=dict)  # the source's holds (hooks.SourceContext.holds)
 
     @classmethod
     def start(cls, buyer_id: int, data: CheckoutIn, key: str | None = None, rhash: str = "",
@@ -419,14 +370,13 @@ class _NewOrder:
 
 # PostgreSQL: a batch of checkouts (often of one) in one statement: one round trip, atomic by itself.
 # `want` is every line (o: the order's place in the batch, n: the line's), `ord` every order.
-# `sku` reads the SKUs with their product and merchant; `locked` takes the sellable ones' rows in id
-# order (ORDER BY runs before FOR NO KEY UPDATE), so concurrent statements never deadlock, and sees
-# their newest versions. An order fits when every line's SKU is sellable and its stock covers the
-# line together with the same SKU's lines of every EARLIER order of the batch (`fit`), whether those
-# fitted or not: a cautious count, so the stock taken never exceeds the stock there. An order it
-# turned away although each of its lines would fit alone (`fits_alone`) is tried again alone.
-# `o` writes the orders that fit (a taken Idempotency-Key writes nothing: ON CONFLICT), `res` takes
-# the stock of exactly the orders written, and their lines and first events follow. Each line's
+# `sku` reads the SKUs with their product and merchant; the inventory's part (`locked`, `fit`: see
+# server/inventory/service.py PG_CHECKOUT_LOCK_FIT) locks the sellable ones' rows in id order and
+# says which lines fit. An order fits when every line does; one turned away although each of its
+# lines would fit alone (`fits_alone`) is tried again alone.
+# `o` writes the orders that fit (a taken Idempotency-Key writes nothing: ON CONFLICT), `res`
+# (PG_CHECKOUT_RESERVE) takes the stock of exactly the orders written, and their lines, the stock
+# journal rows of the lines (`sm`, PG_CHECKOUT_JOURNAL) and first events follow. Each line's
 # price is the catalogue price, or the source's (price_cap) when lower, as _NewOrder.price does.
 # NO KEY UPDATE is the lock the UPDATE takes itself (FOR UPDATE would also block the key-share
 # locks of other tables' foreign-key checks on skus). Hot SKU rows stay locked only until this
@@ -449,17 +399,7 @@ sku AS MATERIALIZED (
     s."is_active" AND p."status" = 'on_sale' AND m."status" = 'active' AS sellable
   FROM "skus" s {_SKU_JOINS} WHERE s."id" IN (SELECT sku_id FROM want)
 ),
-locked AS MATERIALIZED (
-  SELECT s."id", s."stock", s."is_active" FROM "skus" s
-  WHERE s."id" IN (SELECT "id" FROM sku WHERE sellable)
-  ORDER BY s."id" FOR NO KEY UPDATE OF s
-),
-fit AS MATERIALIZED (
-  SELECT w.n, lk."id" IS NOT NULL AND lk."is_active"
-    AND sum(w.q) OVER (PARTITION BY w.sku_id ORDER BY w.o) <= lk."stock" AS fits,
-    lk."id" IS NOT NULL AND lk."is_active" AND w.q <= lk."stock" AS fits_alone
-  FROM want w LEFT JOIN locked lk ON lk."id" = w.sku_id
-),
+{inventory.PG_CHECKOUT_LOCK_FIT.strip()},
 line AS MATERIALIZED (
   SELECT w.*, f.fits, f.fits_alone, bool_and(f.fits) OVER (PARTITION BY w.o) AS order_fits,
     LEAST(COALESCE(w.price_cap, k."price"), k."price") AS unit_price
@@ -482,20 +422,16 @@ o AS (
 placed AS MATERIALIZED (
   SELECT x.o, o."id" AS order_id FROM o JOIN ord x USING (order_no)
 ),
-res AS (
-  UPDATE "skus" s SET "stock" = s."stock" - t.q, "reserved" = s."reserved" + t.q
-  FROM (SELECT sku_id, sum(q) AS q FROM line JOIN placed USING (o) GROUP BY sku_id) t
-  WHERE s."id" = t.sku_id
-  RETURNING s."id", s."stock"
-),
+{inventory.PG_CHECKOUT_RESERVE.strip()},
 l AS (
   INSERT INTO "order_lines" ("order_id", "merchant_id", "product_id", "sku_id", "product_name", "sku_spec",
     "image", "unit_price", "quantity", "amount", "refunded_qty", "refunded_fen", "cold_chain", "commission_bp")
   SELECT p.order_id, k."merchant_id", k."product_id", k."id", k.product_name, k."spec", k.image, w.unit_price,
     w.q, w.unit_price::bigint * w.q, 0, 0, k."cold_chain", w.commission_bp
   FROM placed p JOIN line w USING (o) JOIN sku k ON k."id" = w.sku_id ORDER BY w.n
-  RETURNING "id", "order_id", "sku_id"
+  RETURNING "id", "order_id", "sku_id", "quantity"
 ),
+{inventory.PG_CHECKOUT_JOURNAL.strip()},
 e AS (
   INSERT INTO "order_events" ("order_id", "from_status", "to_status", "actor_id", "data", "created_at")
   SELECT p.order_id, '', '{S.PENDING_PAYMENT}', x.actor_id, x.event, x.created_at
@@ -556,7 +492,7 @@ def _outcomes(news: list[_NewOrder], written: dict) -> list[AppError | Integrity
             new.line_ids[sku_id] = line_id
         new.goods = sum(line[3] for line in new.lines)
         out.append(None)
-    _invalidate_products({skus[line[1]].product_id for line in written["lines"] if line[10] == 0})
+    inventory.invalidate_products({skus[line[1]].product_id for line in written["lines"] if line[10] == 0})
     return out
 
 
@@ -572,8 +508,7 @@ def _refusal(new: _NewOrder, lines: list[list], skus: dict[int, _SkuRow]) -> App
     if not lines[0][7]:  # the order did not fit
         if all(line[6] for line in lines):  # though each line alone would
             return ALONE
-        return Conflict("not enough stock", code="out_of_stock",
-                        details={"sku_id": min(line[1] for line in lines if not line[5])})
+        return StockRefused.out_of_stock(min(line[1] for line in lines if not line[5]))
     return IntegrityError("the order was not written: its Idempotency-Key is taken")
 
 
@@ -595,8 +530,7 @@ async def _checkout(new: _NewOrder, rollback_hooks: list) -> None:
     data = new.data
     if data.fulfilment == "pickup" and not await _pickup_station_ok(data.station_id):
         raise ValidationFailed.field("station_id", "no active pickup station with this id")
-    postgres = kdb.dialect() == "postgres"
-    if postgres and data.source is None:
+    if kdb.dialect() == "postgres" and data.source is None:
         await _OrderQueue.current().place(new)
         return
     # A source hook takes its quota on the checkout's transaction; SQLite writes through the ORM.
@@ -609,17 +543,46 @@ async def _checkout(new: _NewOrder, rollback_hooks: list) -> None:
                 raise ValidationFailed.field("source.kind", "unknown source")
             ctx = hooks.SourceContext(
                 buyer_id=new.buyer_id, source=data.source.model_dump(exclude_none=True), conn=conn,
-                assisted_by=new.assisted_by, on_rollback=rollback_hooks,
+                assisted_by=new.assisted_by, on_rollback=rollback_hooks, holds=new.holds,
                 lines=[hooks.SourceLine(sku_id=x.sku_id, product_id=skus[x.sku_id].product_id,
                                         merchant_id=skus[x.sku_id].merchant_id, quantity=x.quantity,
                                         unit_price=skus[x.sku_id].price) for x in data.lines])
             new.source = await resolve(ctx)
-        if postgres:
-            await _write_alone(new, conn)
-        else:
-            new.price(skus)
-            await _write_order_orm(new, conn)
+        await checkout_writer(conn).place(new, conn, skus)
         _schedule_cancel([new])
+
+
+# ---- the checkout write: one interface, a PostgreSQL and an ORM implementation side by side --------
+# Both write one order with its lines, first event and stock reservation (journaled) in the caller's
+# transaction, or raise why not (422 no such SKU, 409 not_on_sale / out_of_stock, IntegrityError for a
+# taken Idempotency-Key). One behaviour table (tests/inventory/test_hot_writes.py) runs against both.
+class _PgCheckout:
+    """PostgreSQL: _CHECKOUT_PG for this order alone (it checks and prices the SKUs itself). Batches
+    of orders without a source go through _OrderQueue, the same statement."""
+    name = "postgres"
+
+    async def place(self, new: _NewOrder, conn: Any, skus: dict[int, _SkuRow] | None = None) -> None:
+        await _write_alone(new, conn)
+
+
+class _OrmCheckout:
+    """The ORM (SQLite, the embedded default; works on PostgreSQL too, which the table checks)."""
+    name = "orm"
+
+    async def place(self, new: _NewOrder, conn: Any, skus: dict[int, _SkuRow] | None = None) -> None:
+        if skus is None:
+            skus = await _load_skus([x.sku_id for x in new.data.lines], conn)
+        _check_skus(new.data, skus)
+        new.price(skus)
+        await _write_order_orm(new, conn)
+
+
+CHECKOUT_WRITERS = {"postgres": _PgCheckout(), "orm": _OrmCheckout()}
+
+
+def checkout_writer(conn: Any) -> _PgCheckout | _OrmCheckout:
+    """The checkout write for this connection's database."""
+    return CHECKOUT_WRITERS["postgres" if conn.capabilities.dialect == "postgres" else "orm"]
 
 
 class _OrderQueue:
@@ -684,7 +647,6 @@ class _OrderQueue:
 async def _write_order_orm(new: _NewOrder, conn: Any) -> None:
     """The same write through the ORM (SQLite, the embedded default), in the caller's transaction."""
     d = new.data
-    await reserve_stock([(sku.id, q) for sku, q, *_ in new.lines], conn)
     order = await Order.create(
         order_no=new.order_no, buyer_id=new.buyer_id, status=S.PENDING_PAYMENT, fulfilment=d.fulfilment,
         station_id=d.station_id, address=d.address.model_dump() if d.address else None,
@@ -705,6 +667,8 @@ async def _write_order_orm(new: _NewOrder, conn: Any) -> None:
             conn).delete()
     new.id = order.id
     new.line_ids = dict(await OrderLine.filter(order_id=order.id).using_db(conn).values_list("sku_id", "id"))
+    await inventory.reserve(conn, [inventory.Move(sku.id, q, "order_line", new.line_ids[sku.id])
+                                   for sku, q, *_ in new.lines], actor_id=new.assisted_by or new.buyer_id)
 
 
 # ---- cancellation ----------------------------------------------------------------------------
@@ -717,13 +681,14 @@ async def cancel_unpaid(order_id: int, *, reason: str, actor_id: int | None = No
         except Conflict:
             return False
         order = await Order.get(id=order_id, using_db=conn)
-        lines = await OrderLine.filter(order_id=order_id).using_db(conn).values_list("sku_id", "quantity")
-        await release_stock([(a, b) for a, b in lines], conn)
+        lines = await OrderLine.filter(order_id=order_id).using_db(conn).values_list("id", "sku_id", "quantity")
+        await inventory.release(conn, [inventory.Move(sku, q, "order_line", line) for line, sku, q in lines],
+                                StockReason.CANCEL, actor_id=actor_id)
         rel = hooks.release(order.source) if order.source else None
         if rel is not None:
             await rel(hooks.ReleasedOrder(order_id=order.id, buyer_id=order.buyer_id, source=order.source,
                                           live_session_id=order.live_session_id,
-                                          lines=[(a, b) for a, b in lines]), conn)
+                                          lines=[(sku, q) for _, sku, q in lines]), conn)
         # An open prepay order at WeChat is closed so the buyer cannot pay it any more.
         if await Payment.filter(order_id=order_id, status="created").using_db(conn).exists():
             enqueue("payments.close", order_id, job_id=kr.key("job", f"payments.close:{order_id}"))

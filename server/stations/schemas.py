@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints, model_validator
 
-from server.kit.schemas import Limit, Name, Out, QuerySchema, Schema, ShortText
+from server.kit.schemas import Limit, Name, Out, PageQuery, QuerySchema, Schema, ShortText
 from server.kit.versions import VERSION_FIELD, VersionedOut
 
 Level = Literal["county", "town", "village"]
@@ -273,9 +273,8 @@ class AssistedOrderIn(Schema):
     note: Annotated[str, StringConstraints(max_length=200)] = ""
 
 
-class AssistedOrderQuery(QuerySchema):
-    cursor: str | None = Field(None, max_length=200)
-    limit: Limit = 20
+class AssistedOrderQuery(PageQuery):
+    """A station's assisted orders, newest first."""
 
 
 class OperatedMerchantOut(Out):

@@ -189,20 +189,25 @@ _CLAIM_SQL = (
     "RETURNING id, order_id, order_no, station_id, buyer_id, code, received_at, deadline_at")
 
 
-async def _claim(conn: Any, station_id: int, *, code: str | None, pickup_id: int | None, now: datetime,
-                 actor_id: int, method: str) -> Pickup | None:
-    """Find and close the open pickup in one step; None when there is none (wrong, used, closed)."""
-    if dialect() == "postgres":
-        # The hot path of 核销: one UPDATE ... RETURNING instead of a SELECT and an UPDATE.
-        where, key = ("open_code = $5", code) if code is not None else ("id = $5", pickup_id)
-        # execute_query_dict fetches (execute_query drops the rows of an UPDATE).
-        rows = await conn.execute_query_dict(_CLAIM_SQL.format(where=where),
-                                             [now, actor_id, method, station_id, key])
-        if not rows:
-            return None
-        r = dict(rows[0])
-        return Pickup(**r, status=PickupStatus.PICKED_UP, open_code=None, picked_up_at=now,
-                      verified_by_id=actor_id, verify_method=method)
+# The pickup claim (核销), a hot write: find and close the open pickup in one step; None when there is
+# none (wrong code, used, closed, another station's). One interface, a PostgreSQL and an ORM
+# implementation side by side (CLAIMS); one behaviour table (tests/inventory/test_hot_writes.py) runs both.
+async def _claim_pg(conn: Any, station_id: int, *, code: str | None, pickup_id: int | None, now: datetime,
+                    actor_id: int, method: str) -> Pickup | None:
+    """One UPDATE ... RETURNING instead of a SELECT and an UPDATE."""
+    where, key = ("open_code = $5", code) if code is not None else ("id = $5", pickup_id)
+    # execute_query_dict fetches (execute_query drops the rows of an UPDATE).
+    rows = await conn.execute_query_dict(_CLAIM_SQL.format(where=where), [now, actor_id, method, station_id, key])
+    if not rows:
+        return None
+    r = dict(rows[0])
+    return Pickup(**r, status=PickupStatus.PICKED_UP, open_code=None, picked_up_at=now,
+                  verified_by_id=actor_id, verify_method=method)
+
+
+async def _claim_orm(conn: Any, station_id: int, *, code: str | None, pickup_id: int | None, now: datetime,
+                     actor_id: int, method: str) -> Pickup | None:
+    """A read, then a guarded update from ready (a concurrent claim of the same pickup changes nothing)."""
     flt = {"open_code": code} if code is not None else {"id": pickup_id}
     p = await Pickup.filter(station_id=station_id, status=PickupStatus.READY, **flt).using_db(conn).first()
     if p is None:
@@ -215,6 +220,13 @@ async def _claim(conn: Any, station_id: int, *, code: str | None, pickup_id: int
     p.status, p.open_code, p.picked_up_at = PickupStatus.PICKED_UP, None, now
     p.verified_by_id, p.verify_method = actor_id, method
     return p
+
+
+CLAIMS = {"postgres": _claim_pg, "orm": _claim_orm}
+
+
+async def _claim(conn: Any, station_id: int, **kw: Any) -> Pickup | None:
+    return await CLAIMS["postgres" if dialect() == "postgres" else "orm"](conn, station_id, **kw)
 
 
 async def _explain_miss(station_id: int, code: str | None, pickup_id: int | None, now: datetime) -> AppError:

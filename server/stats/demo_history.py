@@ -32,11 +32,14 @@ from typing import Any, Callable
 import orjson
 from tortoise import Tortoise
 
+from server.inventory import service as inventory
 from server.kit import clock, runtime
+from server.kit.db import atomic
 from server.ledger import service as ledger
 from server.models.accounts import User
 from server.models.catalog import Category, Product, Sku
 from server.models.fulfillment import DeliveryPromise, FulfillmentTask, Parcel
+from server.models.inventory import StockReason
 from server.models.ledger import LedgerEntry
 from server.models.live import LiveRoom, LiveSession, LivestreamerProfile
 from server.models.merchants import Merchant
@@ -170,8 +173,11 @@ async def _base(rng: random.Random) -> dict:
                 p = await Product.create(merchant=m, category=cat, name=f"{pname}·{town[:2]}", status="on_sale",
                                          visible=True, origin_town=town, min_price=price, published_at=clock.now(),
                                          search_text=f"{pname} {town}".lower(), images=["/media/demo.jpg"])
-                await Sku.create(product=p, spec="标准装", price=price, list_price=price + price // 5, stock=5000,
-                                 weight_g=1000, cold_chain=slug == "produce")
+                async with atomic() as conn:
+                    sku = await Sku.create(product=p, spec="标准装", price=price, list_price=price + price // 5,
+                                           weight_g=1000, cold_chain=slug == "produce", using_db=conn)
+                    await inventory.restock(conn, [inventory.Move(sku.id, 5000, "sku", sku.id)],
+                                            StockReason.CREATE)
     top_slug = {}
     by_id = {c.id: c for c in cats.values()}
     for c in cats.values():

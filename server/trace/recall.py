@@ -31,6 +31,7 @@ from server.models.payments import Refund, RefundStatus
 from server.models.trace import Batch, BatchStatus, Recall, RecallContact, RecallStatus
 from server.notify import registry as notify
 from server.orders import refunds
+from server.trace import hooks as trace_hooks
 from server.trace.schemas import (DestinationOut, DestinationParcel, DestinationsOut, RecallContactOut, RecallOut,
                                   SoldThrough)
 from server.trace.service import batch_sku_ids, invalidate_after_commit
@@ -113,28 +114,6 @@ async def destinations(batch_id: int) -> DestinationsOut:
 
 
 # ---- recall -------------------------------------------------------------------------------------
-async def _withdraw_live(sku_ids: list[int], conn: Any) -> list[int]:
-    """Withdraw the live tie-ins of the SKUs: unsold quota back to the (now off-sale) shelf, detached.
-    Returns the tie-in ids (the job drops their Redis flash gates and tells the live rooms)."""
-    from server.models.live import LiveSession, LiveTieIn
-
-    ids = list(await LiveTieIn.filter(sku_id__in=sku_ids, is_active=True).using_db(conn).values_list("id", flat=True))
-    if not ids:
-        return []
-    for t in await lock_rows(LiveTieIn, ids, conn):
-        if not t.is_active:
-            continue
-        if t.remaining > 0:
-            n = await LiveTieIn.filter(id=t.id, remaining=t.remaining).using_db(conn).update(
-                remaining=0, returned=F("returned") + t.remaining)
-            if n:
-                await Sku.filter(id=t.sku_id).using_db(conn).update(stock=F("stock") + t.remaining)
-        await LiveTieIn.filter(id=t.id).using_db(conn).update(is_active=False)
-        await LiveSession.filter(id=t.session_id, on_air_tiein_id=t.id).using_db(conn).update(on_air_tiein_id=None)
-        await LiveSession.filter(id=t.session_id).using_db(conn).update(version=F("version") + 1)
-    return ids
-
-
 async def _unpicked(skus: list[int], conn: Any) -> dict[int, int]:
     """{order_id: units} of paid orders (handed to the warehouse or not yet) still waiting for units of
     these SKUs that nobody picked: per line, what is neither picked nor refunded (or being refunded)."""
@@ -192,7 +171,7 @@ async def recall(admin_id: int, batch_id: int, reason: str, *, unpicked: str = "
                 taken_down_at=now, pending_revision=False)
             product_down = True
         await catalog.refresh_derived(b.product_id, conn)
-        tieins = await _withdraw_live(skus, conn)
+        tieins = await trace_hooks.withdraw_live(skus, conn, batch_id=b.id, actor_id=admin_id)
         rec = await Recall.create(batch_id=b.id, reason=reason, created_by_id=admin_id, using_db=conn,
                                   unpicked=unpicked, withdrawn={"sku_ids": skus, "product_taken_down": product_down,
                                              "live_tiein_ids": tieins})

@@ -365,7 +365,10 @@ async def test_reconcile_calls_a_paid_completed_order_paid(client, buyer, statio
     await pay_and_notify(buyer, order["id"])
     assert await wait_for(lambda: Order.filter(id=order["id"], status="paid").exists())
     async with atomic() as conn:
-        await orders_service.transition(order["id"], ["paid"], "completed", conn=conn, completed_at=clock.now())
+        # through the state table: received at the station, then picked up
+        await orders_service.transition(order["id"], ["paid"], "ready_for_pickup", conn=conn)
+        await orders_service.transition(order["id"], ["ready_for_pickup"], "completed", conn=conn,
+                                        completed_at=clock.now())
     r = await admin.post("/api/v1/console/reconcile", json={"order_id": order["id"]})
     assert r.status_code == 200, r.text
     assert r.json()["queried"] == {str(order["id"]): "paid"} and r.json()["ledger_broken"] == []

@@ -319,6 +319,9 @@ async def test_unpicked_orders_of_a_recalled_sku_are_refunded_and_listed(admin, 
     await wait_for(lambda: Refund.filter(id=refund.id, status="succeeded").exists())
     assert (await TaskLine.get(task_id=task_id)).quantity == 0
     assert (await Order.get(id=waiting.id)).status == "closed"
+    # the picked order's contact job stops its parcel at the warehouse (a job of its own: wait for it)
+    assert await wait_for(lambda: RecallContact.filter(recall_id=rec.id, order_id=picked["order"].id,
+                                                       parcels="stopped").exists(), timeout=15)
     after = await Sku.get(id=shop.skus[0].id)
     # the two unpicked units, and the unit of the picked order's parcel stopped at the warehouse
     assert after.reserved == before.reserved - 2 - 1
