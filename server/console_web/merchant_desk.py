@@ -21,6 +21,7 @@ from server.catalog.schemas import ProductIn, ProductPatch, SkuIn, SkuPatch
 from server.console_web import messages
 from server.console_web.web import SECURITY_HEADERS, Ctx, env, field_errors, filters, next_url, page, parse
 from server.kit import clock, runtime
+from server.inventory.errors import StockRefused
 from server.kit.errors import AppError, ValidationFailed
 from server.kit.http import validate
 from server.kit.schemas import QuerySchema, Schema
@@ -336,9 +337,7 @@ async def sku_stock(request: Request, ctx: Ctx, sku_id: int):
     except ValidationFailed as exc:
         pid = int(form["product_id"]) if form.get("product_id", "").isdigit() else 0
         return await _product_page(ctx, pid, errors={f"stock{sku_id}": next(iter(_errors(exc).values()))})
-    except AppError as exc:
-        if exc.code != "insufficient_stock":
-            raise
+    except StockRefused:
         return await _product_page(ctx, f.product_id, errors={f"stock{sku_id}": "库存不足，不能减少这么多件。"})
     return await _product_page(ctx, f.product_id, f"“{sku.spec}”库存已调整为 {sku.stock} 件。")
 

@@ -173,7 +173,7 @@ async def _paid_order(client, sku_id: int) -> tuple[int, int, int]:
     assert r.status_code == 201, r.text
     order_id = r.json()["id"]
     await pay_and_notify(buyer, order_id)
-    assert await wait_for(lambda: Order.filter(id=order_id, status="paid").exists(), 10)
+    assert await wait_for(lambda: Order.filter(id=order_id, status__in=("paid", "in_fulfilment")).exists(), 10)
     line = await OrderLine.filter(order_id=order_id).first()
     return order_id, line.id, buyer.id
 
