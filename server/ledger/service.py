@@ -7,7 +7,10 @@ never the current terms or settings), livestream commission = A*commission_bp (a
 Reversals use cumulative rounding: a fee's reversal for a refund is fee(refunded after) - fee(refunded
 before), so a line refunded in any number of parts nets to exactly zero.
 Cash taken at a station counter adds a custody pair that sums to zero: the station owes (-) and the
-platform is owed (+) the cash."""
+platform is owed (+) the cash. A confirmed cash hand-over (现金解缴, server/cash) posts the opposite pair
+(station +received, platform -received; ref_kind cash_handover, no order): the station's debt and the
+platform's claim on it fall by the cash the county centre counted. The pair sums to zero: the cash
+was already money in when the order was paid; it only moved from the station's drawer to the centre."""
 from __future__ import annotations
 
 import logging
@@ -16,7 +19,7 @@ from typing import Any
 from tortoise.functions import Sum
 
 from server.kit.money import apply_rate
-from server.models.ledger import LedgerEntry
+from server.models.ledger import LedgerEntry, RefKind
 from server.models.orders import Order, OrderLine
 from server.settlement import terms
 
@@ -92,6 +95,28 @@ async def post_refund(refund_id: int, order_id: int, refund_lines: list[dict], c
                              kind="cash_custody_reversal", amount_fen=-total,
                              dedup_key=f"cashrefund:{refund_id}:platform")]
     await LedgerEntry.bulk_create(rows, using_db=conn)
+
+
+CASH_KINDS = ("cash_custody", "cash_custody_reversal", "cash_handover")
+
+
+async def post_cash_handover(handover_id: int, station_id: int, received_fen: int, conn: Any) -> None:
+    """Post a confirmed hand-over's pair (inside the transaction that confirms it); dedup keys make
+    it once per hand-over."""
+    await LedgerEntry.bulk_create([
+        LedgerEntry(account_type="station", account_id=station_id, kind="cash_handover", amount_fen=received_fen,
+                    ref_kind=RefKind.CASH_HANDOVER, ref_id=handover_id, dedup_key=f"handover:{handover_id}:station"),
+        LedgerEntry(account_type="platform", account_id=None, kind="cash_handover", amount_fen=-received_fen,
+                    ref_kind=RefKind.CASH_HANDOVER, ref_id=handover_id, dedup_key=f"handover:{handover_id}:platform"),
+    ], using_db=conn)
+
+
+async def station_cash_owed(station_id: int, conn: Any = None) -> int:
+    """Cash a station owes the platform (fen): the cash it took at its counter, less cash refunded
+    over it, less the hand-overs the centre confirmed."""
+    rows = await (LedgerEntry.filter(account_type="station", account_id=station_id, kind__in=CASH_KINDS)
+                  .using_db(conn).annotate(s=Sum("amount_fen")).values("s"))
+    return -int((rows[0]["s"] if rows else 0) or 0)
 
 
 async def balances(account_type: str | None = None, account_id: int | None = None) -> list[dict]:
