@@ -40,7 +40,7 @@ async def withdraw(request: Request, principal, consent_id: int):
 @endpoint(summary="The live product pool: products any livestreamer may sell within standard terms",
           roles=STREAMER, response=list[PoolOut], tags=TAGS)
 async def pool(request: Request, principal):
-    return await consent.pool()
+    return [x.model_dump(mode="json") for x in await consent.pool()]
 
 
 @_merchant.get("")

@@ -14,7 +14,7 @@ TAGS = ("console: live",)
 @bp.get("")
 @endpoint(summary="The pool's products, newest first", roles=ADMIN, response=list[PoolOut], tags=TAGS)
 async def pool(request: Request, principal):
-    return await consent.pool()
+    return [x.model_dump(mode="json") for x in await consent.pool()]
 
 
 @bp.post("")
