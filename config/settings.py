@@ -247,6 +247,11 @@ class Settings(BaseSettings):
     settlement_hold_days: int = Field(7, ge=0, le=90)
     # Statement periods, in Asia/Shanghai: weekly (Monday 00:00 to Monday 00:00) or daily.
     settlement_period: Literal["weekly", "daily"] = "weekly"
+    # Statement PDFs are the statement page printed by headless Chromium (Debian packages chromium and
+    # fonts-wqy-zenhei for the Chinese text): the browser's path.
+    pdf_chromium_path: str = "/usr/bin/chromium"
+    # How long one statement PDF may take to print (seconds) before the request is refused with a 503.
+    pdf_timeout_seconds: int = Field(30, ge=1, le=300)
     wechat_pay_notify_path: str = "/api/v1/pay/wechat/notify"
     wechat_pay_refund_notify_path: str = "/api/v1/pay/wechat/refund-notify"
 
