@@ -4,9 +4,11 @@ it calls services only (see web.py for the page decorator, signin.py and office.
 from sanic import Blueprint
 
 from server.console_web import office, queues, signin, stations, statistics, taxonomy, trace, training
+from server.console_web import cash, statements  # money out (#23)
 from server.console_web.web import HERE
 
 _static = Blueprint("console_web_static", url_prefix="/console")
 _static.static("/static", str(HERE / "static"), name="console_static")
 
-bp = Blueprint.group(signin.bp, office.bp, stations.bp, taxonomy.bp, statistics.bp, trace.bp, training.bp, queues.bp, _static)
+bp = Blueprint.group(signin.bp, office.bp, stations.bp, taxonomy.bp, statistics.bp, trace.bp, training.bp, queues.bp,
+                     cash.bp, statements.bp, _static)

@@ -39,6 +39,10 @@ ERRORS = {
     "upstream_error": "微信或阿里云服务暂时不可用，请稍后再试。",
     "service_unavailable": "服务暂时不可用，请稍后再试。",
     "session_expired": SESSION_REASONS["expired"],
+    # money out (#23): cash hand-over, live consent, statement PDFs
+    "handover_decided": "该解缴已处理过（可能是重复点击或他人已处理），请刷新后查看。",
+    "consent_decided": "该合作申请已处理过（可能是重复点击或主播已撤回），请刷新后查看。",
+    "pdf_unavailable": "PDF 暂时无法生成（服务器需安装 chromium 与中文字体），请先下载 Excel 版本。",
 }
 
 # Field messages for forms, by field name (when the service's own message is not for people).

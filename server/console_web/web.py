@@ -51,6 +51,13 @@ NAV = [
     ("/console/statistics", "数据统计", ADMIN),
     ("/console/users", "用户与角色", ADMIN),
     ("/console/audit", "审计日志", ADMIN),
+    # money out (#23): console_web/cash.py and statements.py
+    ("/console/cash-handovers", "现金解缴确认", ADMIN),
+    ("/console/live-pool", "选品池", ADMIN),
+    ("/console/fee-terms", "费率", ADMIN),
+    ("/console/statements", "结算单", (*ADMIN, "merchant", "livestreamer", "station_staff")),
+    ("/console/cash", "现金解缴", ("station_staff",)),
+    ("/console/live-consents", "直播合作", ("merchant",)),
 ]
 
 
