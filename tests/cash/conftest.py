@@ -1,2 +1,4 @@
 """The station fixtures (a small network, staff bound to its village stations, a buyer)."""
-from tests.stations.conftest import buyer, net, staff_a, staff_b  # noqa: F401
+from tests.stations import conftest as stations
+
+net, staff_a, staff_b, buyer = stations.net, stations.staff_a, stations.staff_b, stations.buyer
