@@ -2,8 +2,8 @@
 or declines proposals to its merchants, and livestreamers see the live product pool (选品池)."""
 from sanic import Blueprint, Request
 
-from live import consent
-from live.consent_schemas import ConsentOut, ConsentsQuery, DecisionIn, PoolOut, ProposalIn
+from server.consent import service as consent
+from server.consent.schemas import ConsentOut, ConsentsQuery, DecisionIn, PoolOut, ProposalIn
 from server.kit.auth import Role
 from server.kit.http import endpoint
 from server.kit.schemas import Page

@@ -10,10 +10,11 @@ from datetime import datetime, timedelta
 from tortoise.expressions import F
 from tortoise.functions import Count, Sum
 
-from live import consent, events, figures, gate, signing
+from live import events, figures, gate, signing
 from live.schemas import (CommissionEntry, FiguresOut, PlayOut, ProductFigures, ProfileIn, ProfileOut,
                           ProfileSession, PushOut, RoomIn, RoomOut, SessionIn, SessionOut, SessionPatch,
                           SessionsQuery, SessionView, TieInIn, TieInOut, TieInPatch, TraineeLinkIn)
+from server.consent import service as consent
 from server.kit import audit, clock, runtime
 from server.kit.auth import Principal, Role
 from server.kit.db import atomic, lock_rows, on_commit

@@ -1,8 +1,8 @@
 """The office's live product pool (选品池): products whose merchants agreed to standard live terms."""
 from sanic import Blueprint, Request
 
-from live import consent
-from live.consent_schemas import PoolIn, PoolOut
+from server.consent import service as consent
+from server.consent.schemas import PoolIn, PoolOut
 from server.kit.auth import Role
 from server.kit.http import endpoint
 

@@ -13,8 +13,8 @@ from typing import Literal
 from pydantic import Field
 from sanic import Blueprint, Request
 
-from live import consent
-from live.consent_schemas import ConsentsQuery, DecisionIn, PoolIn
+from server.consent import service as consent
+from server.consent.schemas import ConsentsQuery, DecisionIn, PoolIn
 from server.cash import service as cash
 from server.cash.schemas import ConfirmIn, HandoverIn, HandoversQuery, RejectIn
 from server.console_web.web import Ctx, field_errors, filters, next_url, page, parse

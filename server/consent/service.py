@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from tortoise.expressions import Q
 
-from live.consent_schemas import ConsentOut, ConsentsQuery, DecisionIn, PoolIn, PoolOut, ProposalIn
+from server.consent.schemas import ConsentOut, ConsentsQuery, DecisionIn, PoolIn, PoolOut, ProposalIn
 from server.kit import audit, clock
 from server.kit.auth import Principal, Role
 from server.kit.db import atomic, id_page
