@@ -52,6 +52,13 @@ class CashSummaryOut(Out):
     confirmed_fen: int = Field(description="all hand-overs the centre confirmed")
 
 
+class StationOwesOut(Out):
+    station_id: int
+    station_name: str
+    owed_fen: int
+    pending_fen: int
+
+
 class HandoversQuery(QuerySchema):
     status: Literal["pending", "confirmed", "rejected"] | None = None
     station_id: int | None = Field(None, ge=1, le=2**63 - 1)

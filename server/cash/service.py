@@ -15,7 +15,8 @@ from datetime import datetime, time
 from tortoise.expressions import Q
 from tortoise.functions import Count, Sum
 
-from server.cash.schemas import CashSummaryOut, ConfirmIn, HandoverIn, HandoversQuery, HandoverOut, RejectIn
+from server.cash.schemas import (CashSummaryOut, ConfirmIn, HandoverIn, HandoversQuery, HandoverOut, RejectIn,
+                                StationOwesOut)
 from server.kit import audit, clock
 from server.kit.auth import Principal
 from server.kit.db import atomic, id_page, lock_rows
@@ -56,6 +57,20 @@ async def summary(principal: Principal, station_id: int) -> CashSummaryOut:
     return CashSummaryOut(station_id=st.id, station_name=st.name, owed_fen=owed, pending_fen=pending,
                           to_hand_over_fen=max(owed - pending, 0), taken_today_fen=-int(today[0]["s"] or 0),
                           cash_orders_today=int(today[0]["n"] or 0), confirmed_fen=int(confirmed[0]["s"] or 0))
+
+
+async def stations_owing(limit: int = 200) -> list[StationOwesOut]:
+    """For the office: the stations that owe cash (or have hand-overs waiting), the most owed first."""
+    owed = {r["account_id"]: -int(r["s"] or 0) for r in await (
+        LedgerEntry.filter(account_type="station", kind__in=ledger.CASH_KINDS).annotate(s=Sum("amount_fen"))
+        .group_by("account_id").values("account_id", "s"))}
+    pending = {r["station_id"]: int(r["s"] or 0) for r in await (
+        CashHandover.filter(status=HandoverStatus.PENDING).annotate(s=Sum("declared_fen"))
+        .group_by("station_id").values("station_id", "s"))}
+    ids = sorted({k for k, v in owed.items() if v} | set(pending), key=lambda i: (-owed.get(i, 0), i))[:limit]
+    names = dict(await Station.filter(id__in=ids).values_list("id", "name"))
+    return [StationOwesOut(station_id=i, station_name=names.get(i, ""), owed_fen=owed.get(i, 0),
+                           pending_fen=pending.get(i, 0)) for i in ids]
 
 
 async def record(principal: Principal, station_id: int, body: HandoverIn) -> HandoverOut:

@@ -2,7 +2,7 @@
 from sanic import Blueprint, Request
 
 from server.cash import service as cash
-from server.cash.schemas import ConfirmIn, HandoverOut, HandoversQuery, RejectIn
+from server.cash.schemas import ConfirmIn, HandoverOut, HandoversQuery, RejectIn, StationOwesOut
 from server.kit.auth import Role
 from server.kit.http import endpoint
 from server.kit.schemas import Page
@@ -17,6 +17,13 @@ TAGS = ("console: settlement",)
           query=HandoversQuery, response=Page[HandoverOut], tags=TAGS, errors=(422,))
 async def handovers(request: Request, principal, query: HandoversQuery):
     return await cash.all_handovers(query)
+
+
+@bp.get("/owed")
+@endpoint(summary="Stations that owe cash or have hand-overs waiting, the most owed first", roles=ADMIN,
+          response=list[StationOwesOut], tags=TAGS)
+async def owed(request: Request, principal):
+    return [x.model_dump(mode="json") for x in await cash.stations_owing()]
 
 
 @bp.get("/<handover_id:int>")

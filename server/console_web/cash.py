@@ -103,7 +103,7 @@ async def handover_queue(request: Request, ctx: Ctx):
     result = await cash.all_handovers(HandoversQuery(status=f.status, flagged=f.flagged, station_id=f.station_id,
                                                      cursor=f.cursor, limit=20))
     return ctx.render("cash_handovers.html", f=f, errors=errors, rows=result.items, states=HANDOVER_STATES,
-                      next_href=next_url(result.next_cursor, request))
+                      owing=await cash.stations_owing(50), next_href=next_url(result.next_cursor, request))
 
 
 @bp.post("/cash-handovers/<handover_id:int>/<action:confirm|reject>")

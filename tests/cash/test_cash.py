@@ -47,6 +47,9 @@ async def test_hand_over_with_a_difference_end_to_end(client, admin, staff_a, bu
     assert s["owed_fen"] == 4300 and s["pending_fen"] == 4300 and s["to_hand_over_fen"] == 0
     ws = (await staff_a.get(f"/api/v1/station/{a.id}/workspace")).json()
     assert ws["cash_to_hand_over_fen"] == 4300
+    owing = {x["station_id"]: x for x in (await admin.get(f"{CONSOLE}/owed")).json()}
+    assert (owing[a.id]["owed_fen"], owing[a.id]["pending_fen"], owing[a.id]["station_name"]) == (4300, 4300, a.name)
+    assert (await staff_a.get(f"{CONSOLE}/owed")).status_code == 403
     # nothing more can be handed over while it waits
     r = await staff_a.post(f"{_base(a)}/handovers", json={"amount_fen": 1})
     assert r.status_code == 422 and r.json()["error"]["details"][0]["field"] == "amount_fen"
@@ -88,6 +91,7 @@ async def test_hand_over_with_a_difference_end_to_end(client, admin, staff_a, bu
     r = await admin.post(f"{CONSOLE}/{r.json()['id']}/confirm", json={"received_fen": 100})
     assert r.status_code == 200 and r.json()["flagged"] is False and r.json()["difference_fen"] == 0
     assert (await staff_a.get(_base(a))).json()["owed_fen"] == 0
+    assert a.id not in {x["station_id"] for x in (await admin.get(f"{CONSOLE}/owed")).json()}
 
 
 async def test_rejected_hand_over_moves_nothing(client, admin, staff_a, buyer, net):

@@ -58,6 +58,7 @@ async def test_station_cash_page_and_office_confirmation(client, settings, offic
     # the office confirms ¥27.50: the difference needs a note, then it is flagged
     r = await office.page("/console/cash-handovers")
     assert f'data-handover="{h.id}"' in r.text and a.name in r.text
+    assert f'data-owing="{a.id}"' in r.text and f'data-owing="{b.id}"' in r.text   # b owes ¥9.99, nothing handed over
     r = await office.post(f"/console/cash-handovers/{h.id}/confirm", {"received": "27.5"})
     assert 'data-field="note"' in r.text and (await CashHandover.get(id=h.id)).status == "pending"
     r = await office.post(f"/console/cash-handovers/{h.id}/confirm", {"received": "0", "note": "x"})
