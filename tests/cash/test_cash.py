@@ -12,7 +12,8 @@ from server.ledger import service as ledger
 from server.models.audit import AuditLog
 from server.models.cash import CashHandover
 from server.models.ledger import LedgerEntry, RefKind
-from tests.stations.conftest import make_network, make_paid_order, make_sku
+from tests.cash.conftest import villages
+from tests.stations.conftest import make_paid_order, make_sku
 
 CONSOLE = "/api/v1/console/cash-handovers"
 
@@ -147,7 +148,7 @@ async def test_racing_hand_overs_and_confirmations(client, on_postgres):
     from server.kit.auth import load_principal
     from tests.conftest import login, login_as
 
-    net = await make_network()
+    net = await villages()
     a = net["a"]
     buyer = await login(client)
     staff = await load_principal((await login_as(client, "station_staff", station_id=a.id)).id, None)

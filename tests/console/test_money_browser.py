@@ -17,7 +17,8 @@ from tests.console.test_browser import _browser, _signed_in
 from tests.settlement.helpers import make_statement
 from tests.stats.test_screen_browser import CHROMIUM, _until
 from tests.conftest import login
-from tests.stations.conftest import make_network, make_paid_order, make_sku
+from tests.cash.conftest import villages
+from tests.stations.conftest import make_paid_order, make_sku
 
 pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM),
                                 reason=f"{CHROMIUM} is absent (apt-get install -y chromium)")
@@ -27,7 +28,7 @@ async def test_cash_consent_pool_and_statement_in_chromium(client, settings, app
     playwright = pytest.importorskip("playwright.async_api")
     from tests.live.conftest import make_goods, make_streamer
 
-    net = await make_network()
+    net = await villages()
     a = net["a"]
     buyer = await login(client)
     await make_paid_order(buyer.id, a.id, sku=await make_sku(price=3000))

@@ -17,7 +17,8 @@ from server.models.settlement import FeeTerm
 from tests.conftest import login
 from tests.console.conftest import operator, sign_in
 from tests.settlement.helpers import make_statement
-from tests.stations.conftest import make_network, make_paid_order, make_sku
+from tests.cash.conftest import villages
+from tests.stations.conftest import make_paid_order, make_sku
 
 
 async def _staff_page(settings, station_id):
@@ -26,7 +27,7 @@ async def _staff_page(settings, station_id):
 
 
 async def test_station_cash_page_and_office_confirmation(client, settings, office):
-    net = await make_network()
+    net = await villages()
     a, b = net["a"], net["b"]
     buyer = await login(client)
     await make_paid_order(buyer.id, a.id, sku=await make_sku(price=2800))
@@ -158,7 +159,7 @@ async def test_statement_pages_scope_and_downloads(client, settings, office):
     assert r.status_code == 200 and 'data-field="period"' in r.text
     assert (await office.page(f"/console/statements/{other_st.id}")).status_code == 200
     # a station's staff sees no merchant's statement
-    net = await make_network()
+    net = await villages()
     staff = await _staff_page(settings, net["a"].id)
     assert f'data-statement="{st.id}"' not in (await staff.page("/console/statements")).text
     assert (await staff.page(f"/console/statements/{st.id}")).status_code == 404

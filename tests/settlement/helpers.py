@@ -9,12 +9,13 @@ from server.models.ledger import LedgerEntry
 from server.models.orders import OrderLine
 from server.models.settlement import Statement, StatementLine
 from server.settlement import service as settlement
-from tests.stations.conftest import make_network, make_paid_order, make_sku
+from tests.cash.conftest import villages
+from tests.stations.conftest import make_paid_order, make_sku
 
 
 async def make_statement(buyer_id: int, *, price: int = 2800):
     """(statement, order, merchant id) for a cash order at a fresh station, one line."""
-    net = await make_network()
+    net = await villages()
     sku = await make_sku(price=price)
     order = await make_paid_order(buyer_id, net["a"].id, sku=sku)
     line = await OrderLine.get(order_id=order.id)
