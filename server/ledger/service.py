@@ -7,10 +7,7 @@ never the current terms or settings), livestream commission = A*commission_bp (a
 Reversals use cumulative rounding: a fee's reversal for a refund is fee(refunded after) - fee(refunded
 before), so a line refunded in any number of parts nets to exactly zero.
 Cash taken at a station counter adds a custody pair that sums to zero: the station owes (-) and the
-platform is owed (+) the cash. A confirmed cash hand-over (现金解缴, server/cash) posts the opposite pair
-(station +received, platform -received; ref_kind cash_handover, no order): the station's debt and the
-platform's claim on it fall by the cash the county centre counted. The pair sums to zero: the cash
-was already money in when the order was paid; it only moved from the station's drawer to the centre."""
+platform is owed (+) the cash."""
 from __future__ import annotations
 
 import logging
@@ -101,8 +98,11 @@ CASH_KINDS = ("cash_custody", "cash_custody_reversal", "cash_handover")
 
 
 async def post_cash_handover(handover_id: int, station_id: int, received_fen: int, conn: Any) -> None:
-    """Post a confirmed hand-over's pair (inside the transaction that confirms it); dedup keys make
-    it once per hand-over."""
+    """Post a confirmed cash hand-over (现金解缴, server/cash) inside the transaction that confirms it:
+    station +received, platform -received (ref_kind cash_handover, no order), once per hand-over (dedup
+    keys). The station's debt and the platform's claim on it fall by the cash the county centre
+    counted; the pair sums to zero, as the cash was money in when the order was paid and only moved
+    from the station's drawer to the centre."""
     await LedgerEntry.bulk_create([
         LedgerEntry(account_type="station", account_id=station_id, kind="cash_handover", amount_fen=received_fen,
                     ref_kind=RefKind.CASH_HANDOVER, ref_id=handover_id, dedup_key=f"handover:{handover_id}:station"),
