@@ -33,10 +33,9 @@ async def test_station_cash_page_and_office_confirmation(client, settings, offic
     await make_paid_order(buyer.id, a.id, sku=await make_sku(price=2800))
     await make_paid_order(buyer.id, b.id, sku=await make_sku(price=999))
     staff = await _staff_page(settings, a.id)
-    r = await staff.page("/console/")
-    assert 'href="/console/cash"' in r.text and 'href="/console/cash-handovers"' not in r.text
     r = await staff.page("/console/cash")
     assert r.status_code == 200 and f'id="cash-{a.id}"' in r.text and f'id="cash-{b.id}"' not in r.text
+    assert 'href="/console/cash"' in r.text and 'href="/console/cash-handovers"' not in r.text   # the NAV
     assert '<b data-figure="owed">¥28.00</b>' in r.text
     url = f"/console/cash/{a.id}/handovers"
     for bad in ("0", "-5", "abc", "1.234", ""):
