@@ -259,6 +259,11 @@ class Settings(BaseSettings):
     payout_bank_success_words: list[str] = Field(default_factory=lambda: ["成功", "SUCCESS", "已成功"])
     # The bank's result file: status words meaning the line was not paid (its money returns to the balance).
     payout_bank_failure_words: list[str] = Field(default_factory=lambda: ["失败", "FAIL", "FAILED", "退回"])
+    # Statement PDFs are the statement page printed by headless Chromium (Debian packages chromium and
+    # fonts-wqy-zenhei for the Chinese text): the browser's path.
+    pdf_chromium_path: str = "/usr/bin/chromium"
+    # How long one statement PDF may take to print (seconds) before the request is refused with a 503.
+    pdf_timeout_seconds: int = Field(30, ge=1, le=300)
     wechat_pay_notify_path: str = "/api/v1/pay/wechat/notify"
     wechat_pay_refund_notify_path: str = "/api/v1/pay/wechat/refund-notify"
 

@@ -16,6 +16,7 @@ from live.schemas import (CommissionEntry, FiguresOut, PlayOut, ProductFigures, 
                           SessionsQuery, SessionView, TieInIn, TieInOut, TieInPatch, TraineeLinkIn)
 from server.inventory import service as inventory
 from server.inventory.errors import StockRefused
+from server.consent import service as consent
 from server.kit import audit, clock, runtime
 from server.kit.auth import Principal, Role
 from server.kit.db import atomic, lock_rows, on_commit
@@ -296,6 +297,9 @@ async def attach(p: Principal, session_id: int, body: TieInIn) -> TieInOut:
         raise ValidationFailed.field("sku_id", "no such SKU")
     if body.live_price > sku.list_price:
         raise ValidationFailed.field("live_price", f"the live price must not exceed the list price ({sku.list_price})")
+    # Another merchant's goods only with its consent (a proposal it accepted, or the 选品池).
+    await consent.check(s, p, sku, prod.merchant_id, live_price=body.live_price, quota=body.quota,
+                        commission_bp=s.commission_bp if body.commission_bp is None else body.commission_bp)
     limit = body.per_buyer_limit or runtime.settings().live_default_per_buyer_limit
     async with atomic() as conn:
         if await LiveSession.filter(id=s.id, status__in=OPEN).using_db(conn).count() == 0:
@@ -332,6 +336,12 @@ async def update_tiein(p: Principal, tiein_id: int, body: TieInPatch) -> TieInOu
     sku = await Sku.get(id=t.sku_id)
     if body.live_price is not None and body.live_price > sku.list_price:
         raise ValidationFailed.field("live_price", f"the live price must not exceed the list price ({sku.list_price})")
+    changed = body.model_dump(exclude_unset=True)
+    if {"live_price", "commission_bp", "add_quota"} & changed.keys():
+        rate = changed["commission_bp"] if "commission_bp" in changed else t.commission_bp
+        await consent.check(s, p, sku, t.merchant_id, live_price=body.live_price or t.live_price,
+                            commission_bp=s.commission_bp if rate is None else rate,
+                            quota=t.quota + (body.add_quota or 0))
     async with atomic() as conn:
         if await LiveSession.filter(id=s.id, status__in=OPEN).using_db(conn).count() == 0:
             raise Conflict("the session is over", code="live_session_closed")

@@ -56,6 +56,8 @@ BLUEPRINTS = [
     "server.console_api.operations",
     "miniprogram_api.settlement", "server.console_api.settlement",  # statements and fee terms (#23)
     "miniprogram_api.payouts", "server.console_api.payouts",  # payee details and payouts (#23)
+    "miniprogram_api.station_cash", "server.console_api.cash",  # station cash hand-over (#23)
+    "live.consent_api", "server.console_api.live_pool",  # live selling consent and the 选品池 (#23)
     "server.console_api.office", "server.console_web",  # the county office's desk and the web console (#22)
 ]
 

@@ -45,6 +45,7 @@ async def setup(ctx):
         from server.kit.auth import issue_token
         from server.models.accounts import User
         from server.models.catalog import Category, Product, Sku
+        from server.models.live_consent import LivePoolProduct
         from server.models.merchants import Merchant
         from server.models.stations import Station
 
@@ -54,6 +55,9 @@ async def setup(ctx):
                                  status="on_sale", brand="kazuo_vinegar", min_price=2800)
         sku = await Sku.create(product_id=p.id, spec="500ml", price=2800, list_price=3500, stock=STOCK)
         warm_sku = await Sku.create(product_id=p.id, spec="250ml", price=1600, list_price=2000, stock=STOCK)
+        # The cooperative agreed to the office's standard live terms (选品池): any livestreamer may sell it.
+        await LivePoolProduct.create(product_id=p.id, merchant_id=m.id, min_price_bp=0, max_commission_bp=2000,
+                                     agreement="bench", added_by=0)
         st = await Station.create(code="BENCH" + secrets.token_hex(3), name="十家子村服务站", level="village",
                                   services=["pickup"])
         await User.bulk_create([User(openid=f"o-flash-{i}") for i in range(buyers_n)]

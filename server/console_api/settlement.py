@@ -5,10 +5,11 @@ from sanic import Blueprint, HTTPResponse, Request
 from server.kit.auth import Role
 from server.kit.http import endpoint
 from server.kit.schemas import Page
+from server.settlement import documents
 from server.settlement import service as settlement
 from server.settlement import terms
-from server.settlement.schemas import (XLSX_CONTENT, XLSX_TYPE, FeeTermIn, FeeTermOut, FeeTermsOut, FeeTermsQuery,
-                                       SettleIn, SettleOut, StatementDetailOut, StatementOut, StatementsQuery)
+from server.settlement.schemas import (PDF_CONTENT, XLSX_CONTENT, XLSX_TYPE, FeeTermIn, FeeTermOut, FeeTermsOut,
+                                       FeeTermsQuery, SettleIn, SettleOut, StatementDetailOut, StatementOut, StatementsQuery)
 
 bp = Blueprint("console_settlement", url_prefix="/api/v1/console")
 ADMIN = (Role.admin,)
@@ -56,3 +57,12 @@ async def statement(request: Request, principal, statement_id: int):
 async def statement_xlsx(request: Request, principal, statement_id: int):
     name, body = await settlement.statement_xlsx(principal, statement_id)
     return HTTPResponse(body, content_type=XLSX_TYPE, headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+@bp.get("/settlement/statements/<statement_id:int>/pdf")
+@endpoint(summary="A statement as a PDF (the printed statement page)", roles=ADMIN, response_content=PDF_CONTENT,
+          tags=TAGS, errors=(404, 503), session_ok=True)
+async def statement_pdf(request: Request, principal, statement_id: int):
+    name, body = await documents.statement_pdf(principal, statement_id)
+    return HTTPResponse(body, content_type="application/pdf",
+                        headers={"Content-Disposition": f'attachment; filename="{name}"'})

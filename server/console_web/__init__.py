@@ -3,12 +3,13 @@ files (static/README.md), sign-in by phone + SMS code or by scanning with the mi
 it calls services only (see web.py for the page decorator, signin.py and office.py for the pages)."""
 from sanic import Blueprint
 
-from server.console_web import (live_desk, merchant_desk, office, payouts, queues, signin, station_desk, stations,
-                                statistics, taxonomy, trace, training, warehouse)
+from server.console_web import (cash, live_desk, merchant_desk, office, payouts, queues, signin, statements,
+                                station_desk, stations, statistics, taxonomy, trace, training, warehouse)
 from server.console_web.web import HERE
 
 _static = Blueprint("console_web_static", url_prefix="/console")
 _static.static("/static", str(HERE / "static"), name="console_static")
 
 bp = Blueprint.group(signin.bp, office.bp, stations.bp, taxonomy.bp, statistics.bp, trace.bp, training.bp, queues.bp,
-                       payouts.bp, merchant_desk.bp, live_desk.bp, warehouse.bp, station_desk.bp, _static)
+                       payouts.bp, merchant_desk.bp, live_desk.bp, warehouse.bp, station_desk.bp, cash.bp, statements.bp,
+                       _static)

@@ -52,6 +52,12 @@ ERRORS = {
     "bad_result_file": "银行结果文件有误，未做任何记录：",
     "transfer_unavailable": "转账到零钱需要微信支付 APIv3。",
     "not_awaiting_confirmation": "这笔款项不在待确认收款状态。",
+    # money out (#23): cash hand-over, live consent, statement PDFs
+    "handover_decided": "该解缴已处理过（可能是重复点击或他人已处理），请刷新后查看。",
+    "consent_decided": "该合作申请已处理过（可能是重复点击或主播已撤回），请刷新后查看。",
+    "live_consent_required": "这是其他商户的商品：须先取得该商户的同意（直播合作申请，且直播价、佣金、数量、日期在约定之内），"
+                             "或该商品在县电商办的选品池中且直播价、佣金在标准条款之内。",
+    "pdf_unavailable": "PDF 暂时无法生成（服务器需安装 chromium 与中文字体），请先下载 Excel 版本。",
 }
 
 # Field messages for forms, by field name (when the service's own message is not for people).

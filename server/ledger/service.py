@@ -102,6 +102,31 @@ async def post_refund(refund_id: int, order_id: int, refund_lines: list[dict], c
     await LedgerEntry.bulk_create(rows, using_db=conn)
 
 
+CASH_KINDS = ("cash_custody", "cash_custody_reversal", "cash_handover")
+
+
+async def post_cash_handover(handover_id: int, station_id: int, received_fen: int, conn: Any) -> None:
+    """Post a confirmed cash hand-over (现金解缴, server/cash) inside the transaction that confirms it:
+    station +received, platform -received (ref_kind cash_handover, no order), once per hand-over (dedup
+    keys). The station's debt and the platform's claim on it fall by the cash the county centre
+    counted; the pair sums to zero, as the cash was money in when the order was paid and only moved
+    from the station's drawer to the centre."""
+    await LedgerEntry.bulk_create([
+        LedgerEntry(account_type="station", account_id=station_id, kind="cash_handover", amount_fen=received_fen,
+                    ref_kind=RefKind.CASH_HANDOVER, ref_id=handover_id, dedup_key=f"handover:{handover_id}:station"),
+        LedgerEntry(account_type="platform", account_id=None, kind="cash_handover", amount_fen=-received_fen,
+                    ref_kind=RefKind.CASH_HANDOVER, ref_id=handover_id, dedup_key=f"handover:{handover_id}:platform"),
+    ], using_db=conn)
+
+
+async def station_cash_owed(station_id: int, conn: Any = None) -> int:
+    """Cash a station owes the platform (fen): the cash it took at its counter, less cash refunded
+    over it, less the hand-overs the centre confirmed."""
+    rows = await (LedgerEntry.filter(account_type="station", account_id=station_id, kind__in=CASH_KINDS)
+                  .using_db(conn).annotate(s=Sum("amount_fen")).values("s"))
+    return -int((rows[0]["s"] if rows else 0) or 0)
+
+
 async def balances(account_type: str | None = None, account_id: int | None = None) -> list[dict]:
     """Balances per account (fen): what the platform owes each merchant, station and livestreamer."""
     qs = LedgerEntry.all()

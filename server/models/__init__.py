@@ -18,3 +18,5 @@ from server.models.trace import Batch, BatchCorrection, BatchInspection, BatchSt
 from server.models.settlement import FeeTerm, SettledEntry, Statement, StatementLine  # noqa: F401
 from server.models.payouts import Payee, PayeeChange, PayoutBatch, PayoutLine  # noqa: F401
 from server.models.inventory import StockMove  # noqa: F401
+from server.models.cash import CashHandover  # noqa: F401
+from server.models.live_consent import LiveConsent, LivePoolProduct  # noqa: F401

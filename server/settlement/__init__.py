@@ -4,4 +4,6 @@ settleable ledger entries into per-period statements for merchants, stations and
 terms.py     fee terms per merchant / station with effective dates; recorded on order lines at payment
 service.py   periods, the settlement run (idempotent, race-safe), statements and their xlsx
 schemas.py   API shapes
-(Not yet: payouts, bank batches, station cash hand-over, payee details, live consent; see README.)"""
+documents.py payees' names, the statement as a PDF (the printed page, server/integrations/chromium.py)
+Station cash hand-over is server/cash; live selling consent is server/consent.
+(Not yet: payouts, bank batches, payee details; see README.)"""

@@ -95,3 +95,4 @@ class StatementDetailOut(StatementOut):
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 XLSX_CONTENT = {XLSX_TYPE: {"schema": {"type": "string", "format": "binary"}}}
+PDF_CONTENT = {"application/pdf": {"schema": {"type": "string", "format": "binary"}}}

@@ -5,7 +5,8 @@ An order line's entries are settleable once its order completed KAZUO_SETTLEMENT
 the period's end and while no refund is open on it (requested, approved, processing); entries posted
 after the period's end wait for the next one. A refund that succeeds after the line was settled posts
 reversals (server/ledger) that are not settled yet: they come onto the next statement as a negative
-line. Cash-custody entries are not settled here (the station cash hand-over will settle them).
+line. Cash-custody entries are not settled here (the station cash hand-over, server/cash, clears them
+when the county centre confirms the cash).
 
 Exactly once, whatever runs race: a statement is unique per payee and period and is created with its
 lines and its SettledEntry rows (unique per ledger entry) in one transaction; a run that loses a race

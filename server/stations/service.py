@@ -400,7 +400,8 @@ async def _ledger_figures(station_id: int) -> tuple[int | None, int | None]:
     by_kind = {r["kind"]: int(r["total"] or 0) for r in rows}
     fees = by_kind.get("station_fee", 0) + by_kind.get("station_fee_reversal", 0)
     # Custody entries are negative on the station's account: what it owes the platform.
-    cash = -(by_kind.get("cash_custody", 0) + by_kind.get("cash_custody_reversal", 0))
+    cash = -(by_kind.get("cash_custody", 0) + by_kind.get("cash_custody_reversal", 0)
+             + by_kind.get("cash_handover", 0))  # less the hand-overs the centre confirmed (server/cash)
     return cash, fees
 
 

@@ -19,8 +19,10 @@ class Goods:
     sku_id: int
 
 
-async def make_goods(*, price: int = 2800, list_price: int = 3500, stock: int = 100) -> Goods:
+async def make_goods(*, price: int = 2800, list_price: int = 3500, stock: int = 100, pooled: bool = True) -> Goods:
+    """pooled: the merchant agreed to standard live terms (选品池), so any livestreamer may sell it."""
     from server.models.catalog import Category, Product, Sku
+    from server.models.live_consent import LivePoolProduct
     from server.models.merchants import Merchant
 
     cat, _ = await Category.get_or_create(slug="live-test", defaults={"name": "直播测试"})
@@ -28,6 +30,9 @@ async def make_goods(*, price: int = 2800, list_price: int = 3500, stock: int = 
     p = await Product.create(merchant_id=m.id, category_id=cat.id, name="喀左老陈醋", status="on_sale",
                              images=["/media/x.jpg"], min_price=price)
     s = await Sku.create(product_id=p.id, spec="500ml", price=price, list_price=list_price, stock=stock)
+    if pooled:
+        await LivePoolProduct.create(product_id=p.id, merchant_id=m.id, min_price_bp=0, max_commission_bp=10_000,
+                                     agreement="测试：商户同意标准条款", added_by=0)
     return Goods(m.id, p.id, s.id)
 
 

@@ -37,6 +37,8 @@ def _body(path: str, method: str, obj: dict):
         return {"confirm_at_counter": True}
     if path.endswith("/assisted-orders"):
         return {"villager_id": obj["villager_id"], "lines": [{"sku_id": obj["sku_id"], "quantity": 1}]}
+    if path.endswith("/cash/handovers"):
+        return {"amount_fen": 1}
     return None
 
 
@@ -53,7 +55,8 @@ def station_routes(app):
 async def test_every_station_endpoint_is_scoped(app, client, net, staff_a, staff_b):
     obj = await _objects(client, net, staff_a)
     routes = station_routes(app)
-    assert len(routes) == 16, routes  # workspace, receive, verify, pickups x2, villagers x4, assisted x4, 代卖 x2, staff
+    # workspace, receive, verify, pickups x2, villagers x4, assisted x4, 代卖 x2, staff, cash x3
+    assert len(routes) == 19, routes
     consumer = await login(client)
     for method, template in routes:
         def url(station_id):

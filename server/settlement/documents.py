@@ -1,0 +1,58 @@
+"""Statement documents: the payees' names as people know them, and a statement as a PDF (the printed
+statement page: HTML rendered here, printed by headless Chromium, server/integrations/chromium.py)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from server.integrations import chromium
+from server.kit import clock
+from server.kit.auth import Principal
+from server.kit.money import yuan
+from server.models.accounts import User
+from server.models.live import LivestreamerProfile
+from server.models.merchants import Merchant
+from server.models.stations import Station
+from server.settlement import service as settlement
+
+_env = Environment(loader=FileSystemLoader(str(Path(__file__).parent / "templates")),
+                   autoescape=select_autoescape(default=True))
+KINDS = {"merchant": "商户", "station": "服务站", "livestreamer": "主播"}
+
+
+async def payee_names(pairs: set[tuple[str, int]]) -> dict[tuple[str, int], str]:
+    """{(account_type, account_id): name} for statements' payees (a merchant's or station's name, a
+    livestreamer's display name or nickname)."""
+    ids = {k: [i for t, i in pairs if t == k] for k in KINDS}
+    out: dict[tuple[str, int], str] = {}
+    for mid, name in await Merchant.filter(id__in=ids["merchant"]).values_list("id", "name"):
+        out[("merchant", mid)] = name
+    for sid, name in await Station.filter(id__in=ids["station"]).values_list("id", "name"):
+        out[("station", sid)] = name
+    for uid, name in await User.filter(id__in=ids["livestreamer"]).values_list("id", "nickname"):
+        out[("livestreamer", uid)] = name or ""
+    for uid, name in await LivestreamerProfile.filter(user_id__in=ids["livestreamer"]).values_list(
+            "user_id", "display_name"):
+        out[("livestreamer", uid)] = name
+    return out
+
+
+def _local(t) -> str:
+    return t.astimezone(clock.SHANGHAI).strftime("%Y-%m-%d %H:%M") if t else ""
+
+
+async def statement_html(principal: Principal, statement_id: int) -> str:
+    """The printable statement page (self-contained: inline styles, no external files)."""
+    st = await settlement.get_statement(principal, statement_id)
+    name = (await payee_names({(st.account_type, st.account_id)})).get((st.account_type, st.account_id), "")
+    return _env.get_template("statement_print.html").render(
+        st=st, title=name or f"{KINDS[st.account_type]} #{st.account_id}", kind=KINDS[st.account_type],
+        start=_local(st.period_start), end=_local(st.period_end), printed=_local(clock.now()), yuan=yuan,
+        local=_local)
+
+
+async def statement_pdf(principal: Principal, statement_id: int) -> tuple[str, bytes]:
+    """(file name, PDF bytes) of one statement in the principal's scope (404 outside it)."""
+    html = await statement_html(principal, statement_id)
+    return f"statement-{statement_id}.pdf", await chromium.print_pdf(html)
