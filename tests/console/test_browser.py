@@ -28,9 +28,11 @@ class Watch:
         page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
         page.on("pageerror", lambda e: self.errors.append(str(e)))
         page.on("request", lambda r: self.foreign.append(r.url) if not r.url.startswith(base_url) else None)
+        self.refused: list[str] = []   # named in the failure message: a console error "404" says no URL
+        page.on("response", lambda r: self.refused.append(f"{r.status} {r.url}") if r.status >= 400 else None)
 
     def check(self):
-        assert self.errors == [], self.errors
+        assert self.errors == [], (self.errors, self.refused)
         assert self.foreign == [], self.foreign
 
 
