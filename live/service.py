@@ -24,6 +24,7 @@ from server.models.catalog import Product, Sku
 from server.models.live import (LiveRoom, LiveSession, LiveSessionFigures, LiveStreamEvent, LiveTieIn,
                                 LivestreamerProfile, SessionStatus)
 from server.models.merchants import Merchant
+from live.errors import LiveCode
 
 log = logging.getLogger("kazuo.live")
 OPEN = (SessionStatus.SCHEDULED, SessionStatus.LIVE)
@@ -143,7 +144,7 @@ async def create_room(p: Principal, body: RoomIn) -> RoomOut:
     elif body.merchant_id is not None:
         raise ValidationFailed.field("merchant_id", "only a room on behalf of a merchant names one")
     if not await LivestreamerProfile.filter(user_id=p.user_id).exists():
-        raise Conflict("set up your livestreamer profile first", code="live_profile_missing")
+        raise Conflict("set up your livestreamer profile first", code=LiveCode.LIVE_PROFILE_MISSING)
     async with atomic() as conn:
         room = await LiveRoom.create(owner_id=p.user_id, title=body.title, on_behalf=body.on_behalf,
                                      merchant_id=body.merchant_id,
@@ -179,7 +180,7 @@ async def update_session(p: Principal, session_id: int, body: SessionPatch) -> S
     async with atomic() as conn:
         s = await _session_for_host(session_id, p, conn)
         if s.status not in OPEN:
-            raise Conflict("the session is over", code="live_session_closed")
+            raise Conflict("the session is over", code=LiveCode.LIVE_SESSION_CLOSED)
         fields = {k: v for k, v in body.model_dump(exclude_unset=True).items() if v is not None}
         if "scheduled_at" in fields and s.status != SessionStatus.SCHEDULED:
             raise ValidationFailed.field("scheduled_at", "the session has started")
@@ -187,7 +188,7 @@ async def update_session(p: Principal, session_id: int, body: SessionPatch) -> S
             n = await LiveSession.filter(id=s.id, status__in=OPEN).using_db(conn).update(
                 version=F("version") + 1, **fields)
             if not n:
-                raise Conflict("the session is over", code="live_session_closed")
+                raise Conflict("the session is over", code=LiveCode.LIVE_SESSION_CLOSED)
     await _changed(session_id, "session")
     return await session_out(await LiveSession.get(id=session_id))
 
@@ -245,7 +246,7 @@ async def push_url(p: Principal, session_id: int) -> PushOut:
     """The signed RTMP push URL (推流地址), for the session's livestreamer only."""
     s = await _session_for_host(session_id, p)
     if s.status not in OPEN:
-        raise Conflict("the session is over", code="live_session_closed")
+        raise Conflict("the session is over", code=LiveCode.LIVE_SESSION_CLOSED)
     url, exp = signing.push_url(runtime.settings(), s.stream_name, _epoch())
     return PushOut(push_url=url, expires_at=exp, stream_name=s.stream_name)
 
@@ -256,7 +257,7 @@ async def play_urls(session_id: int, p: Principal | None) -> PlayOut:
     if s is None or s.status == SessionStatus.CANCELLED:
         raise NotFound("session not found")
     if s.status != SessionStatus.LIVE:
-        raise Conflict("the session is not live", code="live_not_live")
+        raise Conflict("the session is not live", code=LiveCode.LIVE_NOT_LIVE)
     return PlayOut(**signing.play_urls(runtime.settings(), s.stream_name, _epoch(),
                                        p.user_id if p is not None else 0))
 
@@ -296,9 +297,9 @@ async def attach(p: Principal, session_id: int, body: TieInIn) -> TieInOut:
     limit = body.per_buyer_limit or runtime.settings().live_default_per_buyer_limit
     async with atomic() as conn:
         if await LiveSession.filter(id=s.id, status__in=OPEN).using_db(conn).count() == 0:
-            raise Conflict("the session is over", code="live_session_closed")
+            raise Conflict("the session is over", code=LiveCode.LIVE_SESSION_CLOSED)
         if await LiveTieIn.filter(session_id=s.id, sku_id=sku.id).using_db(conn).exists():
-            raise Conflict("this SKU is already tied to the session", code="live_tiein_exists")
+            raise Conflict("this SKU is already tied to the session", code=LiveCode.LIVE_TIEIN_EXISTS)
         # The quota leaves the shelf now: a guarded update, never above sellable stock.
         n = await Sku.filter(id=sku.id, stock__gte=body.quota).using_db(conn).update(stock=F("stock") - body.quota)
         if not n:
@@ -333,7 +334,7 @@ async def update_tiein(p: Principal, tiein_id: int, body: TieInPatch) -> TieInOu
         raise ValidationFailed.field("live_price", f"the live price must not exceed the list price ({sku.list_price})")
     async with atomic() as conn:
         if await LiveSession.filter(id=s.id, status__in=OPEN).using_db(conn).count() == 0:
-            raise Conflict("the session is over", code="live_session_closed")
+            raise Conflict("the session is over", code=LiveCode.LIVE_SESSION_CLOSED)
         upd: dict = {k: v for k, v in body.model_dump(exclude_unset=True).items()
                      if k in ("live_price", "per_buyer_limit", "commission_bp", "sort")}
         if "live_price" in upd and upd["live_price"] is None:
@@ -397,7 +398,7 @@ async def set_on_air(p: Principal, session_id: int, tiein_id: int | None) -> Ses
     n = await LiveSession.filter(id=s.id, status__in=OPEN).update(on_air_tiein_id=tiein_id,
                                                                   version=F("version") + 1)
     if not n:
-        raise Conflict("the session is over", code="live_session_closed")
+        raise Conflict("the session is over", code=LiveCode.LIVE_SESSION_CLOSED)
     await _changed(s.id, "on_air", {"tiein_id": tiein_id})
     return await view(s.id)
 
@@ -494,7 +495,7 @@ async def end_session(p: Principal, session_id: int) -> SessionOut:
                 await LiveSession.filter(id=s.id).using_db(conn).update(quota_returned=True)
                 await _changed(s.id, "status")
         elif not await _end(s.id, clock.now(), "admin" if p.user_id != s.livestreamer_id else "host", conn):
-            raise Conflict("the session is over", code="live_session_closed")
+            raise Conflict("the session is over", code=LiveCode.LIVE_SESSION_CLOSED)
         await audit.record(p.user_id, "live.session_end", "live_session", s.id, conn=conn)
     return await session_out(await LiveSession.get(id=s.id))
 

@@ -31,6 +31,8 @@ from server.models.fulfillment import (DeliveryPromise, FulfillmentTask, Inbound
                                        WmsOutbox)
 from server.models.orders import Order, OrderLine, OrderStatus
 from server.models.stations import Station
+from server.fulfillment.errors import FulfillmentCode
+from server.trace.errors import TraceErrorCode
 
 log = logging.getLogger("kazuo.fulfillment")
 
@@ -248,7 +250,7 @@ async def receive_inbound(note_id: int, body: ReceiveIn, *, actor_id: int) -> In
         changed = await InboundNote.filter(id=note_id, status="open").using_db(conn).update(
             status="received", received_by_id=actor_id, received_at=now)
         if not changed:
-            raise Conflict("this inbound note was already received", code="already_received")
+            raise Conflict("this inbound note was already received", code=FulfillmentCode.ALREADY_RECEIVED)
         for line_id, qty in given.items():
             await InboundLine.filter(id=line_id).using_db(conn).update(received_qty=qty)
         for line_id, qty in sorted(given.items()):
@@ -383,14 +385,15 @@ async def pick(task_id: int, sku_id: int, batch: str, quantity: int, *, actor_id
     if task is None:
         raise NotFound("task not found")
     if task.status not in (TaskStatus.PENDING, TaskStatus.PICKING):
-        raise Conflict(f"the task is {task.status}; nothing left to pick", code="task_not_pickable")
+        raise Conflict(f"the task is {task.status}; nothing left to pick",
+                       code=FulfillmentCode.TASK_NOT_PICKABLE)
     if not await InboundLine.filter(sku_id=sku_id, batch=batch, note__status="received").exists():
         raise ValidationFailed.field("batch", "no batch with this number was received for this SKU")
     from server.trace import service as trace_service
 
     if await trace_service.is_recalled(sku_id, batch):
         # 召回: the batch's units stay on the shelf until the office removes them; none may leave.
-        raise Conflict("this batch was recalled: pick another batch", code="batch_recalled",
+        raise Conflict("this batch was recalled: pick another batch", code=TraceErrorCode.BATCH_RECALLED,
                        details=[{"field": "batch", "message": "recalled"}])
     lines = await TaskLine.filter(task_id=task_id, sku_id=sku_id).order_by("id")
     if not lines:
@@ -409,14 +412,16 @@ async def pick(task_id: int, sku_id: int, batch: str, quantity: int, *, actor_id
             n = await TaskLine.filter(id=ln.id, picked_qty__lte=F("quantity") - take).using_db(conn).update(
                 picked_qty=F("picked_qty") + take)
             if not n:
-                raise Conflict("the line changed while picking; scan again", code="pick_conflict")
+                raise Conflict("the line changed while picking; scan again",
+                               code=FulfillmentCode.PICK_CONFLICT)
             await PickRecord.create(line_id=ln.id, batch=batch, quantity=take, actor_id=actor_id,
                                     source=source, using_db=conn)
             remaining -= take
             if not remaining:
                 break
         if remaining:
-            raise Conflict(f"only {quantity - remaining} more of this SKU are needed", code="over_pick",
+            raise Conflict(f"only {quantity - remaining} more of this SKU are needed",
+                           code=FulfillmentCode.OVER_PICK,
                            details=[{"field": "quantity", "message": "more than the task needs"}])
         await FulfillmentTask.filter(id=task_id, status=TaskStatus.PENDING).using_db(conn).update(
             status=TaskStatus.PICKING)
@@ -437,7 +442,8 @@ async def pack(task_id: int, body: PackIn, *, actor_id: int | None, source: str 
             raise NotFound("task not found")
         task = locked[0]
         if task.status not in (TaskStatus.PICKING, TaskStatus.PENDING):
-            raise Conflict(f"the task is {task.status}; nothing left to pack", code="task_not_packable")
+            raise Conflict(f"the task is {task.status}; nothing left to pack",
+                           code=FulfillmentCode.TASK_NOT_PACKABLE)
         lines = {ln.id: ln for ln in await TaskLine.filter(task_id=task_id).using_db(conn)}
         seen: set[int] = set()
         for i, pl in enumerate(body.lines):
@@ -448,18 +454,19 @@ async def pack(task_id: int, body: PackIn, *, actor_id: int | None, source: str 
                 raise ValidationFailed.field(f"lines[{i}].task_line_id", "listed twice")
             seen.add(pl.task_line_id)
             if ln.packed_qty + pl.quantity > ln.picked_qty:
-                raise Conflict("cannot pack units that were not picked", code="not_picked",
+                raise Conflict("cannot pack units that were not picked", code=FulfillmentCode.NOT_PICKED,
                                details=[{"field": f"lines[{i}].quantity",
                                          "message": f"{ln.picked_qty - ln.packed_qty} picked and unpacked"}])
         colds = {lines[pl.task_line_id].cold_chain for pl in body.lines}
         if len(colds) > 1:
-            raise Conflict("cold-chain and ambient goods go in separate parcels", code="mixed_cold_chain")
+            raise Conflict("cold-chain and ambient goods go in separate parcels",
+                           code=FulfillmentCode.MIXED_COLD_CHAIN)
         for pl in body.lines:
             ln = lines[pl.task_line_id]
             n = await TaskLine.filter(id=ln.id, packed_qty__lte=ln.picked_qty - pl.quantity).using_db(conn) \
                 .update(packed_qty=F("packed_qty") + pl.quantity)
             if not n:
-                raise Conflict("cannot pack units that were not picked", code="not_picked")
+                raise Conflict("cannot pack units that were not picked", code=FulfillmentCode.NOT_PICKED)
         now = clock.now()
         parcel = await Parcel.create(
             label=_new_label(), task_id=task_id, order_id=task.order_id, route=list(task.route or []),
@@ -504,7 +511,7 @@ async def pack_by_sku(task_id: int, items: list[tuple[int, int]], weight_g: int,
             if not qty:
                 break
         if qty:
-            raise Conflict("cannot pack units that were not picked", code="not_picked",
+            raise Conflict("cannot pack units that were not picked", code=FulfillmentCode.NOT_PICKED,
                            details=[{"field": f"lines[{i}].quantity", "message": "more than picked"}])
     body = PackIn(lines=[PackLineIn(task_line_id=k, quantity=v) for k, v in out.items()], weight_g=weight_g)
     return await pack(task_id, body, actor_id=None, source=source)

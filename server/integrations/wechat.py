@@ -18,6 +18,7 @@ from wechatpy.session import SessionStorage
 
 from server.kit import pools
 from server.kit.errors import AppError, RateLimited, UpstreamError
+from server.integrations.errors import IntegrationCode
 
 log = logging.getLogger("kazuo.wechat")
 
@@ -83,10 +84,11 @@ class WeChat:
                 log.warning("wechat failed without an answer: %s", exc.errmsg)
                 raise UpstreamError("WeChat is unreachable") from None
             if code == INVALID_CODE:
-                raise AppError("the WeChat login code is invalid", code="wechat_code_invalid",
+                raise AppError("the WeChat login code is invalid", code=IntegrationCode.WECHAT_CODE_INVALID,
                                status=400, details={"field": "code", "errcode": code}) from None
             if code == CODE_USED:
-                raise AppError("the WeChat login code was already used", code="wechat_code_used",
+                raise AppError("the WeChat login code was already used",
+                               code=IntegrationCode.WECHAT_CODE_USED,
                                status=400, details={"field": "code", "errcode": code}) from None
             if code == FREQ_LIMIT:
                 raise RateLimited("WeChat rate limit", retry_after=5) from None

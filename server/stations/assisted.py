@@ -23,6 +23,7 @@ from server.models.orders import Order, OrderLine, OrderStatus
 from server.models.stations import StationVillager
 from server.stations.schemas import (AssistedOrderIn, AssistedOrderQuery, OperatedMerchantOut, ProductSalesOut,
                                      SalesOut, SalesQuery, VillagerBindIn, VillagerIn, VillagerOut)
+from server.stations.errors import StationCode
 
 SMS_PURPOSE = "station_bind"
 # Orders that count as sold (paid, not cancelled); refunds are netted per line.
@@ -62,7 +63,7 @@ async def add_villager(principal: Principal, station_id: int, body: VillagerIn) 
             return _villager_out(v, body.phone)
         except IntegrityError:
             continue  # the same phone added at two counters at once: the retry finds it
-    raise Conflict("the villager is being added right now; retry", code="villager_conflict")
+    raise Conflict("the villager is being added right now; retry", code=StationCode.VILLAGER_CONFLICT)
 
 
 async def list_villagers(principal: Principal, station_id: int, q: AssistedOrderQuery) -> Page[VillagerOut]:
@@ -107,7 +108,8 @@ async def create_assisted_order(principal: Principal, station_id: int, body: Ass
 
     v, _ = await _villager(principal, station_id, body.villager_id)
     if v.bound_at is None:
-        raise Conflict("bind the villager first (SMS code or confirm at the counter)", code="villager_not_bound")
+        raise Conflict("bind the villager first (SMS code or confirm at the counter)",
+                       code=StationCode.VILLAGER_NOT_BOUND)
     data = CheckoutIn(lines=[line.model_dump() for line in body.lines], fulfilment="pickup",
                       station_id=station_id, note=body.note)
     out = await orders_service.create_order(v.user_id, data, idempotency_key=idempotency_key,

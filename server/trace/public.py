@@ -20,7 +20,7 @@ from tortoise.expressions import F
 from server.catalog import taxonomy
 from server.kit import clock, runtime
 from server.kit import redis as kr
-from server.kit.errors import NotFound, RateLimited, Unauthorized, ValidationFailed
+from server.kit.errors import KitCode, NotFound, RateLimited, Unauthorized, ValidationFailed
 from server.models.catalog import Certification, Product, Sku
 from server.models.merchants import Merchant
 from server.models.trace import (Batch, BatchCorrection, BatchInspection, BatchStatus, BatchStep, Recall,
@@ -28,6 +28,7 @@ from server.models.trace import (Batch, BatchCorrection, BatchInspection, BatchS
 from server.trace import codes
 from server.trace.schemas import ScanHint, TraceView
 from server.trace.service import batch_ns
+from server.trace.errors import TraceErrorCode
 
 log = logging.getLogger("kazuo.trace")
 
@@ -41,7 +42,7 @@ LEVEL_ORDER = {"county": 0, "town": 1, "village": 2}
 
 
 class CodeNotFound(NotFound):
-    code = "trace_code_not_found"
+    code = TraceErrorCode.TRACE_CODE_NOT_FOUND
 
 
 def _media_url(key: str) -> str:
@@ -246,11 +247,11 @@ def check_sms_signature(body: bytes, signature: str | None) -> None:
     if key is None:
         if s.env == "production":
             raise Unauthorized("KAZUO_TRACE_SMS_INBOUND_KEY is not set: inbound SMS are refused",
-                               code="bad_signature")
+                               code=KitCode.SIGNATURE_INVALID)
         return
     want = hmac.new(key.get_secret_value().encode(), body, hashlib.sha256).hexdigest()
     if not signature or not hmac.compare_digest(want, signature.strip().lower()):
-        raise Unauthorized("bad signature", code="bad_signature")
+        raise Unauthorized("bad signature", code=KitCode.SIGNATURE_INVALID)
 
 
 def parse_sms_push(body: bytes) -> list[dict]:

@@ -34,6 +34,7 @@ from server.orders import refunds
 from server.trace.schemas import (DestinationOut, DestinationParcel, DestinationsOut, RecallContactOut, RecallOut,
                                   SoldThrough)
 from server.trace.service import batch_sku_ids, invalidate_after_commit
+from server.trace.errors import TraceErrorCode
 
 log = logging.getLogger("kazuo.trace")
 # Orders that never got (or gave back) the goods are not contacted.
@@ -174,7 +175,7 @@ async def recall(admin_id: int, batch_id: int, reason: str, *, unpicked: str = "
             raise NotFound("batch not found")
         b = rows[0]
         if b.status == BatchStatus.RECALLED:
-            raise Conflict("the batch is already recalled", code="already_recalled")
+            raise Conflict("the batch is already recalled", code=TraceErrorCode.ALREADY_RECALLED)
         now = clock.now()
         await Batch.filter(id=b.id).using_db(conn).update(status=BatchStatus.RECALLED,
                                                           locked_at=b.locked_at or now)
