@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from arq import cron
 
+from live import service as live_service
 from server.trace import recall
 from server.trace import service as trace
 
@@ -14,18 +15,7 @@ async def recall_contact(ctx, contact_id: int) -> dict:
 
 async def live_withdrawn(ctx, tiein_ids: list[int]) -> int:
     """Drop the flash gates of withdrawn tie-ins and show the live rooms their new product list."""
-    from live import gate
-    from live import service as live_service
-    from server.models.live import LiveTieIn
-
-    sessions = set()
-    for tid in tiein_ids:
-        await gate.drop(tid)
-    for sid in await LiveTieIn.filter(id__in=tiein_ids).values_list("session_id", flat=True):
-        sessions.add(sid)
-    for sid in sorted(sessions):
-        await live_service.publish_view(sid, "tieins")
-    return len(sessions)
+    return await live_service.show_withdrawn(tiein_ids)
 
 
 async def sweep(ctx) -> dict:

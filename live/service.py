@@ -433,6 +433,17 @@ async def publish_view(session_id: int, kind: str) -> None:
     await events.publish(session_id, kind, (await view(session_id)).model_dump(mode="json"))
 
 
+async def show_withdrawn(tiein_ids: list[int]) -> int:
+    """After tie-ins were withdrawn (a recall): drop their flash gates and show the live rooms their new
+    product list; returns how many rooms were told."""
+    for tid in tiein_ids:
+        await gate.drop(tid)
+    sessions = set(await LiveTieIn.filter(id__in=tiein_ids).values_list("session_id", flat=True))
+    for sid in sorted(sessions):
+        await publish_view(sid, "tieins")
+    return len(sessions)
+
+
 async def _changed(session_id: int, kind: str, data: dict | None = None) -> None:
     on_commit(lambda: publish_view(session_id, kind))
 
@@ -560,6 +571,21 @@ async def reconcile(online: dict[str, datetime]) -> dict:
             if await _end(sess.id, now, "reconcile", conn):
                 ended += 1
     return {"started": started, "ended": ended}
+
+
+async def sweep() -> dict:
+    """What a lost job or a lost callback left behind: ended sessions without stored figures, flash-gate
+    holds never confirmed (rolled back)."""
+    stored = 0
+    have = LiveSessionFigures.all().values_list("session_id", flat=True)
+    for sid in await LiveSession.filter(status=SessionStatus.ENDED).exclude(id__in=await have).limit(200) \
+            .values_list("id", flat=True):
+        stored += int(await store_figures(sid))
+    given = 0
+    live_ids = LiveSession.filter(status=SessionStatus.LIVE).values_list("id", flat=True)
+    for tid in await LiveTieIn.filter(session_id__in=await live_ids, is_active=True).values_list("id", flat=True):
+        given += await gate.expire_holds(tid)
+    return {"figures_stored": stored, "holds_given_back": given}
 
 
 # ---- figures ------------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from tortoise import Tortoise
 
 from config.settings import ConfigError, Settings, get_settings
 from jobs.worker import start_inline_worker
+from server import startup
 from server.alerts import service as alerts
 from server.kit import jobs as kjobs
 from server.kit import lifecycle, metrics, migrations, pools, runtime, worker_health
@@ -126,6 +127,7 @@ def create_app(settings: Settings | None = None, name: str = "kazuo") -> Sanic:
         "AUTO_EXTEND": False,  # no sanic-ext: our own OpenAPI (README: "Why not sanic-ext")
     })
     app.ctx.settings = settings
+    startup.install()  # what lifecycle.start wires after the connections (server/startup.py)
     pools.configure(vendor_threads=settings.vendor_pool_threads, cpu_threads=settings.cpu_pool_threads)
     app.ctx.response_headers = response_headers(settings.env == "production")
     KzRequest.observe = make_observer(settings)

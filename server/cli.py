@@ -145,8 +145,10 @@ def _alive(pid: int) -> bool:
 
 
 async def _with_runtime(coro_fn):
+    from server import startup
     from server.kit import lifecycle
 
+    startup.install()
     await lifecycle.start(get_settings())
     try:
         return await coro_fn()

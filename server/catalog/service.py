@@ -13,6 +13,7 @@ from server.catalog import cache
 from server.catalog.schemas import (MAX_STOCK, CertificationIn, DiffRow, ExpiringCertOut, MerchantProductOut,
                                     ProductIn, ProductPatch, ReviewDetailOut, ReviewOut, SkuIn, SkuOut, SkuPatch)
 from server.kit import audit, clock, runtime
+from server.kit.audit import AuditEntryOut
 from server.kit.auth import Principal
 from server.kit.db import atomic, id_page, on_commit
 from server.kit.errors import Conflict, KitCode, NotFound, ValidationFailed
@@ -594,3 +595,10 @@ async def admin_product(product_id: int) -> MerchantProductOut:
     if not await Product.filter(id=product_id).exists():
         raise NotFound("product not found")
     return await product_out(product_id)
+
+
+async def audit_trail(object_type: str, object_id: int, cursor: str | None, limit: int) -> Page[AuditEntryOut]:
+    """Who did what to a product, SKU or merchant, newest first (keyset pages)."""
+    rows, next_cursor = await audit.feed(object_type=object_type, object_id=str(object_id), cursor=cursor,
+                                         limit=limit)
+    return Page[AuditEntryOut](items=[AuditEntryOut.model_validate(r) for r in rows], next_cursor=next_cursor)

@@ -20,7 +20,7 @@ from tortoise.expressions import F
 from server.fulfillment import routing, sla
 from server.fulfillment.schemas import (PromiseOut, ScanEventOut, ScanResultOut, TimelineOut, TrackingOut,
                                         TrackingParcelOut)
-from server.fulfillment.service import parcel_out, transition_order
+from server.fulfillment.parcels import parcel_out, transition_order
 from server.kit import audit, clock, jobs
 from server.kit import redis as kr
 from server.kit.auth import Principal, Role

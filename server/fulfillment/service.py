@@ -16,14 +16,15 @@ from typing import Any
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F
 
-from server.fulfillment import routing
+from server.fulfillment import routing, scans
+from server.fulfillment.parcels import label_payload, parcel_out, transition_order
 from server.fulfillment.schemas import (InboundLineOut, InboundNoteIn, InboundNoteOut, PackIn, ParcelBrief,
                                         ParcelOut, ReceiveIn, StockOut, TaskLineOut, TaskOut, TaskQuery,
                                         WaveOut)
 from server.kit import audit, clock, jobs, pools, runtime
 from server.kit import redis as kr
 from server.kit.db import atomic, id_page, lock_rows
-from server.kit.errors import AppError, Conflict, NotFound, ValidationFailed
+from server.kit.errors import Conflict, NotFound, ValidationFailed
 from server.kit.schemas import Page
 from server.models.catalog import Sku
 from server.models.fulfillment import (DeliveryPromise, FulfillmentTask, InboundLine, InboundNote, Parcel,
@@ -37,21 +38,6 @@ from server.trace.errors import TraceErrorCode
 log = logging.getLogger("kazuo.fulfillment")
 
 OPEN_TASK = (TaskStatus.PENDING, TaskStatus.PICKING, TaskStatus.PACKED)
-
-
-async def transition_order(order_id: int, expected: str, new: str, *, conn: Any,
-                           actor_id: int | None = None) -> bool:
-    """Move the order through the orders capability; False when it is not in `expected` any more."""
-    from server.orders import service as orders_service
-
-    try:
-        await orders_service.transition(order_id, expected, new, conn=conn, actor_id=actor_id)
-        return True
-    except AppError as exc:
-        if exc.status in (404, 409):
-            log.info("order %s not moved %s -> %s: %s", order_id, expected, new, exc.code)
-            return False
-        raise
 
 
 # ---- handoff (paid order -> one task at the county warehouse) -----------------------------------
@@ -188,8 +174,6 @@ async def shrink_for_refund(order_id: int, refunded: list[dict], conn: Any) -> i
     if released:
         now = clock.now()
         if await _packed_if_complete(task_id, conn, now):
-            from server.fulfillment import scans
-
             await scans.ship_if_done(task_id, conn, now)  # its parcels may all have left already
         await audit.record(None, "fulfillment.task_shrunk", "fulfillment_task", task_id,
                            {"order_id": order_id, "released": {str(k): v for k, v in released.items()}},
@@ -285,19 +269,6 @@ async def stock(sku_ids: list[int] | None = None, merchant_id: int | None = None
 
 
 # ---- tasks and waves ---------------------------------------------------------------------------
-def label_payload(label: str) -> str:
-    """What the label's QR code and Code 128 barcode carry."""
-    return f"KZP:{label}"
-
-
-def parcel_out(p: Parcel) -> ParcelOut:
-    return ParcelOut(id=p.id, label=p.label, task_id=p.task_id, order_id=p.order_id, status=p.status,
-                     direction=p.direction, route=list(p.route or []), position=p.position, moving=p.moving,
-                     weight_g=p.weight_g, cold_chain=p.cold_chain, qr_payload=label_payload(p.label),
-                     courier_company=p.courier_company, tracking_no=p.tracking_no, packed_at=p.packed_at,
-                     dispatched_at=p.dispatched_at)
-
-
 async def _tasks_out(tasks: list[FulfillmentTask], conn: Any = None) -> list[TaskOut]:
     """Tasks with their lines and parcels in three queries, whatever the page size."""
     ids = [t.id for t in tasks]
