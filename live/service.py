@@ -25,6 +25,10 @@ from server.models.live import (LiveRoom, LiveSession, LiveSessionFigures, LiveS
                                 LivestreamerProfile, SessionStatus)
 from server.models.merchants import Merchant
 from live.errors import LiveCode
+from server.models.orders import Order, OrderStatus
+from live.checkout import forget_session, load_map
+from server.models.ledger import LedgerEntry
+from server.models.training import Trainee
 
 log = logging.getLogger("kazuo.live")
 OPEN = (SessionStatus.SCHEDULED, SessionStatus.LIVE)
@@ -71,11 +75,7 @@ async def link_trainee(user_id: int, body: TraineeLinkIn, actor: Principal) -> P
         if prof is None:
             raise NotFound("livestreamer not found")
         if body.trainee_id is not None:
-            try:
-                from server.models.training import Trainee
-            except ImportError:  # the training capability is optional for this link
-                Trainee = None
-            if Trainee is not None and not await Trainee.filter(id=body.trainee_id).using_db(conn).exists():
+            if not await Trainee.filter(id=body.trainee_id).using_db(conn).exists():
                 raise ValidationFailed.field("trainee_id", "no such trainee")
         prof.trainee_id, prof.incubation_base = body.trainee_id, body.incubation_base
         await prof.save(using_db=conn, update_fields=["trainee_id", "incubation_base", "updated_at"])
@@ -86,8 +86,6 @@ async def link_trainee(user_id: int, body: TraineeLinkIn, actor: Principal) -> P
 
 async def profile(user_id: int, viewer: Principal | None) -> ProfileOut:
     """A livestreamer's profile: sessions and GMV for all; commission history for self and admins."""
-    from server.models.orders import Order, OrderStatus
-
     prof = await LivestreamerProfile.get_or_none(user_id=user_id)
     if prof is None:
         raise NotFound("livestreamer not found")
@@ -107,8 +105,6 @@ async def profile(user_id: int, viewer: Principal | None) -> ProfileOut:
     if full:
         # The settlement ledger is the truth of what the livestreamer earned: commission posted on
         # sale, reversed on refund (server/ledger).
-        from server.models.ledger import LedgerEntry
-
         entries = await LedgerEntry.filter(account_type="livestreamer", account_id=user_id).values_list(
             "order_id", "amount_fen")
         by_order: dict[int, int] = {}
@@ -460,8 +456,6 @@ async def _go_live(session_id: int, at: datetime, conn) -> bool:
 async def warm_gates(session_id: int) -> None:
     """Load the flash gates of a live session's tie-ins, and this process's map of its buy buttons,
     before the first buyer arrives (else the first crowd waits on the map's query)."""
-    from live.checkout import forget_session, load_map
-
     forget_session(session_id)  # the "not live" this process may hold goes at once
     for tid in await LiveTieIn.filter(session_id=session_id, is_active=True).values_list("id", flat=True):
         await gate.load(tid)
@@ -480,8 +474,6 @@ async def _end(session_id: int, at: datetime, by: str, conn) -> bool:
     await LiveSession.filter(id=session_id).using_db(conn).update(quota_returned=True)
 
     async def _after() -> None:
-        from live.checkout import forget_session
-
         forget_session(session_id)
         for tid in ids:
             await gate.drop(tid)

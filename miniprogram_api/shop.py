@@ -6,6 +6,7 @@ from server.catalog import query
 from server.catalog.schemas import (CategoryNode, HomeOut, ProductCardPage, ProductDetail, ProductListQuery,
                                     ShopOut)
 from server.kit.http import endpoint
+from server.catalog import query as q
 
 bp = Blueprint("mp_shop", url_prefix="/api/v1")
 TAGS = ("shop",)
@@ -34,8 +35,6 @@ async def categories(request: Request):
 @endpoint(summary="List or search products (keyset pages; stock as in_stock/low/sold_out)",
           query=ProductListQuery, response=ProductCardPage, tags=TAGS, errors=(422,))
 async def products(request: Request, query: ProductListQuery):
-    from server.catalog import query as q
-
     return _json(await q.list_products(query))
 
 
@@ -50,6 +49,4 @@ async def product(request: Request, product_id: int):
 @endpoint(summary="A merchant's shop page with a page of their products", query=ProductListQuery,
           response=ShopOut, tags=TAGS, errors=(404, 422))
 async def shop(request: Request, merchant_id: int, query: ProductListQuery):
-    from server.catalog import query as q
-
     return _json(await q.shop(merchant_id, query))

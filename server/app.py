@@ -30,6 +30,8 @@ from server.kit.http import endpoint
 from server.kit.openapi import SWAGGER_HTML, build_spec
 from server.kit.protocol import close_after_response
 from server.kit.schemas import Out
+from server.integrations.simulators import SIM_BLUEPRINTS
+from server import demo
 
 log = logging.getLogger("kazuo")
 VERSION = "0.1.0"
@@ -283,8 +285,6 @@ def create_app(settings: Settings | None = None, name: str = "kazuo") -> Sanic:
 
     modules = list(BLUEPRINTS)
     if settings.simulators_on:
-        from server.integrations.simulators import SIM_BLUEPRINTS
-
         modules += SIM_BLUEPRINTS
     for mod in modules:
         app.blueprint(importlib.import_module(mod).bp)
@@ -298,8 +298,6 @@ def create_app(settings: Settings | None = None, name: str = "kazuo") -> Sanic:
         await lifecycle.start(settings)
         await lifecycle.record_server_address(settings)
         if settings.embedded_db and settings.seed_demo_on_first_run:
-            from server import demo
-
             await demo.seed_if_empty()
 
     @app.after_server_start

@@ -11,6 +11,9 @@ from server.kit.db import atomic
 from server.kit.errors import Conflict, KitCode, NotFound, ValidationFailed
 from server.models.accounts import RoleGrant, User
 from server.accounts.errors import AccountCode
+from server.models.merchants import Merchant
+from server.models.stations import Station
+from server.kit.errors import Unauthorized
 
 log = logging.getLogger("kazuo.accounts")
 
@@ -50,8 +53,6 @@ async def wechat_login(code: str, client_ip: str) -> LoginOut:
         user.last_login_at = clock.now()
         await user.save(using_db=conn, update_fields=["session_key", "unionid", "last_login_at"])
     if not user.is_active:
-        from server.kit.errors import Unauthorized
-
         raise Unauthorized("account disabled", code=KitCode.ACCOUNT_DISABLED)
     return await login_response(user)
 
@@ -65,9 +66,6 @@ async def grant_role(user_id: int, role: Role | str, *, station_id: int | None =
                      merchant_id: int | None = None, is_head: bool = False,
                      granted_by: int | None = None) -> GrantOut:
     """Give a user a role (bound to a station or merchant where the role needs one)."""
-    from server.models.merchants import Merchant
-    from server.models.stations import Station
-
     role = Role(role).value
     if role == Role.consumer.value:
         raise ValidationFailed.field("role", "everyone is a consumer; nothing to grant")
@@ -153,8 +151,6 @@ async def set_active(user_id: int, active: bool, *, actor_id: int) -> UserAdminO
 
 async def station_id_by_code(station_code: str | None) -> int | None:
     """The id of the station with this code (None for no code); 422 naming `station` when unknown."""
-    from server.models.stations import Station
-
     if not station_code:
         return None
     station = await Station.get_or_none(code=station_code).only("id")

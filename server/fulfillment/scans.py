@@ -34,6 +34,9 @@ from server.models.stations import Station
 from server.orders import receipt
 from server.orders import service as orders_service
 from server.fulfillment.errors import FulfillmentCode
+from server.models.pickup import Pickup, PickupStatus
+from server.stations import service as stations_service
+from server.models.pickup import PickupReturn
 
 log = logging.getLogger("kazuo.logistics")
 LABEL_RE = re.compile(r"^[A-Z0-9]{1,24}$")
@@ -228,8 +231,6 @@ async def _after(after: dict, actor_id: int | None) -> None:
     if "receive" in after:
         order_id, station_id = after["receive"]
         try:
-            from server.stations import service as stations_service
-
             await stations_service.receive_at_station(order_id, station_id, actor_id=actor_id)
         except Exception:  # the sweeper (jobs/fulfillment.py) retries: the handover itself stands
             log.exception("receive_at_station failed for order %s", order_id)
@@ -456,8 +457,6 @@ async def stop_for_recall(label: str, reason: str, *, actor_id: int | None) -> s
     if p.moving:
         return "moving"
     if p.status == S.READY_FOR_PICKUP:
-        from server.models.pickup import Pickup, PickupStatus
-
         if await Pickup.filter(order_id=p.order_id, status=PickupStatus.PICKED_UP).exists():
             return "done"  # the buyer has it (the parcel keeps its last scan status)
         # Close the pickup first: a buyer at the counter must not receive recalled goods. The guard
@@ -486,10 +485,6 @@ async def request_return(principal: Principal, label: str, station_id: int | Non
 
 async def return_uncollected_orders(limit: int = 200) -> int:
     """Start the trip back for parcels whose pickup the stations capability closed as uncollected."""
-    try:
-        from server.models.pickup import PickupReturn
-    except ImportError:  # the stations capability is not installed
-        return 0
     rets = await PickupReturn.filter(created_at__lte=clock.now()).order_by("id").limit(limit * 5).values(
         "order_id", "station_id", "reason")
     started = 0

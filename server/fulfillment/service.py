@@ -34,6 +34,10 @@ from server.models.orders import Order, OrderLine, OrderStatus
 from server.models.stations import Station
 from server.fulfillment.errors import FulfillmentCode
 from server.trace.errors import TraceErrorCode
+from server.models.merchants import Merchant
+from server.trace import service as trace_service
+from server.fulfillment.schemas import PackLineIn
+from server.fulfillment import sla
 
 log = logging.getLogger("kazuo.fulfillment")
 
@@ -191,8 +195,6 @@ def _note_out(note: InboundNote, lines: list[InboundLine]) -> InboundNoteOut:
 
 async def create_inbound(body: InboundNoteIn, *, actor_id: int) -> InboundNoteOut:
     """Announce a merchant's delivery to the warehouse (入库单): SKUs, expected quantities, batches."""
-    from server.models.merchants import Merchant
-
     if not await Merchant.filter(id=body.merchant_id).exists():
         raise ValidationFailed.field("merchant_id", "no such merchant")
     sku_ids = {ln.sku_id for ln in body.lines}
@@ -360,8 +362,6 @@ async def pick(task_id: int, sku_id: int, batch: str, quantity: int, *, actor_id
                        code=FulfillmentCode.TASK_NOT_PICKABLE)
     if not await InboundLine.filter(sku_id=sku_id, batch=batch, note__status="received").exists():
         raise ValidationFailed.field("batch", "no batch with this number was received for this SKU")
-    from server.trace import service as trace_service
-
     if await trace_service.is_recalled(sku_id, batch):
         # 召回: the batch's units stay on the shelf until the office removes them; none may leave.
         raise Conflict("this batch was recalled: pick another batch", code=TraceErrorCode.BATCH_RECALLED,
@@ -452,8 +452,6 @@ async def pack(task_id: int, body: PackIn, *, actor_id: int | None, source: str 
                                scan_key=f"{parcel.id}:forward:packed", at=now,
                                data={"weight_g": body.weight_g}, using_db=conn)
         if task.mode == "local":
-            from server.fulfillment import sla
-
             for leg, due, town_id in routing.initial_promises(list(task.route or []), now):
                 await sla.add_promise(parcel.id, leg, due, town_id, conn)
         if not await _packed_if_complete(task_id, conn, now) and task.status == TaskStatus.PENDING:
@@ -464,8 +462,6 @@ async def pack(task_id: int, body: PackIn, *, actor_id: int | None, source: str 
 async def pack_by_sku(task_id: int, items: list[tuple[int, int]], weight_g: int, *,
                       source: str = "wms") -> ParcelOut:
     """Pack by (sku_id, quantity) as a WMS reports it: mapped onto the task's lines in order."""
-    from server.fulfillment.schemas import PackLineIn
-
     lines = await TaskLine.filter(task_id=task_id).order_by("id")
     if not lines:
         raise NotFound("task not found")

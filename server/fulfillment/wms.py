@@ -17,6 +17,7 @@ from server.kit import audit, clock, runtime
 from server.kit.errors import AppError, BadRequest, Conflict, KitCode, UpstreamError, ValidationFailed
 from server.models.fulfillment import Parcel, WmsInbox, WmsOutbox
 from server.fulfillment.errors import FulfillmentCode
+from server.kit.http import validation_details
 
 log = logging.getLogger("kazuo.wms")
 MAX_ATTEMPTS = 8
@@ -84,8 +85,6 @@ async def handle_inbound(headers, raw: bytes) -> WmsResultOut:
     try:
         ev = WmsEventIn.model_validate(data)
     except ValidationError as exc:
-        from server.kit.http import validation_details
-
         d = validation_details(exc, "body")
         raise ValidationFailed(f"{d[0]['field']}: {d[0]['message']}", details=d) from None
     header_id = headers.get(gateway.EVENT_HEADER.lower()) or headers.get(gateway.EVENT_HEADER)

@@ -25,6 +25,7 @@ from server.models.orders import Order, OrderLine, OrderStatus
 from server.models.payments import Payment, PaymentStatus, Refund, RefundStatus
 from server.orders import service as orders_service
 from server.orders.errors import OrderCode
+from server.fulfillment import service as fulfillment_service
 
 log = logging.getLogger("kazuo.refunds")
 S = OrderStatus
@@ -302,8 +303,6 @@ async def _apply_success(refund: Refund, conn: Any) -> None:
         await Refund.filter(id=refund.id).using_db(conn).update(restock=True)
     else:  # handed to the warehouse (a delivery order is out for delivery with its first parcel):
         # what is not picked yet stays there
-        from server.fulfillment import service as fulfillment_service
-
         await fulfillment_service.shrink_for_refund(order.id, refund.lines, conn)
     if order.refunded_fen + refund.amount_fen >= order.paid_fen:
         await orders_service.transition(order.id, REFUNDABLE, S.CLOSED, conn=conn,

@@ -32,6 +32,7 @@ from server.orders.schemas import (AdminOrderQuery, CheckoutIn, OrderEventOut, O
                                    OrderOut, OrderPage)
 from server.catalog.errors import CatalogCode
 from server.orders.errors import OrderCode
+from server.catalog.cache import invalidate_product
 
 log = logging.getLogger("kazuo.orders")
 S = OrderStatus
@@ -75,10 +76,6 @@ def _invalidate_products(product_ids: set[int]) -> None:
         return
 
     async def run():
-        try:
-            from server.catalog.cache import invalidate_product
-        except ImportError:  # the catalogue cache is optional for the orders capability
-            return
         for pid in sorted(product_ids):
             try:
                 await invalidate_product(pid)

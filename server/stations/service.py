@@ -25,6 +25,10 @@ from server.stations.network import public_station, station_out
 from server.stations.schemas import (AlertOut, AlertQuery, BuyerPickupOut, PickupListQuery, PickupOut, VerifyIn,
                                      VerifyOut, WorkspaceOut)
 from server.stations.errors import StationCode
+from server.orders import service as orders_service
+from server.stations.schemas import PublicStationOut
+from server.models.fulfillment import Parcel
+from server.models.ledger import LedgerEntry
 
 log = logging.getLogger("kazuo.stations")
 
@@ -44,8 +48,6 @@ class StationLocked(AppError):
 async def _transition(order_id: int, expected: str, new: str, *, conn: Any, actor_id: int | None,
                       **fields: Any) -> None:
     """Move an order through the orders service's guarded transition."""
-    from server.orders import service as orders_service
-
     await orders_service.transition(order_id, expected, new, conn=conn, actor_id=actor_id, **fields)
 
 
@@ -126,10 +128,6 @@ async def receive_by_order_no(principal: Principal, station_id: int, order_no: s
 
 
 async def _tracked_by_parcels(order_id: int) -> bool:
-    try:
-        from server.models.fulfillment import Parcel
-    except ImportError:  # the warehouse capability is not installed
-        return False
     return await Parcel.filter(order_id=order_id, direction="forward").exists()
 
 
@@ -317,8 +315,6 @@ async def _station_card(station_id: int):
     try:
         return await public_station(station_id)
     except NotFound:  # suspended after the parcel arrived: the buyer still needs the address
-        from server.stations.schemas import PublicStationOut
-
         st = await Station.get(id=station_id)
         return PublicStationOut.model_validate(st)
 
@@ -383,10 +379,6 @@ async def workspace(principal: Principal, station_id: int) -> WorkspaceOut:
 async def _ledger_figures(station_id: int) -> tuple[int | None, int | None]:
     """Cash the station holds for the platform (代收现金) and its service-fee earnings, from the
     station's ledger account."""
-    try:
-        from server.models.ledger import LedgerEntry
-    except ImportError:  # the ledger capability is not installed
-        return None, None
     from tortoise.functions import Sum
 
     rows = await (LedgerEntry.filter(account_type="station", account_id=station_id)

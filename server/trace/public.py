@@ -29,6 +29,11 @@ from server.trace import codes
 from server.trace.schemas import ScanHint, TraceView
 from server.trace.service import batch_ns
 from server.trace.errors import TraceErrorCode
+from server.media.storage import get_storage
+from server.trace.recall import destination_rows
+from server.models.stations import Station
+from server.kit.schemas import find_control_chars
+from server.accounts import sms
 
 log = logging.getLogger("kazuo.trace")
 
@@ -48,8 +53,6 @@ class CodeNotFound(NotFound):
 def _media_url(key: str) -> str:
     if not key:
         return ""
-    from server.media.storage import get_storage
-
     try:
         return get_storage().url(key)
     except ValueError:
@@ -62,8 +65,6 @@ def _image(ref: str) -> str:
 
 async def _sold_through(b: Batch) -> list[dict]:
     """Where goods of the batch went, as places only (the county warehouse, destination stations)."""
-    from server.trace.recall import destination_rows
-
     rows = await destination_rows(b)
     per: dict[int, dict] = {}
     county = None
@@ -73,8 +74,6 @@ async def _sold_through(b: Batch) -> list[dict]:
         sid = r["station_id"]
         if sid:
             per.setdefault(sid, {"orders": set()})["orders"].add(r["order_id"])
-    from server.models.stations import Station
-
     ids = set(per) | ({county} if county else set())
     names = {s["id"]: s for s in await Station.filter(id__in=list(ids)).values("id", "name", "level")} if ids else {}
     out = []
@@ -263,8 +262,6 @@ def parse_sms_push(body: bytes) -> list[dict]:
         raise ValidationFailed.field("body", "a JSON array of messages") from None
     if isinstance(data, dict):
         data = [data]
-    from server.kit.schemas import find_control_chars
-
     bad = find_control_chars(data)
     if bad:
         raise ValidationFailed.field(bad, "control characters are not allowed")
@@ -299,8 +296,6 @@ def _sms_answer(view: TraceView | None, code: str) -> dict:
 async def sms_inbound(messages: list[dict]) -> int:
     """Answer each new inbound SMS once (by the provider's sequence id) through send_notice."""
     import re
-
-    from server.accounts import sms
 
     s = runtime.settings()
     answered = 0

@@ -23,6 +23,9 @@ from server.trace.schemas import (BatchBrief, BatchIn, BatchOut, BatchPatch, Bat
                                   CorrectionIn, CorrectionOut, InspectionIn, InspectionOut, ItemCodesOut,
                                   StepIn, StepOut)
 from server.trace.errors import TraceErrorCode
+from server.catalog import service as catalog
+from server.models.merchants import Merchant
+from server.kit import runtime
 
 log = logging.getLogger("kazuo.trace")
 TRACE_NS = "trace"
@@ -39,8 +42,6 @@ def invalidate_after_commit(batch_id: int) -> None:
 
 # ---- scope --------------------------------------------------------------------------------------
 async def _merchant_scope(principal: Principal, merchant_id: int) -> None:
-    from server.catalog import service as catalog
-
     await catalog.merchant_in_scope(principal, merchant_id)
 
 
@@ -55,9 +56,6 @@ async def batch_in_scope(principal: Principal | None, batch_id: int, conn: Any =
     if b is None:
         raise NotFound("batch not found")
     if principal is not None:
-        from server.catalog import service as catalog
-        from server.models.merchants import Merchant
-
         m = await Merchant.filter(id=b.merchant_id).using_db(conn).first()
         if m is None or not catalog.can_manage(principal, m):
             raise NotFound("batch not found")
@@ -179,8 +177,6 @@ async def _new_trace_code(batch_id: int, conn: Any) -> str:
 async def create_batch(principal: Principal, merchant_id: int, body: BatchIn) -> BatchOut:
     """Record a production batch of one of the merchant's products, with its batch trace code."""
     await _merchant_scope(principal, merchant_id)
-    from server.models.merchants import Merchant
-
     async with atomic() as conn:
         p = await Product.filter(id=body.product_id, merchant_id=merchant_id).using_db(conn).first()
         if p is None:
@@ -337,8 +333,6 @@ def _code_out(c: TraceCode) -> CodeOut:
 async def issue_item_codes(principal: Principal, batch_id: int, count: int) -> ItemCodesOut:
     """Issue `count` more item codes (serials continue from the last); allowed on locked batches too —
     codes add labels, they change no recorded fact."""
-    from server.kit import runtime
-
     cap = runtime.settings().trace_item_codes_per_request
     if count > cap:
         raise ValidationFailed.field("count", f"at most {cap} per request")

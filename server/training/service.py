@@ -64,6 +64,8 @@ from server.training.schemas import (
     TrainingRecord,
 )
 from server.training.errors import TrainingCode
+from server.media import store_upload
+from server.media import get_storage
 
 log = logging.getLogger("kazuo.training")
 
@@ -378,8 +380,6 @@ FILE_RULES = {
 
 async def add_file(session_id: int, kind: str, data: bytes, filename: str, *, actor_id: int) -> SessionFileOut:
     """Store an archive file (checked by content) and attach it to the session."""
-    from server.media import store_upload
-
     if kind not in FILE_RULES:
         raise ValidationFailed.field("kind", "one of: " + ", ".join(FILE_RULES))
     if not await TrainingSession.filter(id=session_id).exists():
@@ -412,8 +412,6 @@ async def remove_file(session_id: int, file_id: int, *, actor_id: int) -> None:
                            {"file_id": file_id, "kind": f.kind, "key": f.media_key}, conn=conn)
     # Content-addressed keys are shared by identical uploads: delete only the last reference.
     if not await SessionFile.filter(media_key=f.media_key).exists():
-        from server.media import get_storage
-
         try:
             await get_storage().delete(f.media_key)
         except Exception:  # noqa: BLE001 - an orphaned file is harmless; the record is gone
