@@ -32,7 +32,7 @@ from server.orders.schemas import (AdminOrderQuery, CheckoutIn, OrderEventOut, O
                                    OrderOut, OrderPage)
 from server.catalog.errors import CatalogCode
 from server.orders.errors import OrderCode
-from server.catalog.cache import invalidate_product
+from server.catalog import cache as catalog_cache
 
 log = logging.getLogger("kazuo.orders")
 S = OrderStatus
@@ -78,7 +78,7 @@ def _invalidate_products(product_ids: set[int]) -> None:
     async def run():
         for pid in sorted(product_ids):
             try:
-                await invalidate_product(pid)
+                await catalog_cache.invalidate_product(pid)  # looked up at the call (tests replace it)
             except Exception:  # noqa: BLE001 - a stale cache must not fail a committed order
                 log.warning("catalog invalidation failed", extra={"product_id": pid})
 

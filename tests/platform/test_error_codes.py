@@ -7,8 +7,6 @@ import importlib
 import pathlib
 import re
 
-import pytest
-
 from server.kit.error_catalogue import declared
 from server.kit.errors import AppError, KitCode, envelope
 
