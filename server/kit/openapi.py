@@ -73,9 +73,11 @@ def build_spec(app: Sanic, *, title: str, version: str, description: str = "") -
         if meta.description:
             op["description"] = meta.description
         if meta.auth != "none":
-            # Who may call it: the roles @endpoint checks (any signed-in user when none is named).
+            # Who may call it: the roles @endpoint checks (any signed-in user when none is named;
+            # nobody need sign in when authentication is optional).
             op["x-roles"] = list(meta.roles)
-            who = ", ".join(meta.roles) if meta.roles else "any signed-in user"
+            who = ", ".join(meta.roles) if meta.roles else (
+                "any signed-in user" if meta.auth == "user" else "none (a signed-in caller is recognised)")
             op["description"] = (op.get("description", "") + f"\n\nRoles: {who}.").lstrip()
         if meta.tags:
             op["tags"] = list(meta.tags)
