@@ -363,6 +363,9 @@ class BenchContext:
 
         settings = Settings(_env_file=None, **{k[len("KAZUO_"):].lower(): v for k, v in self.env.items()
                                                if k.startswith("KAZUO_") and k != "KAZUO_WORKERS"})
+        from server import startup
+
+        startup.install()
         rt = await lifecycle.start(settings)
         try:
             yield rt

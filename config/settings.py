@@ -38,6 +38,11 @@ class Settings(BaseSettings):
     # Empty means the embedded default: an in-process Redis-compatible store (fakeredis + lupa).
     redis_url: str = ""
     redis_prefix: str = "kz:"
+    # Batched commands go on the kit's own connection (server/kit/redis.py: RESP written by hand,
+    # replies read with hiredis; measured faster under a crowd). false: redis-py's own pipelines, the
+    # library's standard path, e.g. after a redis-py upgrade that the canary test
+    # (tests/platform/test_canaries.py) says changed what the wire relies on.
+    redis_own_wire: bool = True
     # inline: the arq worker runs inside the server process; separate: `python -m server worker`.
     worker_mode: Literal["auto", "inline", "separate"] = "auto"
 
@@ -47,6 +52,10 @@ class Settings(BaseSettings):
     # Connections the kernel queues before the server accepts them. Sanic's default (100) drops the
     # excess of a burst (a flash sale opening), and a dropped SYN is retried only after a second.
     backlog: int = Field(1024, ge=16, le=65535)
+    # Requests taken up in the order they arrived, a slice per event-loop turn (server/kit/protocol.py;
+    # measured under a flash sale). false: Sanic's own protocol as it comes, e.g. after a Sanic upgrade
+    # that the canary test (tests/platform/test_canaries.py) says changed what it relies on.
+    http_arrival_order: bool = True
     # The standalone worker's CPU priority below the HTTP server's (nice, 0-19; 0 = the same). Jobs
     # wait a little during a burst instead of taking CPU from the buyers' answers.
     worker_nice: int = Field(10, ge=0, le=19)

@@ -68,8 +68,6 @@ async def check_ledger(ctx, days: int = 2) -> int:
     """Hourly: orders touched in the last days whose entries do not sum to paid - refunded (logged)."""
     from datetime import timedelta
 
-    from server.kit import clock
-
     return len(await ledger.check_invariant(since=clock.now() - timedelta(days=days)))
 
 

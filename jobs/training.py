@@ -5,12 +5,11 @@ from __future__ import annotations
 from arq import cron
 
 from server.training import outcomes
+from server.kit.errors import NotFound
 
 
 async def recompute_trainee(ctx, trainee_id: int) -> int:
     """Recompute one trainee's milestones (safe to run twice)."""
-    from server.kit.errors import NotFound
-
     try:
         return len(await outcomes.record_milestones(trainee_id))
     except NotFound:

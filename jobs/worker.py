@@ -15,6 +15,7 @@ from arq import cron, func
 from arq.worker import Worker
 
 from config.settings import Settings, get_settings
+from server import startup
 from server.kit import lifecycle, metrics, pools, runtime, worker_health
 from server.kit import logging as kzlog
 
@@ -242,6 +243,7 @@ async def serve(settings: Settings) -> None:
     except Exception as exc:  # noqa: BLE001 - Redis not reachable yet: KAZUO_PUBLIC_BASE_URL or host:port
         log.warning("the server's address could not be read (%r); using %s", exc, settings.base_url)
     pools.configure(vendor_threads=settings.vendor_pool_threads, cpu_threads=settings.cpu_pool_threads)
+    startup.install()
     sup = Supervisor(settings, connect=lambda: lifecycle.start(settings))
 
     def on_signal(sig: signal.Signals) -> None:

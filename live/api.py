@@ -12,13 +12,16 @@ import orjson
 from sanic import Blueprint, HTTPResponse, Request
 
 from live import checkout, events, figures, service, share, signing
-from live.schemas import (BuyNowIn, FiguresOut, OnAirIn, PlayOut, ProfileIn, ProfileOut, PushOut, RoomIn, RoomOut,
-                          SessionIn, SessionOut, SessionPatch, SessionsQuery, SessionView, ShareOut, TicketOut,
-                          TieInIn, TieInOut, TieInPatch, TraineeLinkIn)
+from live.schemas import (BuyNowIn, CallbackOut, FiguresOut, OnAirIn, PlayOut, ProfileIn, ProfileOut, PushOut,
+                          RoomIn, RoomOut, SessionIn, SessionOut, SessionPatch, SessionsQuery, SessionView,
+                          ShareOut, TicketOut, TieInIn, TieInOut, TieInPatch, TraineeLinkIn)
 from server.kit import clock, runtime
 from server.kit.auth import Role, authenticate, decode_token
-from server.kit.errors import AppError, BadRequest, Forbidden, NotFound, Unauthorized, ValidationFailed
+from server.kit.errors import (AppError, BadRequest, Forbidden, KitCode, NotFound, Unauthorized,
+                               ValidationFailed)
 from server.kit.http import MAX_ID, endpoint
+from server.kit.schemas import Page
+from live.errors import LiveCode
 
 log = logging.getLogger("kazuo.live.api")
 bp = Blueprint("live", url_prefix="/api/v1/live")
@@ -72,7 +75,7 @@ async def create_session(request: Request, principal, room_id: int, body: Sessio
 
 @bp.get("/sessions")
 @endpoint(summary="Sessions, newest first (mine=true: my own, any status)", auth="optional",
-          query=SessionsQuery, tags=TAGS)
+          query=SessionsQuery, response=Page[SessionOut], tags=TAGS)
 async def list_sessions(request: Request, principal, query: SessionsQuery):
     return await service.list_sessions(principal, query)
 
@@ -176,14 +179,14 @@ async def on_air(request: Request, principal, session_id: int, body: OnAirIn):
 async def buy_now(request: Request, session_id: int, body: BuyNowIn):
     header = request.headers.get("authorization")
     if not header or not header.startswith("Bearer "):
-        raise Unauthorized("missing bearer token", code="missing_token")
+        raise Unauthorized("missing bearer token", code=KitCode.MISSING_TOKEN)
     # Signature, expiry, issuer and audience: no database, no Redis. Revocation and disabled accounts
     # are checked before anything is written (by the worker for a queued ticket, see checkout.buy_now).
     claims = decode_token(header[7:].strip())
     try:
         user_id = int(claims["sub"])
     except (TypeError, ValueError):
-        raise Unauthorized("invalid token", code="invalid_token") from None
+        raise Unauthorized("invalid token", code=KitCode.INVALID_TOKEN) from None
     key = request.headers.get("idempotency-key")
     if key is not None and not (1 <= len(key.strip()) <= 64 and key.strip().isprintable()):
         raise ValidationFailed.field("Idempotency-Key", "1-64 printable characters")
@@ -210,7 +213,7 @@ async def ticket(request: Request, principal, ticket: str):
 # ---- Aliyun Live stream callback ----------------------------------------------------------------
 @bp.get("/aliyun/stream-callback")
 @endpoint(summary="Aliyun Live publish / publish_done callback (signed with ALI-LIVE-SIGNATURE)",
-          tags=("live: aliyun",), errors=(400, 403))
+          response=CallbackOut, tags=("live: aliyun",), errors=(400, 403))
 async def stream_callback(request: Request):
     s = runtime.settings()
     why = signing.verify_callback(s, {k.lower(): v for k, v in request.headers.items()},
@@ -218,17 +221,17 @@ async def stream_callback(request: Request):
     if why is not None:
         log.warning("live callback refused: %s", why, extra={"remote": request.remote_addr or request.ip,
                                                               "query": request.query_string[:300]})
-        raise Forbidden(f"callback refused: {why}", code="live_callback_refused")
+        raise Forbidden(f"callback refused: {why}", code=LiveCode.LIVE_CALLBACK_REFUSED)
     action = request.args.get("action", "")
     stream = request.args.get("id", "")
     app_name = request.args.get("appname", "")
     ts = request.args.get("time", "")
     if action not in ("publish", "publish_done"):
-        raise BadRequest("action: publish or publish_done", code="live_callback_invalid")
+        raise BadRequest("action: publish or publish_done", code=LiveCode.LIVE_CALLBACK_INVALID)
     if not STREAM_RE.match(stream) or not STREAM_RE.match(app_name or "-"):
-        raise BadRequest("id/appname: not a stream name", code="live_callback_invalid")
+        raise BadRequest("id/appname: not a stream name", code=LiveCode.LIVE_CALLBACK_INVALID)
     if not ts.isdigit() or len(ts) > 11:
-        raise BadRequest("time: unix seconds", code="live_callback_invalid")
+        raise BadRequest("time: unix seconds", code=LiveCode.LIVE_CALLBACK_INVALID)
     outcome = await service.stream_callback(action, stream, app_name, int(ts))
     return {"ok": True, "outcome": outcome}
 

@@ -23,7 +23,7 @@ from server.kit import clock, runtime
 from server.kit import redis as kr
 from server.kit.auth import load_principal
 from server.kit.db import lock_rows, on_commit
-from server.kit.errors import AppError, Conflict, NotFound, Unauthorized, ValidationFailed
+from server.kit.errors import AppError, Conflict, KitCode, NotFound, Unauthorized, ValidationFailed
 from server.kit.jobs import job_record
 from server.models.catalog import Sku
 from server.models.live import LivePurchase, LiveSession, LiveTieIn, SessionStatus
@@ -31,18 +31,19 @@ from server.models.orders import OrderLine
 from server.orders import hooks
 from server.orders import service as orders
 from server.orders.schemas import CheckoutIn
+from live.errors import LiveCode
 
 log = logging.getLogger("kazuo.live.checkout")
 FIELD = "source.session_id"
 
 
 def _sold_out(tiein_id: int, sku_id: int) -> Conflict:
-    return Conflict("sold out in this live session", code="live_sold_out",
+    return Conflict("sold out in this live session", code=LiveCode.LIVE_SOLD_OUT,
                     details={"tiein_id": tiein_id, "sku_id": sku_id})
 
 
 def _over_limit(tiein_id: int, sku_id: int, limit: int) -> Conflict:
-    return Conflict(f"at most {limit} per buyer in this live session", code="live_buyer_limit",
+    return Conflict(f"at most {limit} per buyer in this live session", code=LiveCode.LIVE_BUYER_LIMIT,
                     details={"tiein_id": tiein_id, "sku_id": sku_id, "per_buyer_limit": limit})
 
 
@@ -107,7 +108,8 @@ async def resolve(ctx: hooks.SourceContext) -> hooks.SourceResult:
         if ctx.holds:
             # Admitted on air at the live price; the session ended before the worker wrote the
             # order: not at the shelf price behind the buyer's back.
-            raise Conflict("the live session ended before the order was written", code="live_session_ended")
+            raise Conflict("the live session ended before the order was written",
+                           code=LiveCode.LIVE_SESSION_CLOSED)
         window = timedelta(hours=runtime.settings().live_attribution_window_hours)
         ended_at = (await LiveSession.filter(id=sid).using_db(ctx.conn).values_list("ended_at", flat=True))[0]
         if ended_at is None or clock.now() > ended_at + window:
@@ -356,7 +358,7 @@ async def buy_now(buyer_id: int, token_version: int, session_id: int, data, idem
         # an ended one within its window attributes at the shelf price).
         principal = await verify()
         if principal.user_id != buyer_id:
-            raise Unauthorized("invalid token", code="invalid_token")
+            raise Unauthorized("invalid token", code=KitCode.INVALID_TOKEN)
         order = await orders.create_order(buyer_id, CheckoutIn.model_validate(_checkout_body(session_id, data)),
                                           idempotency_key=idempotency_key)
         rec = {"status": "placed", "session_id": session_id, "sku_id": data.sku_id, "qty": data.quantity}
@@ -437,7 +439,8 @@ async def place_order(ticket: str) -> str:
     except Exception as exc:  # noqa: BLE001 - the buyer is told why; the hold goes back (once)
         if not isinstance(exc, AppError):
             log.exception("queued live order failed", extra={"ticket": ticket})
-            exc = AppError("the order could not be written; try again", code="internal_error", status=500)
+            exc = AppError("the order could not be written; try again",
+                           code=KitCode.INTERNAL_ERROR, status=500)
         await gate.give_back(tiein_id, buyer, qty, ticket)
         rec.update(status="failed", error={"status": exc.status, **exc.body()["error"]})
     else:

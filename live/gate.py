@@ -16,6 +16,7 @@ from pathlib import Path
 from server.kit import clock, metrics
 from server.kit import redis as kr
 from server.kit.db import detached
+from server.models.live import LivePurchase, LiveTieIn
 
 log = logging.getLogger("kazuo.live.gate")
 LUA_DIR = Path(__file__).parent / "lua"
@@ -143,8 +144,6 @@ async def give_back(tiein_id: int, buyer_id: int, qty: int, hold: str = "", *,
 
 async def load(tiein_id: int) -> int:
     """Reload the gate from the database (the truth); returns the gate's remaining units."""
-    from server.models.live import LivePurchase, LiveTieIn
-
     _forget_sold_out(tiein_id)
     k = _keys(tiein_id)
     left = -1
@@ -188,8 +187,6 @@ async def maybe_repair(tiein_id: int) -> bool:
     a second across processes). Returns whether it was behind."""
     if not await kr.redis().set(kr.key("live", "gate", tiein_id, "checked"), 1, nx=True, ex=REPAIR_EVERY_S):
         return False
-    from server.models.live import LiveTieIn
-
     row = await LiveTieIn.filter(id=tiein_id).values_list("remaining", flat=True)
     k = _keys(tiein_id)
     pipe = kr.redis().pipeline(transaction=False)

@@ -6,8 +6,7 @@ import logging
 
 from arq import cron
 
-from live import gate, service
-from server.models.live import LiveSession, LiveSessionFigures, LiveTieIn, SessionStatus
+from live import aliyun_live, checkout, service
 
 log = logging.getLogger("kazuo.live.jobs")
 
@@ -19,24 +18,13 @@ async def store_figures(ctx, session_id: int) -> bool:
 
 async def reconcile(ctx) -> dict:
     """Match session states to DescribeLiveStreamsOnlineList (a missed callback cannot strand one)."""
-    from live import aliyun_live
-
     online = await aliyun_live.online_streams()
     return await service.reconcile(online)
 
 
 async def sweep(ctx) -> dict:
     """Ended sessions without stored figures; flash-gate holds never confirmed (rolled back)."""
-    stored = 0
-    have = LiveSessionFigures.all().values_list("session_id", flat=True)
-    for sid in await LiveSession.filter(status=SessionStatus.ENDED).exclude(id__in=await have).limit(200) \
-            .values_list("id", flat=True):
-        stored += int(await service.store_figures(sid))
-    given = 0
-    live_ids = LiveSession.filter(status=SessionStatus.LIVE).values_list("id", flat=True)
-    for tid in await LiveTieIn.filter(session_id__in=await live_ids, is_active=True).values_list("id", flat=True):
-        given += await gate.expire_holds(tid)
-    return {"figures_stored": stored, "holds_given_back": given}
+    return await service.sweep()
 
 
 async def _reconcile_cron(ctx) -> None:
@@ -48,8 +36,6 @@ async def _reconcile_cron(ctx) -> None:
 
 async def place_order(ctx, ticket: str) -> str:
     """Write the order of a buyer the flash gate admitted (the buy button's queue)."""
-    from live import checkout
-
     return await checkout.place_order(ticket)
 
 

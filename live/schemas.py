@@ -233,3 +233,8 @@ class ProfileOut(Out):
     commission_fen: int | None = Field(None, description="the livestreamer and admins only")
     recent_sessions: list[ProfileSession]
     commissions: list[CommissionEntry] | None = None
+
+
+class CallbackOut(Out):
+    ok: bool
+    outcome: str = Field(description="what the callback did (duplicate, or what it changed)")

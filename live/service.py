@@ -28,6 +28,11 @@ from server.models.live import (LiveRoom, LiveSession, LiveSessionFigures, LiveS
                                 LivestreamerProfile, SessionStatus)
 from server.models.merchants import Merchant
 from server.trace import hooks as trace_hooks
+from live.errors import LiveCode
+from server.models.orders import Order, OrderStatus
+from live.checkout import forget_session, load_map
+from server.models.ledger import LedgerEntry
+from server.models.training import Trainee
 
 log = logging.getLogger("kazuo.live")
 OPEN = (SessionStatus.SCHEDULED, SessionStatus.LIVE)
@@ -74,11 +79,7 @@ async def link_trainee(user_id: int, body: TraineeLinkIn, actor: Principal) -> P
         if prof is None:
             raise NotFound("livestreamer not found")
         if body.trainee_id is not None:
-            try:
-                from server.models.training import Trainee
-            except ImportError:  # the training capability is optional for this link
-                Trainee = None
-            if Trainee is not None and not await Trainee.filter(id=body.trainee_id).using_db(conn).exists():
+            if not await Trainee.filter(id=body.trainee_id).using_db(conn).exists():
                 raise ValidationFailed.field("trainee_id", "no such trainee")
         prof.trainee_id, prof.incubation_base = body.trainee_id, body.incubation_base
         await prof.save(using_db=conn, update_fields=["trainee_id", "incubation_base", "updated_at"])
@@ -89,8 +90,6 @@ async def link_trainee(user_id: int, body: TraineeLinkIn, actor: Principal) -> P
 
 async def profile(user_id: int, viewer: Principal | None) -> ProfileOut:
     """A livestreamer's profile: sessions and GMV for all; commission history for self and admins."""
-    from server.models.orders import Order, OrderStatus
-
     prof = await LivestreamerProfile.get_or_none(user_id=user_id)
     if prof is None:
         raise NotFound("livestreamer not found")
@@ -110,8 +109,6 @@ async def profile(user_id: int, viewer: Principal | None) -> ProfileOut:
     if full:
         # The settlement ledger is the truth of what the livestreamer earned: commission posted on
         # sale, reversed on refund (server/ledger).
-        from server.models.ledger import LedgerEntry
-
         entries = await LedgerEntry.filter(account_type="livestreamer", account_id=user_id).values_list(
             "order_id", "amount_fen")
         by_order: dict[int, int] = {}
@@ -147,7 +144,7 @@ async def create_room(p: Principal, body: RoomIn) -> RoomOut:
     elif body.merchant_id is not None:
         raise ValidationFailed.field("merchant_id", "only a room on behalf of a merchant names one")
     if not await LivestreamerProfile.filter(user_id=p.user_id).exists():
-        raise Conflict("set up your livestreamer profile first", code="live_profile_missing")
+        raise Conflict("set up your livestreamer profile first", code=LiveCode.LIVE_PROFILE_MISSING)
     async with atomic() as conn:
         room = await LiveRoom.create(owner_id=p.user_id, title=body.title, on_behalf=body.on_behalf,
                                      merchant_id=body.merchant_id,
@@ -183,7 +180,7 @@ async def update_session(p: Principal, session_id: int, body: SessionPatch) -> S
     async with atomic() as conn:
         s = await _session_for_host(session_id, p, conn)
         if s.status not in OPEN:
-            raise Conflict("the session is over", code="live_session_closed")
+            raise Conflict("the session is over", code=LiveCode.LIVE_SESSION_CLOSED)
         fields = {k: v for k, v in body.model_dump(exclude_unset=True).items() if v is not None}
         if "scheduled_at" in fields and s.status != SessionStatus.SCHEDULED:
             raise ValidationFailed.field("scheduled_at", "the session has started")
@@ -191,7 +188,7 @@ async def update_session(p: Principal, session_id: int, body: SessionPatch) -> S
             n = await LiveSession.filter(id=s.id, status__in=OPEN).using_db(conn).update(
                 version=F("version") + 1, **fields)
             if not n:
-                raise Conflict("the session is over", code="live_session_closed")
+                raise Conflict("the session is over", code=LiveCode.LIVE_SESSION_CLOSED)
     await _changed(session_id, "session")
     return await session_out(await LiveSession.get(id=session_id))
 
@@ -249,7 +246,7 @@ async def push_url(p: Principal, session_id: int) -> PushOut:
     """The signed RTMP push URL (推流地址), for the session's livestreamer only."""
     s = await _session_for_host(session_id, p)
     if s.status not in OPEN:
-        raise Conflict("the session is over", code="live_session_closed")
+        raise Conflict("the session is over", code=LiveCode.LIVE_SESSION_CLOSED)
     url, exp = signing.push_url(runtime.settings(), s.stream_name, _epoch())
     return PushOut(push_url=url, expires_at=exp, stream_name=s.stream_name)
 
@@ -260,7 +257,7 @@ async def play_urls(session_id: int, p: Principal | None) -> PlayOut:
     if s is None or s.status == SessionStatus.CANCELLED:
         raise NotFound("session not found")
     if s.status != SessionStatus.LIVE:
-        raise Conflict("the session is not live", code="live_not_live")
+        raise Conflict("the session is not live", code=LiveCode.LIVE_NOT_LIVE)
     return PlayOut(**signing.play_urls(runtime.settings(), s.stream_name, _epoch(),
                                        p.user_id if p is not None else 0))
 
@@ -303,7 +300,7 @@ async def attach(p: Principal, session_id: int, body: TieInIn) -> TieInOut:
     limit = body.per_buyer_limit or runtime.settings().live_default_per_buyer_limit
     async with atomic() as conn:
         if await LiveSession.filter(id=s.id, status__in=OPEN).using_db(conn).count() == 0:
-            raise Conflict("the session is over", code="live_session_closed")
+            raise Conflict("the session is over", code=LiveCode.LIVE_SESSION_CLOSED)
         if await LiveTieIn.filter(session_id=s.id, sku_id=sku.id).using_db(conn).exists():
             raise Conflict("this SKU is already tied to the session", code="live_tiein_exists")
         t = await LiveTieIn.create(session_id=s.id, sku_id=sku.id, product_id=prod.id,
@@ -344,7 +341,7 @@ async def update_tiein(p: Principal, tiein_id: int, body: TieInPatch) -> TieInOu
                             quota=t.quota + (body.add_quota or 0))
     async with atomic() as conn:
         if await LiveSession.filter(id=s.id, status__in=OPEN).using_db(conn).count() == 0:
-            raise Conflict("the session is over", code="live_session_closed")
+            raise Conflict("the session is over", code=LiveCode.LIVE_SESSION_CLOSED)
         upd: dict = {k: v for k, v in body.model_dump(exclude_unset=True).items()
                      if k in ("live_price", "per_buyer_limit", "commission_bp", "sort")}
         if "live_price" in upd and upd["live_price"] is None:
@@ -443,7 +440,7 @@ async def set_on_air(p: Principal, session_id: int, tiein_id: int | None) -> Ses
     n = await LiveSession.filter(id=s.id, status__in=OPEN).update(on_air_tiein_id=tiein_id,
                                                                   version=F("version") + 1)
     if not n:
-        raise Conflict("the session is over", code="live_session_closed")
+        raise Conflict("the session is over", code=LiveCode.LIVE_SESSION_CLOSED)
     await _changed(s.id, "on_air", {"tiein_id": tiein_id})
     return await view(s.id)
 
@@ -479,6 +476,17 @@ async def publish_view(session_id: int, kind: str) -> None:
     await events.publish(session_id, kind, (await view(session_id)).model_dump(mode="json"))
 
 
+async def show_withdrawn(tiein_ids: list[int]) -> int:
+    """After tie-ins were withdrawn (a recall): drop their flash gates and show the live rooms their new
+    product list; returns how many rooms were told."""
+    for tid in tiein_ids:
+        await gate.drop(tid)
+    sessions = set(await LiveTieIn.filter(id__in=tiein_ids).values_list("session_id", flat=True))
+    for sid in sorted(sessions):
+        await publish_view(sid, "tieins")
+    return len(sessions)
+
+
 async def _changed(session_id: int, kind: str, data: dict | None = None) -> None:
     on_commit(lambda: publish_view(session_id, kind))
 
@@ -495,8 +503,6 @@ async def _go_live(session_id: int, at: datetime, conn) -> bool:
 async def warm_gates(session_id: int) -> None:
     """Load the flash gates of a live session's tie-ins, and this process's map of its buy buttons,
     before the first buyer arrives (else the first crowd waits on the map's query)."""
-    from live.checkout import forget_session, load_map
-
     forget_session(session_id)  # the "not live" this process may hold goes at once
     for tid in await LiveTieIn.filter(session_id=session_id, is_active=True).values_list("id", flat=True):
         await gate.load(tid)
@@ -515,8 +521,6 @@ async def _end(session_id: int, at: datetime, by: str, conn) -> bool:
     await LiveSession.filter(id=session_id).using_db(conn).update(quota_returned=True)
 
     async def _after() -> None:
-        from live.checkout import forget_session
-
         forget_session(session_id)
         for tid in ids:
             await gate.drop(tid)
@@ -541,7 +545,7 @@ async def end_session(p: Principal, session_id: int) -> SessionOut:
                 await LiveSession.filter(id=s.id).using_db(conn).update(quota_returned=True)
                 await _changed(s.id, "status")
         elif not await _end(s.id, clock.now(), "admin" if p.user_id != s.livestreamer_id else "host", conn):
-            raise Conflict("the session is over", code="live_session_closed")
+            raise Conflict("the session is over", code=LiveCode.LIVE_SESSION_CLOSED)
         await audit.record(p.user_id, "live.session_end", "live_session", s.id, conn=conn)
     return await session_out(await LiveSession.get(id=s.id))
 
@@ -606,6 +610,21 @@ async def reconcile(online: dict[str, datetime]) -> dict:
             if await _end(sess.id, now, "reconcile", conn):
                 ended += 1
     return {"started": started, "ended": ended}
+
+
+async def sweep() -> dict:
+    """What a lost job or a lost callback left behind: ended sessions without stored figures, flash-gate
+    holds never confirmed (rolled back)."""
+    stored = 0
+    have = LiveSessionFigures.all().values_list("session_id", flat=True)
+    for sid in await LiveSession.filter(status=SessionStatus.ENDED).exclude(id__in=await have).limit(200) \
+            .values_list("id", flat=True):
+        stored += int(await store_figures(sid))
+    given = 0
+    live_ids = LiveSession.filter(status=SessionStatus.LIVE).values_list("id", flat=True)
+    for tid in await LiveTieIn.filter(session_id__in=await live_ids, is_active=True).values_list("id", flat=True):
+        given += await gate.expire_holds(tid)
+    return {"figures_stored": stored, "holds_given_back": given}
 
 
 # ---- figures ------------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from server.kit.schemas import Page
 from server.media import IMAGE_KINDS, read_upload, store_upload
 from server.merchants import service as merchants
 from server.merchants.schemas import ApplicationIn, MerchantOut, SmsCodeIn, SmsCodeOut
+from server.kit import runtime
 
 bp = Blueprint("mp_merchant", url_prefix="/api/v1/merchant")
 TAGS = ("merchant",)
@@ -147,8 +148,6 @@ async def upload_image_default(request: Request, principal):
 
 
 async def _store_image(request: Request) -> ImageOut:
-    from server.kit import runtime
-
     data, filename = read_upload(request, "file")
     stored = await store_upload(data, kind="product", filename=filename, allowed=IMAGE_KINDS,
                                 max_bytes=runtime.settings().media_image_max_bytes)

@@ -4,6 +4,7 @@ from sanic import Blueprint, Request
 from server.kit.auth import Role
 from server.kit.http import endpoint
 from server.ledger import service as ledger
+from server.ledger.schemas import MerchantBalancesOut
 from server.orders import receipt, refunds
 from server.orders import service as orders
 from server.orders.refunds import RefundOut
@@ -122,7 +123,8 @@ async def merchant_reject(request: Request, principal, refund_id: int, body: Dec
 
 
 @bp.get("/merchant/balance")
-@endpoint(summary="My settlement balance (fen)", roles=(Role.merchant,), tags=MERCHANT_TAGS)
+@endpoint(summary="My settlement balance (fen)", roles=(Role.merchant,), response=MerchantBalancesOut,
+          tags=MERCHANT_TAGS)
 async def merchant_balance(request: Request, principal):
     out = []
     for mid in sorted(principal.merchant_ids):

@@ -16,18 +16,22 @@ from tortoise import Tortoise
 
 from config.settings import ConfigError, Settings, get_settings
 from jobs.worker import start_inline_worker
+from server import startup
 from server.alerts import service as alerts
 from server.kit import jobs as kjobs
 from server.kit import lifecycle, metrics, migrations, pools, runtime, worker_health
 from server.kit import logging as kzlog
 from server.kit.auth import watch_principal_changes
 from server.kit.context import KzRequest, response_headers
-from server.kit.errors import AppError, ServiceUnavailable, Unauthorized, unavailable
+from server.kit.error_catalogue import catalogue, catalogue_html
+from server.kit.errors import AppError, KitCode, ServiceUnavailable, Unauthorized, envelope, unavailable
 from server.kit.observe import make_observer
 from server.kit.http import endpoint
 from server.kit.openapi import SWAGGER_HTML, build_spec
 from server.kit.protocol import close_after_response
 from server.kit.schemas import Out
+from server.integrations.simulators import SIM_BLUEPRINTS
+from server import demo
 
 log = logging.getLogger("kazuo")
 VERSION = "0.1.0"
@@ -77,14 +81,15 @@ def _dumps(obj) -> str:
 
 
 def _error_response(status: int, code: str, message: str, details=None, headers=None) -> HTTPResponse:
-    return HTTPResponse(orjson.dumps({"error": {"code": code, "message": message, "details": details}}),
+    return HTTPResponse(orjson.dumps(envelope(code, message, details)),
                         status=status, content_type="application/json", headers=headers)
 
 
 def _sanic_code(exc: SanicException) -> str:
-    return {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 408: "request_timeout",
-            413: "payload_too_large", 416: "range_not_satisfiable", 417: "expectation_failed",
-            503: "service_unavailable"}.get(exc.status_code, "http_error")
+    return {400: KitCode.BAD_REQUEST, 404: KitCode.NOT_FOUND, 405: KitCode.METHOD_NOT_ALLOWED,
+            408: KitCode.REQUEST_TIMEOUT, 413: KitCode.PAYLOAD_TOO_LARGE,
+            416: KitCode.RANGE_NOT_SATISFIABLE, 417: KitCode.EXPECTATION_FAILED,
+            503: KitCode.SERVICE_UNAVAILABLE}.get(exc.status_code, KitCode.HTTP_ERROR)
 
 
 def _allowed_methods(request: Request) -> str:
@@ -127,6 +132,7 @@ def create_app(settings: Settings | None = None, name: str = "kazuo") -> Sanic:
         "AUTO_EXTEND": False,  # no sanic-ext: our own OpenAPI (README: "Why not sanic-ext")
     })
     app.ctx.settings = settings
+    startup.install()  # what lifecycle.start wires after the connections (server/startup.py)
     pools.configure(vendor_threads=settings.vendor_pool_threads, cpu_threads=settings.cpu_pool_threads)
     app.ctx.response_headers = response_headers(settings.env == "production")
     KzRequest.observe = make_observer(settings)
@@ -153,25 +159,25 @@ def create_app(settings: Settings | None = None, name: str = "kazuo") -> Sanic:
             return _error_response(exc.status_code, _sanic_code(exc), message, headers=headers or None)
         if unavailable(exc):
             log.error("dependency unavailable: %r", exc)
-            return _error_response(503, "service_unavailable", "a backing service is unavailable",
+            return _error_response(503, KitCode.SERVICE_UNAVAILABLE, "a backing service is unavailable",
                                    headers={"Retry-After": "5"})
         if isinstance(exc, DoesNotExist):
-            return _error_response(404, "not_found", "not found")
+            return _error_response(404, KitCode.NOT_FOUND, "not found")
         if isinstance(exc, FieldValidationError):
             # A value that cannot fit its column (an over-long label in a lookup, say) is bad input;
             # Tortoise's message starts with the field name ("label: Length of ... > 24").
             field, _, reason = str(exc).partition(": ")
             log.warning("field validation error reached the handler: %s", exc)
-            return _error_response(422, "validation_failed", f"{field}: {reason[:200] or 'invalid'}",
+            return _error_response(422, KitCode.VALIDATION_FAILED, f"{field}: {reason[:200] or 'invalid'}",
                                    [{"field": field, "message": reason[:200] or "invalid"}])
         if isinstance(exc, IntegrityError):
             log.warning("integrity error reached the handler: %s", exc)
-            return _error_response(409, "conflict", "conflicts with existing data")
+            return _error_response(409, KitCode.CONFLICT, "conflicts with existing data")
         if isinstance(exc, TransactionManagementError):
             log.exception("transaction error")
         else:
             log.exception("unhandled error", extra={"path": request.path})
-        return _error_response(500, "internal_error", "internal server error")
+        return _error_response(500, KitCode.INTERNAL_ERROR, "internal server error")
 
     @app.get("/healthz")
     @endpoint(summary="The process is up", response=HealthOut, tags=("ops",))
@@ -221,7 +227,7 @@ def create_app(settings: Settings | None = None, name: str = "kazuo") -> Sanic:
                 states[name] = f"error: {type(exc).__name__}"
         failed = sorted(name for name, state in states.items() if state.startswith("error"))
         if failed:  # (a worker "unknown" goes with a failed Redis)
-            raise ServiceUnavailable("not ready: " + ", ".join(failed), code="not_ready",
+            raise ServiceUnavailable("not ready: " + ", ".join(failed), code=KitCode.NOT_READY,
                                      details={**states, "failed": failed})
         return ReadyOut(status="ready", **states)
 
@@ -235,20 +241,39 @@ def create_app(settings: Settings | None = None, name: str = "kazuo") -> Sanic:
             auth = request.headers.get("authorization", "")
             given = auth[7:].encode() if auth[:7].lower() == "bearer " else b""
             if token is None or not hmac.compare_digest(given, token.encode()):
-                raise Unauthorized("a valid metrics bearer token is required", code="metrics_token_required",
+                raise Unauthorized("a valid metrics bearer token is required",
+                                   code=KitCode.METRICS_TOKEN_REQUIRED,
                                    headers={"WWW-Authenticate": 'Bearer realm="metrics"'})
         return HTTPResponse(await metrics.render(), content_type=metrics.CONTENT_TYPE)
 
     spec_cache: dict = {}
 
+    def _spec() -> dict:
+        if "dict" not in spec_cache:
+            spec_cache["dict"] = build_spec(
+                app, title="喀左特色馆 Kazuo Specialty Pavilion API", version=VERSION,
+                description="Mini-program, livestream and county-office APIs. Money is integer fen; "
+                            "times are UTC ISO-8601. Errors: {\"error\": {code, message, details}}; each "
+                            "response lists its codes (x-error-codes), all of them at /docs/error-codes.")
+        return spec_cache["dict"]
+
     @app.get("/docs/openapi.json")
     async def openapi_json(request: Request):
         if "spec" not in spec_cache:
-            spec_cache["spec"] = orjson.dumps(build_spec(
-                app, title="喀左特色馆 Kazuo Specialty Pavilion API", version=VERSION,
-                description="Mini-program, livestream and county-office APIs. Money is integer fen; "
-                            "times are UTC ISO-8601. Errors: {\"error\": {code, message, details}}."))
+            spec_cache["spec"] = orjson.dumps(_spec())
         return HTTPResponse(spec_cache["spec"], content_type="application/json")
+
+    @app.get("/docs/error-codes.json")
+    async def error_codes_json(request: Request):
+        if "codes" not in spec_cache:
+            spec_cache["codes"] = catalogue(_spec())
+        return HTTPResponse(orjson.dumps(spec_cache["codes"]), content_type="application/json")
+
+    @app.get("/docs/error-codes")
+    async def error_codes(request: Request):
+        if "codes" not in spec_cache:
+            spec_cache["codes"] = catalogue(_spec())
+        return html(catalogue_html(spec_cache["codes"]))
 
     @app.get("/docs")
     async def docs(request: Request):
@@ -263,8 +288,6 @@ def create_app(settings: Settings | None = None, name: str = "kazuo") -> Sanic:
 
     modules = list(BLUEPRINTS)
     if settings.simulators_on:
-        from server.integrations.simulators import SIM_BLUEPRINTS
-
         modules += SIM_BLUEPRINTS
     for mod in modules:
         app.blueprint(importlib.import_module(mod).bp)
@@ -278,8 +301,6 @@ def create_app(settings: Settings | None = None, name: str = "kazuo") -> Sanic:
         await lifecycle.start(settings)
         await lifecycle.record_server_address(settings)
         if settings.embedded_db and settings.seed_demo_on_first_run:
-            from server import demo
-
             await demo.seed_if_empty()
 
     @app.after_server_start

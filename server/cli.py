@@ -26,7 +26,7 @@ def _serve(args) -> None:
     get_settings.cache_clear()
     settings = get_settings()
     from server.app import create_app
-    from server.kit.protocol import FairHttpProtocol
+    from server.kit.protocol import protocol_class
 
     busy = _port_busy(settings.host, settings.port)
     if busy:
@@ -43,7 +43,7 @@ def _serve(args) -> None:
           f"simulators: {'on' if settings.simulators_on else 'off'})", file=sys.stderr, flush=True)
     app.prepare(host=settings.host, port=settings.port, workers=settings.workers, backlog=settings.backlog,
                 access_log=False, single_process=settings.workers == 1, motd=False,
-                protocol=FairHttpProtocol)
+                protocol=protocol_class(settings.http_arrival_order))
     if settings.workers == 1:
         Sanic.serve_single(primary=app)
     else:
@@ -145,8 +145,10 @@ def _alive(pid: int) -> bool:
 
 
 async def _with_runtime(coro_fn):
+    from server import startup
     from server.kit import lifecycle
 
+    startup.install()
     await lifecycle.start(get_settings())
     try:
         return await coro_fn()

@@ -13,6 +13,10 @@ from server.models.fulfillment import InboundLine, InboundNote
 from server.models.inventory import StockReason
 from server.models.merchants import Merchant
 from server.models.stations import Station
+from server.models.accounts import User
+from server.models.training import (Course, Enrolment, Incubation, Lecturer, SessionLecturer, SignIn, Trainee,
+                                    TrainingSession)
+from server.catalog.service import refresh_derived
 
 log = logging.getLogger("kazuo.demo")
 
@@ -158,8 +162,6 @@ async def seed() -> str:
             created["products"] += 1
         # Visibility, cheapest price and search text are derived columns: recompute them for every
         # demo product (also repairs a database seeded before these columns existed).
-        from server.catalog.service import refresh_derived
-
         for pid in await Product.filter(merchant_id__in=[m.id for m in merchants]).using_db(conn).values_list(
                 "id", flat=True):
             await refresh_derived(pid, conn)
@@ -220,10 +222,6 @@ TRAINEES = [
 async def seed_training() -> dict:
     """Demo courses (one per track), a lecturer, three sessions, trainees with sign-ins and an incubation."""
     from datetime import timedelta
-
-    from server.models.accounts import User
-    from server.models.training import (Course, Enrolment, Incubation, Lecturer, SessionLecturer, SignIn,
-                                        Trainee, TrainingSession)
 
     created = {"training courses": 0, "training sessions": 0, "trainees": 0}
     today = clock.local_today()

@@ -24,6 +24,7 @@ from server.kit.db import atomic, id_page
 from server.kit.errors import Conflict, Forbidden, Gone, ValidationFailed
 from server.kit.schemas import Page
 from server.models.accounts import RoleGrant, User
+from server.accounts.errors import AccountCode
 
 SMS_PURPOSE = "console_signin"
 OPERATOR_ROLES = frozenset({Role.admin.value, Role.warehouse.value, Role.station_staff.value,
@@ -49,7 +50,7 @@ async def send_signin_code(phone: str, ip: str) -> int:
     await _throttle(ip, phone)
     user = await User.get_or_none(phone=phone).only("id", "is_active")
     if user is None or not user.is_active:
-        raise ValidationFailed("no console account has this phone", code="no_console_account",
+        raise ValidationFailed("no console account has this phone", code=AccountCode.NO_CONSOLE_ACCOUNT,
                                details=[{"field": "phone", "message": "no console account has this phone"}])
     return await sms.send_code(phone, SMS_PURPOSE)
 
@@ -62,7 +63,7 @@ async def _signed_in(user_id: int, method: str) -> tuple[Principal, int]:
     principal = await load_principal(user_id, user.token_version)
     if not is_operator(principal):
         await audit.record(user_id, "console.sign_in_refused", "user", user_id, {"method": method})
-        raise Forbidden("this account holds no operator role", code="not_operator")
+        raise Forbidden("this account holds no operator role", code=AccountCode.NOT_OPERATOR)
     await User.filter(id=user_id).update(last_login_at=clock.now())
     await audit.record(user_id, "console.sign_in", "user", user_id, {"method": method})
     return principal, user.token_version
@@ -74,7 +75,7 @@ async def sign_in_by_code(phone: str, code: str, ip: str) -> tuple[Principal, in
     await sms.verify_code(phone, SMS_PURPOSE, code)
     user = await User.get_or_none(phone=phone).only("id", "is_active")
     if user is None or not user.is_active:
-        raise ValidationFailed("no console account has this phone", code="no_console_account",
+        raise ValidationFailed("no console account has this phone", code=AccountCode.NO_CONSOLE_ACCOUNT,
                                details=[{"field": "phone", "message": "no console account has this phone"}])
     return await _signed_in(user.id, "sms")
 
@@ -113,7 +114,7 @@ async def scan_code_png(ticket: str) -> bytes:
     the setting (server/integrations/wechat.py)."""
     _check_ticket(ticket)
     if await kr.redis().get(_ticket_key(ticket)) is None:
-        raise Gone("the ticket has expired", code="scan_ticket_expired")
+        raise Gone("the ticket has expired", code=AccountCode.SCAN_TICKET_EXPIRED)
     wx = runtime.get().extras["wechat"]
     return await wx.wxacode_unlimited(scan_scene(ticket), runtime.settings().console_scan_page, width=280)
 
@@ -122,12 +123,12 @@ async def confirm_scan(ticket: str, principal: Principal) -> None:
     """A signed-in mini-program user confirms the console sign-in shown by the ticket."""
     _check_ticket(ticket)
     if not is_operator(principal):
-        raise Forbidden("this account holds no operator role", code="not_operator")
+        raise Forbidden("this account holds no operator role", code=AccountCode.NOT_OPERATOR)
     done = await kr.script("compare_set", [_ticket_key(ticket)], [SCAN_PENDING, f"ok:{principal.user_id}"])
     if not int(done):
         if await kr.redis().get(_ticket_key(ticket)) is None:
-            raise Gone("the ticket has expired; refresh the login page", code="scan_ticket_expired")
-        raise Conflict("the ticket was already confirmed", code="scan_ticket_used")
+            raise Gone("the ticket has expired; refresh the login page", code=AccountCode.SCAN_TICKET_EXPIRED)
+        raise Conflict("the ticket was already confirmed", code=AccountCode.SCAN_TICKET_USED)
 
 
 async def take_scan(ticket: str) -> tuple[Principal, int] | None:
@@ -137,12 +138,12 @@ async def take_scan(ticket: str) -> tuple[Principal, int] | None:
     k = _ticket_key(ticket)
     raw = await kr.redis().get(k)
     if raw is None:
-        raise Gone("the ticket has expired", code="scan_ticket_expired")
+        raise Gone("the ticket has expired", code=AccountCode.SCAN_TICKET_EXPIRED)
     value = raw.decode() if isinstance(raw, bytes) else str(raw)
     if value == SCAN_PENDING:
         return None
     if not value.startswith("ok:") or not await kr.redis().delete(k):
-        raise Gone("the ticket has been used", code="scan_ticket_expired")
+        raise Gone("the ticket has been used", code=AccountCode.SCAN_TICKET_EXPIRED)
     return await _signed_in(int(value[3:]), "scan")
 
 
@@ -165,7 +166,7 @@ async def create_operator(name: str, phone: str, *, actor_id: int | None) -> Use
                                {"name": name, "phone": phone[:3] + "****" + phone[-4:], "created": created},
                                conn=conn)
     except IntegrityError:
-        raise Conflict("this phone was just taken by another account", code="phone_taken",
+        raise Conflict("this phone was just taken by another account", code=AccountCode.PHONE_TAKEN,
                        details=[{"field": "phone", "message": "bound to another account"}]) from None
     return await user_detail(user.id)
 

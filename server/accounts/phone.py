@@ -13,6 +13,7 @@ from server.kit.db import atomic
 from server.kit.errors import Conflict, NotFound
 from server.kit.schemas import Out
 from server.models.accounts import User
+from server.accounts.errors import AccountCode
 
 PURPOSE = "bind_phone"
 
@@ -27,7 +28,7 @@ def mask(phone: str) -> str:
 
 
 def _taken() -> Conflict:
-    return Conflict("this phone number is bound to another account", code="phone_taken",
+    return Conflict("this phone number is bound to another account", code=AccountCode.PHONE_TAKEN,
                     details=[{"field": "phone", "message": "bound to another account"}])
 
 

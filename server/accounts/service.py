@@ -8,8 +8,12 @@ from server.kit import audit, clock, runtime
 from server.kit import redis as kr
 from server.kit.auth import Principal, Role, forget_principal, issue_token, load_principal
 from server.kit.db import atomic
-from server.kit.errors import Conflict, NotFound, ValidationFailed
+from server.kit.errors import Conflict, KitCode, NotFound, ValidationFailed
 from server.models.accounts import RoleGrant, User
+from server.accounts.errors import AccountCode
+from server.models.merchants import Merchant
+from server.models.stations import Station
+from server.kit.errors import Unauthorized
 
 log = logging.getLogger("kazuo.accounts")
 
@@ -49,9 +53,7 @@ async def wechat_login(code: str, client_ip: str) -> LoginOut:
         user.last_login_at = clock.now()
         await user.save(using_db=conn, update_fields=["session_key", "unionid", "last_login_at"])
     if not user.is_active:
-        from server.kit.errors import Unauthorized
-
-        raise Unauthorized("account disabled", code="account_disabled")
+        raise Unauthorized("account disabled", code=KitCode.ACCOUNT_DISABLED)
     return await login_response(user)
 
 
@@ -64,9 +66,6 @@ async def grant_role(user_id: int, role: Role | str, *, station_id: int | None =
                      merchant_id: int | None = None, is_head: bool = False,
                      granted_by: int | None = None) -> GrantOut:
     """Give a user a role (bound to a station or merchant where the role needs one)."""
-    from server.models.merchants import Merchant
-    from server.models.stations import Station
-
     role = Role(role).value
     if role == Role.consumer.value:
         raise ValidationFailed.field("role", "everyone is a consumer; nothing to grant")
@@ -112,7 +111,7 @@ async def revoke_grant(grant_id: int, *, revoked_by: int | None) -> None:
         if grant.role == Role.admin.value:
             admins = await RoleGrant.filter(role=Role.admin.value).using_db(conn).count()
             if admins <= 1:
-                raise Conflict("the last admin cannot be revoked", code="last_admin")
+                raise Conflict("the last admin cannot be revoked", code=AccountCode.LAST_ADMIN)
         await grant.delete(using_db=conn)
         await audit.record(revoked_by, "role.revoke", "user", grant.user_id,
                            {"role": grant.role, "station_id": grant.station_id,
@@ -135,7 +134,7 @@ async def set_active(user_id: int, active: bool, *, actor_id: int) -> UserAdminO
     """Disable or re-enable an account; disabling revokes every token it holds. An admin cannot
     disable their own account (the console would lock them out mid-session)."""
     if not active and user_id == actor_id:
-        raise Conflict("you cannot disable your own account", code="cannot_disable_self")
+        raise Conflict("you cannot disable your own account", code=AccountCode.CANNOT_DISABLE_SELF)
     async with atomic() as conn:
         user = await User.filter(id=user_id).using_db(conn).select_for_update().first()
         if user is None:
@@ -152,8 +151,6 @@ async def set_active(user_id: int, active: bool, *, actor_id: int) -> UserAdminO
 
 async def station_id_by_code(station_code: str | None) -> int | None:
     """The id of the station with this code (None for no code); 422 naming `station` when unknown."""
-    from server.models.stations import Station
-
     if not station_code:
         return None
     station = await Station.get_or_none(code=station_code).only("id")

@@ -20,6 +20,8 @@ from server.integrations.aliyun import AliyunError
 from server.kit import clock, metrics, runtime
 from server.kit import redis as kr
 from server.kit.errors import AppError, RateLimited, ValidationFailed
+from server.accounts.errors import AccountCode
+from server.integrations.errors import IntegrationCode
 
 log = logging.getLogger("kazuo.sms")
 
@@ -75,7 +77,8 @@ async def send_code(phone: str, purpose: str) -> int:
     if not int(ok):
         metrics.SMS_REFUSED.labels("rate_limited").inc()
         which = "a minute" if _text(window) == "minute" else "a day"
-        raise RateLimited(f"too many codes sent to this phone in {which}", code="sms_rate_limited",
+        raise RateLimited(f"too many codes sent to this phone in {which}",
+                          code=IntegrationCode.SMS_RATE_LIMITED,
                           retry_after=(int(retry_ms) + 999) // 1000)
     code = f"{secrets.randbelow(10**6):06d}"
     key = _code_key(phone, purpose)
@@ -118,17 +121,17 @@ async def verify_code(phone: str, purpose: str, code: str) -> None:
     reason = _text(reason)
     if reason == "wrong":
         exc = ValidationFailed.field("code", f"the code is wrong ({int(left)} tries left)")
-        exc.code = "sms_code_wrong"
+        exc.code = AccountCode.SMS_CODE_WRONG
     elif reason == "expired":
         exc = ValidationFailed.field("code", "the code has expired; request a new one")
-        exc.code = "sms_code_expired"
+        exc.code = AccountCode.SMS_CODE_EXPIRED
     elif reason == "locked":
         exc = ValidationFailed.field("code", "too many wrong tries; the code is no longer valid, "
                                              "request a new one")
-        exc.code = "sms_code_locked"
+        exc.code = AccountCode.SMS_CODE_LOCKED
     else:
         exc = ValidationFailed.field("code", "no valid code for this phone; request a new one")
-        exc.code = "sms_code_invalid"
+        exc.code = AccountCode.SMS_CODE_INVALID
     raise exc
 
 

@@ -227,3 +227,111 @@ class ExpiringCertQuery(QuerySchema):
     days: int = Field(30, ge=0, le=366, description="expiring within this many days (expired ones included)")
     cursor: str | None = Field(None, max_length=200)
     limit: int = Field(50, ge=1, le=200)
+
+
+# ---- the storefront's answers (built as cached JSON bytes in catalog/query.py; these publish their shape)
+StockState = Literal["in_stock", "low", "sold_out"]
+
+
+class ProductCard(Out):
+    id: int
+    name: str
+    subtitle: str
+    image: str
+    price: int = Field(description="the lowest SKU price (fen)")
+    sales: int
+    brand: str
+    brand_label: str
+    origin_town: str
+    merchant_id: int
+    category_id: int
+    stock_state: StockState
+
+
+class ProductCardPage(Out):
+    items: list[ProductCard]
+    next_cursor: str | None = Field(None, description="pass as ?cursor= for the next page; null at the end")
+
+
+class CategoryRef(Out):
+    id: int
+    name: str
+    slug: str | None = None
+
+
+class CategoryNode(Out):
+    id: int
+    name: str
+    slug: str
+    children: list[CategoryNode]
+
+
+class MerchantCard(Out):
+    id: int
+    name: str
+    kind: str
+    town: str
+    village: str
+    is_poor_household: bool
+
+
+class StorefrontSku(Out):
+    id: int
+    spec: str
+    price: int
+    list_price: int | None = None
+    weight_g: int
+    cold_chain: bool
+    stock_state: StockState
+
+
+class StorefrontCert(Out):
+    kind: str
+    number: str
+    issuer: str
+    expires_on: date | None = None
+
+
+class ProductDetail(Out):
+    id: int
+    name: str
+    subtitle: str
+    description: str
+    images: list[str]
+    price: int
+    sales: int
+    brand: str
+    brand_label: str
+    origin_town: str
+    origin_village: str
+    stock_state: StockState
+    published_at: datetime | None = None
+    category: CategoryRef | None = None
+    merchant: MerchantCard
+    skus: list[StorefrontSku]
+    certifications: list[StorefrontCert]
+
+
+class HomeSection(Out):
+    category: CategoryRef
+    products: list[ProductCard]
+
+
+class BrandShown(Out):
+    brand: str
+    label: str
+
+
+class HomeOut(Out):
+    featured: list[HomeSection]
+    regional_brands: list[ProductCard]
+    brands: list[BrandShown]
+
+
+class ShopMerchant(MerchantCard):
+    description: str
+    products_on_sale: int
+
+
+class ShopOut(ProductCardPage):
+    merchant: ShopMerchant

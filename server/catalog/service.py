@@ -15,14 +15,16 @@ from server.catalog.schemas import (CertificationIn, DiffRow, ExpiringCertOut, M
 from server.inventory import service as inventory
 from server.inventory.schemas import StockMovesPage
 from server.kit import audit, clock, runtime
+from server.kit.audit import AuditEntryOut
 from server.kit.auth import Principal
 from server.kit.db import atomic, id_page, on_commit
-from server.kit.errors import Conflict, NotFound, ValidationFailed
+from server.kit.errors import Conflict, KitCode, NotFound, ValidationFailed
 from server.kit.schemas import Page, decode_cursor, encode_cursor
 from server.models.catalog import Brand, Category, Certification, Product, Sku
 from server.models.catalog_reviews import ProductReview
 from server.models.inventory import StockReason
 from server.models.merchants import Merchant
+from server.catalog.errors import CatalogCode
 
 # Fields whose change on an on-sale product needs the county's review again.
 SENSITIVE = ("name", "category_id", "images", "brand")
@@ -62,7 +64,7 @@ async def _product_in_scope(principal: Principal, product_id: int, conn: Any, *,
 
 def _require_active(m: Merchant) -> None:
     if m.status != "active":
-        raise Conflict("the merchant is not active", code="merchant_not_active")
+        raise Conflict("the merchant is not active", code=CatalogCode.MERCHANT_NOT_ACTIVE)
 
 
 # ---- helpers -------------------------------------------------------------------------------
@@ -240,7 +242,7 @@ async def update_product(principal: Principal, product_id: int, body: ProductPat
         p, m = await _product_in_scope(principal, product_id, conn, lock=True)
         _require_active(m)
         if p.status == "pending":
-            raise Conflict("the product is under review", code="under_review")
+            raise Conflict("the product is under review", code=CatalogCode.UNDER_REVIEW)
         if "category_id" in changes:
             await _category(changes["category_id"], conn)
         if changes.get("brand") and changes["brand"] != p.brand:
@@ -295,7 +297,7 @@ async def submit_product(principal: Principal, product_id: int) -> MerchantProdu
         p, m = await _product_in_scope(principal, product_id, conn, lock=True)
         _require_active(m)
         if p.status not in EDITABLE:
-            raise Conflict(f"a {p.status} product cannot be submitted", code="invalid_state")
+            raise Conflict(f"a {p.status} product cannot be submitted", code=KitCode.INVALID_TRANSITION)
         skus = await Sku.filter(product_id=p.id, is_active=True).using_db(conn).order_by("id")
         if not skus:
             raise ValidationFailed.field("skus", "add at least one active SKU before submitting")
@@ -304,7 +306,7 @@ async def submit_product(principal: Principal, product_id: int) -> MerchantProdu
         n = await Product.filter(id=p.id, status=p.status).using_db(conn).update(
             status="pending", reject_reason="")
         if n != 1:
-            raise Conflict("the product changed; retry", code="invalid_state")
+            raise Conflict("the product changed; retry", code=KitCode.INVALID_TRANSITION)
         snapshot = {"product": {k: getattr(p, k) for k in ("name", "category_id", "images", "brand",
                                                            "subtitle", "description", "origin_town",
                                                            "origin_village")},
@@ -324,7 +326,7 @@ async def take_off_shelf(principal: Principal, product_id: int) -> MerchantProdu
         n = await Product.filter(id=p.id, status="on_sale").using_db(conn).update(
             status="off_shelf", visible=False, takedown_reason="")
         if n != 1:
-            raise Conflict(f"a {p.status} product is not on sale", code="invalid_state")
+            raise Conflict(f"a {p.status} product is not on sale", code=KitCode.INVALID_TRANSITION)
         await audit.record(principal.user_id, "product.off_shelf", "product", p.id, conn=conn)
         _invalidate_after_commit(p.id)
         return await product_out(p.id, conn)
@@ -362,7 +364,7 @@ async def add_sku(principal: Principal, product_id: int, body: SkuIn) -> Merchan
         p, m = await _product_in_scope(principal, product_id, conn, lock=True)
         _require_active(m)
         if p.status == "pending":
-            raise Conflict("the product is under review", code="under_review")
+            raise Conflict("the product is under review", code=CatalogCode.UNDER_REVIEW)
         if p.status == "on_sale" and p.min_price and body.price * 2 < p.min_price:
             raise ValidationFailed.field("price", "less than half the cheapest approved SKU: submit it "
                                          "while the product is off the shelf")
@@ -391,7 +393,7 @@ async def update_sku(principal: Principal, sku_id: int, body: SkuPatch) -> Merch
         sku, p, m = await _sku_in_scope(principal, sku_id, conn)
         _require_active(m)
         if p.status == "pending":
-            raise Conflict("the product is under review", code="under_review")
+            raise Conflict("the product is under review", code=CatalogCode.UNDER_REVIEW)
         p = await Product.filter(id=p.id).using_db(conn).select_for_update().first()
         sku = await Sku.filter(id=sku_id).using_db(conn).select_for_update().first()
         new_price = changes.get("price", sku.price)
@@ -523,7 +525,7 @@ async def expiring_certificates(days: int, cursor: str | None, limit: int) -> Pa
 async def _apply_revision(p: Product, snapshot: dict, conn: Any) -> None:
     fields_ = {k: v for k, v in snapshot.get("product", {}).items() if k in SENSITIVE}
     if "category_id" in fields_ and not await Category.filter(id=fields_["category_id"]).using_db(conn).exists():
-        raise Conflict("the proposed category no longer exists", code="category_gone")
+        raise Conflict("the proposed category no longer exists", code=CatalogCode.CATEGORY_GONE)
     if fields_:
         await Product.filter(id=p.id).using_db(conn).update(**fields_, updated_at=clock.now())
     if "certifications" in snapshot:
@@ -542,13 +544,13 @@ async def approve_review(admin_id: int, review_id: int) -> ReviewOut:
         n = await ProductReview.filter(id=rev.id, status="pending").using_db(conn).update(
             status="approved", reviewed_by_id=admin_id, reviewed_at=clock.now())
         if n != 1:
-            raise Conflict(f"the review is already {rev.status}", code="already_reviewed")
+            raise Conflict(f"the review is already {rev.status}", code=CatalogCode.ALREADY_REVIEWED)
         p = await Product.filter(id=rev.product_id).using_db(conn).select_for_update().first()
         if rev.kind == "listing":
             n = await Product.filter(id=p.id, status="pending").using_db(conn).update(
                 status="on_sale", published_at=clock.now(), reject_reason="", takedown_reason="")
             if n != 1:
-                raise Conflict("the product is no longer pending", code="invalid_state")
+                raise Conflict("the product is no longer pending", code=KitCode.INVALID_TRANSITION)
         else:
             await _apply_revision(p, rev.snapshot, conn)
             await Product.filter(id=p.id).using_db(conn).update(pending_revision=False, reject_reason="")
@@ -568,7 +570,7 @@ async def reject_review(admin_id: int, review_id: int, reason: str) -> ReviewOut
         n = await ProductReview.filter(id=rev.id, status="pending").using_db(conn).update(
             status="rejected", reason=reason, reviewed_by_id=admin_id, reviewed_at=clock.now())
         if n != 1:
-            raise Conflict(f"the review is already {rev.status}", code="already_reviewed")
+            raise Conflict(f"the review is already {rev.status}", code=CatalogCode.ALREADY_REVIEWED)
         if rev.kind == "listing":
             await Product.filter(id=rev.product_id, status="pending").using_db(conn).update(
                 status="rejected", reject_reason=reason)
@@ -603,3 +605,10 @@ async def admin_product(product_id: int) -> MerchantProductOut:
     if not await Product.filter(id=product_id).exists():
         raise NotFound("product not found")
     return await product_out(product_id)
+
+
+async def audit_trail(object_type: str, object_id: int, cursor: str | None, limit: int) -> Page[AuditEntryOut]:
+    """Who did what to a product, SKU or merchant, newest first (keyset pages)."""
+    rows, next_cursor = await audit.feed(object_type=object_type, object_id=str(object_id), cursor=cursor,
+                                         limit=limit)
+    return Page[AuditEntryOut](items=[AuditEntryOut.model_validate(r) for r in rows], next_cursor=next_cursor)

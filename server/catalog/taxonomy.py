@@ -19,6 +19,7 @@ from server.kit import versions
 from server.kit.schemas import Schema
 from server.kit.versions import VERSION_FIELD, VersionedOut
 from server.models.catalog import Brand, Category, Product
+from server.catalog.errors import CatalogCode
 
 REBUILD_BATCH = 200
 
@@ -108,7 +109,7 @@ async def create_brand(body: BrandIn, *, actor_id: int | None) -> BrandOut:
             b = await Brand.create(code=body.code, name=body.name, sort=body.sort, using_db=conn)
             await audit.record(actor_id, "brand.create", "brand", b.id, body.model_dump(), conn=conn)
     except IntegrityError:
-        raise Conflict("a brand with this code exists", code="brand_code_taken",
+        raise Conflict("a brand with this code exists", code=CatalogCode.BRAND_CODE_TAKEN,
                        details=[{"field": "code", "message": "taken"}]) from None
     await cache.invalidate_catalog()
     return BrandOut.model_validate(b)
@@ -156,7 +157,7 @@ async def create_category(body: CategoryIn, *, actor_id: int | None) -> Category
             c = await Category.create(**body.model_dump(), using_db=conn)
             await audit.record(actor_id, "category.create", "category", c.id, body.model_dump(), conn=conn)
     except IntegrityError:
-        raise Conflict("a category with this slug exists", code="category_slug_taken",
+        raise Conflict("a category with this slug exists", code=CatalogCode.CATEGORY_SLUG_TAKEN,
                        details=[{"field": "slug", "message": "taken"}]) from None
     await cache.invalidate_catalog()
     return CategoryOut.model_validate(c)

@@ -7,7 +7,6 @@ from server.catalog import taxonomy
 from server.catalog.taxonomy import BrandIn, BrandOut, BrandPatch, CategoryIn, CategoryOut, CategoryPatch
 from server.catalog.schemas import (ExpiringCertOut, ExpiringCertQuery, MerchantProductOut, ReasonIn,
                                     ReviewDetailOut, ReviewOut, ReviewQueueQuery)
-from server.kit import audit
 from server.kit.audit import AuditEntryOut
 from server.kit.auth import Role
 from server.kit.http import endpoint
@@ -164,6 +163,4 @@ class AuditQuery(QuerySchema):
 @endpoint(summary="Who did what to a product, SKU or merchant (newest first)", roles=ADMIN,
           query=AuditQuery, response=Page[AuditEntryOut], tags=TAGS)
 async def audit_trail(request: Request, principal, query: AuditQuery):
-    rows, next_cursor = await audit.feed(object_type=query.object_type, object_id=str(query.object_id),
-                                         cursor=query.cursor, limit=query.limit)
-    return Page[AuditEntryOut](items=[AuditEntryOut.model_validate(r) for r in rows], next_cursor=next_cursor)
+    return await catalog.audit_trail(query.object_type, query.object_id, query.cursor, query.limit)

@@ -7,13 +7,15 @@ from sanic import Blueprint, Request
 
 from server.kit.auth import Role
 from server.kit.http import endpoint
-from server.kit.schemas import Page, QuerySchema, Schema
+from server.kit.schemas import Out, Page, QuerySchema, Schema
 from server.ledger import service as ledger
+from server.ledger.schemas import BalancesOut
 from server.orders import refunds
 from server.orders import service as orders
 from server.orders.refunds import RefundOut
-from server.orders.schemas import AdminOrderQuery, OrderPage
+from server.orders.schemas import AdminOrderQuery, OrderEventOut, OrderOut, OrderPage
 from server.payments import service as payments
+from server.payments.service import NotificationOut, PaymentOut
 
 bp = Blueprint("console_orders", url_prefix="/api/v1/console")
 ADMIN = (Role.admin,)
@@ -45,6 +47,29 @@ class RefundQuery(QuerySchema):
     limit: int = Field(20, ge=1, le=100)
 
 
+class OrderDetailOut(Out):
+    order: OrderOut
+    events: list[OrderEventOut]
+    payments: list[PaymentOut]
+    refunds: list[RefundOut]
+    notifications: list[NotificationOut]
+
+
+class NotificationsOut(Out):
+    items: list[NotificationOut]
+
+
+class LedgerBreak(Out):
+    order_id: int
+    expected: int = Field(description="paid - refunded (fen)")
+    entries: int = Field(description="what the order's ledger entries sum to (fen)")
+
+
+class ReconcileOut(Out):
+    queried: dict[str, str] = Field(description="order id -> what WeChat said (applied, paid, unpaid, error)")
+    ledger_broken: list[LedgerBreak]
+
+
 class BalanceQuery(QuerySchema):
     account_type: Literal["merchant", "platform", "station", "livestreamer"] | None = None
     account_id: Annotated[int, Field(ge=1, le=2**63 - 1)] | None = None
@@ -64,7 +89,8 @@ async def search(request: Request, principal, query: AdminOrderQuery):
 
 
 @bp.get("/orders/<order_id:int>")
-@endpoint(summary="An order with its events, payments, refunds and notifications", roles=ADMIN, tags=TAGS)
+@endpoint(summary="An order with its events, payments, refunds and notifications", roles=ADMIN,
+          response=OrderDetailOut, tags=TAGS)
 async def detail(request: Request, principal, order_id: int):
     order = await orders.order_out(order_id)
     pays = await payments.order_payments(order_id)
@@ -80,7 +106,7 @@ async def detail(request: Request, principal, order_id: int):
 
 @bp.get("/payment-notifications")
 @endpoint(summary="Raw WeChat Pay notifications as received, newest first", roles=ADMIN,
-          query=NotificationQuery, tags=TAGS)
+          query=NotificationQuery, response=NotificationsOut, tags=TAGS)
 async def notification_list(request: Request, principal, query: NotificationQuery):
     return {"items": [n.model_dump(mode="json") for n in await payments.notifications(query.out_trade_no, query.limit)]}
 
@@ -114,13 +140,14 @@ async def settle_refund(request: Request, principal, refund_id: int, body: Settl
 
 
 @bp.get("/ledger/balances")
-@endpoint(summary="Settlement balances per account (fen)", roles=ADMIN, query=BalanceQuery, tags=TAGS)
+@endpoint(summary="Settlement balances per account (fen)", roles=ADMIN, query=BalanceQuery,
+          response=BalancesOut, tags=TAGS)
 async def balances(request: Request, principal, query: BalanceQuery):
     return {"items": await ledger.balances(query.account_type, query.account_id)}
 
 
 @bp.post("/reconcile")
 @endpoint(summary="Ask WeChat about open payments and check the ledger invariant", roles=ADMIN,
-          body=ReconcileIn, tags=TAGS, errors=(502,))
+          body=ReconcileIn, response=ReconcileOut, tags=TAGS, errors=(502,))
 async def reconcile(request: Request, principal, body: ReconcileIn):
     return await payments.reconcile(body.order_id)

@@ -43,6 +43,7 @@ from server.training.schemas import (
     TraineeQuery,
     VillagesOut,
 )
+from server.media import read_upload
 
 bp = Blueprint("console_training", url_prefix="/api/v1/console/training")
 ADMIN = (Role.admin,)
@@ -140,8 +141,6 @@ async def cancel_session(request: Request, principal, session_id: int):
           roles=ADMIN, response=SessionFileOut, status=201, tags=TAGS, errors=(404, 413),
           request_content=MULTIPART)
 async def add_file(request: Request, principal, session_id: int):
-    from server.media import read_upload
-
     kind = (request.form.get("kind") if request.form else None) or ""
     if not kind:
         raise ValidationFailed.field("kind", "a form field kind is required")

@@ -10,6 +10,7 @@ from typing import Any
 from server.kit import clock, runtime
 from server.kit.errors import Conflict
 from server.models.stations import Station
+from server.fulfillment.errors import FulfillmentCode
 
 # Address values that mean "inside Kazuo County" when an address names its county.
 KAZUO_NAMES = ("喀左", "喀左县", "喀喇沁左翼蒙古族自治县")
@@ -30,7 +31,7 @@ class Route:
 async def county_station(conn: Any = None) -> Station:
     st = await Station.filter(level="county").using_db(conn).order_by("id").first()
     if st is None:
-        raise Conflict("the station network has no county centre", code="no_county_station")
+        raise Conflict("the station network has no county centre", code=FulfillmentCode.NO_COUNTY_STATION)
     return st
 
 
@@ -73,7 +74,7 @@ async def resolve(order: Any, conn: Any = None) -> Route:
                                                 status="active").using_db(conn).order_by("id").first() or town
     if dest is None:
         if order.fulfilment == "pickup":
-            raise Conflict("the pickup station no longer exists", code="no_pickup_station")
+            raise Conflict("the pickup station no longer exists", code=FulfillmentCode.NO_PICKUP_STATION)
         return Route(mode="courier", stations=[county.id], destination_id=None, town_id=None)
     chain = await _chain(dest, conn)
     if chain[0].id != county.id:

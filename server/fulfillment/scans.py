@@ -20,7 +20,7 @@ from tortoise.expressions import F
 from server.fulfillment import routing, sla
 from server.fulfillment.schemas import (PromiseOut, ScanEventOut, ScanResultOut, TimelineOut, TrackingOut,
                                         TrackingParcelOut)
-from server.fulfillment.service import parcel_out, transition_order
+from server.fulfillment.parcels import parcel_out, transition_order
 from server.kit import audit, clock, jobs
 from server.kit import redis as kr
 from server.kit.auth import Principal, Role
@@ -34,6 +34,10 @@ from server.models.orders import Order, OrderStatus
 from server.models.stations import Station
 from server.orders import receipt
 from server.orders import service as orders_service
+from server.fulfillment.errors import FulfillmentCode
+from server.models.pickup import Pickup, PickupStatus
+from server.stations import service as stations_service
+from server.models.pickup import PickupReturn
 
 log = logging.getLogger("kazuo.logistics")
 LABEL_RE = re.compile(r"^[A-Z0-9]{1,24}$")
@@ -87,7 +91,7 @@ def _plan(p: Parcel, fulfilment: str, mode: str, kind: str, station_id: int) -> 
     here = route[pos] if 0 <= pos <= last else None
 
     def no(why: str) -> Conflict:
-        return Conflict(f"impossible scan: {why}", code="impossible_scan",
+        return Conflict(f"impossible scan: {why}", code=FulfillmentCode.IMPOSSIBLE_SCAN,
                         details={"status": p.status, "direction": p.direction, "kind": kind})
 
     if p.status in (S.DELIVERED, S.RETURNED, S.WITH_COURIER):
@@ -209,8 +213,6 @@ async def _after(after: dict, actor_id: int | None) -> None:
     if "receive" in after:
         order_id, station_id = after["receive"]
         try:
-            from server.stations import service as stations_service
-
             await stations_service.receive_at_station(order_id, station_id, actor_id=actor_id)
         except Exception:  # the sweeper (jobs/fulfillment.py) retries: the handover itself stands
             log.exception("receive_at_station failed for order %s", order_id)
@@ -222,7 +224,7 @@ async def record_scan(label: str, kind: str, station_id: int, *, actor_id: int |
     for _ in range(5):
         p = await Parcel.get_or_none(label=label).select_related("task")
         if p is None:
-            exc = NotFound("parcel not found", code="parcel_not_found")
+            exc = NotFound("parcel not found", code=FulfillmentCode.PARCEL_NOT_FOUND)
             await _refuse(actor_id, label, kind, station_id, exc)
             raise exc
         key = f"{p.id}:{p.direction}:{kind}:{station_id}"
@@ -254,7 +256,7 @@ async def record_scan(label: str, kind: str, station_id: int, *, actor_id: int |
             continue  # someone scanned this parcel at the same moment: look again
         await _after(after, actor_id)
         return ScanResultOut(duplicate=False, event=event_out(ev), parcel=parcel_out(written))
-    raise Conflict("the parcel is being scanned by someone else; scan again", code="scan_busy")
+    raise Conflict("the parcel is being scanned by someone else; scan again", code=FulfillmentCode.SCAN_BUSY)
 
 
 async def scan(principal: Principal, label: str, kind: str, station_id: int | None) -> ScanResultOut:
@@ -271,7 +273,8 @@ async def dispatch(principal: Principal, parcel_id: int) -> ScanResultOut:
     county = await county_id()
     if p.status != S.PACKED:
         # The console's dispatch is a command, not a scan replay: a second one is an operator error.
-        exc = Conflict(f"the parcel was already dispatched ({p.status})", code="already_dispatched",
+        exc = Conflict(f"the parcel was already dispatched ({p.status})",
+                       code=FulfillmentCode.ALREADY_DISPATCHED,
                        details={"status": p.status})
         await _refuse(principal.user_id, p.label, "dispatched", county, exc)
         raise exc
@@ -288,11 +291,12 @@ async def ship_by_courier(parcel_id: int, company: str, tracking_no: str, *, act
     ev = await ScanEvent.get_or_none(scan_key=key)
     if ev is not None:
         if (ev.data or {}).get("tracking_no") != tracking_no:
-            raise Conflict("this parcel already left with another tracking number", code="already_shipped")
+            raise Conflict("this parcel already left with another tracking number",
+                           code=FulfillmentCode.ALREADY_SHIPPED)
         return ScanResultOut(duplicate=True, event=event_out(ev), parcel=parcel_out(p))
     if p.task.mode != "courier" or p.status != S.PACKED:
         exc = Conflict("impossible scan: only a packed parcel of a courier order leaves by courier",
-                       code="impossible_scan", details={"status": p.status})
+                       code=FulfillmentCode.IMPOSSIBLE_SCAN, details={"status": p.status})
         await _refuse(actor_id, p.label, "courier", county, exc)
         raise exc
     now = clock.now()
@@ -302,7 +306,7 @@ async def ship_by_courier(parcel_id: int, company: str, tracking_no: str, *, act
                 version=F("version") + 1, status=S.WITH_COURIER, courier_company=company,
                 tracking_no=tracking_no)
             if not n:
-                raise Conflict("the parcel changed; look again", code="scan_busy")
+                raise Conflict("the parcel changed; look again", code=FulfillmentCode.SCAN_BUSY)
             ev = await ScanEvent.create(parcel_id=p.id, kind="courier", direction="forward", station_id=county,
                                         actor_id=actor_id, scan_key=key, at=now,
                                         data={"company": company, "tracking_no": tracking_no}, using_db=conn)
@@ -322,7 +326,7 @@ async def deliver(principal: Principal, label: str, station_id: int, code: str) 
     place = await scan_place(principal, station_id, label, "delivered")
     p = await Parcel.get_or_none(label=label).select_related("task")
     if p is None:
-        exc = NotFound("parcel not found", code="parcel_not_found")
+        exc = NotFound("parcel not found", code=FulfillmentCode.PARCEL_NOT_FOUND)
         await _refuse(principal.user_id, label, "delivered", place, exc)
         raise exc
     key = f"{p.id}:forward:delivered:{place}"
@@ -332,7 +336,7 @@ async def deliver(principal: Principal, label: str, station_id: int, code: str) 
     route = list(p.route or [])
     if p.status != S.OUT_FOR_DELIVERY or p.direction != "forward" or not route or route[-1] != place:
         exc = Conflict("impossible scan: the parcel is not out for delivery from this station",
-                       code="impossible_scan", details={"status": p.status})
+                       code=FulfillmentCode.IMPOSSIBLE_SCAN, details={"status": p.status})
         await _refuse(principal.user_id, label, "delivered", place, exc)
         raise exc
     # 5 wrong codes per parcel per 10 minutes: a code cannot be guessed at the door.
@@ -348,7 +352,7 @@ async def deliver(principal: Principal, label: str, station_id: int, code: str) 
             n = await Parcel.filter(id=p.id, version=p.version).using_db(conn).update(
                 version=F("version") + 1, status=S.DELIVERED, finished_at=now)
             if not n:
-                raise Conflict("the parcel changed; scan again", code="scan_busy")
+                raise Conflict("the parcel changed; scan again", code=FulfillmentCode.SCAN_BUSY)
             ev = await ScanEvent.create(parcel_id=p.id, kind="delivered", direction="forward", station_id=place,
                                         actor_id=principal.user_id, scan_key=key, at=now, using_db=conn)
             await lock_rows(FulfillmentTask, [p.task_id], conn)
@@ -375,7 +379,7 @@ async def start_return(label: str, station_id: int, reason: str, *, actor_id: in
     county warehouse (county pickup, courier return) is received at once and its stock restored."""
     p = await Parcel.get_or_none(label=label)
     if p is None:
-        exc = NotFound("parcel not found", code="parcel_not_found")
+        exc = NotFound("parcel not found", code=FulfillmentCode.PARCEL_NOT_FOUND)
         await _refuse(actor_id, label, "return", station_id, exc)
         raise exc
     key = f"{p.id}:return:return_started:{station_id}"
@@ -387,7 +391,8 @@ async def start_return(label: str, station_id: int, reason: str, *, actor_id: in
     ok = (p.direction == "forward" and not p.moving and p.status in RETURNABLE and here == station_id
           and (p.status != S.PACKED or p.position == 0))
     if not ok:
-        exc = Conflict("impossible scan: the parcel cannot be sent back from here", code="impossible_scan",
+        exc = Conflict("impossible scan: the parcel cannot be sent back from here",
+                       code=FulfillmentCode.IMPOSSIBLE_SCAN,
                        details={"status": p.status, "direction": p.direction})
         await _refuse(actor_id, label, "return", station_id, exc)
         raise exc
@@ -401,7 +406,7 @@ async def start_return(label: str, station_id: int, reason: str, *, actor_id: in
             n = await Parcel.filter(id=p.id, version=p.version).using_db(conn).update(
                 version=F("version") + 1, **new)
             if not n:
-                raise Conflict("the parcel changed; scan again", code="scan_busy")
+                raise Conflict("the parcel changed; scan again", code=FulfillmentCode.SCAN_BUSY)
             ev = await ScanEvent.create(parcel_id=p.id, kind="return_started", direction="return",
                                         station_id=station_id, actor_id=actor_id, scan_key=key, at=now,
                                         data={"reason": reason}, using_db=conn)
@@ -426,7 +431,7 @@ async def stop_for_recall(label: str, reason: str, *, actor_id: int | None) -> s
     'courier' (outside the county network) or 'done' (delivered, picked up or already going back)."""
     p = await Parcel.get_or_none(label=label)
     if p is None:
-        raise NotFound("parcel not found", code="parcel_not_found")
+        raise NotFound("parcel not found", code=FulfillmentCode.PARCEL_NOT_FOUND)
     if p.direction != "forward" or p.status in (S.DELIVERED, S.RETURNED):
         return "done"
     if p.status == S.WITH_COURIER:
@@ -434,8 +439,6 @@ async def stop_for_recall(label: str, reason: str, *, actor_id: int | None) -> s
     if p.moving:
         return "moving"
     if p.status == S.READY_FOR_PICKUP:
-        from server.models.pickup import Pickup, PickupStatus
-
         if await Pickup.filter(order_id=p.order_id, status=PickupStatus.PICKED_UP).exists():
             return "done"  # the buyer has it (the parcel keeps its last scan status)
         # Close the pickup first: a buyer at the counter must not receive recalled goods. The guard
@@ -464,10 +467,6 @@ async def request_return(principal: Principal, label: str, station_id: int | Non
 
 async def return_uncollected_orders(limit: int = 200) -> int:
     """Start the trip back for parcels whose pickup the stations capability closed as uncollected."""
-    try:
-        from server.models.pickup import PickupReturn
-    except ImportError:  # the stations capability is not installed
-        return 0
     rets = await PickupReturn.filter(created_at__lte=clock.now()).order_by("id").limit(limit * 5).values(
         "order_id", "station_id", "reason")
     started = 0

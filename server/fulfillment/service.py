@@ -17,7 +17,8 @@ from typing import Any
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F
 
-from server.fulfillment import routing
+from server.fulfillment import routing, scans
+from server.fulfillment.parcels import label_payload, parcel_out, transition_order
 from server.fulfillment.schemas import (InboundLineOut, InboundNoteIn, InboundNoteOut, PackIn, ParcelBrief,
                                         ParcelOut, ReceiveIn, StockOut, TaskLineOut, TaskOut, TaskQuery,
                                         WaveOut)
@@ -26,7 +27,7 @@ from server.inventory.errors import StockRefused
 from server.kit import audit, clock, jobs, pools, runtime
 from server.kit import redis as kr
 from server.kit.db import atomic, id_page, lock_rows
-from server.kit.errors import AppError, Conflict, NotFound, ValidationFailed
+from server.kit.errors import Conflict, NotFound, ValidationFailed
 from server.kit.schemas import Page
 from server.models.catalog import Sku
 from server.models.fulfillment import (DeliveryPromise, FulfillmentTask, InboundLine, InboundNote, Parcel,
@@ -35,25 +36,16 @@ from server.models.fulfillment import (DeliveryPromise, FulfillmentTask, Inbound
 from server.models.inventory import StockReason
 from server.models.orders import Order, OrderLine, OrderStatus
 from server.models.stations import Station
+from server.fulfillment.errors import FulfillmentCode
+from server.trace.errors import TraceErrorCode
+from server.models.merchants import Merchant
+from server.trace import service as trace_service
+from server.fulfillment.schemas import PackLineIn
+from server.fulfillment import sla
 
 log = logging.getLogger("kazuo.fulfillment")
 
 OPEN_TASK = (TaskStatus.PENDING, TaskStatus.PICKING, TaskStatus.PACKED)
-
-
-async def transition_order(order_id: int, expected: str, new: str, *, conn: Any,
-                           actor_id: int | None = None) -> bool:
-    """Move the order through the orders capability; False when it is not in `expected` any more."""
-    from server.orders import service as orders_service
-
-    try:
-        await orders_service.transition(order_id, expected, new, conn=conn, actor_id=actor_id)
-        return True
-    except AppError as exc:
-        if exc.status in (404, 409):
-            log.info("order %s not moved %s -> %s: %s", order_id, expected, new, exc.code)
-            return False
-        raise
 
 
 # ---- handoff (paid order -> one task at the county warehouse) -----------------------------------
@@ -191,8 +183,6 @@ async def shrink_for_refund(order_id: int, refunded: list[dict], conn: Any) -> i
     if released:
         now = clock.now()
         if await _packed_if_complete(task_id, conn, now):
-            from server.fulfillment import scans
-
             await scans.ship_if_done(task_id, conn, now)  # its parcels may all have left already
         await audit.record(None, "fulfillment.task_shrunk", "fulfillment_task", task_id,
                            {"order_id": order_id, "released": {str(k): v for k, v in released.items()}},
@@ -210,8 +200,6 @@ def _note_out(note: InboundNote, lines: list[InboundLine]) -> InboundNoteOut:
 
 async def create_inbound(body: InboundNoteIn, *, actor_id: int) -> InboundNoteOut:
     """Announce a merchant's delivery to the warehouse (入库单): SKUs, expected quantities, batches."""
-    from server.models.merchants import Merchant
-
     if not await Merchant.filter(id=body.merchant_id).exists():
         raise ValidationFailed.field("merchant_id", "no such merchant")
     sku_ids = {ln.sku_id for ln in body.lines}
@@ -253,7 +241,7 @@ async def receive_inbound(note_id: int, body: ReceiveIn, *, actor_id: int) -> In
         changed = await InboundNote.filter(id=note_id, status="open").using_db(conn).update(
             status="received", received_by_id=actor_id, received_at=now)
         if not changed:
-            raise Conflict("this inbound note was already received", code="already_received")
+            raise Conflict("this inbound note was already received", code=FulfillmentCode.ALREADY_RECEIVED)
         for line_id, qty in given.items():
             await InboundLine.filter(id=line_id).using_db(conn).update(received_qty=qty)
         await inventory.restock(conn, [inventory.Move(lines[line_id].sku_id, qty, "inbound_line", line_id)
@@ -288,19 +276,6 @@ async def stock(sku_ids: list[int] | None = None, merchant_id: int | None = None
 
 
 # ---- tasks and waves ---------------------------------------------------------------------------
-def label_payload(label: str) -> str:
-    """What the label's QR code and Code 128 barcode carry."""
-    return f"KZP:{label}"
-
-
-def parcel_out(p: Parcel) -> ParcelOut:
-    return ParcelOut(id=p.id, label=p.label, task_id=p.task_id, order_id=p.order_id, status=p.status,
-                     direction=p.direction, route=list(p.route or []), position=p.position, moving=p.moving,
-                     weight_g=p.weight_g, cold_chain=p.cold_chain, qr_payload=label_payload(p.label),
-                     courier_company=p.courier_company, tracking_no=p.tracking_no, packed_at=p.packed_at,
-                     dispatched_at=p.dispatched_at)
-
-
 async def _tasks_out(tasks: list[FulfillmentTask], conn: Any = None) -> list[TaskOut]:
     """Tasks with their lines and parcels in three queries, whatever the page size."""
     ids = [t.id for t in tasks]
@@ -389,14 +364,13 @@ async def pick(task_id: int, sku_id: int, batch: str, quantity: int, *, actor_id
     if task is None:
         raise NotFound("task not found")
     if task.status not in (TaskStatus.PENDING, TaskStatus.PICKING):
-        raise Conflict(f"the task is {task.status}; nothing left to pick", code="task_not_pickable")
+        raise Conflict(f"the task is {task.status}; nothing left to pick",
+                       code=FulfillmentCode.TASK_NOT_PICKABLE)
     if not await InboundLine.filter(sku_id=sku_id, batch=batch, note__status="received").exists():
         raise ValidationFailed.field("batch", "no batch with this number was received for this SKU")
-    from server.trace import service as trace_service
-
     if await trace_service.is_recalled(sku_id, batch):
         # 召回: the batch's units stay on the shelf until the office removes them; none may leave.
-        raise Conflict("this batch was recalled: pick another batch", code="batch_recalled",
+        raise Conflict("this batch was recalled: pick another batch", code=TraceErrorCode.BATCH_RECALLED,
                        details=[{"field": "batch", "message": "recalled"}])
     lines = await TaskLine.filter(task_id=task_id, sku_id=sku_id).order_by("id")
     if not lines:
@@ -415,7 +389,8 @@ async def pick(task_id: int, sku_id: int, batch: str, quantity: int, *, actor_id
             n = await TaskLine.filter(id=ln.id, picked_qty__lte=F("quantity") - take).using_db(conn).update(
                 picked_qty=F("picked_qty") + take)
             if not n:
-                raise Conflict("the line changed while picking; scan again", code="pick_conflict")
+                raise Conflict("the line changed while picking; scan again",
+                               code=FulfillmentCode.PICK_CONFLICT)
             await PickRecord.create(line_id=ln.id, batch=batch, quantity=take, actor_id=actor_id,
                                     source=source, scan_id=scan_id, trace_code=trace_code, using_db=conn)
             scan_id = None  # unique: on the first record of the scan only
@@ -423,7 +398,8 @@ async def pick(task_id: int, sku_id: int, batch: str, quantity: int, *, actor_id
             if not remaining:
                 break
         if remaining:
-            raise Conflict(f"only {quantity - remaining} more of this SKU are needed", code="over_pick",
+            raise Conflict(f"only {quantity - remaining} more of this SKU are needed",
+                           code=FulfillmentCode.OVER_PICK,
                            details=[{"field": "quantity", "message": "more than the task needs"}])
         await FulfillmentTask.filter(id=task_id, status=TaskStatus.PENDING).using_db(conn).update(
             status=TaskStatus.PICKING)
@@ -444,7 +420,8 @@ async def pack(task_id: int, body: PackIn, *, actor_id: int | None, source: str 
             raise NotFound("task not found")
         task = locked[0]
         if task.status not in (TaskStatus.PICKING, TaskStatus.PENDING):
-            raise Conflict(f"the task is {task.status}; nothing left to pack", code="task_not_packable")
+            raise Conflict(f"the task is {task.status}; nothing left to pack",
+                           code=FulfillmentCode.TASK_NOT_PACKABLE)
         lines = {ln.id: ln for ln in await TaskLine.filter(task_id=task_id).using_db(conn)}
         seen: set[int] = set()
         for i, pl in enumerate(body.lines):
@@ -455,18 +432,19 @@ async def pack(task_id: int, body: PackIn, *, actor_id: int | None, source: str 
                 raise ValidationFailed.field(f"lines[{i}].task_line_id", "listed twice")
             seen.add(pl.task_line_id)
             if ln.packed_qty + pl.quantity > ln.picked_qty:
-                raise Conflict("cannot pack units that were not picked", code="not_picked",
+                raise Conflict("cannot pack units that were not picked", code=FulfillmentCode.NOT_PICKED,
                                details=[{"field": f"lines[{i}].quantity",
                                          "message": f"{ln.picked_qty - ln.packed_qty} picked and unpacked"}])
         colds = {lines[pl.task_line_id].cold_chain for pl in body.lines}
         if len(colds) > 1:
-            raise Conflict("cold-chain and ambient goods go in separate parcels", code="mixed_cold_chain")
+            raise Conflict("cold-chain and ambient goods go in separate parcels",
+                           code=FulfillmentCode.MIXED_COLD_CHAIN)
         for pl in body.lines:
             ln = lines[pl.task_line_id]
             n = await TaskLine.filter(id=ln.id, packed_qty__lte=ln.picked_qty - pl.quantity).using_db(conn) \
                 .update(packed_qty=F("packed_qty") + pl.quantity)
             if not n:
-                raise Conflict("cannot pack units that were not picked", code="not_picked")
+                raise Conflict("cannot pack units that were not picked", code=FulfillmentCode.NOT_PICKED)
         now = clock.now()
         parcel = await Parcel.create(
             label=_new_label(), task_id=task_id, order_id=task.order_id, route=list(task.route or []),
@@ -481,8 +459,6 @@ async def pack(task_id: int, body: PackIn, *, actor_id: int | None, source: str 
                                scan_key=f"{parcel.id}:forward:packed", at=now,
                                data={"weight_g": body.weight_g}, using_db=conn)
         if task.mode == "local":
-            from server.fulfillment import sla
-
             for leg, due, town_id in routing.initial_promises(list(task.route or []), now):
                 await sla.add_promise(parcel.id, leg, due, town_id, conn)
         if not await _packed_if_complete(task_id, conn, now) and task.status == TaskStatus.PENDING:
@@ -493,8 +469,6 @@ async def pack(task_id: int, body: PackIn, *, actor_id: int | None, source: str 
 async def pack_by_sku(task_id: int, items: list[tuple[int, int]], weight_g: int, *,
                       source: str = "wms") -> ParcelOut:
     """Pack by (sku_id, quantity) as a WMS reports it: mapped onto the task's lines in order."""
-    from server.fulfillment.schemas import PackLineIn
-
     lines = await TaskLine.filter(task_id=task_id).order_by("id")
     if not lines:
         raise NotFound("task not found")
@@ -511,7 +485,7 @@ async def pack_by_sku(task_id: int, items: list[tuple[int, int]], weight_g: int,
             if not qty:
                 break
         if qty:
-            raise Conflict("cannot pack units that were not picked", code="not_picked",
+            raise Conflict("cannot pack units that were not picked", code=FulfillmentCode.NOT_PICKED,
                            details=[{"field": f"lines[{i}].quantity", "message": "more than picked"}])
     body = PackIn(lines=[PackLineIn(task_line_id=k, quantity=v) for k, v in out.items()], weight_g=weight_g)
     return await pack(task_id, body, actor_id=None, source=source)

@@ -37,6 +37,7 @@ from server.models.accounts import User
 from server.models.fulfillment import FulfillmentTask, Parcel, TaskStatus
 from server.models.orders import Order, OrderLine
 from server.models.payments import Payment, PaymentStatus
+from server.fulfillment.errors import FulfillmentCode
 
 log = logging.getLogger("kazuo.shipping")
 PATH = "wxa/sec/order/upload_shipping_info"
@@ -219,7 +220,8 @@ async def resolve(task_id: int, action: str, note: str, actor_id: int | None) ->
         if task is None:
             raise NotFound("task not found")
         if task.shipping_state != S.NEEDS_PERSON:
-            raise Conflict("this upload does not wait for a person", code="shipping_not_waiting",
+            raise Conflict("this upload does not wait for a person",
+                           code=FulfillmentCode.SHIPPING_NOT_WAITING,
                            details={"state": task.shipping_state})
         if action == "done":
             changes = dict(shipping_state=S.RESOLVED, shipping_next_at=None)
@@ -228,7 +230,8 @@ async def resolve(task_id: int, action: str, note: str, actor_id: int | None) ->
             changes = dict(shipping_state=S.PENDING, shipping_attempts=1, shipping_next_at=clock.now())
         n = await FulfillmentTask.filter(id=task_id, shipping_state=S.NEEDS_PERSON).using_db(conn).update(**changes)
         if not n:
-            raise Conflict("this upload does not wait for a person", code="shipping_not_waiting")
+            raise Conflict("this upload does not wait for a person",
+                           code=FulfillmentCode.SHIPPING_NOT_WAITING)
         await audit.record(actor_id, f"shipping.{action}", "fulfillment_task", task_id,
                            {"errcode": task.shipping_errcode, "error": task.shipping_error, "note": note}, conn=conn)
     return ShippingResolveOut(task_id=task_id, state=changes["shipping_state"])

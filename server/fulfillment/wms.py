@@ -14,8 +14,10 @@ from server.fulfillment import scans, service
 from server.fulfillment.schemas import WmsEventIn, WmsResultOut
 from server.integrations import wms as gateway
 from server.kit import audit, clock, runtime
-from server.kit.errors import AppError, BadRequest, Conflict, UpstreamError, ValidationFailed
+from server.kit.errors import AppError, BadRequest, Conflict, KitCode, UpstreamError, ValidationFailed
 from server.models.fulfillment import Parcel, WmsInbox, WmsOutbox
+from server.fulfillment.errors import FulfillmentCode
+from server.kit.http import validation_details
 
 log = logging.getLogger("kazuo.wms")
 MAX_ATTEMPTS = 8
@@ -77,14 +79,12 @@ async def handle_inbound(headers, raw: bytes) -> WmsResultOut:
     try:
         data = orjson.loads(raw)
     except orjson.JSONDecodeError:
-        raise BadRequest("the body is not valid JSON", code="invalid_json") from None
+        raise BadRequest("the body is not valid JSON", code=KitCode.INVALID_JSON) from None
     if not isinstance(data, dict):
         raise ValidationFailed.field("body", "a JSON object is required")
     try:
         ev = WmsEventIn.model_validate(data)
     except ValidationError as exc:
-        from server.kit.http import validation_details
-
         d = validation_details(exc, "body")
         raise ValidationFailed(f"{d[0]['field']}: {d[0]['message']}", details=d) from None
     header_id = headers.get(gateway.EVENT_HEADER.lower()) or headers.get(gateway.EVENT_HEADER)
@@ -94,7 +94,7 @@ async def handle_inbound(headers, raw: bytes) -> WmsResultOut:
         await WmsInbox.create(event_id=ev.event_id, kind=ev.type)
     except IntegrityError:
         await audit.record(None, "wms.replay_refused", "wms_event", ev.event_id, {"type": ev.type})
-        raise Conflict("this event id was already received", code="replayed") from None
+        raise Conflict("this event id was already received", code=FulfillmentCode.REPLAYED) from None
     try:
         result = await _apply(ev)
     except AppError:

@@ -20,6 +20,7 @@ from aliyunsdkcore.request import CommonRequest
 from config.settings import Settings
 from server.kit import pools
 from server.kit.errors import RateLimited, UpstreamError, ValidationFailed
+from server.integrations.errors import IntegrationCode
 
 log = logging.getLogger("kazuo.aliyun")
 
@@ -124,7 +125,7 @@ class Aliyun:
         if code in ("isv.BUSINESS_LIMIT_CONTROL", "isv.DAY_LIMIT_CONTROL", "isv.MONTH_LIMIT_CONTROL"):
             retry = next((secs for word, secs in _WINDOWS if word in message), 60)
             raise RateLimited("the SMS provider's rate limit for this phone was reached",
-                              code="sms_rate_limited", retry_after=retry)
+                              code=IntegrationCode.SMS_RATE_LIMITED, retry_after=retry)
         if code in ("isv.MOBILE_NUMBER_ILLEGAL", "isv.MOBILE_COUNT_OVER_LIMIT"):
             raise ValidationFailed.field("phone", "the SMS provider refused this phone number")
         log.warning("aliyun SendSms refused", extra={"aliyun_code": code, "aliyun_message": message})

@@ -17,7 +17,9 @@ from wechatpy.exceptions import WeChatClientException
 from wechatpy.session import SessionStorage
 
 from server.kit import pools
+from server.kit.runtime import Runtime
 from server.kit.errors import AppError, RateLimited, UpstreamError
+from server.integrations.errors import IntegrationCode
 
 log = logging.getLogger("kazuo.wechat")
 
@@ -83,10 +85,11 @@ class WeChat:
                 log.warning("wechat failed without an answer: %s", exc.errmsg)
                 raise UpstreamError("WeChat is unreachable") from None
             if code == INVALID_CODE:
-                raise AppError("the WeChat login code is invalid", code="wechat_code_invalid",
+                raise AppError("the WeChat login code is invalid", code=IntegrationCode.WECHAT_CODE_INVALID,
                                status=400, details={"field": "code", "errcode": code}) from None
             if code == CODE_USED:
-                raise AppError("the WeChat login code was already used", code="wechat_code_used",
+                raise AppError("the WeChat login code was already used",
+                               code=IntegrationCode.WECHAT_CODE_USED,
                                status=400, details={"field": "code", "errcode": code}) from None
             if code == FREQ_LIMIT:
                 raise RateLimited("WeChat rate limit", retry_after=5) from None
@@ -137,3 +140,16 @@ class WeChat:
                 continue
             raise WeChatClientException(code, answer.get("errmsg", ""), client=self.client, response=r)
         raise AssertionError("unreachable")
+
+
+def install(settings, rt: Runtime) -> None:
+    """Start-up hook (server/startup.py): the WeChat client as runtime extras["wechat"] (the simulator's
+    address while the simulators are on)."""
+    sim_base = settings.base_url + "/__sim__/"
+    api_base = settings.wechat_api_base or (sim_base + "wechat/" if settings.simulators_on
+                                            else "https://api.weixin.qq.com/")
+    rt.extras["wechat"] = WeChat(
+        app_id=settings.wechat_app_id, app_secret=settings.secret("wechat_app_secret"),
+        api_base=api_base,
+        session=RedisSessionStorage(rt.extras["sync_redis"], settings.redis_prefix + "wechatpy:"),
+        deadline=settings.wechat_deadline_seconds, wxacode_env_version=settings.wechat_wxacode_env_version)

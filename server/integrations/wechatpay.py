@@ -17,6 +17,7 @@ from wechatpy.pay import WeChatPay
 
 from server.kit import clock, pools
 from server.kit.errors import AppError
+from server.integrations.errors import IntegrationCode
 
 log = logging.getLogger("kazuo.wechatpay")
 
@@ -37,7 +38,7 @@ TRANSIENT_CODES = frozenset({"NETWORK", "HTTP_5XX", "BAD_RESPONSE", "SIGN_MISMAT
 
 class PayGatewayError(AppError):
     """WeChat Pay refused (err_code says why) or could not be reached (err_code "NETWORK")."""
-    status, code = 502, "wechatpay_error"
+    status, code = 502, IntegrationCode.WECHATPAY_ERROR
 
     def __init__(self, message: str, err_code: str = ""):
         super().__init__(message, details={"err_code": err_code})

@@ -14,7 +14,8 @@ import logging
 import httpx
 
 from server.kit import clock, pools, runtime
-from server.kit.errors import Unauthorized, UpstreamError
+from server.kit.errors import KitCode, Unauthorized, UpstreamError
+from server.integrations.errors import IntegrationCode
 
 log = logging.getLogger("kazuo.wms")
 SIG_HEADER = "X-Kazuo-Signature"
@@ -35,18 +36,19 @@ def verify(headers, body: bytes) -> None:
     try:
         key = secret()
     except Exception:  # noqa: BLE001 - no secret configured: nothing can be verified
-        raise Unauthorized("the WMS integration is not configured", code="wms_not_configured") from None
+        raise Unauthorized("the WMS integration is not configured",
+                           code=IntegrationCode.WMS_NOT_CONFIGURED) from None
     sig = headers.get(SIG_HEADER.lower()) or headers.get(SIG_HEADER) or ""
     ts = headers.get(TS_HEADER.lower()) or headers.get(TS_HEADER) or ""
     if not sig or not ts:
-        raise Unauthorized("missing signature", code="signature_missing")
+        raise Unauthorized("missing signature", code=KitCode.SIGNATURE_MISSING)
     if not ts.isdigit() or len(ts) > 12:
-        raise Unauthorized("bad timestamp", code="signature_invalid")
+        raise Unauthorized("bad timestamp", code=KitCode.SIGNATURE_INVALID)
     if not hmac.compare_digest(sign(key, ts, body), sig):
-        raise Unauthorized("bad signature", code="signature_invalid")
+        raise Unauthorized("bad signature", code=KitCode.SIGNATURE_INVALID)
     skew = abs(clock.now().timestamp() - int(ts))
     if skew > runtime.settings().wms_max_skew_seconds:
-        raise Unauthorized("the call is too old (replayed?)", code="signature_expired")
+        raise Unauthorized("the call is too old (replayed?)", code=KitCode.SIGNATURE_EXPIRED)
 
 
 def signed_headers(event_id: str, body: bytes) -> dict[str, str]:

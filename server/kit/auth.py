@@ -14,7 +14,7 @@ import orjson
 
 from server.kit import clock, local_cache, runtime
 from server.kit import redis as kr
-from server.kit.errors import Forbidden, NotFound, Unauthorized
+from server.kit.errors import Forbidden, KitCode, NotFound, Unauthorized
 from server.kit.local_cache import LocalCache
 from server.models.accounts import PrincipalChange, RoleGrant, User
 
@@ -92,9 +92,9 @@ def decode_token(token: str) -> dict:
                             leeway=0)
     except jwt.ExpiredSignatureError:
         verified.pop(token, None)
-        raise Unauthorized("token expired", code="token_expired") from None
+        raise Unauthorized("token expired", code=KitCode.TOKEN_EXPIRED) from None
     except jwt.PyJWTError:
-        raise Unauthorized("invalid token", code="invalid_token") from None
+        raise Unauthorized("invalid token", code=KitCode.INVALID_TOKEN) from None
     if isinstance(claims.get("exp"), int):
         if len(verified) >= VERIFIED_MAX:
             verified.clear()
@@ -132,7 +132,7 @@ async def load_principal(user_id: int, token_version: int | None = None) -> Prin
         if data is None:
             data = await _load_principal_data(user_id)
             if data is None:
-                raise Unauthorized("unknown user", code="invalid_token")
+                raise Unauthorized("unknown user", code=KitCode.INVALID_TOKEN)
             await kr.redis().set(_principal_key(user_id), orjson.dumps(data), ex=PRINCIPAL_TTL)
         hit = (data, Principal(user_id=user_id, roles=frozenset(data["roles"]),
                                station_ids=frozenset(data["stations"]), merchant_ids=frozenset(data["merchants"]),
@@ -141,9 +141,9 @@ async def load_principal(user_id: int, token_version: int | None = None) -> Prin
             tier.put(user_id, hit, frozenset((str(user_id),)), generation)
     data, principal = hit
     if not data["active"]:
-        raise Unauthorized("account disabled", code="account_disabled")
+        raise Unauthorized("account disabled", code=KitCode.ACCOUNT_DISABLED)
     if token_version is not None and token_version != data["tv"]:
-        raise Unauthorized("token revoked", code="token_revoked")
+        raise Unauthorized("token revoked", code=KitCode.TOKEN_REVOKED)
     return principal
 
 
@@ -192,16 +192,16 @@ async def watch_principal_changes(interval: float = 1.0) -> None:
 
 async def authenticate(authorization: str | None) -> Principal:
     if not authorization or not authorization.startswith("Bearer "):
-        raise Unauthorized("missing bearer token", code="missing_token")
+        raise Unauthorized("missing bearer token", code=KitCode.MISSING_TOKEN)
     claims = decode_token(authorization[7:].strip())
     try:
         user_id = int(claims["sub"])
     except (TypeError, ValueError):
-        raise Unauthorized("invalid token", code="invalid_token") from None
+        raise Unauthorized("invalid token", code=KitCode.INVALID_TOKEN) from None
     tv = claims.get("tv")
     return await load_principal(user_id, tv if isinstance(tv, int) else -1)
 
 
 def require_roles(principal: Principal, roles: tuple[str, ...]) -> None:
     if roles and not any(r in principal.roles for r in roles):
-        raise Forbidden("this needs one of the roles: " + ", ".join(roles), code="role_required")
+        raise Forbidden("this needs one of the roles: " + ", ".join(roles), code=KitCode.ROLE_REQUIRED)

@@ -9,6 +9,8 @@ from typing import Any, AsyncIterator, Sequence, Type
 from tortoise import Tortoise
 from tortoise.models import Model
 from tortoise.transactions import in_transaction
+from server.kit.schemas import decode_cursor, encode_cursor
+from server.kit.errors import ValidationFailed
 
 MODEL_MODULES = ["server.models"]
 
@@ -137,9 +139,6 @@ async def id_page(qs: Any, cursor: str | None, limit: int, *, newest_first: bool
                   ) -> tuple[list, str | None]:
     """One keyset page of a queryset ordered by id (oldest first, or newest first), and the cursor
     of the next page (None at the end). A malformed cursor is a 422 naming `cursor`."""
-    from server.kit.schemas import decode_cursor, encode_cursor
-
-    from server.kit.errors import ValidationFailed
 
     after = decode_cursor(cursor, 1)
     if after:

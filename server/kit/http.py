@@ -15,7 +15,7 @@ from sanic import HTTPResponse, Request
 
 from server.kit import sessions
 from server.kit.auth import Principal, authenticate, require_roles
-from server.kit.errors import AppError, BadRequest, NotFound, ValidationFailed
+from server.kit.errors import AppError, BadRequest, KitCode, NotFound, ValidationFailed
 from server.kit.schemas import find_control_chars
 
 MAX_ID = 2**63 - 1
@@ -93,7 +93,7 @@ def _parse_body(raw: bytes, model: type[BaseModel]) -> BaseModel:
         try:
             data = orjson.loads(raw)
         except orjson.JSONDecodeError:
-            raise BadRequest("the body is not valid JSON", code="invalid_json") from None
+            raise BadRequest("the body is not valid JSON", code=KitCode.INVALID_JSON) from None
     if not isinstance(data, dict):
         raise ValidationFailed.field("body", "a JSON object is required")
     return validate(model, data, "body")
@@ -152,7 +152,7 @@ def decode_path_param(name: str, value: str) -> str:
     try:
         return unquote(value, errors="strict")
     except UnicodeDecodeError:
-        raise BadRequest(f"{name}: not valid percent-encoded UTF-8", code="invalid_path",
+        raise BadRequest(f"{name}: not valid percent-encoded UTF-8", code=KitCode.INVALID_PATH,
                          details=[{"field": name, "in": "path", "message": "not valid UTF-8"}]) from None
 
 
@@ -161,7 +161,8 @@ async def read_body(request: Request, max_bytes: int) -> bytes:
     declared Content-Length over the limit before a byte is read, a chunked body as soon as it
     passes it. What is left of a refused body is never handed to anyone (Sanic discards it within
     its REQUEST_MAX_SIZE and closes the connection)."""
-    too_large = AppError(f"the body is larger than {max_bytes} bytes", code="payload_too_large", status=413,
+    too_large = AppError(f"the body is larger than {max_bytes} bytes",
+                         code=KitCode.PAYLOAD_TOO_LARGE, status=413,
                          details=[{"field": "body", "message": f"at most {max_bytes} bytes"}])
     length = request.headers.get("content-length")
     if length is not None and (not length.isdigit() or int(length) > max_bytes):

@@ -25,28 +25,25 @@ def sync_redis(settings: Settings):
 
 
 def _integrations(settings: Settings, rt: runtime.Runtime) -> None:
-    from server.integrations.wechat import RedisSessionStorage, WeChat
-
-    sim_base = settings.base_url + "/__sim__/"
-    api_base = settings.wechat_api_base or (sim_base + "wechat/" if settings.simulators_on
-                                            else "https://api.weixin.qq.com/")
+    if not INTEGRATION_HOOKS:
+        raise RuntimeError("no start-up hooks registered: a composition root calls server.startup.install() "
+                           "before lifecycle.start()")
     rt.extras["sync_redis"] = sync_redis(settings)
-    rt.extras["wechat"] = WeChat(
-        app_id=settings.wechat_app_id, app_secret=settings.secret("wechat_app_secret"),
-        api_base=api_base,
-        session=RedisSessionStorage(rt.extras["sync_redis"], settings.redis_prefix + "wechatpy:"),
-        deadline=settings.wechat_deadline_seconds, wxacode_env_version=settings.wechat_wxacode_env_version)
     for hook in INTEGRATION_HOOKS:
         hook(settings, rt)
 
 
-# Later capabilities register their gateway builders here: fn(settings, runtime) -> None.
+# What the process starts after the connections (gateways, Lua scripts, checkout sources), in order:
+# fn(settings, runtime) -> None. The composition roots register them (server/startup.py lists them);
+# the kit names no domain.
 INTEGRATION_HOOKS: list = []
-INTEGRATION_HOOKS.append(lambda s, rt: __import__("server.integrations.wechatpay_gateway", fromlist=["install"]).install(s, rt))  # noqa: E501 (issue #4)
-INTEGRATION_HOOKS.append(lambda s, rt: __import__("server.integrations.aliyun", fromlist=["install"]).install(s, rt))
-INTEGRATION_HOOKS.append(lambda s, rt: __import__("live.setup", fromlist=["install"]).install(s, rt))  # issue #7
-INTEGRATION_HOOKS.append(lambda s, rt: __import__("server.stations.setup", fromlist=["install"]).install(s, rt))  # noqa: E501 (issue #5)
-INTEGRATION_HOOKS.append(lambda s, rt: __import__("server.integrations.oss", fromlist=["install"]).install(s, rt))  # noqa: E501 (issue #21)
+
+
+def register(*hooks) -> None:
+    """Add start-up hooks (once each, in the order given); called by the composition roots."""
+    for hook in hooks:
+        if hook not in INTEGRATION_HOOKS:
+            INTEGRATION_HOOKS.append(hook)
 
 
 async def start(settings: Settings) -> runtime.Runtime:

@@ -6,6 +6,7 @@ import secrets
 from pathlib import Path
 
 from tortoise import Tortoise
+from server.kit.db import tortoise_config
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 APP = "models"
@@ -13,8 +14,6 @@ APP = "models"
 
 def _command(db_url: str):
     from aerich import Command
-
-    from server.kit.db import tortoise_config
 
     return Command(tortoise_config=tortoise_config(db_url), app=APP, location=str(MIGRATIONS_DIR))
 

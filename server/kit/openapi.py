@@ -10,6 +10,9 @@ from pydantic import TypeAdapter
 from pydantic.json_schema import GenerateJsonSchema
 from sanic import Sanic
 
+from server.kit import auth as kauth
+from server.kit import http as khttp
+from server.kit.error_catalogue import codes_of
 from server.kit.http import EndpointMeta
 from server.kit.schemas import ErrorEnvelope
 
@@ -29,7 +32,7 @@ def _path(route_path: str) -> tuple[str, list[tuple[str, str]]]:
 
 
 def build_spec(app: Sanic, *, title: str, version: str, description: str = "") -> dict:
-    ops: list[tuple[str, str, list, EndpointMeta]] = []
+    ops: list[tuple[str, str, list, EndpointMeta, Any]] = []
     for route in app.router.routes:
         meta: EndpointMeta | None = getattr(route.handler, "__kz_meta__", None)
         if meta is None:
@@ -38,11 +41,11 @@ def build_spec(app: Sanic, *, title: str, version: str, description: str = "") -
         for method in sorted(route.methods):
             if method in ("HEAD", "OPTIONS"):
                 continue
-            ops.append((path, method.lower(), params, meta))
+            ops.append((path, method.lower(), params, meta, route.handler))
 
     # Every schema goes through one generator so that $refs share one components namespace.
     inputs: list[tuple[Any, str, Any]] = []
-    for _, _, _, meta in ops:
+    for _, _, _, meta, _ in ops:
         if meta.body is not None:
             inputs.append((("body", meta.body), "validation", meta.body.__pydantic_core_schema__))
         if meta.query is not None:
@@ -64,11 +67,18 @@ def build_spec(app: Sanic, *, title: str, version: str, description: str = "") -
         return s
 
     paths: dict[str, dict] = {}
-    for path, method, params, meta in ops:
+    for path, method, params, meta, handler in ops:
         op: dict[str, Any] = {"operationId": f"{method}_{path.strip('/').replace('/', '_').replace('{', '').replace('}', '')}",
                               "summary": meta.summary, "responses": {}}
         if meta.description:
             op["description"] = meta.description
+        if meta.auth != "none":
+            # Who may call it: the roles @endpoint checks (any signed-in user when none is named;
+            # nobody need sign in when authentication is optional).
+            op["x-roles"] = list(meta.roles)
+            who = ", ".join(meta.roles) if meta.roles else (
+                "any signed-in user" if meta.auth == "user" else "none (a signed-in caller is recognised)")
+            op["description"] = (op.get("description", "") + f"\n\nRoles: {who}.").lstrip()
         if meta.tags:
             op["tags"] = list(meta.tags)
         parameters = []
@@ -113,13 +123,20 @@ def build_spec(app: Sanic, *, title: str, version: str, description: str = "") -
             op["security"] = [{"bearerAuth": []}] if meta.auth == "user" else [{"bearerAuth": []}, {}]
         if meta.roles:
             codes.add(403)
+        declared = _operation_codes(handler, meta, bool(params))
+        codes |= {c.status for c in declared}
         err = {"application/json": {"schema": schema_of[("resp", ErrorEnvelope)]}}
         # A page (HTML, CSV...) may answer its own errors in its own media type (a 401 page).
         for ctype, spec in (meta.response_content or {}).items():
             if ctype != "application/json":
                 err[ctype] = spec
         for code in sorted(codes):
-            op["responses"][str(code)] = {"description": ERROR_TEXT.get(code, "Error"), "content": err}
+            resp = {"description": ERROR_TEXT.get(code, "Error"), "content": err}
+            named = sorted(str(c) for c in declared if c.status == code)
+            if named:
+                resp["x-error-codes"] = named
+                resp["description"] += " (codes: " + ", ".join(named) + ")"
+            op["responses"][str(code)] = resp
         paths.setdefault(path, {})[method] = op
 
     return {
@@ -131,6 +148,23 @@ def build_spec(app: Sanic, *, title: str, version: str, description: str = "") -
             "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
         },
     }
+
+
+def _operation_codes(handler: Any, meta: EndpointMeta, has_params: bool) -> set:
+    """The declared codes an operation may answer: its handler's (and what that calls), and those of
+    the checks @endpoint runs before it (authentication, roles, body and query parsing)."""
+    found = set(codes_of(handler))
+    if meta.auth != "none":
+        found |= codes_of(kauth.authenticate)
+    if meta.roles:
+        found |= codes_of(kauth.require_roles)
+    if meta.body is not None:
+        found |= codes_of(khttp.parse_body)
+    if meta.query is not None:
+        found |= codes_of(khttp.parse_query)
+    if has_params:
+        found |= codes_of(khttp.decode_path_param)
+    return found
 
 
 SWAGGER_HTML = """<!doctype html>

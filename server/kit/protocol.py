@@ -80,14 +80,30 @@ class _Arrived(asyncio.Event):
         super().clear()
 
 
-class FairHttpProtocol(WebSocketProtocol):
+class TrackedHttpProtocol(WebSocketProtocol):
+    """Sanic's own protocol as it comes (KAZUO_HTTP_ARRIVAL_ORDER=false), its connections known to
+    close_after_response()."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        _servers[id(self.connections)] = self.connections
+
+
+class FairHttpProtocol(TrackedHttpProtocol):
+    """Requests in arrival order: replaces SanicProtocol's private `_data_received` event (what
+    tests/platform/test_canaries.py checks on every Sanic upgrade)."""
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         queue = _queues.get(self.loop)
         if queue is None:
             queue = _queues[self.loop] = _Queue(self.loop)
         self._data_received = _Arrived(queue)
-        _servers[id(self.connections)] = self.connections
+
+
+def protocol_class(arrival_order: bool) -> type[WebSocketProtocol]:
+    """The server's protocol: requests in arrival order, or Sanic's own (KAZUO_HTTP_ARRIVAL_ORDER)."""
+    return FairHttpProtocol if arrival_order else TrackedHttpProtocol
 
 
 async def close_after_response() -> None:

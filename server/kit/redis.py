@@ -239,6 +239,8 @@ def _settle_from(fut: asyncio.Future, task: asyncio.Task) -> None:
 
 
 def _wire_of(client: ArqRedis) -> "_Wire | None":
+    if not runtime.get().settings.redis_own_wire:
+        return None  # KAZUO_REDIS_OWN_WIRE=false: redis-py's pipelines (_run_batch)
     """The client's wire for batched commands (made on first use), or None where there is no plain
     socket to speak to (the embedded store, TLS): those batches go as a pipeline."""
     wire = getattr(client, "_kazuo_wire", False)

@@ -145,9 +145,10 @@ class Out(BaseModel):
 
 
 class ErrorBody(BaseModel):
-    code: str = Field(description="stable machine-readable code")
+    code: str = Field(description="stable machine-readable code (the catalogue: /docs/error-codes)")
     message: str
     details: Any = None
+    aliases: list[str] | None = Field(None, description="the code's former names, for one release")
 
 
 class ErrorEnvelope(BaseModel):

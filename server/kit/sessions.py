@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from server.kit import clock, runtime
 from server.kit import redis as kr
 from server.kit.auth import Principal, load_principal
-from server.kit.errors import Unauthorized
+from server.kit.errors import KitCode, Unauthorized
 
 COOKIE = "kz_console"
 PRE_COOKIE = "kz_pre"
@@ -106,7 +106,7 @@ async def principal_of(sid: str | None) -> Principal:
     """The signed-in user's principal, loaded live; Unauthorized (session_expired) without a session."""
     session = await load(sid)
     if session is None:
-        raise Unauthorized("the console session has expired; sign in again", code="session_expired")
+        raise Unauthorized("the console session has expired; sign in again", code=KitCode.SESSION_EXPIRED)
     return await load_principal(session.user_id, session.token_version)
 
 

@@ -13,10 +13,10 @@ from typing import Any, ClassVar
 import orjson
 from pydantic import Field, computed_field
 
-from server.kit.errors import Conflict
+from server.kit.errors import Conflict, KitCode
 from server.kit.schemas import Out
 
-STALE = "stale_object"
+STALE = KitCode.STALE_OBJECT
 VERSION_FIELD = Field(None, max_length=64,
                       description="the `version` you read; if the object changed since, 409 stale_object")
 

@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass
 from server.kit import clock, pools
 from server.kit.errors import ValidationFailed
 from server.media.storage import get_storage
+from server.media.errors import MediaCode
 
 IMAGE_KINDS = frozenset({"jpeg", "png", "webp"})
 DOCUMENT_KINDS = frozenset({"pdf", "zip-office", "mp4", "jpeg", "png"})
@@ -118,12 +119,13 @@ async def store_upload(data: bytes, *, kind: str, filename: str, allowed: set[st
     if not data:
         raise ValidationFailed.field("file", "the file is empty")
     if len(data) > max_bytes:
-        raise ValidationFailed(f"file: larger than {max_bytes} bytes", code="file_too_large", status=413,
+        raise ValidationFailed(f"file: larger than {max_bytes} bytes",
+                               code=MediaCode.FILE_TOO_LARGE, status=413,
                                details=[{"field": "file", "message": f"at most {max_bytes} bytes"}])
     detected = detect_kind(data)
     if detected is None or detected[0] not in allowed:
         names = ", ".join(sorted(allowed))
-        raise ValidationFailed(f"file: only {names} files are accepted", code="unsupported_file_type",
+        raise ValidationFailed(f"file: only {names} files are accepted", code=MediaCode.UNSUPPORTED_FILE_TYPE,
                                details=[{"field": "file", "message": f"accepted: {names}"}])
     content_kind, subtype = detected
     width = height = None

@@ -11,12 +11,13 @@ from server.catalog import cache
 from server.kit import audit, clock
 from server.kit.auth import Principal, Role
 from server.kit.db import atomic, id_page, on_commit
-from server.kit.errors import Conflict, NotFound, ValidationFailed
+from server.kit.errors import Conflict, KitCode, NotFound, ValidationFailed
 from server.kit.schemas import Page
 from server.merchants.schemas import ApplicationIn, MerchantOut
 from server.models.catalog import Product
 from server.models.merchants import Merchant
 from server.models.stations import Station
+from server.merchants.errors import MerchantCode
 
 SMS_PURPOSE = "merchant_application"
 MAX_OPEN_APPLICATIONS = 3
@@ -36,7 +37,7 @@ async def apply(principal: Principal, body: ApplicationIn) -> MerchantOut:
         if body.kind != "household":
             raise ValidationFailed.field("kind", "a station operates household merchants only")
     if await Merchant.filter(applicant_id=principal.user_id, status="pending").count() >= MAX_OPEN_APPLICATIONS:
-        raise Conflict("too many applications waiting for review", code="too_many_applications")
+        raise Conflict("too many applications waiting for review", code=MerchantCode.TOO_MANY_APPLICATIONS)
     if await Merchant.filter(licence_no=body.licence_no, status__in=["pending", "active", "suspended"]).exists():
         raise ValidationFailed.field("licence_no", "a merchant with this licence or ID number already exists")
     try:
@@ -110,7 +111,7 @@ async def approve(admin_id: int, merchant_id: int) -> MerchantOut:
         n = await Merchant.filter(id=m.id, status="pending").using_db(conn).update(
             status="active", reviewed_by_id=admin_id, reviewed_at=clock.now(), reject_reason="")
         if n != 1:
-            raise Conflict(f"the merchant is {m.status}, not pending", code="invalid_state")
+            raise Conflict(f"the merchant is {m.status}, not pending", code=KitCode.INVALID_TRANSITION)
         await audit.record(admin_id, "merchant.approve", "merchant", m.id, conn=conn)
     if m.applicant_id and not m.operated_by_station_id:
         await accounts.grant_role(m.applicant_id, Role.merchant, merchant_id=m.id, granted_by=admin_id)
@@ -126,7 +127,7 @@ async def reject(admin_id: int, merchant_id: int, reason: str) -> MerchantOut:
         n = await Merchant.filter(id=m.id, status="pending").using_db(conn).update(
             status="rejected", reviewed_by_id=admin_id, reviewed_at=clock.now(), reject_reason=reason)
         if n != 1:
-            raise Conflict(f"the merchant is {m.status}, not pending", code="invalid_state")
+            raise Conflict(f"the merchant is {m.status}, not pending", code=KitCode.INVALID_TRANSITION)
         await audit.record(admin_id, "merchant.reject", "merchant", m.id, {"reason": reason}, conn=conn)
     return await detail(merchant_id)
 
@@ -150,7 +151,7 @@ async def suspend(admin_id: int, merchant_id: int, reason: str) -> MerchantOut:
         n = await Merchant.filter(id=m.id, status="active").using_db(conn).update(
             status="suspended", reject_reason=reason)
         if n != 1:
-            raise Conflict(f"the merchant is {m.status}, not active", code="invalid_state")
+            raise Conflict(f"the merchant is {m.status}, not active", code=KitCode.INVALID_TRANSITION)
         _invalidate(await _set_products_visible(m.id, False, conn))
         await audit.record(admin_id, "merchant.suspend", "merchant", m.id, {"reason": reason}, conn=conn)
     return await detail(merchant_id)
@@ -165,7 +166,7 @@ async def reinstate(admin_id: int, merchant_id: int) -> MerchantOut:
         n = await Merchant.filter(id=m.id, status="suspended").using_db(conn).update(
             status="active", reject_reason="")
         if n != 1:
-            raise Conflict(f"the merchant is {m.status}, not suspended", code="invalid_state")
+            raise Conflict(f"the merchant is {m.status}, not suspended", code=KitCode.INVALID_TRANSITION)
         _invalidate(await _set_products_visible(m.id, True, conn))
         await audit.record(admin_id, "merchant.reinstate", "merchant", m.id, conn=conn)
     return await detail(merchant_id)

@@ -10,6 +10,7 @@ from server.kit.errors import Conflict, NotFound, ValidationFailed
 from server.kit.schemas import Out
 from server.models.cart import CartItem
 from server.models.catalog import Sku
+from server.orders.errors import OrderCode
 
 
 class CartLineOut(Out):
@@ -37,7 +38,7 @@ async def _sellable_sku(sku_id: int) -> Sku:
     if sku is None:
         raise NotFound("SKU not found")
     if not sku.is_active or sku.product.status != "on_sale" or sku.product.merchant.status != "active":
-        raise Conflict("this product is not on sale", code="not_on_sale")
+        raise Conflict("this product is not on sale", code=OrderCode.NOT_ON_SALE)
     return sku
 
 
@@ -80,7 +81,7 @@ async def set_quantity(user_id: int, sku_id: int, quantity: int, *, add: bool = 
         updated = await CartItem.filter(user_id=user_id, sku_id=sku_id).update(quantity=quantity)
     if not updated:
         if await CartItem.filter(user_id=user_id).count() >= s.cart_max_items:
-            raise Conflict(f"the cart holds at most {s.cart_max_items} items", code="cart_full")
+            raise Conflict(f"the cart holds at most {s.cart_max_items} items", code=OrderCode.CART_FULL)
         try:
             await CartItem.create(user_id=user_id, sku_id=sku_id, quantity=quantity)
         except IntegrityError:  # a concurrent add created it: retry as an update

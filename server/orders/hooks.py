@@ -7,8 +7,8 @@ server/ importing it.
     async def release_live(order: hooks.ReleasedOrder, conn) -> None: ...
     hooks.register_source("live", resolve_live, on_release=release_live)
 
-Register from code that BOTH the server and the worker load (an INTEGRATION_HOOKS function in
-server/kit/lifecycle.py runs in both), so that the cancel job in the worker finds on_release too.
+Register from code that BOTH the server and the worker load (a start-up hook listed in
+server/startup.py runs in both), so that the cancel job in the worker finds on_release too.
 
 Checkout with `source={"kind": "live", "session_id": 12}` calls the resolver INSIDE the checkout
 transaction (ctx.conn), after the SKUs and their prices were loaded and before stock is reserved.

@@ -19,6 +19,7 @@ from server.models.fulfillment import FulfillmentTask, TaskStatus
 from server.models.orders import Order, OrderStatus
 from server.orders import service as orders_service
 from server.orders.schemas import OrderOut
+from server.orders.errors import OrderCode
 
 S = OrderStatus
 # A courier order is with the buyer's courier from out_for_delivery on; `delivered` takes orders
@@ -47,7 +48,7 @@ async def confirm_receipt(buyer_id: int, order_id: int) -> OrderOut:
     mode = await FulfillmentTask.filter(order_id=order_id).values_list("mode", flat=True)
     if order.status not in CONFIRMABLE or (order.status == S.OUT_FOR_DELIVERY and mode[:1] != ["courier"]):
         raise Conflict(f"the order is {order.status}; receipt can be confirmed once a courier has it",
-                       code="order_not_shipped", details={"status": order.status})
+                       code=OrderCode.ORDER_NOT_SHIPPED, details={"status": order.status})
     async with atomic() as conn:
         try:
             await orders_service.transition(order_id, CONFIRMABLE, S.COMPLETED, conn=conn, actor_id=buyer_id,
@@ -56,7 +57,7 @@ async def confirm_receipt(buyer_id: int, order_id: int) -> OrderOut:
             current = await Order.get(id=order_id, using_db=conn).only("status")
             if current.status != S.COMPLETED:  # refunded and closed meanwhile
                 raise Conflict(f"the order is {current.status}; receipt cannot be confirmed",
-                               code="order_not_shipped", details={"status": current.status}) from None
+                               code=OrderCode.ORDER_NOT_SHIPPED, details={"status": current.status}) from None
     return await orders_service.order_out(order_id)
 
 

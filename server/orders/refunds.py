@@ -16,7 +16,7 @@ from tortoise.expressions import F, Subquery
 from server.kit import audit, clock, metrics
 from server.kit import redis as kr
 from server.kit.db import atomic, id_page, lock_rows
-from server.kit.errors import Conflict, NotFound, ValidationFailed
+from server.kit.errors import Conflict, KitCode, NotFound, ValidationFailed
 from server.kit.jobs import enqueue
 from server.kit.schemas import Out, Page
 from server.inventory import service as inventory
@@ -26,6 +26,8 @@ from server.models.inventory import StockReason
 from server.models.orders import Order, OrderLine, OrderStatus
 from server.models.payments import Payment, PaymentStatus, Refund, RefundStatus
 from server.orders import service as orders_service
+from server.orders.errors import OrderCode
+from server.fulfillment import service as fulfillment_service
 
 log = logging.getLogger("kazuo.refunds")
 S = OrderStatus
@@ -97,7 +99,8 @@ async def create_refund(order_id: int, *, lines: dict[int, int] | None, reason: 
             raise NotFound("order not found")
         order = orders[0]
         if order.status not in REFUNDABLE:
-            raise Conflict(f"the order is {order.status}; it cannot be refunded", code="not_refundable")
+            raise Conflict(f"the order is {order.status}; it cannot be refunded",
+                           code=OrderCode.NOT_REFUNDABLE)
         order_lines = {x.id: x for x in await OrderLine.filter(order_id=order_id).using_db(conn)}
         pending = await open_refund_qty(order_id, conn)
 
@@ -118,7 +121,7 @@ async def create_refund(order_id: int, *, lines: dict[int, int] | None, reason: 
                     raise ValidationFailed.field(f"lines.{lid}", f"at most {left(line)} can still be refunded")
                 wanted[lid] = qty
         if not wanted:
-            raise Conflict("nothing left to refund", code="nothing_to_refund")
+            raise Conflict("nothing left to refund", code=OrderCode.NOTHING_TO_REFUND)
         items = [{"line_id": lid, "qty": q, "amount": q * order_lines[lid].unit_price} for lid, q in sorted(wanted.items())]
         auto = auto_approve or order.status == S.PAID  # before fulfilment: approved at once
         payment = await _paid_payment(order_id, conn)
@@ -164,7 +167,7 @@ async def decide(refund_id: int, *, approve: bool, actor_id: int, merchant_ids: 
         n = await Refund.filter(id=refund_id, status=R.REQUESTED).using_db(conn).update(
             status=new, decided_by=actor_id, decided_at=clock.now(), error=note[:200] if not approve else "")
         if n == 0:
-            raise Conflict(f"the refund is {refund.status}", code="invalid_transition")
+            raise Conflict(f"the refund is {refund.status}", code=KitCode.INVALID_TRANSITION)
         await audit.record(actor_id, "refund.approve" if approve else "refund.reject", "order", refund.order_id,
                            {"refund_id": refund_id, "note": note[:200]}, conn=conn)
         if approve:
@@ -188,7 +191,8 @@ async def _check_still_refundable(refund: Refund, conn: Any) -> None:
     for item in refund.lines:
         line = lines[item["line_id"]]
         if line.quantity - line.refunded_qty - pending.get(line.id, 0) < item["qty"]:
-            raise Conflict("these units were refunded by another refund since", code="refund_superseded",
+            raise Conflict("these units were refunded by another refund since",
+                           code=OrderCode.REFUND_SUPERSEDED,
                            details={"line_id": line.id})
 
 
@@ -206,7 +210,7 @@ async def retry_failed(refund_id: int, *, actor_id: int) -> RefundOut:
             return refund_out(refund)  # a repeated request: the retry is under way (or went through)
         if refund.status != R.FAILED:
             raise Conflict(f"the refund is {refund.status}; only a failed refund can be retried",
-                           code="invalid_transition")
+                           code=KitCode.INVALID_TRANSITION)
         await _check_still_refundable(refund, conn)
         await Refund.filter(id=refund_id, status=R.FAILED).using_db(conn).update(
             status=R.APPROVED, attempts=0, next_attempt_at=None, decided_at=clock.now())
@@ -232,7 +236,7 @@ async def settle_elsewhere(refund_id: int, *, method: str, note: str, actor_id: 
             return refund_out(refund)  # a repeated request
         if refund.status != R.FAILED:
             raise Conflict(f"the refund is {refund.status}; only a failed refund can be settled another way",
-                           code="invalid_transition")
+                           code=KitCode.INVALID_TRANSITION)
         await _check_still_refundable(refund, conn)
         await Refund.filter(id=refund_id, status=R.FAILED).using_db(conn).update(
             status=R.SUCCEEDED, succeeded_at=clock.now(), settled_via=method, settle_note=note[:200],
@@ -302,8 +306,6 @@ async def _apply_success(refund: Refund, conn: Any) -> None:
         await Refund.filter(id=refund.id).using_db(conn).update(restock=True)
     else:  # handed to the warehouse (a delivery order is out for delivery with its first parcel):
         # what is not picked yet stays there
-        from server.fulfillment import service as fulfillment_service
-
         await fulfillment_service.shrink_for_refund(order.id, refund.lines, conn)
     if order.refunded_fen + refund.amount_fen >= order.paid_fen:
         await orders_service.transition(order.id, REFUNDABLE, S.CLOSED, conn=conn,

@@ -21,7 +21,7 @@ from server.kit import clock, metrics, runtime
 from server.kit import db as kdb
 from server.kit import redis as kr
 from server.kit.db import atomic
-from server.kit.errors import AppError, Conflict, NotFound, ValidationFailed
+from server.kit.errors import AppError, Conflict, KitCode, NotFound, ValidationFailed
 from server.kit.jobs import enqueue, enqueue_many
 from server.kit.schemas import decode_cursor, encode_cursor
 from server.models.cart import CartItem
@@ -33,6 +33,7 @@ from server.models.stations import Station
 from server.orders import hooks
 from server.orders.schemas import (AdminOrderQuery, CheckoutIn, OrderEventOut, OrderLineOut, OrderListQuery,
                                    OrderOut, OrderPage)
+from server.orders.errors import OrderCode
 
 log = logging.getLogger("kazuo.orders")
 S = OrderStatus
@@ -65,7 +66,7 @@ async def transition(order_id: int, expected: Iterable[str], new: str, *, conn: 
         current = await Order.filter(id=order_id).using_db(conn).values_list("status", flat=True)
         if not current:
             raise NotFound("order not found")
-        raise Conflict(f"the order is {current[0]}; it cannot become {new}", code="invalid_transition",
+        raise Conflict(f"the order is {current[0]}; it cannot become {new}", code=KitCode.INVALID_TRANSITION,
                        details={"order_id": order_id, "status": current[0], "expected": expected, "new": new})
     data = {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in fields.items()
             if isinstance(v, (str, int, float, bool)) or hasattr(v, "isoformat")}
@@ -201,7 +202,8 @@ async def _existing(buyer_id: int, key: str, request_hash: str) -> OrderOut | No
     if not rows:
         return None
     if rows[0][1] and rows[0][1] != request_hash:
-        raise Conflict("this Idempotency-Key was used for a different order", code="idempotency_key_reused")
+        raise Conflict("this Idempotency-Key was used for a different order",
+                       code=OrderCode.IDEMPOTENCY_KEY_REUSED)
     return await order_out(rows[0][0])
 
 
@@ -307,7 +309,7 @@ def _check_skus(data: CheckoutIn, skus: dict[int, _SkuRow]) -> None:
         if sku is None:
             raise ValidationFailed.field(f"lines.{i}.sku_id", "no such SKU")
         if not sku.is_active or sku.product_status != "on_sale" or sku.merchant_status != "active":
-            raise Conflict("this product is not on sale", code="not_on_sale",
+            raise Conflict("this product is not on sale", code=OrderCode.NOT_ON_SALE,
                            details=[{"field": f"lines.{i}.sku_id", "sku_id": sku.id}])
 
 
@@ -703,7 +705,7 @@ async def cancel_by_buyer(buyer_id: int, order_id: int, reason: str = "") -> Ord
     if not await cancel_unpaid(order_id, reason="buyer" + (f": {reason}" if reason else ""), actor_id=buyer_id):
         current = await Order.get(id=order_id).only("status")
         raise Conflict(f"the order is {current.status}; only an unpaid order can be cancelled",
-                       code="invalid_transition")
+                       code=KitCode.INVALID_TRANSITION)
     return await order_out(order_id)
 
 

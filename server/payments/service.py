@@ -24,7 +24,7 @@ from server.integrations.wechatpay_gateway import gateway
 from server.kit import audit, clock, metrics, runtime
 from server.kit import redis as kr
 from server.kit.db import atomic
-from server.kit.errors import Conflict, NotFound
+from server.kit.errors import Conflict, KitCode, NotFound
 from server.kit.jobs import enqueue, sweep_window
 from server.kit.schemas import Out
 from server.ledger import service as ledger
@@ -34,6 +34,7 @@ from server.models.orders import Order, OrderLine, OrderStatus
 from server.models.payments import Payment, PaymentNotification, PaymentStatus, Refund, RefundStatus
 from server.orders import refunds
 from server.orders import service as orders_service
+from server.payments.errors import PaymentCode
 
 log = logging.getLogger("kazuo.payments")
 P = PaymentStatus
@@ -105,10 +106,10 @@ async def _payable(order_id: int, buyer_id: int | None = None) -> Order:
     if order is None:
         raise NotFound("order not found")
     if order.status != S.PENDING_PAYMENT:
-        raise Conflict(f"the order is {order.status}; it cannot be paid", code="invalid_transition")
+        raise Conflict(f"the order is {order.status}; it cannot be paid", code=KitCode.INVALID_TRANSITION)
     # WeChat wants a prepay order to live at least a minute (time_expire - time_start).
     if order.expires_at and order.expires_at <= clock.now() + timedelta(seconds=ORDER_PAY_MARGIN_SECONDS):
-        raise Conflict("the order has expired", code="order_expired")
+        raise Conflict("the order has expired", code=PaymentCode.ORDER_EXPIRED)
     return order
 
 
@@ -121,7 +122,7 @@ async def _prepay(order: Order, method: str, trade_type: str, *, openid: str | N
     except IntegrityError:
         payment = await Payment.get(out_trade_no=out_trade_no)
     if payment.status != P.CREATED:
-        raise Conflict("this payment is already " + payment.status, code="invalid_transition")
+        raise Conflict("this payment is already " + payment.status, code=KitCode.INVALID_TRANSITION)
     if payment.prepay_id:  # a retried /pay returns the open prepay order (WeChat keeps it 2 hours)
         return payment
     prepay = await gateway().prepay(
@@ -141,7 +142,7 @@ async def create_jsapi_payment(buyer_id: int, order_id: int, *, client_ip: str) 
     order = await _payable(order_id, buyer_id)
     user = await User.get(id=buyer_id).only("id", "openid")
     if not user.openid:
-        raise Conflict("this account has no WeChat openid; pay at a station", code="no_openid")
+        raise Conflict("this account has no WeChat openid; pay at a station", code=PaymentCode.NO_OPENID)
     payment = await _prepay(order, "wechat_jsapi", "JSAPI", openid=user.openid, client_ip=client_ip,
                             actor_id=buyer_id)
     params = gateway().request_payment_params(payment.prepay_id)
@@ -163,16 +164,17 @@ async def record_cash_payment(order_id: int, *, station_id: int, actor_id: int |
         if order is None:
             raise NotFound("order not found")
         if await Payment.filter(order_id=order_id, method="cash").using_db(conn).exists():
-            raise Conflict("cash was already recorded for this order", code="already_paid")
+            raise Conflict("cash was already recorded for this order", code=PaymentCode.ALREADY_PAID)
         if order.status != S.PENDING_PAYMENT:
-            raise Conflict(f"the order is {order.status}; it cannot be paid", code="invalid_transition")
+            raise Conflict(f"the order is {order.status}; it cannot be paid", code=KitCode.INVALID_TRANSITION)
         now = clock.now()
         try:
             payment = await Payment.create(order_id=order_id, method="cash", out_trade_no="CASH" + order.order_no,
                                            amount_fen=order.total_fen, status=P.PAID, station_id=station_id,
                                            actor_id=actor_id, paid_at=now, using_db=conn)
         except IntegrityError:
-            raise Conflict("cash was already recorded for this order", code="already_paid") from None
+            raise Conflict("cash was already recorded for this order",
+                           code=PaymentCode.ALREADY_PAID) from None
         await _mark_paid(order, payment, order.total_fen, actor_id, conn)
         await audit.record(actor_id, "payment.cash", "order", order_id,
                            {"station_id": station_id, "amount_fen": order.total_fen}, conn=conn)

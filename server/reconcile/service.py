@@ -25,6 +25,7 @@ from server.kit.schemas import Out, Page
 from server.models.payments import (Payment, PaymentStatus, ReconcileDifference, ReconcileIssue, Refund,
                                     RefundStatus)
 from server.reconcile.bill import BillRow, parse_bill
+from server.reconcile.errors import ReconcileCode
 
 log = logging.getLogger("kazuo.reconcile")
 I = ReconcileIssue
@@ -191,7 +192,7 @@ async def run(day: date | None = None) -> RunOut:
     deployment's API version (v2 downloadbill, v3 tradebill: the same text), compare, record."""
     day = day or clock.local_today() - timedelta(days=1)
     if day >= clock.local_today():
-        raise Conflict("a day's bill exists from the next morning", code="bill_not_ready")
+        raise Conflict("a day's bill exists from the next morning", code=ReconcileCode.BILL_NOT_READY)
     if day < clock.local_today() - BILL_KEPT:
         raise ValidationFailed.field("bill_date", f"WeChat Pay keeps trade bills {BILL_KEPT.days} days")
     gw = gateway()

@@ -16,6 +16,7 @@ from server.models.orders import Order, OrderLine
 from server.models.settlement import FeeTerm
 from server.models.stations import Station
 from server.settlement.schemas import FeeTermIn, FeeTermOut, FeeTermsOut
+from server.settlement.errors import SettlementCode
 
 PARTIES = {"merchant": Merchant, "station": Station}
 
@@ -78,7 +79,7 @@ async def set_term(body: FeeTermIn, *, actor_id: int) -> FeeTermOut:
             raise NotFound(f"{body.party_type} not found")
         if await FeeTerm.filter(party_type=body.party_type, party_id=body.party_id,
                                 effective_from=start).using_db(conn).exists():
-            raise Conflict("a term already starts at that time", code="term_exists")
+            raise Conflict("a term already starts at that time", code=SettlementCode.TERM_EXISTS)
         term = await FeeTerm.create(party_type=body.party_type, party_id=body.party_id, fee_bp=body.fee_bp,
                                     effective_from=start, note=body.note, created_by=actor_id, using_db=conn)
         await audit.record(actor_id, "fee_term.create", body.party_type, body.party_id,

@@ -23,6 +23,11 @@ from server.models.orders import Order, OrderLine, OrderStatus
 from server.models.stations import StationVillager
 from server.stations.schemas import (AssistedOrderIn, AssistedOrderQuery, OperatedMerchantOut, ProductSalesOut,
                                      SalesOut, SalesQuery, VillagerBindIn, VillagerIn, VillagerOut)
+from server.stations.errors import StationCode
+from server.accounts import sms
+from server.orders import service as orders_service
+from server.orders.schemas import CheckoutIn
+from server.payments import service as payments
 
 SMS_PURPOSE = "station_bind"
 # Orders that count as sold (paid, not cancelled); refunds are netted per line.
@@ -62,7 +67,7 @@ async def add_villager(principal: Principal, station_id: int, body: VillagerIn) 
             return _villager_out(v, body.phone)
         except IntegrityError:
             continue  # the same phone added at two counters at once: the retry finds it
-    raise Conflict("the villager is being added right now; retry", code="villager_conflict")
+    raise Conflict("the villager is being added right now; retry", code=StationCode.VILLAGER_CONFLICT)
 
 
 async def list_villagers(principal: Principal, station_id: int, q: AssistedOrderQuery) -> Page[VillagerOut]:
@@ -76,8 +81,6 @@ async def list_villagers(principal: Principal, station_id: int, q: AssistedOrder
 
 async def send_bind_code(principal: Principal, station_id: int, villager_id: int) -> int:
     """Text the villager a code to bind their account to the station; returns its lifetime."""
-    from server.accounts import sms
-
     _, phone = await _villager(principal, station_id, villager_id)
     return await sms.send_code(phone, SMS_PURPOSE)
 
@@ -86,8 +89,6 @@ async def bind_villager(principal: Principal, station_id: int, villager_id: int,
     """Bind by the SMS code the villager read out, or by the staff confirming them in person."""
     v, phone = await _villager(principal, station_id, villager_id)
     if body.code is not None:
-        from server.accounts import sms
-
         await sms.verify_code(phone, SMS_PURPOSE, body.code)
     via = "sms" if body.code is not None else "counter"
     async with atomic() as conn:
@@ -102,12 +103,10 @@ async def bind_villager(principal: Principal, station_id: int, villager_id: int,
 async def create_assisted_order(principal: Principal, station_id: int, body: AssistedOrderIn,
                                 idempotency_key: str | None):
     """Order for a bound villager, picked up at this station (代购)."""
-    from server.orders import service as orders_service
-    from server.orders.schemas import CheckoutIn
-
     v, _ = await _villager(principal, station_id, body.villager_id)
     if v.bound_at is None:
-        raise Conflict("bind the villager first (SMS code or confirm at the counter)", code="villager_not_bound")
+        raise Conflict("bind the villager first (SMS code or confirm at the counter)",
+                       code=StationCode.VILLAGER_NOT_BOUND)
     data = CheckoutIn(lines=[line.model_dump() for line in body.lines], fulfilment="pickup",
                       station_id=station_id, note=body.note)
     out = await orders_service.create_order(v.user_id, data, idempotency_key=idempotency_key,
@@ -127,8 +126,6 @@ async def _assisted_order(principal: Principal, station_id: int, order_id: int) 
 
 async def list_assisted_orders(principal: Principal, station_id: int, q: AssistedOrderQuery):
     """Orders the station placed for villagers, newest first."""
-    from server.orders import service as orders_service
-
     principal.require_station(station_id)
     qs = Order.filter(station_id=station_id, assisted_by_id__isnull=False)
     return await orders_service._page(qs, q.limit, q.cursor)
@@ -136,16 +133,12 @@ async def list_assisted_orders(principal: Principal, station_id: int, q: Assiste
 
 async def native_payment(principal: Principal, station_id: int, order_id: int, client_ip: str):
     """A WeChat Pay NATIVE code_url for the staff's phone; the villager scans and pays."""
-    from server.payments import service as payments
-
     o = await _assisted_order(principal, station_id, order_id)
     return await payments.create_native_payment(o.id, actor_id=principal.user_id, client_ip=client_ip)
 
 
 async def cash_payment(principal: Principal, station_id: int, order_id: int):
     """The villager paid cash at the counter; the station now owes it to the platform."""
-    from server.payments import service as payments
-
     o = await _assisted_order(principal, station_id, order_id)
     try:
         return await payments.record_cash_payment(o.id, station_id=station_id, actor_id=principal.user_id)

@@ -16,6 +16,7 @@ from datetime import datetime
 
 from server.kit import clock, runtime
 from server.kit.errors import AppError
+from server.stations.errors import StationCode
 
 PREFIX = "KZP1"
 _QR = re.compile(r"^KZP1\.([0-9]{1,19})\.([0-9]{1,19})\.([0-9]{1,12})\.([A-Za-z0-9_\-]{22})$")
@@ -57,11 +58,11 @@ class QrClaim:
 
 
 class QrInvalid(AppError):
-    status, code = 400, "qr_invalid"
+    status, code = 400, StationCode.QR_INVALID
 
 
 class QrExpired(AppError):
-    status, code = 400, "qr_expired"
+    status, code = 400, StationCode.QR_EXPIRED
 
 
 def read_qr(payload: str) -> QrClaim:

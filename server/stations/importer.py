@@ -28,6 +28,7 @@ from server.kit.schemas import Out
 from server.models.stations import Station
 from server.stations.network import NS, PARENT_LEVEL
 from server.stations.schemas import StationIn
+from server.stations.errors import StationCode
 
 MAX_BYTES = 10 * 1024 * 1024
 MAX_ROWS = 5000
@@ -68,7 +69,9 @@ class ImportReport(Out):
 
 
 def _file_error(message: str) -> ValidationFailed:
-    return ValidationFailed(message, code="import_file_invalid", details=[{"field": "file", "message": message}])
+    return ValidationFailed(message,
+                            code=StationCode.IMPORT_FILE_INVALID,
+                            details=[{"field": "file", "message": message}])
 
 
 def _read_csv(data: bytes) -> tuple[list[list[str]], str]:
@@ -236,7 +239,7 @@ async def apply(token: str, *, actor_id: int | None) -> ImportReport:
         raise ValidationFailed.field("token", "malformed token")
     raw = await kr.redis().hgetall(_key(token))
     if not raw:
-        raise Gone("the checked sheet has expired; check it again", code="import_expired")
+        raise Gone("the checked sheet has expired; check it again", code=StationCode.IMPORT_EXPIRED)
     stored = {(k.decode() if isinstance(k, bytes) else k): v for k, v in raw.items()}
     name = stored.get("name", b"")
     name = name.decode() if isinstance(name, bytes) else str(name)
@@ -261,7 +264,7 @@ async def apply(token: str, *, actor_id: int | None) -> ImportReport:
                                conn=conn)
     except IntegrityError:
         raise Conflict("a station code in the sheet was taken meanwhile; nothing was written; check it again",
-                       code="station_code_taken") from None
+                       code=StationCode.STATION_CODE_TAKEN) from None
     await kr.redis().delete(_key(token))
     await kr.bump_namespace(NS)
     return report.model_copy(update={"created": len(ids), "applied": True})

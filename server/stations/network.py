@@ -16,6 +16,7 @@ from server.kit.schemas import Page
 from server.models.stations import Station
 from server.stations.schemas import (CoverageOut, NearbyQuery, PublicStationOut, StationIn, StationListQuery,
                                      StationOut, StationPatch)
+from server.stations.errors import StationCode
 
 PARENT_LEVEL = {"county": None, "town": "county", "village": "town"}
 # The county plan (DOMAIN.md): 1 county centre, 22 town centres, 139 village stations.
@@ -59,12 +60,12 @@ async def create_station(body: StationIn, *, actor_id: int) -> StationOut:
                 raise ValidationFailed.field("village", "a village station names its village")
             data["town"] = body.town or parent.town
         if await Station.filter(code=body.code).using_db(conn).exists():
-            raise Conflict("a station with this code exists", code="station_code_taken",
+            raise Conflict("a station with this code exists", code=StationCode.STATION_CODE_TAKEN,
                            details=[{"field": "code", "message": "taken"}])
         try:
             st = await Station.create(using_db=conn, **data)
         except IntegrityError:
-            raise Conflict("a station with this code exists", code="station_code_taken",
+            raise Conflict("a station with this code exists", code=StationCode.STATION_CODE_TAKEN,
                            details=[{"field": "code", "message": "taken"}]) from None
         await audit.record(actor_id, "station.create", "station", st.id, {"code": st.code}, conn=conn)
     await kr.bump_namespace(NS)

@@ -24,6 +24,11 @@ from server.stations.codes import jid
 from server.stations.network import public_station, station_out
 from server.stations.schemas import (AlertOut, AlertQuery, BuyerPickupOut, PickupListQuery, PickupOut, VerifyIn,
                                      VerifyOut, WorkspaceOut)
+from server.stations.errors import StationCode
+from server.orders import service as orders_service
+from server.stations.schemas import PublicStationOut
+from server.models.fulfillment import Parcel
+from server.models.ledger import LedgerEntry
 
 log = logging.getLogger("kazuo.stations")
 
@@ -36,15 +41,13 @@ RL_STAFF, RL_STATION = "pickup_staff", "pickup_station"
 
 
 class StationLocked(AppError):
-    status, code = 423, "station_locked"
+    status, code = 423, StationCode.STATION_LOCKED
 
 
 # ---- orders contract -------------------------------------------------------------------------
 async def _transition(order_id: int, expected: str, new: str, *, conn: Any, actor_id: int | None,
                       **fields: Any) -> None:
     """Move an order through the orders service's guarded transition."""
-    from server.orders import service as orders_service
-
     await orders_service.transition(order_id, expected, new, conn=conn, actor_id=actor_id, **fields)
 
 
@@ -61,7 +64,7 @@ async def _free_code(station_id: int, conn: Any) -> str:
         code = codes.new_code()
         if not await Pickup.filter(station_id=station_id, open_code=code).using_db(conn).exists():
             return code
-    raise Conflict("could not find a free pickup code", code="pickup_code_exhausted")
+    raise Conflict("could not find a free pickup code", code=StationCode.PICKUP_CODE_EXHAUSTED)
 
 
 async def _receive(order_id: int, station_id: int, actor_id: int | None) -> PickupOut:
@@ -77,7 +80,7 @@ async def _receive(order_id: int, station_id: int, actor_id: int | None) -> Pick
             return pickup_out(existing)  # idempotent: the same parcel scanned twice
         if order.status not in RECEIVABLE:
             raise Conflict(f"the order is {order.status}, not on its way to the station",
-                           code="order_not_receivable", details={"status": order.status})
+                           code=StationCode.ORDER_NOT_RECEIVABLE, details={"status": order.status})
         now = clock.now()
         code = await _free_code(station_id, conn)
         p = await Pickup.create(
@@ -105,7 +108,8 @@ async def receive_at_station(order_id: int, station_id: int, *, actor_id: int | 
             # Two scans at once (unique order) or a code drawn twice (unique open code): the
             # loser retries and then sees the winner's pickup.
             if attempt == 2:
-                raise Conflict("the parcel is being received right now; retry", code="receive_conflict") from None
+                raise Conflict("the parcel is being received right now; retry",
+                               code=StationCode.RECEIVE_CONFLICT) from None
     raise AssertionError("unreachable")
 
 
@@ -118,15 +122,12 @@ async def receive_by_order_no(principal: Principal, station_id: int, order_no: s
     if await _tracked_by_parcels(order_id[0]):
         # The warehouse flow records every transfer (完整、真实): its parcels are received by scanning
         # their labels at the station, which then calls receive_at_station itself.
-        raise Conflict("this order travels as parcels: scan the parcel labels instead", code="parcel_tracked")
+        raise Conflict("this order travels as parcels: scan the parcel labels instead",
+                       code=StationCode.PARCEL_TRACKED)
     return await receive_at_station(order_id[0], station_id, actor_id=principal.user_id)
 
 
 async def _tracked_by_parcels(order_id: int) -> bool:
-    try:
-        from server.models.fulfillment import Parcel
-    except ImportError:  # the warehouse capability is not installed
-        return False
     return await Parcel.filter(order_id=order_id, direction="forward").exists()
 
 
@@ -148,7 +149,8 @@ async def _take_attempt(station_id: int, staff_ident: str) -> None:
                             details={"retry_after": max(1, (max(ttl_ms, 0) + 999) // 1000)})
     if verdict == 1:
         raise RateLimited("too many wrong pickup codes; wait before trying again",
-                          retry_after=(max(ttl_ms, 0) + 999) // 1000, code="pickup_attempts_exceeded")
+                          retry_after=(max(ttl_ms, 0) + 999) // 1000,
+code=StationCode.PICKUP_ATTEMPTS_EXCEEDED)
 
 
 async def _release_attempt(station_id: int, staff_ident: str) -> None:
@@ -234,18 +236,20 @@ async def _explain_miss(station_id: int, code: str | None, pickup_id: int | None
     if pickup_id is not None:
         p = await Pickup.get_or_none(id=pickup_id, station_id=station_id)
         if p is None:
-            return NotFound("no such pickup at this station", code="pickup_not_found")
+            return NotFound("no such pickup at this station", code=StationCode.PICKUP_NOT_FOUND)
     else:
         p = await (Pickup.filter(station_id=station_id, code=code, status=PickupStatus.PICKED_UP,
                                  picked_up_at__gte=now - timedelta(days=30)).order_by("-id").first())
         if p is None:
-            return NotFound("no open pickup with this code at this station", code="pickup_code_wrong",
+            return NotFound("no open pickup with this code at this station",
+                            code=StationCode.PICKUP_CODE_WRONG,
                             details=[{"field": "code", "message": "wrong code"}])
     if p.status == PickupStatus.PICKED_UP:
-        return Conflict("already picked up", code="already_picked_up",
+        return Conflict("already picked up", code=StationCode.ALREADY_PICKED_UP,
                         details={"picked_up_at": p.picked_up_at.isoformat() if p.picked_up_at else None,
                                  "verified_by": p.verified_by_id})
-    return Conflict(f"this pickup is {p.status}", code="pickup_not_ready", details={"status": p.status})
+    return Conflict(f"this pickup is {p.status}",
+                    code=StationCode.PICKUP_NOT_READY, details={"status": p.status})
 
 
 async def _verify(principal: Principal, station_id: int, body: VerifyIn) -> Pickup:
@@ -254,7 +258,7 @@ async def _verify(principal: Principal, station_id: int, body: VerifyIn) -> Pick
     if body.qr is not None:
         claim = codes.read_qr(body.qr)
         if claim.station_id != station_id:  # signed for another station: not here
-            raise NotFound("no such pickup at this station", code="pickup_not_found")
+            raise NotFound("no such pickup at this station", code=StationCode.PICKUP_NOT_FOUND)
         pickup_id = claim.pickup_id
     method = "qr" if body.qr is not None else "code"
     async with atomic() as conn:
@@ -265,7 +269,7 @@ async def _verify(principal: Principal, station_id: int, body: VerifyIn) -> Pick
                 await _transition(p.order_id, OrderStatus.READY_FOR_PICKUP, OrderStatus.COMPLETED, conn=conn,
                                   actor_id=principal.user_id, completed_at=now)
             except Conflict as exc:  # refunded or closed meanwhile: nothing is handed over (rollback)
-                raise Conflict("the order is not ready for pickup", code="order_not_ready",
+                raise Conflict("the order is not ready for pickup", code=StationCode.ORDER_NOT_READY,
                                details=exc.details) from None
             await audit.record(principal.user_id, "pickup.verify", "order", p.order_id,
                                {"pickup_id": p.id, "station_id": station_id, "method": method}, conn=conn)
@@ -323,8 +327,6 @@ async def _station_card(station_id: int):
     try:
         return await public_station(station_id)
     except NotFound:  # suspended after the parcel arrived: the buyer still needs the address
-        from server.stations.schemas import PublicStationOut
-
         st = await Station.get(id=station_id)
         return PublicStationOut.model_validate(st)
 
@@ -389,10 +391,6 @@ async def workspace(principal: Principal, station_id: int) -> WorkspaceOut:
 async def _ledger_figures(station_id: int) -> tuple[int | None, int | None]:
     """Cash the station holds for the platform (代收现金) and its service-fee earnings, from the
     station's ledger account."""
-    try:
-        from server.models.ledger import LedgerEntry
-    except ImportError:  # the ledger capability is not installed
-        return None, None
     from tortoise.functions import Sum
 
     rows = await (LedgerEntry.filter(account_type="station", account_id=station_id)

@@ -15,6 +15,8 @@ from server.models.pickup import Pickup, PickupReturn, PickupStatus
 from server.models.stations import Station
 from server.notify import registry as notify
 from server.stations.codes import jid
+from server.orders import refunds
+from server.accounts import sms
 
 log = logging.getLogger("kazuo.stations")
 SWEEP_BATCH = 500
@@ -37,11 +39,7 @@ async def _send(p: Pickup, kind: str) -> dict:
                                     page_query=f"id={p.order_id}")
         sent["wechat"] = outcome == "sent"
     if buyer.phone:
-        try:
-            from server.accounts import sms
-        except ImportError:
-            sms = None
-        if sms is not None and hasattr(sms, "send_notice"):
+        if hasattr(sms, "send_notice"):
             await sms.send_notice(buyer.phone, s.aliyun_sms_pickup_template_code,
                                   {"station": station.name, "code": p.code, "deadline": deadline},
                                   f"pickup-{kind}-{p.id}")
@@ -111,8 +109,6 @@ async def return_uncollected(pickup_id: int) -> int | None:
 
 async def refund_return(return_id: int) -> int | None:
     """Refund the buyer of a returned parcel in full through the orders refund path (once)."""
-    from server.orders import refunds
-
     async with atomic() as conn:
         rows = await lock_rows(PickupReturn, [return_id], conn)
         if not rows or rows[0].refund_requested_at is not None:

@@ -49,6 +49,7 @@ from server.models.pickup import Pickup
 from server.models.stations import Station
 from server.models.training import Course, Enrolment, SignIn, Trainee, TrainingSession
 from server.stats import rollup
+from server import demo
 
 log = logging.getLogger("kazuo.stats.history")
 
@@ -154,8 +155,6 @@ async def _write(model, rows: list[dict]) -> None:
 # ---- reference data ------------------------------------------------------------------------------
 async def _base(rng: random.Random) -> dict:
     """Stations, categories, merchants, products and buyers the history draws from (idempotent)."""
-    from server import demo
-
     if not await Station.filter(level="town").exists():
         await demo.seed()
     cats = {c.slug: c for c in await Category.all()}
@@ -558,8 +557,6 @@ async def seed_history(orders: int | None = None) -> dict:
     """What `seed-demo --history` runs: two years up to today (so growth has its year before), once —
     a second call leaves the history as it is. Default size: 100,000 orders on PostgreSQL, 20,000 on
     the embedded SQLite file (its bulk path is the ORM's, several times slower)."""
-    from server import demo
-
     await demo.seed()
     n = orders or (100_000 if _is_pg() else 20_000)
     return await generate(orders=n, days=730, only_if_empty=True)

@@ -46,6 +46,7 @@ from server.models.pickup import Pickup
 from server.models.stations import Station
 from server.models.stats import StatDaily
 from server.models.training import SignIn, Trainee, TrainingSession
+from server.training import outcomes as training_outcomes
 
 MERCHANT_KINDS = {"household": "农户", "cooperative": "合作社", "enterprise": "企业"}
 LEGS = {"county_town": "县→乡", "town_village": "乡→村", "county_village": "县→村"}
@@ -242,8 +243,6 @@ async def compute_day(day: date) -> dict[tuple[str, str], Row]:
                                           trainee_id__in=trainees_today).values_list("session_id", "trainee_id"))
         pairs -= earlier
     if pairs:
-        from server.training import outcomes as training_outcomes
-
         track_of = dict(await TrainingSession.filter(id__in={s for s, _ in pairs}).values_list("id", "course__track"))
         people = {t["id"]: t for t in await Trainee.filter(id__in={t for _, t in pairs}).values("id", "groups")}
         for sid, tid in pairs:

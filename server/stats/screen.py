@@ -13,6 +13,7 @@ from server.kit.auth import Role, authenticate
 from server.kit.db import atomic
 from server.kit.errors import AppError, NotFound, Unauthorized
 from server.models.stats import ScreenToken
+from server.stats.errors import StatsCode
 
 PREFIX = "scr_"
 COOKIE = "kz_screen"
@@ -90,4 +91,4 @@ async def require(request_cookie: str | None, authorization: str | None) -> None
             return
     if await allowed(request_cookie):
         return
-    raise Unauthorized("an admin login or a screen token is required", code="screen_token_required")
+    raise Unauthorized("an admin login or a screen token is required", code=StatsCode.SCREEN_TOKEN_REQUIRED)

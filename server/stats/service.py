@@ -16,6 +16,9 @@ from server.models.live import LiveSession, SessionStatus
 from server.models.orders import Order
 from server.models.stats import StatDaily
 from server.stats import rollup
+from server.stations import network as stations_network
+from server.training import outcomes as training_outcomes
+from server.kit.jobs import enqueue
 
 MAX_RANGE_DAYS = 3700  # ten years: any range the office asks for, bounded so a query stays bounded
 SUM_COLS = ("orders", "units", "gmv_fen", "refund_fen", "total", "hits")
@@ -102,8 +105,6 @@ def _table(dimension: str, cur: dict, prev: dict, days: int) -> list[dict]:
 
 async def coverage() -> dict:
     """Station coverage (服务站覆盖率) of towns, villages and poor villages against the plan."""
-    from server.stations import network as stations_network
-
     cov = await stations_network.coverage()
     s = runtime.settings()
     # Unknown (0): no percent and never "met" (dividing by the villages covered showed 100%).
@@ -144,8 +145,6 @@ async def summary(start: date, end: date) -> dict:
     refunds = cur.get(("refunds", "all"), {})
     income = cur.get(("poor_income", "all"), {}).get("gmv_fen", 0)
     income_ly = prev.get(("poor_income", "all"), {}).get("gmv_fen", 0)
-    from server.training import outcomes as training_outcomes
-
     progress = await training_outcomes.progress()
     return {
         "from": start.isoformat(), "to": end.isoformat(), "days": days,
@@ -243,8 +242,6 @@ async def _slow() -> dict:
     hits = sum(v["hits"] for (d, _), v in week.items() if d == "route")
     routes = sorted(({"label": v["label"], "rate_pct": _pct(v["hits"], v["total"]), "total": v["total"]}
                      for (d, _), v in week.items() if d == "route" and v["total"]), key=lambda r: -r["total"])[:8]
-    from server.training import outcomes as training_outcomes
-
     progress = await training_outcomes.progress()
     cov = await coverage()
     return {"ytd": ytd, "on_time": {"days": 7, "rate_pct": _pct(hits, total), "total": total, "routes": routes},
@@ -297,8 +294,6 @@ async def screen_figures() -> dict:
 
 async def rollup_range(start: date, end: date) -> int:
     """Enqueue a rollup job for every day of [start, end] (re-computation after a correction)."""
-    from server.kit.jobs import enqueue
-
     check_range(start, end)
     if (end - start).days > 400:
         raise ValidationFailed.field("to", "at most 400 days per request")

@@ -9,6 +9,7 @@ from server.kit.schemas import Page
 from server.models.trace import TraceCode, TraceFlag, TraceScan
 from server.trace import codes
 from server.trace.schemas import FlagOut, FlagQuery, FlagResolveIn, ScanOut
+from server.trace.errors import TraceErrorCode
 
 
 def _out(f: TraceFlag, code: str) -> FlagOut:
@@ -37,7 +38,7 @@ async def resolve(admin_id: int, flag_id: int, body: FlagResolveIn) -> FlagOut:
         n = await TraceFlag.filter(id=flag_id, status="open").using_db(conn).update(
             status=body.status, note=body.note, resolved_by_id=admin_id, resolved_at=clock.now())
         if not n:
-            raise Conflict(f"the flag is already {f.status}", code="already_resolved")
+            raise Conflict(f"the flag is already {f.status}", code=TraceErrorCode.ALREADY_RESOLVED)
         await audit.record(admin_id, "trace.flag_" + body.status, "trace_flag", flag_id, {"note": body.note},
                            conn=conn)
         f = await TraceFlag.get(id=flag_id, using_db=conn).select_related("trace_code")
@@ -49,6 +50,6 @@ async def scans(raw: str, limit: int = 200) -> list[ScanOut]:
     code = codes.normalize(raw)
     tc = await TraceCode.get_or_none(code=code) if code else None
     if tc is None:
-        raise NotFound("trace code not found", code="trace_code_not_found")
+        raise NotFound("trace code not found", code=TraceErrorCode.TRACE_CODE_NOT_FOUND)
     rows = await TraceScan.filter(trace_code_id=tc.id).order_by("-id").limit(limit)
     return [ScanOut.model_validate(s) for s in rows]

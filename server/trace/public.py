@@ -20,7 +20,7 @@ from tortoise.expressions import F
 from server.catalog import taxonomy
 from server.kit import clock, runtime
 from server.kit import redis as kr
-from server.kit.errors import NotFound, RateLimited, Unauthorized, ValidationFailed
+from server.kit.errors import KitCode, NotFound, RateLimited, Unauthorized, ValidationFailed
 from server.models.catalog import Certification, Product, Sku
 from server.models.merchants import Merchant
 from server.models.trace import (Batch, BatchCorrection, BatchInspection, BatchStatus, BatchStep, Recall,
@@ -28,6 +28,12 @@ from server.models.trace import (Batch, BatchCorrection, BatchInspection, BatchS
 from server.trace import codes
 from server.trace.schemas import ScanHint, TraceView
 from server.trace.service import batch_ns
+from server.trace.errors import TraceErrorCode
+from server.media.storage import get_storage
+from server.trace.recall import destination_rows
+from server.models.stations import Station
+from server.kit.schemas import find_control_chars
+from server.accounts import sms
 
 log = logging.getLogger("kazuo.trace")
 
@@ -41,14 +47,12 @@ LEVEL_ORDER = {"county": 0, "town": 1, "village": 2}
 
 
 class CodeNotFound(NotFound):
-    code = "trace_code_not_found"
+    code = TraceErrorCode.TRACE_CODE_NOT_FOUND
 
 
 def _media_url(key: str) -> str:
     if not key:
         return ""
-    from server.media.storage import get_storage
-
     try:
         return get_storage().url(key)
     except ValueError:
@@ -61,8 +65,6 @@ def _image(ref: str) -> str:
 
 async def _sold_through(b: Batch) -> list[dict]:
     """Where goods of the batch went, as places only (the county warehouse, destination stations)."""
-    from server.trace.recall import destination_rows
-
     rows = await destination_rows(b)
     per: dict[int, dict] = {}
     county = None
@@ -72,8 +74,6 @@ async def _sold_through(b: Batch) -> list[dict]:
         sid = r["station_id"]
         if sid:
             per.setdefault(sid, {"orders": set()})["orders"].add(r["order_id"])
-    from server.models.stations import Station
-
     ids = set(per) | ({county} if county else set())
     names = {s["id"]: s for s in await Station.filter(id__in=list(ids)).values("id", "name", "level")} if ids else {}
     out = []
@@ -246,11 +246,11 @@ def check_sms_signature(body: bytes, signature: str | None) -> None:
     if key is None:
         if s.env == "production":
             raise Unauthorized("KAZUO_TRACE_SMS_INBOUND_KEY is not set: inbound SMS are refused",
-                               code="bad_signature")
+                               code=KitCode.SIGNATURE_INVALID)
         return
     want = hmac.new(key.get_secret_value().encode(), body, hashlib.sha256).hexdigest()
     if not signature or not hmac.compare_digest(want, signature.strip().lower()):
-        raise Unauthorized("bad signature", code="bad_signature")
+        raise Unauthorized("bad signature", code=KitCode.SIGNATURE_INVALID)
 
 
 def parse_sms_push(body: bytes) -> list[dict]:
@@ -262,8 +262,6 @@ def parse_sms_push(body: bytes) -> list[dict]:
         raise ValidationFailed.field("body", "a JSON array of messages") from None
     if isinstance(data, dict):
         data = [data]
-    from server.kit.schemas import find_control_chars
-
     bad = find_control_chars(data)
     if bad:
         raise ValidationFailed.field(bad, "control characters are not allowed")
@@ -298,8 +296,6 @@ def _sms_answer(view: TraceView | None, code: str) -> dict:
 async def sms_inbound(messages: list[dict]) -> int:
     """Answer each new inbound SMS once (by the provider's sequence id) through send_notice."""
     import re
-
-    from server.accounts import sms
 
     s = runtime.settings()
     answered = 0

@@ -35,6 +35,13 @@ from server.trace import hooks as trace_hooks
 from server.trace.schemas import (DestinationOut, DestinationParcel, DestinationsOut, RecallContactOut, RecallOut,
                                   SoldThrough)
 from server.trace.service import batch_sku_ids, invalidate_after_commit
+from server.trace.errors import TraceErrorCode
+from server.models.stations import Station
+from server.catalog import service as catalog
+from server.catalog.cache import invalidate_product
+from server.fulfillment import scans
+from server.models.fulfillment import FulfillmentTask, TaskStatus
+from server.accounts import sms
 
 log = logging.getLogger("kazuo.trace")
 # Orders that never got (or gave back) the goods are not contacted.
@@ -64,8 +71,6 @@ async def destination_rows(b: Batch, conn: Any = None) -> list[dict]:
 
 async def destinations(batch_id: int) -> DestinationsOut:
     """Every order, parcel, station and buyer that received goods of the batch (the office's view)."""
-    from server.models.stations import Station
-
     b = await Batch.get_or_none(id=batch_id)
     if b is None:
         raise NotFound("batch not found")
@@ -144,16 +149,13 @@ async def recall(admin_id: int, batch_id: int, reason: str, *, unpicked: str = "
     once, by the contact's job) or wait (for a new batch); either way the report lists them."""
     if unpicked not in ("refund", "wait"):
         raise ValueError(f"unknown unpicked choice {unpicked!r}")
-    from server.catalog import service as catalog
-    from server.catalog.cache import invalidate_product
-
     async with atomic() as conn:
         rows = await lock_rows(Batch, [batch_id], conn)
         if not rows:
             raise NotFound("batch not found")
         b = rows[0]
         if b.status == BatchStatus.RECALLED:
-            raise Conflict("the batch is already recalled", code="already_recalled")
+            raise Conflict("the batch is already recalled", code=TraceErrorCode.ALREADY_RECALLED)
         now = clock.now()
         await Batch.filter(id=b.id).using_db(conn).update(status=BatchStatus.RECALLED,
                                                           locked_at=b.locked_at or now)
@@ -238,8 +240,6 @@ async def _notify(c: RecallContact, rec: Recall, b: Batch) -> dict:
         if not phone:
             out["sms"] = "none"
         else:
-            from server.accounts import sms
-
             try:
                 await sms.send_notice(phone, s.aliyun_sms_recall_template_code,
                                       {"product": product.name[:20], "batch": b.code[:20],
@@ -254,8 +254,6 @@ async def _notify(c: RecallContact, rec: Recall, b: Batch) -> dict:
 async def stop_parcels(order_id: int, reason: str) -> str:
     """Stop the order's forward parcels that are not delivered: 'stopped', 'pending' (one is on the
     road; tried again later) or 'none' (nothing left to stop)."""
-    from server.fulfillment import scans
-
     state = "none"
     for p in await Parcel.filter(order_id=order_id, direction="forward").exclude(status__in=DONE_PARCEL):
         got = await scans.stop_for_recall(p.label, reason, actor_id=None)
@@ -268,8 +266,6 @@ async def stop_parcels(order_id: int, reason: str) -> str:
     if state == "none" and await Parcel.filter(order_id=order_id, direction="return",
                                                return_reason__startswith="recall").exists():
         state = "stopped"
-    from server.models.fulfillment import FulfillmentTask, TaskStatus
-
     if await FulfillmentTask.filter(order_id=order_id, status__in=(TaskStatus.PENDING, TaskStatus.PICKING)).exists():
         # Units picked from the batch but not packed yet: the parcel they go into is stopped by a
         # later sweep, before it can leave the warehouse.

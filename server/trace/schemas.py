@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 from pydantic import Field, StringConstraints, field_validator
 
 from server.kit.schemas import Out, Phone, QuerySchema, Schema
+from server.media.storage import check_key
 
 # The warehouse's batch number format (server/fulfillment/schemas.py Batch): the same free text.
 BatchCode = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._\-]+$")]
@@ -16,8 +17,6 @@ Id = Annotated[int, Field(ge=1, le=2**63 - 1)]
 
 
 def _media(keys: list[str]) -> list[str]:
-    from server.media.storage import check_key
-
     for k in keys:
         try:
             check_key(k)

@@ -22,6 +22,10 @@ from server.trace import codes
 from server.trace.schemas import (BatchBrief, BatchIn, BatchOut, BatchPatch, BatchQuery, CodeOut, CodesQuery,
                                   CorrectionIn, CorrectionOut, InspectionIn, InspectionOut, ItemCodesOut,
                                   StepIn, StepOut)
+from server.trace.errors import TraceErrorCode
+from server.catalog import service as catalog
+from server.models.merchants import Merchant
+from server.kit import runtime
 
 log = logging.getLogger("kazuo.trace")
 TRACE_NS = "trace"
@@ -38,8 +42,6 @@ def invalidate_after_commit(batch_id: int) -> None:
 
 # ---- scope --------------------------------------------------------------------------------------
 async def _merchant_scope(principal: Principal, merchant_id: int) -> None:
-    from server.catalog import service as catalog
-
     await catalog.merchant_in_scope(principal, merchant_id)
 
 
@@ -54,9 +56,6 @@ async def batch_in_scope(principal: Principal | None, batch_id: int, conn: Any =
     if b is None:
         raise NotFound("batch not found")
     if principal is not None:
-        from server.catalog import service as catalog
-        from server.models.merchants import Merchant
-
         m = await Merchant.filter(id=b.merchant_id).using_db(conn).first()
         if m is None or not catalog.can_manage(principal, m):
             raise NotFound("batch not found")
@@ -89,7 +88,7 @@ def _require_open(b: Batch) -> None:
     """Refuse an overwrite of a locked batch: nothing changes, a correction is the way."""
     if b.locked_at is not None or b.status != BatchStatus.OPEN:
         raise Conflict("the batch is locked (goods from it were sold): append a correction with a reason",
-                       code="batch_locked")
+                       code=TraceErrorCode.BATCH_LOCKED)
 
 
 async def is_recalled(sku_id: int, code: str) -> bool:
@@ -172,21 +171,20 @@ async def _new_trace_code(batch_id: int, conn: Any) -> str:
             return code
         except IntegrityError:
             continue
-    raise Conflict("could not allocate a trace code; try again", code="code_busy")
+    raise Conflict("could not allocate a trace code; try again", code=TraceErrorCode.CODE_BUSY)
 
 
 async def create_batch(principal: Principal, merchant_id: int, body: BatchIn) -> BatchOut:
     """Record a production batch of one of the merchant's products, with its batch trace code."""
     await _merchant_scope(principal, merchant_id)
-    from server.models.merchants import Merchant
-
     async with atomic() as conn:
         p = await Product.filter(id=body.product_id, merchant_id=merchant_id).using_db(conn).first()
         if p is None:
             raise ValidationFailed.field("product_id", "not a product of this merchant")
         sku_ids = await _check_skus(p.id, body.sku_ids, conn)
         if await Batch.filter(merchant_id=merchant_id, code=body.code).using_db(conn).exists():
-            raise Conflict("this merchant already has a batch with this number", code="batch_exists",
+            raise Conflict("this merchant already has a batch with this number",
+                           code=TraceErrorCode.BATCH_EXISTS,
                            details=[{"field": "code", "message": "already used"}])
         m = await Merchant.get(id=merchant_id, using_db=conn)
         try:
@@ -201,7 +199,8 @@ async def create_batch(principal: Principal, merchant_id: int, body: BatchIn) ->
                     responsible_phone=body.responsible_phone or m.contact_phone or "", note=body.note,
                     trace_code="pending-" + codes.new_code()[:8], created_by_id=principal.user_id, using_db=inner)
         except IntegrityError:
-            raise Conflict("this merchant already has a batch with this number", code="batch_exists",
+            raise Conflict("this merchant already has a batch with this number",
+                           code=TraceErrorCode.BATCH_EXISTS,
                            details=[{"field": "code", "message": "already used"}]) from None
         b.trace_code = await _new_trace_code(b.id, conn)
         await Batch.filter(id=b.id).using_db(conn).update(trace_code=b.trace_code)
@@ -334,8 +333,6 @@ def _code_out(c: TraceCode) -> CodeOut:
 async def issue_item_codes(principal: Principal, batch_id: int, count: int) -> ItemCodesOut:
     """Issue `count` more item codes (serials continue from the last); allowed on locked batches too —
     codes add labels, they change no recorded fact."""
-    from server.kit import runtime
-
     cap = runtime.settings().trace_item_codes_per_request
     if count > cap:
         raise ValidationFailed.field("count", f"at most {cap} per request")
@@ -344,7 +341,7 @@ async def issue_item_codes(principal: Principal, batch_id: int, count: int) -> I
             async with atomic() as conn:
                 b = await batch_in_scope(principal, batch_id, conn, lock=True)
                 if b.status != BatchStatus.OPEN:
-                    raise Conflict("the batch was recalled", code="batch_recalled")
+                    raise Conflict("the batch was recalled", code=TraceErrorCode.BATCH_RECALLED)
                 first = b.item_serials + 1
                 n = await Batch.filter(id=b.id, item_serials=b.item_serials).using_db(conn).update(
                     item_serials=b.item_serials + count)
@@ -361,7 +358,7 @@ async def issue_item_codes(principal: Principal, batch_id: int, count: int) -> I
         out = await TraceCode.filter(batch_id=batch_id, serial__gte=first).order_by("serial").limit(1000)
         return ItemCodesOut(batch_id=batch_id, first_serial=first, last_serial=first + count - 1,
                             codes=[_code_out(c) for c in out])
-    raise Conflict("could not issue the codes; try again", code="code_busy")
+    raise Conflict("could not issue the codes; try again", code=TraceErrorCode.CODE_BUSY)
 
 
 async def list_codes(principal: Principal | None, batch_id: int, query: CodesQuery) -> list[CodeOut]:
@@ -388,5 +385,5 @@ async def code_image(raw: str, fmt: str) -> bytes:
     """The QR image (png | svg) of an existing code; unknown codes are 404."""
     code = codes.normalize(raw)
     if code is None or not await TraceCode.filter(code=code).exists():
-        raise NotFound("trace code not found", code="trace_code_not_found")
+        raise NotFound("trace code not found", code=TraceErrorCode.TRACE_CODE_NOT_FOUND)
     return await (codes.png(code) if fmt == "png" else codes.svg(code))

@@ -14,6 +14,7 @@ from server.kit.errors import NotFound
 from server.models.training import SessionFile, SignIn, TrainingSession
 from server.training.schemas import ArchiveRow
 from server.training.service import signin_sheet
+from server.media import get_storage
 
 # What every session's archive must hold (slides and video are kept when there are any).
 REQUIRED = ("plan", "notice", "syllabus", "material", "signin_sheet", "photo")
@@ -60,8 +61,6 @@ def sheet_csv(sheet) -> bytes:
 
 async def export_zip(session_id: int) -> tuple[IO[bytes], int, str]:
     """A session's archive as a zip in a temporary file: (file positioned at 0, size, download name)."""
-    from server.media import get_storage
-
     s = await TrainingSession.get_or_none(id=session_id)
     if s is None:
         raise NotFound("session not found")

@@ -34,6 +34,7 @@ from server.training.schemas import (
     VillagesOut,
 )
 from server.training.service import SOLD_STATUSES
+from server.models.live import LiveSession, LivestreamerProfile
 
 log = logging.getLogger("kazuo.training")
 
@@ -47,11 +48,7 @@ MILESTONES = ("first_product", "first_sale", "first_live_session", "first_gmv_mo
 
 
 def _live_models():
-    """The livestream capability's models when present (its session table is the better count)."""
-    try:
-        from server.models.live import LiveSession, LivestreamerProfile  # noqa: WPS433
-    except ImportError:
-        return None, None
+    """The livestream capability's models (its session table is the better count)."""
     return LiveSession, LivestreamerProfile
 
 

@@ -11,6 +11,7 @@ from datetime import date, datetime, timedelta
 
 from server.kit import clock, runtime
 from server.kit.errors import Gone, ValidationFailed
+from server.training.errors import TrainingCode
 
 VERSION = "KZT1"
 _PAYLOAD = re.compile(r"^KZT1\.([1-9]\d{0,18})\.(\d{8})\.(\d{1,12})\.([A-Za-z0-9_\-]{22})$")
@@ -69,12 +70,13 @@ def verify(payload: str) -> Verified:
     """Check signature, window and day; a forged payload is a 422, a late one 410."""
     m = _PAYLOAD.match(payload)
     if not m:
-        raise ValidationFailed("payload: not a sign-in code", code="invalid_signin_code",
+        raise ValidationFailed("payload: not a sign-in code", code=TrainingCode.INVALID_SIGNIN_CODE,
                                details=[{"field": "payload", "message": "not a sign-in code"}])
     sid, day_s, w_s, sig = m.groups()
     body = f"{VERSION}.{sid}.{day_s}.{w_s}"
     if not hmac.compare_digest(sig, _sign(body)):
-        raise ValidationFailed("payload: the sign-in code is not genuine", code="invalid_signin_code",
+        raise ValidationFailed("payload: the sign-in code is not genuine",
+                               code=TrainingCode.INVALID_SIGNIN_CODE,
                                details=[{"field": "payload", "message": "signature mismatch"}])
     try:
         day = date(int(day_s[:4]), int(day_s[4:6]), int(day_s[6:]))
@@ -84,9 +86,10 @@ def verify(payload: str) -> Verified:
     w = int(w_s)
     # A window from the future can only come from a clock we did not sign with: treat it as forged.
     if w > now_w:
-        raise ValidationFailed("payload: the sign-in code is not valid yet", code="invalid_signin_code",
+        raise ValidationFailed("payload: the sign-in code is not valid yet",
+                               code=TrainingCode.INVALID_SIGNIN_CODE,
                                details=[{"field": "payload", "message": "not valid yet"}])
     if now_w - w > 1 or day != clock.local_today():
         raise Gone("the sign-in code has expired; scan the code on screen again",
-                   code="signin_code_expired")
+                   code=TrainingCode.SIGNIN_CODE_EXPIRED)
     return Verified(session_id=int(sid), day=day)

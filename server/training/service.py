@@ -63,6 +63,9 @@ from server.training.schemas import (
     TraineeQuery,
     TrainingRecord,
 )
+from server.training.errors import TrainingCode
+from server.media import store_upload
+from server.media import get_storage
 
 log = logging.getLogger("kazuo.training")
 
@@ -139,12 +142,12 @@ async def create_lecturer(body: LecturerIn, *, actor_id: int) -> LecturerOut:
             if not await merchant_has_sales(body.merchant_id, conn):
                 raise ValidationFailed.field("merchant_id", "this merchant has no sales on record yet")
         if await Lecturer.filter(user_id=body.user_id).using_db(conn).exists():
-            raise Conflict("this user is already a lecturer", code="already_lecturer")
+            raise Conflict("this user is already a lecturer", code=TrainingCode.ALREADY_LECTURER)
         try:
             async with atomic() as inner:
                 lec = await Lecturer.create(**body.model_dump(), using_db=inner)
         except IntegrityError:
-            raise Conflict("this user is already a lecturer", code="already_lecturer") from None
+            raise Conflict("this user is already a lecturer", code=TrainingCode.ALREADY_LECTURER) from None
         await audit.record(actor_id, "training.lecturer.create", "lecturer", lec.id,
                            {"user_id": body.user_id, "qualification": body.qualification_kind}, conn=conn)
     return LecturerOut.model_validate(lec)
@@ -244,7 +247,8 @@ async def update_session(session_id: int, body: SessionPatch, *, actor_id: int) 
             day__lt=s.starts_on).exists() or await SignIn.filter(session_id=s.id, day__gt=s.ends_on).using_db(
             conn).exists()
         if outside:
-            raise Conflict("trainees already signed in on days outside the new dates", code="signins_outside")
+            raise Conflict("trainees already signed in on days outside the new dates",
+                           code=TrainingCode.SIGNINS_OUTSIDE)
         if changes:
             await s.save(using_db=conn, update_fields=list(changes))
         if lecturer_ids is not None:
@@ -268,7 +272,7 @@ async def cancel_session(session_id: int, *, actor_id: int) -> SessionOut:
         if not rows:
             raise NotFound("session not found")
         if await SignIn.filter(session_id=session_id).using_db(conn).exists():
-            raise Conflict("trainees have signed in; the session took place", code="session_held")
+            raise Conflict("trainees have signed in; the session took place", code=TrainingCode.SESSION_HELD)
         if rows[0].status != "cancelled":
             await TrainingSession.filter(id=session_id).using_db(conn).update(status="cancelled")
             await audit.record(actor_id, "training.session.cancel", "training_session", session_id, conn=conn)
@@ -376,8 +380,6 @@ FILE_RULES = {
 
 async def add_file(session_id: int, kind: str, data: bytes, filename: str, *, actor_id: int) -> SessionFileOut:
     """Store an archive file (checked by content) and attach it to the session."""
-    from server.media import store_upload
-
     if kind not in FILE_RULES:
         raise ValidationFailed.field("kind", "one of: " + ", ".join(FILE_RULES))
     if not await TrainingSession.filter(id=session_id).exists():
@@ -410,8 +412,6 @@ async def remove_file(session_id: int, file_id: int, *, actor_id: int) -> None:
                            {"file_id": file_id, "kind": f.kind, "key": f.media_key}, conn=conn)
     # Content-addressed keys are shared by identical uploads: delete only the last reference.
     if not await SessionFile.filter(media_key=f.media_key).exists():
-        from server.media import get_storage
-
         try:
             await get_storage().delete(f.media_key)
         except Exception:  # noqa: BLE001 - an orphaned file is harmless; the record is gone
@@ -452,13 +452,14 @@ async def create_trainee(body: TraineeIn, *, actor_id: int) -> TraineeOut:
             if not await User.filter(id=body.user_id).using_db(conn).exists():
                 raise ValidationFailed.field("user_id", "no such user")
             if await Trainee.filter(user_id=body.user_id).using_db(conn).exists():
-                raise Conflict("this user already has a trainee profile", code="trainee_exists")
+                raise Conflict("this user already has a trainee profile", code=TrainingCode.TRAINEE_EXISTS)
         try:
             async with atomic() as inner:
                 t = await Trainee.create(**data, user_id=body.user_id, created_by_id=actor_id,
                                          consent_at=clock.now() if data["consent"] else None, using_db=inner)
         except IntegrityError:
-            raise Conflict("this user already has a trainee profile", code="trainee_exists") from None
+            raise Conflict("this user already has a trainee profile",
+                           code=TrainingCode.TRAINEE_EXISTS) from None
         await audit.record(actor_id, "training.trainee.create", "trainee", t.id, conn=conn)
     return TraineeOut.model_validate(t)
 
@@ -512,7 +513,8 @@ async def upsert_own_profile(principal: Principal, body: TraineeFields) -> Train
                 t = await Trainee.create(**data, user_id=principal.user_id, created_by_id=principal.user_id,
                                          consent_at=clock.now() if data["consent"] else None, using_db=inner)
         except IntegrityError:
-            raise Conflict("your profile was created by another request; retry", code="trainee_exists") from None
+            raise Conflict("your profile was created by another request; retry",
+                           code=TrainingCode.TRAINEE_EXISTS) from None
         await audit.record(principal.user_id, "training.trainee.create", "trainee", t.id, conn=conn)
     return TraineeOut.model_validate(t)
 
@@ -521,7 +523,7 @@ async def own_trainee(principal: Principal) -> Trainee:
     """The caller's trainee profile (404 when they have none)."""
     t = await Trainee.get_or_none(user_id=principal.user_id)
     if t is None:
-        raise NotFound("no trainee profile; create one first", code="no_trainee_profile")
+        raise NotFound("no trainee profile; create one first", code=TrainingCode.NO_TRAINEE_PROFILE)
     return t
 
 
@@ -585,16 +587,16 @@ async def enrol(session_id: int, trainee_id: int, *, actor_id: int, self_service
             raise NotFound("session not found")
         s = rows[0]
         if s.status == "cancelled":
-            raise Conflict("the session is cancelled", code="session_cancelled")
+            raise Conflict("the session is cancelled", code=TrainingCode.SESSION_CANCELLED)
         if self_service and s.ends_on < clock.local_today():
-            raise Conflict("the session is over", code="session_over")
+            raise Conflict("the session is over", code=TrainingCode.SESSION_OVER)
         if not await Trainee.filter(id=trainee_id).using_db(conn).exists():
             raise ValidationFailed.field("trainee_id", "no such trainee")
         existing = await Enrolment.get_or_none(session_id=s.id, trainee_id=trainee_id, using_db=conn)
         if existing is not None:
             return EnrolmentOut.model_validate(existing)
         if s.capacity and await Enrolment.filter(session_id=s.id).using_db(conn).count() >= s.capacity:
-            raise Conflict("the session is full", code="session_full")
+            raise Conflict("the session is full", code=TrainingCode.SESSION_FULL)
         e = await Enrolment.create(session_id=s.id, trainee_id=trainee_id, using_db=conn)
         await audit.record(actor_id, "training.enrol", "training_session", s.id, {"trainee_id": trainee_id},
                            conn=conn)
@@ -608,7 +610,7 @@ async def unenrol(session_id: int, trainee_id: int, *, actor_id: int) -> None:
         if e is None:
             raise NotFound("enrolment not found")
         if await SignIn.filter(session_id=session_id, trainee_id=trainee_id).using_db(conn).exists():
-            raise Conflict("the trainee has signed in to this session", code="already_attended")
+            raise Conflict("the trainee has signed in to this session", code=TrainingCode.ALREADY_ATTENDED)
         await e.delete(using_db=conn)
         await audit.record(actor_id, "training.unenrol", "training_session", session_id,
                            {"trainee_id": trainee_id}, conn=conn)
@@ -622,10 +624,10 @@ async def signin_qr(session_id: int) -> SignInQrOut:
         raise NotFound("session not found")
     today = clock.local_today()
     if s.status == "cancelled":
-        raise Conflict("the session is cancelled", code="session_cancelled")
+        raise Conflict("the session is cancelled", code=TrainingCode.SESSION_CANCELLED)
     if not (s.starts_on <= today <= s.ends_on):
         raise Conflict(f"today is not a day of this session ({s.starts_on}..{s.ends_on})",
-                       code="not_a_session_day")
+                       code=TrainingCode.NOT_A_SESSION_DAY)
     issued = qr.issue(s.id, today)
     return SignInQrOut(session_id=s.id, day=today, payload=issued.payload, valid_until=issued.valid_until,
                        refresh_after=issued.refresh_after,
@@ -653,14 +655,14 @@ async def signin_qr_png(session_id: int) -> tuple[bytes, SignInQrOut]:
 async def _insert_signin(session: TrainingSession, trainee_id: int, day: date, *, method: str,
                          actor_id: int, reason: str = "") -> SignIn:
     if session.status == "cancelled":
-        raise Conflict("the session is cancelled", code="session_cancelled")
+        raise Conflict("the session is cancelled", code=TrainingCode.SESSION_CANCELLED)
     if not (session.starts_on <= day <= session.ends_on):
         raise Conflict(f"{day} is not a day of this session ({session.starts_on}..{session.ends_on})",
-                       code="not_a_session_day")
+                       code=TrainingCode.NOT_A_SESSION_DAY)
     if day > clock.local_today():
-        raise Conflict("cannot sign in for a day that has not come", code="not_a_session_day")
+        raise Conflict("cannot sign in for a day that has not come", code=TrainingCode.NOT_A_SESSION_DAY)
     if not await Enrolment.filter(session_id=session.id, trainee_id=trainee_id).exists():
-        raise Forbidden("not enrolled in this session", code="not_enrolled")
+        raise Forbidden("not enrolled in this session", code=TrainingCode.NOT_ENROLLED)
     try:
         async with atomic() as conn:
             row = await SignIn.create(session_id=session.id, trainee_id=trainee_id, day=day, method=method,
@@ -672,7 +674,7 @@ async def _insert_signin(session: TrainingSession, trainee_id: int, day: date, *
             # Milestones count from the first training: a first sign-in may start the clock.
             enqueue("training.recompute_trainee", trainee_id, job_id=f"training:recompute:{trainee_id}:{day}")
     except IntegrityError:
-        raise Conflict(f"already signed in for {day}", code="already_signed_in") from None
+        raise Conflict(f"already signed in for {day}", code=TrainingCode.ALREADY_SIGNED_IN) from None
     return row
 
 
@@ -683,7 +685,7 @@ async def scan_signin(principal: Principal, payload: str) -> SignInOut:
     v = qr.verify(payload)
     trainee = await Trainee.get_or_none(user_id=principal.user_id)
     if trainee is None:
-        raise Conflict("create your trainee profile before signing in", code="no_trainee_profile")
+        raise Conflict("create your trainee profile before signing in", code=TrainingCode.NO_TRAINEE_PROFILE)
     session = await TrainingSession.get_or_none(id=v.session_id)
     if session is None:  # a genuine signature for a deleted session
         raise NotFound("session not found")
@@ -752,7 +754,8 @@ async def add_incubation(trainee_id: int, body: IncubationIn, *, actor_id: int) 
                                                   note=body.note, scope_key=key, created_by_id=actor_id,
                                                   using_db=inner)
             except IntegrityError:
-                raise Conflict("this incubation is already recorded", code="incubation_exists") from None
+                raise Conflict("this incubation is already recorded",
+                               code=TrainingCode.INCUBATION_EXISTS) from None
         else:
             inc.mentor_id, inc.note = body.mentor_id, body.note
             await inc.save(using_db=conn, update_fields=["mentor_id", "note"])

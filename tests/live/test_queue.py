@@ -113,7 +113,7 @@ async def test_a_ticket_whose_session_ended_meanwhile_fails_instead_of_the_shelf
     assert (await streamer.post(f"/api/v1/live/sessions/{s['id']}/end")).status_code == 200
     assert await checkout.place_order(hold) == "failed"
     view = await ticket_result(buyer, {"ticket": hold})
-    assert view["error"]["code"] == "live_session_ended"
+    assert view["error"]["code"] == "live_session_closed"
     assert not await Order.filter(live_session_id=s["id"]).exists()
 
 

@@ -40,6 +40,7 @@ BUDGET = float(os.environ.get("KAZUO_FUZZ_BUDGET", "20"))
 _GRANT_ALL = """
 import asyncio
 from config.settings import get_settings
+from server import startup
 from server.kit import lifecycle
 
 async def main():
@@ -47,6 +48,7 @@ async def main():
     from server.models.merchants import Merchant
     from server.models.stations import Station
     settings = get_settings()
+    startup.install()
     await lifecycle.start(settings)
     try:
         if not settings.embedded_db:  # the embedded server seeded itself on its first start

@@ -84,7 +84,7 @@ async def test_unsigned_live_callback_refused_in_production(client, production):
 async def test_unsigned_sms_push_refused_in_production(client, production):
     r = await client.post("/api/v1/trace/sms/inbound",
                           json=[{"phone_number": "13800000000", "content": "CX123", "sequence_id": 1}])
-    assert r.status_code == 401 and r.json()["error"]["code"] == "bad_signature"
+    assert r.status_code == 401 and r.json()["error"]["code"] == "signature_invalid"
     assert "KAZUO_TRACE_SMS_INBOUND_KEY" in r.json()["error"]["message"]
 
 

@@ -18,6 +18,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from config.settings import Settings
+from server import startup
 from server.kit import lifecycle
 
 
@@ -35,6 +36,7 @@ async def main(pg_admin):
         url = f"sqlite://{tmp / 'hist.sqlite3'}"
     s = Settings(_env_file=None, env="test", data_dir=tmp, database_url=url, redis_url="", simulators="on",
                  seed_demo_on_first_run=False, jwt_secret=secrets.token_urlsafe(48))
+    startup.install()
     await lifecycle.start(s)
     try:
         from tortoise import Tortoise
