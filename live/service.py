@@ -302,7 +302,7 @@ async def attach(p: Principal, session_id: int, body: TieInIn) -> TieInOut:
         if await LiveSession.filter(id=s.id, status__in=OPEN).using_db(conn).count() == 0:
             raise Conflict("the session is over", code=LiveCode.LIVE_SESSION_CLOSED)
         if await LiveTieIn.filter(session_id=s.id, sku_id=sku.id).using_db(conn).exists():
-            raise Conflict("this SKU is already tied to the session", code="live_tiein_exists")
+            raise Conflict("this SKU is already tied to the session", code=LiveCode.LIVE_TIEIN_EXISTS)
         t = await LiveTieIn.create(session_id=s.id, sku_id=sku.id, product_id=prod.id,
                                    merchant_id=prod.merchant_id, live_price=body.live_price, per_buyer_limit=limit,
                                    commission_bp=body.commission_bp, sort=body.sort, using_db=conn)

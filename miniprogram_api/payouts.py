@@ -7,7 +7,8 @@ from server.kit.auth import Role
 from server.kit.http import endpoint
 from server.payouts import payees
 from server.payouts import service as payouts
-from server.payouts.schemas import ConfirmParamsOut, MyPayeeIn, PayeeChangeOut
+from server.payouts.schemas import (ConfirmParamsOut, MyPayeeIn, PayeeBalancesOut, PayeeChangeOut, PayeeChangesOut,
+                                    PayoutLinesOut)
 
 bp = Blueprint("mp_payouts", url_prefix="/api/v1/payouts")
 PAYEES = (Role.merchant, Role.station_staff, Role.livestreamer)
@@ -16,13 +17,13 @@ TAGS = ("payouts",)
 
 @bp.get("/balances")
 @endpoint(summary="My balances: settled, paid out, held, available (and my payee details, masked)", roles=PAYEES,
-          tags=TAGS)
+          response=PayeeBalancesOut, tags=TAGS)
 async def my_balances(request: Request, principal):
     return {"items": [b.model_dump(mode="json") for b in await payouts.my_balances(principal)]}
 
 
 @bp.get("/lines")
-@endpoint(summary="My payouts, newest first", roles=PAYEES, tags=TAGS)
+@endpoint(summary="My payouts, newest first", roles=PAYEES, response=PayoutLinesOut, tags=TAGS)
 async def my_lines(request: Request, principal):
     return {"items": [x.model_dump(mode="json") for x in await payouts.my_lines(principal)]}
 
@@ -42,6 +43,7 @@ async def request_payee(request: Request, principal, body: MyPayeeIn):
 
 
 @bp.get("/payee-changes")
-@endpoint(summary="My payee change requests, newest first (masked)", roles=PAYEES, tags=TAGS)
+@endpoint(summary="My payee change requests, newest first (masked)", roles=PAYEES, response=PayeeChangesOut,
+          tags=TAGS)
 async def my_changes(request: Request, principal):
     return {"items": [x.model_dump(mode="json") for x in await payees.my_changes(principal)]}

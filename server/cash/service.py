@@ -27,6 +27,7 @@ from server.ledger import service as ledger
 from server.models.cash import CashHandover, HandoverStatus
 from server.models.ledger import LedgerEntry
 from server.models.stations import Station
+from server.cash.errors import CashCode
 
 
 async def _pending_fen(station_id: int, conn=None) -> int:
@@ -129,7 +130,7 @@ async def _pending_locked(handover_id: int, conn) -> CashHandover:
     if not rows:
         raise NotFound("hand-over not found")
     if rows[0].status != HandoverStatus.PENDING:
-        raise Conflict(f"the hand-over was already {rows[0].status}", code="handover_decided")
+        raise Conflict(f"the hand-over was already {rows[0].status}", code=CashCode.HANDOVER_DECIDED)
     return rows[0]
 
 
@@ -137,7 +138,7 @@ async def _decide(h: CashHandover, conn, **values) -> None:
     n = await CashHandover.filter(id=h.id, status=HandoverStatus.PENDING).using_db(conn).update(
         decided_at=clock.now(), **values)
     if not n:  # SQLite ignores the lock: the guarded update is what decides once
-        raise Conflict("the hand-over was already decided", code="handover_decided")
+        raise Conflict("the hand-over was already decided", code=CashCode.HANDOVER_DECIDED)
 
 
 async def confirm(handover_id: int, body: ConfirmIn, *, actor_id: int) -> HandoverOut:

@@ -11,5 +11,4 @@ class CatalogCode(DeclaredCode):
     CATEGORY_GONE = "category_gone", 409
     CATEGORY_SLUG_TAKEN = "category_slug_taken", 409
     MERCHANT_NOT_ACTIVE = "merchant_not_active", 409
-    OUT_OF_STOCK = "out_of_stock", 409, ("insufficient_stock",)
     UNDER_REVIEW = "under_review", 409

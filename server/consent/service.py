@@ -23,6 +23,7 @@ from server.models.catalog import Product, Sku
 from server.models.live import LiveSession, LivestreamerProfile
 from server.models.live_consent import ConsentStatus, LiveConsent, LivePoolProduct
 from server.models.merchants import Merchant
+from server.consent.errors import ConsentCode
 
 
 # ---- the check ----------------------------------------------------------------------------------
@@ -66,7 +67,7 @@ async def check(s: LiveSession, caller: Principal, sku: Sku, merchant_id: int, *
     if not reasons:
         reasons.append(f"merchant #{merchant_id} has not consented to this livestreamer selling the product on "
                        f"{day.isoformat()} (propose it to the merchant, or ask the office for the live product pool)")
-    raise Conflict("; ".join(reasons), code="live_consent_required",
+    raise Conflict("; ".join(reasons), code=ConsentCode.LIVE_CONSENT_REQUIRED,
                    details={"merchant_id": merchant_id, "sku_id": sku.id})
 
 
@@ -132,7 +133,7 @@ async def _decide(p: Principal, consent_id: int, cond: Q, new: str, from_status:
         n = await LiveConsent.filter(id=c.id, status__in=from_status).using_db(conn).update(
             status=new, decided_by=p.user_id, decided_at=clock.now(), decision_note=note)
         if not n:
-            raise Conflict(f"the proposal is {c.status}", code="consent_decided")
+            raise Conflict(f"the proposal is {c.status}", code=ConsentCode.CONSENT_DECIDED)
         await audit.record(p.user_id, action, "merchant", c.merchant_id, {"consent_id": c.id}, conn=conn)
     return (await _outs([await LiveConsent.get(id=c.id)]))[0]
 

@@ -9,7 +9,7 @@ from server.media.upload import read_upload
 from server.payouts import bank, payees
 from server.payouts import service as payouts
 from server.payouts.schemas import (BalanceOut, BatchDetailOut, BatchesQuery, BatchIn, BatchOut, ChangesQuery,
-                                    DecideIn, ImportResultOut, PayeeChangeOut, PayeeIn)
+                                    DecideIn, ImportResultOut, PayeeBalancesOut, PayeeChangeOut, PayeeIn)
 from server.settlement.schemas import XLSX_CONTENT, XLSX_TYPE
 
 bp = Blueprint("console_payouts", url_prefix="/api/v1/console")
@@ -48,7 +48,8 @@ async def decide_change(request: Request, principal, change_id: int, action: str
 
 
 @bp.get("/payouts/due")
-@endpoint(summary="Payees with details in force and a settled, unpaid balance", roles=ADMIN, tags=TAGS)
+@endpoint(summary="Payees with details in force and a settled, unpaid balance", roles=ADMIN,
+          response=PayeeBalancesOut, tags=TAGS)
 async def due(request: Request, principal):
     return {"items": [b.model_dump(mode="json") for b in await payouts.due()]}
 

@@ -33,6 +33,7 @@ from server.orders import service as orders
 from server.orders.schemas import OrderListQuery
 from server.trace import service as trace
 from server.trace.schemas import BatchIn, BatchQuery, InspectionIn, StepIn
+from server.media.errors import MediaCode
 
 bp = Blueprint("console_web_merchant_desk", url_prefix="/console/shop")
 MERCHANT = ("merchant",)
@@ -208,7 +209,7 @@ async def photo_upload(request: Request, ctx: Ctx):
     try:
         data, filename = read_upload(request, "file")
         if len(data) > max_bytes:   # before any decoding: the limit holds for HEIC too
-            raise ValidationFailed("file too large", code="file_too_large", status=413)
+            raise ValidationFailed("file too large", code=MediaCode.FILE_TOO_LARGE, status=413)
         data = await heic_to_jpeg(data, PHOTO_LONG_SIDE)
         stored = await store_upload(data, kind="product", filename=filename, allowed=IMAGE_KINDS,
                                     max_bytes=max_bytes)

@@ -19,6 +19,7 @@ from server.kit import clock, pools
 from server.kit.auth import Role
 from server.kit.errors import AppError, NotFound, ValidationFailed
 from server.kit.schemas import Schema
+from server.fulfillment.errors import FulfillmentCode
 
 bp = Blueprint("console_web_warehouse", url_prefix="/console/warehouse")
 WAREHOUSE = (Role.warehouse.value,)
@@ -71,7 +72,7 @@ async def _target(target: str) -> tuple[str, list[int], str]:
     if target.startswith("T:") and target[2:].isdigit():
         task = await fulfillment.get_task(int(target[2:]))
         return "task", [task.id], f"任务 {task.id}"
-    raise NotFound("unknown pick target", code="wave_not_found")
+    raise NotFound("unknown pick target", code=FulfillmentCode.WAVE_NOT_FOUND)
 
 
 def _page_of(code: str) -> str | None:
@@ -212,7 +213,7 @@ async def dispatch_scan(request: Request, ctx: Ctx):
     label_code = _label_of(ctx.form().get("code", ""))
     try:
         if not scans.LABEL_RE.match(label_code):
-            raise NotFound("parcel not found", code="parcel_not_found")
+            raise NotFound("parcel not found", code=FulfillmentCode.PARCEL_NOT_FOUND)
         out = await scans.scan(ctx.principal, label_code, "dispatched", None)
         message = f"包裹 {label_code} {'已经发出过（重复扫描，未重复记录）' if out.duplicate else '已发出'}。"
         ok = True

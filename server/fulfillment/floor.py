@@ -12,10 +12,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import qrcode
+import qrcode.image.svg
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F
 
-from server.fulfillment import service, shipping
+from server.fulfillment import scans, service, shipping
+from server.fulfillment.errors import FulfillmentCode
 from server.fulfillment.schemas import (InboundNoteOut, PackIn, PackLineIn, ParcelOut, ReceiveIn, ReceiveLineIn,
                                         WaveOut)
 from server.kit import audit, clock, pools
@@ -43,7 +46,7 @@ async def find_wave(key: str) -> WaveOut:
     for w in await service.waves():
         if wave_key(w) == key:
             return w
-    raise NotFound("no open wave with this key", code="wave_not_found")
+    raise NotFound("no open wave with this key", code=FulfillmentCode.WAVE_NOT_FOUND)
 
 
 # ---- pick lists --------------------------------------------------------------------------------
@@ -206,21 +209,21 @@ async def scan_pick(task_ids: list[int], code: str, scan_id: str, *, actor_id: i
         return dup
     scanned = await _resolve(code)
     if scanned is None:
-        raise NotFound("no received batch and no trace code has this number", code="scan_unknown",
+        raise NotFound("no received batch and no trace code has this number", code=FulfillmentCode.SCAN_UNKNOWN,
                        details=[{"field": "code", "message": "unknown code"}])
     if scanned.item_code and await PickRecord.filter(trace_code=scanned.item_code).exists():
-        raise Conflict("this item's trace code was already picked", code="item_already_picked",
+        raise Conflict("this item's trace code was already picked", code=FulfillmentCode.ITEM_ALREADY_PICKED,
                        details=[{"field": "code", "message": "already picked"}])
     lines = await TaskLine.filter(task_id__in=task_ids, sku_id__in=scanned.sku_ids).order_by("task_id", "id") \
         .values("task_id", "sku_id", "quantity", "picked_qty")
     if not lines:
         name, spec = await _sku_brief(scanned.sku_ids[0]) if scanned.sku_ids else ("", "")
         raise Conflict(f"wrong goods: {name} {spec} (batch {scanned.batch}) is not on this pick list",
-                       code="wrong_sku", details={"name": name, "spec": spec, "batch": scanned.batch})
+                       code=FulfillmentCode.WRONG_SKU, details={"name": name, "spec": spec, "batch": scanned.batch})
     open_ = [ln for ln in lines if ln["picked_qty"] < ln["quantity"]]
     if not open_:
         name, spec = await _sku_brief(lines[0]["sku_id"])
-        raise Conflict(f"over-pick: every {name} {spec} on this list is picked", code="over_pick",
+        raise Conflict(f"over-pick: every {name} {spec} on this list is picked", code=FulfillmentCode.OVER_PICK,
                        details={"name": name, "spec": spec})
     target = open_[0]
     try:
@@ -252,7 +255,7 @@ async def pack_picked(task_id: int, weight_g: int, *, actor_id: int) -> list[Par
             groups.setdefault(ln.cold_chain, []).append(PackLineIn(task_line_id=ln.id, quantity=free))
             units[ln.cold_chain] = units.get(ln.cold_chain, 0) + free
     if not groups:
-        raise Conflict("nothing picked is waiting to be packed", code="nothing_to_pack")
+        raise Conflict("nothing picked is waiting to be packed", code=FulfillmentCode.NOTHING_TO_PACK)
     total = sum(units.values())
     out = []
     for cold, pack_lines in sorted(groups.items()):
@@ -276,9 +279,6 @@ class LabelOut:
 
 
 def qr_svg(payload: str) -> str:
-    import qrcode
-    import qrcode.image.svg
-
     img = qrcode.make(payload, image_factory=qrcode.image.svg.SvgPathImage, box_size=10, border=2)
     buf = io.BytesIO()
     img.save(buf)
@@ -336,12 +336,10 @@ async def dispatch_board(limit: int = 500) -> list[RouteGroup]:
 
 async def dispatch_group(principal: Any, key: str) -> tuple[int, list[str]]:
     """Dispatch every packed parcel of one route group; (dispatched, refusals as 'label: reason')."""
-    from server.fulfillment import scans
-
     board = {g.key: g for g in await dispatch_board()}
     g = board.get(key)
     if g is None or g.courier:
-        raise NotFound("no packed parcels wait for this route", code="route_empty")
+        raise NotFound("no packed parcels wait for this route", code=FulfillmentCode.ROUTE_EMPTY)
     done, refused = 0, []
     for p in g.parcels:
         try:
@@ -441,12 +439,12 @@ async def scan_inbound(note_id: int, code: str, scan_id: str, *, actor_id: int) 
     if prior is not None:
         return True, prior.line_id, prior.line.scanned_qty
     if note.status != "open":
-        raise Conflict("this inbound note was already received", code="already_received")
+        raise Conflict("this inbound note was already received", code=FulfillmentCode.ALREADY_RECEIVED)
     tc = await TraceCode.get_or_none(code=code.upper()).select_related("batch")
     batch = tc.batch.code if tc is not None else code
     lines = await InboundLine.filter(note_id=note_id, batch=batch).order_by("id")
     if not lines:
-        raise Conflict(f"batch {batch} is not on this inbound note", code="batch_not_on_note",
+        raise Conflict(f"batch {batch} is not on this inbound note", code=FulfillmentCode.BATCH_NOT_ON_NOTE,
                        details={"batch": batch})
     try:
         async with atomic() as conn:
@@ -458,7 +456,7 @@ async def scan_inbound(note_id: int, code: str, scan_id: str, *, actor_id: int) 
     except IntegrityError:  # the same scan twice at once: the other one counted it
         prior = await InboundScan.get(scan_id=scan_id).select_related("line")
         return True, prior.line_id, prior.line.scanned_qty
-    raise Conflict(f"more than announced: every unit of batch {batch} is counted", code="inbound_over_count",
+    raise Conflict(f"more than announced: every unit of batch {batch} is counted", code=FulfillmentCode.INBOUND_OVER_COUNT,
                    details={"batch": batch})
 
 

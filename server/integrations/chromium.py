@@ -16,6 +16,7 @@ from pathlib import Path
 
 from server.kit import runtime
 from server.kit.errors import ServiceUnavailable
+from server.integrations.errors import IntegrationCode
 
 log = logging.getLogger("kazuo.chromium")
 _PRINTS = asyncio.Semaphore(2)
@@ -34,7 +35,7 @@ async def print_pdf(html: str) -> bytes:
     s = runtime.settings()
     if not available():
         raise ServiceUnavailable("PDF printing is not available here (install Debian's chromium and "
-                                 "fonts-wqy-zenhei)", code="pdf_unavailable")
+                                 "fonts-wqy-zenhei)", code=IntegrationCode.PDF_UNAVAILABLE)
     async with _PRINTS:
         tmp = Path(tempfile.mkdtemp(prefix="kazuo-pdf-"))
         try:
@@ -49,11 +50,11 @@ async def print_pdf(html: str) -> bytes:
             except asyncio.TimeoutError:
                 proc.kill()
                 await proc.wait()
-                raise ServiceUnavailable("printing the PDF took too long; try again", code="pdf_unavailable") from None
+                raise ServiceUnavailable("printing the PDF took too long; try again", code=IntegrationCode.PDF_UNAVAILABLE) from None
             if proc.returncode != 0 or not out.exists() or out.stat().st_size == 0:
                 log.error("chromium print failed", extra={"returncode": proc.returncode,
                                                           "stderr": err.decode(errors="replace")[-2000:]})
-                raise ServiceUnavailable("printing the PDF failed; try again", code="pdf_unavailable")
+                raise ServiceUnavailable("printing the PDF failed; try again", code=IntegrationCode.PDF_UNAVAILABLE)
             return out.read_bytes()
         finally:
             shutil.rmtree(tmp, ignore_errors=True)

@@ -5,6 +5,7 @@ from server.kit.errors import DeclaredCode
 
 
 class IntegrationCode(DeclaredCode):
+    PDF_UNAVAILABLE = "pdf_unavailable", 503  # the statements' PDF printer (headless Chromium)
     SMS_RATE_LIMITED = "sms_rate_limited", 429
     WECHAT_CODE_INVALID = "wechat_code_invalid", 400
     WECHAT_CODE_USED = "wechat_code_used", 400

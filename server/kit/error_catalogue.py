@@ -13,6 +13,7 @@ import functools
 import inspect
 import sys
 import textwrap
+import typing
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -97,6 +98,8 @@ def _read(fn: Callable) -> _Fn:
     if node is None:
         return out
     env = fn.__globals__
+    if inspect.ismethod(fn) and inspect.isclass(fn.__self__):  # a classmethod (an error class's factory)
+        env = {**env, "cls": fn.__self__}
     if fn.__closure__:  # names of the enclosing function (handlers defined inside create_app)
         env = {**env, **{n: c.cell_contents for n, c in zip(code_obj.co_freevars, fn.__closure__)
                          if _cell_ok(c)}}
@@ -107,13 +110,20 @@ def _read(fn: Callable) -> _Fn:
             cls = _error_class(target)
             given = next((k.value for k in sub.keywords if k.arg == "code"), None)
             if cls is not None:
-                code = _resolve(given, env) if given is not None else cls.code
-                if isinstance(code, DeclaredCode):
+                if given is None and inspect.ismethod(target):
+                    # a factory of the error class (StockRefused.out_of_stock): the codes its body names
+                    made = _read(target).codes or {cls.code}
+                else:
+                    code = _resolve(given, env) if given is not None else cls.code
+                    made = {code} if isinstance(code, DeclaredCode) else set()
+                msg = sub.args[0].value if sub.args and isinstance(sub.args[0], ast.Constant) else ""
+                for code in sorted(made):
                     out.codes.add(code)
-                    msg = sub.args[0].value if sub.args and isinstance(sub.args[0], ast.Constant) else ""
                     out.sites.append(Site(code, where, msg if isinstance(msg, str) else ""))
             elif target is not None and _ours(target) and (inspect.isfunction(target) or inspect.ismethod(target)):
                 out.calls.append(target)
+            elif target is None and isinstance(sub.func, ast.Attribute) and isinstance(sub.func.value, ast.Call):
+                out.calls.extend(_returned_methods(sub.func.value, sub.func.attr, env))
         elif isinstance(sub, ast.Assign) and any(isinstance(t, ast.Attribute) and t.attr == "code"
                                                  for t in sub.targets):
             code = _resolve(sub.value, env)
@@ -126,6 +136,22 @@ def _read(fn: Callable) -> _Fn:
             if target is not None and inspect.isfunction(target) and _ours(target):
                 out.calls.append(target)
     return out
+
+
+def _returned_methods(call: ast.Call, attr: str, env: dict) -> list[Callable]:
+    """`maker(...).attr(...)`: the method attr of the project classes maker's return annotation names
+    (checkout_writer(conn).place -> _PgCheckout.place and _OrmCheckout.place)."""
+    maker = _resolve(call.func, env)
+    if maker is None or not _ours(maker) or not (inspect.isfunction(maker) or inspect.ismethod(maker)):
+        return []
+    try:
+        returned = inspect.get_annotations(inspect.unwrap(getattr(maker, "__func__", maker)),
+                                           eval_str=True).get("return")
+    except Exception:  # noqa: BLE001 - an annotation that does not evaluate is not followed
+        return []
+    classes = typing.get_args(returned) or (returned,)
+    return [getattr(c, attr) for c in classes
+            if inspect.isclass(c) and _ours(c) and inspect.isfunction(getattr(c, attr, None))]
 
 
 def _cell_ok(cell) -> bool:

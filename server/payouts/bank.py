@@ -22,6 +22,7 @@ from server.kit.errors import Conflict, NotFound, ValidationFailed
 from server.models.payouts import PayeeMethod, PayoutBatch, PayoutLine
 from server.payouts import service
 from server.payouts.schemas import ImportResultOut
+from server.payouts.errors import PayoutCode
 
 FIELDS = ("name", "account", "bank", "branch", "amount", "remark")
 MAX_BYTES = 5 * 1024 * 1024
@@ -57,9 +58,9 @@ async def _bank_batch(batch_id: int) -> PayoutBatch:
     if batch is None:
         raise NotFound("payout batch not found")
     if batch.method != PayeeMethod.BANK:
-        raise Conflict("not a bank batch", code="not_bank_batch")
+        raise Conflict("not a bank batch", code=PayoutCode.NOT_BANK_BATCH)
     if batch.status not in ("approved", "done"):
-        raise Conflict(f"the batch is {batch.status}: a bank file exists once it is approved", code="not_approved")
+        raise Conflict(f"the batch is {batch.status}: a bank file exists once it is approved", code=PayoutCode.NOT_APPROVED)
     return batch
 
 
@@ -166,7 +167,7 @@ async def import_result(batch_id: int, data: bytes, *, actor_id: int) -> ImportR
         outcomes.append((line, ok, r["message"]))
     if problems:
         raise ValidationFailed(f"the result file was not recorded: {len(problems)} problem(s)",
-                               code="bad_result_file", details=problems)
+                               code=PayoutCode.BAD_RESULT_FILE, details=problems)
     done = {True: 0, False: 0}
     unchanged = 0
     async with atomic() as conn:

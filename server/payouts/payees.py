@@ -17,6 +17,7 @@ from server.models.merchants import Merchant
 from server.models.payouts import Payee, PayeeChange, PayeeMethod
 from server.models.stations import Station
 from server.payouts.schemas import ChangesQuery, MyPayeeIn, PayeeChangeOut, PayeeIn, PayeeOut
+from server.payouts.errors import PayoutCode
 
 DETAILS = ("method", "openid", "real_name", "bank_account", "bank_name", "bank_branch")
 _ACCOUNT = re.compile(r"[0-9]{8,32}")
@@ -134,9 +135,9 @@ async def decide(change_id: int, *, approve: bool, actor_id: int, note: str = ""
         if row is None:
             raise NotFound("payee change not found")
         if row.status != "pending":
-            raise Conflict(f"the change is {row.status}", code="not_pending")
+            raise Conflict(f"the change is {row.status}", code=PayoutCode.NOT_PENDING)
         if row.requested_by == actor_id:
-            raise Conflict("the one who entered a change cannot approve or reject it", code="maker_checker")
+            raise Conflict("the one who entered a change cannot approve or reject it", code=PayoutCode.MAKER_CHECKER)
         status = "approved" if approve else "rejected"
         await PayeeChange.filter(id=change_id, status="pending").using_db(conn).update(
             status=status, decided_by=actor_id, decided_at=clock.now(), note=(note or row.note)[:200])

@@ -173,3 +173,15 @@ class LedgerOverallOut(Schema):
     balances_fen: int
     difference_fen: int
     holds: bool
+
+
+class PayeeBalancesOut(Out):
+    items: list[BalanceOut]
+
+
+class PayoutLinesOut(Out):
+    items: list[LineOut]
+
+
+class PayeeChangesOut(Out):
+    items: list[PayeeChangeOut]

@@ -35,6 +35,7 @@ from server.models.settlement import Statement
 from server.payouts import payees
 from server.payouts.schemas import (BalanceOut, BatchDetailOut, BatchesQuery, BatchIn, BatchOut, ConfirmParamsOut,
                                     LineOut)
+from server.payouts.errors import PayoutCode
 
 log = logging.getLogger("kazuo.payouts")
 HELD = ("reserved", "processing")
@@ -126,7 +127,7 @@ async def prepare(body: BatchIn, *, actor_id: int) -> BatchDetailOut:
                  if body.method == PayeeMethod.BANK or (WECHAT_MIN_FEN <= b.available_fen and (
                      b.available_fen < TRANSFER_NAME_REQUIRED_FEN or b.payee.real_name))]
         if not items:
-            raise Conflict("no payee paid this way has money available", code="nothing_due")
+            raise Conflict("no payee paid this way has money available", code=PayoutCode.NOTHING_DUE)
     if not items:
         raise ValidationFailed.field("items", "at least one payee")
     seen = set()
@@ -142,10 +143,10 @@ async def prepare(body: BatchIn, *, actor_id: int) -> BatchDetailOut:
         for n, (t, i, _) in enumerate(items):
             p = rows.get((t, i))
             if p is None:
-                raise Conflict(f"{t} {i} has no payee details in force", code="no_payee",
+                raise Conflict(f"{t} {i} has no payee details in force", code=PayoutCode.NO_PAYEE,
                                details=[{"field": f"items.{n}.account_id", "message": "no payee details"}])
             if p.method != body.method:
-                raise Conflict(f"{t} {i} is paid by {p.method}", code="payee_method",
+                raise Conflict(f"{t} {i} is paid by {p.method}", code=PayoutCode.PAYEE_METHOD,
                                details=[{"field": f"items.{n}.account_id", "message": f"paid by {p.method}"}])
         locked = {(p.account_type, p.account_id): p for p in await lock_rows(Payee, [p.id for p in rows.values()],
                                                                                conn)}
@@ -157,7 +158,7 @@ async def prepare(body: BatchIn, *, actor_id: int) -> BatchDetailOut:
             amount = available if amount is None else amount
             if amount <= 0 or amount > available:
                 raise Conflict(f"{t} {i}: ¥{amount / 100:.2f} exceeds the settled, unpaid balance "
-                               f"¥{max(available, 0) / 100:.2f}", code="exceeds_balance",
+                               f"¥{max(available, 0) / 100:.2f}", code=PayoutCode.EXCEEDS_BALANCE,
                                details=[{"field": f"items.{n}.amount_fen", "message": "exceeds the balance",
                                          "available_fen": available}])
             if body.method == PayeeMethod.WECHAT and amount < WECHAT_MIN_FEN:
@@ -199,9 +200,9 @@ async def decide(batch_id: int, *, approve: bool, actor_id: int, note: str = "")
         if batch is None:
             raise NotFound("payout batch not found")
         if batch.status != "prepared":
-            raise Conflict(f"the batch is {batch.status}", code="not_prepared")
+            raise Conflict(f"the batch is {batch.status}", code=PayoutCode.NOT_PREPARED)
         if batch.prepared_by == actor_id:
-            raise Conflict("the one who prepared a batch cannot approve or reject it", code="maker_checker")
+            raise Conflict("the one who prepared a batch cannot approve or reject it", code=PayoutCode.MAKER_CHECKER)
         if approve and batch.method == PayeeMethod.WECHAT:
             _gw()
         now = clock.now()
@@ -288,7 +289,7 @@ async def finish_in(conn, line_id: int, *, success: bool, why: str = "", actor_i
 def _gw():
     gw = gateway()
     if not hasattr(gw, "transfer"):
-        raise Conflict("WeChat transfers to a balance need WeChat Pay APIv3", code="transfer_unavailable")
+        raise Conflict("WeChat transfers to a balance need WeChat Pay APIv3", code=PayoutCode.TRANSFER_UNAVAILABLE)
     return gw
 
 
@@ -405,7 +406,7 @@ async def confirm_params(principal: Principal, line_id: int) -> ConfirmParamsOut
     if line is None or not payees.owns(principal, line.account_type, line.account_id):
         raise NotFound("payout not found")
     if line.status != "processing" or line.wechat_state != "WAIT_USER_CONFIRM" or not line.package_info:
-        raise Conflict("this payout is not waiting for your confirmation", code="not_awaiting_confirmation")
+        raise Conflict("this payout is not waiting for your confirmation", code=PayoutCode.NOT_AWAITING_CONFIRMATION)
     s = runtime.settings()
     return ConfirmParamsOut(mchId=s.wechat_mch_id, appId=s.wechat_app_id, package=line.package_info,
                             line_id=line.id, amount_fen=line.amount_fen)
