@@ -6,7 +6,7 @@ from server.kit.auth import Role
 from server.kit.http import endpoint
 from server.kit.schemas import Page
 from server.media.upload import read_upload
-from server.payouts import bank, payees
+from server.payouts import bank, payees, withdrawals
 from server.payouts import service as payouts
 from server.payouts.schemas import (BalanceOut, BatchDetailOut, BatchesQuery, BatchIn, BatchOut, ChangesQuery,
                                     DecideIn, ImportResultOut, PayeeChangeOut, PayeeIn)
@@ -51,6 +51,13 @@ async def decide_change(request: Request, principal, change_id: int, action: str
 @endpoint(summary="Payees with details in force and a settled, unpaid balance", roles=ADMIN, tags=TAGS)
 async def due(request: Request, principal):
     return {"items": [b.model_dump(mode="json") for b in await payouts.due()]}
+
+
+@bp.get("/payouts/withdrawals")
+@endpoint(summary="Pending withdrawal requests of payees, oldest first (prepare a batch with their request_ids)",
+          roles=ADMIN, tags=TAGS)
+async def pending_withdrawals(request: Request, principal):
+    return {"items": [x.model_dump(mode="json") for x in await withdrawals.pending()]}
 
 
 @bp.get("/payouts/balances/<account_type:merchant|station|livestreamer>/<account_id:int>")
