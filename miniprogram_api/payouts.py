@@ -1,14 +1,15 @@
 """A payee's own money (merchant members their merchants', station staff their stations', a
 livestreamer theirs): balances, payouts, the confirmation of a WeChat transfer, and requests to
-change the payee details (approved by the office)."""
+change the payee details (approved by the office); withdrawal requests (提现申请) the office pays
+in a batch, cancellable while pending."""
 from sanic import Blueprint, Request
 
 from server.kit.auth import Role
 from server.kit.http import endpoint
-from server.payouts import payees
+from server.payouts import payees, withdrawals
 from server.payouts import service as payouts
 from server.payouts.schemas import (ConfirmParamsOut, MyPayeeIn, PayeeBalancesOut, PayeeChangeOut, PayeeChangesOut,
-                                    PayoutLinesOut)
+                                    PayoutLinesOut, WithdrawalIn, WithdrawalOut, WithdrawalsOut)
 
 bp = Blueprint("mp_payouts", url_prefix="/api/v1/payouts")
 PAYEES = (Role.merchant, Role.station_staff, Role.livestreamer)
@@ -47,3 +48,24 @@ async def request_payee(request: Request, principal, body: MyPayeeIn):
           tags=TAGS)
 async def my_changes(request: Request, principal):
     return {"items": [x.model_dump(mode="json") for x in await payees.my_changes(principal)]}
+
+
+@bp.post("/withdrawals")
+@endpoint(summary="Ask to be paid an amount of my available balance (held until the office pays or I cancel)",
+          roles=PAYEES, body=WithdrawalIn, response=WithdrawalOut, status=201, tags=TAGS, errors=(404, 409, 422))
+async def request_withdrawal(request: Request, principal, body: WithdrawalIn):
+    return await withdrawals.request(principal, body)
+
+
+@bp.get("/withdrawals")
+@endpoint(summary="My withdrawal requests, newest first, with their payout's outcome", roles=PAYEES,
+          response=WithdrawalsOut, tags=TAGS)
+async def my_withdrawals(request: Request, principal):
+    return {"items": [x.model_dump(mode="json") for x in await withdrawals.mine(principal)]}
+
+
+@bp.post("/withdrawals/<request_id:int>/cancel")
+@endpoint(summary="Cancel my pending withdrawal request (the money is available again)", roles=PAYEES,
+          response=WithdrawalOut, tags=TAGS, errors=(404, 409))
+async def cancel_withdrawal(request: Request, principal, request_id: int):
+    return await withdrawals.cancel(principal, request_id)

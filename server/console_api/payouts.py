@@ -6,10 +6,11 @@ from server.kit.auth import Role
 from server.kit.http import endpoint
 from server.kit.schemas import Page
 from server.media.upload import read_upload
-from server.payouts import bank, payees
+from server.payouts import bank, payees, withdrawals
 from server.payouts import service as payouts
 from server.payouts.schemas import (BalanceOut, BatchDetailOut, BatchesQuery, BatchIn, BatchOut, ChangesQuery,
-                                    DecideIn, ImportResultOut, PayeeBalancesOut, PayeeChangeOut, PayeeIn)
+                                    DecideIn, ImportResultOut, PayeeBalancesOut, PayeeChangeOut, PayeeIn,
+                                    WithdrawalsOut)
 from server.settlement.schemas import XLSX_CONTENT, XLSX_TYPE
 
 bp = Blueprint("console_payouts", url_prefix="/api/v1/console")
@@ -52,6 +53,13 @@ async def decide_change(request: Request, principal, change_id: int, action: str
           response=PayeeBalancesOut, tags=TAGS)
 async def due(request: Request, principal):
     return {"items": [b.model_dump(mode="json") for b in await payouts.due()]}
+
+
+@bp.get("/payouts/withdrawals")
+@endpoint(summary="Pending withdrawal requests of payees, oldest first (prepare a batch with their request_ids)",
+          roles=ADMIN, response=WithdrawalsOut, tags=TAGS)
+async def pending_withdrawals(request: Request, principal):
+    return {"items": [x.model_dump(mode="json") for x in await withdrawals.pending()]}
 
 
 @bp.get("/payouts/balances/<account_type:merchant|station|livestreamer>/<account_id:int>")

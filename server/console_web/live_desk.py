@@ -5,10 +5,16 @@ tie-ins (live price, quota, per-buyer limit) and the on-air switch; the session'
 The figures follow the session's existing websocket (/api/v1/live/sessions/<id>/ws, opened by
 static/live.js): each event it pushes (an order's stock change, viewers, tie-ins, status) makes the
 page fetch the figures fragment again, so viewers, orders, units, GMV and the flash gate's remaining
-quota change without a reload. A surface: everything goes through live.service with the principal."""
+quota change without a reload. A surface: everything goes through live.service with the principal.
+
+Consent proposals (直播合作申请, /console/live/consents): the livestreamer searches an on-sale SKU of
+another merchant and proposes a live price, commission, quota and days; sees their own proposals
+and withdraws one (server.consent.service, scoped to the caller). A tie-in refused for want of consent
+shows the reason beside the SKU with a link to propose it."""
 from __future__ import annotations
 
 from datetime import datetime
+from urllib.parse import urlencode
 
 import orjson
 from pydantic import Field
@@ -19,6 +25,10 @@ from live import service as live
 from live.schemas import OnAirIn, ProfileIn, RoomIn, SessionIn, SessionsQuery, TieInIn, TieInPatch
 from server.catalog import query as catalog_query
 from server.catalog.schemas import ProductListQuery
+from server.consent import service as consent
+from server.consent.schemas import ConsentsQuery, ProposalIn
+from server.console_web import messages
+from server.console_web.cash import CONSENT_STATES, hundredths
 from server.console_web.merchant_desk import fen_from_yuan
 from server.console_web.web import Ctx, field_errors, filters, page, parse
 from server.kit import clock
@@ -41,7 +51,12 @@ HINTS = {
     "per_buyer_limit": "请输入每人限购件数（1–1000）。",
     "commission_pct": "请输入佣金比例（0–100 的百分数），如 10。",
     "default_commission_bp": "请输入佣金比例（0–100 的百分数），如 10。",
+    "starts_on": "请选择开始日期。",
+    "ends_on": "请选择结束日期（不早于开始日期、不早于今天，最长一年）。",
+    "note": "留言最多 200 个字。",
 }
+# The proposal form's fields under the names the service knows them by.
+PROPOSAL_RENAMES = {"commission_bp": "commission_pct"}
 ROOM_KINDS = [("self", "自己的直播间"), ("merchant", "为商户带货"), ("incubation_base", "孵化基地")]
 STATUS = {"scheduled": "未开播（等待推流）", "live": "直播中（推流在线）", "ended": "已结束", "cancelled": "已取消"}
 
@@ -153,7 +168,7 @@ def _obs(push_url: str) -> tuple[str, str]:
 
 
 async def _session_page(ctx: Ctx, session_id: int, *, notice: str = "", errors: dict | None = None,
-                        form: dict | None = None, status: int = 200):
+                        form: dict | None = None, status: int = 200, consent: dict | None = None):
     view = await live.view(session_id)
     if view.session.livestreamer_id != ctx.user_id:
         raise NotFound("session not found")
@@ -164,7 +179,7 @@ async def _session_page(ctx: Ctx, session_id: int, *, notice: str = "", errors: 
     values = dict(view=view, s=view.session, push=push, obs=_obs(push.push_url) if push else None,
                   push_expires=expires.strftime("%m-%d %H:%M") if expires else "",
                   figures=await live.session_figures(ctx.principal, session_id), notice=notice,
-                  errors=errors or {}, form=form or {}, status_names=STATUS)
+                  errors=errors or {}, form=form or {}, status_names=STATUS, consent=consent)
     return ctx.render("_live_session.html" if ctx.htmx else "live_session.html", status=status, **values)
 
 
@@ -192,16 +207,21 @@ class SkuSearch(QuerySchema):
 @page(roles=HOST)
 async def sku_search(request: Request, ctx: Ctx, session_id: int):
     """On-sale products matching a word, with their SKUs' numbers (to tie one in)."""
-    f, errors = filters(ctx, SkuSearch)
+    f, _ = filters(ctx, SkuSearch)
+    return ctx.render("_live_skus.html", found=await _find_skus(f.q), q=f.q or "", session_id=session_id)
+
+
+async def _find_skus(q: str | None) -> list[dict]:
+    """On-sale products matching q, each with its SKUs (at most 8)."""
     found = []
-    if f.q:
-        page_ = orjson.loads(await catalog_query.list_products(ProductListQuery(q=f.q, limit=8)))
+    if q:
+        page_ = orjson.loads(await catalog_query.list_products(ProductListQuery(q=q, limit=8)))
         for card in page_.get("items", []):
             try:
                 found.append(orjson.loads(await catalog_query.product_detail(card["id"])))
             except NotFound:
                 continue
-    return ctx.render("_live_skus.html", found=found, q=f.q or "", session_id=session_id)
+    return found
 
 
 class TieInForm(Schema):
@@ -224,6 +244,10 @@ async def tiein_attach(request: Request, ctx: Ctx, session_id: int):
     except ValidationFailed as exc:
         return await _session_page(ctx, session_id, errors=_errors(exc), form=form)
     except AppError as exc:
+        if exc.code == "live_consent_required":
+            query = urlencode({k: form.get(k, "") for k in ("sku_id", "live_price", "quota")})
+            return await _session_page(ctx, session_id, errors={"sku_id": messages.error_message(exc)}, form=form,
+                                       consent={"reason": exc.message, "href": f"/console/live/consents?{query}"})
         if exc.code != "live_tiein_exists":
             raise
         return await _session_page(ctx, session_id, errors={"sku_id": "这个规格已经在本场直播中了。"}, form=form)
@@ -288,3 +312,65 @@ async def session_end(request: Request, ctx: Ctx, session_id: int):
     s = await live.end_session(ctx.principal, session_id)
     return await _session_page(ctx, session_id, notice="本场直播已取消。" if s.status == "cancelled" else
                                "本场直播已结束，未售出的配额已回到货架。")
+
+
+# ---- 直播合作申请 (consent proposals) --------------------------------------------------------------
+
+class ProposalsQuery(QuerySchema):
+    status: str | None = Field(None, max_length=16)
+    cursor: str | None = Field(None, max_length=200)
+
+
+async def _proposals(ctx: Ctx, *, form: dict | None = None, errors: dict | None = None, notice: str = "",
+                     status: int = 200):
+    f, _ = filters(ctx, ProposalsQuery)
+    state = f.status if f.status in CONSENT_STATES else None
+    result = await consent.my_proposals(ctx.principal, ConsentsQuery(status=state, cursor=f.cursor, limit=50))
+    prefill = {k: v[0] for k, v in ctx.request.args.items() if k in ("sku_id", "live_price", "quota")}
+    today = clock.local_today().isoformat()
+    return ctx.render("live_proposals.html", status=status, rows=result.items, states=CONSENT_STATES, state=state,
+                      form=form if form is not None else {"starts_on": today, "ends_on": today, **prefill},
+                      errors=errors or {}, notice=notice, next_cursor=result.next_cursor)
+
+
+@bp.get("/consents")
+@page(roles=HOST)
+async def proposals(request: Request, ctx: Ctx):
+    return await _proposals(ctx)
+
+
+@bp.get("/consents/skus")
+@page(roles=HOST)
+async def proposal_skus(request: Request, ctx: Ctx):
+    f, _ = filters(ctx, SkuSearch)
+    return ctx.render("_live_skus.html", found=await _find_skus(f.q), q=f.q or "")
+
+
+@bp.post("/consents")
+@page(roles=HOST)
+async def propose(request: Request, ctx: Ctx):
+    form = ctx.form()
+    try:
+        data = {k: form.get(k, "") for k in ("sku_id", "quota", "starts_on", "ends_on", "note")}
+        data.update(hundredths(form, "commission_pct", "commission_bp", HINTS["commission_pct"]))
+        if form.get("live_price", ""):
+            data["live_price"] = str(fen_from_yuan(form["live_price"], "live_price"))
+        body = parse(ProposalIn, data)
+        c = await consent.propose(ctx.principal, body)
+    except ValidationFailed as exc:
+        errors = {PROPOSAL_RENAMES.get(k, k): v for k, v in _errors(exc).items()}
+        if "commission_pct" in errors:
+            errors["commission_pct"] = HINTS["commission_pct"]
+        if "form" in errors:  # ProposalIn's own check (the order and span of the days) names no field
+            errors["ends_on"] = HINTS["ends_on"]
+            del errors["form"]
+        return await _proposals(ctx, form=form, errors=errors)
+    return await _proposals(ctx, notice=f"已向“{c.merchant_name}”提交合作申请 #{c.id}（{c.product_name} {c.sku_spec}），"
+                                        "商户同意后即可在约定内加入直播。")
+
+
+@bp.post("/consents/<consent_id:int>/withdraw")
+@page(roles=HOST)
+async def proposal_withdraw(request: Request, ctx: Ctx, consent_id: int):
+    c = await consent.withdraw(ctx.principal, consent_id)
+    return await _proposals(ctx, notice=f"已撤回合作申请 #{c.id}（{c.product_name} {c.sku_spec}）。")

@@ -51,6 +51,7 @@ ERRORS = {
     "bad_result_file": "银行结果文件有误，未做任何记录：",
     "transfer_unavailable": "转账到零钱需要微信支付 APIv3。",
     "not_awaiting_confirmation": "这笔款项不在待确认收款状态。",
+    "withdrawal_not_pending": "该提现申请已撤回或已进入打款批次，请刷新后查看。",
     # money out (#23): cash hand-over, live consent, statement PDFs
     "handover_decided": "该解缴已处理过（可能是重复点击或他人已处理），请刷新后查看。",
     "consent_decided": "该合作申请已处理过（可能是重复点击或主播已撤回），请刷新后查看。",

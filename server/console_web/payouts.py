@@ -1,7 +1,8 @@
 """Payout pages. The office (admin): payee details and the pending changes a second person approves;
 payout batches (prepare from what is due, approve or reject, the bank file out, the bank's result in,
-every line's outcome). Merchants, livestreamers and station staff: their own balances, payouts and
-payee details, and a request to change them."""
+every line's outcome; a batch from the payees' pending withdrawal requests). Merchants, livestreamers
+and station staff: their own balances, payouts and payee details, a request to change them, and
+withdrawal requests (提现申请) they may cancel while pending."""
 from __future__ import annotations
 
 from sanic import Blueprint, HTTPResponse, Request
@@ -12,9 +13,9 @@ from server.console_web.web import Ctx, field_errors, flash, page, parse
 from server.kit.errors import AppError, ValidationFailed
 from server.kit.http import validate
 from server.media.upload import read_upload
-from server.payouts import bank, payees
+from server.payouts import bank, payees, withdrawals
 from server.payouts import service as payouts
-from server.payouts.schemas import BatchesQuery, BatchIn, ChangesQuery, MyPayeeIn, PayeeIn
+from server.payouts.schemas import BatchesQuery, BatchIn, ChangesQuery, MyPayeeIn, PayeeIn, WithdrawalIn
 
 bp = Blueprint("console_web_payouts", url_prefix="/console")
 PAYEE_ROLES = ("merchant", "livestreamer", "station_staff")
@@ -22,17 +23,22 @@ ACCOUNT_NAMES = {"merchant": "商户", "station": "服务站", "livestreamer": "
 METHOD_NAMES = {"wechat": "微信零钱", "bank": "银行转账"}
 STATES = {"pending": "待审批", "approved": "已生效", "rejected": "已驳回", "superseded": "已被新申请取代",
           "prepared": "待复核", "done": "已完成", "reserved": "待复核", "processing": "打款中",
-          "succeeded": "已到账", "failed": "未到账", "cancelled": "已取消"}
+          "succeeded": "已到账", "failed": "未到账", "cancelled": "已取消", "batched": "已进入打款批次"}
+# A withdrawal request as its payee reads it: its own state, or once batched its payout line's.
+REQUEST_STATES = {"pending": "待县电商办打款", "cancelled": "已撤回", "reserved": "已进入打款批次，待复核",
+                  "processing": "打款中", "succeeded": "已到账", "failed": "未到账，款项已退回余额",
+                  "cancelled_line": "批次被驳回，款项已退回余额"}
 WECHAT_STATES = {"WAIT_USER_CONFIRM": "待收款人确认", "ACCEPTED": "已受理", "PROCESSING": "转账中",
                  "TRANSFERING": "转账中", "SUCCESS": "成功", "FAIL": "失败", "CANCELLED": "已撤销"}
 HINTS = {"bank_account": "请输入 8–32 位数字的银行账号。", "openid": "请输入收款人在本小程序下的 openid。",
          "real_name": "银行账户须填写户名。", "bank_name": "请填写开户行。", "bank_branch": "请填写支行。",
-         "amount_fen": "金额须大于 0 且不超过可提现余额（微信至少 0.10 元）。"}
+         "amount_fen": "金额须大于 0 且不超过可提现余额（微信至少 0.10 元）。",
+         "amount": "请输入提现金额（元，最多两位小数），大于 0 且不超过可提现余额（微信至少 0.10 元）。"}
 
 
 def _names(**values):
     return {"account_names": ACCOUNT_NAMES, "method_names": METHOD_NAMES, "states": STATES,
-            "wechat_states": WECHAT_STATES, **values}
+            "wechat_states": WECHAT_STATES, "request_states": REQUEST_STATES, **values}
 
 
 # ---- office: payee details ------------------------------------------------------------------
@@ -80,7 +86,27 @@ async def payee_decide(request: Request, ctx: Ctx, change_id: int, action: str):
 @page()
 async def payout_list(request: Request, ctx: Ctx):
     batches = await payouts.list_batches(BatchesQuery(limit=100))
-    return ctx.render("payouts.html", **_names(due=await payouts.due(), batches=batches.items))
+    return ctx.render("payouts.html", **_names(due=await payouts.due(), batches=batches.items,
+                                               requests=await withdrawals.pending()))
+
+
+@bp.post("/payouts/requests")
+@page()
+async def payout_from_requests(request: Request, ctx: Ctx):
+    """A batch (this method) from one pending withdrawal request, or from all of this method's."""
+    form = ctx.form()
+    method, one = form.get("method", ""), form.get("request_id", "")
+    ids = [r.id for r in await withdrawals.pending() if r.method == method and (not one or str(r.id) == one)]
+    if not ids:
+        return flash(ctx, "没有待处理的提现申请（可能已被撤回或已生成批次），请刷新后查看。", status=409)
+    try:
+        batch = await payouts.prepare(validate(BatchIn, {"method": method, "request_ids": ids}, "form"),
+                                      actor_id=ctx.user_id)
+    except ValidationFailed as exc:
+        return flash(ctx, "未生成批次：" + "；".join(field_errors(exc, HINTS).values()), status=422)
+    if ctx.htmx:
+        return HTTPResponse(status=200, headers={"HX-Redirect": f"/console/payouts/{batch.id}"})
+    return redirect(f"/console/payouts/{batch.id}", status=303)
 
 
 @bp.post("/payouts")
@@ -142,7 +168,7 @@ async def _mine(ctx: Ctx, form: dict | None = None, errors: dict | None = None, 
     return ctx.render("my_payouts.html", **_names(
         balances=await payouts.my_balances(ctx.principal), lines=await payouts.my_lines(ctx.principal),
         changes=await payees.my_changes(ctx.principal), accounts=payees.accounts_of(ctx.principal),
-        form=form or {}, errors=errors or {}, notice=notice))
+        requests=await withdrawals.mine(ctx.principal), form=form or {}, errors=errors or {}, notice=notice))
 
 
 @bp.get("/my-payouts")
@@ -162,3 +188,39 @@ async def my_payee(request: Request, ctx: Ctx):
     except ValidationFailed as exc:
         return await _mine(ctx, form, field_errors(exc, HINTS))
     return await _mine(ctx, notice="已提交，县电商办审核通过后生效。")
+
+
+@bp.post("/my-payouts/withdrawals")
+@page(roles=PAYEE_ROLES)
+async def my_withdrawal(request: Request, ctx: Ctx):
+    """Ask to be paid an amount (yuan) of one of my accounts' available balance."""
+    form = {**ctx.form(), "which": "withdraw"}
+    account_type, _, account_id = form.get("account", "").partition(":")
+    amount = bank.parse_yuan(form.get("amount", "")) if form.get("amount") else None
+    if amount is None:
+        return await _mine(ctx, form, {"amount": HINTS["amount"]})
+    try:
+        body = parse(WithdrawalIn, {"account_type": account_type, "account_id": account_id, "amount_fen": amount,
+                                    "note": form.get("note", "")})
+        out = await withdrawals.request(ctx.principal, body)
+    except ValidationFailed as exc:
+        errors = field_errors(exc, HINTS)
+        if "amount_fen" in errors:
+            errors["amount"] = errors.pop("amount_fen")
+        return await _mine(ctx, form, errors)
+    except AppError as exc:
+        if exc.code == "exceeds_balance":
+            available = next((d.get("available_fen", 0) for d in exc.details or [] if isinstance(d, dict)), 0)
+            return await _mine(ctx, form, {"amount": f"超过可提现余额 ¥{max(available, 0) / 100:.2f}。"})
+        if exc.code == "no_payee":
+            return await _mine(ctx, form, {"account": "该账户还没有生效的收款信息，请先在下方提交收款信息。"})
+        raise
+    return await _mine(ctx, notice=f"已提交提现申请 #{out.id}（¥{out.amount_fen / 100:.2f}），县电商办打款后到账；"
+                                   "打款前可以撤回。")
+
+
+@bp.post("/my-payouts/withdrawals/<request_id:int>/cancel")
+@page(roles=PAYEE_ROLES)
+async def my_withdrawal_cancel(request: Request, ctx: Ctx, request_id: int):
+    out = await withdrawals.cancel(ctx.principal, request_id)
+    return await _mine(ctx, notice=f"已撤回提现申请 #{out.id}，¥{out.amount_fen / 100:.2f} 已回到可提现余额。")

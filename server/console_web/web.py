@@ -61,6 +61,7 @@ NAV = [
     ("/console/shop/", "商户工作台", ("merchant",)),
     ("/console/live-consents", "直播合作", ("merchant",)),
     ("/console/live/", "直播工作台", ("livestreamer",)),
+    ("/console/live/consents", "直播合作申请", ("livestreamer",)),
     ("/console/warehouse", "县仓作业台", WAREHOUSE),
     ("/console/warehouse/inbound", "入库", WAREHOUSE),
     ("/console/warehouse/dispatch", "发货", WAREHOUSE),

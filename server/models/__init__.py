@@ -16,7 +16,7 @@ from server.models.stations import StationVillager  # noqa: F401
 from server.models.stats import ScreenToken, StatDaily  # noqa: F401
 from server.models.trace import Batch, BatchCorrection, BatchInspection, BatchStep, Recall, RecallContact, TraceCode, TraceFlag, TraceScan, TraceSmsInbound  # noqa: F401,E501
 from server.models.settlement import FeeTerm, SettledEntry, Statement, StatementLine  # noqa: F401
-from server.models.payouts import Payee, PayeeChange, PayoutBatch, PayoutLine  # noqa: F401
+from server.models.payouts import Payee, PayeeChange, PayoutBatch, PayoutLine, WithdrawalRequest  # noqa: F401
 from server.models.inventory import StockMove  # noqa: F401
 from server.models.cash import CashHandover  # noqa: F401
 from server.models.live_consent import LiveConsent, LivePoolProduct  # noqa: F401

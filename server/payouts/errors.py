@@ -18,3 +18,4 @@ class PayoutCode(DeclaredCode):
     NOTHING_DUE = "nothing_due", 409
     PAYEE_METHOD = "payee_method", 409
     TRANSFER_UNAVAILABLE = "transfer_unavailable", 409
+    WITHDRAWAL_NOT_PENDING = "withdrawal_not_pending", 409

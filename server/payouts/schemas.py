@@ -79,6 +79,7 @@ class BalanceOut(Schema):
     settled_fen: int
     paid_fen: int
     held_fen: int
+    requested_fen: int = 0
     available_fen: int
     payee: PayeeOut | None = None
 
@@ -98,6 +99,8 @@ class BatchIn(Schema):
     method: Method
     items: list[BatchItemIn] = Field(default_factory=list, max_length=500)
     all_due: bool = False
+    request_ids: list[int] = Field(default_factory=list, max_length=500,
+                                   description="prepare from these pending withdrawal requests (one line per payee)")
     note: str = Field("", max_length=200)
 
 
@@ -147,6 +150,32 @@ class BatchesQuery(QuerySchema):
     limit: int = Field(50, ge=1, le=200)
 
 
+class WithdrawalIn(Schema):
+    """A payee asks to be paid amount_fen (at most the available balance) to its payee details in force."""
+    account_type: Payee
+    account_id: int = Field(ge=1, le=MAX_ID)
+    amount_fen: int = Field(ge=1, le=10**12)
+    note: str = Field("", max_length=200)
+
+
+class WithdrawalOut(Out):
+    """A withdrawal request; once batched, its payout line's status and why it failed (the money is then
+    back in the balance)."""
+    id: int
+    account_type: str
+    account_id: int
+    amount_fen: int
+    method: str
+    status: str
+    note: str
+    batch_id: int | None
+    requested_by: int
+    created_at: datetime
+    closed_at: datetime | None
+    line_status: str = ""
+    fail_reason: str = ""
+
+
 class ConfirmParamsOut(Schema):
     """What the mini-program passes to wx.requestMerchantTransfer."""
     mchId: str
@@ -185,3 +214,7 @@ class PayoutLinesOut(Out):
 
 class PayeeChangesOut(Out):
     items: list[PayeeChangeOut]
+
+
+class WithdrawalsOut(Out):
+    items: list[WithdrawalOut]

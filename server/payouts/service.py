@@ -3,7 +3,7 @@ prepares and another approves (maker–checker), by WeChat transfer to a balance
 by a bank transfer batch file (server/payouts/bank.py).
 
 Balance: settled (the totals of the payee's statements) - paid (succeeded lines) - held (lines reserved
-or processing). A line is created only while the payee's Payee row is locked (SELECT ... FOR UPDATE)
+or processing, and the payee's own pending withdrawal requests, server/payouts/withdrawals.py). A line is created only while the payee's Payee row is locked (SELECT ... FOR UPDATE)
 and only for at most what is available then, so racing batches never pay more than was settled. A
 failed, expired, cancelled or rejected line gives its amount back (it stops being held) and says why.
 
@@ -30,7 +30,7 @@ from server.kit.db import atomic, id_page, lock_rows
 from server.kit.errors import Conflict, NotFound, ValidationFailed
 from server.kit.schemas import Page
 from server.ledger import service as ledger
-from server.models.payouts import Payee, PayeeMethod, PayoutBatch, PayoutLine
+from server.models.payouts import Payee, PayeeMethod, PayoutBatch, PayoutLine, WithdrawalRequest
 from server.models.settlement import Statement
 from server.payouts import payees
 from server.payouts.schemas import (BalanceOut, BatchDetailOut, BatchesQuery, BatchIn, BatchOut, ConfirmParamsOut,
@@ -74,14 +74,17 @@ async def _sums(model, field: str, accounts: list[tuple[str, int]], conn=None, *
 
 
 async def balances_of(accounts: list[tuple[str, int]], conn=None) -> dict[tuple[str, int], dict]:
-    """{account: {settled_fen, paid_fen, held_fen, available_fen}}."""
+    """{account: {settled_fen, paid_fen, held_fen, requested_fen, available_fen}}; held_fen includes
+    requested_fen (pending withdrawal requests)."""
     settled = await _sums(Statement, "total_fen", accounts, conn)
     paid = await _sums(PayoutLine, "amount_fen", accounts, conn, status="succeeded")
     held = await _sums(PayoutLine, "amount_fen", accounts, conn, status__in=HELD)
+    requested = await _sums(WithdrawalRequest, "amount_fen", accounts, conn, status="pending")
     out = {}
     for a in accounts:
-        s, p, h = settled.get(a, 0), paid.get(a, 0), held.get(a, 0)
-        out[a] = {"settled_fen": s, "paid_fen": p, "held_fen": h, "available_fen": s - p - h}
+        s, p, r = settled.get(a, 0), paid.get(a, 0), requested.get(a, 0)
+        h = held.get(a, 0) + r
+        out[a] = {"settled_fen": s, "paid_fen": p, "held_fen": h, "requested_fen": r, "available_fen": s - p - h}
     return out
 
 
@@ -119,6 +122,10 @@ async def prepare(body: BatchIn, *, actor_id: int) -> BatchDetailOut:
     if body.method == PayeeMethod.WECHAT:
         _gw()
     items = [(i.account_type, i.account_id, await _against_statement(n, i)) for n, i in enumerate(body.items)]
+    if body.request_ids:
+        if items or body.all_due:
+            raise ValidationFailed.field("request_ids", "give request_ids, items or all_due, only one")
+        items = await _requested(body.request_ids)
     if body.all_due:
         if items:
             raise ValidationFailed.field("items", "give items or all_due, not both")
@@ -150,8 +157,10 @@ async def prepare(body: BatchIn, *, actor_id: int) -> BatchDetailOut:
                                details=[{"field": f"items.{n}.account_id", "message": f"paid by {p.method}"}])
         locked = {(p.account_type, p.account_id): p for p in await lock_rows(Payee, [p.id for p in rows.values()],
                                                                                conn)}
-        sums = await balances_of(list(locked), conn)
         batch = await PayoutBatch.create(method=body.method, prepared_by=actor_id, note=body.note, using_db=conn)
+        if body.request_ids:  # their hold passes to the batch's lines, in this transaction
+            await _take_requests(body.request_ids, batch.id, conn)
+        sums = await balances_of(list(locked), conn)
         lines, total = [], 0
         for n, (t, i, amount) in enumerate(items):
             available = sums[(t, i)]["available_fen"]
@@ -175,8 +184,33 @@ async def prepare(body: BatchIn, *, actor_id: int) -> BatchDetailOut:
         await PayoutLine.bulk_create(lines, using_db=conn)
         await PayoutBatch.filter(id=batch.id).using_db(conn).update(total_fen=total, line_count=len(lines))
         await audit.record(actor_id, "payout.prepare", "payout_batch", batch.id,
-                           {"method": body.method, "lines": len(lines), "total_fen": total}, conn=conn)
+                           {"method": body.method, "lines": len(lines), "total_fen": total,
+                            "request_ids": body.request_ids}, conn=conn)
     return await get_batch(batch.id)
+
+
+async def _requested(ids: list[int]) -> list[tuple[str, int, int]]:
+    """The payees of pending withdrawal requests and what they asked for in all (one line each)."""
+    rows = await WithdrawalRequest.filter(id__in=ids, status="pending")
+    missing = sorted(set(ids) - {r.id for r in rows})
+    if missing:
+        raise Conflict(f"withdrawal request(s) {missing} are not pending", code=PayoutCode.WITHDRAWAL_NOT_PENDING,
+                       details=[{"field": "request_ids", "message": "not pending", "ids": missing}])
+    totals: dict[tuple[str, int], int] = {}
+    for r in rows:
+        totals[(r.account_type, r.account_id)] = totals.get((r.account_type, r.account_id), 0) + r.amount_fen
+    return [(t, i, amount) for (t, i), amount in totals.items()]
+
+
+async def _take_requests(ids: list[int], batch_id: int, conn) -> None:
+    """Mark the requests batched (their money now held by the batch's lines), refusing them all when
+    one was cancelled or batched meanwhile (the payee rows are locked, the requests locked here)."""
+    rows = await lock_rows(WithdrawalRequest, ids, conn)
+    if len(rows) != len(set(ids)) or any(r.status != "pending" for r in rows):
+        raise Conflict("a withdrawal request was cancelled or batched meanwhile", code=PayoutCode.WITHDRAWAL_NOT_PENDING,
+                       details=[{"field": "request_ids", "message": "not pending"}])
+    await WithdrawalRequest.filter(id__in=ids).using_db(conn).update(status="batched", batch_id=batch_id,
+                                                                     closed_at=clock.now())
 
 
 async def _against_statement(n: int, item) -> int | None:

@@ -1,9 +1,9 @@
 """Two village stations with staff and a buyer. The stations hang under no county centre: the office's
-station tree lists county centres as its roots, and these tests need none."""
+station tree lists county centres as its roots, and these tests need none (`net` below replaces the
+stations tests' network; their staff and buyer fixtures are used as they are, on this `net`)."""
 import pytest
 
-from tests.conftest import login, login_as
-from tests.stations.conftest import make_station
+from tests.stations.conftest import buyer, make_station, staff_a, staff_b  # noqa: F401 - fixtures
 
 
 async def villages() -> dict:
@@ -13,18 +13,3 @@ async def villages() -> dict:
 @pytest.fixture
 async def net():
     return await villages()
-
-
-@pytest.fixture
-async def staff_a(client, net):
-    return await login_as(client, "station_staff", station_id=net["a"].id)
-
-
-@pytest.fixture
-async def staff_b(client, net):
-    return await login_as(client, "station_staff", station_id=net["b"].id)
-
-
-@pytest.fixture
-async def buyer(client):
-    return await login(client)

@@ -265,7 +265,9 @@ async def test_ledger_entries_can_belong_to_something_other_than_an_order(client
     e = await LedgerEntry.create(account_type="merchant", account_id=1, kind="settlement_adjustment",
                                  amount_fen=0, dedup_key="adj:test", ref_kind="settlement_adjustment", ref_id=7)
     assert (await LedgerEntry.get(id=e.id)).order_id is None
-    assert await ledger.check_invariant() == []
+    # the per-order check passes it by (other tests' factories leave paid orders without entries in the
+    # shared database: only an order-less finding would be this entry's)
+    assert all(b["order_id"] is not None for b in await ledger.check_invariant())
     await e.delete()
 
 

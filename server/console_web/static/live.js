@@ -25,7 +25,7 @@
       }
     }
     if (b.hasAttribute("data-fill-sku")) {
-      var f = document.querySelector("#tiein-form input[name=sku_id]");
+      var f = document.querySelector("#tiein-form input[name=sku_id], #consent-form input[name=sku_id]");
       if (f) { f.value = b.getAttribute("data-fill-sku"); f.focus(); }
     }
   });
