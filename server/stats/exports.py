@@ -5,7 +5,6 @@ import csv
 import io
 import re
 from datetime import date
-from typing import Any
 
 from server.kit import sheets
 from server.kit.errors import NotFound
