@@ -117,9 +117,12 @@ async def script_merged(name: str, keys: list[str], args: list[Any], width: int)
     fut = asyncio.get_running_loop().create_future()
     calls = _merged.get(name)
     if calls is None:
-        calls = _merged[name] = []
+        # This call is in the list before the list is queued: queuing may fill the batch (FLUSH_AT)
+        # and send it at once, and a script called with no calls would answer nobody.
+        calls = _merged[name] = [(keys, args, width, fut)]
         _queue(None, (name, calls)).add_done_callback(lambda done: _split(done, calls))
-    calls.append((keys, args, width, fut))
+    else:
+        calls.append((keys, args, width, fut))
     return await fut
 
 

@@ -65,6 +65,21 @@ async def test_merged_calls_are_one_script_call_each_with_its_own_answer(client,
     assert all(0 < int(a[1]) <= 60_000 for a in answers)
 
 
+async def test_a_merged_script_call_that_fills_the_batch_gets_its_own_answer(client):
+    """The merged call that is the batch's FLUSH_AT-th command sends the batch at once: it must be in
+    it (a checkout's rate-limit hit answered nothing, a 500, under 200 concurrent buyers)."""
+    from server.kit import redis as kr
+
+    key = kr.key("test", "merged-flush-at")
+    await kr.redis().delete(key)
+    others = [kr.script_batched("rate_hit", [key], [60_000]) for _ in range(kr.FLUSH_AT - 1)]
+    mine = kr.script_merged("rate_hit", [key], [60_000], 2)   # the FLUSH_AT-th command of the turn
+    answers = await asyncio.gather(*others, mine)
+    count, ttl_ms = answers[-1]
+    assert 1 <= int(count) <= kr.FLUSH_AT and 0 < int(ttl_ms) <= 60_000
+    assert sorted(int(a[0]) for a in answers) == list(range(1, kr.FLUSH_AT + 1))
+
+
 async def test_a_crowded_turn_is_sent_in_batches_as_it_fills(client, monkeypatch):
     from server.kit import redis as kr
 
