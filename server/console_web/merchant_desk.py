@@ -8,7 +8,6 @@ fragments alike. Photos are scaled in the browser (static/mer.js) and checked ag
 from __future__ import annotations
 
 from datetime import date, datetime
-from decimal import Decimal
 from typing import Literal
 
 from pydantic import Field
@@ -24,6 +23,7 @@ from server.kit import clock, runtime
 from server.inventory.errors import StockRefused
 from server.kit.errors import AppError, ValidationFailed
 from server.kit.http import validate
+from server.kit.money import fen_of_yuan
 from server.kit.schemas import QuerySchema, Schema
 from server.media import IMAGE_KINDS, read_upload, store_upload
 from server.media.heic import heic_to_jpeg
@@ -81,17 +81,10 @@ FILE_MESSAGES = {
 
 def fen_from_yuan(text: str | None, field: str) -> int:
     """Fen from a price typed in yuan ("28", "28.5", "28.50"); anything else is named beside the field."""
-    hint = HINTS.get(field, HINTS["price"])
-    try:
-        value = Decimal((text or "").replace(",", "").replace("，", "").strip())
-        if not value.is_finite() or not 0 < value <= 1_000_000:
-            raise ValidationFailed.field(field, hint)
-        fen = value * 100
-    except ArithmeticError:   # not a number, or one the decimal context cannot hold
-        raise ValidationFailed.field(field, hint) from None
-    if fen != fen.to_integral_value():
-        raise ValidationFailed.field(field, hint)
-    return int(fen)
+    fen = fen_of_yuan(text or "")
+    if fen is None or not 0 < fen <= 100_000_000:   # up to 1,000,000 yuan
+        raise ValidationFailed.field(field, HINTS.get(field, HINTS["price"]))
+    return fen
 
 
 def _errors(exc: ValidationFailed) -> dict[str, str]:

@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import io
 import zipfile
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from openpyxl import Workbook, load_workbook
 
 from server.kit import audit, clock, runtime, sheets
 from server.kit.db import atomic
 from server.kit.errors import Conflict, NotFound, ValidationFailed
+from server.kit.money import fen_of_yuan
 from server.models.payouts import PayeeMethod, PayoutBatch, PayoutLine
 from server.payouts import service
 from server.payouts.schemas import ImportResultOut
@@ -108,14 +109,8 @@ def _read(data: bytes) -> list[list[str]]:
 
 
 def parse_yuan(text: str) -> int | None:
-    """An amount in yuan ('1,234.50') as fen; None when it is not one with at most 2 decimals."""
-    try:
-        d = Decimal(text.replace(",", "").lstrip("'"))
-        if not d.is_finite() or d != d.quantize(Decimal("0.01")):
-            return None
-    except InvalidOperation:  # not a number, or too long to be an amount
-        return None
-    return int(d * 100)
+    """An amount in yuan ('1,234.50') as fen, from a bank file's cell (a leading ' is Excel's text mark)."""
+    return fen_of_yuan(text.lstrip("'"))
 
 
 def _status(word: str) -> bool | None:
