@@ -243,6 +243,19 @@ async def open_batches(principal: Principal, station_id: int, merchant_id: int, 
     return out
 
 
+async def station_open_batches(principal: Principal, station_id: int) -> list[dict]:
+    """Every open, unsold batch of the station's producers (the desk's "add to batch" choice)."""
+    principal.require_station(station_id)
+    mids = list(await Merchant.filter(operated_by_station_id=station_id).values_list("id", flat=True))
+    out = []
+    for b in await Batch.filter(merchant_id__in=mids, status=BatchStatus.OPEN, locked_at=None) \
+            .order_by("-id").limit(50) if mids else []:
+        if not await trace_service.sold(b):
+            out.append({"id": b.id, "code": b.code, "merchant_id": b.merchant_id, "product_id": b.product_id,
+                        "produced_on": b.produced_on})
+    return out
+
+
 # ---- lists in scope -----------------------------------------------------------------------------
 async def _page(qs: Any, query: CollectionQuery) -> Page[CollectionOut]:
     if query.status:
