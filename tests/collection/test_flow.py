@@ -121,6 +121,9 @@ async def test_cold_chain_and_figures(cworld):
     town = next(t for t in st["by_town"] if t["key"] == w.net.town.town)
     assert town["value_fen"] == 30_000
     assert st["poor_village_value_fen"] >= 30_000 and 0 < st["poor_village_value_share"] <= 1
+    screen = await w.admin.get("/screen/data")   # the big screen carries the year's figures
+    assert screen.status_code == 200 and {"collections", "by_town", "poor_village_value_share"} <= set(
+        screen.json()["collection"])
     bad = await w.admin.get("/api/v1/console/stats/collections?since=2026-12-01&until=2026-11-01")
     assert bad.status_code == 422
     assert (await w.village_staff.get("/api/v1/console/stats/collections")).status_code in (401, 403)
