@@ -24,7 +24,7 @@ class CollectionIn(Schema):
     grade: Grade = "standard"
     photos: list[MediaKey] = Field(default_factory=list, max_length=9)
     plot: str = Field("", max_length=64, description="地块 / 基地")
-    harvested_on: date | None = Field(None, description="harvest date (采收日期)")
+    harvested_on: date | None = Field(None, ge=date(2000, 1, 1), description="harvest date (采收日期)")
     batch_id: Id | None = Field(None, description="add to this open, unsold batch of the same producer and "
                                                   "product; empty: open a new batch")
     cold_chain: bool | None = Field(None, description="empty: as the SKU says")
@@ -52,8 +52,8 @@ class OpenBatchQuery(QuerySchema):
 
 
 class StatsQuery(QuerySchema):
-    since: date | None = None
-    until: date | None = None
+    since: date | None = Field(None, ge=date(2000, 1, 1), le=date(2100, 12, 31))
+    until: date | None = Field(None, ge=date(2000, 1, 1), le=date(2100, 12, 31))
 
 
 class CollectionScanOut(Out):
