@@ -6,10 +6,11 @@ from sanic import Blueprint, Request
 
 from server.collection import service as collection
 from server.collection.schemas import (CollectionIn, CollectionOut, CollectionQuery, CollectionScanIn,
-                                       CollectionScanResultOut, OpenBatchOut, OpenBatchQuery)
+                                       CollectionScanResultOut, OpenBatchOut, OpenBatchQuery, PhotoOut)
 from server.kit.auth import Role
 from server.kit.http import endpoint
 from server.kit.schemas import Page
+from server.media import read_upload
 
 bp = Blueprint("mp_collection")
 STAFF = (Role.station_staff,)
@@ -17,6 +18,8 @@ SCANNERS = (Role.station_staff, Role.warehouse)
 HOUSEHOLD = (Role.merchant, Role.station_staff)
 TAGS = ("collection",)
 ST = "/api/v1/station/<station_id:int>/collections"
+MULTIPART = {"multipart/form-data": {"schema": {"type": "object", "required": ["file"], "properties": {
+    "file": {"type": "string", "format": "binary"}}}}}
 
 
 @bp.post(ST)
@@ -31,6 +34,14 @@ async def record(request: Request, principal, station_id: int, body: CollectionI
           response=Page[CollectionOut], tags=TAGS)
 async def station_list(request: Request, principal, station_id: int, query: CollectionQuery):
     return await collection.station_collections(principal, station_id, query)
+
+
+@bp.post(ST + "/photos")
+@endpoint(summary="Upload a photo of the collected goods (JPEG, PNG, WebP, HEIC); returns its key", roles=STAFF,
+          response=PhotoOut, status=201, tags=TAGS, request_content=MULTIPART, errors=(404, 413, 422))
+async def photo(request: Request, principal, station_id: int):
+    data, filename = read_upload(request, "file")
+    return await collection.store_photo(principal, station_id, data, filename)
 
 
 @bp.get(ST + "/open-batches")

@@ -4,12 +4,13 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from pydantic import Field, StringConstraints
+from pydantic import Field, StringConstraints, field_validator
 
 from server.kit.schemas import Out, PageQuery, QuerySchema, Schema
+from server.media.storage import check_key
 
 Id = Annotated[int, Field(ge=1, le=2**63 - 1)]
-MediaKey = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9_./:-]+$")]
+MediaKey = Annotated[str, StringConstraints(min_length=3, max_length=200)]
 Grade = Literal["premium", "first", "second", "standard"]
 GRADE_LABELS = {"premium": "特级", "first": "一级", "second": "二级", "standard": "统货"}
 STATUS_LABELS = {"at_station": "在站", "in_transit": "运输中", "arrived": "已到县仓待收货", "received": "已入库"}
@@ -29,6 +30,21 @@ class CollectionIn(Schema):
                                                   "product; empty: open a new batch")
     cold_chain: bool | None = Field(None, description="empty: as the SKU says")
     note: str = Field("", max_length=200)
+
+    @field_validator("photos")
+    @classmethod
+    def _photos(cls, v: list[str]) -> list[str]:
+        for k in v:
+            try:
+                check_key(k)
+            except ValueError:
+                raise ValueError("not a media key (upload the photo first)") from None
+        return v
+
+
+class PhotoOut(Out):
+    key: str
+    url: str
 
 
 class CollectionScanIn(Schema):

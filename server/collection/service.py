@@ -24,13 +24,13 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from tortoise.exceptions import IntegrityError
-from tortoise.expressions import F
+from tortoise.expressions import F, Q
 from tortoise.functions import Count, Sum
 
 from server.collection.errors import CollectionCode
 from server.collection.schemas import (GRADE_LABELS, STATUS_LABELS, CollectionIn, CollectionOut,
                                        CollectionQuery, CollectionScanOut, CollectionScanResultOut,
-                                       CollectionStatsOut, OpenBatchOut, PlaceFigures, PromiseOut,
+                                       CollectionStatsOut, OpenBatchOut, PhotoOut, PlaceFigures, PromiseOut,
                                        ReceiveCollectionIn, SoldOut)
 from server.fulfillment import routing
 from server.fulfillment import scans as fulfillment_scans
@@ -41,6 +41,7 @@ from server.kit.auth import Principal
 from server.kit.db import atomic, id_page
 from server.kit.errors import Conflict, NotFound, ValidationFailed
 from server.kit.schemas import Page
+from server.media import IMAGE_KINDS, store_upload
 from server.models.catalog import Product, Sku
 from server.models.collection import Collection, CollectionScan, CollectionStatus
 from server.models.fulfillment import PickRecord
@@ -222,6 +223,15 @@ async def record(principal: Principal, station_id: int, body: CollectionIn) -> C
     raise Conflict("could not label the collection; try again", code=FulfillmentCode.SCAN_BUSY)
 
 
+async def store_photo(principal: Principal, station_id: int, data: bytes, filename: str) -> PhotoOut:
+    """A photo of the goods taken at the counter (checked by content and size); its key goes into
+    the collection's photos."""
+    principal.require_station(station_id)
+    stored = await store_upload(data, kind="collection", filename=filename, allowed=IMAGE_KINDS,
+                                max_bytes=runtime.settings().media_image_max_bytes)
+    return PhotoOut(key=stored.key, url=stored.url)
+
+
 async def open_batches(principal: Principal, station_id: int, merchant_id: int, sku_id: int) -> list[OpenBatchOut]:
     """The producer's open, unsold batches of the SKU's product a new collection may add to."""
     principal.require_station(station_id)
@@ -265,15 +275,16 @@ async def _page(qs: Any, query: CollectionQuery) -> Page[CollectionOut]:
 
 
 async def station_collections(principal: Principal, station_id: int, query: CollectionQuery) -> Page[CollectionOut]:
-    """The collections recorded at one of the caller's stations, newest first."""
+    """The collections recorded at one of the caller's stations (a town centre: and those of its
+    villages, which pass through it), newest first."""
     principal.require_station(station_id)
-    return await _page(Collection.filter(station_id=station_id), query)
+    return await _page(Collection.filter(Q(station_id=station_id) | Q(town_station_id=station_id)), query)
 
 
 async def station_collection(principal: Principal, station_id: int, collection_id: int) -> CollectionOut:
     """One collection of the caller's station with its scans and what sold (404 for another's)."""
     principal.require_station(station_id)
-    c = await Collection.get_or_none(id=collection_id, station_id=station_id)
+    c = await Collection.get_or_none(Q(station_id=station_id) | Q(town_station_id=station_id), id=collection_id)
     if c is None:
         raise _not_found()
     return await _with_sold(c)

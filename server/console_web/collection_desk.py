@@ -38,7 +38,8 @@ SCAN_WORDS = {
 }
 HINTS = {"quantity": "数量应为 1 件以上，且一次揽收不超过上限。", "weight_kg": "请填写重量（公斤），一次揽收不超过上限。",
          "goods": "请选择农户和商品。", "harvested_on": "采收日期不能晚于今天。", "batch_id": "所选批次不属于该农户的该商品。",
-         "received_qty": "实收数量应为 0 到揽收数量之间的整数。", "reason": "实收与揽收数量不同，请填写差异原因。"}
+         "received_qty": "实收数量应为 0 到揽收数量之间的整数。", "reason": "实收与揽收数量不同，请填写差异原因。",
+         "file": "照片应为 JPEG、PNG、WebP 或 HEIC，且不超过大小上限。"}
 
 
 class CollectForm(Schema):
@@ -85,12 +86,19 @@ async def collect(request: Request, ctx: Ctx, sid: int):
     try:
         f = parse(CollectForm, form)
         merchant_id, sku_id = (int(x) for x in f.goods.split(":"))
+        photos = []
+        upload = (request.files or {}).get("photo")
+        if upload is not None and upload.body:
+            photos.append((await collection.store_photo(ctx.principal, sid, upload.body,
+                                                        (upload.name or "")[:200])).key)
         body = CollectionIn(merchant_id=merchant_id, sku_id=sku_id, quantity=f.quantity,
                             weight_g=int(f.weight_kg * 1000), grade=f.grade, plot=f.plot, harvested_on=f.harvested_on,
-                            batch_id=f.batch_id, cold_chain=True if f.cold_chain else None, note=f.note)
+                            batch_id=f.batch_id, cold_chain=True if f.cold_chain else None, note=f.note,
+                            photos=photos)
         out = await collection.record(ctx.principal, sid, body)
     except ValidationFailed as exc:
-        errors = {("weight_kg" if k == "weight_g" else "goods" if k in ("sku_id", "merchant_id") else k): v
+        errors = {("weight_kg" if k == "weight_g" else "goods" if k in ("sku_id", "merchant_id")
+                   else "photo" if k == "file" else k): v
                   for k, v in field_errors(exc, {**HINTS, "weight_g": HINTS["weight_kg"]}).items()}
         return await _collect_page(ctx, sid, form, errors)
     except AppError as exc:

@@ -9,6 +9,7 @@ import pytest
 
 from server.models.catalog import Sku
 from server.models.collection import Collection
+from tests.catalog.conftest import png_bytes
 from tests.collection.conftest import scan
 from tests.console.conftest import operator
 from tests.console.test_browser import Watch, _browser, _sms_sign_in
@@ -51,11 +52,14 @@ async def test_collect_scan_receive_figures_in_chromium(cworld, client, settings
             await page.select_option("#collect-form select[name=grade]", "first")
             await page.fill("#collect-form input[name=plot]", "南梁2号地")
             await page.check("#collect-form input[name=cold_chain]")
+            await page.set_input_files("#collect-form input[name=photo]",
+                                       files=[{"name": "goods.png", "mimeType": "image/png", "buffer": png_bytes()}])
             async with page.expect_navigation():
                 await page.click("#collect-form button[type=submit]")
             assert await page.is_visible("#collect-recorded")
             c = await Collection.get(merchant_id=w.merchant.id)
             assert c.label in await page.inner_text("#collect-recorded") and c.weight_g == 15500 and c.cold_chain
+            assert len(c.photos) == 1 and c.photos[0].startswith("collection/")
             assert c.label in await page.inner_text("#collections")
             await page.fill("#collect-scan-form input[name=code]", c.label)
             await page.click("#collect-scan-form button[type=submit]")

@@ -66,3 +66,31 @@ async def test_unknown_label_and_town_collect(cworld):
     r = await w.town_staff.post("/api/v1/collections/scans", json={"label": "CLNOSUCHLABEL", "kind": "dispatched",
                                                                    "station_id": w.net.town.id})
     assert r.status_code == 404 and r.json()["error"]["code"] == "collection_not_found"
+
+
+async def test_photos_uploaded_then_named(cworld):
+    from tests.catalog.conftest import png_bytes
+
+    w = cworld
+    url = f"/api/v1/station/{w.net.village.id}/collections/photos"
+    r = await w.village_staff.post(url, files={"file": ("goods.png", png_bytes(), "image/png")})
+    assert r.status_code == 201, r.text
+    key = r.json()["key"]
+    assert key.startswith("collection/")
+    r = await w.village_staff.post(url, files={"file": ("x.png", b"<script>alert(1)</script>", "image/png")})
+    assert r.status_code == 422 and r.json()["error"]["details"][0]["field"] == "file"
+    foreign = await w.other_staff.post(url, files={"file": ("goods.png", png_bytes(), "image/png")})
+    assert foreign.status_code == 404
+    r = await w.village_staff.post(f"/api/v1/station/{w.net.village.id}/collections", json=body(w, photos=[key]))
+    assert r.status_code == 201 and r.json()["photos"] == [key]
+
+
+async def test_the_town_sees_what_passes_through_it(cworld):
+    w = cworld
+    c = await collect(w)
+    town = await w.town_staff.get(f"/api/v1/station/{w.net.town.id}/collections")
+    assert [x["id"] for x in town.json()["items"]] == [c["id"]]
+    r = await w.town_staff.get(f"/api/v1/station/{w.net.town.id}/collections/{c['id']}")
+    assert r.status_code == 200 and r.json()["station_id"] == w.net.village.id
+    r = await w.other_staff.get(f"/api/v1/station/{w.net.village2.id}/collections/{c['id']}")
+    assert r.status_code == 404
