@@ -2,6 +2,7 @@
 warehouse, sellable, picked for an order (sold), the household sees it, the trace page shows it."""
 from __future__ import annotations
 
+from server.fulfillment import floor
 from server.fulfillment import service as fulfillment
 from server.models.catalog import Sku
 from server.models.collection import Collection, CollectionScan
@@ -68,7 +69,9 @@ async def test_collect_travel_receive_sell(cworld, consumer):
     moves = await StockMove.filter(sku_id=w.sku.id, reason="collection")
     assert [(m.d_stock, m.ref_type, m.ref_id) for m in moves] == [(19, "collection", c["id"])]
 
-    # sellable: an order for it is picked from the collection's batch (no inbound note exists)
+    # sellable: the pick list offers the collection's batch, and an order is picked from it (no
+    # inbound note exists)
+    assert c["batch_code"] in (await floor.received_batches([w.sku.id]))[w.sku.id]
     order = await f.paid_order(consumer.id, [(await Sku.get(id=w.sku.id), 3)], address=f.address(w.net))
     task_id = await fulfillment.handoff(order.id)
     pick = await w.warehouse.post(f"/api/v1/console/warehouse/tasks/{task_id}/pick",
