@@ -312,6 +312,13 @@ async def merchant_collection(principal: Principal, merchant_id: int, collection
     return await _with_sold(c)
 
 
+async def household_view(principal: Principal, limit: int = 20) -> list[CollectionOut]:
+    """The newest collections of every merchant the caller is a member of, each with what sold."""
+    rows = await Collection.filter(merchant_id__in=list(principal.merchant_ids)).order_by("-id").limit(limit) \
+        if principal.merchant_ids else []
+    return [await _with_sold(c) for c in rows]
+
+
 async def _with_sold(c: Collection) -> CollectionOut:
     out = await _out(c)
     b = await Batch.get(id=c.batch_id)

@@ -133,6 +133,13 @@ async def _scan(ctx: Ctx, sid: int | None, code: str, kind: str):
     return ctx.render("_st_scan_result.html", ok=ok, headline=headline, code=code[:40])
 
 
+# ---- the household (商户工作台) ------------------------------------------------------------------
+@bp.get("/console/shop/collections")
+@page(roles=(Role.merchant.value,))
+async def household(request: Request, ctx: Ctx):
+    return ctx.render("mer_collections.html", rows=await collection.household_view(ctx.principal))
+
+
 # ---- the county warehouse ----------------------------------------------------------------------
 async def _wh_page(ctx: Ctx, errors: dict | None = None, done=None):
     arrived = await collection.warehouse_collections(CollectionQuery(status="arrived", limit=50))

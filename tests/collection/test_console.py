@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from server.models.collection import Collection
 from server.models.catalog import Sku
-from tests.collection.conftest import bring_up, collect
+from tests.collection.conftest import bring_up, collect, household_merchant
 from tests.console.conftest import operator, sign_in
 
 
@@ -89,3 +89,21 @@ async def test_warehouse_receives_and_office_figures(cworld, settings, app):
     finally:
         await b.client.aclose()
         await a.client.aclose()
+
+
+async def test_the_household_sees_its_collections(cworld, settings, app):
+    w = cworld
+    c = await collect(w)
+    _, phone = await operator("merchant", merchant_id=w.merchant.id, name="王大爷")
+    other_m, _ = await household_merchant(w.net.village2.id)
+    _, other_phone = await operator("merchant", merchant_id=other_m.id)
+    b = await sign_in(settings, phone)
+    o = await sign_in(settings, other_phone)
+    try:
+        r = await b.page("/console/shop/collections")
+        assert r.status_code == 200 and c["label"] in r.text and "在站" in r.text
+        r = await o.page("/console/shop/collections")
+        assert r.status_code == 200 and c["label"] not in r.text and "还没有揽收记录" in r.text
+    finally:
+        await b.client.aclose()
+        await o.client.aclose()
