@@ -82,12 +82,16 @@ class PickRow:
 async def received_batches(sku_ids: list[int], per_sku: int = 5) -> dict[int, list[str]]:
     """The received, not recalled batch numbers of each SKU, oldest receipt first (first in, first out)."""
     rows = await InboundLine.filter(sku_id__in=sku_ids, note__status="received", received_qty__gt=0) \
-        .order_by("note__received_at", "id").values("sku_id", "batch", "sku__product__merchant_id")
-    # received collections (村级揽收, #26) count like received inbound lines, after them
-    rows = list(rows) + [{"sku_id": r["sku_id"], "batch": r["batch__code"], "sku__product__merchant_id": r["merchant_id"]}
-                         for r in await Collection.filter(sku_id__in=sku_ids, status=CollectionStatus.RECEIVED,
-                                                          received_qty__gt=0)
-                         .order_by("received_at", "id").values("sku_id", "batch__code", "merchant_id")]
+        .order_by("note__received_at", "id").values("sku_id", "batch", "sku__product__merchant_id",
+                                                     "note__received_at")
+    # received collections (村级揽收, #26) count like received inbound lines, in receipt order with them
+    collected = await Collection.filter(sku_id__in=sku_ids, status=CollectionStatus.RECEIVED, received_qty__gt=0) \
+        .order_by("received_at", "id").values("sku_id", "batch__code", "merchant_id", "received_at")
+    if collected:
+        rows = sorted(list(rows) + [{"sku_id": r["sku_id"], "batch": r["batch__code"],
+                                     "sku__product__merchant_id": r["merchant_id"],
+                                     "note__received_at": r["received_at"]} for r in collected],
+                      key=lambda r: r["note__received_at"])
     recalled = set(await Batch.filter(status=BatchStatus.RECALLED,
                                       merchant_id__in={r["sku__product__merchant_id"] for r in rows})
                    .values_list("merchant_id", "code"))
