@@ -503,6 +503,12 @@ class Settings(BaseSettings):
                            "KAZUO_WECHAT_PAY_PLATFORM_CERT_DIR (platform certificates)")
         return missing
 
+    # ---- first-mile collection (issue #26: server/collection, 村级揽收 → 乡镇 → 县仓) -------------
+    # The heaviest single collection a station may record (kg); more is refused naming the field.
+    collection_max_weight_kg: int = Field(5000, ge=1, le=100_000)
+    # The most SKU units in one collection.
+    collection_max_units: int = Field(20_000, ge=1, le=1_000_000)
+
     # ---- derived ---------------------------------------------------------------------------
     @property
     def embedded_db(self) -> bool:

@@ -3,6 +3,7 @@ files (static/README.md), sign-in by phone + SMS code or by scanning with the mi
 it calls services only (see web.py for the page decorator, signin.py and office.py for the pages)."""
 from sanic import Blueprint
 
+from server.console_web import collection_desk  # first-mile collection (#26)
 from server.console_web import (cash, live_desk, merchant_desk, office, payouts, queues, signin, statements,
                                 station_desk, stations, statistics, taxonomy, trace, training, warehouse)
 from server.console_web.web import HERE
@@ -12,4 +13,4 @@ _static.static("/static", str(HERE / "static"), name="console_static")
 
 bp = Blueprint.group(signin.bp, office.bp, stations.bp, taxonomy.bp, statistics.bp, trace.bp, training.bp, queues.bp,
                        payouts.bp, merchant_desk.bp, live_desk.bp, warehouse.bp, station_desk.bp, cash.bp, statements.bp,
-                       _static)
+                       collection_desk.bp, _static)

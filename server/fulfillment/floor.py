@@ -25,6 +25,7 @@ from server.kit import audit, clock, pools
 from server.kit.db import atomic
 from server.kit.errors import Conflict, NotFound, ValidationFailed
 from server.models.catalog import Sku
+from server.models.collection import Collection, CollectionStatus
 from server.models.fulfillment import (DeliveryPromise, FulfillmentTask, InboundLine, InboundNote, InboundScan,
                                        Parcel, ParcelLine, ParcelStatus, PickRecord, SkuBin, TaskLine, TaskStatus)
 from server.models.merchants import Merchant
@@ -81,7 +82,16 @@ class PickRow:
 async def received_batches(sku_ids: list[int], per_sku: int = 5) -> dict[int, list[str]]:
     """The received, not recalled batch numbers of each SKU, oldest receipt first (first in, first out)."""
     rows = await InboundLine.filter(sku_id__in=sku_ids, note__status="received", received_qty__gt=0) \
-        .order_by("note__received_at", "id").values("sku_id", "batch", "sku__product__merchant_id")
+        .order_by("note__received_at", "id").values("sku_id", "batch", "sku__product__merchant_id",
+                                                     "note__received_at")
+    # received collections (村级揽收, #26) count like received inbound lines, in receipt order with them
+    collected = await Collection.filter(sku_id__in=sku_ids, status=CollectionStatus.RECEIVED, received_qty__gt=0) \
+        .order_by("received_at", "id").values("sku_id", "batch__code", "merchant_id", "received_at")
+    if collected:
+        rows = sorted(list(rows) + [{"sku_id": r["sku_id"], "batch": r["batch__code"],
+                                     "sku__product__merchant_id": r["merchant_id"],
+                                     "note__received_at": r["received_at"]} for r in collected],
+                      key=lambda r: r["note__received_at"])
     recalled = set(await Batch.filter(status=BatchStatus.RECALLED,
                                       merchant_id__in={r["sku__product__merchant_id"] for r in rows})
                    .values_list("merchant_id", "code"))
@@ -169,6 +179,9 @@ async def _resolve(code: str) -> _Scanned | None:
         skus = b.sku_ids or list(await Sku.filter(product_id=b.product_id).values_list("id", flat=True))
         return _Scanned(batch=b.code, sku_ids=list(skus), item_code=tc.code if tc.kind == "item" else None)
     skus = await InboundLine.filter(batch=code, note__status="received").distinct().values_list("sku_id", flat=True)
+    if not skus:  # a received collection's batch number (#26)
+        skus = await Collection.filter(batch__code=code, status=CollectionStatus.RECEIVED).distinct() \
+            .values_list("sku_id", flat=True)
     if skus:
         return _Scanned(batch=code, sku_ids=list(skus), item_code=None)
     return None

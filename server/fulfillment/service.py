@@ -30,6 +30,7 @@ from server.kit.db import atomic, id_page, lock_rows
 from server.kit.errors import Conflict, NotFound, ValidationFailed
 from server.kit.schemas import Page
 from server.models.catalog import Sku
+from server.models.collection import Collection, CollectionStatus
 from server.models.fulfillment import (DeliveryPromise, FulfillmentTask, InboundLine, InboundNote, Parcel,
                                        ParcelLine, ParcelStatus, PickRecord, ScanEvent, TaskLine, TaskStatus,
                                        WmsOutbox)
@@ -366,7 +367,9 @@ async def pick(task_id: int, sku_id: int, batch: str, quantity: int, *, actor_id
     if task.status not in (TaskStatus.PENDING, TaskStatus.PICKING):
         raise Conflict(f"the task is {task.status}; nothing left to pick",
                        code=FulfillmentCode.TASK_NOT_PICKABLE)
-    if not await InboundLine.filter(sku_id=sku_id, batch=batch, note__status="received").exists():
+    if not (await InboundLine.filter(sku_id=sku_id, batch=batch, note__status="received").exists()
+            or await Collection.filter(sku_id=sku_id, batch__code=batch, status=CollectionStatus.RECEIVED,
+                                       received_qty__gt=0).exists()):  # a received collection (#26)
         raise ValidationFailed.field("batch", "no batch with this number was received for this SKU")
     if await trace_service.is_recalled(sku_id, batch):
         # 召回: the batch's units stay on the shelf until the office removes them; none may leave.

@@ -22,9 +22,11 @@ class StockReason:
     FROM_LIVE = "from_live"        # a tie-in's unsold quota back to the shelf (end, detach, recall)
     LIVE_SALE = "live_sale"        # quota -> stock, for the checkout's reservation to take at once
     LIVE_CANCEL = "live_cancel"    # a cancelled live order's units back into the session's quota
+    COLLECTION = "collection"      # a station's collection received at the county warehouse (揽收入库)
 
     ALL = (CHECKOUT, CANCEL, REFUND, TASK_CANCEL, TASK_SHRINK, UNPACK, SHIP, RETURN, INBOUND, CREATE,
-           ADJUST, TO_LIVE, FROM_LIVE, LIVE_SALE, LIVE_CANCEL)
+           ADJUST, TO_LIVE, FROM_LIVE, LIVE_SALE, LIVE_CANCEL,
+           COLLECTION)
 
 
 class StockMove(Model):

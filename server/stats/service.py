@@ -19,6 +19,7 @@ from server.stats import rollup
 from server.stations import network as stations_network
 from server.training import outcomes as training_outcomes
 from server.kit.jobs import enqueue
+from server.collection import service as collection_service
 
 MAX_RANGE_DAYS = 3700  # ten years: any range the office asks for, bounded so a query stays bounded
 SUM_COLS = ("orders", "units", "gmv_fen", "refund_fen", "total", "hits")
@@ -247,7 +248,9 @@ async def _slow() -> dict:
     return {"ytd": ytd, "on_time": {"days": 7, "rate_pct": _pct(hits, total), "total": total, "routes": routes},
             "training": progress.model_dump(mode="json"),
             "coverage": [{k: r[k] for k in ("key", "label", "percent", "target_pct", "met")} for r in cov["rows"]],
-            "monthly": await monthly_series(today, TREND_MONTHS)}
+            "monthly": await monthly_series(today, TREND_MONTHS),
+            # 农产品上行: the year's first-mile collections (#26)
+            "collection": (await collection_service.stats(ytd_start, today)).model_dump(mode="json")}
 
 
 TREND_MONTHS = 24
