@@ -503,6 +503,13 @@ class Settings(BaseSettings):
                            "KAZUO_WECHAT_PAY_PLATFORM_CERT_DIR (platform certificates)")
         return missing
 
+    # ---- reviews and content (issue #30: server/reviews, server/content) ------------------------
+    # Sensitive words (敏感词), comma-separated: a review or append containing one is held for the
+    # office (not shown, not counted) until it is shown or hidden; a merchant's reply with one is refused.
+    review_sensitive_words: str = Field("刷单,好评返现,加微信,代开发票,赌博,色情", max_length=20_000)
+    # How long a buyer may review a completed line (days after the order completed).
+    review_window_days: int = Field(90, ge=1, le=3650)
+
     # ---- derived ---------------------------------------------------------------------------
     @property
     def embedded_db(self) -> bool:
