@@ -51,6 +51,8 @@ def _fields(body: ContentIn) -> dict:
         v = getattr(body, name)
         if v is not None and v.tzinfo is None:
             raise ValidationFailed.field(name, "give a time zone (UTC or an offset such as +08:00)")
+        if v is not None and not 2000 <= v.year <= 2200:
+            raise ValidationFailed.field(name, "a year between 2000 and 2200")
     if body.publish_at and body.unpublish_at and body.unpublish_at <= body.publish_at:
         raise ValidationFailed.field("unpublish_at", "must be after publish_at")
     if body.kind == "article" and body.category is None:
