@@ -29,6 +29,7 @@ from server.kit.errors import AppError, NotFound, ValidationFailed
 from server.media import IMAGE_KINDS, store_upload
 from server.media.storage import get_storage
 from server.models.accounts import User
+from server.models.catalog import Product
 from server.models.line_reviews import LineReview, RatingSummary, ReviewStatus
 from server.models.merchants import Merchant
 from server.models.orders import Order, OrderLine, OrderStatus
@@ -230,7 +231,9 @@ def _mask(nickname: str) -> str:
     return name[0] + "**"
 
 
-async def _load_public(product_id: int, q: PublicReviewQuery) -> dict:
+async def _load_public(product_id: int, q: PublicReviewQuery) -> dict | None:
+    if not await Product.filter(id=product_id, visible=True).exists():
+        return None   # as the storefront: a product off sale has no public page
     rows, nxt = await id_page(LineReview.filter(product_id=product_id, status=ReviewStatus.VISIBLE),
                               q.cursor, q.limit, newest_first=True)
     names = dict(await User.filter(id__in=[r.buyer_id for r in rows]).values_list("id", "nickname"))
@@ -253,8 +256,11 @@ async def product_reviews(product_id: int, q: PublicReviewQuery) -> bytes:
     """A product's shown reviews with its rating, newest first, as cached JSON bytes (dropped with
     the product's detail page whenever a review of it changes)."""
     name = f"reviews:{product_id}:{q.limit}:{q.cursor or ''}"
-    return await cache.cached_bytes((cache.product_ns(product_id),), name,
+    body = await cache.cached_bytes((cache.product_ns(product_id),), name,
                                     lambda: _load_public(product_id, q), runtime.settings().catalog_detail_ttl)
+    if body == b"null":
+        raise NotFound("product not found")
+    return body
 
 
 async def rating_of(subject: str, subject_id: int) -> dict:

@@ -203,3 +203,30 @@ async def test_the_merchant_replies_once_within_its_scope(client, consumer):
     assert r.status_code == 409 and r.json()["error"]["code"] == "review_replied"
     pub = (await client.get(f"/api/v1/products/{review['product_id']}/reviews")).json()
     assert pub["items"][0]["reply"] == "谢谢支持"
+
+
+async def test_concurrent_reviews_count_once_each(client, consumer, on_postgres):
+    """Two presses on one line: one review; many buyers at once on one product: every star counted."""
+    import asyncio
+
+    merchant, product, sku = await make_product()
+    _, line = await make_order(consumer.id, sku)
+    answers = await asyncio.gather(*[consumer.post(url(line.id), json=GOOD) for _ in range(4)])
+    assert sorted(r.status_code for r in answers) == [201, 409, 409, 409]
+    buyers = [await login(client) for _ in range(6)]
+    lines = [(await make_order(b.id, sku))[1] for b in buyers]
+    answers = await asyncio.gather(*[b.post(url(ln.id), json={**GOOD, "product_stars": 1 + i % 5})
+                                     for i, (b, ln) in enumerate(zip(buyers, lines))])
+    assert all(r.status_code == 201 for r in answers), [r.text for r in answers]
+    expected = [5] + [1 + i % 5 for i in range(6)]
+    detail = (await client.get(f"/api/v1/products/{product.id}")).json()
+    assert detail["rating_count"] == 7 and detail["rating"] == round(sum(expected) / 7, 2)
+    m = (await client.get(f"/api/v1/shops/{merchant.id}/rating")).json()
+    assert m["count"] == 7
+    # off sale: no public page
+    from server.models.catalog import Product
+    from server.catalog import cache
+
+    await Product.filter(id=product.id).update(visible=False)
+    await cache.invalidate_product(product.id)
+    assert (await client.get(f"/api/v1/products/{product.id}/reviews")).status_code == 404
