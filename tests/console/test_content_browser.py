@@ -89,3 +89,48 @@ async def test_an_article_and_a_review_run_no_script_in_the_console(client, sett
             watch.check()
         finally:
             await browser.close()
+
+
+async def test_a_merchant_replies_on_a_phone_and_the_office_reads_the_ratings(client, settings, app, consumer):
+    playwright = pytest.importorskip("playwright.async_api")
+    merchant, _, sku = await make_product()
+    _, line = await make_order(consumer.id, sku)
+    r = await consumer.post(f"/api/v1/order-lines/{line.id}/review", json={
+        "product_stars": 4, "delivery_stars": 5, "station_stars": 5, "text": "小米颗粒饱满"})
+    review_id = r.json()["id"]
+    _, mphone = await operator("merchant", name="王秀兰", merchant_id=merchant.id)
+    _, aphone = await operator("admin", name="王主任")
+    async with playwright.async_playwright() as pw:
+        browser = await _browser(pw)
+        try:
+            ctx = await browser.new_context(viewport={"width": 360, "height": 640}, locale="zh-CN",
+                                            is_mobile=True, has_touch=True)
+            page = await ctx.new_page()
+            watch = Watch(page, settings.base_url)
+            await page.goto(settings.base_url + "/console/login", wait_until="load")
+            await _sms_sign_in(page, client, mphone)
+            await page.click(".desk-tabs a[href='/console/shop/ratings']")
+            await page.wait_for_load_state("load")
+            card = page.locator(f"#mer-rating-{review_id}")
+            assert "小米颗粒饱满" in await card.inner_text()
+            assert await page.evaluate("document.documentElement.scrollWidth") <= 360
+            await card.locator("textarea[name=text]").fill("感谢您的认可，欢迎再来")
+            await card.locator("button[type=submit]").click()
+            await _until(lambda: page.locator(f"#mer-rating-{review_id} .reply").count(), 10, "the reply")
+            assert "感谢您的认可" in await page.inner_text(f"#mer-rating-{review_id} .reply")
+            assert await page.locator(f"#mer-rating-{review_id} textarea").count() == 0   # once
+            watch.check()
+            await ctx.close()
+            page = await browser.new_page(viewport={"width": 1366, "height": 768}, locale="zh-CN")
+            watch = Watch(page, settings.base_url)
+            await page.goto(settings.base_url + "/console/login", wait_until="load")
+            await _sms_sign_in(page, client, aphone)
+            await page.click("nav.nav a[href='/console/ratings']")
+            await page.wait_for_load_state("load")
+            await page.click("a[href='/console/ratings/summary']")
+            await page.wait_for_load_state("load")
+            row = page.locator(f"table[data-summary=merchant] tr[data-subject='{merchant.id}']")
+            assert merchant.name in await row.inner_text() and "4.00" in await row.inner_text()
+            watch.check()
+        finally:
+            await browser.close()

@@ -25,7 +25,7 @@ async def make_product(merchant=None, *, name: str | None = None, tag: str = "�
                                                  status="active")
     cat, _ = await Category.get_or_create(slug="t-reviews", defaults={"name": "杂粮"})
     p = await Product.create(merchant=merchant, category=cat, name=name or "喀左小米" + secrets.token_hex(2),
-                             status="on_sale", visible=True, min_price=1200, images=["/media/x.jpg"],
+                             status="on_sale", visible=True, min_price=1200, images=[],
                              search_text=tag)
     sku = await Sku.create(product=p, spec="2.5kg", price=1200, list_price=1500, stock=50)
     return merchant, p, sku
