@@ -18,10 +18,10 @@ MULTIPART = {"multipart/form-data": {"schema": {"type": "object", "required": ["
 
 @bp.post("/review-photos")
 @endpoint(summary="Upload a review photo (JPEG/PNG/WebP, checked by content)", auth="user", response=ImageOut,
-          status=201, tags=TAGS, request_content=MULTIPART, errors=(413, 422))
+          status=201, tags=TAGS, request_content=MULTIPART, errors=(413, 422, 429))
 async def upload_photo(request: Request, principal):
     data, filename = read_upload(request, "file")
-    return await reviews.upload_photo(data, filename)
+    return await reviews.upload_photo(principal.user_id, data, filename)
 
 
 @bp.post("/order-lines/<line_id:int>/review")

@@ -23,6 +23,7 @@ from tortoise.expressions import F
 from server.catalog import cache
 from server.catalog import ratings as catalog_ratings
 from server.kit import audit, clock, runtime
+from server.kit import redis as kr
 from server.kit.auth import Principal
 from server.kit.db import atomic, dialect, id_page
 from server.kit.errors import AppError, NotFound, ValidationFailed
@@ -400,8 +401,13 @@ async def merchant_summary(principal: Principal) -> list[dict]:
     return [{"subject_id": i, "name": names.get(i, ""), "rating": _rating(rows.get(i))} for i in ids]
 
 
-async def upload_photo(data: bytes, filename: str) -> dict:
-    """A review photo (JPEG/PNG/WebP, checked by content and re-encoded; anything else is refused)."""
+PHOTOS_PER_HOUR = 60   # a buyer's uploads (9 per review, a few reviews at a sitting, retries)
+
+
+async def upload_photo(user_id: int, data: bytes, filename: str) -> dict:
+    """A review photo (JPEG/PNG/WebP, checked by content and re-encoded; anything else is refused);
+    at most PHOTOS_PER_HOUR per buyer (429), so one account cannot fill the media store."""
+    await kr.hit_limit("review_photo", str(user_id), PHOTOS_PER_HOUR, 3600, message="too many photos; try later")
     stored = await store_upload(data, kind="review", filename=filename, allowed=IMAGE_KINDS,
                                 max_bytes=runtime.settings().media_image_max_bytes)
     return {"url": stored.url, "width": stored.width or 0, "height": stored.height or 0, "size": stored.size}

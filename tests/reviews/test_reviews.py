@@ -230,3 +230,17 @@ async def test_concurrent_reviews_count_once_each(client, consumer, on_postgres)
     await Product.filter(id=product.id).update(visible=False)
     await cache.invalidate_product(product.id)
     assert (await client.get(f"/api/v1/products/{product.id}/reviews")).status_code == 404
+
+
+async def test_photo_uploads_are_rate_limited_per_buyer(client, monkeypatch):
+    from server.reviews import service
+
+    monkeypatch.setattr(service, "PHOTOS_PER_HOUR", 2)
+    buyer, other = await login(client), await login(client)
+    for _ in range(2):
+        r = await buyer.post("/api/v1/review-photos", files={"file": ("a.png", png(), "image/png")})
+        assert r.status_code == 201, r.text
+    r = await buyer.post("/api/v1/review-photos", files={"file": ("a.png", png(), "image/png")})
+    assert r.status_code == 429 and r.json()["error"]["code"] == "rate_limited"
+    r = await other.post("/api/v1/review-photos", files={"file": ("a.png", png(), "image/png")})
+    assert r.status_code == 201
