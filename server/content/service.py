@@ -79,7 +79,7 @@ async def invalidate() -> None:
 
 
 # ---- the office -------------------------------------------------------------------------------
-async def create(actor_id: int, body: ContentIn) -> ContentOut:
+async def create(actor_id: int | None, body: ContentIn) -> ContentOut:
     """Write a new item (sanitised; audited)."""
     values = _fields(body)
     async with atomic() as conn:
