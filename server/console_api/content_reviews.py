@@ -7,7 +7,7 @@ from server.content.schemas import ContentIn, ContentListQuery, ContentOut, Cont
 from server.kit.auth import Role
 from server.kit.http import endpoint
 from server.reviews import service as reviews
-from server.reviews.schemas import HideIn, ReplyIn, ReviewListQuery, ReviewOut, ReviewPage
+from server.reviews.schemas import HideIn, ReplyIn, ReviewListQuery, ReviewOut, ReviewPage, SummaryQuery, SummaryRow
 
 bp = Blueprint("console_content_reviews", url_prefix="/api/v1/console")
 ADMIN = (Role.admin,)
@@ -60,6 +60,13 @@ async def review_hide(request: Request, principal, review_id: int, body: HideIn)
           errors=(404,))
 async def review_show(request: Request, principal, review_id: int):
     return await reviews.show(principal.user_id, review_id)
+
+
+@bp.get("/line-reviews/summary")
+@endpoint(summary="Ratings per merchant or per station (most reviewed first)", roles=ADMIN, query=SummaryQuery,
+          response=list[SummaryRow], tags=TAGS, errors=(422,))
+async def review_summary(request: Request, principal, query: SummaryQuery):
+    return await reviews.summaries(query.subject)
 
 
 @bp.post("/merchant-reviews/<review_id:int>/reply")

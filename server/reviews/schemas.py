@@ -127,3 +127,7 @@ class ReviewListQuery(QuerySchema):
 class PublicReviewQuery(QuerySchema):
     cursor: str | None = Field(None, max_length=200)
     limit: int = Field(10, ge=1, le=50)
+
+
+class SummaryQuery(QuerySchema):
+    subject: Literal["merchant", "station"] = "merchant"

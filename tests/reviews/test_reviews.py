@@ -173,6 +173,10 @@ async def test_sensitive_words_hold_and_the_office_moderates_with_audit(client, 
     assert r.status_code == 200 and r.json()["status"] == "visible"
     pub = (await client.get(f"/api/v1/products/{product.id}/reviews")).json()
     assert [x["id"] for x in pub["items"]] == [held["id"]] and pub["rating"]["product"] == 5.0
+    rows = (await admin.get("/api/v1/console/line-reviews/summary", params={"subject": "merchant"})).json()
+    assert [r["rating"]["count"] for r in rows if r["subject_id"] == product.merchant_id] == [1]
+    r = await admin.get("/api/v1/console/line-reviews/summary", params={"subject": "product"})
+    assert r.status_code == 422 and r.json()["error"]["details"][0]["field"] == "subject"
     trail = await AuditLog.filter(object_type="line_review", object_id__in=[str(held["id"]), str(shown["id"])]
                                   ).order_by("id").values("action", "actor_id", "data")
     assert [(t["action"], t["actor_id"]) for t in trail] == [("review.hide", admin.id), ("review.show", admin.id)]
