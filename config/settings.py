@@ -508,6 +508,12 @@ class Settings(BaseSettings):
     collection_max_weight_kg: int = Field(5000, ge=1, le=100_000)
     # The most SKU units in one collection.
     collection_max_units: int = Field(20_000, ge=1, le=1_000_000)
+    # ---- reviews and content (issue #30: server/reviews, server/content) ------------------------
+    # Sensitive words (敏感词), comma-separated: a review or append containing one is held for the
+    # office (not shown, not counted) until it is shown or hidden; a merchant's reply with one is refused.
+    review_sensitive_words: str = Field("刷单,好评返现,加微信,代开发票,赌博,色情", max_length=20_000)
+    # How long a buyer may review a completed line (days after the order completed).
+    review_window_days: int = Field(90, ge=1, le=3650)
 
     # ---- derived ---------------------------------------------------------------------------
     @property

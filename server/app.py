@@ -64,6 +64,7 @@ BLUEPRINTS = [
     "live.consent_api", "server.console_api.live_pool",  # live selling consent and the 选品池 (#23)
     "server.console_api.office", "server.console_web",  # the county office's desk and the web console (#22)
     "miniprogram_api.collection", "server.console_api.collection",  # first-mile collection (#26)
+    "miniprogram_api.reviews", "miniprogram_api.content", "server.console_api.content_reviews",  # (#30)
 ]
 
 class HealthOut(Out):

@@ -17,6 +17,7 @@ from server.models.accounts import User
 from server.models.training import (Course, Enrolment, Incubation, Lecturer, SessionLecturer, SignIn, Trainee,
                                     TrainingSession)
 from server.catalog.service import refresh_derived
+from server.content import demo as content_demo  # (#30)
 
 log = logging.getLogger("kazuo.demo")
 
@@ -168,6 +169,7 @@ async def seed() -> str:
         created["inbound notes"] = await _seed_inbound(merchants, conn)
     created.update(await seed_training())
     created.update(await __import__("server.trace.demo", fromlist=["seed_trace"]).seed_trace())  # issue 9
+    created.update(await content_demo.seed_content())  # the office's pages (#30)
     return "demo data: " + ", ".join(f"{v} {k} created" for k, v in created.items())
 
 

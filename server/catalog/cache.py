@@ -85,3 +85,9 @@ async def invalidate_products(product_ids: list[int]) -> None:
 async def invalidate_catalog() -> None:
     """Forget every cached listing (categories or visibility changed)."""
     await _invalidate(CATALOG_NS)
+
+
+async def invalidate_product_only(product_id: int) -> None:
+    """Forget this product's detail page and its review pages, leaving the listings (#30: a new
+    review's rating reaches the cards within catalog_list_ttl)."""
+    await _invalidate(product_ns(product_id))

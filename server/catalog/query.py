@@ -23,7 +23,7 @@ INT32 = 2**31
 SMALL_MATCH = 500  # a keyword with at most this many matches is ranked from one scan
 TIER1_START = [1, -1, 0]  # cursor meaning "tier 1 from its first row"
 LIST_FIELDS = ("id", "name", "subtitle", "images", "min_price", "sales", "brand", "origin_town",
-               "merchant_id", "category_id")
+               "merchant_id", "category_id", "rating", "rating_count")
 
 
 def _settings():
@@ -76,7 +76,8 @@ async def _cards(rows: list[dict]) -> list[dict]:
              "price": r["min_price"], "sales": r["sales"], "brand": r["brand"],
              "brand_label": labels.get(r["brand"], ""), "origin_town": r["origin_town"],
              "merchant_id": r["merchant_id"], "category_id": r["category_id"],
-             "stock_state": stock_state(stock.get(r["id"]))} for r in rows]
+             "stock_state": stock_state(stock.get(r["id"])),
+             "rating": r["rating"] / 100, "rating_count": r["rating_count"]} for r in rows]
 
 
 def _keyset(qs, sort: str, after: list | None):
@@ -86,7 +87,8 @@ def _keyset(qs, sort: str, after: list | None):
             qs = qs.filter(id__lt=after[0])
         return qs.order_by("-id"), lambda r: [r["id"]]
     col, asc = {"price_asc": ("min_price", True), "price_desc": ("min_price", False),
-                "sales": ("sales", False), "relevance": ("sales", False)}[sort]
+                "sales": ("sales", False), "relevance": ("sales", False),
+                "rating": ("rating", False)}[sort]  # rating: the precomputed mean x100 (#30)
     if after:
         v, i = after[-2], after[-1]
         # price and sales are int32 columns: an out-of-range value is a forged cursor, not a 500
@@ -254,6 +256,7 @@ async def _load_detail(product_id: int) -> dict | None:
         "certifications": [{"kind": c.kind, "number": c.number, "issuer": c.issuer,
                             "expires_on": c.expires_on.isoformat() if c.expires_on else None}
                            for c in certs],
+        "rating": p.rating / 100, "rating_count": p.rating_count,
         "_expires_at": expires_at,
     }
 

@@ -176,7 +176,8 @@ class ProductListQuery(QuerySchema):
     cert: CertKind | None = None
     price_min: int | None = Field(None, ge=0, le=MAX_PRICE)
     price_max: int | None = Field(None, ge=0, le=MAX_PRICE)
-    sort: Literal["relevance", "newest", "price_asc", "price_desc", "sales"] | None = None
+    sort: Literal["relevance", "newest", "price_asc", "price_desc", "sales", "rating"] | None = Field(
+        None, description="rating: buyers' mean product stars, best first (#30)")
     cursor: str | None = Field(None, max_length=200)
     limit: int = Field(20, ge=1, le=50)
 
@@ -246,6 +247,8 @@ class ProductCard(Out):
     merchant_id: int
     category_id: int
     stock_state: StockState
+    rating: float = Field(0, description="buyers' mean product stars (1-5, two decimals); 0: no review yet")
+    rating_count: int = Field(0, description="how many shown reviews the rating is over")
 
 
 class ProductCardPage(Out):
@@ -310,6 +313,8 @@ class ProductDetail(Out):
     merchant: MerchantCard
     skus: list[StorefrontSku]
     certifications: list[StorefrontCert]
+    rating: float = Field(0, description="buyers' mean product stars (1-5); 0: no review yet (#30)")
+    rating_count: int = 0
 
 
 class HomeSection(Out):

@@ -21,3 +21,5 @@ from server.models.inventory import StockMove  # noqa: F401
 from server.models.cash import CashHandover  # noqa: F401
 from server.models.live_consent import LiveConsent, LivePoolProduct  # noqa: F401
 from server.models.collection import Collection, CollectionScan  # noqa: F401  (#26 first-mile collection)
+from server.models.line_reviews import LineReview, RatingSummary  # noqa: F401  (#30 reviews)
+from server.models.content import ContentItem  # noqa: F401  (#30 content)

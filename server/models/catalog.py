@@ -63,13 +63,18 @@ class Product(Model):
     taken_down_at = fields.DatetimeField(null=True)
     # An on-sale product with a change waiting for review (the approved version stays on sale).
     pending_revision = fields.BooleanField(default=False)
+    # Buyers' ratings (#30, server/reviews): the mean product stars of the shown reviews x100
+    # (0 = none yet) and their count, kept by the reviews service for the "rating" sort and cards.
+    rating = fields.IntField(default=0)
+    rating_count = fields.IntField(default=0)
 
     class Meta:
         table = "products"
         indexes = (("visible", "category_id", "id"), ("visible", "id"), ("visible", "min_price", "id"),
                    ("visible", "sales", "id"), ("visible", "category_id", "min_price", "id"),
                    ("visible", "category_id", "sales", "id"), ("merchant_id", "status", "id"),
-                   ("visible", "merchant_id", "id"))
+                   ("visible", "merchant_id", "id"),
+                   ("visible", "rating", "id"))  # the rating sort (#30)
 
 
 class Certification(Model):
