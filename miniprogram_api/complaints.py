@@ -15,7 +15,8 @@ from server.kit.errors import AppError, NotFound, RateLimited, ValidationFailed
 from server.kit.http import endpoint, validate
 from server.media import read_upload
 
-bp = Blueprint("mp_complaints", url_prefix="/api/v1")
+api = Blueprint("mp_complaints", url_prefix="/api/v1")
+pages_bp = Blueprint("mp_complaint_pages")  # /report/{code}: beside the trace page /t/{code}
 TAGS = ("complaints",)
 STAFF = (Role.station_staff,)
 MERCHANT = (Role.merchant,)
@@ -27,7 +28,7 @@ MULTIPART = {"multipart/form-data": {"schema": {"type": "object", "required": ["
     "file": {"type": "string", "format": "binary"}}}}}
 
 
-@bp.post("/complaints/photos")
+@api.post("/complaints/photos")
 @endpoint(summary="Upload one complaint photo (JPEG, PNG or WebP; wx.uploadFile); quote its key when "
                   "filing. Anonymous reporters may upload too (limited per network)",
           response=PhotoOut, status=201, tags=TAGS, request_content=MULTIPART, errors=(413, 422, 429))
@@ -37,7 +38,7 @@ async def upload_photo(request: Request):
     return await complaints.store_photo(data, filename)
 
 
-@bp.post("/complaints")
+@api.post("/complaints")
 @endpoint(summary="A buyer complains about one of their orders (linked); the office answers within the "
                   "deadlines and the outcome comes as a subscribe message (scene complaint_filed)",
           auth="user", body=BuyerComplaintIn, response=FiledOut, status=201, tags=TAGS, errors=(404, 422, 429))
@@ -45,20 +46,20 @@ async def file_complaint(request: Request, principal, body: BuyerComplaintIn):
     return await complaints.file_by_buyer(principal, body)
 
 
-@bp.get("/complaints")
+@api.get("/complaints")
 @endpoint(summary="My complaints, newest first, with their outcome", auth="user", query=ComplaintQuery,
           response=ComplaintsPage, tags=TAGS)
 async def my_complaints(request: Request, principal, query: ComplaintQuery):
     return await complaints.my_complaints(principal.user_id, query)
 
 
-@bp.get("/complaints/<complaint_id:int>")
+@api.get("/complaints/<complaint_id:int>")
 @endpoint(summary="One of my complaints", auth="user", response=ComplaintOut, tags=TAGS, errors=(404,))
 async def my_complaint(request: Request, principal, complaint_id: int):
     return await complaints.my_complaint(principal.user_id, complaint_id)
 
 
-@bp.post("/trace/<code:str>/reports")
+@api.post("/trace/<code:str>/reports")
 @endpoint(summary="Anyone reports a product or batch from its trace code (counterfeit, quality, wrong "
                   "origin), no account needed; limited per network and per code; a counterfeit report "
                   "joins the code's counterfeit flag", body=PublicReportIn, response=FiledOut, status=201,
@@ -68,14 +69,14 @@ async def public_report(request: Request, code: str, body: PublicReportIn):
 
 
 # ---- station staff ------------------------------------------------------------------------------
-@bp.post("/station/<station_id:int>/complaints")
+@api.post("/station/<station_id:int>/complaints")
 @endpoint(summary="File a complaint for a villager (代为投诉, by phone: the outcome goes by SMS)",
           roles=STAFF, body=StationComplaintIn, response=FiledOut, status=201, tags=TAGS, errors=(404, 422))
 async def station_file(request: Request, principal, station_id: int, body: StationComplaintIn):
     return await complaints.file_by_station(principal, station_id, body)
 
 
-@bp.get("/station/<station_id:int>/complaints")
+@api.get("/station/<station_id:int>/complaints")
 @endpoint(summary="Complaints my station filed (with the villager) and those about my station (without "
                   "the reporter)", roles=STAFF, query=ComplaintQuery, response=dict, tags=TAGS, errors=(404,))
 async def station_list(request: Request, principal, station_id: int, query: ComplaintQuery):
@@ -84,14 +85,14 @@ async def station_list(request: Request, principal, station_id: int, query: Comp
             "about": [c.model_dump(mode="json") for c in got["about"]]}
 
 
-@bp.get("/station/<station_id:int>/complaints/<complaint_id:int>")
+@api.get("/station/<station_id:int>/complaints/<complaint_id:int>")
 @endpoint(summary="One complaint my station filed or that is about it", roles=STAFF,
           response=ComplaintSubjectOut, tags=TAGS, errors=(404,))
 async def station_get(request: Request, principal, station_id: int, complaint_id: int):
     return await complaints.station_get(principal, station_id, complaint_id)
 
 
-@bp.post("/station/<station_id:int>/complaints/<complaint_id:int>/answer")
+@api.post("/station/<station_id:int>/complaints/<complaint_id:int>/answer")
 @endpoint(summary="Answer a complaint about my station (until it is resolved)", roles=STAFF, body=AnswerIn,
           response=ComplaintSubjectOut, tags=TAGS, errors=(404, 409))
 async def station_answer(request: Request, principal, station_id: int, complaint_id: int, body: AnswerIn):
@@ -99,21 +100,21 @@ async def station_answer(request: Request, principal, station_id: int, complaint
 
 
 # ---- merchants ----------------------------------------------------------------------------------
-@bp.get("/merchant/complaints")
+@api.get("/merchant/complaints")
 @endpoint(summary="Complaints about my merchants (never who filed them)", roles=MERCHANT, query=ComplaintQuery,
           response=SubjectPage, tags=TAGS)
 async def merchant_list(request: Request, principal, query: ComplaintQuery):
     return await complaints.merchant_list(principal, query)
 
 
-@bp.get("/merchant/complaints/<complaint_id:int>")
+@api.get("/merchant/complaints/<complaint_id:int>")
 @endpoint(summary="One complaint about my merchants", roles=MERCHANT, response=ComplaintSubjectOut, tags=TAGS,
           errors=(404,))
 async def merchant_get(request: Request, principal, complaint_id: int):
     return await complaints.merchant_get(principal, complaint_id)
 
 
-@bp.post("/merchant/complaints/<complaint_id:int>/answer")
+@api.post("/merchant/complaints/<complaint_id:int>/answer")
 @endpoint(summary="Answer a complaint about my merchants (until it is resolved)", roles=MERCHANT, body=AnswerIn,
           response=ComplaintSubjectOut, tags=TAGS, errors=(404, 409))
 async def merchant_answer(request: Request, principal, complaint_id: int, body: AnswerIn):
@@ -121,7 +122,7 @@ async def merchant_answer(request: Request, principal, complaint_id: int, body: 
 
 
 # ---- the public report page (reached from the trace page /t/{code}) -----------------------------
-@bp.get("/report/<code:str>", name="report_page")
+@pages_bp.get("/report/<code:str>", name="report_page")
 @endpoint(summary="The public report form of a trace code (Chinese, no script)", response_content=HTML,
           tags=TAGS, errors=(404,))
 async def report_page(request: Request, code: str):
@@ -143,7 +144,7 @@ def _field_words(exc: ValidationFailed) -> dict[str, str]:
     return out
 
 
-@bp.post("/report/<code:str>", name="report_submit")
+@pages_bp.post("/report/<code:str>", name="report_submit")
 @endpoint(summary="Submit the public report form (multipart: kind, text, phone, photos); refusals are shown "
                   "on the form with what was typed", request_content=REPORT_FORM, response_content=HTML,
           status=201, tags=TAGS, errors=(404, 413, 422, 429))
@@ -172,3 +173,6 @@ async def report_submit(request: Request, code: str):
                                notice="举报未提交，请按提示修改后重新提交（照片需重新选择）。"),
                     status=exc.status, headers=pages.HEADERS)
     return html(pages.done(filed.no), status=201, headers=pages.HEADERS)
+
+
+bp = Blueprint.group(api, pages_bp)
