@@ -110,7 +110,8 @@ def _new_no(now: datetime) -> str:
     return f"TS{now.astimezone(clock.SHANGHAI):%Y%m%d}{secrets.randbelow(10**8):08d}"
 
 
-def _check_photo_count(n: int) -> None:
+def check_photo_count(n: int) -> None:
+    """422 too_many_photos past KAZUO_COMPLAINT_MAX_PHOTOS (before any photo is stored)."""
     limit = runtime.settings().complaint_max_photos
     if n > limit:
         raise ValidationFailed(f"photos: at most {limit}", code=ComplaintCode.TOO_MANY_PHOTOS,
@@ -178,7 +179,7 @@ def _filed(c: Complaint) -> FiledOut:
 
 async def file_by_buyer(principal: Principal, body: BuyerComplaintIn) -> FiledOut:
     """A buyer complains about one of their orders (404 for an order that is not theirs)."""
-    _check_photo_count(len(body.photos))
+    check_photo_count(len(body.photos))
     order = await Order.get_or_none(id=body.order_id, buyer_id=principal.user_id)
     if order is None:
         raise NotFound("order not found")
@@ -214,7 +215,7 @@ async def file_by_station(principal: Principal, station_id: int, body: StationCo
     here = await Station.get_or_none(id=station_id)
     if here is None:
         raise NotFound("station not found")
-    _check_photo_count(len(body.photos))
+    check_photo_count(len(body.photos))
     order = None
     if body.order_no:
         order = await Order.get_or_none(order_no=body.order_no, station_id=station_id)
@@ -272,7 +273,7 @@ async def file_public(raw_code: str, body: PublicReportIn, ip: str,
                       uploads: list[tuple[bytes, str]] = ()) -> FiledOut:
     """Anyone reports about a product or batch from its trace page (anonymous; limited). Photos come
     as keys (uploaded first) or, from the page's form, as files stored here."""
-    _check_photo_count(len(body.photos) + len(uploads))
+    check_photo_count(len(body.photos) + len(uploads))
     tc = await public_code(raw_code)
     await check_public_limits(tc.code, ip)
     keys = list(body.photos)

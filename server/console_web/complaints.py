@@ -23,7 +23,7 @@ HINTS = {
     "reporter_name": "姓名最多 32 个字。", "order_no": "本站没有这个订单号的订单（须为在本站自提的订单）。",
     "trace_code": "没有这个溯源码，请核对。", "about_station_id": "投诉服务站时请选择被投诉的服务站。",
     "outcome": "请选择处理结果；该结果需要的对象（商品、商户或订单）在本投诉中不存在。", "note": "请填写处理说明（2–500 个字）。",
-    "assignee_id": "请选择县电商办的工作人员。", "photos": "照片最多 3 张。", "file": "请上传 JPEG、PNG 或 WebP 照片（每张不超过 5 MB）。",
+    "assignee_id": "请选择县电商办的工作人员。", "file": "请上传 JPEG、PNG 或 WebP 照片（每张不超过 5 MB）。",
 }
 env.filters["ckind"] = lambda v: complaints.KINDS.get(str(v), str(v))
 env.filters["coutcome"] = lambda v: complaints.OUTCOMES.get(str(v), str(v) or "—")
@@ -152,11 +152,10 @@ async def station_file(request: Request, ctx: Ctx, sid: int):
     photos: list[str] = []
     try:
         files = request.files
-        for f in (files.getlist("photos") or [] if files else []):
-            if f.body or f.name:
-                if len(photos) >= 3:
-                    raise ValidationFailed.field("photos", "at most 3 photos")
-                photos.append((await complaints.store_photo(f.body, f.name or "")).key)
+        uploads = [f for f in (files.getlist("photos") or [] if files else []) if f.body or f.name]
+        complaints.check_photo_count(len(uploads))
+        for f in uploads:
+            photos.append((await complaints.store_photo(f.body, f.name or "")).key)
         data = {k: v for k, v in form.items() if k != "photos"}
         filed = await complaints.file_by_station(ctx.principal, sid, parse(StationComplaintIn, {**data}).model_copy(
             update={"photos": photos}))

@@ -62,7 +62,7 @@ ERRORS = {
     "complaint_already_acknowledged": "该投诉已受理过了（可能是重复点击或他人已处理），请刷新后查看。",
     "complaint_not_found": "未找到该投诉。",
     "outcome_not_applicable": "该处理结果不适用：本投诉没有涉及相应的商品、商户或订单。",
-    "too_many_photos": "照片最多 3 张。",
+    "too_many_photos": "照片太多了（每件投诉的照片张数有上限），请删去几张。",
     "pdf_unavailable": "PDF 暂时无法生成（服务器需安装 chromium 与中文字体），请先下载 Excel 版本。",
 }
 
