@@ -172,6 +172,8 @@ async def test_deadlines_and_breaches(world):
     assert figures["total"] >= 2 and figures["ack_breached"] >= 2 and figures["avg_ack_hours"] is not None
     assert any(k["kind"] == "quality" for k in figures["by_kind"])
     assert any(t["town"] == w.shop.net.town.town for t in figures["by_town"]) or figures["by_town"]
+    screen = (await w.admin.get("/screen/data")).json()["complaints"]   # the big screen's panel
+    assert screen["total"] >= 2 and screen["by_kind"][0]["label"]
 
 
 async def test_each_outcome_takes_effect_through_its_service(world, client):
