@@ -573,6 +573,9 @@ async def _send(c: Complaint) -> tuple[str, str]:
 async def sweep() -> dict:
     """The sweeper: breaches whose job was lost, and outcomes not yet told (a lost or failed job)."""
     flagged = await check_deadlines()
+    # a send claimed by a worker that died mid-way: tried again (an SMS is deduplicated by its out_id)
+    await Complaint.filter(notify_state="sending", resolved_at__lt=clock.now() - timedelta(minutes=10)).update(
+        notify_state="failed")
     ids = await Complaint.filter(status="resolved", notify_state__in=("pending", "failed"),
                                  notify_attempts__lt=NOTIFY_MAX_ATTEMPTS).order_by("id").limit(200) \
         .values_list("id", flat=True)
@@ -630,3 +633,12 @@ async def report_target(raw_code: str) -> tuple[str, str]:
     batch = await Batch.get(id=tc.batch_id)
     names = await Product.filter(id=batch.product_id).values_list("name", flat=True)
     return tc.code, names[0] if names else ""
+
+
+async def nearby_stations(station_id: int) -> list[dict]:
+    """The stations a station's staff may name in a complaint: those of its own town (and the town
+    centre), by name; any other is still accepted by id."""
+    here = await Station.get_or_none(id=station_id)
+    if here is None:
+        return []
+    return await Station.filter(town=here.town).order_by("level", "name").limit(200).values("id", "name", "level")

@@ -13,7 +13,6 @@ from server.console_web.web import Ctx, env, field_errors, filters, next_url, pa
 from server.kit.auth import Role
 from server.console_web.station_desk import TABS
 from server.kit.errors import ValidationFailed
-from server.stations import desk
 
 bp = Blueprint("console_web_complaints", url_prefix="/console")
 STATION = (Role.station_staff.value,)
@@ -134,7 +133,7 @@ def _st(ctx: Ctx, template: str, sid: int, **values) -> HTTPResponse:
 async def _station_page(ctx: Ctx, sid: int, *, notice: str = "", errors: dict | None = None,
                         form: dict | None = None, status: int = 200) -> HTTPResponse:
     got = await complaints.station_list(ctx.principal, sid, ComplaintQuery())
-    stations = await desk.my_stations(ctx.principal)
+    stations = await complaints.nearby_stations(sid)
     return _st(ctx, "st_complaints.html", sid, filed=got["filed"], about=got["about"], notice=notice,
                errors=errors or {}, form=form or {}, kinds=complaints.KINDS, stations=stations, status=status)
 

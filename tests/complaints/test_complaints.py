@@ -249,6 +249,15 @@ async def test_the_reporter_is_told_the_outcome_without_the_other_side(world, cl
     msgs = (await client.get("/__sim__/aliyun/sms", params={"phone": phone})).json()["messages"]
     assert msgs and set(msgs[0]["params"]) == {"no", "outcome"} and msgs[0]["params"]["no"] == got.no
     assert (await Complaint.get(id=cid)).notify_attempts == 1
+    # a worker that died mid-send: the sweeper tries again, the SMS is not sent twice
+    from server.complaints import service
+    from server.kit import clock
+
+    await Complaint.filter(id=cid).update(notify_state="sending", resolved_at=clock.now() - timedelta(hours=1))
+    assert (await service.sweep())["notify"] >= 1
+    got = await wait_for(lambda: Complaint.get_or_none(id=cid, notify_state="sent"))
+    assert got.notify_attempts == 2
+    assert len((await client.get("/__sim__/aliyun/sms", params={"phone": phone})).json()["messages"]) == 1
 
 
 async def _notified(cid: int):
