@@ -386,6 +386,24 @@ class Settings(BaseSettings):
     wechat_recall_template_id: str = "kazuo-recall-template"
     wechat_recall_page: str = "pages/order/detail"
 
+    # ---- complaints and reports (issue #26: server/complaints) ---------------------------------
+    # The office acknowledges a complaint within this many hours and resolves it within this many
+    # days of its filing; a complaint past either is flagged as a breach (the sweeper, every 5 min).
+    complaint_ack_hours: int = Field(24, ge=1, le=24 * 30)
+    complaint_resolve_days: int = Field(7, ge=1, le=365)
+    # Anonymous reports from a trace page: per client network (IPv4 /24) per hour, and per trace
+    # code per day. Signed-in buyers: complaints per buyer per day.
+    complaint_public_per_ip_per_hour: int = Field(5, ge=1)
+    complaint_public_per_code_per_day: int = Field(20, ge=1)
+    complaint_per_buyer_per_day: int = Field(10, ge=1)
+    # Photos of one complaint (each checked as any photo: KAZUO_MEDIA_IMAGE_MAX_BYTES).
+    complaint_max_photos: int = Field(3, ge=0, le=9)
+    # The outcome told to the reporter: WeChat subscribe message (template and page) or, for a
+    # reporter known by phone only, an Aliyun SMS (投诉处理结果: ${no} ${outcome}).
+    wechat_complaint_outcome_template_id: str = "kazuo-complaint-outcome-template"
+    wechat_complaint_outcome_page: str = "pages/complaint/detail"
+    aliyun_sms_complaint_template_code: str = "SMS_000000026"
+
     # ---- faults survived: pools, refund retries, reconciliation, alerts (issue #18) ------------
     # Threads of each vendor's own pool (WeChat, WeChat Pay, Aliyun SMS, Aliyun Live, ...): a slow
     # vendor fills only its own pool. A call's deadline counts its wait for a thread.

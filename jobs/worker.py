@@ -34,6 +34,7 @@ JOB_MODULES: list[str] = [
     "jobs.reconcile",
     "jobs.settlement",
     "jobs.payouts",
+    "jobs.complaints",  # complaints and reports (#26)
 ]
 
 

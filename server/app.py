@@ -65,6 +65,7 @@ BLUEPRINTS = [
     "server.console_api.office", "server.console_web",  # the county office's desk and the web console (#22)
     "miniprogram_api.collection", "server.console_api.collection",  # first-mile collection (#26)
     "miniprogram_api.reviews", "miniprogram_api.content", "server.console_api.content_reviews",  # (#30)
+    "miniprogram_api.complaints", "server.console_api.complaints",  # complaints and reports (#26)
 ]
 
 class HealthOut(Out):

@@ -8,6 +8,7 @@ from server.console_web import (cash, live_desk, merchant_desk, office, payouts,
                                 station_desk, stations, statistics, taxonomy, trace, training, warehouse)
 from server.console_web.web import HERE
 from server.console_web import content, ratings  # buyers' reviews and the office's pages (#30)
+from server.console_web import complaints  # complaints and reports (#26)
 
 _static = Blueprint("console_web_static", url_prefix="/console")
 _static.static("/static", str(HERE / "static"), name="console_static")
@@ -16,4 +17,5 @@ bp = Blueprint.group(signin.bp, office.bp, stations.bp, taxonomy.bp, statistics.
                        payouts.bp, merchant_desk.bp, live_desk.bp, warehouse.bp, station_desk.bp, cash.bp, statements.bp,
                        collection_desk.bp,
                        content.bp, ratings.bp,  # (#30)
+                       complaints.bp,  # complaints and reports (#26)
                        _static)

@@ -57,6 +57,12 @@ ERRORS = {
     "consent_decided": "该合作申请已处理过（可能是重复点击或主播已撤回），请刷新后查看。",
     "live_consent_required": "这是其他商户的商品：须先取得该商户的同意（直播合作申请，且直播价、佣金、数量、日期在约定之内），"
                              "或该商品在县电商办的选品池中且直播价、佣金在标准条款之内。",
+    # complaints and reports (#26)
+    "complaint_resolved": "该投诉已办结，不能再修改（可能是重复点击或他人已处理），请刷新后查看。",
+    "complaint_already_acknowledged": "该投诉已受理过了（可能是重复点击或他人已处理），请刷新后查看。",
+    "complaint_not_found": "未找到该投诉。",
+    "outcome_not_applicable": "该处理结果不适用：本投诉没有涉及相应的商品、商户或订单。",
+    "too_many_photos": "照片太多了（每件投诉的照片张数有上限），请删去几张。",
     "pdf_unavailable": "PDF 暂时无法生成（服务器需安装 chromium 与中文字体），请先下载 Excel 版本。",
 }
 
@@ -90,6 +96,7 @@ LABELS = {
     "merchant_applications": "商户入驻申请", "product_listings": "商品上架审核", "product_revisions": "在售商品修改审核",
     "refunds_waiting": "待审批退款", "shipping_uploads_late": "发货 1 小时后仍未上传发货信息",
     "station_alerts": "服务站锁定告警", "counterfeit_flags": "疑似假冒", "sla_breaches": "配送超时（SLA）",
+    "complaints_open": "待受理的投诉举报",  # (#26)
 }
 
 

@@ -37,6 +37,7 @@ QUEUE_LINKS = {
     "station_alerts": "/console/station-alerts",
     "sla_breaches": "/console/sla-breaches",
     "shipping_uploads_late": "/console/shipping-uploads",
+    "complaints_open": "/console/complaints?status=open",  # (#26)
 }
 
 

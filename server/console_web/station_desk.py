@@ -27,6 +27,7 @@ bp = Blueprint("console_web_station_desk", url_prefix="/console/station")
 STATION = (Role.station_staff.value,)
 TABS = [("", "今日"), ("/scan", "扫码收发"), ("/verify", "核销提货"), ("/assisted", "代购"), ("/consign", "代卖"),
         ("/collect", "揽收")]  # first-mile collection (#26): console_web/collection_desk.py
+TABS.append(("/complaints", "投诉"))  # complaints and reports (#26): server/console_web/complaints.py
 SCAN_KINDS = {"arrived": "到站（到达目的站自动上架待取）", "dispatched": "发往下一站 / 退回", "out_for_delivery": "送货上门出发"}
 PICKUP_NAMES = {"ready": "待自提", "picked_up": "已提货", "returned": "已退回", "cancelled": "已取消"}
 

@@ -21,7 +21,7 @@ _KEY = re.compile(r"^[a-z0-9][a-z0-9_\-]{0,31}(/[A-Za-z0-9_\-]{1,64}){0,4}\.[a-z
 
 
 # Upload kinds (a key's first segment) whose files are private documents.
-PRIVATE_KINDS = frozenset({"training", "licence"})
+PRIVATE_KINDS = frozenset({"training", "licence", "complaint"})  # complaint: reporters' photos (#26)
 
 
 def is_private(key: str) -> bool:

@@ -23,3 +23,4 @@ from server.models.live_consent import LiveConsent, LivePoolProduct  # noqa: F40
 from server.models.collection import Collection, CollectionScan  # noqa: F401  (#26 first-mile collection)
 from server.models.line_reviews import LineReview, RatingSummary  # noqa: F401  (#30 reviews)
 from server.models.content import ContentItem  # noqa: F401  (#30 content)
+from server.models.complaints import Complaint  # noqa: F401  (complaints and reports, #26)

@@ -135,7 +135,7 @@ class TraceFlag(Model):
     id = fields.BigIntField(primary_key=True)
     trace_code = fields.ForeignKeyField("models.TraceCode", related_name="flags", on_delete=fields.CASCADE)
     batch_id = fields.BigIntField(db_index=True)
-    reason = fields.CharField(16)  # many_scans | far_apart
+    reason = fields.CharField(16)  # many_scans | far_apart | report (a counterfeit report, #26)
     data = fields.JSONField(default=dict)
     status = fields.CharField(12, default="open", db_index=True)  # open | dismissed | confirmed
     resolved_by = fields.ForeignKeyField("models.User", null=True, related_name=False, on_delete=fields.SET_NULL)

@@ -143,3 +143,10 @@ RECALL = register(Moment(
     template_setting="wechat_recall_template_id", page_setting="wechat_recall_page",
     keywords=("thing1", "character_string2", "thing3", "thing4"),
     scenes=("order_paid",)))
+
+# complaints and reports (#26): the reporter learns the outcome (the number, the kind, the outcome only)
+COMPLAINT_OUTCOME = register(Moment(
+    key="complaint_outcome", title="投诉举报处理结果",
+    template_setting="wechat_complaint_outcome_template_id", page_setting="wechat_complaint_outcome_page",
+    keywords=("character_string1", "thing2", "thing3", "time4"),
+    scenes=("complaint_filed",)))

@@ -8,6 +8,7 @@ from pydantic import Field
 
 from server.alerts import service as alerts
 from server.catalog import service as catalog
+from server.complaints import service as complaints  # (#26)
 from server.fulfillment import shipping, sla
 from server.kit.schemas import Out
 from server.merchants import service as merchants
@@ -57,6 +58,7 @@ async def today() -> TodayOut:
         QueueOut(key="counterfeit_flags", count=await flags.count_open()),
         QueueOut(key="sla_breaches", count=await sla.count_open_breaches()),
     ]
+    queues.append(QueueOut(key="complaints_open", count=(await complaints.count_waiting())["open"]))  # (#26)
     figures = (await stats.screen_figures())["today"]
     return TodayOut(queues=queues, alerts=await current_alerts(), gmv_fen=figures["gmv_fen"],
                     orders=figures["orders"], live_gmv_fen=figures["live_gmv_fen"])

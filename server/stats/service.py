@@ -20,6 +20,7 @@ from server.stations import network as stations_network
 from server.training import outcomes as training_outcomes
 from server.kit.jobs import enqueue
 from server.collection import service as collection_service
+from server.complaints import service as complaints_service  # complaints on the big screen (#26)
 
 MAX_RANGE_DAYS = 3700  # ten years: any range the office asks for, bounded so a query stays bounded
 SUM_COLS = ("orders", "units", "gmv_fen", "refund_fen", "total", "hits")
@@ -292,6 +293,8 @@ async def screen_figures() -> dict:
     s = runtime.settings()
     today = await _cached_once(kr.key("stats", "screen", "today"), s.stats_screen_cache_seconds, _today)
     slow = await _cached_once(kr.key("stats", "screen", "slow"), 60, _slow)
+    slow = {**slow, "complaints": await _cached_once(kr.key("stats", "screen", "complaints"), 60,
+                                                   complaints_service.screen_figures)}  # (#26)
     return {"now": clock.now().isoformat(), "poll_seconds": s.stats_screen_poll_seconds, "today": today, **slow}
 
 

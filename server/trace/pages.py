@@ -98,6 +98,8 @@ def render(v: TraceView) -> str:
         rows = "".join(f'<li>{e(c.field)}：{e(c.reason)}<span class="t"> · {_time(c.at)}</span></li>'
                        for c in v.corrections)
         parts.append('<section id="corrections"><h2>更正记录</h2><ul>' + rows + '</ul></section>')
+    # complaints and reports (#26): anyone can report this product from here
+    parts.append(f'<section id="report"><p>发现假冒、质量问题或产地不符？<a href="/report/{e(v.code)}">投诉举报</a></p></section>')
     header = f"喀左县 {origin} · 批次 {b['code']}"
     return _PAGE.substitute(title=e(f"{v.product['name']} · 溯源信息"), product_name=e(v.product["name"]),
                             header_line=e(header), body="\n".join(parts), code=e(v.code))
