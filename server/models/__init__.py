@@ -20,3 +20,5 @@ from server.models.payouts import Payee, PayeeChange, PayoutBatch, PayoutLine, W
 from server.models.inventory import StockMove  # noqa: F401
 from server.models.cash import CashHandover  # noqa: F401
 from server.models.live_consent import LiveConsent, LivePoolProduct  # noqa: F401
+from server.models.addresses import Address  # noqa: F401
+from server.models.freight import FreightTemplate  # noqa: F401

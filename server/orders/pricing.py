@@ -1,0 +1,46 @@
+"""The freight pricing step of checkout (运费): called once per checkout, after the lines are known
+and before either writer (the PostgreSQL group-commit statement or the ORM) writes the order.
+
+It resolves the delivery address (a saved address_id from the buyer's book, 404 for anyone else's,
+or the address typed inline), prices the freight per merchant (server/freight: the merchant's own
+template or the county's), and leaves on the new order what the writers store: the address snapshot,
+shipping_fen and its split per merchant ({merchant_id, fen, carrier, template_id}); total_fen is
+goods + shipping. Pickup at a station is free. Goods are priced here as the writers price them
+(the catalogue price, or the source's when lower); on PostgreSQL the statement re-reads the price,
+so a price changed in the same instant can move the free-above threshold by that change only."""
+from __future__ import annotations
+
+from typing import Any
+
+from server.addresses import service as addresses
+from server.freight import service as freight
+from server.kit.errors import ValidationFailed
+from server.models.catalog import Sku
+
+
+async def price_shipping(new: Any, conn: Any = None) -> None:
+    """Fill new.address, new.shipping and new.shipping_split (new: orders.service._NewOrder)."""
+    d = new.data
+    address_id = getattr(d, "address_id", None)
+    if d.fulfilment != "delivery":
+        new.address, new.shipping, new.shipping_split = None, 0, []
+        return
+    if address_id is not None:
+        new.address = await addresses.order_snapshot(new.buyer_id, address_id, conn)
+    else:
+        new.address = await addresses.inline_snapshot(d.address.model_dump(), conn)
+    ids = [x.sku_id for x in d.lines]
+    rows = {r["id"]: r for r in await Sku.filter(id__in=ids).using_db(conn).values(
+        "id", "price", "weight_g", "cold_chain", "product__merchant_id")}
+    items = []
+    for i, x in enumerate(d.lines):
+        r = rows.get(x.sku_id)
+        if r is None:
+            raise ValidationFailed.field(f"lines.{i}.sku_id", "no such SKU")
+        unit = min(new.source.unit_prices.get(x.sku_id, r["price"]), r["price"])
+        items.append(freight.Item(sku_id=x.sku_id, merchant_id=r["product__merchant_id"], quantity=x.quantity,
+                                  unit_price=unit, weight_g=r["weight_g"], cold_chain=r["cold_chain"]))
+    shipments = await freight.quote(new.address, items, conn)
+    new.shipping = sum(s.fen for s in shipments)
+    new.shipping_split = [{"merchant_id": s.merchant_id, "fen": s.fen, "carrier": s.income_to,
+                           "template_id": s.template_id} for s in shipments if s.fen]
