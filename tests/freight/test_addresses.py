@@ -77,3 +77,28 @@ async def test_another_buyers_address_is_a_404(client, buyer):
         {"sku_id": sku.id, "quantity": 1}], "address": {"name": "a", "phone": "13800138000", "town": "x",
                                                        "detail": "y"}})
     assert r.status_code == 422 and r.json()["error"]["details"][0]["field"] == "address_id"
+
+
+async def test_a_kazuo_village_with_a_station_is_served_by_its_leg(client, buyer):
+    import secrets
+
+    from server.models.stations import Station
+
+    village = "测试村" + secrets.token_hex(2)
+    town = await Station.create(code="T-" + secrets.token_hex(4), name="十二德堡乡服务中心", level="town",
+                                town="十二德堡乡", status="active")
+    st = await Station.create(code="T-" + secrets.token_hex(4), name=village + "服务站", level="village",
+                              parent_id=town.id, town="十二德堡乡", village=village, status="active")
+    body = saved({"province_code": "210000", "city_code": "211300", "county_code": "211324",
+                  "town_code": "211324022"}, village=village)
+    r = await buyer.post("/api/v1/addresses", json=body)
+    assert r.status_code == 201 and r.json()["station_id"] == st.id, r.text
+    sku = await make_sku(stock=5)
+    r = await checkout(buyer, {"fulfilment": "delivery", "address_id": r.json()["id"],
+                               "lines": [{"sku_id": sku.id, "quantity": 1}]})
+    assert r.status_code == 201, r.text
+    addr = r.json()["address"]
+    assert (addr["town"], addr["village"], addr["station_id"]) == ("十二德堡乡", village, st.id)
+    # a suspended station serves no leg
+    await Station.filter(id=st.id).update(status="suspended")
+    assert (await buyer.get("/api/v1/addresses")).json()[0]["station_id"] is None

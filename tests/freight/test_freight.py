@@ -208,6 +208,17 @@ async def test_freight_in_the_ledger_and_back_with_a_whole_refund(client, buyer,
     ship = {(e.account_type, e.account_id): e.amount_fen for e in
             await LedgerEntry.filter(order_id=paid.id, kind="shipping")}
     assert ship == {("merchant", ma): 1000, ("merchant", mb): 800}
+    # the freight reaches the merchant's settlement: settleable with the merchant's first line
+    from datetime import timedelta
+
+    from server.kit import clock
+    from server.settlement import service as settlement
+
+    await Order.filter(id=paid.id).update(completed_at=clock.now())
+    due = await settlement._settleable(clock.now() + timedelta(days=30))
+    kinds = {e.kind: e.amount_fen for es in due[("merchant", ma)].values() for e in es if e.order_id == paid.id}
+    assert kinds["shipping"] == 1000 and kinds["merchant_share"] == 2000 - 100
+    await Order.filter(id=paid.id).update(completed_at=None)
     # the merchant sees its own freight on the order
     owner = await login_as(client, "merchant", merchant_id=ma)
     mine = (await owner.get(f"/api/v1/merchant/orders/{paid.id}")).json()
