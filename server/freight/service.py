@@ -230,3 +230,20 @@ async def get_template(template_id: int) -> TemplateOut:
     if t is None:
         raise NotFound("freight template not found")
     return _out(t)
+
+
+DEMO_COUNTY_TEMPLATE = TemplateIn(
+    name="喀左县运费（演示）", basis="piece", cold_chain_fen=800, free_above_fen=9900, zones=[
+        {"regions": ["211324"], "mode": "free"},
+        {"regions": ["210000"], "mode": "metered", "first_units": 1, "first_fen": 600, "step_units": 1,
+         "step_fen": 200},
+        {"regions": ["*"], "mode": "metered", "first_units": 1, "first_fen": 1200, "step_units": 1,
+         "step_fen": 500}])
+
+
+async def seed_demo() -> dict:
+    """The demo's county template (seed-demo), when the office has none yet."""
+    if await FreightTemplate.filter(merchant_id=None).exists():
+        return {"freight templates": 0}
+    await FreightTemplate.create(merchant_id=None, **_fields(DEMO_COUNTY_TEMPLATE))
+    return {"freight templates": 1}
