@@ -4,6 +4,8 @@ from sanic import Blueprint, Request
 from server.addresses import service as addresses
 from server.addresses.schemas import AddressBody, AddressOut, RegionOut
 from server.kit.http import endpoint
+from server.orders import pricing
+from server.orders.schemas import CheckoutIn
 
 bp = Blueprint("mp_addresses", url_prefix="/api/v1")
 TAGS = ("addresses",)
@@ -62,3 +64,10 @@ async def provinces(request: Request):
           errors=(404,))
 async def region_children(request: Request, code: str):
     return [r.model_dump() for r in addresses.region_children(code)]
+
+
+@bp.post("/freight/quote")
+@endpoint(summary="The freight a checkout with this body would charge now (per merchant)", auth="user",
+          body=CheckoutIn, response=pricing.FreightQuoteOut, tags=TAGS, errors=(404, 422))
+async def freight_quote(request: Request, principal, body: CheckoutIn):
+    return await pricing.quote(principal.user_id, body)

@@ -10,12 +10,16 @@ goods + shipping. Pickup at a station is free. Goods are priced here as the writ
 so a price changed in the same instant can move the free-above threshold by that change only."""
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 from server.addresses import service as addresses
 from server.freight import service as freight
 from server.kit.errors import ValidationFailed
+from server.kit.schemas import Out
 from server.models.catalog import Sku
+from server.orders import hooks
+from server.orders.schemas import CheckoutIn
 
 
 async def price_shipping(new: Any, conn: Any = None) -> None:
@@ -27,6 +31,8 @@ async def price_shipping(new: Any, conn: Any = None) -> None:
         return
     if address_id is not None:
         new.address = await addresses.order_snapshot(new.buyer_id, address_id, conn)
+    elif d.address is None:
+        raise ValidationFailed.field("address", "required for delivery (or address_id)")
     else:
         new.address = await addresses.inline_snapshot(d.address.model_dump(), conn)
     ids = [x.sku_id for x in d.lines]
@@ -44,3 +50,27 @@ async def price_shipping(new: Any, conn: Any = None) -> None:
     new.shipping = sum(s.fen for s in shipments)
     new.shipping_split = [{"merchant_id": s.merchant_id, "fen": s.fen, "carrier": s.income_to,
                            "template_id": s.template_id} for s in shipments if s.fen]
+
+
+class FreightQuoteOut(Out):
+    shipping_fen: int
+    shipping_split: list[dict]
+    address: dict | None
+
+
+@dataclass
+class _Draft:
+    """What price_shipping reads and fills, for a quote (no order is written)."""
+    buyer_id: int
+    data: CheckoutIn
+    source: hooks.SourceResult = field(default_factory=hooks.SourceResult)
+    address: dict | None = None
+    shipping: int = 0
+    shipping_split: list = field(default_factory=list)
+
+
+async def quote(buyer_id: int, data: CheckoutIn) -> FreightQuoteOut:
+    """The freight a checkout with this body would charge now (catalogue prices), for the order page."""
+    draft = _Draft(buyer_id=buyer_id, data=data)
+    await price_shipping(draft)
+    return FreightQuoteOut(shipping_fen=draft.shipping, shipping_split=draft.shipping_split, address=draft.address)

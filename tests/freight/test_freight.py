@@ -260,3 +260,20 @@ async def test_a_partial_refund_keeps_the_freight(client, buyer, office, no_hand
     assert await wait_for(done)
     assert await ledger.check_invariant([o["id"]]) == []
     assert (await Order.get(id=o["id"])).status == "closed"
+
+
+async def test_freight_quote_before_checkout(client, buyer, office):
+    await set_county(office, county_template())
+    sku = await make_sku(price=1000, stock=5)
+    aid = await address_id(buyer, SHENYANG)
+    r = await buyer.post("/api/v1/freight/quote", json=delivery((sku.id, 2), address_id=aid))
+    assert r.status_code == 200 and r.json()["shipping_fen"] == 1000, r.text
+    assert r.json()["address"]["city"] == "沈阳市"
+    r = await buyer.post("/api/v1/freight/quote", json=delivery((sku.id, 2)))
+    assert r.status_code == 422 and r.json()["error"]["details"][0]["field"] == "address"
+    r = await buyer.post("/api/v1/freight/quote", json=delivery((sku.id, 2), address_id=await address_id(buyer, URUMQI)))
+    assert r.status_code == 422 and r.json()["error"]["code"] == "region_not_served"
+    station = await make_station()
+    r = await buyer.post("/api/v1/freight/quote", json=pickup_body(station.id, (sku.id, 2)))
+    assert r.json()["shipping_fen"] == 0
+    assert not await Order.filter(buyer_id=buyer.id).exists()
