@@ -8,7 +8,9 @@ import pytest
 
 from server.models.freight import FreightTemplate
 from tests.console.conftest import operator, sign_in
-from tests.orders.conftest import make_merchant
+from tests.conftest import login
+from tests.freight.conftest import SHENYANG, saved
+from tests.orders.conftest import checkout, make_merchant, make_sku
 
 FORM = {"name": "全县", "basis": "piece", "cold_chain_fen": "5", "free_above_fen": "99",
         "z0_regions": "211324", "z0_mode": "flat", "z0_first_fen": "3",
@@ -65,6 +67,14 @@ async def test_merchant_desk_freight_is_scoped_and_limited(client, settings):
     r = await shop.post(f"/console/shop/freight/{mine.id}", own, htmx=False)
     assert r.status_code == 200 and 'data-uses="own"' in r.text, r.text[-1500:]
     assert (await FreightTemplate.get(merchant_id=mine.id)).zones[0]["first_fen"] == 600
+    # an order priced by it shows the shop's freight on the desk's order page
+    sku = await make_sku(price=1000, merchant=mine)
+    buyer = await login(client)
+    aid = (await buyer.post("/api/v1/addresses", json=saved(SHENYANG))).json()["id"]
+    r = await checkout(buyer, {"fulfilment": "delivery", "address_id": aid, "lines": [{"sku_id": sku.id, "quantity": 1}]})
+    assert r.json()["shipping_fen"] == 600, r.text
+    page = await shop.page(f"/console/shop/orders/{r.json()['id']}")
+    assert page.status_code == 200 and 'id="shipping">¥6.00' in page.text
     # another merchant's template: not found, nothing written
     r = await shop.post(f"/console/shop/freight/{other.id}", own, htmx=False)
     assert r.status_code == 404
