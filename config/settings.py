@@ -434,6 +434,17 @@ class Settings(BaseSettings):
     # The mini-program page a scan opens (it confirms the sign-in with the ticket in its scene).
     console_scan_page: str = "pages/console/confirm"
 
+    # ---- address book and freight (issue #25: server/addresses, server/freight, server/orders/pricing.py) ----
+    # Saved delivery addresses per buyer (收货地址).
+    address_book_max: int = Field(20, ge=1, le=100)
+    # A SKU without a weight (weight_g 0) counts as this many grams in a by-weight freight template.
+    freight_default_weight_g: int = Field(500, ge=1, le=100_000)
+    # The office's limits on a merchant's own template (fen): a zone's first charge, each further
+    # step, and the cold-chain surcharge may not exceed them.
+    freight_merchant_max_first_fen: int = Field(3000, ge=0)
+    freight_merchant_max_step_fen: int = Field(2000, ge=0)
+    freight_merchant_max_cold_fen: int = Field(3000, ge=0)
+
     @model_validator(mode="after")
     def _check(self) -> "Settings":
         if self.env == "production":

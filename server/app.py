@@ -66,6 +66,7 @@ BLUEPRINTS = [
     "miniprogram_api.collection", "server.console_api.collection",  # first-mile collection (#26)
     "miniprogram_api.reviews", "miniprogram_api.content", "server.console_api.content_reviews",  # (#30)
     "miniprogram_api.complaints", "server.console_api.complaints",  # complaints and reports (#26)
+    "miniprogram_api.addresses", "miniprogram_api.merchant_freight", "server.console_api.freight",  # #25
 ]
 
 class HealthOut(Out):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from server.catalog import service as catalog
+from server.freight import service as freight  # the county's freight template (#25)
 from server.inventory import service as inventory
 from server.kit import clock
 from server.kit.db import atomic
@@ -168,6 +169,7 @@ async def seed() -> str:
             await refresh_derived(pid, conn)
         created["inbound notes"] = await _seed_inbound(merchants, conn)
     created.update(await seed_training())
+    created.update(await freight.seed_demo())
     created.update(await __import__("server.trace.demo", fromlist=["seed_trace"]).seed_trace())  # issue 9
     created.update(await content_demo.seed_content())  # the office's pages (#30)
     return "demo data: " + ", ".join(f"{v} {k} created" for k, v in created.items())

@@ -8,6 +8,10 @@ Reversals use cumulative rounding: a fee's reversal for a refund is fee(refunded
 before), so a line refunded in any number of parts nets to exactly zero.
 Cash taken at a station counter adds a custody pair that sums to zero: the station owes (-) and the
 platform is owed (+) the cash.
+Freight (运费, issue #25): each merchant's shipping (orders.shipping_split) posts one entry, kind
+shipping, to whoever carries the cost (the merchant by default, or the platform), on the merchant's
+first line of the order (so it reaches that merchant's settlement statement); a refund that carries
+freight reverses it (shipping_reversal).
 A payout line that succeeded posts one entry (kind payout, ref_kind payout_line, no order): the payee's
 balance goes down by what was paid out.
 
@@ -64,6 +68,7 @@ async def post_sale(order_id: int, conn: Any) -> None:
             atype, aid = _account(kind, order, line)
             rows.append(LedgerEntry(order_id=order.id, order_line_id=line.id, account_type=atype, account_id=aid,
                                     kind=kind, amount_fen=amount, dedup_key=f"sale:{line.id}:{kind}"))
+    rows += _shipping_rows(order, lines)
     if order.payment_method == "cash" and order.station_id:
         rows += [LedgerEntry(order_id=order.id, account_type="station", account_id=order.station_id,
                              kind="cash_custody", amount_fen=-order.total_fen, dedup_key=f"cash:{order.id}:station"),
@@ -72,9 +77,48 @@ async def post_sale(order_id: int, conn: Any) -> None:
     await LedgerEntry.bulk_create(rows, using_db=conn)
 
 
-async def post_refund(refund_id: int, order_id: int, refund_lines: list[dict], conn: Any) -> None:
-    """Post the reversals of a succeeded refund; refund_lines carry each line's refunded amount.
-    Call BEFORE the lines' refunded_fen is increased (it is the 'before' of the cumulative rounding)."""
+def _shipping_rows(order: Order, lines: list[OrderLine]) -> list[LedgerEntry]:
+    first_line = {}
+    for line in lines:
+        first_line.setdefault(line.merchant_id, line.id)
+    rows = []
+    for part in order.shipping_split or ():
+        if not part["fen"]:
+            continue
+        platform = part.get("carrier") == "platform"
+        rows.append(LedgerEntry(order_id=order.id, order_line_id=first_line.get(part["merchant_id"]),
+                                account_type="platform" if platform else "merchant",
+                                account_id=None if platform else part["merchant_id"], kind="shipping",
+                                amount_fen=part["fen"], dedup_key=f"ship:{order.id}:{part['merchant_id']}"))
+    return rows
+
+
+async def _shipping_reversal_rows(refund_id: int, order: Order, shipping_fen: int, conn: Any) -> list[LedgerEntry]:
+    """Reverse shipping_fen of the order's freight entries, each up to what it still holds, in order."""
+    held: dict[tuple, int] = {}
+    for e in await (LedgerEntry.filter(order_id=order.id, kind__in=("shipping", "shipping_reversal"))
+                    .using_db(conn).order_by("id").values("order_line_id", "account_type", "account_id", "amount_fen")):
+        k = (e["order_line_id"], e["account_type"], e["account_id"])
+        held[k] = held.get(k, 0) + e["amount_fen"]
+    rows, left = [], shipping_fen
+    for (line_id, atype, aid), amount in held.items():
+        take = min(amount, left)
+        if take <= 0:
+            continue
+        rows.append(LedgerEntry(order_id=order.id, order_line_id=line_id, refund_id=refund_id, account_type=atype,
+                                account_id=aid, kind="shipping_reversal", amount_fen=-take,
+                                dedup_key=f"refund:{refund_id}:ship:{line_id}"))
+        left -= take
+    if left:
+        raise ValueError(f"refund {refund_id} returns {shipping_fen} fen of freight, the order holds {shipping_fen - left}")
+    return rows
+
+
+async def post_refund(refund_id: int, order_id: int, refund_lines: list[dict], conn: Any,
+                      shipping_fen: int = 0) -> None:
+    """Post the reversals of a succeeded refund; refund_lines carry each line's refunded amount,
+    shipping_fen the freight it returns. Call BEFORE the lines' refunded_fen is increased (it is the
+    'before' of the cumulative rounding)."""
     order = await Order.get(id=order_id, using_db=conn)
     lines = {x.id: x for x in await OrderLine.filter(order_id=order_id).using_db(conn)}
     rows = []
@@ -91,8 +135,10 @@ async def post_refund(refund_id: int, order_id: int, refund_lines: list[dict], c
             rows.append(LedgerEntry(order_id=order.id, order_line_id=line.id, refund_id=refund_id,
                                     account_type=atype, account_id=aid, kind=kind + "_reversal",
                                     amount_fen=-delta, dedup_key=f"refund:{refund_id}:{line.id}:{kind}"))
+    if shipping_fen:
+        rows += await _shipping_reversal_rows(refund_id, order, shipping_fen, conn)
     if order.payment_method == "cash" and order.station_id:
-        total = sum(i["amount"] for i in refund_lines)
+        total = sum(i["amount"] for i in refund_lines) + shipping_fen
         rows += [LedgerEntry(order_id=order.id, refund_id=refund_id, account_type="station",
                              account_id=order.station_id, kind="cash_custody_reversal", amount_fen=total,
                              dedup_key=f"cashrefund:{refund_id}:station"),

@@ -24,3 +24,5 @@ from server.models.collection import Collection, CollectionScan  # noqa: F401  (
 from server.models.line_reviews import LineReview, RatingSummary  # noqa: F401  (#30 reviews)
 from server.models.content import ContentItem  # noqa: F401  (#30 content)
 from server.models.complaints import Complaint  # noqa: F401  (complaints and reports, #26)
+from server.models.addresses import Address  # noqa: F401
+from server.models.freight import FreightTemplate  # noqa: F401

@@ -45,6 +45,8 @@ class Order(Model):
     address = fields.JSONField(null=True)  # delivery: name, phone, town, village, detail
     goods_fen = fields.BigIntField(default=0)
     shipping_fen = fields.BigIntField(default=0)
+    # Freight per merchant (server/orders/pricing.py): [{"merchant_id", "fen", "carrier", "template_id"}]
+    shipping_split = fields.JSONField(null=True)
     total_fen = fields.BigIntField(default=0)
     paid_fen = fields.BigIntField(default=0)
     refunded_fen = fields.BigIntField(default=0)

@@ -123,11 +123,16 @@ async def create_refund(order_id: int, *, lines: dict[int, int] | None, reason: 
         if not wanted:
             raise Conflict("nothing left to refund", code=OrderCode.NOTHING_TO_REFUND)
         items = [{"line_id": lid, "qty": q, "amount": q * order_lines[lid].unit_price} for lid, q in sorted(wanted.items())]
+        # Freight goes back with the refund that leaves no unit of the order unrefunded (issue #25:
+        # the whole order; partial rules belong to after-sales); the refund's amount is then its
+        # lines plus the freight, and _apply_success reverses the difference in the ledger.
+        whole = all(wanted.get(lid, 0) == left(x) for lid, x in order_lines.items())
+        shipping = order.shipping_fen if whole else 0
         auto = auto_approve or order.status == S.PAID  # before fulfilment: approved at once
         payment = await _paid_payment(order_id, conn)
         refund = await Refund.create(
             refund_no=new_refund_no(), order_id=order_id, payment_id=payment.id if payment else None, kind="order",
-            amount_fen=sum(i["amount"] for i in items), lines=items,
+            amount_fen=sum(i["amount"] for i in items) + shipping, lines=items,
             status=R.APPROVED if auto else R.REQUESTED, reason=reason[:200], requested_by=requested_by,
             auto_approved=auto, decided_at=clock.now() if auto else None, using_db=conn)
         await audit.record(requested_by, "refund.request", "order", order_id,
@@ -288,7 +293,8 @@ async def _apply_success(refund: Refund, conn: Any) -> None:
         return
     # The order row lock orders us against the warehouse hand-off (PAID -> IN_FULFILMENT).
     order = (await lock_rows(Order, [refund.order_id], conn))[0]
-    await ledger.post_refund(refund.id, order.id, refund.lines, conn)
+    await ledger.post_refund(refund.id, order.id, refund.lines, conn,
+                             shipping_fen=refund.amount_fen - sum(i["amount"] for i in refund.lines))
     for item in refund.lines:
         await OrderLine.filter(id=item["line_id"]).using_db(conn).update(
             refunded_qty=F("refunded_qty") + item["qty"], refunded_fen=F("refunded_fen") + item["amount"])

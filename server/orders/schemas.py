@@ -23,6 +23,8 @@ class AddressIn(Schema):
     town: Annotated[str, StringConstraints(min_length=1, max_length=32)]
     village: Annotated[str, StringConstraints(max_length=32)] = ""
     detail: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    # Outside Kazuo County: the county's region code (server/addresses/regions.json); empty = Kazuo.
+    county_code: Annotated[str, StringConstraints(pattern=r"^(\d{6})?$")] = ""
 
 
 class SourceIn(Schema):
@@ -34,7 +36,8 @@ class CheckoutIn(Schema):
     lines: list[CheckoutLineIn] = Field(min_length=1, max_length=100)
     fulfilment: Literal["pickup", "delivery"]
     station_id: Id | None = Field(None, description="pickup station (自提点); required for pickup")
-    address: AddressIn | None = Field(None, description="required for delivery")
+    address: AddressIn | None = Field(None, description="required for delivery (or address_id)")
+    address_id: Id | None = Field(None, description="a saved address of the buyer's book, for delivery")
     source: SourceIn | None = Field(None, description='attribution, e.g. {"kind": "live", "session_id": 1}')
     note: Annotated[str, StringConstraints(max_length=200)] = ""
     clear_cart: bool = Field(False, description="remove the ordered SKUs from the cart")
@@ -66,6 +69,7 @@ class OrderOut(Out):
     address: dict | None
     goods_fen: int
     shipping_fen: int
+    shipping_split: list[dict] | None = Field(None, description="freight per merchant: merchant_id, fen, carrier")
     total_fen: int
     paid_fen: int
     refunded_fen: int

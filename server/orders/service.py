@@ -31,6 +31,7 @@ from server.models.orders import Order, OrderEvent, OrderLine, OrderStatus
 from server.models.payments import Payment
 from server.models.stations import Station
 from server.orders import hooks
+from server.orders import pricing
 from server.orders.schemas import (AdminOrderQuery, CheckoutIn, OrderEventOut, OrderLineOut, OrderListQuery,
                                    OrderOut, OrderPage)
 from server.orders.errors import OrderCode
@@ -107,7 +108,8 @@ def _line_out(line: OrderLine) -> OrderLineOut:
 def _order_out(o: Order, lines: list[OrderLine]) -> OrderOut:
     return OrderOut(id=o.id, order_no=o.order_no, buyer_id=o.buyer_id, status=o.status, fulfilment=o.fulfilment,
                     station_id=o.station_id, address=o.address, goods_fen=o.goods_fen,
-                    shipping_fen=o.shipping_fen, total_fen=o.total_fen, paid_fen=o.paid_fen,
+                    shipping_fen=o.shipping_fen, shipping_split=o.shipping_split, total_fen=o.total_fen,
+                    paid_fen=o.paid_fen,
                     refunded_fen=o.refunded_fen, payment_method=o.payment_method, source=o.source,
                     live_session_id=o.live_session_id, assisted_by_id=o.assisted_by_id, note=o.note,
                     created_at=o.created_at, expires_at=o.expires_at, paid_at=o.paid_at,
@@ -166,14 +168,19 @@ def _check_shape(data: CheckoutIn) -> None:
 def check_destination(data: Any) -> None:
     """Pickup names a station and no address; delivery an address and no station (422 naming the
     field). data: anything with fulfilment, station_id and address (a checkout, a live buy)."""
+    address_id = getattr(data, "address_id", None)
     if data.fulfilment == "pickup":
         if data.station_id is None:
             raise ValidationFailed.field("station_id", "required for pickup")
         if data.address is not None:
             raise ValidationFailed.field("address", "not used for pickup")
+        if address_id is not None:
+            raise ValidationFailed.field("address_id", "not used for pickup")
     else:
-        if data.address is None:
-            raise ValidationFailed.field("address", "required for delivery")
+        if data.address is None and address_id is None:
+            raise ValidationFailed.field("address", "required for delivery (or address_id)")
+        if data.address is not None and address_id is not None:
+            raise ValidationFailed.field("address_id", "give address or address_id, not both")
         if data.station_id is not None:
             raise ValidationFailed.field("station_id", "not used for delivery")
 
@@ -331,6 +338,10 @@ class _NewOrder:
     id: int = 0
     line_ids: dict[int, int] = field(default_factory=dict)  # sku_id -> order line id
     holds: dict = field(default_factory=dict)  # the source's holds (hooks.SourceContext.holds)
+    # Filled by pricing.price_shipping: the address snapshot, freight and its split per merchant.
+    address: dict | None = None
+    shipping: int = 0
+    shipping_split: list = field(default_factory=list)
 
     @classmethod
     def start(cls, buyer_id: int, data: CheckoutIn, key: str | None = None, rhash: str = "",
@@ -339,6 +350,12 @@ class _NewOrder:
         return cls(buyer_id=buyer_id, data=data, key=key, rhash=rhash, assisted_by=assisted_by,
                    source=hooks.SourceResult(), now=now, order_no=new_order_no(),
                    expires_at=now + timedelta(seconds=runtime.settings().order_unpaid_timeout_seconds))
+
+    def address_doc(self) -> dict | None:
+        """The address the order keeps: pricing's snapshot, else the one typed (a writer called alone)."""
+        if self.address is not None:
+            return self.address
+        return self.data.address.model_dump() if self.data.address else None
 
     def commission_bp(self, sku_id: int) -> int:
         return self.source.commission_bp_by_sku.get(sku_id, self.source.commission_bp)
@@ -358,8 +375,8 @@ class _NewOrder:
         return OrderOut.model_construct(
             id=self.id, order_no=self.order_no, buyer_id=self.buyer_id, status=S.PENDING_PAYMENT,
             fulfilment=d.fulfilment, station_id=d.station_id,
-            address=d.address.model_dump() if d.address else None, goods_fen=self.goods, shipping_fen=0,
-            total_fen=self.goods, paid_fen=0, refunded_fen=0, payment_method="",
+            address=self.address_doc(), goods_fen=self.goods, shipping_fen=self.shipping,
+            shipping_split=self.shipping_split or None, total_fen=self.goods + self.shipping, paid_fen=0, refunded_fen=0, payment_method="",
             source=d.source.kind if d.source else "", live_session_id=self.source.live_session_id,
             assisted_by_id=self.assisted_by, note=d.note, created_at=self.now, expires_at=self.expires_at,
             paid_at=None, cancelled_at=None, cancel_reason="", completed_at=None,
@@ -393,7 +410,7 @@ ord AS (
   SELECT * FROM jsonb_to_recordset($2::jsonb) AS x(o int, order_no text, buyer_id bigint, fulfilment text,
     station_id bigint, address jsonb, source text, live_session_id bigint, livestreamer_id bigint,
     assisted_by_id bigint, idempotency_key text, request_hash text, note text, created_at timestamptz,
-    expires_at timestamptz, actor_id bigint, event jsonb, clear_cart bool)
+    expires_at timestamptz, actor_id bigint, event jsonb, clear_cart bool, shipping_fen bigint, shipping_split jsonb)
 ),
 sku AS MATERIALIZED (
   SELECT {_SKU_COLUMNS},
@@ -411,10 +428,10 @@ o AS (
   INSERT INTO "orders" ("order_no", "buyer_id", "status", "fulfilment", "station_id", "address", "goods_fen",
     "shipping_fen", "total_fen", "paid_fen", "refunded_fen", "payment_method", "source", "live_session_id",
     "livestreamer_id", "assisted_by_id", "idempotency_key", "request_hash", "note", "created_at", "updated_at",
-    "expires_at", "cancel_reason")
-  SELECT x.order_no, x.buyer_id, '{S.PENDING_PAYMENT}', x.fulfilment, x.station_id, x.address, g.goods, 0,
-    g.goods, 0, 0, '', x.source, x.live_session_id, x.livestreamer_id, x.assisted_by_id, x.idempotency_key,
-    x.request_hash, x.note, x.created_at, x.created_at, x.expires_at, ''
+    "expires_at", "cancel_reason", "shipping_split")
+  SELECT x.order_no, x.buyer_id, '{S.PENDING_PAYMENT}', x.fulfilment, x.station_id, x.address, g.goods,
+    x.shipping_fen, g.goods + x.shipping_fen, 0, 0, '', x.source, x.live_session_id, x.livestreamer_id, x.assisted_by_id, x.idempotency_key,
+    x.request_hash, x.note, x.created_at, x.created_at, x.expires_at, '', x.shipping_split
   FROM ord x JOIN (SELECT o, sum(unit_price::bigint * q) AS goods FROM line GROUP BY o
                    HAVING bool_and(order_fits)) g USING (o)
   ORDER BY x.o
@@ -464,11 +481,12 @@ async def _checkout_rows(news: list[_NewOrder], conn: Any) -> dict:
         lines += [(o, x.sku_id, x.quantity, r.unit_prices.get(x.sku_id), new.commission_bp(x.sku_id)) for x in d.lines]
         orders.append({
             "o": o, "order_no": new.order_no, "buyer_id": new.buyer_id, "fulfilment": d.fulfilment,
-            "station_id": d.station_id, "address": d.address.model_dump() if d.address else None, "source": source,
+            "station_id": d.station_id, "address": new.address_doc(), "source": source,
             "live_session_id": r.live_session_id, "livestreamer_id": r.livestreamer_id,
             "assisted_by_id": new.assisted_by, "idempotency_key": new.key, "request_hash": new.rhash, "note": d.note,
             "created_at": new.now, "expires_at": new.expires_at, "actor_id": new.assisted_by or new.buyer_id,
-            "event": {"assisted": bool(new.assisted_by), "source": source}, "clear_cart": d.clear_cart})
+            "event": {"assisted": bool(new.assisted_by), "source": source}, "clear_cart": d.clear_cart,
+            "shipping_fen": new.shipping, "shipping_split": new.shipping_split or None})
     _, rows = await conn.execute_query(_CHECKOUT_PG, [orjson.dumps(lines).decode(), orjson.dumps(orders).decode()])
     return orjson.loads(rows[0][0])
 
@@ -533,6 +551,7 @@ async def _checkout(new: _NewOrder, rollback_hooks: list) -> None:
     if data.fulfilment == "pickup" and not await _pickup_station_ok(data.station_id):
         raise ValidationFailed.field("station_id", "no active pickup station with this id")
     if kdb.dialect() == "postgres" and data.source is None:
+        await pricing.price_shipping(new)
         await _OrderQueue.current().place(new)
         return
     # A source hook takes its quota on the checkout's transaction; SQLite writes through the ORM.
@@ -550,6 +569,7 @@ async def _checkout(new: _NewOrder, rollback_hooks: list) -> None:
                                         merchant_id=skus[x.sku_id].merchant_id, quantity=x.quantity,
                                         unit_price=skus[x.sku_id].price) for x in data.lines])
             new.source = await resolve(ctx)
+        await pricing.price_shipping(new, conn)
         await checkout_writer(conn).place(new, conn, skus)
         _schedule_cancel([new])
 
@@ -651,8 +671,8 @@ async def _write_order_orm(new: _NewOrder, conn: Any) -> None:
     d = new.data
     order = await Order.create(
         order_no=new.order_no, buyer_id=new.buyer_id, status=S.PENDING_PAYMENT, fulfilment=d.fulfilment,
-        station_id=d.station_id, address=d.address.model_dump() if d.address else None,
-        goods_fen=new.goods, shipping_fen=0, total_fen=new.goods, source=d.source.kind if d.source else "",
+        station_id=d.station_id, address=new.address_doc(), goods_fen=new.goods, shipping_fen=new.shipping,
+        shipping_split=new.shipping_split or None, total_fen=new.goods + new.shipping, source=d.source.kind if d.source else "",
         live_session_id=new.source.live_session_id, livestreamer_id=new.source.livestreamer_id,
         assisted_by_id=new.assisted_by, idempotency_key=new.key, request_hash=new.rhash, note=d.note,
         created_at=new.now, expires_at=new.expires_at, using_db=conn)
@@ -742,7 +762,10 @@ async def merchant_orders(merchant_ids: Iterable[int], q: OrderListQuery) -> Ord
     page = await _page(qs, q.limit, q.cursor, line_filter={"merchant_id__in": mids})
     for item in page.items:  # only what the merchant may see of someone else's order
         item.address = None
-        item.goods_fen = item.total_fen = item.paid_fen = sum(x.amount for x in item.lines)
+        item.goods_fen = sum(x.amount for x in item.lines)
+        item.shipping_split = [x for x in item.shipping_split or () if x["merchant_id"] in mids] or None
+        item.shipping_fen = sum(x["fen"] for x in item.shipping_split or ())
+        item.total_fen = item.paid_fen = item.goods_fen + item.shipping_fen
         item.refunded_fen = sum(x.refunded_fen for x in item.lines)
         item.buyer_id = 0
         item.note = ""

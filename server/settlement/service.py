@@ -37,7 +37,7 @@ from server.settlement.schemas import SettleOut, StatementDetailOut, StatementLi
 log = logging.getLogger("kazuo.settlement")
 
 PAYEES = ("merchant", "station", "livestreamer")
-SETTLED_KINDS = ("merchant_share", "station_fee", "live_commission")  # and their _reversal
+SETTLED_KINDS = ("merchant_share", "station_fee", "live_commission", "shipping")  # and their _reversal
 ACCOUNT_TITLES = {"merchant": "商户", "station": "服务站", "livestreamer": "主播"}
 
 
