@@ -416,6 +416,11 @@ class Settings(BaseSettings):
     # The mini-program page a scan opens (it confirms the sign-in with the ticket in its scene).
     console_scan_page: str = "pages/console/confirm"
 
+    # ---- promotions: coupons and festival campaigns (issue #28: server/promotions) ----------------
+    # The mini-program's campaign page is cached this long (seconds) at most, and never past the
+    # campaign's start or end; every campaign edit invalidates it at once.
+    promotions_page_cache_seconds: int = Field(60, ge=1, le=3600)
+
     @model_validator(mode="after")
     def _check(self) -> "Settings":
         if self.env == "production":

@@ -45,6 +45,10 @@ class Order(Model):
     address = fields.JSONField(null=True)  # delivery: name, phone, town, village, detail
     goods_fen = fields.BigIntField(default=0)
     shipping_fen = fields.BigIntField(default=0)
+    # Coupons (server/promotions): total_fen = goods + shipping - discount; `discounts` lists each
+    # coupon spent ({user_coupon_id, coupon_id, name, funder, amount_fen}).
+    discount_fen = fields.BigIntField(default=0)
+    discounts = fields.JSONField(default=list)
     total_fen = fields.BigIntField(default=0)
     paid_fen = fields.BigIntField(default=0)
     refunded_fen = fields.BigIntField(default=0)
@@ -94,6 +98,10 @@ class OrderLine(Model):
     unit_price = fields.IntField()  # fen
     quantity = fields.IntField()
     amount = fields.BigIntField()  # unit_price * quantity
+    # Coupon savings on this line (the buyer pays amount - discount_fen); platform_discount_fen is
+    # the part the platform funds (the rest the merchant), split so in the ledger (server/ledger).
+    discount_fen = fields.BigIntField(default=0)
+    platform_discount_fen = fields.BigIntField(default=0)
     refunded_qty = fields.IntField(default=0)
     refunded_fen = fields.BigIntField(default=0)
     cold_chain = fields.BooleanField(default=False)
