@@ -58,6 +58,11 @@ ERRORS = {
     "live_consent_required": "这是其他商户的商品：须先取得该商户的同意（直播合作申请，且直播价、佣金、数量、日期在约定之内），"
                              "或该商品在县电商办的选品池中且直播价、佣金在标准条款之内。",
     "pdf_unavailable": "PDF 暂时无法生成（服务器需安装 chromium 与中文字体），请先下载 Excel 版本。",
+    # promotions (#28): coupons and festival campaigns
+    "campaign_overlap": "与已发布的活动时间重叠：同一时间只能有一个节庆活动，请调整时间或先撤下那个活动。",
+    "coupon_sold_out": "这张优惠券已经领完了。",
+    "coupon_expired": "优惠券已过期。",
+    "coupon_not_started": "优惠券还没到可用时间。",
 }
 
 # Field messages for forms, by field name (when the service's own message is not for people).

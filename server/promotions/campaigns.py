@@ -11,6 +11,7 @@ import logging
 from datetime import datetime
 from typing import Any
 
+from tortoise.expressions import Subquery
 from tortoise.functions import Sum
 
 from server.catalog import cache
@@ -230,8 +231,8 @@ async def _figures(c: Campaign) -> CampaignFiguresOut:
     window = {"paid_at__gte": c.starts_at, "paid_at__lt": end, "status__in": PAID}
     order_ids: set[int] = set()
     if c.product_ids:
-        order_ids |= set(await OrderLine.filter(product_id__in=c.product_ids, order_id__in=Order.filter(
-            **window).values("id")).distinct().values_list("order_id", flat=True))
+        order_ids |= set(await OrderLine.filter(product_id__in=c.product_ids, order_id__in=Subquery(
+            Order.filter(**window).values("id"))).distinct().values_list("order_id", flat=True))
     used = []
     if c.coupon_ids:
         used = await UserCoupon.filter(coupon_id__in=c.coupon_ids, status=UserCouponStatus.USED,
