@@ -148,7 +148,7 @@ async def coupon_create(request: Request, ctx: Ctx):
     try:
         c = await promotions.create_coupon(coupon_in(form), actor_id=ctx.user_id)
     except ValidationFailed as exc:
-        return await _coupons_page(ctx, form, _errors(exc), status=422)
+        return await _coupons_page(ctx, form, _errors(exc))
     return await _coupons_page(ctx, notice=f"已创建优惠券 #{c.id}「{c.name}」：{c.description}。")
 
 
@@ -193,7 +193,7 @@ async def shop_coupon_create(request: Request, ctx: Ctx):
             form["scope_ids"] = str(merchant_id)
         c = await promotions.create_coupon(coupon_in(form), actor_id=ctx.user_id, merchant_id=merchant_id)
     except ValidationFailed as exc:
-        return await _shop_page(ctx, form, _errors(exc), status=422)
+        return await _shop_page(ctx, form, _errors(exc))
     return await _shop_page(ctx, notice=f"已创建店铺优惠券 #{c.id}「{c.name}」：{c.description}（由本店承担）。")
 
 
@@ -228,7 +228,7 @@ async def campaign_create(request: Request, ctx: Ctx):
     try:
         c = await campaigns.create_campaign(campaign_in(form), actor_id=ctx.user_id)
     except ValidationFailed as exc:
-        return await _campaigns_page(ctx, form, _errors(exc), status=422)
+        return await _campaigns_page(ctx, form, _errors(exc))
     return await _campaigns_page(ctx, notice=f"已创建活动草稿 #{c.id}「{c.title}」，发布后在小程序中展示。")
 
 
@@ -242,8 +242,7 @@ async def campaign_publish(request: Request, ctx: Ctx, campaign_id: int):
             raise
         other = exc.details[0]
         return await _campaigns_page(ctx, errors={"publish": f"{messages.error_message(exc)}"
-                                                             f"（「{other['title']}」#{other['campaign_id']}）"},
-                                     status=409)
+                                                             f"（「{other['title']}」#{other['campaign_id']}）"})
     return await _campaigns_page(ctx, notice=f"活动「{c.title}」已发布。")
 
 

@@ -11,6 +11,7 @@ from server.models.accounts import User
 from server.promotions import service as promotions
 from server.promotions.schemas import CouponIn
 from tests.conftest import login
+from tests.console.conftest import operator, sign_in
 from tests.orders.conftest import make_station
 
 
@@ -37,3 +38,12 @@ async def claim(actor, coupon_id: int) -> int:
     r = await actor.post(f"/api/v1/coupons/{coupon_id}/claim")
     assert r.status_code == 201, r.text
     return r.json()["id"]
+
+
+@pytest.fixture
+async def office(settings, app):
+    """The county office signed in to the web console."""
+    _, phone = await operator("admin", name="王主任")
+    b = await sign_in(settings, phone)
+    yield b
+    await b.client.aclose()
