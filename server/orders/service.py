@@ -792,7 +792,7 @@ async def merchant_orders(merchant_ids: Iterable[int], q: OrderListQuery) -> Ord
         item.goods_fen = sum(x.amount for x in item.lines)
         item.discount_fen = sum(x.discount_fen for x in item.lines)
         item.total_fen = item.paid_fen = item.goods_fen - item.discount_fen
-        item.discounts = [d for d in item.discounts if d.get("merchant_id") is not None]
+        item.discounts = [d for d in item.discounts if d.get("merchant_id") in mids]
         item.refunded_fen = sum(x.refunded_fen for x in item.lines)
         item.buyer_id = 0
         item.note = ""
