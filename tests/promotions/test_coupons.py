@@ -13,6 +13,7 @@ from server.models.ledger import LedgerEntry
 from server.models.orders import Order, OrderLine
 from server.models.payments import Refund
 from server.models.promotions import Coupon, UserCoupon
+from server.orders import refunds
 from server.orders import service as orders_service
 from server.promotions import service as promotions
 from tests.conftest import login, wait_for
@@ -217,3 +218,21 @@ async def test_claim_refusals(client, buyer, station):
     # listed for a product it covers
     listed = (await client.get("/api/v1/coupons", params={"product_id": sku.product_id})).json()
     assert fresh.id in {c["id"] for c in listed} and later.id not in {c["id"] for c in listed}
+
+
+async def test_a_retried_checkout_with_a_coupon_returns_the_same_order(client, buyer, station):
+    sku = await make_sku(price=900, stock=10)
+    uc = await claim(buyer, (await make_coupon(amount_fen=100)).id)
+    body = pickup_body(station.id, (sku.id, 2), coupon_ids=[uc])
+    first = await checkout(buyer, body, key="promo-retry-1")
+    again = await checkout(buyer, body, key="promo-retry-1")
+    assert first.status_code == 201 and again.status_code in (200, 201), again.text
+    assert again.json()["id"] == first.json()["id"] and again.json()["discount_fen"] == 100
+    assert (await Sku.get(id=sku.id)).reserved == 2
+
+
+def test_refund_amounts_pro_rate_the_paid_amount_by_units():
+    line = OrderLine(amount=1000, discount_fen=333, quantity=3, refunded_qty=0)
+    parts = [refunds.refund_amount(line, done, 1) for done in range(3)]
+    assert parts == [222, 222, 223] and sum(parts) == 667
+    assert refunds.refund_amount(OrderLine(amount=999, discount_fen=0, quantity=3, refunded_qty=1), 0, 2) == 666
