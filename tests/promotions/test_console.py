@@ -8,8 +8,9 @@ from datetime import timedelta
 from server.kit import clock
 from server.models.promotions import Campaign, Coupon
 from tests.console.conftest import operator, sign_in
-from tests.orders.conftest import make_merchant, make_sku
-from tests.promotions.conftest import make_coupon
+from tests.conftest import login
+from tests.orders.conftest import checkout, make_merchant, make_sku, make_station, pickup_body
+from tests.promotions.conftest import claim, make_coupon
 
 
 def _local(dt) -> str:
@@ -115,3 +116,24 @@ async def test_office_campaigns_page(settings, app, office):
     assert r.status_code == 404
     r = await office.post(f"/console/campaigns/{first.id}/withdraw", htmx=False)
     assert r.status_code == 303 and (await Campaign.get(id=first.id)).status == "withdrawn"
+
+
+async def test_merchant_order_page_shows_its_coupon(settings, app, client):
+    mine = await make_merchant()
+    sku = await make_sku(price=1000, merchant=mine)
+    shop = await make_coupon(merchant_id=mine.id, name="本店立减2元", amount_fen=200, scope="merchant",
+                             scope_ids=[mine.id])
+    platform = await make_coupon(name="平台立减1元", amount_fen=100)
+    buyer = await login(client)
+    ids = [await claim(buyer, shop.id), await claim(buyer, platform.id)]
+    station = await make_station()
+    r = await checkout(buyer, pickup_body(station.id, (sku.id, 1), coupon_ids=ids))
+    assert r.status_code == 201 and r.json()["total_fen"] == 700, r.text
+    _, phone = await operator("merchant", name="老醋坊", merchant_id=mine.id)
+    b = await sign_in(settings, phone)
+    try:
+        page = (await b.page(f"/console/shop/orders/{r.json()['id']}")).text
+        assert "优惠券共减 ¥3.00" in page and "本店券「本店立减2元」减 ¥2.00" in page
+        assert "平台立减1元" not in page
+    finally:
+        await b.client.aclose()
