@@ -590,9 +590,9 @@ async def _checkout(new: _NewOrder, rollback_hooks: list) -> None:
             new.coupons = await promotions.price_coupons(conn, new.buyer_id, list(data.coupon_ids),
                                                          new.priced_lines(skus))
         await checkout_writer(conn).place(new, conn, skus)
-        if new.coupons is not None:
+        if new.coupons is not None:  # spent after the stock write: stock, then coupons, in every path
             new.check_coupon_prices()
-            await promotions.attach_to_order(conn, new.coupons, new.id)
+            await promotions.spend(conn, new.buyer_id, new.coupons, new.id)
         _schedule_cancel([new])
 
 

@@ -254,6 +254,7 @@ class CouponPricing:
     discount_fen: int = 0
     discounts: list[dict] = field(default_factory=list)
     amounts: dict[int, int] = field(default_factory=dict)
+    fields: dict[int, str] = field(default_factory=dict)  # user coupon id -> coupon_ids.N (for errors)
 
 
 def _allocate(total: int, weights: dict[int, int]) -> dict[int, int]:
@@ -278,8 +279,8 @@ def _saving(c: Coupon, base: int) -> int:
 
 async def price_coupons(conn: Any, buyer_id: int, user_coupon_ids: list[int],
                         lines: list[PricedLine]) -> CouponPricing:
-    """Price and spend the buyer's coupons on these lines, inside the checkout transaction (conn):
-    each is marked used with a guarded update (a rollback gives it back). Raises, with the reason and
+    """Price the buyer's coupons on these lines, inside the checkout transaction (conn), reading only:
+    spend() marks them used once the order is written. Raises, with the reason and
     the field: not the buyer's coupon (404), used, expired, not started, new buyers only, two coupons
     of one funder, or a scope / threshold the cart does not meet (409)."""
     if len(user_coupon_ids) > MAX_PER_ORDER:
@@ -339,23 +340,30 @@ async def price_coupons(conn: Any, buyer_id: int, user_coupon_ids: list[int],
             pricing.line_discount[sku_id] = pricing.line_discount.get(sku_id, 0) + part
             if c.merchant_id is None:
                 pricing.line_platform[sku_id] = pricing.line_platform.get(sku_id, 0) + part
-        n = await UserCoupon.filter(id=uc.id, user_id=buyer_id, status=U.AVAILABLE).using_db(conn).update(
-            status=U.USED, used_at=now, discount_fen=saving, released_at=None, release_reason="")
-        if n == 0:  # spent by a checkout that committed since we read it
-            raise Conflict(f"{where}: this coupon was already used", code=PromoCode.COUPON_USED,
-                           details=[{"field": where}])
-        await Coupon.filter(id=c.id).using_db(conn).update(used_count=F("used_count") + 1)
         pricing.user_coupon_ids.append(uc.id)
+        pricing.fields[uc.id] = f"coupon_ids.{i}"
         pricing.discounts.append({"user_coupon_id": uc.id, "coupon_id": c.id, "name": c.name, "kind": c.kind,
                                   "funder": c.funder, "merchant_id": c.merchant_id, "amount_fen": saving})
     pricing.discount_fen = sum(d["amount_fen"] for d in pricing.discounts)
     return pricing
 
 
-async def attach_to_order(conn: Any, pricing: CouponPricing, order_id: int) -> None:
-    """Record on the spent coupons the order they went to (same transaction as the order)."""
-    if pricing.user_coupon_ids:
-        await UserCoupon.filter(id__in=pricing.user_coupon_ids).using_db(conn).update(order_id=order_id)
+async def spend(conn: Any, buyer_id: int, pricing: CouponPricing, order_id: int) -> None:
+    """Mark the priced coupons used by the order just written (its transaction): each with a guarded
+    update (available -> used), so a coupon is spent once; a checkout that lost the race is a 409 and
+    rolls back whole. After the order's stock write, and in id order, so checkouts, cancels and refunds
+    all lock stock before coupons and coupons in one order (no deadlock between them)."""
+    now = clock.now()
+    for d in sorted(pricing.discounts, key=lambda d: d["user_coupon_id"]):
+        n = await UserCoupon.filter(id=d["user_coupon_id"], user_id=buyer_id, status=U.AVAILABLE).using_db(
+            conn).update(status=U.USED, order_id=order_id, used_at=now, discount_fen=d["amount_fen"],
+                         released_at=None, release_reason="")
+        if n == 0:  # spent by a checkout that committed since we read it
+            where = pricing.fields[d["user_coupon_id"]]
+            raise Conflict(f"{where}: this coupon was already used", code=PromoCode.COUPON_USED,
+                           details=[{"field": where}])
+    for coupon_id in sorted({d["coupon_id"] for d in pricing.discounts}):
+        await Coupon.filter(id=coupon_id).using_db(conn).update(used_count=F("used_count") + 1)
 
 
 async def release_for_order(conn: Any, order_id: int, reason: str, *, refund: bool = False) -> list[int]:
@@ -369,10 +377,13 @@ async def release_for_order(conn: Any, order_id: int, reason: str, *, refund: bo
     now = clock.now()
     back = [r for r in rows if not refund or (coupons[r.coupon_id].return_on_refund
                                               and coupons[r.coupon_id].valid_until > now)]
-    for r in back:
+    released: list[int] = []
+    for r in sorted(back, key=lambda r: r.id):  # id order, as spend() locks them
         n = await UserCoupon.filter(id=r.id, status=U.USED, order_id=order_id).using_db(conn).update(
             status=U.AVAILABLE, order_id=None, discount_fen=0, used_at=None, released_at=now,
             release_reason=reason[:32])
         if n:
-            await Coupon.filter(id=r.coupon_id).using_db(conn).update(used_count=F("used_count") - 1)
+            released.append(r.coupon_id)
+    for coupon_id in sorted(released):
+        await Coupon.filter(id=coupon_id).using_db(conn).update(used_count=F("used_count") - 1)
     return [r.id for r in back]
