@@ -110,3 +110,26 @@ async def test_campaign_bad_input(office_id):
         await campaigns.create_campaign(_in(title="x", starts_at=now, ends_at=now + timedelta(hours=1),
                                             product_ids=[2**62]), actor_id=office_id)
     assert exc.value.details[0]["field"] == "product_ids"
+
+
+async def test_editing_a_published_campaign_keeps_clear_of_the_others(office_id):
+    sku = await make_sku()
+    now = clock.now()
+    a = await campaigns.create_campaign(_in(title="端午", starts_at=now + timedelta(days=1),
+                                            ends_at=now + timedelta(days=2), product_ids=[sku.product_id]),
+                                        actor_id=office_id)
+    b = await campaigns.create_campaign(_in(title="七夕", starts_at=now + timedelta(days=5),
+                                            ends_at=now + timedelta(days=6), product_ids=[sku.product_id]),
+                                        actor_id=office_id)
+    await campaigns.publish(a.id, actor_id=office_id)
+    await campaigns.publish(b.id, actor_id=office_id)
+    with pytest.raises(Conflict) as exc:
+        await campaigns.update_campaign(b.id, _in(title="七夕", starts_at=now + timedelta(days=1, hours=12),
+                                                  ends_at=now + timedelta(days=6), product_ids=[sku.product_id]),
+                                        actor_id=office_id)
+    assert exc.value.code == "campaign_overlap"
+    assert (await campaigns.get_campaign(b.id)).starts_at == b.starts_at
+    moved = await campaigns.update_campaign(b.id, _in(title="七夕节", starts_at=now + timedelta(days=2),
+                                                      ends_at=now + timedelta(days=6), product_ids=[sku.product_id]),
+                                            actor_id=office_id)
+    assert moved.title == "七夕节" and moved.state == "upcoming"
