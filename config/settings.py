@@ -444,6 +444,10 @@ class Settings(BaseSettings):
     freight_merchant_max_first_fen: int = Field(3000, ge=0)
     freight_merchant_max_step_fen: int = Field(2000, ge=0)
     freight_merchant_max_cold_fen: int = Field(3000, ge=0)
+    # ---- promotions: coupons and festival campaigns (issue #28: server/promotions) ----------------
+    # The mini-program's campaign page is cached this long (seconds) at most, and never past the
+    # campaign's start or end; every campaign edit invalidates it at once.
+    promotions_page_cache_seconds: int = Field(60, ge=1, le=3600)
 
     @model_validator(mode="after")
     def _check(self) -> "Settings":

@@ -67,6 +67,7 @@ BLUEPRINTS = [
     "miniprogram_api.reviews", "miniprogram_api.content", "server.console_api.content_reviews",  # (#30)
     "miniprogram_api.complaints", "server.console_api.complaints",  # complaints and reports (#26)
     "miniprogram_api.addresses", "miniprogram_api.merchant_freight", "server.console_api.freight",  # #25
+    "miniprogram_api.promotions",  # coupons and festival campaigns (#28)
 ]
 
 class HealthOut(Out):

@@ -7,6 +7,7 @@ from server.console_web import collection_desk  # first-mile collection (#26)
 from server.console_web import (cash, live_desk, merchant_desk, office, payouts, queues, signin, statements,
                                 station_desk, stations, statistics, taxonomy, trace, training, warehouse)
 from server.console_web import freight  # freight templates (#25)
+from server.console_web import promotions  # coupons and festival campaigns (#28)
 from server.console_web.web import HERE
 from server.console_web import content, ratings  # buyers' reviews and the office's pages (#30)
 from server.console_web import complaints  # complaints and reports (#26)
@@ -20,4 +21,5 @@ bp = Blueprint.group(signin.bp, office.bp, stations.bp, taxonomy.bp, statistics.
                        content.bp, ratings.bp,  # (#30)
                        complaints.bp,  # complaints and reports (#26)
                        freight.bp,
+                       promotions.bp,
                        _static)

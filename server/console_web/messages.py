@@ -64,6 +64,11 @@ ERRORS = {
     "outcome_not_applicable": "该处理结果不适用：本投诉没有涉及相应的商品、商户或订单。",
     "too_many_photos": "照片太多了（每件投诉的照片张数有上限），请删去几张。",
     "pdf_unavailable": "PDF 暂时无法生成（服务器需安装 chromium 与中文字体），请先下载 Excel 版本。",
+    # promotions (#28): coupons and festival campaigns
+    "campaign_overlap": "与已发布的活动时间重叠：同一时间只能有一个节庆活动，请调整时间或先撤下那个活动。",
+    "coupon_sold_out": "这张优惠券已经领完了。",
+    "coupon_expired": "优惠券已过期。",
+    "coupon_not_started": "优惠券还没到可用时间。",
 }
 
 # Field messages for forms, by field name (when the service's own message is not for people).

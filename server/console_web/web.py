@@ -62,6 +62,8 @@ NAV = [
     ("/console/content", "内容管理", ADMIN),   # banners, announcements, articles (#30)
     ("/console/complaints", "投诉举报", ADMIN),  # complaints and reports (#26)
     ("/console/freight", "运费模板", ADMIN),  # #25
+    ("/console/coupons", "优惠券", ADMIN),  # promotions (#28)
+    ("/console/campaigns", "节庆活动", ADMIN),
     ("/console/shop/", "商户工作台", ("merchant",)),
     ("/console/live-consents", "直播合作", ("merchant",)),
     ("/console/live/", "直播工作台", ("livestreamer",)),

@@ -4,6 +4,11 @@ applied and reversed when a refund succeeds. For every order: paid_fen - refunde
 Split of a line amount A (fen): platform fee = A*platform_bp, station service fee = A*station_bp
 (pickup orders), with the fee terms the line recorded when it was paid (server/settlement/terms.py;
 never the current terms or settings), livestream commission = A*commission_bp (attributed lines); the merchant gets the rest.
+Coupons (server/promotions): a line's saving is split by who funds it. The merchant's own coupons
+lower the amount that is split (A - merchant part: fees and merchant share on what the goods sold
+for); the platform's part is a platform entry (coupon_subsidy, negative), so the merchant is paid as
+if the buyer had paid it. A refund of r of the line's paid amount P reverses the platform part
+cumulatively (floor(part * refunded / P)) and splits the same refunded + that share as a sale.
 Reversals use cumulative rounding: a fee's reversal for a refund is fee(refunded after) - fee(refunded
 before), so a line refunded in any number of parts nets to exactly zero.
 Cash taken at a station counter adds a custody pair that sums to zero: the station owes (-) and the
@@ -62,7 +67,11 @@ async def post_sale(order_id: int, conn: Any) -> None:
     await terms.record_on_lines(order, lines, conn)
     rows = []
     for line in lines:
-        for kind, amount in split(line.amount, **_rates(order, line)).items():
+        if line.platform_discount_fen:
+            rows.append(LedgerEntry(order_id=order.id, order_line_id=line.id, account_type="platform", account_id=None,
+                                    kind="coupon_subsidy", amount_fen=-line.platform_discount_fen,
+                                    dedup_key=f"sale:{line.id}:coupon_subsidy"))
+        for kind, amount in split(_sold_for(line), **_rates(order, line)).items():
             if amount == 0 and kind != "merchant_share":
                 continue
             atype, aid = _account(kind, order, line)
@@ -114,6 +123,19 @@ async def _shipping_reversal_rows(refund_id: int, order: Order, shipping_fen: in
     return rows
 
 
+def _sold_for(line: OrderLine) -> int:
+    """What the line's goods sold for: the amount less the merchant's own coupon savings."""
+    return line.amount - (line.discount_fen - line.platform_discount_fen)
+
+
+def _subsidy_refunded(line: OrderLine, refunded: int) -> int:
+    """The platform's coupon part that goes back with `refunded` of the line's paid amount (cumulative)."""
+    paid = line.amount - line.discount_fen
+    if not line.platform_discount_fen or paid <= 0:
+        return 0
+    return line.platform_discount_fen * refunded // paid
+
+
 async def post_refund(refund_id: int, order_id: int, refund_lines: list[dict], conn: Any,
                       shipping_fen: int = 0) -> None:
     """Post the reversals of a succeeded refund; refund_lines carry each line's refunded amount,
@@ -126,7 +148,13 @@ async def post_refund(refund_id: int, order_id: int, refund_lines: list[dict], c
         line = lines[item["line_id"]]
         before, after = line.refunded_fen, line.refunded_fen + item["amount"]
         rates = _rates(order, line)
-        s_before, s_after = split(before, **rates), split(after, **rates)
+        sub_before, sub_after = _subsidy_refunded(line, before), _subsidy_refunded(line, after)
+        if sub_after != sub_before:
+            rows.append(LedgerEntry(order_id=order.id, order_line_id=line.id, refund_id=refund_id,
+                                    account_type="platform", account_id=None, kind="coupon_subsidy_reversal",
+                                    amount_fen=sub_after - sub_before,
+                                    dedup_key=f"refund:{refund_id}:{line.id}:coupon_subsidy"))
+        s_before, s_after = split(before + sub_before, **rates), split(after + sub_after, **rates)
         for kind in ("platform_fee", "station_fee", "live_commission", "merchant_share"):
             delta = s_after[kind] - s_before[kind]
             if delta == 0:

@@ -26,3 +26,4 @@ from server.models.content import ContentItem  # noqa: F401  (#30 content)
 from server.models.complaints import Complaint  # noqa: F401  (complaints and reports, #26)
 from server.models.addresses import Address  # noqa: F401
 from server.models.freight import FreightTemplate  # noqa: F401
+from server.models.promotions import Campaign, Coupon, UserCoupon  # noqa: F401

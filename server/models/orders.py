@@ -47,6 +47,10 @@ class Order(Model):
     shipping_fen = fields.BigIntField(default=0)
     # Freight per merchant (server/orders/pricing.py): [{"merchant_id", "fen", "carrier", "template_id"}]
     shipping_split = fields.JSONField(null=True)
+    # Coupons (server/promotions): total_fen = goods + shipping - discount; `discounts` lists each
+    # coupon spent ({user_coupon_id, coupon_id, name, funder, amount_fen}).
+    discount_fen = fields.BigIntField(default=0)
+    discounts = fields.JSONField(default=list)
     total_fen = fields.BigIntField(default=0)
     paid_fen = fields.BigIntField(default=0)
     refunded_fen = fields.BigIntField(default=0)
@@ -96,6 +100,10 @@ class OrderLine(Model):
     unit_price = fields.IntField()  # fen
     quantity = fields.IntField()
     amount = fields.BigIntField()  # unit_price * quantity
+    # Coupon savings on this line (the buyer pays amount - discount_fen); platform_discount_fen is
+    # the part the platform funds (the rest the merchant), split so in the ledger (server/ledger).
+    discount_fen = fields.BigIntField(default=0)
+    platform_discount_fen = fields.BigIntField(default=0)
     refunded_qty = fields.IntField(default=0)
     refunded_fen = fields.BigIntField(default=0)
     cold_chain = fields.BooleanField(default=False)

@@ -27,6 +27,7 @@ from server.models.orders import Order, OrderLine, OrderStatus
 from server.models.payments import Payment, PaymentStatus, Refund, RefundStatus
 from server.orders import service as orders_service
 from server.orders.errors import OrderCode
+from server.promotions import service as promotions
 from server.fulfillment import service as fulfillment_service
 
 log = logging.getLogger("kazuo.refunds")
@@ -90,6 +91,19 @@ async def open_refund_qty(order_id: int, conn: Any, statuses: tuple[str, ...] = 
     return pending
 
 
+def refund_amount(line: OrderLine, pending_qty: int, qty: int) -> int:
+    """What `qty` more units of a line give back: its paid amount (amount - coupon savings) pro-rated
+    by units with cumulative rounding, so the units refunded in any number of parts sum to exactly
+    what was paid for the line (without coupons: qty * unit price)."""
+    paid = line.amount - line.discount_fen
+    done = line.refunded_qty + pending_qty
+
+    def upto(units: int) -> int:
+        return paid * units // line.quantity
+
+    return upto(done + qty) - upto(done)
+
+
 async def create_refund(order_id: int, *, lines: dict[int, int] | None, reason: str,
                         requested_by: int | None, auto_approve: bool) -> RefundOut:
     """Ask for a refund of {order_line_id: qty} (None = everything not yet refunded) of a paid order."""
@@ -122,7 +136,8 @@ async def create_refund(order_id: int, *, lines: dict[int, int] | None, reason: 
                 wanted[lid] = qty
         if not wanted:
             raise Conflict("nothing left to refund", code=OrderCode.NOTHING_TO_REFUND)
-        items = [{"line_id": lid, "qty": q, "amount": q * order_lines[lid].unit_price} for lid, q in sorted(wanted.items())]
+        items = [{"line_id": lid, "qty": q, "amount": refund_amount(order_lines[lid], pending.get(lid, 0), q)}
+                 for lid, q in sorted(wanted.items())]
         # Freight goes back with the refund that leaves no unit of the order unrefunded (issue #25:
         # the whole order; partial rules belong to after-sales); the refund's amount is then its
         # lines plus the freight, and _apply_success reverses the difference in the ledger.
@@ -316,6 +331,8 @@ async def _apply_success(refund: Refund, conn: Any) -> None:
     if order.refunded_fen + refund.amount_fen >= order.paid_fen:
         await orders_service.transition(order.id, REFUNDABLE, S.CLOSED, conn=conn,
                                         completed_at=clock.now())
+        if order.discount_fen:  # fully refunded: coupons that allow it go back to the buyer
+            await promotions.release_for_order(conn, order.id, "refund", refund=True)
     await audit.record(None, "refund.succeeded", "order", order.id,
                        {"refund_id": refund.id, "amount_fen": refund.amount_fen}, conn=conn)
 

@@ -41,6 +41,8 @@ class CheckoutIn(Schema):
     source: SourceIn | None = Field(None, description='attribution, e.g. {"kind": "live", "session_id": 1}')
     note: Annotated[str, StringConstraints(max_length=200)] = ""
     clear_cart: bool = Field(False, description="remove the ordered SKUs from the cart")
+    coupon_ids: list[Id] = Field(default_factory=list, max_length=5,
+                                 description="claimed coupons to spend (server/promotions; GET /api/v1/me/coupons)")
 
 
 class OrderLineOut(Out):
@@ -57,6 +59,7 @@ class OrderLineOut(Out):
     refunded_qty: int
     refunded_fen: int
     cold_chain: bool
+    discount_fen: int = 0  # coupon savings on this line (the buyer pays amount - discount_fen)
 
 
 class OrderOut(Out):
@@ -70,6 +73,8 @@ class OrderOut(Out):
     goods_fen: int
     shipping_fen: int
     shipping_split: list[dict] | None = Field(None, description="freight per merchant: merchant_id, fen, carrier")
+    discount_fen: int = 0  # coupons (promotions): total_fen = goods_fen + shipping_fen - discount_fen
+    discounts: list[dict] = Field(default_factory=list, description="each coupon spent and what it saved")
     total_fen: int
     paid_fen: int
     refunded_fen: int

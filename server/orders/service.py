@@ -35,6 +35,8 @@ from server.orders import pricing
 from server.orders.schemas import (AdminOrderQuery, CheckoutIn, OrderEventOut, OrderLineOut, OrderListQuery,
                                    OrderOut, OrderPage)
 from server.orders.errors import OrderCode
+from server.promotions import service as promotions
+from server.promotions.errors import PromoCode
 
 log = logging.getLogger("kazuo.orders")
 S = OrderStatus
@@ -102,14 +104,14 @@ def _line_out(line: OrderLine) -> OrderLineOut:
                         sku_id=line.sku_id, product_name=line.product_name, sku_spec=line.sku_spec,
                         image=line.image, unit_price=line.unit_price, quantity=line.quantity,
                         amount=line.amount, refunded_qty=line.refunded_qty, refunded_fen=line.refunded_fen,
-                        cold_chain=line.cold_chain)
+                        cold_chain=line.cold_chain, discount_fen=line.discount_fen)
 
 
 def _order_out(o: Order, lines: list[OrderLine]) -> OrderOut:
     return OrderOut(id=o.id, order_no=o.order_no, buyer_id=o.buyer_id, status=o.status, fulfilment=o.fulfilment,
                     station_id=o.station_id, address=o.address, goods_fen=o.goods_fen,
-                    shipping_fen=o.shipping_fen, shipping_split=o.shipping_split, total_fen=o.total_fen,
-                    paid_fen=o.paid_fen,
+                    shipping_fen=o.shipping_fen, shipping_split=o.shipping_split, discount_fen=o.discount_fen,
+                    discounts=o.discounts or [], total_fen=o.total_fen, paid_fen=o.paid_fen,
                     refunded_fen=o.refunded_fen, payment_method=o.payment_method, source=o.source,
                     live_session_id=o.live_session_id, assisted_by_id=o.assisted_by_id, note=o.note,
                     created_at=o.created_at, expires_at=o.expires_at, paid_at=o.paid_at,
@@ -342,6 +344,7 @@ class _NewOrder:
     address: dict | None = None
     shipping: int = 0
     shipping_split: list = field(default_factory=list)
+    coupons: promotions.CouponPricing | None = None  # the coupon step's savings (None: no coupons)
 
     @classmethod
     def start(cls, buyer_id: int, data: CheckoutIn, key: str | None = None, rhash: str = "",
@@ -357,6 +360,31 @@ class _NewOrder:
             return self.address
         return self.data.address.model_dump() if self.data.address else None
 
+    def unit_price(self, sku: _SkuRow) -> int:
+        """The catalogue price, or the source's price when that is lower."""
+        return min(self.source.unit_prices.get(sku.id, sku.price), sku.price)
+
+    def priced_lines(self, skus: dict[int, _SkuRow]) -> list[promotions.PricedLine]:
+        """The lines at their prices, for the coupon step."""
+        return [promotions.PricedLine(sku_id=x.sku_id, product_id=skus[x.sku_id].product_id,
+                                      merchant_id=skus[x.sku_id].merchant_id,
+                                      amount=self.unit_price(skus[x.sku_id]) * x.quantity) for x in self.data.lines]
+
+    @property
+    def discount(self) -> int:
+        return self.coupons.discount_fen if self.coupons else 0
+
+    def line_discount(self, sku_id: int) -> tuple[int, int]:
+        """(saving, platform-funded part) on the line of this SKU."""
+        if self.coupons is None:
+            return 0, 0
+        return self.coupons.line_discount.get(sku_id, 0), self.coupons.line_platform.get(sku_id, 0)
+
+    def check_coupon_prices(self) -> None:
+        """The write priced the lines as the coupon step did (a price changed in between: 409, rolled back)."""
+        if self.coupons and {sku.id: amount for sku, _, _, amount, _ in self.lines} != self.coupons.amounts:
+            raise Conflict("a price changed while checking out; please try again", code=PromoCode.PRICE_CHANGED)
+
     def commission_bp(self, sku_id: int) -> int:
         return self.source.commission_bp_by_sku.get(sku_id, self.source.commission_bp)
 
@@ -364,7 +392,7 @@ class _NewOrder:
         """The lines at the catalogue price, or the source's price when that is lower."""
         for x in self.data.lines:
             sku = skus[x.sku_id]
-            unit = min(self.source.unit_prices.get(sku.id, sku.price), sku.price)
+            unit = self.unit_price(sku)
             self.lines.append((sku, x.quantity, unit, unit * x.quantity, self.commission_bp(sku.id)))
         self.goods = sum(line[3] for line in self.lines)
 
@@ -376,14 +404,17 @@ class _NewOrder:
             id=self.id, order_no=self.order_no, buyer_id=self.buyer_id, status=S.PENDING_PAYMENT,
             fulfilment=d.fulfilment, station_id=d.station_id,
             address=self.address_doc(), goods_fen=self.goods, shipping_fen=self.shipping,
-            shipping_split=self.shipping_split or None, total_fen=self.goods + self.shipping, paid_fen=0, refunded_fen=0, payment_method="",
+            shipping_split=self.shipping_split or None,
+            discount_fen=self.discount, discounts=self.coupons.discounts if self.coupons else [],
+            total_fen=self.goods + self.shipping - self.discount, paid_fen=0, refunded_fen=0, payment_method="",
             source=d.source.kind if d.source else "", live_session_id=self.source.live_session_id,
             assisted_by_id=self.assisted_by, note=d.note, created_at=self.now, expires_at=self.expires_at,
             paid_at=None, cancelled_at=None, cancel_reason="", completed_at=None,
             lines=[OrderLineOut.model_construct(
                 id=self.line_ids[sku.id], merchant_id=sku.merchant_id, product_id=sku.product_id, sku_id=sku.id,
                 product_name=sku.product_name, sku_spec=sku.spec, image=sku.image, unit_price=unit, quantity=qty,
-                amount=amount, refunded_qty=0, refunded_fen=0, cold_chain=sku.cold_chain)
+                amount=amount, refunded_qty=0, refunded_fen=0, cold_chain=sku.cold_chain,
+                discount_fen=self.line_discount(sku.id)[0])
                 for sku, qty, unit, amount, _ in self.lines])
 
 
@@ -403,14 +434,16 @@ class _NewOrder:
 _CHECKOUT_PG = f"""
 WITH want AS (
   SELECT (e->>0)::int AS o, (e->>1)::bigint AS sku_id, (e->>2)::int AS q, (e->>3)::int AS price_cap,
-    (e->>4)::int AS commission_bp, n
+    (e->>4)::int AS commission_bp, COALESCE((e->>5)::bigint, 0) AS discount,
+    COALESCE((e->>6)::bigint, 0) AS platform_discount, n
   FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS a(e, n)
 ),
 ord AS (
   SELECT * FROM jsonb_to_recordset($2::jsonb) AS x(o int, order_no text, buyer_id bigint, fulfilment text,
     station_id bigint, address jsonb, source text, live_session_id bigint, livestreamer_id bigint,
     assisted_by_id bigint, idempotency_key text, request_hash text, note text, created_at timestamptz,
-    expires_at timestamptz, actor_id bigint, event jsonb, clear_cart bool, shipping_fen bigint, shipping_split jsonb)
+    expires_at timestamptz, actor_id bigint, event jsonb, clear_cart bool, shipping_fen bigint, shipping_split jsonb,
+    discount_fen bigint, discounts jsonb)
 ),
 sku AS MATERIALIZED (
   SELECT {_SKU_COLUMNS},
@@ -428,10 +461,11 @@ o AS (
   INSERT INTO "orders" ("order_no", "buyer_id", "status", "fulfilment", "station_id", "address", "goods_fen",
     "shipping_fen", "total_fen", "paid_fen", "refunded_fen", "payment_method", "source", "live_session_id",
     "livestreamer_id", "assisted_by_id", "idempotency_key", "request_hash", "note", "created_at", "updated_at",
-    "expires_at", "cancel_reason", "shipping_split")
+    "expires_at", "cancel_reason", "shipping_split", "discount_fen", "discounts")
   SELECT x.order_no, x.buyer_id, '{S.PENDING_PAYMENT}', x.fulfilment, x.station_id, x.address, g.goods,
-    x.shipping_fen, g.goods + x.shipping_fen, 0, 0, '', x.source, x.live_session_id, x.livestreamer_id, x.assisted_by_id, x.idempotency_key,
-    x.request_hash, x.note, x.created_at, x.created_at, x.expires_at, '', x.shipping_split
+    x.shipping_fen, g.goods + x.shipping_fen - COALESCE(x.discount_fen, 0), 0, 0, '', x.source, x.live_session_id,
+    x.livestreamer_id, x.assisted_by_id, x.idempotency_key, x.request_hash, x.note, x.created_at, x.created_at,
+    x.expires_at, '', x.shipping_split, COALESCE(x.discount_fen, 0), COALESCE(x.discounts, '[]'::jsonb)
   FROM ord x JOIN (SELECT o, sum(unit_price::bigint * q) AS goods FROM line GROUP BY o
                    HAVING bool_and(order_fits)) g USING (o)
   ORDER BY x.o
@@ -444,9 +478,10 @@ placed AS MATERIALIZED (
 {inventory.PG_CHECKOUT_RESERVE.strip()},
 l AS (
   INSERT INTO "order_lines" ("order_id", "merchant_id", "product_id", "sku_id", "product_name", "sku_spec",
-    "image", "unit_price", "quantity", "amount", "refunded_qty", "refunded_fen", "cold_chain", "commission_bp")
+    "image", "unit_price", "quantity", "amount", "refunded_qty", "refunded_fen", "cold_chain", "commission_bp",
+    "discount_fen", "platform_discount_fen")
   SELECT p.order_id, k."merchant_id", k."product_id", k."id", k.product_name, k."spec", k.image, w.unit_price,
-    w.q, w.unit_price::bigint * w.q, 0, 0, k."cold_chain", w.commission_bp
+    w.q, w.unit_price::bigint * w.q, 0, 0, k."cold_chain", w.commission_bp, w.discount, w.platform_discount
   FROM placed p JOIN line w USING (o) JOIN sku k ON k."id" = w.sku_id ORDER BY w.n
   RETURNING "id", "order_id", "sku_id", "quantity"
 ),
@@ -478,7 +513,8 @@ async def _checkout_rows(news: list[_NewOrder], conn: Any) -> dict:
     for o, new in enumerate(news, 1):
         d, r = new.data, new.source
         source = d.source.kind if d.source else ""
-        lines += [(o, x.sku_id, x.quantity, r.unit_prices.get(x.sku_id), new.commission_bp(x.sku_id)) for x in d.lines]
+        lines += [(o, x.sku_id, x.quantity, r.unit_prices.get(x.sku_id), new.commission_bp(x.sku_id),
+                   *new.line_discount(x.sku_id)) for x in d.lines]
         orders.append({
             "o": o, "order_no": new.order_no, "buyer_id": new.buyer_id, "fulfilment": d.fulfilment,
             "station_id": d.station_id, "address": new.address_doc(), "source": source,
@@ -486,7 +522,8 @@ async def _checkout_rows(news: list[_NewOrder], conn: Any) -> dict:
             "assisted_by_id": new.assisted_by, "idempotency_key": new.key, "request_hash": new.rhash, "note": d.note,
             "created_at": new.now, "expires_at": new.expires_at, "actor_id": new.assisted_by or new.buyer_id,
             "event": {"assisted": bool(new.assisted_by), "source": source}, "clear_cart": d.clear_cart,
-            "shipping_fen": new.shipping, "shipping_split": new.shipping_split or None})
+            "shipping_fen": new.shipping, "shipping_split": new.shipping_split or None,
+            "discount_fen": new.discount, "discounts": new.coupons.discounts if new.coupons else []})
     _, rows = await conn.execute_query(_CHECKOUT_PG, [orjson.dumps(lines).decode(), orjson.dumps(orders).decode()])
     return orjson.loads(rows[0][0])
 
@@ -550,7 +587,7 @@ async def _checkout(new: _NewOrder, rollback_hooks: list) -> None:
     data = new.data
     if data.fulfilment == "pickup" and not await _pickup_station_ok(data.station_id):
         raise ValidationFailed.field("station_id", "no active pickup station with this id")
-    if kdb.dialect() == "postgres" and data.source is None:
+    if kdb.dialect() == "postgres" and data.source is None and not data.coupon_ids:
         await pricing.price_shipping(new)
         await _OrderQueue.current().place(new)
         return
@@ -570,7 +607,13 @@ async def _checkout(new: _NewOrder, rollback_hooks: list) -> None:
                                         unit_price=skus[x.sku_id].price) for x in data.lines])
             new.source = await resolve(ctx)
         await pricing.price_shipping(new, conn)
+        if data.coupon_ids:  # the coupon step: after the goods and freight are priced, before the write
+            new.coupons = await promotions.price_coupons(conn, new.buyer_id, list(data.coupon_ids),
+                                                         new.priced_lines(skus))
         await checkout_writer(conn).place(new, conn, skus)
+        if new.coupons is not None:  # spent after the stock write: stock, then coupons, in every path
+            new.check_coupon_prices()
+            await promotions.spend(conn, new.buyer_id, new.coupons, new.id)
         _schedule_cancel([new])
 
 
@@ -672,14 +715,17 @@ async def _write_order_orm(new: _NewOrder, conn: Any) -> None:
     order = await Order.create(
         order_no=new.order_no, buyer_id=new.buyer_id, status=S.PENDING_PAYMENT, fulfilment=d.fulfilment,
         station_id=d.station_id, address=new.address_doc(), goods_fen=new.goods, shipping_fen=new.shipping,
-        shipping_split=new.shipping_split or None, total_fen=new.goods + new.shipping, source=d.source.kind if d.source else "",
+        shipping_split=new.shipping_split or None, discount_fen=new.discount,
+        discounts=new.coupons.discounts if new.coupons else [], total_fen=new.goods + new.shipping - new.discount,
+        source=d.source.kind if d.source else "",
         live_session_id=new.source.live_session_id, livestreamer_id=new.source.livestreamer_id,
         assisted_by_id=new.assisted_by, idempotency_key=new.key, request_hash=new.rhash, note=d.note,
         created_at=new.now, expires_at=new.expires_at, using_db=conn)
     await OrderLine.bulk_create([
         OrderLine(order_id=order.id, merchant_id=sku.merchant_id, product_id=sku.product_id, sku_id=sku.id,
                   product_name=sku.product_name, sku_spec=sku.spec, image=sku.image, unit_price=unit,
-                  quantity=qty, amount=amount, cold_chain=sku.cold_chain, commission_bp=bp)
+                  quantity=qty, amount=amount, cold_chain=sku.cold_chain, commission_bp=bp,
+                  discount_fen=new.line_discount(sku.id)[0], platform_discount_fen=new.line_discount(sku.id)[1])
         for sku, qty, unit, amount, bp in new.lines], using_db=conn)
     await OrderEvent.create(order_id=order.id, from_status="", to_status=S.PENDING_PAYMENT,
                             actor_id=new.assisted_by or new.buyer_id,
@@ -706,6 +752,8 @@ async def cancel_unpaid(order_id: int, *, reason: str, actor_id: int | None = No
         lines = await OrderLine.filter(order_id=order_id).using_db(conn).values_list("id", "sku_id", "quantity")
         await inventory.release(conn, [inventory.Move(sku, q, "order_line", line) for line, sku, q in lines],
                                 StockReason.CANCEL, actor_id=actor_id)
+        if order.discount_fen:  # its coupons go back to the buyer
+            await promotions.release_for_order(conn, order_id, "cancel")
         rel = hooks.release(order.source) if order.source else None
         if rel is not None:
             await rel(hooks.ReleasedOrder(order_id=order.id, buyer_id=order.buyer_id, source=order.source,
@@ -765,7 +813,9 @@ async def merchant_orders(merchant_ids: Iterable[int], q: OrderListQuery) -> Ord
         item.goods_fen = sum(x.amount for x in item.lines)
         item.shipping_split = [x for x in item.shipping_split or () if x["merchant_id"] in mids] or None
         item.shipping_fen = sum(x["fen"] for x in item.shipping_split or ())
-        item.total_fen = item.paid_fen = item.goods_fen + item.shipping_fen
+        item.discount_fen = sum(x.discount_fen for x in item.lines)
+        item.total_fen = item.paid_fen = item.goods_fen + item.shipping_fen - item.discount_fen
+        item.discounts = [d for d in item.discounts if d.get("merchant_id") in mids]
         item.refunded_fen = sum(x.refunded_fen for x in item.lines)
         item.buyer_id = 0
         item.note = ""

@@ -15,6 +15,7 @@ from server.kit.errors import ValidationFailed
 from server.models.live import LiveSession, SessionStatus
 from server.models.orders import Order
 from server.models.stats import StatDaily
+from server.promotions import campaigns
 from server.stats import rollup
 from server.stations import network as stations_network
 from server.training import outcomes as training_outcomes
@@ -295,7 +296,15 @@ async def screen_figures() -> dict:
     slow = await _cached_once(kr.key("stats", "screen", "slow"), 60, _slow)
     slow = {**slow, "complaints": await _cached_once(kr.key("stats", "screen", "complaints"), 60,
                                                    complaints_service.screen_figures)}  # (#26)
-    return {"now": clock.now().isoformat(), "poll_seconds": s.stats_screen_poll_seconds, "today": today, **slow}
+    # the festival campaign running now and its figures (#28), as fresh as today's
+    campaign = await _cached_once(kr.key("stats", "screen", "campaign"), s.stats_screen_cache_seconds,
+                                  _running_campaign)
+    return {"now": clock.now().isoformat(), "poll_seconds": s.stats_screen_poll_seconds, "today": today, **slow,
+            "campaign": campaign or None}
+
+
+async def _running_campaign() -> dict:
+    return await campaigns.screen_figures() or {}
 
 
 async def rollup_range(start: date, end: date) -> int:
