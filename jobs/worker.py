@@ -34,6 +34,8 @@ JOB_MODULES: list[str] = [
     "jobs.reconcile",
     "jobs.settlement",
     "jobs.payouts",
+    # issue #25: after-sales
+    "jobs.aftersales",
 ]
 
 

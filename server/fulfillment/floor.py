@@ -249,8 +249,9 @@ async def pack_picked(task_id: int, weight_g: int, *, actor_id: int) -> list[Par
         raise NotFound("task not found")
     groups: dict[bool, list[PackLineIn]] = {}
     units: dict[bool, int] = {}
+    held = await service.unpick_held(task_id, None)  # refunded units waiting to be put back
     for ln in lines:
-        free = ln.picked_qty - ln.packed_qty
+        free = ln.picked_qty - ln.packed_qty - held.get(ln.id, 0)
         if free > 0:
             groups.setdefault(ln.cold_chain, []).append(PackLineIn(task_line_id=ln.id, quantity=free))
             units[ln.cold_chain] = units.get(ln.cold_chain, 0) + free

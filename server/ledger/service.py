@@ -72,9 +72,12 @@ async def post_sale(order_id: int, conn: Any) -> None:
     await LedgerEntry.bulk_create(rows, using_db=conn)
 
 
-async def post_refund(refund_id: int, order_id: int, refund_lines: list[dict], conn: Any) -> None:
+async def post_refund(refund_id: int, order_id: int, refund_lines: list[dict], conn: Any,
+                      shipping_fen: int = 0) -> None:
     """Post the reversals of a succeeded refund; refund_lines carry each line's refunded amount.
-    Call BEFORE the lines' refunded_fen is increased (it is the 'before' of the cumulative rounding)."""
+    Call BEFORE the lines' refunded_fen is increased (it is the 'before' of the cumulative rounding).
+    shipping_fen: freight refunded with it (issue #25), taken back from the merchant of its first
+    line (freight is the merchant's income by default)."""
     order = await Order.get(id=order_id, using_db=conn)
     lines = {x.id: x for x in await OrderLine.filter(order_id=order_id).using_db(conn)}
     rows = []
@@ -91,8 +94,13 @@ async def post_refund(refund_id: int, order_id: int, refund_lines: list[dict], c
             rows.append(LedgerEntry(order_id=order.id, order_line_id=line.id, refund_id=refund_id,
                                     account_type=atype, account_id=aid, kind=kind + "_reversal",
                                     amount_fen=-delta, dedup_key=f"refund:{refund_id}:{line.id}:{kind}"))
+    if shipping_fen and refund_lines:
+        first = lines[refund_lines[0]["line_id"]]
+        rows.append(LedgerEntry(order_id=order.id, refund_id=refund_id, account_type="merchant",
+                                account_id=first.merchant_id, kind="shipping_reversal", amount_fen=-shipping_fen,
+                                dedup_key=f"refund:{refund_id}:shipping"))
     if order.payment_method == "cash" and order.station_id:
-        total = sum(i["amount"] for i in refund_lines)
+        total = sum(i["amount"] for i in refund_lines) + shipping_fen
         rows += [LedgerEntry(order_id=order.id, refund_id=refund_id, account_type="station",
                              account_id=order.station_id, kind="cash_custody_reversal", amount_fen=total,
                              dedup_key=f"cashrefund:{refund_id}:station"),

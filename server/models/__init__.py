@@ -20,3 +20,5 @@ from server.models.payouts import Payee, PayeeChange, PayoutBatch, PayoutLine, W
 from server.models.inventory import StockMove  # noqa: F401
 from server.models.cash import CashHandover  # noqa: F401
 from server.models.live_consent import LiveConsent, LivePoolProduct  # noqa: F401
+from server.models.aftersales import AfterSale, AfterSalesPolicy, AfterSalesWindow, AfterSaleStep  # noqa: F401
+from server.models.fulfillment import UnpickItem  # noqa: F401

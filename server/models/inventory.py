@@ -22,9 +22,10 @@ class StockReason:
     FROM_LIVE = "from_live"        # a tie-in's unsold quota back to the shelf (end, detach, recall)
     LIVE_SALE = "live_sale"        # quota -> stock, for the checkout's reservation to take at once
     LIVE_CANCEL = "live_cancel"    # a cancelled live order's units back into the session's quota
+    UNPICK = "unpick"              # refunded units already picked put back on the shelf: reserved -> stock
 
     ALL = (CHECKOUT, CANCEL, REFUND, TASK_CANCEL, TASK_SHRINK, UNPACK, SHIP, RETURN, INBOUND, CREATE,
-           ADJUST, TO_LIVE, FROM_LIVE, LIVE_SALE, LIVE_CANCEL)
+           ADJUST, TO_LIVE, FROM_LIVE, LIVE_SALE, LIVE_CANCEL, UNPICK)
 
 
 class StockMove(Model):

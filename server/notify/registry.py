@@ -143,3 +143,10 @@ RECALL = register(Moment(
     template_setting="wechat_recall_template_id", page_setting="wechat_recall_page",
     keywords=("thing1", "character_string2", "thing3", "thing4"),
     scenes=("order_paid",)))
+
+# issue #25: every step of an after-sales case (售后进度). Asked for on the after-sales screens.
+AFTERSALES_UPDATE = register(Moment(
+    key="aftersales_update", title="售后进度通知",
+    template_setting="wechat_aftersales_template_id", page_setting="wechat_aftersales_page",
+    keywords=("character_string1", "thing2", "amount3", "time4"),
+    scenes=("aftersales_apply", "aftersales_detail")))

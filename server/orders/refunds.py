@@ -28,6 +28,7 @@ from server.models.payments import Payment, PaymentStatus, Refund, RefundStatus
 from server.orders import service as orders_service
 from server.orders.errors import OrderCode
 from server.fulfillment import service as fulfillment_service
+from server.fulfillment import unpick
 
 log = logging.getLogger("kazuo.refunds")
 S = OrderStatus
@@ -61,6 +62,7 @@ class RefundOut(Out):
     next_attempt_at: datetime | None
     settled_via: str
     settle_note: str
+    shipping_fen: int = 0
 
 
 def refund_out(r: Refund) -> RefundOut:
@@ -69,7 +71,7 @@ def refund_out(r: Refund) -> RefundOut:
                      auto_approved=r.auto_approved, restock=r.restock, requested_by=r.requested_by,
                      decided_by=r.decided_by, error=r.error, created_at=r.created_at, succeeded_at=r.succeeded_at,
                      attempts=r.attempts, next_attempt_at=r.next_attempt_at, settled_via=r.settled_via,
-                     settle_note=r.settle_note)
+                     settle_note=r.settle_note, shipping_fen=r.shipping_fen)
 
 
 def new_refund_no() -> str:
@@ -90,9 +92,43 @@ async def open_refund_qty(order_id: int, conn: Any, statuses: tuple[str, ...] = 
     return pending
 
 
+async def _approved(refund: Refund, order: Order, conn: Any) -> None:
+    """A refund was just approved (inside that transaction): while the warehouse holds the order, its
+    units come off the task now — unpicked ones back on the shelf, picked ones listed for the
+    un-pick, the refund waiting (unpicking) until they are back; then it is sent."""
+    if order.status != S.PAID:
+        held = await unpick.hold_for_refund(order.id, refund.lines, refund.id, conn)
+        if held is not None:
+            await Refund.filter(id=refund.id).using_db(conn).update(
+                stock_held=True, **({"status": R.UNPICKING} if held else {}))
+            if held:
+                await audit.record(None, "refund.unpicking", "order", order.id,
+                                   {"refund_id": refund.id, "units": held}, conn=conn)
+                return
+    enqueue("payments.refund", refund.id, job_id=kr.key("job", f"payments.refund:{refund.id}"))
+
+
+async def proceed_after_unpick(refund_id: int, conn: Any) -> bool:
+    """The warehouse put the last of a refund's picked units back: it goes to WeChat now."""
+    n = await Refund.filter(id=refund_id, status=R.UNPICKING).using_db(conn).update(status=R.APPROVED)
+    if n:
+        enqueue("payments.refund", refund_id, job_id=kr.key("job", f"payments.refund:{refund_id}"))
+    return bool(n)
+
+
+async def _all_unpicked(order: Order, wanted: dict[int, int], conn: Any) -> bool:
+    """Whether every wanted unit is still unpicked on the order's open warehouse task."""
+    if order.status != S.IN_FULFILMENT:
+        return False
+    free = await unpick.unpicked_units(order.id, conn)
+    return free is not None and all(free.get(lid, 0) >= q for lid, q in wanted.items())
+
+
 async def create_refund(order_id: int, *, lines: dict[int, int] | None, reason: str,
-                        requested_by: int | None, auto_approve: bool) -> RefundOut:
-    """Ask for a refund of {order_line_id: qty} (None = everything not yet refunded) of a paid order."""
+                        requested_by: int | None, auto_approve: bool, shipping_fen: int = 0) -> RefundOut:
+    """Ask for a refund of {order_line_id: qty} (None = everything not yet refunded) of a paid order;
+    shipping_fen: freight refunded with it (at most what was charged and not refunded yet). Before
+    picking it is approved at once, whether or not the warehouse task exists."""
     async with atomic() as conn:
         orders = await lock_rows(Order, [order_id], conn)
         if not orders:
@@ -123,17 +159,22 @@ async def create_refund(order_id: int, *, lines: dict[int, int] | None, reason: 
         if not wanted:
             raise Conflict("nothing left to refund", code=OrderCode.NOTHING_TO_REFUND)
         items = [{"line_id": lid, "qty": q, "amount": q * order_lines[lid].unit_price} for lid, q in sorted(wanted.items())]
-        auto = auto_approve or order.status == S.PAID  # before fulfilment: approved at once
+        goods = sum(i["amount"] for i in items)
+        if shipping_fen < 0 or order.refunded_fen + goods + shipping_fen > order.paid_fen:
+            raise ValidationFailed.field("shipping_fen", "more than was paid and not refunded yet")
+        # before picking (handed to the warehouse or not): approved at once
+        auto = auto_approve or order.status == S.PAID or await _all_unpicked(order, wanted, conn)
         payment = await _paid_payment(order_id, conn)
         refund = await Refund.create(
             refund_no=new_refund_no(), order_id=order_id, payment_id=payment.id if payment else None, kind="order",
-            amount_fen=sum(i["amount"] for i in items), lines=items,
+            amount_fen=goods + shipping_fen, shipping_fen=shipping_fen, lines=items,
             status=R.APPROVED if auto else R.REQUESTED, reason=reason[:200], requested_by=requested_by,
             auto_approved=auto, decided_at=clock.now() if auto else None, using_db=conn)
         await audit.record(requested_by, "refund.request", "order", order_id,
                            {"refund_id": refund.id, "amount_fen": refund.amount_fen, "auto": auto}, conn=conn)
         if auto:
-            enqueue("payments.refund", refund.id, job_id=kr.key("job", f"payments.refund:{refund.id}"))
+            await _approved(refund, order, conn)
+        refund = await Refund.get(id=refund.id, using_db=conn)
     return refund_out(refund)
 
 
@@ -171,7 +212,8 @@ async def decide(refund_id: int, *, approve: bool, actor_id: int, merchant_ids: 
         await audit.record(actor_id, "refund.approve" if approve else "refund.reject", "order", refund.order_id,
                            {"refund_id": refund_id, "note": note[:200]}, conn=conn)
         if approve:
-            enqueue("payments.refund", refund_id, job_id=kr.key("job", f"payments.refund:{refund_id}"))
+            order = (await lock_rows(Order, [refund.order_id], conn))[0]
+            await _approved(refund, order, conn)
         refund = await Refund.get(id=refund_id, using_db=conn)
     return refund_out(refund)
 
@@ -288,7 +330,7 @@ async def _apply_success(refund: Refund, conn: Any) -> None:
         return
     # The order row lock orders us against the warehouse hand-off (PAID -> IN_FULFILMENT).
     order = (await lock_rows(Order, [refund.order_id], conn))[0]
-    await ledger.post_refund(refund.id, order.id, refund.lines, conn)
+    await ledger.post_refund(refund.id, order.id, refund.lines, conn, shipping_fen=refund.shipping_fen)
     for item in refund.lines:
         await OrderLine.filter(id=item["line_id"]).using_db(conn).update(
             refunded_qty=F("refunded_qty") + item["qty"], refunded_fen=F("refunded_fen") + item["amount"])
@@ -298,7 +340,9 @@ async def _apply_success(refund: Refund, conn: Any) -> None:
     for item in refund.lines:
         refunded[item["line_id"]] = refunded.get(item["line_id"], 0) + item["qty"]
     await orders_service.count_sales(refunded, conn, sign=-1)  # behind the succeeded guard: once
-    if order.status == S.PAID:  # never handed to the warehouse: the goods are still on the shelf
+    if refund.stock_held:
+        pass  # the warehouse task gave its units back when the refund was approved (_approved)
+    elif order.status == S.PAID:  # never handed to the warehouse: the goods are still on the shelf
         skus = dict(await OrderLine.filter(id__in=[i["line_id"] for i in refund.lines]).using_db(conn)
                     .values_list("id", "sku_id"))
         await inventory.release(conn, [inventory.Move(skus[i["line_id"]], i["qty"], "refund", refund.id)
@@ -306,7 +350,7 @@ async def _apply_success(refund: Refund, conn: Any) -> None:
         await Refund.filter(id=refund.id).using_db(conn).update(restock=True)
     else:  # handed to the warehouse (a delivery order is out for delivery with its first parcel):
         # what is not picked yet stays there
-        await fulfillment_service.shrink_for_refund(order.id, refund.lines, conn)
+        await fulfillment_service.shrink_for_refund(order.id, refund.lines, conn, refund.id)
     if order.refunded_fen + refund.amount_fen >= order.paid_fen:
         await orders_service.transition(order.id, REFUNDABLE, S.CLOSED, conn=conn,
                                         completed_at=clock.now())
