@@ -5,7 +5,7 @@ from datetime import datetime
 
 from pydantic import Field
 
-from server.kit.schemas import Out, Schema
+from server.kit.schemas import Out, QuerySchema, Schema
 
 
 class CaseLineIn(Schema):
@@ -95,3 +95,56 @@ class PhotoOut(Out):
     url: str
     width: int
     height: int
+
+
+class CaseQuery(QuerySchema):
+    status: str | None = Field(None, max_length=16)
+
+
+class StationReceiveIn(Schema):
+    station_id: int = Field(ge=1)
+
+
+class PolicyIn(Schema):
+    offers_replacement: bool = False
+    accepts_changed_mind: bool = False
+
+
+class PolicyOut(Out):
+    merchant_id: int
+    offers_replacement: bool
+    accepts_changed_mind: bool
+
+
+class WindowOut(Out):
+    category_id: int
+    name: str = ""
+    slug: str = ""
+    hours: int | None
+    effective_hours: int = 0
+
+
+class WindowList(Out):
+    items: list[WindowOut]
+
+
+class UnpickOut(Out):
+    id: int
+    task_id: int
+    order_no: str
+    sku_id: int
+    name: str
+    spec: str
+    bin: str
+    quantity: int
+    refund_id: int
+    created_at: datetime
+
+
+class UnpickList(Out):
+    items: list[UnpickOut]
+
+
+class UnpickDoneOut(Out):
+    item_id: int
+    refund_id: int | None

@@ -29,7 +29,8 @@ from typing import Any
 
 from server.accounts import sms
 from server.aftersales.errors import AfterSalesCode
-from server.aftersales.schemas import ApplyIn, CaseLineOut, CaseList, CaseOut, StepOut
+from server.aftersales.schemas import (ApplyIn, CaseLineOut, CaseList, CaseOut, PhotoOut, PolicyOut, StepOut,
+                                       UnpickList, UnpickOut, WindowList, WindowOut)
 from server.fulfillment import service as fulfillment_service
 from server.fulfillment import unpick
 from server.inventory import service as inventory
@@ -38,6 +39,7 @@ from server.kit import redis as kr
 from server.kit.db import atomic, lock_rows
 from server.kit.errors import AppError, Conflict, KitCode, NotFound, UpstreamError, ValidationFailed
 from server.kit.jobs import enqueue
+from server.media import IMAGE_KINDS, store_upload
 from server.media.storage import get_storage
 from server.models.accounts import User
 from server.models.aftersales import (AfterSale, AfterSalesPolicy, AfterSalesWindow, AfterSaleStep, CaseKind,
@@ -221,7 +223,8 @@ def _new_case_no() -> str:
 def _check_photos(photos: list[str]) -> list[str]:
     if len(photos) > MAX_PHOTOS:
         raise ValidationFailed.field("photos", f"at most {MAX_PHOTOS} photos")
-    prefix = get_storage().url(PHOTO_KIND + "/")
+    probe = get_storage().url(PHOTO_KIND + "/x.png")
+    prefix = probe[:-len("x.png")]
     for i, url in enumerate(photos):
         if not isinstance(url, str) or not url.startswith(prefix) or len(url) > 300:
             raise ValidationFailed.field(f"photos[{i}]", "upload the photo first (POST /api/v1/aftersales/photos)")
@@ -307,11 +310,12 @@ async def apply(buyer_id: int, body: ApplyIn) -> CaseOut:
         if body.kind == CaseKind.REPLACEMENT and not (pol and pol.offers_replacement):
             raise Conflict("this merchant does not offer replacement", code=AfterSalesCode.NOT_OFFERED,
                            details=[{"field": "kind", "message": "replacement not offered"}])
-        if body.reason == CaseReason.CHANGED_MIND and not (pol and pol.accepts_changed_mind):
-            raise Conflict("this merchant does not take back goods for a change of mind",
-                           code=AfterSalesCode.NOT_OFFERED, details=[{"field": "reason", "message": "not accepted"}])
         delivered = order.status in (S.DELIVERED, S.COMPLETED) or (
             order.status == S.READY_FOR_PICKUP and order.completed_at is not None)
+        # before the goods left, changing one's mind is a plain refund; afterwards the merchant decides
+        if body.reason == CaseReason.CHANGED_MIND and delivered and not (pol and pol.accepts_changed_mind):
+            raise Conflict("this merchant does not take back goods for a change of mind",
+                           code=AfterSalesCode.NOT_OFFERED, details=[{"field": "reason", "message": "not accepted"}])
         if body.kind != CaseKind.REFUND_ONLY and not delivered:
             raise Conflict("nothing to send back: the goods have not reached the buyer",
                            code=AfterSalesCode.NOTHING_TO_RETURN, details=[{"field": "kind", "message": "not delivered"}])
@@ -712,5 +716,26 @@ async def notify(case_id: int, step: str) -> dict:
     return out
 
 
-__all__ = ["apply", "merchant_answer", "escalate", "office_decide", "cancel", "ship_return", "merchant_receive",
-           "station_receive", "confirm_unpick", "sweep", "notify", "window_hours", "set_window"]
+
+
+async def window_rows() -> WindowList:
+    return WindowList(items=[WindowOut(**w) for w in await windows()])
+
+
+async def policy_out(merchant_ids: frozenset[int] | set[int], merchant_id: int) -> PolicyOut:
+    if merchant_id not in set(merchant_ids or ()):
+        raise NotFound("merchant not found")
+    p = await policy(merchant_id)
+    return PolicyOut(merchant_id=merchant_id, offers_replacement=p.offers_replacement,
+                     accepts_changed_mind=p.accepts_changed_mind)
+
+
+async def unpick_rows(limit: int = 200) -> UnpickList:
+    return UnpickList(items=[UnpickOut(**vars(r)) for r in await unpick.pending(limit)])
+
+
+async def store_photo(data: bytes, filename: str) -> PhotoOut:
+    """A buyer's photo of the goods (JPEG/PNG/WebP, checked by content; anything else is a 422)."""
+    stored = await store_upload(data, kind=PHOTO_KIND, filename=filename, allowed=IMAGE_KINDS,
+                                max_bytes=runtime.settings().media_image_max_bytes)
+    return PhotoOut(url=stored.url, width=stored.width or 0, height=stored.height or 0)
