@@ -58,6 +58,13 @@ ERRORS = {
     "live_consent_required": "这是其他商户的商品：须先取得该商户的同意（直播合作申请，且直播价、佣金、数量、日期在约定之内），"
                              "或该商品在县电商办的选品池中且直播价、佣金在标准条款之内。",
     "pdf_unavailable": "PDF 暂时无法生成（服务器需安装 chromium 与中文字体），请先下载 Excel 版本。",
+    # after-sales (#25)
+    "aftersales_case_open": "这件商品已有进行中的售后单。",
+    "aftersales_nothing_to_return": "商品尚未送达，无需退货。",
+    "aftersales_not_offered": "该商户未提供此项售后服务。",
+    "aftersales_outside_window": "已超过售后时限。",
+    "aftersales_not_yet_overdue": "配送尚未超时，暂不能申请“未收到货”。",
+    "unpick_done": "该商品已放回货架（可能是重复点击或他人已处理），请刷新后查看。",
 }
 
 # Field messages for forms, by field name (when the service's own message is not for people).
