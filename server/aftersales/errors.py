@@ -5,8 +5,8 @@ from server.kit.errors import DeclaredCode
 
 
 class AfterSalesCode(DeclaredCode):
-    CASE_OPEN = "aftersales_case_open", 409
-    NOTHING_TO_RETURN = "aftersales_nothing_to_return", 409
-    NOT_OFFERED = "aftersales_not_offered", 409
-    OUTSIDE_WINDOW = "aftersales_outside_window", 422
-    NOT_YET_OVERDUE = "aftersales_not_yet_overdue", 422
+    AFTERSALES_CASE_OPEN = "aftersales_case_open", 409
+    AFTERSALES_NOTHING_TO_RETURN = "aftersales_nothing_to_return", 409
+    AFTERSALES_NOT_OFFERED = "aftersales_not_offered", 409
+    AFTERSALES_OUTSIDE_WINDOW = "aftersales_outside_window", 422
+    AFTERSALES_NOT_YET_OVERDUE = "aftersales_not_yet_overdue", 422

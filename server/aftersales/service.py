@@ -296,7 +296,7 @@ async def apply(buyer_id: int, body: ApplyIn) -> CaseOut:
             if item.line_id in wanted:
                 raise ValidationFailed.field(f"lines[{i}].line_id", "listed twice")
             if in_cases.get(ln.id):
-                raise Conflict("this line already has an open after-sales case", code=AfterSalesCode.CASE_OPEN,
+                raise Conflict("this line already has an open after-sales case", code=AfterSalesCode.AFTERSALES_CASE_OPEN,
                                details=[{"field": f"lines[{i}].line_id", "message": "a case is open"}])
             left = ln.quantity - ln.refunded_qty - pending.get(ln.id, 0)
             if item.qty > left:
@@ -308,17 +308,17 @@ async def apply(buyer_id: int, body: ApplyIn) -> CaseOut:
         merchant_id = merchants.pop()
         pol = await AfterSalesPolicy.get_or_none(merchant_id=merchant_id, using_db=conn)
         if body.kind == CaseKind.REPLACEMENT and not (pol and pol.offers_replacement):
-            raise Conflict("this merchant does not offer replacement", code=AfterSalesCode.NOT_OFFERED,
+            raise Conflict("this merchant does not offer replacement", code=AfterSalesCode.AFTERSALES_NOT_OFFERED,
                            details=[{"field": "kind", "message": "replacement not offered"}])
         delivered = order.status in (S.DELIVERED, S.COMPLETED) or (
             order.status == S.READY_FOR_PICKUP and order.completed_at is not None)
         # before the goods left, changing one's mind is a plain refund; afterwards the merchant decides
         if body.reason == CaseReason.CHANGED_MIND and delivered and not (pol and pol.accepts_changed_mind):
             raise Conflict("this merchant does not take back goods for a change of mind",
-                           code=AfterSalesCode.NOT_OFFERED, details=[{"field": "reason", "message": "not accepted"}])
+                           code=AfterSalesCode.AFTERSALES_NOT_OFFERED, details=[{"field": "reason", "message": "not accepted"}])
         if body.kind != CaseKind.REFUND_ONLY and not delivered:
             raise Conflict("nothing to send back: the goods have not reached the buyer",
-                           code=AfterSalesCode.NOTHING_TO_RETURN, details=[{"field": "kind", "message": "not delivered"}])
+                           code=AfterSalesCode.AFTERSALES_NOTHING_TO_RETURN, details=[{"field": "kind", "message": "not delivered"}])
         if body.reason == CaseReason.NOT_RECEIVED:
             if delivered:
                 raise ValidationFailed.field("reason", "the order was delivered or picked up")
@@ -326,7 +326,7 @@ async def apply(buyer_id: int, body: ApplyIn) -> CaseOut:
             if order.status != S.PAID and order.status != S.IN_FULFILMENT and (due is None or now < due):
                 raise ValidationFailed(
                     "reason: not received can be claimed once the delivery promise is late",
-                    code=AfterSalesCode.NOT_YET_OVERDUE,
+                    code=AfterSalesCode.AFTERSALES_NOT_YET_OVERDUE,
                     details=[{"field": "reason", "message": f"from {due.isoformat() if due else 'the promise'}"}])
         if order.completed_at is not None:
             for lid in wanted:
@@ -336,7 +336,7 @@ async def apply(buyer_id: int, body: ApplyIn) -> CaseOut:
                 if now > order.completed_at + timedelta(hours=hours):
                     raise ValidationFailed(
                         f"lines: the after-sales window ({hours} h after completion) has closed",
-                        code=AfterSalesCode.OUTSIDE_WINDOW,
+                        code=AfterSalesCode.AFTERSALES_OUTSIDE_WINDOW,
                         details=[{"field": "lines", "message": f"window {hours} h closed"}])
         items = [{"line_id": lid, "qty": q, "amount": q * lines[lid].unit_price} for lid, q in sorted(wanted.items())]
         amount = sum(x["amount"] for x in items) if body.kind != CaseKind.REPLACEMENT else 0
