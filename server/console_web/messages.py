@@ -97,6 +97,8 @@ LABELS = {
     "merchant_applications": "商户入驻申请", "product_listings": "商品上架审核", "product_revisions": "在售商品修改审核",
     "refunds_waiting": "待审批退款", "shipping_uploads_late": "发货 1 小时后仍未上传发货信息",
     "station_alerts": "服务站锁定告警", "counterfeit_flags": "疑似假冒", "sla_breaches": "配送超时（SLA）",
+    # refunds waiting for the warehouse to put picked units back (#25)
+    "unpicking": "待县仓回架",
 }
 
 
