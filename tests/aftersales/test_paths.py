@@ -137,6 +137,16 @@ async def test_refused_escalated_approved_by_the_office_and_returned_through_the
     parcel = await Parcel.get(label=got["return_parcel_label"])
     assert parcel.direction == "return" and parcel.status == "at_station"
     assert await ScanEvent.filter(parcel_id=parcel.id, kind="return_started").exists()
+    # up the existing return path, scanned at each station, back on the shelf at the county warehouse
+    stock_before = (await Sku.get(id=a.id)).stock
+    net = world.net
+    for actor, kind, st in [(world.village_staff, "dispatched", net.village.id), (world.town_staff, "arrived", net.town.id),
+                            (world.town_staff, "dispatched", net.town.id), (world.warehouse, "arrived", None)]:
+        body = {"label": parcel.label, "kind": kind, **({"station_id": st} if st else {})}
+        r = await actor.post("/api/v1/logistics/scans", json=body)
+        assert r.status_code == 200, (kind, r.text)
+    assert (await Parcel.get(id=parcel.id)).status == "returned"
+    assert (await Sku.get(id=a.id)).stock == stock_before + 2
     done = await _done(case["id"])
     assert (await Refund.get(id=done.refund_id)).amount_fen == 2 * a.price
     steps = await AfterSaleStep.filter(case_id=case["id"]).values_list("step", flat=True)

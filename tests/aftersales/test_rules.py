@@ -11,6 +11,7 @@ from server.fulfillment import service as fulfillment
 from server.kit import clock
 from server.kit.db import atomic
 from server.ledger import service as ledger
+from server.models.accounts import User
 from server.models.aftersales import AfterSale
 from server.models.catalog import Category, Product, Sku
 from server.models.fulfillment import DeliveryPromise, Parcel, TaskLine, UnpickItem
@@ -204,3 +205,22 @@ async def test_a_refund_and_a_pick_at_once_on_postgresql(world):
     assert after.stock + after.reserved == before.stock + before.reserved
     async with atomic() as conn:
         assert await fulfillment.unpick_held(task_id, conn) == ({line.id: 2} if held else {})
+
+
+async def test_an_sms_only_when_the_step_needs_the_buyer_and_no_message_reached_them(world, client):
+    m, (a, _) = await f.merchant_with_skus(2)
+    order = await f.paid_order(world.buyer.id, [(a, 1)], address=f.address(world.net))
+    await completed(world, order.id, m.id)
+    la = await OrderLine.get(order_id=order.id)
+    r = await world.buyer.post("/api/v1/aftersales", json={
+        "order_id": order.id, "kind": "return_refund", "reason": "damaged", "lines": [{"line_id": la.id, "qty": 1}]})
+    cid = r.json()["id"]
+    openid = (await User.get(id=world.buyer.id)).openid
+    await client.post("/__sim__/wechat/subscribe-refuse", json={"touser": openid})
+    await AfterSale.filter(id=cid).update(notified_step="")
+    out = await aftersales.notify(cid, "refunding")   # no action needed: no SMS
+    assert out["wechat"] == "refused" and "sms" not in out
+    out = await aftersales.notify(cid, "approved_return")   # the buyer must send the goods back
+    assert out == {"wechat": "refused", "sms": "sent"}
+    sms = (await client.get("/__sim__/aliyun/sms", params={"phone": order.address["phone"]})).json()["messages"]
+    assert any(x["template_code"] == "SMS_000000025" for x in sms)
