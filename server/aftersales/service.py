@@ -323,7 +323,7 @@ async def apply(buyer_id: int, body: ApplyIn) -> CaseOut:
             if delivered:
                 raise ValidationFailed.field("reason", "the order was delivered or picked up")
             due = await _not_received_due(order.id, conn)
-            if order.status != S.PAID and order.status != S.IN_FULFILMENT and (due is None or now < due):
+            if due is None or now < due:
                 raise ValidationFailed(
                     "reason: not received can be claimed once the delivery promise is late",
                     code=AfterSalesCode.AFTERSALES_NOT_YET_OVERDUE,
