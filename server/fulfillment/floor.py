@@ -17,7 +17,7 @@ import qrcode.image.svg
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F
 
-from server.fulfillment import scans, service, shipping
+from server.fulfillment import scans, service, shipping, unpick
 from server.fulfillment.errors import FulfillmentCode
 from server.fulfillment.schemas import (InboundNoteOut, PackIn, PackLineIn, ParcelOut, ReceiveIn, ReceiveLineIn,
                                         WaveOut)
@@ -472,3 +472,8 @@ async def receive_counted(note_id: int, *, actor_id: int) -> InboundNoteOut:
 
 async def open_tasks_count() -> int:
     return await FulfillmentTask.filter(status__in=(TaskStatus.PENDING, TaskStatus.PICKING)).count()
+
+
+async def unpicks_waiting() -> int:
+    """Refunded units already picked that wait to go back on the shelf (the un-pick list, #25)."""
+    return sum(r.quantity for r in await unpick.pending(500))

@@ -87,7 +87,9 @@ async def test_refuse_escalate_decide_receive_and_unpick_in_chromium(world, clie
             watch.check()
 
             page, watch = await signed(sphone)
-            await page.goto(base + "/console/station/returns", wait_until="load")
+            await page.goto(base + f"/console/station/{world.net.village.id}", wait_until="load")
+            async with page.expect_navigation():
+                await page.click("#aftersales-returns")
             async with page.expect_navigation():
                 await page.click(f"{sel} button[type=submit]")
             got = await AfterSale.get(id=case["id"])
@@ -95,7 +97,10 @@ async def test_refuse_escalate_decide_receive_and_unpick_in_chromium(world, clie
             watch.check()
 
             page, watch = await signed(wphone)
-            await page.goto(base + "/console/warehouse/unpicks", wait_until="load")
+            assert await page.is_visible("#unpicks-waiting")   # the desk's home says some wait
+            async with page.expect_navigation():
+                await page.click("#unpicks-waiting a")
+            assert page.url == base + "/console/warehouse/unpicks"
             async with page.expect_navigation():
                 await page.click(f"[data-unpick='{item.id}'] button")
             assert (await UnpickItem.get(id=item.id)).status == "done"
