@@ -21,6 +21,7 @@ from server.kit.jobs import enqueue
 from server.kit.schemas import Out, Page
 from server.inventory import service as inventory
 from server.ledger import service as ledger
+from server.models.aftersales import AfterSale, CaseStatus
 from server.models.audit import AuditLog
 from server.models.inventory import StockReason
 from server.models.orders import Order, OrderLine, OrderStatus
@@ -33,6 +34,8 @@ from server.fulfillment import unpick
 log = logging.getLogger("kazuo.refunds")
 S = OrderStatus
 R = RefundStatus
+CASE_HOLDS = (CaseStatus.REQUESTED, CaseStatus.REJECTED, CaseStatus.ESCALATED, CaseStatus.AWAITING_RETURN,
+              CaseStatus.RETURNING)
 REFUNDABLE = (S.PAID, S.IN_FULFILMENT, S.READY_FOR_PICKUP, S.OUT_FOR_DELIVERY, S.DELIVERED, S.COMPLETED)
 
 
@@ -139,6 +142,12 @@ async def create_refund(order_id: int, *, lines: dict[int, int] | None, reason: 
                            code=OrderCode.NOT_REFUNDABLE)
         order_lines = {x.id: x for x in await OrderLine.filter(order_id=order_id).using_db(conn)}
         pending = await open_refund_qty(order_id, conn)
+        # units an open after-sales case holds (#25) are not refunded a second time this way; a case
+        # makes its own refund once it is refunding, so it no longer holds them then
+        for case_lines in await AfterSale.filter(order_id=order_id, status__in=CASE_HOLDS).using_db(conn) \
+                .values_list("lines", flat=True):
+            for x in case_lines:
+                pending[x["line_id"]] = pending.get(x["line_id"], 0) + x["qty"]
 
         def left(line: OrderLine) -> int:
             return line.quantity - line.refunded_qty - pending.get(line.id, 0)

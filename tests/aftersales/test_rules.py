@@ -224,3 +224,17 @@ async def test_an_sms_only_when_the_step_needs_the_buyer_and_no_message_reached_
     assert out == {"wechat": "refused", "sms": "sent"}
     sms = (await client.get("/__sim__/aliyun/sms", params={"phone": order.address["phone"]})).json()["messages"]
     assert any(x["template_code"] == "SMS_000000025" for x in sms)
+
+
+async def test_an_open_case_holds_its_units_from_a_plain_refund(world):
+    m, (a, _) = await f.merchant_with_skus(2)
+    order = await f.paid_order(world.buyer.id, [(a, 2)], station=world.net.village)
+    await completed(world, order.id, m.id)
+    la = await OrderLine.get(order_id=order.id)
+    r = await world.buyer.post("/api/v1/aftersales", json={
+        "order_id": order.id, "kind": "return_refund", "reason": "damaged", "lines": [{"line_id": la.id, "qty": 2}]})
+    assert r.status_code == 201
+    r = await world.buyer.post(f"/api/v1/orders/{order.id}/refunds",
+                               json={"lines": [{"line_id": la.id, "quantity": 1}], "reason": "又申请一次"})
+    assert r.status_code == 422, r.text
+    assert await Refund.filter(order_id=order.id).count() == 0
