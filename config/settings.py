@@ -448,6 +448,23 @@ class Settings(BaseSettings):
     # The mini-program's campaign page is cached this long (seconds) at most, and never past the
     # campaign's start or end; every campaign edit invalidates it at once.
     promotions_page_cache_seconds: int = Field(60, ge=1, le=3600)
+    # ---- after-sales (售后, issue #25: server/aftersales) -------------------------------------------
+    # Windows after completion unless the office set one for the category: fresh produce (a
+    # cold-chain line, or a category listed here by slug) and everything else.
+    aftersales_fresh_window_hours: int = Field(48, ge=1, le=24 * 90)
+    aftersales_other_window_hours: int = Field(7 * 24, ge=1, le=24 * 90)
+    aftersales_fresh_category_slugs: str = "produce"
+    # "Not received" may be claimed once the delivery promise is breached by this many hours.
+    aftersales_not_received_grace_hours: int = Field(24, ge=0, le=24 * 30)
+    # The merchant answers within this many hours; silence approves.
+    aftersales_merchant_answer_hours: int = Field(48, ge=1, le=24 * 30)
+    # The buyer ships a return within this many days of approval; after that the case closes.
+    aftersales_return_ship_days: int = Field(7, ge=1, le=60)
+    # WeChat subscribe-message template of after-sales updates, and the page it opens.
+    wechat_aftersales_template_id: str = "kazuo-aftersales-template"
+    wechat_aftersales_page: str = "pages/aftersales/detail"
+    # Aliyun SMS template for an after-sales step needing the buyer (${case} ${step}).
+    aliyun_sms_aftersales_template_code: str = "SMS_000000025"
 
     @model_validator(mode="after")
     def _check(self) -> "Settings":

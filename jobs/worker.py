@@ -35,6 +35,8 @@ JOB_MODULES: list[str] = [
     "jobs.settlement",
     "jobs.payouts",
     "jobs.complaints",  # complaints and reports (#26)
+    # issue #25: after-sales
+    "jobs.aftersales",
 ]
 
 

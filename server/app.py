@@ -68,6 +68,7 @@ BLUEPRINTS = [
     "miniprogram_api.complaints", "server.console_api.complaints",  # complaints and reports (#26)
     "miniprogram_api.addresses", "miniprogram_api.merchant_freight", "server.console_api.freight",  # #25
     "miniprogram_api.promotions",  # coupons and festival campaigns (#28)
+    "miniprogram_api.aftersales", "server.console_api.aftersales",  # after-sales (#25)
 ]
 
 class HealthOut(Out):

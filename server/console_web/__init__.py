@@ -11,6 +11,7 @@ from server.console_web import promotions  # coupons and festival campaigns (#28
 from server.console_web.web import HERE
 from server.console_web import content, ratings  # buyers' reviews and the office's pages (#30)
 from server.console_web import complaints  # complaints and reports (#26)
+from server.console_web import aftersales as aftersales_web  # after-sales (#25)
 
 _static = Blueprint("console_web_static", url_prefix="/console")
 _static.static("/static", str(HERE / "static"), name="console_static")
@@ -22,4 +23,5 @@ bp = Blueprint.group(signin.bp, office.bp, stations.bp, taxonomy.bp, statistics.
                        complaints.bp,  # complaints and reports (#26)
                        freight.bp,
                        promotions.bp,
+                       aftersales_web.bp,
                        _static)

@@ -69,6 +69,13 @@ ERRORS = {
     "coupon_sold_out": "这张优惠券已经领完了。",
     "coupon_expired": "优惠券已过期。",
     "coupon_not_started": "优惠券还没到可用时间。",
+    # after-sales (#25)
+    "aftersales_case_open": "这件商品已有进行中的售后单。",
+    "aftersales_nothing_to_return": "商品尚未送达，无需退货。",
+    "aftersales_not_offered": "该商户未提供此项售后服务。",
+    "aftersales_outside_window": "已超过售后时限。",
+    "aftersales_not_yet_overdue": "配送尚未超时，暂不能申请“未收到货”。",
+    "unpick_done": "该商品已放回货架（可能是重复点击或他人已处理），请刷新后查看。",
 }
 
 # Field messages for forms, by field name (when the service's own message is not for people).
@@ -102,6 +109,8 @@ LABELS = {
     "refunds_waiting": "待审批退款", "shipping_uploads_late": "发货 1 小时后仍未上传发货信息",
     "station_alerts": "服务站锁定告警", "counterfeit_flags": "疑似假冒", "sla_breaches": "配送超时（SLA）",
     "complaints_open": "待受理的投诉举报",  # (#26)
+    # refunds waiting for the warehouse to put picked units back (#25)
+    "unpicking": "待县仓回架",
 }
 
 

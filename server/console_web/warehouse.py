@@ -98,7 +98,7 @@ async def home(request: Request, ctx: Ctx):
     waves = await fulfillment.waves()
     board = await floor.sla_board(limit=300)
     return ctx.render("wh_home.html", waves=[(floor.wave_key(w), w) for w in waves], board=board,
-                      dispatch=await floor.dispatch_board())
+                      dispatch=await floor.dispatch_board(), unpicks=await floor.unpicks_waiting())
 
 
 @bp.post("/go")

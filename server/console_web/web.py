@@ -78,6 +78,11 @@ NAV = [
     ("/console/cash", "现金解缴", STATION),
     ("/console/statements", "结算单", (*ADMIN, "merchant", "livestreamer", "station_staff")),
     ("/console/my-payouts", "结算与提现", ("merchant", "livestreamer", "station_staff")),
+    # after-sales (#25)
+    ("/console/aftersales", "售后介入", ADMIN),
+    ("/console/shop/aftersales", "售后", ("merchant",)),
+    ("/console/warehouse/unpicks", "退款回架", WAREHOUSE),
+    ("/console/station/returns", "售后退货", STATION),
 ]
 # Where /console/ sends a non-admin operator: the first workspace of theirs in this list.
 HOMES = [

@@ -28,5 +28,6 @@ class FulfillmentCode(DeclaredCode):
     SHIPPING_NOT_WAITING = "shipping_not_waiting", 409
     TASK_NOT_PACKABLE = "task_not_packable", 409
     TASK_NOT_PICKABLE = "task_not_pickable", 409
+    UNPICK_DONE = "unpick_done", 409
     WAVE_NOT_FOUND = "wave_not_found", 404
     WRONG_SKU = "wrong_sku", 409

@@ -17,7 +17,7 @@ import qrcode.image.svg
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F
 
-from server.fulfillment import scans, service, shipping
+from server.fulfillment import scans, service, shipping, unpick
 from server.fulfillment.errors import FulfillmentCode
 from server.fulfillment.schemas import (InboundNoteOut, PackIn, PackLineIn, ParcelOut, ReceiveIn, ReceiveLineIn,
                                         WaveOut)
@@ -262,8 +262,9 @@ async def pack_picked(task_id: int, weight_g: int, *, actor_id: int) -> list[Par
         raise NotFound("task not found")
     groups: dict[bool, list[PackLineIn]] = {}
     units: dict[bool, int] = {}
+    held = await service.unpick_held(task_id, None)  # refunded units waiting to be put back
     for ln in lines:
-        free = ln.picked_qty - ln.packed_qty
+        free = ln.picked_qty - ln.packed_qty - held.get(ln.id, 0)
         if free > 0:
             groups.setdefault(ln.cold_chain, []).append(PackLineIn(task_line_id=ln.id, quantity=free))
             units[ln.cold_chain] = units.get(ln.cold_chain, 0) + free
@@ -484,3 +485,8 @@ async def receive_counted(note_id: int, *, actor_id: int) -> InboundNoteOut:
 
 async def open_tasks_count() -> int:
     return await FulfillmentTask.filter(status__in=(TaskStatus.PENDING, TaskStatus.PICKING)).count()
+
+
+async def unpicks_waiting() -> int:
+    """Refunded units already picked that wait to go back on the shelf (the un-pick list, #25)."""
+    return sum(r.quantity for r in await unpick.pending(500))

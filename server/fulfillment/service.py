@@ -33,7 +33,7 @@ from server.models.catalog import Sku
 from server.models.collection import Collection, CollectionStatus
 from server.models.fulfillment import (DeliveryPromise, FulfillmentTask, InboundLine, InboundNote, Parcel,
                                        ParcelLine, ParcelStatus, PickRecord, ScanEvent, TaskLine, TaskStatus,
-                                       WmsOutbox)
+                                       UnpickItem, WmsOutbox)
 from server.models.inventory import StockReason
 from server.models.orders import Order, OrderLine, OrderStatus
 from server.models.stations import Station
@@ -156,12 +156,13 @@ async def _packed_if_complete(task_id: int, conn: Any, now) -> bool:
     return False
 
 
-async def shrink_for_refund(order_id: int, refunded: list[dict], conn: Any) -> int:
+async def shrink_for_refund(order_id: int, refunded: list[dict], conn: Any, refund_id: int | None = None) -> int:
     """A refund succeeded for lines of an order the warehouse holds: the refunded units not picked
     yet come off its task and go back on the shelf, so nobody packs and ships goods whose money went
-    back. Units already picked stay in the task (they are in a tote; the refund stands). A task left
-    with every remaining unit packed is packed. Runs in the refund's transaction; returns the units
-    taken off."""
+    back. Units already picked but not packed are listed for the warehouse to put back (un-pick,
+    issue #25: "refunded 1 of 2, packed 2" no more) and cannot be packed meanwhile; packed units
+    travel (a return after delivery). A task left with every remaining unit packed is packed. Runs in
+    the refund's transaction; returns the units taken off."""
     tasks = await FulfillmentTask.filter(order_id=order_id, status__in=(TaskStatus.PENDING, TaskStatus.PICKING)) \
         .using_db(conn).values_list("id", flat=True)
     if not tasks:
@@ -171,14 +172,19 @@ async def shrink_for_refund(order_id: int, refunded: list[dict], conn: Any) -> i
     for item in refunded:
         wanted[item["line_id"]] = wanted.get(item["line_id"], 0) + item["qty"]
     released: dict[int, int] = {}
+    held = await unpick_held(task_id, conn)
     for ln in await TaskLine.filter(task_id=task_id, order_line_id__in=list(wanted)).using_db(conn).order_by("id"):
         n = min(wanted[ln.order_line_id], ln.quantity - ln.picked_qty)
-        if n <= 0:
-            continue
         # a pick that got there meanwhile keeps its units: only what is still unpicked comes off
-        if await TaskLine.filter(id=ln.id, picked_qty__lte=F("quantity") - n).using_db(conn).update(
+        if n > 0 and await TaskLine.filter(id=ln.id, picked_qty__lte=F("quantity") - n).using_db(conn).update(
                 quantity=F("quantity") - n):
             released[ln.sku_id] = released.get(ln.sku_id, 0) + n
+        else:
+            n = 0
+        rest = min(wanted[ln.order_line_id] - n, ln.picked_qty - ln.packed_qty - held.get(ln.id, 0))
+        if rest > 0 and refund_id is not None:
+            await UnpickItem.create(task_id=task_id, line_id=ln.id, sku_id=ln.sku_id, quantity=rest,
+                                    refund_id=refund_id, using_db=conn)
     await inventory.release(conn, [inventory.Move(sku_id, qty, "fulfillment_task", task_id)
                                    for sku_id, qty in released.items()], StockReason.TASK_SHRINK)
     if released:
@@ -189,6 +195,15 @@ async def shrink_for_refund(order_id: int, refunded: list[dict], conn: Any) -> i
                            {"order_id": order_id, "released": {str(k): v for k, v in released.items()}},
                            conn=conn)
     return sum(released.values())
+
+
+async def unpick_held(task_id: int, conn: Any) -> dict[int, int]:
+    """{task_line_id: units} waiting to be put back (un-pick): not to be packed."""
+    held: dict[int, int] = {}
+    for line_id, qty in await UnpickItem.filter(task_id=task_id, status="pending").using_db(conn) \
+            .values_list("line_id", "quantity"):
+        held[line_id] = held.get(line_id, 0) + qty
+    return held
 
 
 # ---- inbound (集采统储) ---------------------------------------------------------------------------
@@ -426,6 +441,7 @@ async def pack(task_id: int, body: PackIn, *, actor_id: int | None, source: str 
             raise Conflict(f"the task is {task.status}; nothing left to pack",
                            code=FulfillmentCode.TASK_NOT_PACKABLE)
         lines = {ln.id: ln for ln in await TaskLine.filter(task_id=task_id).using_db(conn)}
+        held = await unpick_held(task_id, conn)  # refunded units waiting to go back on the shelf
         seen: set[int] = set()
         for i, pl in enumerate(body.lines):
             ln = lines.get(pl.task_line_id)
@@ -434,10 +450,12 @@ async def pack(task_id: int, body: PackIn, *, actor_id: int | None, source: str 
             if pl.task_line_id in seen:
                 raise ValidationFailed.field(f"lines[{i}].task_line_id", "listed twice")
             seen.add(pl.task_line_id)
-            if ln.packed_qty + pl.quantity > ln.picked_qty:
-                raise Conflict("cannot pack units that were not picked", code=FulfillmentCode.NOT_PICKED,
+            if ln.packed_qty + pl.quantity > ln.picked_qty - held.get(ln.id, 0):
+                free = ln.picked_qty - ln.packed_qty - held.get(ln.id, 0)
+                raise Conflict("cannot pack units that were not picked (or are refunded: put them back)",
+                               code=FulfillmentCode.NOT_PICKED,
                                details=[{"field": f"lines[{i}].quantity",
-                                         "message": f"{ln.picked_qty - ln.packed_qty} picked and unpacked"}])
+                                         "message": f"{free} picked and unpacked"}])
         colds = {lines[pl.task_line_id].cold_chain for pl in body.lines}
         if len(colds) > 1:
             raise Conflict("cold-chain and ambient goods go in separate parcels",
@@ -476,11 +494,12 @@ async def pack_by_sku(task_id: int, items: list[tuple[int, int]], weight_g: int,
     if not lines:
         raise NotFound("task not found")
     out: dict[int, int] = {}
+    held = await unpick_held(task_id, None)
     for i, (sku_id, qty) in enumerate(items):
         for ln in lines:
             if ln.sku_id != sku_id:
                 continue
-            free = ln.picked_qty - ln.packed_qty - out.get(ln.id, 0)
+            free = ln.picked_qty - ln.packed_qty - held.get(ln.id, 0) - out.get(ln.id, 0)
             take = min(free, qty)
             if take > 0:
                 out[ln.id] = out.get(ln.id, 0) + take

@@ -27,3 +27,5 @@ from server.models.complaints import Complaint  # noqa: F401  (complaints and re
 from server.models.addresses import Address  # noqa: F401
 from server.models.freight import FreightTemplate  # noqa: F401
 from server.models.promotions import Campaign, Coupon, UserCoupon  # noqa: F401
+from server.models.aftersales import AfterSale, AfterSalesPolicy, AfterSalesWindow, AfterSaleStep  # noqa: F401
+from server.models.fulfillment import UnpickItem  # noqa: F401

@@ -242,3 +242,22 @@ class WmsInbox(Model):
 
     class Meta:
         table = "wms_inbox"
+
+
+class UnpickItem(Model):
+    """Picked, unpacked units of a refund to put back on the shelf (退款回架, issue #25): listed for the
+    warehouse; the refund waits until they are back. status: pending | done | cancelled."""
+    id = fields.BigIntField(primary_key=True)
+    task = fields.ForeignKeyField("models.FulfillmentTask", db_index=True, related_name=False,
+                                  on_delete=fields.CASCADE)
+    line = fields.ForeignKeyField("models.TaskLine", related_name=False, on_delete=fields.CASCADE)
+    sku_id = fields.BigIntField()
+    quantity = fields.IntField()
+    refund_id = fields.BigIntField(db_index=True)
+    status = fields.CharField(12, default="pending", db_index=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    done_at = fields.DatetimeField(null=True)
+    done_by = fields.ForeignKeyField("models.User", null=True, related_name=False, on_delete=fields.SET_NULL)
+
+    class Meta:
+        table = "fulfillment_unpicks"

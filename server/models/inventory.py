@@ -23,10 +23,11 @@ class StockReason:
     LIVE_SALE = "live_sale"        # quota -> stock, for the checkout's reservation to take at once
     LIVE_CANCEL = "live_cancel"    # a cancelled live order's units back into the session's quota
     COLLECTION = "collection"      # a station's collection received at the county warehouse (揽收入库)
+    UNPICK = "unpick"              # refunded units already picked put back on the shelf: reserved -> stock
 
     ALL = (CHECKOUT, CANCEL, REFUND, TASK_CANCEL, TASK_SHRINK, UNPACK, SHIP, RETURN, INBOUND, CREATE,
            ADJUST, TO_LIVE, FROM_LIVE, LIVE_SALE, LIVE_CANCEL,
-           COLLECTION)
+           COLLECTION, UNPICK)
 
 
 class StockMove(Model):

@@ -61,8 +61,9 @@ class RefundStatus:
     SUCCEEDED = "succeeded"
     REJECTED = "rejected"
     FAILED = "failed"          # WeChat refused for good; the office retries it or settles it another way
+    UNPICKING = "unpicking"    # approved; waits for the warehouse to put picked units back (issue #25)
 
-    OPEN = (REQUESTED, APPROVED, PROCESSING)
+    OPEN = (REQUESTED, APPROVED, PROCESSING, UNPICKING)
 
 
 class Refund(Model):
@@ -83,6 +84,10 @@ class Refund(Model):
     decided_at = fields.DatetimeField(null=True)
     auto_approved = fields.BooleanField(default=False)
     restock = fields.BooleanField(default=False)  # the goods never left the warehouse
+    # issue #25: the freight part of amount_fen (a whole-order refund, or the merchant's fault), and
+    # whether the warehouse task already gave the units back at approval (success leaves stock alone).
+    shipping_fen = fields.BigIntField(default=0)
+    stock_held = fields.BooleanField(default=False)
     wechat_refund_id = fields.CharField(64, default="")
     error = fields.CharField(200, default="")
     created_at = fields.DatetimeField(auto_now_add=True, db_index=True)

@@ -150,3 +150,9 @@ COMPLAINT_OUTCOME = register(Moment(
     template_setting="wechat_complaint_outcome_template_id", page_setting="wechat_complaint_outcome_page",
     keywords=("character_string1", "thing2", "thing3", "time4"),
     scenes=("complaint_filed",)))
+# issue #25: every step of an after-sales case (售后进度). Asked for on the after-sales screens.
+AFTERSALES_UPDATE = register(Moment(
+    key="aftersales_update", title="售后进度通知",
+    template_setting="wechat_aftersales_template_id", page_setting="wechat_aftersales_page",
+    keywords=("character_string1", "thing2", "amount3", "time4"),
+    scenes=("aftersales_apply", "aftersales_detail")))

@@ -21,6 +21,7 @@ from server.kit.jobs import enqueue
 from server.kit.schemas import Out, Page
 from server.inventory import service as inventory
 from server.ledger import service as ledger
+from server.models.aftersales import AfterSale, CaseStatus
 from server.models.audit import AuditLog
 from server.models.inventory import StockReason
 from server.models.orders import Order, OrderLine, OrderStatus
@@ -29,10 +30,13 @@ from server.orders import service as orders_service
 from server.orders.errors import OrderCode
 from server.promotions import service as promotions
 from server.fulfillment import service as fulfillment_service
+from server.fulfillment import unpick
 
 log = logging.getLogger("kazuo.refunds")
 S = OrderStatus
 R = RefundStatus
+CASE_HOLDS = (CaseStatus.REQUESTED, CaseStatus.REJECTED, CaseStatus.ESCALATED, CaseStatus.AWAITING_RETURN,
+              CaseStatus.RETURNING)
 REFUNDABLE = (S.PAID, S.IN_FULFILMENT, S.READY_FOR_PICKUP, S.OUT_FOR_DELIVERY, S.DELIVERED, S.COMPLETED)
 
 
@@ -62,6 +66,7 @@ class RefundOut(Out):
     next_attempt_at: datetime | None
     settled_via: str
     settle_note: str
+    shipping_fen: int = 0
 
 
 def refund_out(r: Refund) -> RefundOut:
@@ -70,7 +75,7 @@ def refund_out(r: Refund) -> RefundOut:
                      auto_approved=r.auto_approved, restock=r.restock, requested_by=r.requested_by,
                      decided_by=r.decided_by, error=r.error, created_at=r.created_at, succeeded_at=r.succeeded_at,
                      attempts=r.attempts, next_attempt_at=r.next_attempt_at, settled_via=r.settled_via,
-                     settle_note=r.settle_note)
+                     settle_note=r.settle_note, shipping_fen=r.shipping_fen)
 
 
 def new_refund_no() -> str:
@@ -91,6 +96,12 @@ async def open_refund_qty(order_id: int, conn: Any, statuses: tuple[str, ...] = 
     return pending
 
 
+async def shipping_refunded(order_id: int, conn: Any) -> int:
+    """The freight that refunds of the order already took or are taking (not rejected, not failed)."""
+    return sum(await Refund.filter(order_id=order_id).exclude(status__in=(R.REJECTED, R.FAILED)).using_db(conn)
+               .values_list("shipping_fen", flat=True))
+
+
 def refund_amount(line: OrderLine, pending_qty: int, qty: int) -> int:
     """What `qty` more units of a line give back: its paid amount (amount - coupon savings) pro-rated
     by units with cumulative rounding, so the units refunded in any number of parts sum to exactly
@@ -104,9 +115,44 @@ def refund_amount(line: OrderLine, pending_qty: int, qty: int) -> int:
     return upto(done + qty) - upto(done)
 
 
+async def _approved(refund: Refund, order: Order, conn: Any) -> None:
+    """A refund was just approved (inside that transaction): while the warehouse holds the order, its
+    units come off the task now — unpicked ones back on the shelf, picked ones listed for the
+    un-pick, the refund waiting (unpicking) until they are back; then it is sent."""
+    if order.status != S.PAID:
+        held = await unpick.hold_for_refund(order.id, refund.lines, refund.id, conn)
+        if held is not None:
+            await Refund.filter(id=refund.id).using_db(conn).update(
+                stock_held=True, **({"status": R.UNPICKING} if held else {}))
+            if held:
+                await audit.record(None, "refund.unpicking", "order", order.id,
+                                   {"refund_id": refund.id, "units": held}, conn=conn)
+                return
+    enqueue("payments.refund", refund.id, job_id=kr.key("job", f"payments.refund:{refund.id}"))
+
+
+async def proceed_after_unpick(refund_id: int, conn: Any) -> bool:
+    """The warehouse put the last of a refund's picked units back: it goes to WeChat now."""
+    n = await Refund.filter(id=refund_id, status=R.UNPICKING).using_db(conn).update(status=R.APPROVED)
+    if n:
+        enqueue("payments.refund", refund_id, job_id=kr.key("job", f"payments.refund:{refund_id}"))
+    return bool(n)
+
+
+async def _all_unpicked(order: Order, wanted: dict[int, int], conn: Any) -> bool:
+    """Whether every wanted unit is still unpicked on the order's open warehouse task."""
+    if order.status != S.IN_FULFILMENT:
+        return False
+    free = await unpick.unpicked_units(order.id, conn)
+    return free is not None and all(free.get(lid, 0) >= q for lid, q in wanted.items())
+
+
 async def create_refund(order_id: int, *, lines: dict[int, int] | None, reason: str,
-                        requested_by: int | None, auto_approve: bool) -> RefundOut:
-    """Ask for a refund of {order_line_id: qty} (None = everything not yet refunded) of a paid order."""
+                        requested_by: int | None, auto_approve: bool, shipping_fen: int | None = None) -> RefundOut:
+    """Ask for a refund of {order_line_id: qty} (None = everything not yet refunded) of a paid order;
+    shipping_fen: freight refunded with it (at most what was charged and not refunded yet); None: the
+    order's freight goes back with the refund that leaves no unit unrefunded, else none. Before
+    picking it is approved at once, whether or not the warehouse task exists."""
     async with atomic() as conn:
         orders = await lock_rows(Order, [order_id], conn)
         if not orders:
@@ -117,6 +163,12 @@ async def create_refund(order_id: int, *, lines: dict[int, int] | None, reason: 
                            code=OrderCode.NOT_REFUNDABLE)
         order_lines = {x.id: x for x in await OrderLine.filter(order_id=order_id).using_db(conn)}
         pending = await open_refund_qty(order_id, conn)
+        # units an open after-sales case holds (#25) are not refunded a second time this way; a case
+        # makes its own refund once it is refunding, so it no longer holds them then
+        for case_lines in await AfterSale.filter(order_id=order_id, status__in=CASE_HOLDS).using_db(conn) \
+                .values_list("lines", flat=True):
+            for x in case_lines:
+                pending[x["line_id"]] = pending.get(x["line_id"], 0) + x["qty"]
 
         def left(line: OrderLine) -> int:
             return line.quantity - line.refunded_qty - pending.get(line.id, 0)
@@ -138,22 +190,27 @@ async def create_refund(order_id: int, *, lines: dict[int, int] | None, reason: 
             raise Conflict("nothing left to refund", code=OrderCode.NOTHING_TO_REFUND)
         items = [{"line_id": lid, "qty": q, "amount": refund_amount(order_lines[lid], pending.get(lid, 0), q)}
                  for lid, q in sorted(wanted.items())]
-        # Freight goes back with the refund that leaves no unit of the order unrefunded (issue #25:
-        # the whole order; partial rules belong to after-sales); the refund's amount is then its
-        # lines plus the freight, and _apply_success reverses the difference in the ledger.
-        whole = all(wanted.get(lid, 0) == left(x) for lid, x in order_lines.items())
-        shipping = order.shipping_fen if whole else 0
-        auto = auto_approve or order.status == S.PAID  # before fulfilment: approved at once
+        goods = sum(i["amount"] for i in items)
+        if shipping_fen is None:
+            # Freight goes back with the refund that leaves no unit of the order unrefunded (the whole
+            # order, issue #25); after-sales passes its own amount (a partial case at the merchant's fault).
+            whole = all(wanted.get(lid, 0) == left(x) for lid, x in order_lines.items())
+            shipping_fen = max(0, order.shipping_fen - await shipping_refunded(order_id, conn)) if whole else 0
+        if shipping_fen < 0 or order.refunded_fen + goods + shipping_fen > order.paid_fen:
+            raise ValidationFailed.field("shipping_fen", "more than was paid and not refunded yet")
+        # before picking (handed to the warehouse or not): approved at once
+        auto = auto_approve or order.status == S.PAID or await _all_unpicked(order, wanted, conn)
         payment = await _paid_payment(order_id, conn)
         refund = await Refund.create(
             refund_no=new_refund_no(), order_id=order_id, payment_id=payment.id if payment else None, kind="order",
-            amount_fen=sum(i["amount"] for i in items) + shipping, lines=items,
+            amount_fen=goods + shipping_fen, shipping_fen=shipping_fen, lines=items,
             status=R.APPROVED if auto else R.REQUESTED, reason=reason[:200], requested_by=requested_by,
             auto_approved=auto, decided_at=clock.now() if auto else None, using_db=conn)
         await audit.record(requested_by, "refund.request", "order", order_id,
                            {"refund_id": refund.id, "amount_fen": refund.amount_fen, "auto": auto}, conn=conn)
         if auto:
-            enqueue("payments.refund", refund.id, job_id=kr.key("job", f"payments.refund:{refund.id}"))
+            await _approved(refund, order, conn)
+        refund = await Refund.get(id=refund.id, using_db=conn)
     return refund_out(refund)
 
 
@@ -191,7 +248,8 @@ async def decide(refund_id: int, *, approve: bool, actor_id: int, merchant_ids: 
         await audit.record(actor_id, "refund.approve" if approve else "refund.reject", "order", refund.order_id,
                            {"refund_id": refund_id, "note": note[:200]}, conn=conn)
         if approve:
-            enqueue("payments.refund", refund_id, job_id=kr.key("job", f"payments.refund:{refund_id}"))
+            order = (await lock_rows(Order, [refund.order_id], conn))[0]
+            await _approved(refund, order, conn)
         refund = await Refund.get(id=refund_id, using_db=conn)
     return refund_out(refund)
 
@@ -308,8 +366,7 @@ async def _apply_success(refund: Refund, conn: Any) -> None:
         return
     # The order row lock orders us against the warehouse hand-off (PAID -> IN_FULFILMENT).
     order = (await lock_rows(Order, [refund.order_id], conn))[0]
-    await ledger.post_refund(refund.id, order.id, refund.lines, conn,
-                             shipping_fen=refund.amount_fen - sum(i["amount"] for i in refund.lines))
+    await ledger.post_refund(refund.id, order.id, refund.lines, conn, shipping_fen=refund.shipping_fen)
     for item in refund.lines:
         await OrderLine.filter(id=item["line_id"]).using_db(conn).update(
             refunded_qty=F("refunded_qty") + item["qty"], refunded_fen=F("refunded_fen") + item["amount"])
@@ -319,7 +376,9 @@ async def _apply_success(refund: Refund, conn: Any) -> None:
     for item in refund.lines:
         refunded[item["line_id"]] = refunded.get(item["line_id"], 0) + item["qty"]
     await orders_service.count_sales(refunded, conn, sign=-1)  # behind the succeeded guard: once
-    if order.status == S.PAID:  # never handed to the warehouse: the goods are still on the shelf
+    if refund.stock_held:
+        pass  # the warehouse task gave its units back when the refund was approved (_approved)
+    elif order.status == S.PAID:  # never handed to the warehouse: the goods are still on the shelf
         skus = dict(await OrderLine.filter(id__in=[i["line_id"] for i in refund.lines]).using_db(conn)
                     .values_list("id", "sku_id"))
         await inventory.release(conn, [inventory.Move(skus[i["line_id"]], i["qty"], "refund", refund.id)
@@ -327,7 +386,7 @@ async def _apply_success(refund: Refund, conn: Any) -> None:
         await Refund.filter(id=refund.id).using_db(conn).update(restock=True)
     else:  # handed to the warehouse (a delivery order is out for delivery with its first parcel):
         # what is not picked yet stays there
-        await fulfillment_service.shrink_for_refund(order.id, refund.lines, conn)
+        await fulfillment_service.shrink_for_refund(order.id, refund.lines, conn, refund.id)
     if order.refunded_fen + refund.amount_fen >= order.paid_fen:
         await orders_service.transition(order.id, REFUNDABLE, S.CLOSED, conn=conn,
                                         completed_at=clock.now())

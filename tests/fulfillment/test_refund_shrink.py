@@ -1,9 +1,10 @@
 """A refund that succeeds after the order was handed to the warehouse takes the refunded units that
-are not picked yet off the task (back on the shelf); picked units stay; a task left with every
-remaining unit packed is packed."""
+are not picked yet off the task (back on the shelf); picked, unpacked units are listed for the
+un-pick and cannot be packed (issue #25); a task left with every remaining unit packed is packed."""
+from server.aftersales import service as aftersales
 from server.fulfillment import service
 from server.models.catalog import Sku
-from server.models.fulfillment import FulfillmentTask, TaskLine
+from server.models.fulfillment import FulfillmentTask, TaskLine, UnpickItem
 from server.models.orders import Order, OrderLine
 from server.models.payments import Refund
 from server.orders import refunds
@@ -53,6 +54,17 @@ async def test_a_refund_at_the_warehouse_takes_unpicked_units_off_the_task(world
     after_a, after_b = await Sku.get(id=a.id), await Sku.get(id=b.id)
     assert (after_a.stock - before_a.stock, before_a.reserved - after_a.reserved) == (2, 2)  # back on the shelf
     assert (after_b.stock, after_b.reserved) == (before_b.stock, before_b.reserved)
+    # the refunded unit of B already picked is listed to go back (issue #25: "refunded 1 of 2, packed 2")
+    r = await world.warehouse.post(f"{WH}/tasks/{task_id}/parcels",
+                                   json={"lines": [{"task_line_id": tb.id, "quantity": 2}], "weight_g": 1200})
+    assert r.status_code == 409 and r.json()["error"]["code"] == "not_picked"
+    [item] = await UnpickItem.filter(task_id=task_id, status="pending")
+    assert (item.line_id, item.quantity) == (tb.id, 1)
+    assert await aftersales.confirm_unpick(item.id, actor_id=None) is not None
+    tb = await TaskLine.get(id=tb.id)
+    assert (tb.quantity, tb.picked_qty) == (1, 1)
+    after_b = await Sku.get(id=b.id)
+    assert (after_b.stock - before_b.stock, before_b.reserved - after_b.reserved) == (1, 1)
     # the warehouse now picks one of A, not three
     abatch = await receive_batch(world.warehouse, m.id, a.id, 5)
     r = await world.warehouse.post(pick, json={"sku_id": a.id, "batch": abatch, "quantity": 2})
@@ -60,7 +72,7 @@ async def test_a_refund_at_the_warehouse_takes_unpicked_units_off_the_task(world
     assert (await world.warehouse.post(pick, json={"sku_id": a.id, "batch": abatch, "quantity": 1})).status_code == 200
     r = await world.warehouse.post(f"{WH}/tasks/{task_id}/parcels",
                                    json={"lines": [{"task_line_id": ta.id, "quantity": 1},
-                                                   {"task_line_id": tb.id, "quantity": 2}], "weight_g": 1200})
+                                                   {"task_line_id": tb.id, "quantity": 1}], "weight_g": 1200})
     assert r.status_code == 201, r.text
     assert (await FulfillmentTask.get(id=task_id)).status == "packed"
 

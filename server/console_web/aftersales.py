@@ -1,0 +1,118 @@
+"""After-sales (售后, issue #25) in the web console: the merchant answers cases and confirms courier
+returns (/console/shop/aftersales), the office decides escalations and sets category windows
+(/console/aftersales), the warehouse puts refunded picked units back (/console/warehouse/unpicks), a
+station receives a buyer's return (/console/station/returns). Every write goes through
+server/aftersales; scope is checked there (a foreign id is a 404 page)."""
+from __future__ import annotations
+
+from sanic import Blueprint, Request
+from sanic.response import redirect
+
+from server.aftersales import service as aftersales
+from server.console_web.web import ADMIN, STATION, WAREHOUSE, Ctx, page
+from server.kit.errors import ValidationFailed
+
+bp = Blueprint("console_aftersales_web", url_prefix="/console")
+MERCHANT = ("merchant",)
+STATES = {"requested": "待商家处理", "rejected": "商家已拒绝", "escalated": "平台介入中", "awaiting_return": "待买家退货",
+          "returning": "退货寄回中", "refunding": "退款中", "done": "已完成", "closed": "已关闭"}
+KINDS = {"refund_only": "仅退款", "return_refund": "退货退款", "replacement": "换货"}
+REASONS = {"damaged": "破损", "spoiled": "变质/化冻", "short": "少件/短斤", "wrong_item": "发错货",
+           "not_as_described": "与描述不符", "not_received": "未收到货", "changed_mind": "不想要了"}
+NAMES = {"states": STATES, "kinds": KINDS, "reasons": REASONS}
+
+
+def _int(v: str, name: str) -> int:
+    try:
+        return int(v)
+    except (TypeError, ValueError):
+        raise ValidationFailed.field(name, "a number") from None
+
+
+# ---- the merchant ----------------------------------------------------------------------------------
+@bp.get("/shop/aftersales")
+@page(roles=MERCHANT)
+async def merchant_list(request: Request, ctx: Ctx):
+    status = request.args.get("status") or None
+    rows = await aftersales.merchant_cases(ctx.principal.merchant_ids, status if status in STATES else None)
+    return ctx.render("as_merchant.html", rows=rows, current=status, **NAMES)
+
+
+@bp.post("/shop/aftersales/<case_id:int>/answer")
+@page(roles=MERCHANT)
+async def merchant_answer(request: Request, ctx: Ctx, case_id: int):
+    form = ctx.form()
+    await aftersales.merchant_answer(ctx.principal.merchant_ids, case_id, approve=form.get("approve") == "1",
+                                     reason=form.get("reason", ""), actor_id=ctx.user_id)
+    return redirect("/console/shop/aftersales", status=303)
+
+
+@bp.post("/shop/aftersales/<case_id:int>/received")
+@page(roles=MERCHANT)
+async def merchant_received(request: Request, ctx: Ctx, case_id: int):
+    await aftersales.merchant_receive(ctx.principal.merchant_ids, case_id, actor_id=ctx.user_id)
+    return redirect("/console/shop/aftersales", status=303)
+
+
+# ---- the office -----------------------------------------------------------------------------------
+@bp.get("/aftersales")
+@page(roles=ADMIN)
+async def office_list(request: Request, ctx: Ctx):
+    status = request.args.get("status") or "escalated"
+    rows = await aftersales.office_cases(status if status in STATES else "escalated")
+    return ctx.render("as_office.html", rows=rows, current=status, **NAMES)
+
+
+@bp.post("/aftersales/<case_id:int>/decide")
+@page(roles=ADMIN)
+async def office_decide(request: Request, ctx: Ctx, case_id: int):
+    form = ctx.form()
+    await aftersales.office_decide(case_id, approve=form.get("approve") == "1", note=form.get("reason", ""),
+                                   actor_id=ctx.user_id)
+    return redirect("/console/aftersales", status=303)
+
+
+@bp.get("/aftersales/windows")
+@page(roles=ADMIN)
+async def windows(request: Request, ctx: Ctx):
+    return ctx.render("as_windows.html", rows=(await aftersales.window_rows()).items)
+
+
+@bp.post("/aftersales/windows")
+@page(roles=ADMIN)
+async def set_window(request: Request, ctx: Ctx):
+    form = ctx.form()
+    await aftersales.set_window(_int(form.get("category_id"), "category_id"), _int(form.get("hours"), "hours"),
+                                actor_id=ctx.user_id)
+    return redirect("/console/aftersales/windows", status=303)
+
+
+# ---- the warehouse --------------------------------------------------------------------------------
+@bp.get("/warehouse/unpicks")
+@page(roles=WAREHOUSE)
+async def unpicks(request: Request, ctx: Ctx):
+    return ctx.render("wh_unpicks.html", rows=(await aftersales.unpick_rows()).items)
+
+
+@bp.post("/warehouse/unpicks/<item_id:int>/done")
+@page(roles=WAREHOUSE)
+async def unpick_done(request: Request, ctx: Ctx, item_id: int):
+    await aftersales.confirm_unpick(item_id, actor_id=ctx.user_id)
+    return redirect("/console/warehouse/unpicks", status=303)
+
+
+# ---- the station ----------------------------------------------------------------------------------
+@bp.get("/station/returns")
+@page(roles=STATION)
+async def station_returns(request: Request, ctx: Ctx):
+    rows = await aftersales.station_returns(ctx.principal.station_ids)
+    return ctx.render("st_returns.html", rows=rows, stations=sorted(ctx.principal.station_ids), **NAMES)
+
+
+@bp.post("/station/returns/<case_id:int>/receive")
+@page(roles=STATION)
+async def station_receive(request: Request, ctx: Ctx, case_id: int):
+    form = ctx.form()
+    await aftersales.station_receive(ctx.principal.station_ids, case_id,
+                                     _int(form.get("station_id"), "station_id"), actor_id=ctx.user_id)
+    return redirect("/console/station/returns", status=303)
