@@ -416,6 +416,13 @@ class Settings(BaseSettings):
     # The mini-program page a scan opens (it confirms the sign-in with the ticket in its scene).
     console_scan_page: str = "pages/console/confirm"
 
+    # ---- pre-sale (预售, issue #28: server/presale) ----
+    # A deposit order whose balance is not paid by its deadline is cancelled; its deposit is then kept
+    # (定金不退, false) or given back to the buyer (true).
+    presale_refund_deposit_on_default: bool = False
+    # The deposit is at most this share of the pre-sale price (percent).
+    presale_deposit_max_percent: int = Field(50, ge=1, le=100)
+
     @model_validator(mode="after")
     def _check(self) -> "Settings":
         if self.env == "production":

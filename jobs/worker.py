@@ -34,6 +34,8 @@ JOB_MODULES: list[str] = [
     "jobs.reconcile",
     "jobs.settlement",
     "jobs.payouts",
+    # pre-sale (issue #28)
+    "jobs.presale",
 ]
 
 

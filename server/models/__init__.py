@@ -20,3 +20,4 @@ from server.models.payouts import Payee, PayeeChange, PayoutBatch, PayoutLine, W
 from server.models.inventory import StockMove  # noqa: F401
 from server.models.cash import CashHandover  # noqa: F401
 from server.models.live_consent import LiveConsent, LivePoolProduct  # noqa: F401
+from server.models.presale import PresaleOffer, PresaleOrder  # noqa: F401

@@ -67,6 +67,10 @@ class SourceResult:
     commission_bp: int = 0                                     # per line, basis points
     unit_prices: dict[int, int] = field(default_factory=dict)  # sku_id -> unit price override (fen)
     commission_bp_by_sku: dict[int, int] = field(default_factory=dict)  # optional per-SKU rate
+    # Called with (order_id, conn) right after the order is written, in the checkout's transaction:
+    # a source records its own rows for the order (the pre-sale's terms, server/presale) or raises to
+    # roll the whole checkout back.
+    after_write: Callable[[int, Any], Awaitable[None]] | None = None
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,9 @@ class AddressIn(Schema):
 class SourceIn(Schema):
     kind: Annotated[str, StringConstraints(pattern=r"^[a-z_]{1,16}$")]
     session_id: Id | None = None
+    # pre-sale (预售, server/presale): the offer and how to pay, full now or a deposit now
+    offer_id: Id | None = None
+    mode: Literal["full", "deposit"] | None = None
 
 
 class CheckoutIn(Schema):

@@ -551,6 +551,8 @@ async def _checkout(new: _NewOrder, rollback_hooks: list) -> None:
                                         unit_price=skus[x.sku_id].price) for x in data.lines])
             new.source = await resolve(ctx)
         await checkout_writer(conn).place(new, conn, skus)
+        if new.source.after_write is not None:  # the source's own rows, same transaction (hooks.py)
+            await new.source.after_write(new.id, conn)
         _schedule_cancel([new])
 
 
