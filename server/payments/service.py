@@ -178,7 +178,7 @@ async def record_cash_payment(order_id: int, *, station_id: int, actor_id: int |
         if order is None:
             raise NotFound("order not found")
         if order.source == presale.SOURCE:
-            raise Conflict("a pre-sale order is paid with WeChat Pay", code=PresaleCode.CASH_NOT_ACCEPTED)
+            raise Conflict("a pre-sale order is paid with WeChat Pay", code=PresaleCode.PRESALE_CASH_NOT_ACCEPTED)
         if await Payment.filter(order_id=order_id, method="cash").using_db(conn).exists():
             raise Conflict("cash was already recorded for this order", code=PaymentCode.ALREADY_PAID)
         if order.status != S.PENDING_PAYMENT:

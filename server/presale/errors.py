@@ -5,12 +5,12 @@ from server.kit.errors import DeclaredCode
 
 
 class PresaleCode(DeclaredCode):
-    OFFER_NOT_OPEN = "presale_offer_not_open", 409
-    OFFER_OVERLAPS = "presale_offer_overlaps", 409
-    OFFER_NOT_PENDING = "presale_offer_not_pending", 409
-    BALANCE_NOT_OPEN = "presale_balance_not_open", 409
-    BALANCE_CLOSED = "presale_balance_closed", 409
-    BALANCE_ALREADY_PAID = "presale_balance_already_paid", 409
-    NOT_IN_DEPOSIT_STAGE = "presale_not_in_deposit_stage", 409
-    CASH_NOT_ACCEPTED = "presale_cash_not_accepted", 409
-    PAYMENT_STAGE_MISMATCH = "presale_payment_stage_mismatch", 409
+    PRESALE_OFFER_NOT_OPEN = "presale_offer_not_open", 409
+    PRESALE_OFFER_OVERLAPS = "presale_offer_overlaps", 409
+    PRESALE_OFFER_NOT_PENDING = "presale_offer_not_pending", 409
+    PRESALE_BALANCE_NOT_OPEN = "presale_balance_not_open", 409
+    PRESALE_BALANCE_CLOSED = "presale_balance_closed", 409
+    PRESALE_BALANCE_ALREADY_PAID = "presale_balance_already_paid", 409
+    PRESALE_NOT_IN_DEPOSIT_STAGE = "presale_not_in_deposit_stage", 409
+    PRESALE_CASH_NOT_ACCEPTED = "presale_cash_not_accepted", 409
+    PRESALE_PAYMENT_STAGE_MISMATCH = "presale_payment_stage_mismatch", 409

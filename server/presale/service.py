@@ -120,7 +120,7 @@ async def create_offer(merchant_ids: Iterable[int], body: OfferIn, *, actor_id: 
         clash = await PresaleOffer.filter(sku_id=sku.id, status__in=[O.PENDING, O.APPROVED],
                                           starts_at__lt=body.ends_at, ends_at__gt=body.starts_at).using_db(conn).exists()
         if clash:
-            raise Conflict("another pre-sale of this SKU overlaps these dates", code=PresaleCode.OFFER_OVERLAPS)
+            raise Conflict("another pre-sale of this SKU overlaps these dates", code=PresaleCode.PRESALE_OFFER_OVERLAPS)
         offer = await PresaleOffer.create(
             merchant_id=sku.product.merchant_id, product_id=sku.product_id, sku_id=sku.id, mode=body.mode,
             price_fen=body.price_fen, deposit_fen=body.deposit_fen if body.mode == "deposit" else 0,
@@ -172,7 +172,7 @@ async def review(offer_id: int, *, approve: bool, note: str, actor_id: int) -> O
         if not rows:
             raise NotFound("pre-sale offer not found")
         if rows[0].status != O.PENDING:
-            raise Conflict(f"the offer is {rows[0].status}", code=PresaleCode.OFFER_NOT_PENDING)
+            raise Conflict(f"the offer is {rows[0].status}", code=PresaleCode.PRESALE_OFFER_NOT_PENDING)
         await PresaleOffer.filter(id=offer_id).using_db(conn).update(
             status=O.APPROVED if approve else O.REJECTED, review_note=note[:200], reviewed_by=actor_id,
             reviewed_at=clock.now())
@@ -204,7 +204,7 @@ async def resolve(ctx: hooks.SourceContext) -> hooks.SourceResult:
         raise ValidationFailed.field("lines", "a pre-sale order has one line: the offer's SKU")
     now = clock.now()
     if offer.status != O.APPROVED or not offer.starts_at <= now < offer.ends_at:
-        raise Conflict("this pre-sale is not open", code=PresaleCode.OFFER_NOT_OPEN,
+        raise Conflict("this pre-sale is not open", code=PresaleCode.PRESALE_OFFER_NOT_OPEN,
                        details={"starts_at": offer.starts_at.isoformat(), "ends_at": offer.ends_at.isoformat()})
     if mode != offer.mode:
         raise ValidationFailed.field("source.mode", f"this pre-sale is paid {offer.mode}")
@@ -243,17 +243,17 @@ async def due(order: Order) -> Due:
     if order.status == S.DEPOSIT_PAID:
         if po.balance_starts_at and now < po.balance_starts_at:
             raise Conflict("the balance can be paid from " + po.balance_starts_at.astimezone(clock.SHANGHAI).strftime("%Y-%m-%d %H:%M"),
-                           code=PresaleCode.BALANCE_NOT_OPEN, details={"balance_starts_at": po.balance_starts_at.isoformat()})
+                           code=PresaleCode.PRESALE_BALANCE_NOT_OPEN, details={"balance_starts_at": po.balance_starts_at.isoformat()})
         if po.balance_ends_at and now >= po.balance_ends_at:
-            raise Conflict("the balance deadline has passed", code=PresaleCode.BALANCE_CLOSED,
+            raise Conflict("the balance deadline has passed", code=PresaleCode.PRESALE_BALANCE_CLOSED,
                            details={"balance_ends_at": po.balance_ends_at.isoformat()})
         return Due("balance", po.balance_fen, po.balance_ends_at)
     if order.status in orders_service.PAID_STATES or order.status == S.CLOSED:
-        code = PresaleCode.BALANCE_ALREADY_PAID if po.mode == "deposit" else PresaleCode.PAYMENT_STAGE_MISMATCH
+        code = PresaleCode.PRESALE_BALANCE_ALREADY_PAID if po.mode == "deposit" else PresaleCode.PRESALE_PAYMENT_STAGE_MISMATCH
         raise Conflict(f"the order is {order.status}: nothing is left to pay", code=code)
     if order.cancel_reason.startswith("presale_balance"):
-        raise Conflict("the balance deadline has passed", code=PresaleCode.BALANCE_CLOSED)
-    raise Conflict(f"the order is {order.status}; it cannot be paid", code=PresaleCode.PAYMENT_STAGE_MISMATCH)
+        raise Conflict("the balance deadline has passed", code=PresaleCode.PRESALE_BALANCE_CLOSED)
+    raise Conflict(f"the order is {order.status}; it cannot be paid", code=PresaleCode.PRESALE_PAYMENT_STAGE_MISMATCH)
 
 
 async def apply_payment(order: Order, payment: Payment, amount: int, actor_id: int | None, conn: Any) -> bool:
@@ -264,7 +264,7 @@ async def apply_payment(order: Order, payment: Payment, amount: int, actor_id: i
     if payment.part == "deposit":
         po = await PresaleOrder.get(order_id=order.id, using_db=conn)
         if amount != po.deposit_fen:
-            raise Conflict("the deposit does not match", code=PresaleCode.PAYMENT_STAGE_MISMATCH)
+            raise Conflict("the deposit does not match", code=PresaleCode.PRESALE_PAYMENT_STAGE_MISMATCH)
         await orders_service.transition(order.id, [S.PENDING_PAYMENT], S.DEPOSIT_PAID, conn=conn, actor_id=actor_id,
                                         paid_fen=amount, paid_at=paid_at, payment_method=payment.method)
         await ledger.post_presale_deposit(order.id, amount, conn)
@@ -272,7 +272,7 @@ async def apply_payment(order: Order, payment: Payment, amount: int, actor_id: i
     if payment.part == "balance":
         po = await PresaleOrder.get(order_id=order.id, using_db=conn)
         if amount != po.balance_fen:
-            raise Conflict("the balance does not match", code=PresaleCode.PAYMENT_STAGE_MISMATCH)
+            raise Conflict("the balance does not match", code=PresaleCode.PRESALE_PAYMENT_STAGE_MISMATCH)
         # Paid at WeChat before the deadline counts even when the notice comes later; the expiry job
         # takes the order lock too, so one of the two wins and the other's money goes back (stray).
         await orders_service.transition(order.id, [S.DEPOSIT_PAID], S.PAID, conn=conn, actor_id=actor_id,
@@ -362,7 +362,7 @@ async def refund_deposit(order_id: int, *, buyer_id: int | None, actor_id: int, 
         order = (await lock_rows(Order, [order_id], conn))[0]
         if order.status != S.DEPOSIT_PAID:
             raise Conflict(f"the order is {order.status}; only a deposit-paid order gives its deposit back",
-                           code=PresaleCode.NOT_IN_DEPOSIT_STAGE)
+                           code=PresaleCode.PRESALE_NOT_IN_DEPOSIT_STAGE)
         await _end_deposit_order(order_id, reason="presale_deposit_refund" + (f": {reason}" if reason else ""),
                                  refund=True, actor_id=actor_id, conn=conn)
     return await order_info(order_id)

@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 
 from server.fulfillment import service as fulfillment
+from server.kit.errors import Conflict
 from server.kit import clock, runtime
 from server.ledger import service as ledger
 from server.models.catalog import Sku
@@ -14,6 +15,7 @@ from server.models.fulfillment import FulfillmentTask
 from server.models.ledger import LedgerEntry
 from server.models.orders import Order
 from server.models.payments import Payment, ReconcileDifference, Refund
+from server.payments import service as payments
 from server.presale import service as presale
 from server.reconcile import service as reconcile
 from tests.conftest import login, login_as, wait_for
@@ -292,15 +294,13 @@ async def test_bad_input(client, buyer, station):
     other = await login(client)
     assert (await other.get(f"/api/v1/presale/orders/{order['id']}")).status_code == 404
     assert (await other.post(f"/api/v1/presale/orders/{order['id']}/balance/pay")).status_code == 404
-    r = await merchant.get(f"/api/v1/merchant/presales")
+    r = await merchant.get("/api/v1/merchant/presales")
     assert [x["id"] for x in r.json()["items"]] == [o["id"]]
     other_merchant = await login_as(client, "merchant", merchant_id=(await foreign.product).merchant_id)
     assert (await other_merchant.post(f"/api/v1/merchant/presales/{o['id']}/end")).status_code == 404
     admin = await login_as(client, "admin")
     r = await admin.post(f"/api/v1/console/presales/{o['id']}/review", json={"approve": False})
     assert r.status_code == 409 and r.json()["error"]["code"] == "presale_offer_not_pending"
-    from server.payments import service as payments
-    from server.kit.errors import Conflict
     with pytest.raises(Conflict) as exc:
         await payments.record_cash_payment(order["id"], station_id=station.id, actor_id=None)
     assert exc.value.code == "presale_cash_not_accepted"
