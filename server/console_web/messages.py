@@ -58,6 +58,9 @@ ERRORS = {
     "live_consent_required": "这是其他商户的商品：须先取得该商户的同意（直播合作申请，且直播价、佣金、数量、日期在约定之内），"
                              "或该商品在县电商办的选品池中且直播价、佣金在标准条款之内。",
     "pdf_unavailable": "PDF 暂时无法生成（服务器需安装 chromium 与中文字体），请先下载 Excel 版本。",
+    # pre-sale (#28)
+    "presale_offer_overlaps": "该规格已有时间重叠的预售（待审核或已通过），请调整日期。",
+    "presale_offer_not_pending": "该预售已审核过（可能是重复点击或他人已处理），请刷新后查看。",
 }
 
 # Field messages for forms, by field name (when the service's own message is not for people).
@@ -79,6 +82,8 @@ FIELDS = {
 }
 
 LABELS = {
+    # pre-sale orders (#28)
+    "deposit_paid": "已付定金",
     # merchants
     "pending": "待审核", "active": "正常", "rejected": "已驳回", "suspended": "已暂停",
     "household": "农户", "cooperative": "合作社", "enterprise": "企业",

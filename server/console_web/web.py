@@ -58,6 +58,7 @@ NAV = [
     ("/console/cash-handovers", "现金解缴确认", ADMIN),
     ("/console/live-pool", "选品池", ADMIN),
     ("/console/fee-terms", "费率", ADMIN),
+    ("/console/presales", "预售审核", ADMIN),  # pre-sale (#28)
     ("/console/shop/", "商户工作台", ("merchant",)),
     ("/console/live-consents", "直播合作", ("merchant",)),
     ("/console/live/", "直播工作台", ("livestreamer",)),

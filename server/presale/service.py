@@ -165,6 +165,14 @@ async def office_offers(status: str | None) -> list[OfferOut]:
     return await _outs(await qs.order_by("-id").limit(200))
 
 
+async def office_offer(offer_id: int) -> OfferOut:
+    """One offer (the office sees every one)."""
+    o = await PresaleOffer.get_or_none(id=offer_id)
+    if o is None:
+        raise NotFound("pre-sale offer not found")
+    return (await _outs([o]))[0]
+
+
 async def review(offer_id: int, *, approve: bool, note: str, actor_id: int) -> OfferOut:
     """The office approves or rejects a pending offer (409 when it is not pending)."""
     async with atomic() as conn:
