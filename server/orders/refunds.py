@@ -299,6 +299,10 @@ async def settle_elsewhere(refund_id: int, *, method: str, note: str, actor_id: 
         if refund.status != R.FAILED:
             raise Conflict(f"the refund is {refund.status}; only a failed refund can be settled another way",
                            code=KitCode.INVALID_TRANSITION)
+        if await Refund.filter(parent_id=refund.id, status=R.SUCCEEDED).using_db(conn).exists():
+            # Some of it already went back through WeChat: retry the rest there instead.
+            raise Conflict("a part of this refund was already paid back through WeChat Pay; retry it instead",
+                           code=KitCode.INVALID_TRANSITION)
         await _check_still_refundable(refund, conn)
         await Refund.filter(id=refund_id, status=R.FAILED).using_db(conn).update(
             status=R.SUCCEEDED, succeeded_at=clock.now(), settled_via=method, settle_note=note[:200],
