@@ -523,7 +523,10 @@ async def sweep() -> dict:
     now = clock.now()
     query_before = now - timedelta(seconds=s.wechat_pay_query_after_seconds)
     to_query = await (Payment.filter(status=P.CREATED, created_at__lt=query_before).exclude(prepay_id="")
-                      .filter(order__status__in=[S.PENDING_PAYMENT, S.DEPOSIT_PAID]).order_by("id").limit(200)
+                      # a pre-sale's balance prepay may stay open for days: asked about in its first hours
+                      .filter(Q(order__status=S.PENDING_PAYMENT)
+                              | Q(order__status=S.DEPOSIT_PAID, created_at__gte=now - timedelta(hours=2)))
+                      .order_by("id").limit(200)
                       .values_list("order_id", flat=True))
     for oid in set(to_query):
         enqueue("payments.query", oid)

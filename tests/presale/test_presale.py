@@ -16,6 +16,7 @@ from server.models.ledger import LedgerEntry
 from server.models.orders import Order
 from server.models.payments import Payment, ReconcileDifference, Refund
 from server.payments import service as payments
+from jobs import presale as presale_jobs
 from server.presale import service as presale
 from server.reconcile import service as reconcile
 from tests.conftest import login, login_as, wait_for
@@ -304,3 +305,29 @@ async def test_bad_input(client, buyer, station):
     with pytest.raises(Conflict) as exc:
         await payments.record_cash_payment(order["id"], station_id=station.id, actor_id=None)
     assert exc.value.code == "presale_cash_not_accepted"
+
+
+@pytest.mark.usefixtures("pay_api")
+async def test_the_deadline_sweep_applies_a_balance_whose_notification_was_lost(client, buyer, station, monkeypatch):
+    o, sku, _ = await offer(client)
+    order = await place(buyer, station, o, qty=1)
+    oid = order["id"]
+    await pay(buyer, f"/api/v1/orders/{oid}/pay")
+    real_url = payments.notify_url
+    monkeypatch.setattr(payments, "notify_url", lambda: "http://127.0.0.1:9/nowhere")  # WeChat cannot reach us
+    r = await buyer.post(f"/api/v1/presale/orders/{oid}/balance/pay")
+    assert r.status_code == 200, r.text
+    r2 = await client.post(sim("/pay"), json={"out_trade_no": r.json()["out_trade_no"]})
+    assert r2.status_code == 200 and not r2.json()["delivered"]
+    monkeypatch.setattr(payments, "notify_url", real_url)
+    assert (await Order.get(id=oid)).status == "deposit_paid"
+    clock.shift(timedelta(days=2, minutes=1))
+    try:
+        out = await presale_jobs.sweep_balances({})
+    finally:
+        clock.reset()
+    assert out.get("skip", 0) >= 1, out
+    o1 = await Order.get(id=oid)
+    assert (o1.status, o1.paid_fen) == ("paid", PRICE)
+    assert (await Sku.get(id=sku.id)).stock == 9
+    await assert_ledger(oid)
