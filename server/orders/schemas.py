@@ -96,7 +96,8 @@ class OrderEventOut(Out):
 
 class OrderListQuery(QuerySchema):
     status: Literal["pending_payment", "paid", "in_fulfilment", "ready_for_pickup", "out_for_delivery",
-                    "delivered", "completed", "cancelled", "closed"] | None = None
+                    "delivered", "completed", "cancelled", "closed",
+                    "deposit_paid"] | None = None  # deposit_paid: a pre-sale awaiting its balance (#28)
     cursor: Annotated[str, StringConstraints(max_length=200)] | None = None
     limit: int = Field(20, ge=1, le=100)
 
