@@ -113,6 +113,14 @@ async def shop_propose(request: Request, ctx: Ctx):
     return redirect("/console/shop/presales", status=303)
 
 
+@bp.get("/shop/presales/<offer_id:int>")
+@page(roles=MERCHANT)
+async def shop_offer(request: Request, ctx: Ctx, offer_id: int):
+    offer = await presale.merchant_offer(ctx.principal.merchant_ids, offer_id)
+    orders = await presale.offer_orders(offer_id, ctx.principal.merchant_ids)
+    return ctx.render("mer_presale.html", offer=offer, orders=orders, modes=MODES, states=STATUS)
+
+
 @bp.post("/shop/presales/<offer_id:int>/end")
 @page(roles=MERCHANT)
 async def shop_end(request: Request, ctx: Ctx, offer_id: int):
@@ -151,3 +159,15 @@ async def office_offer(request: Request, ctx: Ctx, offer_id: int):
     offer = await presale.office_offer(offer_id)
     orders = await presale.offer_orders(offer_id)
     return ctx.render("presale.html", offer=offer, orders=orders, modes=MODES, states=STATUS)
+
+
+class DepositRefundForm(Schema):
+    reason: str = Field("", max_length=200)
+
+
+@bp.post("/presale/orders/<order_id:int>/deposit-refund")
+@page(roles=ADMIN)
+async def office_refund_deposit(request: Request, ctx: Ctx, order_id: int):
+    f = parse(DepositRefundForm, ctx.form())
+    out = await presale.refund_deposit(order_id, buyer_id=None, actor_id=ctx.user_id, reason=f.reason)
+    return redirect(f"/console/presales/{out.offer_id}", status=303)

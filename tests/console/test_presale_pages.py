@@ -4,19 +4,23 @@ beside its field, and the office's review is refused twice."""
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 
 import pytest
 
 from server.kit import clock
+from server.models.catalog import Sku
+from server.models.orders import Order
 from server.models.presale import PresaleOffer
+from tests.conftest import login
 from tests.console.conftest import operator, sign_in
 from tests.console.test_browser import Watch, _browser, _sms_sign_in
-from tests.orders.conftest import make_sku
+from tests.orders.conftest import make_sku, make_station
+from tests.presale.test_presale import offer, pay, place
 from tests.stats.test_screen_browser import CHROMIUM, _until
 
 
 def _local(days: float) -> str:
-    from datetime import timedelta
     return (clock.now() + timedelta(days=days)).astimezone(clock.SHANGHAI).strftime("%Y-%m-%dT%H:%M")
 
 
@@ -116,5 +120,40 @@ async def test_presale_pages_scoping_and_bad_input(settings, app):
         r = await office.post(f"/console/presales/{their.id}/review", {"decision": "maybe"}, htmx=False)
         assert r.status_code == 422
         assert (await office.page("/console/presales/999999999")).status_code == 404
+    finally:
+        await office.client.aclose()
+
+
+async def test_office_gives_a_deposit_back_and_the_merchant_sees_only_its_offers_orders(client, settings, app):
+    buyer = await login(client)
+    station = await make_station()
+    o, sku, _ = await offer(client)
+    order = await place(buyer, station, o, qty=1)
+    await pay(buyer, f"/api/v1/orders/{order['id']}/pay")
+    _, mphone = await operator("merchant", merchant_id=o["merchant_id"])
+    other = await make_sku()
+    _, ophone = await operator("merchant", merchant_id=(await other.product).merchant_id)
+    shop, stranger = await sign_in(settings, mphone), await sign_in(settings, ophone)
+    try:
+        r = await shop.page(f"/console/shop/presales/{o['id']}")
+        assert r.status_code == 200 and f'data-order="{order["id"]}"' in r.text and "已付定金" in r.text
+        assert "退定金" not in r.text   # the office's decision, not the merchant's
+        assert (await stranger.page(f"/console/shop/presales/{o['id']}")).status_code == 404
+    finally:
+        await shop.client.aclose()
+        await stranger.client.aclose()
+    _, aphone = await operator("admin")
+    office = await sign_in(settings, aphone)
+    try:
+        r = await office.page(f"/console/presales/{o['id']}")
+        assert r.status_code == 200 and "退定金并取消" in r.text
+        r = await office.post(f"/console/presale/orders/{order['id']}/deposit-refund", {"reason": "歉收"}, htmx=False)
+        assert r.status_code == 303, r.text
+        assert (await Order.get(id=order["id"])).status == "cancelled"
+        assert (await Sku.get(id=sku.id)).stock == 10
+        r = await office.post(f"/console/presale/orders/{order['id']}/deposit-refund", {}, htmx=False)
+        assert r.status_code == 409   # once
+        r = await office.post("/console/presale/orders/999999999/deposit-refund", {}, htmx=False)
+        assert r.status_code == 404
     finally:
         await office.client.aclose()
