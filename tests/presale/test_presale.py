@@ -331,3 +331,31 @@ async def test_the_deadline_sweep_applies_a_balance_whose_notification_was_lost(
     assert (o1.status, o1.paid_fen) == ("paid", PRICE)
     assert (await Sku.get(id=sku.id)).stock == 9
     await assert_ledger(oid)
+
+
+async def test_a_split_refund_refused_by_wechat_fails_and_the_office_retry_resends_its_parts(client, buyer, station):
+    admin = await login_as(client, "admin")
+    o, sku, order, dep, bal = await deposit_and_balance(client, buyer, station, qty=1)
+    oid = order["id"]
+    r = await client.post("/__sim__/wechatpay/faults", json={"api": "refund", "err_code": "NOTENOUGH"})
+    assert r.status_code == 200, r.text
+    try:
+        rid = (await buyer.post(f"/api/v1/orders/{oid}/refunds", json={})).json()["id"]
+        parent = await refund_done(rid)
+        assert parent.status == "failed", parent.__dict__
+        assert [p.status for p in await Refund.filter(parent_id=rid)].count("failed") >= 1
+        assert (await Order.get(id=oid)).refunded_fen == 0
+    finally:
+        await client.delete("/__sim__/wechatpay/faults")
+    r = await admin.post(f"/api/v1/console/refunds/{rid}/retry")
+    assert r.status_code == 200, r.text
+
+    async def succeeded():
+        return (await Refund.get(id=rid)).status == "succeeded"
+    assert await wait_for(succeeded, timeout=10), (await Refund.get(id=rid)).__dict__
+    parts = await Refund.filter(parent_id=rid).order_by("id")
+    assert [(p.payment_id, p.amount_fen, p.status) for p in parts] == \
+        [(bal.id, PRICE - DEPOSIT, "succeeded"), (dep.id, DEPOSIT, "succeeded")]
+    o1 = await Order.get(id=oid)
+    assert (o1.status, o1.refunded_fen) == ("closed", PRICE)
+    await assert_ledger(oid)
