@@ -154,7 +154,8 @@ async def payment_shares(refund_id: int) -> list[int]:
                     status=R.APPROVED, attempts=0, next_attempt_at=None, error="")
             return [x.id for x in parts]
         await lock_rows(Order, [refund.order_id], conn)  # one split at a time per order
-        payments = await Payment.filter(order_id=refund.order_id, status=PaymentStatus.PAID).using_db(conn).order_by("-id")
+        payments = await Payment.filter(order_id=refund.order_id, status=PaymentStatus.PAID).using_db(conn) \
+            .order_by("-id")
         if len(payments) <= 1:
             return []
         taken: dict[int, int] = {}

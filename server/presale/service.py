@@ -117,8 +117,8 @@ async def create_offer(merchant_ids: Iterable[int], body: OfferIn, *, actor_id: 
     _check_offer(body, sku.price)
     async with atomic() as conn:
         await lock_rows(Sku, [sku.id], conn)  # one proposer at a time per SKU: the overlap check holds
-        clash = await PresaleOffer.filter(sku_id=sku.id, status__in=[O.PENDING, O.APPROVED],
-                                          starts_at__lt=body.ends_at, ends_at__gt=body.starts_at).using_db(conn).exists()
+        clash = await PresaleOffer.filter(sku_id=sku.id, status__in=[O.PENDING, O.APPROVED], starts_at__lt=body.ends_at,
+                                          ends_at__gt=body.starts_at).using_db(conn).exists()
         if clash:
             raise Conflict("another pre-sale of this SKU overlaps these dates", code=PresaleCode.PRESALE_OFFER_OVERLAPS)
         offer = await PresaleOffer.create(
@@ -250,14 +250,16 @@ async def due(order: Order) -> Due:
         return Due("", order.total_fen, order.expires_at)
     if order.status == S.DEPOSIT_PAID:
         if po.balance_starts_at and now < po.balance_starts_at:
-            raise Conflict("the balance can be paid from " + po.balance_starts_at.astimezone(clock.SHANGHAI).strftime("%Y-%m-%d %H:%M"),
-                           code=PresaleCode.PRESALE_BALANCE_NOT_OPEN, details={"balance_starts_at": po.balance_starts_at.isoformat()})
+            opens = po.balance_starts_at.astimezone(clock.SHANGHAI).strftime("%Y-%m-%d %H:%M")
+            raise Conflict("the balance can be paid from " + opens, code=PresaleCode.PRESALE_BALANCE_NOT_OPEN,
+                           details={"balance_starts_at": po.balance_starts_at.isoformat()})
         if po.balance_ends_at and now >= po.balance_ends_at:
             raise Conflict("the balance deadline has passed", code=PresaleCode.PRESALE_BALANCE_CLOSED,
                            details={"balance_ends_at": po.balance_ends_at.isoformat()})
         return Due("balance", po.balance_fen, po.balance_ends_at)
     if order.status in orders_service.PAID_STATES or order.status == S.CLOSED:
-        code = PresaleCode.PRESALE_BALANCE_ALREADY_PAID if po.mode == "deposit" else PresaleCode.PRESALE_PAYMENT_STAGE_MISMATCH
+        code = (PresaleCode.PRESALE_BALANCE_ALREADY_PAID if po.mode == "deposit"
+                else PresaleCode.PRESALE_PAYMENT_STAGE_MISMATCH)
         raise Conflict(f"the order is {order.status}: nothing is left to pay", code=code)
     if order.cancel_reason.startswith("presale_balance"):
         raise Conflict("the balance deadline has passed", code=PresaleCode.PRESALE_BALANCE_CLOSED)
@@ -312,9 +314,10 @@ async def _end_deposit_order(order_id: int, *, reason: str, refund: bool, actor_
     await inventory.release(conn, [inventory.Move(sku, q, "order_line", line) for line, sku, q in lines],
                             StockReason.CANCEL, actor_id=actor_id)
     if refund:
-        payment = await Payment.filter(order_id=order_id, part="deposit", status=PaymentStatus.PAID).using_db(conn).first()
-        r = await Refund.create(refund_no=new_refund_no(), order_id=order_id, payment_id=payment.id if payment else None,
-                                kind="deposit", amount_fen=po.deposit_fen, lines=[], status=RefundStatus.APPROVED,
+        payment = await Payment.filter(order_id=order_id, part="deposit", status=PaymentStatus.PAID) \
+            .using_db(conn).first()
+        r = await Refund.create(refund_no=new_refund_no(), order_id=order_id,
+                                payment_id=payment.id if payment else None, kind="deposit", amount_fen=po.deposit_fen, lines=[], status=RefundStatus.APPROVED,
                                 reason=reason[:200], requested_by=actor_id, auto_approved=True,
                                 decided_at=clock.now(), using_db=conn)
         enqueue("payments.refund", r.id, job_id=kr.key("job", f"payments.refund:{r.id}"))
