@@ -48,6 +48,8 @@ class OfferOut(Out):
     balance_starts_at: datetime | None
     balance_ends_at: datetime | None
     ship_from: datetime
+    arrives_by: datetime | None = Field(None, description="the delivery promise: ship_from + the county-to-village "
+                                                          "hours (KAZUO_FULFILLMENT_COUNTY_VILLAGE_HOURS)")
     status: str
     note: str
     review_note: str
@@ -75,6 +77,7 @@ class PresaleOrderOut(Out):
     balance_starts_at: datetime | None
     balance_ends_at: datetime | None
     ship_from: datetime
+    arrives_by: datetime | None = None
     outcome: str
 
 

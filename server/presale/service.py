@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Iterable
 
 from tortoise.expressions import Q
@@ -57,6 +57,11 @@ class Due:
 
 
 # ---- offers (the merchant proposes, the office approves) ------------------------------------------
+def arrives_by(ship_from: datetime) -> datetime:
+    """The delivery promise of a pre-sale: it follows the ship-from date (county -> village hours)."""
+    return ship_from + timedelta(hours=runtime.settings().fulfillment_county_village_hours)
+
+
 def _offer_out(o: PresaleOffer, names: dict | None = None) -> OfferOut:
     now = clock.now()
     name, spec = (names or {}).get(o.sku_id, ("", ""))
@@ -64,7 +69,8 @@ def _offer_out(o: PresaleOffer, names: dict | None = None) -> OfferOut:
                     price_fen=o.price_fen, deposit_fen=o.deposit_fen,
                     balance_fen=o.price_fen - o.deposit_fen if o.mode == "deposit" else 0,
                     starts_at=o.starts_at, ends_at=o.ends_at, balance_starts_at=o.balance_starts_at,
-                    balance_ends_at=o.balance_ends_at, ship_from=o.ship_from, status=o.status, note=o.note,
+                    balance_ends_at=o.balance_ends_at, ship_from=o.ship_from, arrives_by=arrives_by(o.ship_from),
+                    status=o.status, note=o.note,
                     review_note=o.review_note, reviewed_at=o.reviewed_at, created_at=o.created_at,
                     product_name=name, sku_spec=spec,
                     open_now=o.status == O.APPROVED and o.starts_at <= now < o.ends_at)
@@ -396,7 +402,7 @@ async def order_info(order_id: int, *, buyer_id: int | None = None,
                            total_fen=order.total_fen, deposit_fen=po.deposit_fen, balance_fen=po.balance_fen,
                            paid_fen=order.paid_fen, refunded_fen=order.refunded_fen,
                            balance_starts_at=po.balance_starts_at, balance_ends_at=po.balance_ends_at,
-                           ship_from=po.ship_from, outcome=po.outcome)
+                           ship_from=po.ship_from, arrives_by=arrives_by(po.ship_from), outcome=po.outcome)
 
 
 async def offer_orders(offer_id: int, merchant_ids: Iterable[int] | None = None) -> list[PresaleOrderOut]:

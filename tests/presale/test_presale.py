@@ -2,7 +2,7 @@
 through the WeChat Pay simulator (v2 and v3), the ship-from date holding the hand-off back, refunds of
 either part and of both (split across the two payments), the balance deadline (deposit kept or
 refunded, stock back), the ledger invariant and the reconciliation seeing both payments."""
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -109,6 +109,8 @@ async def test_deposit_then_balance_end_to_end(client, buyer):
     assert {e.kind: e.amount_fen for e in await LedgerEntry.filter(order_id=oid)} == {"presale_deposit": 1000}
     r = (await buyer.get(f"/api/v1/presale/orders/{oid}")).json()
     assert (r["stage"], r["deposit_fen"], r["balance_fen"], r["paid_fen"]) == ("deposit_paid", 1000, 3000, 1000)
+    hours = runtime.settings().fulfillment_county_village_hours
+    assert datetime.fromisoformat(r["arrives_by"]) == datetime.fromisoformat(o["ship_from"]) + timedelta(hours=hours)
 
     bal = await pay(buyer, f"/api/v1/presale/orders/{oid}/balance/pay")
     assert (bal.part, bal.amount_fen, bal.out_trade_no) == ("balance", 3000, order["order_no"] + "B")
