@@ -465,6 +465,12 @@ class Settings(BaseSettings):
     wechat_aftersales_page: str = "pages/aftersales/detail"
     # Aliyun SMS template for an after-sales step needing the buyer (${case} ${step}).
     aliyun_sms_aftersales_template_code: str = "SMS_000000025"
+    # ---- pre-sale (预售, issue #28: server/presale) ----
+    # A deposit order whose balance is not paid by its deadline is cancelled; its deposit is then kept
+    # (定金不退, false) or given back to the buyer (true).
+    presale_refund_deposit_on_default: bool = False
+    # The deposit is at most this share of the pre-sale price (percent).
+    presale_deposit_max_percent: int = Field(50, ge=1, le=100)
 
     @model_validator(mode="after")
     def _check(self) -> "Settings":

@@ -37,6 +37,8 @@ JOB_MODULES: list[str] = [
     "jobs.complaints",  # complaints and reports (#26)
     # issue #25: after-sales
     "jobs.aftersales",
+    # pre-sale (issue #28)
+    "jobs.presale",
 ]
 
 

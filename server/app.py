@@ -69,6 +69,7 @@ BLUEPRINTS = [
     "miniprogram_api.addresses", "miniprogram_api.merchant_freight", "server.console_api.freight",  # #25
     "miniprogram_api.promotions",  # coupons and festival campaigns (#28)
     "miniprogram_api.aftersales", "server.console_api.aftersales",  # after-sales (#25)
+    "miniprogram_api.presale", "server.console_api.presale",  # pre-sale for the harvest (#28)
 ]
 
 class HealthOut(Out):

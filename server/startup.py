@@ -6,6 +6,7 @@ from __future__ import annotations
 from live import setup as live_setup
 from server.integrations import aliyun, oss, wechat, wechatpay_gateway
 from server.kit import lifecycle
+from server.presale import service as presale
 from server.stations import setup as stations_setup
 
 HOOKS = (
@@ -15,6 +16,7 @@ HOOKS = (
     live_setup.install,          # the flash-gate Lua scripts and the "live" checkout source
     stations_setup.install,      # the pickup-code attempt windows' Lua scripts (issue #5)
     oss.install,                 # OSS as the media storage when configured (issue #21)
+    presale.install,             # the "presale" checkout source (issue #28)
 )
 
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Literal
 
+from tortoise.expressions import Q
+
 from server.kit import clock, metrics, runtime, worker_health
 from server.kit.schemas import Out
 from server.models.fulfillment import FulfillmentTask
@@ -32,7 +34,9 @@ class AlertOut(Out):
 
 async def _handoff_overdue(now: datetime) -> AlertOut | None:
     after = runtime.settings().alert_handoff_after_seconds
-    paid = await (Order.filter(status=OrderStatus.PAID, paid_at__lt=now - timedelta(seconds=after))
+    # A pre-sale order held until its ship-from date is not late (Order.ship_not_before).
+    paid = await (Order.filter(Q(ship_not_before__isnull=True) | Q(ship_not_before__lt=now - timedelta(seconds=after)),
+                               status=OrderStatus.PAID, paid_at__lt=now - timedelta(seconds=after))
                   .order_by("paid_at").limit(5000).values_list("id", "paid_at"))
     if not paid:
         return None

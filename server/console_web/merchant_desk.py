@@ -71,6 +71,7 @@ STATES = {
     "out_for_delivery": "配送中", "delivered": "已送达", "completed": "已完成", "cancelled": "已取消",
     "closed": "已关闭", "requested": "待处理", "approved": "已同意", "processing": "退款中",
     "succeeded": "已退款", "rejected": "已拒绝", "failed": "退款失败",
+    "deposit_paid": "已付定金",  # pre-sale (#28)
 }
 env.filters["mlabel"] = lambda v: STATES.get(str(v), messages.label(v))
 FILE_MESSAGES = {

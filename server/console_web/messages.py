@@ -76,6 +76,9 @@ ERRORS = {
     "aftersales_outside_window": "已超过售后时限。",
     "aftersales_not_yet_overdue": "配送尚未超时，暂不能申请“未收到货”。",
     "unpick_done": "该商品已放回货架（可能是重复点击或他人已处理），请刷新后查看。",
+    # pre-sale (#28)
+    "presale_offer_overlaps": "该规格已有时间重叠的预售（待审核或已通过），请调整日期。",
+    "presale_offer_not_pending": "该预售已审核过（可能是重复点击或他人已处理），请刷新后查看。",
 }
 
 # Field messages for forms, by field name (when the service's own message is not for people).
@@ -97,6 +100,8 @@ FIELDS = {
 }
 
 LABELS = {
+    # pre-sale orders (#28)
+    "deposit_paid": "已付定金",
     # merchants
     "pending": "待审核", "active": "正常", "rejected": "已驳回", "suspended": "已暂停",
     "household": "农户", "cooperative": "合作社", "enterprise": "企业",

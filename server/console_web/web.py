@@ -64,6 +64,7 @@ NAV = [
     ("/console/freight", "运费模板", ADMIN),  # #25
     ("/console/coupons", "优惠券", ADMIN),  # promotions (#28)
     ("/console/campaigns", "节庆活动", ADMIN),
+    ("/console/presales", "预售审核", ADMIN),  # pre-sale (#28)
     ("/console/shop/", "商户工作台", ("merchant",)),
     ("/console/live-consents", "直播合作", ("merchant",)),
     ("/console/live/", "直播工作台", ("livestreamer",)),

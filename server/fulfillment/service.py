@@ -15,7 +15,7 @@ from datetime import timedelta
 from typing import Any
 
 from tortoise.exceptions import IntegrityError
-from tortoise.expressions import F
+from tortoise.expressions import F, Q
 
 from server.fulfillment import routing, scans
 from server.fulfillment.parcels import label_payload, parcel_out, transition_order
@@ -64,6 +64,8 @@ async def handoff(order_id: int) -> int | None:
                 # a concurrent handoff got there first (or the order was refunded or closed)
                 return await FulfillmentTask.filter(order_id=order_id).using_db(conn) \
                     .first().values_list("id", flat=True)
+            if order.ship_not_before is not None and order.ship_not_before > clock.now():
+                return None  # a pre-sale before its ship-from date: the sweeper hands it off then
             route = await routing.resolve(order, conn)
             lines = await OrderLine.filter(order_id=order_id).using_db(conn).order_by("id")
             cold = any(ln.cold_chain for ln in lines)
@@ -94,7 +96,9 @@ async def paid_orders_without_task(limit: int = 500) -> list[int]:
     """Paid orders older than the grace period (their handoff job was lost or failed)."""
     grace = runtime.settings().fulfillment_handoff_grace_seconds
     before = clock.now() - timedelta(seconds=grace)
-    ids = await Order.filter(status=OrderStatus.PAID, paid_at__lte=before).order_by("id").limit(limit) \
+    # A pre-sale order waits for its ship-from date (Order.ship_not_before, server/presale).
+    ids = await Order.filter(Q(ship_not_before__isnull=True) | Q(ship_not_before__lte=clock.now()),
+                             status=OrderStatus.PAID, paid_at__lte=before).order_by("id").limit(limit) \
         .values_list("id", flat=True)
     return list(ids)
 

@@ -271,3 +271,55 @@ async def check_overall() -> dict:
     if diff:
         log.error("overall ledger invariant broken", extra=out)
     return out
+
+
+# ---- pre-sale deposits (预售定金, server/presale) ------------------------------------------------------
+# A deposit paid before the balance is held by the platform (kind presale_deposit on the order's first
+# line): the per-order invariant holds at every stage (paid - refunded == entries). When the balance
+# is paid the hold is released (presale_deposit_release) and the whole sale is posted by post_sale;
+# when the deposit is kept after an unpaid balance, the hold is released and the deposit is split
+# like a sale of that line (the merchant's share, the fees at the line's terms); when it is refunded
+# the hold is reversed (presale_deposit_reversal).
+async def _first_line(order_id: int, conn: Any) -> OrderLine:
+    return await OrderLine.filter(order_id=order_id).using_db(conn).order_by("id").first()
+
+
+async def post_presale_deposit(order_id: int, amount: int, conn: Any) -> None:
+    """The platform holds a paid deposit (inside the payment's transaction)."""
+    line = await _first_line(order_id, conn)
+    await LedgerEntry.create(order_id=order_id, order_line_id=line.id, account_type="platform", account_id=None,
+                             kind="presale_deposit", amount_fen=amount, dedup_key=f"presale:{order_id}:deposit",
+                             using_db=conn)
+
+
+async def post_presale_release(order_id: int, amount: int, conn: Any) -> None:
+    """The balance is paid: the deposit hold ends (post_sale then posts the whole order)."""
+    line = await _first_line(order_id, conn)
+    await LedgerEntry.create(order_id=order_id, order_line_id=line.id, account_type="platform", account_id=None,
+                             kind="presale_deposit_release", amount_fen=-amount,
+                             dedup_key=f"presale:{order_id}:release", using_db=conn)
+
+
+async def post_presale_forfeit(order_id: int, amount: int, conn: Any) -> None:
+    """The balance was not paid and the deposit is kept: the hold ends and the deposit is split like a
+    sale of the order's (only) line."""
+    order = await Order.get(id=order_id, using_db=conn)
+    line = await _first_line(order_id, conn)
+    await terms.record_on_lines(order, [line], conn)
+    rows = [LedgerEntry(order_id=order_id, order_line_id=line.id, account_type="platform", account_id=None,
+                        kind="presale_deposit_release", amount_fen=-amount, dedup_key=f"presale:{order_id}:release")]
+    for kind, part in split(amount, **_rates(order, line)).items():
+        if part == 0 and kind != "merchant_share":
+            continue
+        atype, aid = _account(kind, order, line)
+        rows.append(LedgerEntry(order_id=order_id, order_line_id=line.id, account_type=atype, account_id=aid,
+                                kind=kind, amount_fen=part, dedup_key=f"presale:{order_id}:forfeit:{kind}"))
+    await LedgerEntry.bulk_create(rows, using_db=conn)
+
+
+async def post_presale_deposit_refund(refund_id: int, order_id: int, amount: int, conn: Any) -> None:
+    """A held deposit went back to the buyer (inside the transaction that marks the refund succeeded)."""
+    line = await _first_line(order_id, conn)
+    await LedgerEntry.create(order_id=order_id, order_line_id=line.id, refund_id=refund_id, account_type="platform",
+                             account_id=None, kind="presale_deposit_reversal", amount_fen=-amount,
+                             dedup_key=f"presale:{order_id}:refund:{refund_id}", using_db=conn)

@@ -29,3 +29,4 @@ from server.models.freight import FreightTemplate  # noqa: F401
 from server.models.promotions import Campaign, Coupon, UserCoupon  # noqa: F401
 from server.models.aftersales import AfterSale, AfterSalesPolicy, AfterSalesWindow, AfterSaleStep  # noqa: F401
 from server.models.fulfillment import UnpickItem  # noqa: F401
+from server.models.presale import PresaleOffer, PresaleOrder  # noqa: F401

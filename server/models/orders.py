@@ -13,15 +13,18 @@ class OrderStatus:
     COMPLETED = "completed"               # 已完成
     CANCELLED = "cancelled"               # 已取消 (before payment: buyer or timeout)
     CLOSED = "closed"                     # 已关闭 (fully refunded after payment)
+    DEPOSIT_PAID = "deposit_paid"         # 已付定金 (pre-sale: the balance is still to pay, server/presale)
 
     ALL = (PENDING_PAYMENT, PAID, IN_FULFILMENT, READY_FOR_PICKUP, OUT_FOR_DELIVERY, DELIVERED,
-           COMPLETED, CANCELLED, CLOSED)
+           COMPLETED, CANCELLED, CLOSED, DEPOSIT_PAID)
 
     # The state table: from -> the states it may become. server.orders.service.transition() refuses
     # anything else (a ValueError: a programming error, not a client's). Closed = fully refunded, so
     # every state that holds money may close; cancelled and closed are final.
     ALLOWED = {
-        PENDING_PAYMENT: (PAID, CANCELLED),
+        PENDING_PAYMENT: (PAID, CANCELLED, DEPOSIT_PAID),
+        # Pre-sale: the balance paid -> paid; unpaid by its deadline (or the deposit refunded) -> cancelled.
+        DEPOSIT_PAID: (PAID, CANCELLED),
         PAID: (IN_FULFILMENT, READY_FOR_PICKUP, CLOSED),  # ready: a station receives it before handoff
         IN_FULFILMENT: (READY_FOR_PICKUP, OUT_FOR_DELIVERY, CLOSED),
         READY_FOR_PICKUP: (COMPLETED, CLOSED),
@@ -72,6 +75,8 @@ class Order(Model):
     cancelled_at = fields.DatetimeField(null=True)
     cancel_reason = fields.CharField(64, default="")
     completed_at = fields.DatetimeField(null=True)
+    # Pre-sale (server/presale): the warehouse gets the order no earlier than this (the ship-from date).
+    ship_not_before = fields.DatetimeField(null=True)
 
     class Meta:
         table = "orders"

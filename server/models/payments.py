@@ -27,6 +27,8 @@ class Payment(Model):
     paid_at = fields.DatetimeField(null=True)
     closed_at = fields.DatetimeField(null=True)
     last_queried_at = fields.DatetimeField(null=True)
+    # Which part of the order it pays: "" the whole order; deposit | balance for a pre-sale (预售定金/尾款).
+    part = fields.CharField(8, default="")
 
     class Meta:
         table = "payments"
@@ -74,7 +76,10 @@ class Refund(Model):
     order = fields.ForeignKeyField("models.Order", db_index=True, related_name="refunds", on_delete=fields.RESTRICT)
     payment = fields.ForeignKeyField("models.Payment", null=True, related_name="refunds",
                                      on_delete=fields.RESTRICT)
-    kind = fields.CharField(8, default="order")  # order | stray
+    # order | stray | deposit (a pre-sale deposit given back, server/presale) | part (one payment's share of
+    # an order refund that spans several payments: WeChat refunds each payment by itself)
+    kind = fields.CharField(8, default="order")
+    parent = fields.ForeignKeyField("models.Refund", null=True, related_name="parts", on_delete=fields.RESTRICT)
     amount_fen = fields.BigIntField()
     lines = fields.JSONField(default=list)  # [{"line_id", "qty", "amount"}]
     status = fields.CharField(16, default=RefundStatus.REQUESTED, db_index=True)

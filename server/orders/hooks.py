@@ -20,6 +20,9 @@ The resolver:
   * returns a SourceResult: per-SKU unit price overrides (fen; only ever lower or equal to what it
     resolved, the checkout uses them as the line price), the commission rate in basis points for the
     livestreamer, and the session and livestreamer ids recorded on the order (attribution).
+  * may set SourceResult.after_write(order_id, conn): run once the order and its lines are written,
+    still in the checkout transaction, for the source's own rows (the pre-sale's terms, server/presale);
+    raising there rolls the whole checkout back.
 
 What a source took BEFORE the checkout began travels in ctx.holds, as the caller passed it to
 create_order(holds=...) (live's queued buy button: the gate hold its worker turns into an order); the
@@ -67,6 +70,10 @@ class SourceResult:
     commission_bp: int = 0                                     # per line, basis points
     unit_prices: dict[int, int] = field(default_factory=dict)  # sku_id -> unit price override (fen)
     commission_bp_by_sku: dict[int, int] = field(default_factory=dict)  # optional per-SKU rate
+    # Called with (order_id, conn) right after the order is written, in the checkout's transaction:
+    # a source records its own rows for the order (the pre-sale's terms, server/presale) or raises to
+    # roll the whole checkout back.
+    after_write: Callable[[int, Any], Awaitable[None]] | None = None
 
 
 @dataclass(frozen=True)

@@ -214,6 +214,69 @@ async def create_refund(order_id: int, *, lines: dict[int, int] | None, reason: 
     return refund_out(refund)
 
 
+async def payment_shares(refund_id: int) -> list[int]:
+    """Split an order refund across the order's payments (WeChat refunds each payment by itself, up to
+    its amount): the latest payment first (a pre-sale's balance before its deposit). Returns the ids of
+    the part refunds (kind part) when it spans several payments, made once and reused on every retry;
+    [] when one payment takes it all (refund.payment_id is then that payment, as before)."""
+    async with atomic() as conn:
+        rows = await lock_rows(Refund, [refund_id], conn)
+        if not rows or rows[0].kind != "order":
+            return []
+        refund = rows[0]
+        parts = await Refund.filter(parent_id=refund.id).using_db(conn).order_by("id")
+        if parts:
+            if refund.status == R.APPROVED:  # the office retries a failed refund: its failed parts go again
+                await Refund.filter(parent_id=refund.id, status=R.FAILED).using_db(conn).update(
+                    status=R.APPROVED, attempts=0, next_attempt_at=None, error="")
+            return [x.id for x in parts]
+        await lock_rows(Order, [refund.order_id], conn)  # one split at a time per order
+        payments = await Payment.filter(order_id=refund.order_id, status=PaymentStatus.PAID).using_db(conn) \
+            .order_by("-id")
+        if len(payments) <= 1:
+            return []
+        taken: dict[int, int] = {}
+        for pid, amount in await Refund.filter(
+                payment_id__in=[p.id for p in payments], status__in=[R.APPROVED, R.PROCESSING, R.SUCCEEDED]) \
+                .exclude(id=refund.id).using_db(conn).values_list("payment_id", "amount_fen"):
+            taken[pid] = taken.get(pid, 0) + amount
+        left, shares = refund.amount_fen, []
+        for p in payments:
+            take = min(left, p.amount_fen - taken.get(p.id, 0))
+            if take > 0:
+                shares.append((p.id, take))
+                left -= take
+        if left > 0 or len(shares) <= 1:
+            if shares and shares[0][0] != refund.payment_id:
+                await Refund.filter(id=refund.id).using_db(conn).update(payment_id=shares[0][0])
+            return []
+        now = clock.now()
+        ids = []
+        for pid, amount in shares:
+            part = await Refund.create(refund_no=new_refund_no(), order_id=refund.order_id, payment_id=pid,
+                                       kind="part", parent_id=refund.id, amount_fen=amount, lines=[],
+                                       status=R.APPROVED, reason=refund.reason, requested_by=refund.requested_by,
+                                       auto_approved=True, decided_at=now, using_db=conn)
+            ids.append(part.id)
+        await Refund.filter(id=refund.id).using_db(conn).update(payment_id=None)
+        await audit.record(None, "refund.split", "order", refund.order_id,
+                           {"refund_id": refund.id, "parts": [{"payment_id": p, "amount_fen": a} for p, a in shares]},
+                           conn=conn)
+    return ids
+
+
+async def parts_submitted(refund_id: int, outcomes: list[str]) -> str:
+    """After its parts were submitted: the order refund is processing (it succeeds when every part
+    has), or failed when WeChat refused a part for good."""
+    if "failed" in outcomes:
+        await Refund.filter(id=refund_id, status__in=[R.APPROVED, R.PROCESSING]).update(
+            status=R.FAILED, error="a part of this refund was refused by WeChat")
+        return "failed"
+    await Refund.filter(id=refund_id, status=R.APPROVED).update(status=R.PROCESSING, submitted_at=clock.now(),
+                                                                next_attempt_at=None)
+    return "split"
+
+
 async def create_stray_refund(payment: Payment, total_fee: int, conn: Any) -> Refund:
     """A payment that arrived for an order that cannot take it (cancelled, or paid another way) is
     recorded and refunded in full, automatically (no stock is revived: see README)."""
@@ -315,6 +378,10 @@ async def settle_elsewhere(refund_id: int, *, method: str, note: str, actor_id: 
         if refund.status != R.FAILED:
             raise Conflict(f"the refund is {refund.status}; only a failed refund can be settled another way",
                            code=KitCode.INVALID_TRANSITION)
+        if await Refund.filter(parent_id=refund.id, status=R.SUCCEEDED).using_db(conn).exists():
+            # Some of it already went back through WeChat: retry the rest there instead.
+            raise Conflict("a part of this refund was already paid back through WeChat Pay; retry it instead",
+                           code=KitCode.INVALID_TRANSITION)
         await _check_still_refundable(refund, conn)
         await Refund.filter(id=refund_id, status=R.FAILED).using_db(conn).update(
             status=R.SUCCEEDED, succeeded_at=clock.now(), settled_via=method, settle_note=note[:200],
@@ -348,6 +415,9 @@ async def _complete(refund_no: str, *, success: bool, refund_fee: int | None, we
         if not success:
             n = await Refund.filter(id=refund.id, status__in=[R.APPROVED, R.PROCESSING]).using_db(conn).update(
                 status=R.FAILED, error=error[:200] or "refund failed")
+            if n and refund.kind == "part":  # the order refund it belongs to failed with it
+                await Refund.filter(id=refund.parent_id, status__in=[R.APPROVED, R.PROCESSING]).using_db(conn) \
+                    .update(status=R.FAILED, error=f"part {refund.refund_no}: {error}"[:200])
             return "failed" if n else "duplicate"
         n = await Refund.filter(id=refund.id, status__in=[R.APPROVED, R.PROCESSING]).using_db(conn).update(
             status=R.SUCCEEDED, succeeded_at=clock.now(), wechat_refund_id=wechat_refund_id[:64],
@@ -361,7 +431,19 @@ async def _complete(refund_no: str, *, success: bool, refund_fee: int | None, we
 async def _apply_success(refund: Refund, conn: Any) -> None:
     """What a succeeded refund changes (inside the transaction that marked it succeeded): ledger
     reversals, refunded quantities, stock back or the warehouse task shrunk, the order closed when
-    everything was refunded. A stray refund changes nothing else: its payment never reached the ledger."""
+    everything was refunded. A stray refund changes nothing else: its payment never reached the ledger.
+    A part (one payment's share) completes its order refund when it is the last part to succeed; a
+    pre-sale deposit given back reverses the deposit's hold."""
+    if refund.kind == "part":
+        await _part_succeeded(refund, conn)
+        return
+    if refund.kind == "deposit":
+        await ledger.post_presale_deposit_refund(refund.id, refund.order_id, refund.amount_fen, conn)
+        await Order.filter(id=refund.order_id).using_db(conn).update(
+            refunded_fen=F("refunded_fen") + refund.amount_fen, updated_at=clock.now())
+        await audit.record(None, "refund.succeeded", "order", refund.order_id,
+                           {"refund_id": refund.id, "amount_fen": refund.amount_fen, "kind": "deposit"}, conn=conn)
+        return
     if refund.kind != "order":
         return
     # The order row lock orders us against the warehouse hand-off (PAID -> IN_FULFILMENT).
@@ -394,6 +476,17 @@ async def _apply_success(refund: Refund, conn: Any) -> None:
             await promotions.release_for_order(conn, order.id, "refund", refund=True)
     await audit.record(None, "refund.succeeded", "order", order.id,
                        {"refund_id": refund.id, "amount_fen": refund.amount_fen}, conn=conn)
+
+
+async def _part_succeeded(part: Refund, conn: Any) -> None:
+    """The order refund succeeds (with every consequence) once all its parts have."""
+    parent = (await lock_rows(Refund, [part.parent_id], conn))[0]
+    if await Refund.filter(parent_id=parent.id).exclude(status=R.SUCCEEDED).using_db(conn).exists():
+        return
+    n = await Refund.filter(id=parent.id, status__in=[R.APPROVED, R.PROCESSING, R.FAILED]).using_db(conn).update(
+        status=R.SUCCEEDED, succeeded_at=clock.now(), next_attempt_at=None, error="")
+    if n:
+        await _apply_success(parent, conn)
 
 
 async def get_refund(refund_id: int) -> RefundOut:

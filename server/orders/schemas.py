@@ -30,6 +30,9 @@ class AddressIn(Schema):
 class SourceIn(Schema):
     kind: Annotated[str, StringConstraints(pattern=r"^[a-z_]{1,16}$")]
     session_id: Id | None = None
+    # pre-sale (预售, server/presale): the offer and how to pay, full now or a deposit now
+    offer_id: Id | None = None
+    mode: Literal["full", "deposit"] | None = None
 
 
 class CheckoutIn(Schema):
@@ -102,7 +105,8 @@ class OrderEventOut(Out):
 
 class OrderListQuery(QuerySchema):
     status: Literal["pending_payment", "paid", "in_fulfilment", "ready_for_pickup", "out_for_delivery",
-                    "delivered", "completed", "cancelled", "closed"] | None = None
+                    "delivered", "completed", "cancelled", "closed",
+                    "deposit_paid"] | None = None  # deposit_paid: a pre-sale awaiting its balance (#28)
     cursor: Annotated[str, StringConstraints(max_length=200)] | None = None
     limit: int = Field(20, ge=1, le=100)
 

@@ -614,6 +614,8 @@ async def _checkout(new: _NewOrder, rollback_hooks: list) -> None:
         if new.coupons is not None:  # spent after the stock write: stock, then coupons, in every path
             new.check_coupon_prices()
             await promotions.spend(conn, new.buyer_id, new.coupons, new.id)
+        if new.source.after_write is not None:  # the source's own rows, same transaction (hooks.py)
+            await new.source.after_write(new.id, conn)
         _schedule_cancel([new])
 
 

@@ -35,6 +35,8 @@ from server.models.payments import Payment, PaymentNotification, PaymentStatus, 
 from server.orders import refunds
 from server.orders import service as orders_service
 from server.payments.errors import PaymentCode
+from server.presale import service as presale
+from server.presale.errors import PresaleCode
 
 log = logging.getLogger("kazuo.payments")
 P = PaymentStatus
@@ -98,27 +100,38 @@ def refund_notify_url() -> str:
                          else s.wechat_pay_refund_notify_path)
 
 
-async def _payable(order_id: int, buyer_id: int | None = None) -> Order:
+async def _payable(order_id: int, buyer_id: int | None = None) -> tuple[Order, presale.Due]:
+    """The order and what its next payment collects (a pre-sale order: its deposit or balance)."""
     qs = Order.filter(id=order_id)
     if buyer_id is not None:
         qs = qs.filter(buyer_id=buyer_id)
     order = await qs.first()
     if order is None:
         raise NotFound("order not found")
+    due = presale.Due("", order.total_fen, order.expires_at)
+    if order.source == presale.SOURCE:
+        due = await presale.due(order)
+        if due.part == "balance":  # its window was checked; the order's own expiry is the deposit's
+            return order, due
     if order.status != S.PENDING_PAYMENT:
         raise Conflict(f"the order is {order.status}; it cannot be paid", code=KitCode.INVALID_TRANSITION)
     # WeChat wants a prepay order to live at least a minute (time_expire - time_start).
     if order.expires_at and order.expires_at <= clock.now() + timedelta(seconds=ORDER_PAY_MARGIN_SECONDS):
         raise Conflict("the order has expired", code=PaymentCode.ORDER_EXPIRED)
-    return order
+    return order, due
 
 
-async def _prepay(order: Order, method: str, trade_type: str, *, openid: str | None, client_ip: str,
-                  actor_id: int | None) -> Payment:
-    out_trade_no = order.order_no + ("N" if method == "wechat_native" else "")
+# What a payment of a part of an order says at WeChat (the buyer's bill).
+PART_TITLES = {"": "订单", "deposit": "预售定金-订单", "balance": "预售尾款-订单"}
+
+
+async def _prepay(order: Order, due: presale.Due, method: str, trade_type: str, *, openid: str | None,
+                  client_ip: str, actor_id: int | None) -> Payment:
+    # A pre-sale's balance is a second WeChat order of its own (…B); the deposit keeps the order's number.
+    out_trade_no = order.order_no + ("B" if due.part == "balance" else "") + ("N" if method == "wechat_native" else "")
     try:
         payment, _ = await Payment.get_or_create(out_trade_no=out_trade_no, defaults=dict(
-            order_id=order.id, method=method, amount_fen=order.total_fen, actor_id=actor_id))
+            order_id=order.id, method=method, amount_fen=due.amount_fen, actor_id=actor_id, part=due.part))
     except IntegrityError:
         payment = await Payment.get(out_trade_no=out_trade_no)
     if payment.status != P.CREATED:
@@ -126,8 +139,9 @@ async def _prepay(order: Order, method: str, trade_type: str, *, openid: str | N
     if payment.prepay_id:  # a retried /pay returns the open prepay order (WeChat keeps it 2 hours)
         return payment
     prepay = await gateway().prepay(
-        trade_type=trade_type, description=f"喀左特色馆-订单{order.order_no}", out_trade_no=out_trade_no,
-        amount_fen=order.total_fen, notify_url=notify_url(), client_ip=client_ip, time_expire=order.expires_at,
+        trade_type=trade_type, description=f"喀左特色馆-{PART_TITLES[due.part]}{order.order_no}",
+        out_trade_no=out_trade_no, amount_fen=due.amount_fen, notify_url=notify_url(), client_ip=client_ip,
+        time_expire=due.expires_at,
         openid=openid, product_id=str(order.id) if trade_type == "NATIVE" else None)
     if not prepay.prepay_id or (trade_type == "NATIVE" and not prepay.code_url):
         raise PayGatewayError("WeChat Pay returned no prepay_id", err_code="BAD_RESPONSE")
@@ -139,11 +153,11 @@ async def _prepay(order: Order, method: str, trade_type: str, *, openid: str | N
 
 async def create_jsapi_payment(buyer_id: int, order_id: int, *, client_ip: str) -> JsapiParamsOut:
     """Prepay (JSAPI, the buyer's openid) and the wx.requestPayment parameters."""
-    order = await _payable(order_id, buyer_id)
+    order, due = await _payable(order_id, buyer_id)
     user = await User.get(id=buyer_id).only("id", "openid")
     if not user.openid:
         raise Conflict("this account has no WeChat openid; pay at a station", code=PaymentCode.NO_OPENID)
-    payment = await _prepay(order, "wechat_jsapi", "JSAPI", openid=user.openid, client_ip=client_ip,
+    payment = await _prepay(order, due, "wechat_jsapi", "JSAPI", openid=user.openid, client_ip=client_ip,
                             actor_id=buyer_id)
     params = gateway().request_payment_params(payment.prepay_id)
     return JsapiParamsOut(order_id=order.id, out_trade_no=payment.out_trade_no, **params)
@@ -151,10 +165,10 @@ async def create_jsapi_payment(buyer_id: int, order_id: int, *, client_ip: str) 
 
 async def create_native_payment(order_id: int, *, actor_id: int | None, client_ip: str = "127.0.0.1") -> NativeOut:
     """Prepay (NATIVE): a code_url the villager scans at the station counter (代购)."""
-    order = await _payable(order_id)
-    payment = await _prepay(order, "wechat_native", "NATIVE", openid=None, client_ip=client_ip, actor_id=actor_id)
+    order, due = await _payable(order_id)
+    payment = await _prepay(order, due, "wechat_native", "NATIVE", openid=None, client_ip=client_ip, actor_id=actor_id)
     return NativeOut(order_id=order.id, out_trade_no=payment.out_trade_no, code_url=payment.code_url,
-                     total_fen=payment.amount_fen, expires_at=order.expires_at)
+                     total_fen=payment.amount_fen, expires_at=due.expires_at)
 
 
 async def record_cash_payment(order_id: int, *, station_id: int, actor_id: int | None) -> PaymentOut:
@@ -163,6 +177,8 @@ async def record_cash_payment(order_id: int, *, station_id: int, actor_id: int |
         order = await Order.filter(id=order_id).using_db(conn).select_for_update().first()
         if order is None:
             raise NotFound("order not found")
+        if order.source == presale.SOURCE:
+            raise Conflict("a pre-sale order is paid with WeChat Pay", code=PresaleCode.PRESALE_CASH_NOT_ACCEPTED)
         if await Payment.filter(order_id=order_id, method="cash").using_db(conn).exists():
             raise Conflict("cash was already recorded for this order", code=PaymentCode.ALREADY_PAID)
         if order.status != S.PENDING_PAYMENT:
@@ -182,15 +198,21 @@ async def record_cash_payment(order_id: int, *, station_id: int, actor_id: int |
 
 
 async def _mark_paid(order: Order, payment: Payment, amount: int, actor_id: int | None, conn: Any) -> None:
-    await orders_service.transition(order.id, [S.PENDING_PAYMENT], S.PAID, conn=conn, actor_id=actor_id,
-                                    paid_fen=amount, paid_at=payment.paid_at or clock.now(),
-                                    payment_method=payment.method)
-    await ledger.post_sale(order.id, conn)
-    lines = await OrderLine.filter(order_id=order.id).using_db(conn).values_list("id", "quantity")
-    await orders_service.count_sales(dict(lines), conn)  # behind the guarded transition above: once
-    enqueue("fulfillment.handoff", order.id, job_id=kr.key("job", f"fulfillment.handoff:{order.id}"))
+    if order.source == presale.SOURCE:  # a deposit, a balance or a full pre-sale payment
+        whole = await presale.apply_payment(order, payment, amount, actor_id, conn)
+    else:
+        await orders_service.transition(order.id, [S.PENDING_PAYMENT], S.PAID, conn=conn, actor_id=actor_id,
+                                        paid_fen=amount, paid_at=payment.paid_at or clock.now(),
+                                        payment_method=payment.method)
+        await ledger.post_sale(order.id, conn)
+        whole = True
+    if whole:
+        lines = await OrderLine.filter(order_id=order.id).using_db(conn).values_list("id", "quantity")
+        await orders_service.count_sales(dict(lines), conn)  # behind the guarded transition above: once
+        enqueue("fulfillment.handoff", order.id, job_id=kr.key("job", f"fulfillment.handoff:{order.id}"))
     # Any other open prepay order of this order (JSAPI vs NATIVE) is closed at WeChat.
-    if await Payment.filter(order_id=order.id, status=P.CREATED).exclude(id=payment.id).using_db(conn).exists():
+    if await Payment.filter(order_id=order.id, status=P.CREATED, part=payment.part).exclude(
+            id=payment.id).using_db(conn).exists():
         enqueue("payments.close", order.id, job_id=kr.key("job", f"payments.close:{order.id}"))
 
 
@@ -405,7 +427,10 @@ async def close_open_payments(order_id: int) -> str:
     if order is None:
         return "none"
     later = False
-    for payment in await Payment.filter(order_id=order_id, status=P.CREATED):
+    open_payments = Payment.filter(order_id=order_id, status=P.CREATED)
+    if order.status == S.DEPOSIT_PAID:  # the deposit's other prepay orders only: the balance is still due
+        open_payments = open_payments.exclude(part="balance")
+    for payment in await open_payments:
         if not payment.prepay_id:
             await Payment.filter(id=payment.id, status=P.CREATED).update(status=P.CLOSED, closed_at=clock.now())
             continue
@@ -429,6 +454,13 @@ async def submit_refund(refund_id: int) -> str:
     refund = await Refund.get_or_none(id=refund_id)
     if refund is None or refund.status not in (RefundStatus.APPROVED, RefundStatus.PROCESSING):
         return "skip"
+    if refund.kind == "order":
+        # An order paid in parts (a pre-sale's deposit and balance) is refunded from each payment.
+        parts = await refunds.payment_shares(refund.id)
+        if parts:
+            outcomes = [await submit_refund(pid) for pid in parts]
+            return await refunds.parts_submitted(refund.id, outcomes)
+        refund = await Refund.get(id=refund.id)  # its payment may have been chosen just now
     payment = await Payment.get_or_none(id=refund.payment_id) if refund.payment_id else None
     if payment is None or payment.method == "cash":
         # Cash goes back over the station counter; no payment at all means nothing was collected.
@@ -473,6 +505,8 @@ async def query_refund(refund_id: int) -> str:
     refund = await Refund.get_or_none(id=refund_id)
     if refund is None or refund.status != RefundStatus.PROCESSING:
         return "skip"
+    if await Refund.filter(parent_id=refund.id).exists():  # WeChat knows its parts, each queried by itself
+        return "parts"
     resp = await gateway().refund_query(refund.refund_no)
     if resp.status == "SUCCESS":
         return await refunds.complete(refund.refund_no, success=True, refund_fee=resp.refund_fen,
@@ -489,7 +523,10 @@ async def sweep() -> dict:
     now = clock.now()
     query_before = now - timedelta(seconds=s.wechat_pay_query_after_seconds)
     to_query = await (Payment.filter(status=P.CREATED, created_at__lt=query_before).exclude(prepay_id="")
-                      .filter(order__status=S.PENDING_PAYMENT).order_by("id").limit(200)
+                      # a pre-sale's balance prepay may stay open for days: asked about in its first hours
+                      .filter(Q(order__status=S.PENDING_PAYMENT)
+                              | Q(order__status=S.DEPOSIT_PAID, created_at__gte=now - timedelta(hours=2)))
+                      .order_by("id").limit(200)
                       .values_list("order_id", flat=True))
     for oid in set(to_query):
         enqueue("payments.query", oid)
