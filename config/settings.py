@@ -416,6 +416,27 @@ class Settings(BaseSettings):
     # The mini-program page a scan opens (it confirms the sign-in with the ticket in its scene).
     console_scan_page: str = "pages/console/confirm"
 
+    # ---- sharing and notifications (issue #29: server/sharing, server/notify/outbox.py) ----
+    # Subscribe-message templates (WeChat admin, 订阅消息) of the order's moments, and the page each opens.
+    wechat_order_paid_template_id: str = "kazuo-order-paid-template"
+    wechat_order_dispatched_template_id: str = "kazuo-order-dispatched-template"
+    wechat_out_for_delivery_template_id: str = "kazuo-out-for-delivery-template"
+    wechat_refund_result_template_id: str = "kazuo-refund-result-template"
+    wechat_live_starting_template_id: str = "kazuo-live-starting-template"
+    wechat_order_page: str = "pages/order/detail"
+    wechat_refund_page: str = "pages/order/refund"
+    wechat_live_page: str = "pages/live/session"
+    # Aliyun SMS template for a refund that needs the buyer (退款失败，请联系客服: ${order} ${amount}),
+    # sent only when the buyer has no subscription to the refund template.
+    aliyun_sms_refund_template_code: str = "SMS_000000029"
+    # A booked live preview is reminded this many minutes before its scheduled start (or when it goes live).
+    live_reminder_lead_minutes: int = Field(10, ge=1, le=24 * 60)
+    # A notification is given up after this many failed deliveries (then kept as failed for the office).
+    notify_max_attempts: int = Field(8, ge=1, le=100)
+    # The share poster's brand line and the mini-program page a poster's code opens.
+    share_brand_line: str = "喀左特色馆 · 喀左县区域公共品牌"
+    share_product_page: str = "pages/product/detail"
+
     @model_validator(mode="after")
     def _check(self) -> "Settings":
         if self.env == "production":

@@ -34,6 +34,7 @@ JOB_MODULES: list[str] = [
     "jobs.reconcile",
     "jobs.settlement",
     "jobs.payouts",
+    "jobs.notify",  # subscribe messages owed by the outbox, live-preview reminders (#29)
 ]
 
 

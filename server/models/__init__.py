@@ -20,3 +20,6 @@ from server.models.payouts import Payee, PayeeChange, PayoutBatch, PayoutLine, W
 from server.models.inventory import StockMove  # noqa: F401
 from server.models.cash import CashHandover  # noqa: F401
 from server.models.live_consent import LiveConsent, LivePoolProduct  # noqa: F401
+# notifications and sharing (issue #29)
+from server.models.notify import LiveBooking, NotifyOutbox, SubscribeChoice  # noqa: F401
+from server.models.sharing import Share, ShareAttribution  # noqa: F401

@@ -26,6 +26,7 @@ from server.models.inventory import StockReason
 from server.models.orders import Order, OrderLine, OrderStatus
 from server.models.payments import Payment, PaymentStatus, Refund, RefundStatus
 from server.orders import service as orders_service
+from server.notify import outbox as notify_outbox
 from server.orders.errors import OrderCode
 from server.fulfillment import service as fulfillment_service
 
@@ -170,6 +171,8 @@ async def decide(refund_id: int, *, approve: bool, actor_id: int, merchant_ids: 
             raise Conflict(f"the refund is {refund.status}", code=KitCode.INVALID_TRANSITION)
         await audit.record(actor_id, "refund.approve" if approve else "refund.reject", "order", refund.order_id,
                            {"refund_id": refund_id, "note": note[:200]}, conn=conn)
+        if not approve:
+            await notify_outbox.refund_outcome(refund_id, "rejected", conn)
         if approve:
             enqueue("payments.refund", refund_id, job_id=kr.key("job", f"payments.refund:{refund_id}"))
         refund = await Refund.get(id=refund_id, using_db=conn)
@@ -270,6 +273,8 @@ async def _complete(refund_no: str, *, success: bool, refund_fee: int | None, we
         if not success:
             n = await Refund.filter(id=refund.id, status__in=[R.APPROVED, R.PROCESSING]).using_db(conn).update(
                 status=R.FAILED, error=error[:200] or "refund failed")
+            if n:
+                await notify_outbox.refund_outcome(refund.id, "failed", conn)
             return "failed" if n else "duplicate"
         n = await Refund.filter(id=refund.id, status__in=[R.APPROVED, R.PROCESSING]).using_db(conn).update(
             status=R.SUCCEEDED, succeeded_at=clock.now(), wechat_refund_id=wechat_refund_id[:64],
@@ -277,6 +282,7 @@ async def _complete(refund_no: str, *, success: bool, refund_fee: int | None, we
         if n == 0:
             return "duplicate"
         await _apply_success(refund, conn)
+        await notify_outbox.refund_outcome(refund.id, "succeeded", conn)
     return "applied"
 
 

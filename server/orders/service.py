@@ -30,6 +30,7 @@ from server.models.inventory import StockReason
 from server.models.orders import Order, OrderEvent, OrderLine, OrderStatus
 from server.models.payments import Payment
 from server.models.stations import Station
+from server.notify import outbox as notify_outbox
 from server.orders import hooks
 from server.orders.schemas import (AdminOrderQuery, CheckoutIn, OrderEventOut, OrderLineOut, OrderListQuery,
                                    OrderOut, OrderPage)
@@ -72,6 +73,7 @@ async def transition(order_id: int, expected: Iterable[str], new: str, *, conn: 
             if isinstance(v, (str, int, float, bool)) or hasattr(v, "isoformat")}
     await OrderEvent.create(order_id=order_id, from_status=prev, to_status=new,
                             actor_id=actor_id, data=data, using_db=conn)
+    await notify_outbox.order_moved(order_id, new, conn)  # paid, out for delivery: the buyer is told once
 
 
 # ---- sales counters (Product.sales, Sku.sales: sorting by sales, rankings) ----------------------
