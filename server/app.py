@@ -63,6 +63,7 @@ BLUEPRINTS = [
     "miniprogram_api.station_cash", "server.console_api.cash",  # station cash hand-over (#23)
     "live.consent_api", "server.console_api.live_pool",  # live selling consent and the 选品池 (#23)
     "server.console_api.office", "server.console_web",  # the county office's desk and the web console (#22)
+    "miniprogram_api.share", "server.console_api.sharing",  # share posters and attribution (#29)
 ]
 
 class HealthOut(Out):

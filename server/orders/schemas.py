@@ -36,6 +36,8 @@ class CheckoutIn(Schema):
     station_id: Id | None = Field(None, description="pickup station (自提点); required for pickup")
     address: AddressIn | None = Field(None, description="required for delivery")
     source: SourceIn | None = Field(None, description='attribution, e.g. {"kind": "live", "session_id": 1}')
+    share_id: Id | None = Field(None, description="the share that brought the buyer (a share code's scene, "
+                                                "GET /api/v1/share-scene): recorded as the order's attribution")
     note: Annotated[str, StringConstraints(max_length=200)] = ""
     clear_cart: bool = Field(False, description="remove the ordered SKUs from the cart")
 

@@ -35,6 +35,7 @@ from server.orders import hooks
 from server.orders.schemas import (AdminOrderQuery, CheckoutIn, OrderEventOut, OrderLineOut, OrderListQuery,
                                    OrderOut, OrderPage)
 from server.orders.errors import OrderCode
+from server.sharing import service as sharing
 
 log = logging.getLogger("kazuo.orders")
 S = OrderStatus
@@ -228,6 +229,7 @@ async def create_order(buyer_id: int, data: CheckoutIn, *, idempotency_key: str 
         found = await _existing(buyer_id, idempotency_key, rhash)
         if found is not None:
             return found
+    share = await sharing.check_share(data.share_id)  # an unknown share is refused before anything is taken
     new = _NewOrder.start(buyer_id, data, idempotency_key, rhash, assisted_by)
     new.holds = holds or {}
     rollback_hooks: list = []
@@ -243,7 +245,9 @@ async def create_order(buyer_id: int, data: CheckoutIn, *, idempotency_key: str 
                 return found
         raise
     metrics.ORDERS_PLACED.inc()
-    return new.out()
+    out = new.out()
+    await sharing.attribute(out.id, buyer_id, share)  # after the commit: the checkout stays one statement
+    return out
 
 
 async def _run_rollbacks(fns: list) -> None:
