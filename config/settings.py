@@ -417,14 +417,21 @@ class Settings(BaseSettings):
     console_scan_page: str = "pages/console/confirm"
 
     # ---- sharing and notifications (issue #29: server/sharing, server/notify/outbox.py) ----
-    # Subscribe-message templates (WeChat admin, 订阅消息) of the order's moments, and the page each opens.
+    # Subscribe-message template (WeChat admin, 订阅消息) of "your order is paid" (server/notify/registry.py).
     wechat_order_paid_template_id: str = "kazuo-order-paid-template"
+    # Subscribe-message template of "your order left the county warehouse for your pickup station".
     wechat_order_dispatched_template_id: str = "kazuo-order-dispatched-template"
+    # Subscribe-message template of "your order is out for delivery" (送货上门).
     wechat_out_for_delivery_template_id: str = "kazuo-out-for-delivery-template"
+    # Subscribe-message template of a refund's outcome (succeeded, rejected, failed).
     wechat_refund_result_template_id: str = "kazuo-refund-result-template"
+    # Subscribe-message template of "the live session you booked is starting" (直播预约提醒).
     wechat_live_starting_template_id: str = "kazuo-live-starting-template"
+    # The mini-program page the order messages open (?id=<order>).
     wechat_order_page: str = "pages/order/detail"
+    # The mini-program page the refund message opens (?id=<order>&refund=<refund>).
     wechat_refund_page: str = "pages/order/refund"
+    # The mini-program page the live reminder opens (?sid=<session>).
     wechat_live_page: str = "pages/live/session"
     # Aliyun SMS template for a refund that needs the buyer (退款失败，请联系客服: ${order} ${amount}),
     # sent only when the buyer has no subscription to the refund template.
@@ -433,8 +440,9 @@ class Settings(BaseSettings):
     live_reminder_lead_minutes: int = Field(10, ge=1, le=24 * 60)
     # A notification is given up after this many failed deliveries (then kept as failed for the office).
     notify_max_attempts: int = Field(8, ge=1, le=100)
-    # The share poster's brand line and the mini-program page a poster's code opens.
+    # The county brand line printed on share posters.
     share_brand_line: str = "喀左特色馆 · 喀左县区域公共品牌"
+    # The mini-program page a product share (poster code, share card) opens (?id=<product>&share=<share>).
     share_product_page: str = "pages/product/detail"
 
     @model_validator(mode="after")
