@@ -205,6 +205,9 @@ async def report(start: date | None, end: date | None, *, limit: int = 50) -> At
     """The office's view: orders brought by shares in [start, end], by sharer, and the latest ones."""
     end = end or clock.local_today()
     start = start or end - timedelta(days=29)
+    for name, d in (("from", start), ("to", end)):
+        if not (2000 <= d.year <= 2100):
+            raise ValidationFailed.field(name, "a day between 2000 and 2100")
     if start > end:
         raise ValidationFailed.field("from", "must not be after to")
     if (end - start).days > 366:

@@ -21,7 +21,6 @@ from server.orders import refunds
 from server.orders import service as orders
 from tests.conftest import login, wait_for
 from tests.orders.conftest import checkout, make_sku, make_station, pay_and_notify, pickup_body
-from tests.orders.test_payments import no_handoff  # noqa: F401 - fixture
 
 TIME = re.compile(r"^\d{4}年\d{1,2}月\d{1,2}日 \d{2}:\d{2}$")  # WeChat: 2019年10月1日 15:01
 AMOUNT = re.compile(r"^¥\d+\.\d{2}$")                          # ¥ and yuan with two decimals
