@@ -226,3 +226,40 @@ async def test_a_booked_live_preview_is_reminded_once(client):
     await LiveSession.filter(id=s.id).update(status="live")
     r = await buyer.put(url)
     assert r.status_code == 409 and r.json()["error"]["code"] == "session_not_bookable"
+
+
+async def test_a_failed_send_waits_for_the_sweeper_then_is_given_up(client, no_handoff, monkeypatch, settings):
+    from server.kit.errors import UpstreamError
+
+    buyer = await login(client)
+    order = await paid_order(buyer, qty=1)
+    await one_message(client, buyer.id, "order_paid")
+    row = await NotifyOutbox.create(moment="order_paid", ref=f"test:{order.id}", user_id=buyer.id, order_id=order.id)
+    real = registry.send
+
+    async def unreachable(*args, **kw):
+        raise UpstreamError("WeChat is unreachable")
+
+    monkeypatch.setattr(registry, "send", unreachable)
+    monkeypatch.setattr(settings, "notify_max_attempts", 2)
+    try:
+        await outbox.deliver("order_paid", row.ref)
+    except UpstreamError:
+        pass
+    else:
+        raise AssertionError("the job must fail so that it is tried again")
+    again = await NotifyOutbox.get(id=row.id)
+    assert (again.status, again.attempts) == ("pending", 1) and "unreachable" in again.error
+    # the sweeper finds it (its job was lost or failed) and WeChat answers again
+    monkeypatch.setattr(registry, "send", real)
+    await NotifyOutbox.filter(id=row.id).update(created_at=clock.now() - timedelta(minutes=1))
+    assert (await outbox.sweep())["requeued"] >= 1
+    assert await wait_for(lambda: NotifyOutbox.filter(id=row.id, status="done").exists())
+    assert len(await inbox(client, buyer.id, "order_paid")) == 2  # the test's extra row, once
+    # a row whose every attempt fails is given up (kept as failed for the office), not retried forever
+    gone = await NotifyOutbox.create(moment="order_paid", ref=f"test2:{order.id}", user_id=buyer.id,
+                                     order_id=order.id, attempts=1)
+    monkeypatch.setattr(registry, "send", unreachable)
+    assert await outbox.deliver("order_paid", gone.ref) == {"failed": True}
+    assert (await NotifyOutbox.get(id=gone.id)).status == "failed"
+    assert await outbox.deliver("order_paid", gone.ref) == {}
