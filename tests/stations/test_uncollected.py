@@ -100,10 +100,21 @@ async def _notified(pid):
 
 
 async def test_sms_goes_to_a_buyer_with_a_bound_phone(client, net, buyer):
+    # only when no subscribe message reached them (#29): this buyer declined the template
     await User.filter(id=buyer.id).update(phone="13912340001")
+    await client.post("/__sim__/wechat/subscribe-refuse", json={"touser": (await User.get(id=buyer.id)).openid})
     order = await make_order(buyer.id, net["a"].id)
     p = await service.receive_at_station(order.id, net["a"].id, actor_id=None)
     assert await eventually(lambda: _sms_sent(p.id))
+
+
+async def test_no_sms_when_the_subscribe_message_reached_the_buyer(client, net, buyer):
+    await User.filter(id=buyer.id).update(phone="139" + str(buyer.id % 10**8).zfill(8))
+    order = await make_order(buyer.id, net["a"].id)
+    p = await service.receive_at_station(order.id, net["a"].id, actor_id=None)
+    assert await eventually(lambda: _notified(p.id))
+    # the reminder's send, run here: the message reached the buyer, so no SMS
+    assert await uncollected._send(await Pickup.get(id=p.id), "remind") == {"wechat": True}
 
 
 async def _sms_sent(pid):
