@@ -19,7 +19,7 @@ async def share_product(request: Request, principal, product_id: int):
 
 @bp.get("/shares/<share_id:int>/poster.png")
 @endpoint(summary="My share's poster (PNG): photo, name, price, county brand and mini-program code",
-          auth="user", response_content={"image/png": {}}, tags=TAGS, errors=(502,))
+          auth="user", response_content={"image/png": {}}, tags=TAGS, errors=(429, 502))
 async def poster(request: Request, principal, share_id: int):
     png = await sharing.share_poster(principal.user_id, share_id)
     return HTTPResponse(png, content_type="image/png", headers={"Cache-Control": "private, max-age=3600"})

@@ -1,8 +1,11 @@
-"""The county office's view of share attribution (分享归因): which shares brought orders, by sharer."""
+"""The county office's view of share attribution (分享归因): which shares brought orders, by sharer; and
+what the buyer of an order was told (subscribe messages and SMS, #29)."""
 from sanic import Blueprint, Request
 
 from server.kit.auth import Role
 from server.kit.http import endpoint
+from server.notify import outbox
+from server.notify.schemas import OrderMessagesOut
 from server.sharing import service as sharing
 from server.sharing.schemas import AttributionOut, AttributionQuery, AttributionReport
 
@@ -22,3 +25,10 @@ async def attribution(request: Request, principal, query: AttributionQuery):
           response=AttributionOut | None, tags=TAGS)
 async def order_share(request: Request, principal, order_id: int):
     return await sharing.order_attribution(order_id)
+
+
+@bp.get("/orders/<order_id:int>/messages")
+@endpoint(summary="What the buyer of an order was told: each moment's subscribe message and SMS", roles=(Role.admin,),
+          response=OrderMessagesOut, tags=("console: notify",))
+async def order_messages(request: Request, principal, order_id: int):
+    return await outbox.sent_for(order_id)

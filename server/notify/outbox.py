@@ -29,6 +29,7 @@ from tortoise.expressions import F
 from server.accounts import sms
 from server.kit import clock, jobs, runtime
 from server.kit import redis as kr
+from server.kit.errors import NotFound
 from server.integrations import wechat_keywords as kw
 from server.kit.money import yuan
 from server.models.accounts import User
@@ -38,6 +39,7 @@ from server.models.orders import Order, OrderLine, OrderStatus
 from server.models.payments import Refund
 from server.models.stations import Station
 from server.notify import registry
+from server.notify.schemas import OrderMessagesOut, OutboxItemOut
 
 log = logging.getLogger("kazuo.notify")
 SWEEP_BATCH = 500
@@ -243,7 +245,12 @@ async def sweep() -> dict:
     return {"requeued": len(rows), "stale": stale}
 
 
-async def sent_for(order_id: int) -> list[dict]:
-    """What the buyer of an order was told (the office's view of an order's messages)."""
-    return await NotifyOutbox.filter(order_id=order_id).order_by("id").values(
-        "moment", "ref", "status", "wechat", "sms", "attempts", "error", "created_at", "done_at")
+async def sent_for(order_id: int) -> OrderMessagesOut:
+    """What the buyer of an order was told, and how (the office's view; 404 for no such order)."""
+    if not await Order.filter(id=order_id).exists():
+        raise NotFound("order not found")
+    rows = await NotifyOutbox.filter(order_id=order_id).order_by("id")
+    return OrderMessagesOut(order_id=order_id, items=[OutboxItemOut(
+        moment=r.moment, title=registry.MOMENTS[r.moment].title if r.moment in registry.MOMENTS else r.moment,
+        ref=r.ref, status=r.status, wechat=r.wechat, sms=r.sms, attempts=r.attempts, error=r.error,
+        created_at=r.created_at, done_at=r.done_at) for r in rows])

@@ -48,3 +48,21 @@ class SubscribeChoiceOut(Out):
 
 class SubscribeChoicesOut(Out):
     items: list[SubscribeChoiceOut]
+
+
+class OutboxItemOut(Out):
+    moment: str
+    title: str = Field(description="the moment as the buyer reads it (Chinese)")
+    ref: str
+    status: str = Field(description="pending | sending | done | failed")
+    wechat: str = Field(description="sent | refused | unsubscribed | no_openid | '' (not tried yet)")
+    sms: str = Field(description="sent | none (no phone) | '' (not needed)")
+    attempts: int
+    error: str
+    created_at: datetime
+    done_at: datetime | None
+
+
+class OrderMessagesOut(Out):
+    order_id: int
+    items: list[OutboxItemOut]

@@ -30,6 +30,7 @@ from server.sharing.schemas import AttributionOut, AttributionReport, SceneOut, 
 log = logging.getLogger("kazuo.sharing")
 CODE_TTL = 7 * 86400
 POSTER_TTL = 86400
+POSTERS_PER_MINUTE = 20  # drawn (not cached) posters per sharer: each costs CPU and a WeChat code call
 KINDS = {"product": "p", "campaign": "c"}   # scene letter of each share kind
 PAID = (OrderStatus.PAID, OrderStatus.IN_FULFILMENT, OrderStatus.READY_FOR_PICKUP, OrderStatus.OUT_FOR_DELIVERY,
         OrderStatus.DELIVERED, OrderStatus.COMPLETED)
@@ -126,11 +127,13 @@ async def wxacode(kind: str, target_id: int, share_id: int, page: str) -> bytes:
 
 
 async def render_poster(*, kind: str, target_id: int, share_id: int, title: str, price_fen: int,
-                        picture_url: str = "", subtitle: str = "", price_suffix: str = "") -> bytes:
-    """A share poster for any target (a product now; a campaign through the same call): the code of
-    scene(kind, target, share) opening the product page, the picture, title, price and brand."""
+                        picture_url: str = "", subtitle: str = "", price_suffix: str = "",
+                        page: str | None = None) -> bytes:
+    """A share poster for any target (a product now; a campaign through the same call, with its own
+    page): the code of scene(kind, target, share) opening `page` (default: the product page), the
+    picture, title, price and brand."""
     s = runtime.settings()
-    code = await wxacode(kind, target_id, share_id, s.share_product_page)
+    code = await wxacode(kind, target_id, share_id, page or s.share_product_page)
     spec = poster.PosterSpec(title=title, price=f"¥{yuan(price_fen)}{price_suffix}", brand_line=s.share_brand_line,
                              code_png=code, picture=await _picture(picture_url) if picture_url else None,
                              subtitle=subtitle)
@@ -147,6 +150,8 @@ async def share_poster(sharer_id: int, share_id: int) -> bytes:
     cached = await kr.redis().get(k)
     if cached:
         return cached
+    await kr.hit_limit("share_poster", str(sharer_id), POSTERS_PER_MINUTE, 60,
+                       message="too many posters, wait a minute")
     images = p.images or []
     png = await render_poster(kind="product", target_id=p.id, share_id=sh.id, title=p.name, price_fen=p.min_price,
                               picture_url=images[0] if images else "", subtitle=p.subtitle,

@@ -75,6 +75,24 @@ async def test_paid_sends_one_message_in_wechat_formats(client, no_handoff):
     assert len(await inbox(client, buyer.id, "order_paid")) == 1
     row = await NotifyOutbox.get(moment="order_paid", ref=f"order:{order.id}")
     assert (row.status, row.wechat, row.sms, row.attempts) == ("done", "sent", "", 1)
+    # the office sees what the buyer was told; nobody else does
+    admin = await login_as_admin(client)
+    r = await admin.get(f"/api/v1/console/orders/{order.id}/messages")
+    assert r.status_code == 200, r.text
+    assert [(i["moment"], i["status"], i["wechat"]) for i in r.json()["items"]] == [("order_paid", "done", "sent")]
+    assert (await admin.get("/api/v1/console/orders/999999999/messages")).status_code == 404
+    assert (await buyer.get(f"/api/v1/console/orders/{order.id}/messages")).status_code == 403
+
+
+async def test_the_checkout_screen_asks_for_the_order_moments(client, settings):
+    r = await client.get("/api/v1/subscribe-templates", params={"scene": "checkout"})
+    assert r.status_code == 200
+    assert r.json()["template_ids"] == [settings.wechat_order_paid_template_id,
+                                        settings.wechat_order_dispatched_template_id,
+                                        settings.wechat_out_for_delivery_template_id]
+    for scene, key in (("refund_request", "refund_result"), ("live_preview", "live_starting")):
+        r = await client.get("/api/v1/subscribe-templates", params={"scene": scene})
+        assert [m["key"] for m in r.json()["moments"]] == [key]
 
 
 async def test_dispatched_and_out_for_delivery_once_per_order(client, no_handoff):
@@ -213,7 +231,8 @@ async def test_a_booked_live_preview_is_reminded_once(client):
 
     assert await live_booking.remind_due() == 0  # two hours ahead: not yet
     await LiveSession.filter(id=s.id).update(scheduled_at=clock.now() + timedelta(minutes=5))
-    assert await live_booking.remind_due() == 1
+    # (the worker's minutely sweep may be the one that finds it first: either way, one reminder)
+    await live_booking.remind_due()
     assert await live_booking.remind_due() == 0
     msg = await one_message(client, buyer.id, "live_starting")
     v = values(msg)
@@ -253,7 +272,7 @@ async def test_a_failed_send_waits_for_the_sweeper_then_is_given_up(client, no_h
     # the sweeper finds it (its job was lost or failed) and WeChat answers again
     monkeypatch.setattr(registry, "send", real)
     await NotifyOutbox.filter(id=row.id).update(created_at=clock.now() - timedelta(minutes=1))
-    assert (await outbox.sweep())["requeued"] >= 1
+    await outbox.sweep()  # (or the worker's own minutely sweep, whichever runs first)
     assert await wait_for(lambda: NotifyOutbox.filter(id=row.id, status="done").exists())
     assert len(await inbox(client, buyer.id, "order_paid")) == 2  # the test's extra row, once
     # a row whose every attempt fails is given up (kept as failed for the office), not retried forever

@@ -142,7 +142,7 @@ async def test_an_order_records_the_share_that_brought_it(client):
     rep = r.json()
     mine = next(s for s in rep["sharers"] if s["sharer_id"] == sharer.id)
     assert (mine["orders"], mine["paid_orders"], mine["paid_fen"]) == (2, 1, 3600)
-    assert any(x["order_id"] == order_id and x["status"] == "paid" for x in rep["recent"])
+    assert any(x["order_id"] == order_id and x["paid_fen"] == 3600 for x in rep["recent"])
     r = await admin.get(f"/api/v1/console/orders/{order_id}/share")
     assert r.status_code == 200 and r.json()["sharer_id"] == sharer.id
     assert (await admin.get("/api/v1/console/orders/999999999/share")).status_code == 404
