@@ -1,11 +1,11 @@
 import pytest
 
+from server.payments import service
+
 
 @pytest.fixture
 def no_handoff(monkeypatch):
     """Keep paid orders in `paid` (the warehouse hand-off job is not enqueued): the tests move them."""
-    from server.payments import service
-
     real = service.enqueue
 
     def enqueue(name, *args, **kw):

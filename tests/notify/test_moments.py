@@ -11,15 +11,16 @@ from datetime import timedelta
 from server.integrations import wechat_keywords as kw
 from server.kit import clock, runtime
 from server.kit.db import atomic
+from server.kit.errors import UpstreamError
 from server.models.accounts import User
 from server.models.live import LiveRoom, LiveSession
-from server.models.notify import LiveBooking, NotifyOutbox
+from server.models.notify import LiveBooking, NotifyOutbox, SubscribeChoice
 from server.models.orders import Order
 from server.models.payments import Refund
 from server.notify import live_booking, outbox, registry
 from server.orders import refunds
 from server.orders import service as orders
-from tests.conftest import login, wait_for
+from tests.conftest import login, login_as, wait_for
 from tests.orders.conftest import checkout, make_sku, make_station, pay_and_notify, pickup_body
 
 TIME = re.compile(r"^\d{4}年\d{1,2}月\d{1,2}日 \d{2}:\d{2}$")  # WeChat: 2019年10月1日 15:01
@@ -172,8 +173,6 @@ async def test_refund_outcomes_and_sms_only_when_the_buyer_must_act(client, no_h
 
 
 async def login_as_admin(client):
-    from tests.conftest import login_as
-
     return await login_as(client, "admin")
 
 
@@ -193,8 +192,6 @@ async def test_an_accepted_subscription_allows_one_message(client, no_handoff):
 
 
 async def _accepted(user_id: int, tid: str, n: int) -> bool:
-    from server.models.notify import SubscribeChoice
-
     c = await SubscribeChoice.get(user_id=user_id, template_id=tid)
     return c.accepted == n
 
@@ -248,8 +245,6 @@ async def test_a_booked_live_preview_is_reminded_once(client):
 
 
 async def test_a_failed_send_waits_for_the_sweeper_then_is_given_up(client, no_handoff, monkeypatch, settings):
-    from server.kit.errors import UpstreamError
-
     buyer = await login(client)
     order = await paid_order(buyer, qty=1)
     await one_message(client, buyer.id, "order_paid")

@@ -8,6 +8,7 @@ from server.models.accounts import User
 from server.models.catalog import Product
 from tests.conftest import login
 from tests.console.conftest import operator, sign_in
+from tests.console.test_browser import _browser, _signed_in
 from tests.orders.conftest import checkout, make_sku, make_station, pay_and_notify, pickup_body
 
 
@@ -50,8 +51,6 @@ async def test_shares_page_for_the_office_only(client, settings, app):
 
 async def test_shares_page_in_chromium(client, settings, app):
     playwright = pytest.importorskip("playwright.async_api")
-    from tests.console.test_browser import _browser, _signed_in
-
     _, order_no, name = await shared_order(client)
     _, phone = await operator("admin", name="分享统计员")
     async with playwright.async_playwright() as pw:
