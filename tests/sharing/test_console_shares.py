@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from server.kit import clock
 from server.models.accounts import User
 from server.models.catalog import Product
+from server.stats import rollup
 from tests.conftest import login
 from tests.console.conftest import operator, sign_in
 from tests.console.test_browser import _browser, _signed_in
@@ -34,6 +36,10 @@ async def test_shares_page_for_the_office_only(client, settings, app):
         r = await office.page("/console/shares")
         assert r.status_code == 200 and name in r.text and order_no in r.text and "¥33.00" in r.text
         assert 'href="/console/shares"' in r.text  # in the office's navigation
+        # the statistics page carries the shared sales of the daily figures, linking here
+        await rollup.rollup_day(clock.local_today())
+        r = await office.page("/console/statistics")
+        assert r.status_code == 200 and 'id="shared"' in r.text and 'href="/console/shares?from=' in r.text
         r = await office.page("/console/shares?from=2026-02-30")
         assert r.status_code == 200 and 'data-field="from"' in r.text
         r = await office.page("/console/shares?from=2026-12-06&to=2025-01-01")
