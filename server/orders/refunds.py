@@ -171,10 +171,10 @@ async def decide(refund_id: int, *, approve: bool, actor_id: int, merchant_ids: 
             raise Conflict(f"the refund is {refund.status}", code=KitCode.INVALID_TRANSITION)
         await audit.record(actor_id, "refund.approve" if approve else "refund.reject", "order", refund.order_id,
                            {"refund_id": refund_id, "note": note[:200]}, conn=conn)
-        if not approve:
-            await notify_outbox.refund_outcome(refund_id, "rejected", conn)
         if approve:
             enqueue("payments.refund", refund_id, job_id=kr.key("job", f"payments.refund:{refund_id}"))
+        else:
+            await notify_outbox.refund_outcome(refund_id, "rejected", conn)  # the buyer hears why (#29)
         refund = await Refund.get(id=refund_id, using_db=conn)
     return refund_out(refund)
 
