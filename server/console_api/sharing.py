@@ -7,7 +7,7 @@ from server.kit.http import endpoint
 from server.notify import outbox
 from server.notify.schemas import OrderMessagesOut
 from server.sharing import service as sharing
-from server.sharing.schemas import AttributionOut, AttributionQuery, AttributionReport
+from server.sharing.schemas import AttributionQuery, AttributionReport, OrderShareOut
 
 bp = Blueprint("console_sharing", url_prefix="/api/v1/console")
 TAGS = ("console: sharing",)
@@ -22,7 +22,7 @@ async def attribution(request: Request, principal, query: AttributionQuery):
 
 @bp.get("/orders/<order_id:int>/share")
 @endpoint(summary="The share that brought one order (null when none)", roles=(Role.admin,),
-          response=AttributionOut | None, tags=TAGS)
+          response=OrderShareOut, tags=TAGS)
 async def order_share(request: Request, principal, order_id: int):
     return await sharing.order_attribution(order_id)
 

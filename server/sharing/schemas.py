@@ -63,3 +63,8 @@ class AttributionReport(Out):
     paid_fen: int = Field(description="what the attributed orders paid (fen), refunds not deducted")
     sharers: list[SharerFigure]
     recent: list[AttributionOut]
+
+
+class OrderShareOut(Out):
+    order_id: int
+    share: AttributionOut | None = Field(description="the share that brought the order, null when none did")

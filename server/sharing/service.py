@@ -25,7 +25,8 @@ from server.models.orders import Order, OrderStatus
 from server.models.sharing import Share, ShareAttribution
 from server.sharing import poster
 from server.sharing.errors import SharingCode
-from server.sharing.schemas import AttributionOut, AttributionReport, SceneOut, ShareOut, SharerFigure
+from server.sharing.schemas import (AttributionOut, AttributionReport, OrderShareOut, SceneOut, ShareOut,
+                                    SharerFigure)
 
 log = logging.getLogger("kazuo.sharing")
 CODE_TTL = 7 * 86400
@@ -252,18 +253,18 @@ async def report(start: date | None, end: date | None, *, limit: int = 50) -> At
                              sharers=sharers, recent=recent)
 
 
-async def order_attribution(order_id: int) -> AttributionOut | None:
-    """The share that brought one order (the office's order page), or None."""
+async def order_attribution(order_id: int) -> OrderShareOut:
+    """The share that brought one order (the office's order page), if one did."""
     o = await Order.get_or_none(id=order_id)
     if o is None:
         raise NotFound("order not found")
     r = await ShareAttribution.get_or_none(order_id=order_id)
     if r is None:
-        return None
+        return OrderShareOut(order_id=order_id, share=None)
     rep_names = dict(await User.filter(id=r.sharer_id).values_list("id", "nickname"))
     name = (await Product.filter(id=r.target_id).values_list("name", flat=True) or [""])[0] \
         if r.kind == "product" else ""
-    return AttributionOut(order_id=o.id, order_no=o.order_no, status=o.status, paid_fen=o.paid_fen,
-                          share_id=r.share_id, sharer_id=r.sharer_id,
-                          sharer_name=rep_names.get(r.sharer_id) or f"用户{r.sharer_id}", kind=r.kind,
-                          target_id=r.target_id, target_name=name, created_at=r.created_at)
+    return OrderShareOut(order_id=o.id, share=AttributionOut(
+        order_id=o.id, order_no=o.order_no, status=o.status, paid_fen=o.paid_fen, share_id=r.share_id,
+        sharer_id=r.sharer_id, sharer_name=rep_names.get(r.sharer_id) or f"用户{r.sharer_id}", kind=r.kind,
+        target_id=r.target_id, target_name=name, created_at=r.created_at))

@@ -144,8 +144,10 @@ async def test_an_order_records_the_share_that_brought_it(client):
     assert (mine["orders"], mine["paid_orders"], mine["paid_fen"]) == (2, 1, 3600)
     assert any(x["order_id"] == order_id and x["paid_fen"] == 3600 for x in rep["recent"])
     r = await admin.get(f"/api/v1/console/orders/{order_id}/share")
-    assert r.status_code == 200 and r.json()["sharer_id"] == sharer.id
+    assert r.status_code == 200 and r.json()["share"]["sharer_id"] == sharer.id
     assert (await admin.get("/api/v1/console/orders/999999999/share")).status_code == 404
+    r = await admin.get(f"/api/v1/console/orders/{own.json()['id']}/share")  # no share brought it
+    assert r.status_code == 200 and r.json() == {"order_id": own.json()["id"], "share": None}
     assert (await buyer.get("/api/v1/console/shares/attribution")).status_code == 403
     bad = await admin.get("/api/v1/console/shares/attribution", params={"from": "2026-02-30"})
     assert bad.status_code == 422
