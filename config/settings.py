@@ -471,6 +471,34 @@ class Settings(BaseSettings):
     presale_refund_deposit_on_default: bool = False
     # The deposit is at most this share of the pre-sale price (percent).
     presale_deposit_max_percent: int = Field(50, ge=1, le=100)
+    # ---- sharing and notifications (issue #29: server/sharing, server/notify/outbox.py) ----
+    # Subscribe-message template (WeChat admin, 订阅消息) of "your order is paid" (server/notify/registry.py).
+    wechat_order_paid_template_id: str = "kazuo-order-paid-template"
+    # Subscribe-message template of "your order left the county warehouse for your pickup station".
+    wechat_order_dispatched_template_id: str = "kazuo-order-dispatched-template"
+    # Subscribe-message template of "your order is out for delivery" (送货上门).
+    wechat_out_for_delivery_template_id: str = "kazuo-out-for-delivery-template"
+    # Subscribe-message template of a refund's outcome (succeeded, rejected, failed).
+    wechat_refund_result_template_id: str = "kazuo-refund-result-template"
+    # Subscribe-message template of "the live session you booked is starting" (直播预约提醒).
+    wechat_live_starting_template_id: str = "kazuo-live-starting-template"
+    # The mini-program page the order messages open (?id=<order>).
+    wechat_order_page: str = "pages/order/detail"
+    # The mini-program page the refund message opens (?id=<order>&refund=<refund>).
+    wechat_refund_page: str = "pages/order/refund"
+    # The mini-program page the live reminder opens (?sid=<session>).
+    wechat_live_page: str = "pages/live/session"
+    # Aliyun SMS template for a refund that needs the buyer (退款失败，请联系客服: ${order} ${amount}),
+    # sent only when the buyer has no subscription to the refund template.
+    aliyun_sms_refund_template_code: str = "SMS_000000029"
+    # A booked live preview is reminded this many minutes before its scheduled start (or when it goes live).
+    live_reminder_lead_minutes: int = Field(10, ge=1, le=24 * 60)
+    # A notification is given up after this many failed deliveries (then kept as failed for the office).
+    notify_max_attempts: int = Field(8, ge=1, le=100)
+    # The county brand line printed on share posters.
+    share_brand_line: str = "喀左特色馆 · 喀左县区域公共品牌"
+    # The mini-program page a product share (poster code, share card) opens (?id=<product>&share=<share>).
+    share_product_page: str = "pages/product/detail"
 
     @model_validator(mode="after")
     def _check(self) -> "Settings":

@@ -39,6 +39,7 @@ JOB_MODULES: list[str] = [
     "jobs.aftersales",
     # pre-sale (issue #28)
     "jobs.presale",
+    "jobs.notify",  # subscribe messages owed by the outbox, live-preview reminders (#29)
 ]
 
 

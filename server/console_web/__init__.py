@@ -13,6 +13,7 @@ from server.console_web import content, ratings  # buyers' reviews and the offic
 from server.console_web import complaints  # complaints and reports (#26)
 from server.console_web import aftersales as aftersales_web  # after-sales (#25)
 from server.console_web import presale  # pre-sale pages (#28)
+from server.console_web import sharing  # share attribution (#29)
 
 _static = Blueprint("console_web_static", url_prefix="/console")
 _static.static("/static", str(HERE / "static"), name="console_static")
@@ -26,4 +27,5 @@ bp = Blueprint.group(signin.bp, office.bp, stations.bp, taxonomy.bp, statistics.
                        promotions.bp,
                        aftersales_web.bp,
                        presale.bp,  # pre-sale (#28)
+                       sharing.bp,
                        _static)

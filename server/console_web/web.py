@@ -51,6 +51,7 @@ NAV = [
     ("/console/training", "电商培训", ADMIN),
     ("/console/trace", "质量追溯", ADMIN),
     ("/console/statistics", "数据统计", ADMIN),
+    ("/console/shares", "分享带来的订单", ADMIN),  # #29
     ("/console/users", "用户与角色", ADMIN),
     ("/console/audit", "审计日志", ADMIN),
     ("/console/payees", "收款信息", ADMIN),

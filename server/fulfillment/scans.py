@@ -34,6 +34,7 @@ from server.models.orders import Order, OrderStatus
 from server.models.stations import Station
 from server.orders import receipt
 from server.orders import service as orders_service
+from server.notify import outbox as notify_outbox
 from server.fulfillment.errors import FulfillmentCode
 from server.models.pickup import Pickup, PickupStatus
 from server.stations import service as stations_service
@@ -152,6 +153,7 @@ async def _leave_warehouse(p: Parcel, conn: Any, now) -> None:
     """Goods physically leave the county warehouse: their reservation is consumed (on hand drops)."""
     await inventory.ship(conn, await _parcel_moves(p, conn))
     await Parcel.filter(id=p.id).using_db(conn).update(dispatched_at=now)
+    await notify_outbox.order_dispatched(p.order_id, conn)  # the buyer hears once per order
     await ship_if_done(p.task_id, conn, now)
 
 

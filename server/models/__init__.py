@@ -30,3 +30,6 @@ from server.models.promotions import Campaign, Coupon, UserCoupon  # noqa: F401
 from server.models.aftersales import AfterSale, AfterSalesPolicy, AfterSalesWindow, AfterSaleStep  # noqa: F401
 from server.models.fulfillment import UnpickItem  # noqa: F401
 from server.models.presale import PresaleOffer, PresaleOrder  # noqa: F401
+# notifications and sharing (issue #29)
+from server.models.notify import LiveBooking, NotifyOutbox, SubscribeChoice  # noqa: F401
+from server.models.sharing import Share, ShareAttribution  # noqa: F401

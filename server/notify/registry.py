@@ -156,3 +156,37 @@ AFTERSALES_UPDATE = register(Moment(
     template_setting="wechat_aftersales_template_id", page_setting="wechat_aftersales_page",
     keywords=("character_string1", "thing2", "amount3", "time4"),
     scenes=("aftersales_apply", "aftersales_detail")))
+# ---- the order's, refund's and live preview's moments (issue #29: sent by server/notify/outbox.py) ----
+# Keyword formats (WeChat's rules, server/integrations/wechat_keywords.py): character_string the
+# order or refund number; thing at most 20 characters (the goods: first product name, "等N件" when
+# more); amount "¥12.50" (yuan with two decimals, from integer fen); time "2026年12月6日 12:00" in
+# Asia/Shanghai; phrase at most 5 Chinese characters (配送中, 退款成功, 退款失败, 已驳回).
+ORDER_PAID = register(Moment(
+    key="order_paid", title="支付成功通知",
+    template_setting="wechat_order_paid_template_id", page_setting="wechat_order_page",
+    keywords=("character_string1", "thing2", "amount3", "time4"),
+    scenes=("checkout",)))
+
+ORDER_DISPATCHED = register(Moment(
+    key="order_dispatched", title="订单发货通知（发往自提点）",
+    template_setting="wechat_order_dispatched_template_id", page_setting="wechat_order_page",
+    keywords=("character_string1", "thing2", "thing3", "time4"),
+    scenes=("checkout",)))
+
+OUT_FOR_DELIVERY = register(Moment(
+    key="out_for_delivery", title="订单配送通知（送货上门）",
+    template_setting="wechat_out_for_delivery_template_id", page_setting="wechat_order_page",
+    keywords=("character_string1", "thing2", "phrase3", "thing4"),
+    scenes=("checkout",)))
+
+REFUND_RESULT = register(Moment(
+    key="refund_result", title="退款结果通知",
+    template_setting="wechat_refund_result_template_id", page_setting="wechat_refund_page",
+    keywords=("character_string1", "amount2", "phrase3", "thing4"),
+    scenes=("refund_request",)))
+
+LIVE_STARTING = register(Moment(
+    key="live_starting", title="直播开播提醒（已预约）",
+    template_setting="wechat_live_starting_template_id", page_setting="wechat_live_page",
+    keywords=("thing1", "time2", "thing3"),
+    scenes=("live_preview",)))

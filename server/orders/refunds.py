@@ -27,6 +27,7 @@ from server.models.inventory import StockReason
 from server.models.orders import Order, OrderLine, OrderStatus
 from server.models.payments import Payment, PaymentStatus, Refund, RefundStatus
 from server.orders import service as orders_service
+from server.notify import outbox as notify_outbox
 from server.orders.errors import OrderCode
 from server.promotions import service as promotions
 from server.fulfillment import service as fulfillment_service
@@ -313,6 +314,8 @@ async def decide(refund_id: int, *, approve: bool, actor_id: int, merchant_ids: 
         if approve:
             order = (await lock_rows(Order, [refund.order_id], conn))[0]
             await _approved(refund, order, conn)
+        else:
+            await notify_outbox.refund_outcome(refund_id, "rejected", conn)  # the buyer hears why (#29)
         refund = await Refund.get(id=refund_id, using_db=conn)
     return refund_out(refund)
 
@@ -418,6 +421,9 @@ async def _complete(refund_no: str, *, success: bool, refund_fee: int | None, we
             if n and refund.kind == "part":  # the order refund it belongs to failed with it
                 await Refund.filter(id=refund.parent_id, status__in=[R.APPROVED, R.PROCESSING]).using_db(conn) \
                     .update(status=R.FAILED, error=f"part {refund.refund_no}: {error}"[:200])
+                await notify_outbox.refund_outcome(refund.parent_id, "failed", conn)
+            elif n:
+                await notify_outbox.refund_outcome(refund.id, "failed", conn)
             return "failed" if n else "duplicate"
         n = await Refund.filter(id=refund.id, status__in=[R.APPROVED, R.PROCESSING]).using_db(conn).update(
             status=R.SUCCEEDED, succeeded_at=clock.now(), wechat_refund_id=wechat_refund_id[:64],
@@ -425,6 +431,8 @@ async def _complete(refund_no: str, *, success: bool, refund_fee: int | None, we
         if n == 0:
             return "duplicate"
         await _apply_success(refund, conn)
+        if refund.kind != "part":  # a part is told with its order refund, when the last part succeeds
+            await notify_outbox.refund_outcome(refund.id, "succeeded", conn)
     return "applied"
 
 
@@ -487,6 +495,7 @@ async def _part_succeeded(part: Refund, conn: Any) -> None:
         status=R.SUCCEEDED, succeeded_at=clock.now(), next_attempt_at=None, error="")
     if n:
         await _apply_success(parent, conn)
+        await notify_outbox.refund_outcome(parent.id, "succeeded", conn)
 
 
 async def get_refund(refund_id: int) -> RefundOut:

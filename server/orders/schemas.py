@@ -42,6 +42,8 @@ class CheckoutIn(Schema):
     address: AddressIn | None = Field(None, description="required for delivery (or address_id)")
     address_id: Id | None = Field(None, description="a saved address of the buyer's book, for delivery")
     source: SourceIn | None = Field(None, description='attribution, e.g. {"kind": "live", "session_id": 1}')
+    share_id: Id | None = Field(None, description="the share that brought the buyer (a share code's scene, "
+                                                "GET /api/v1/share-scene): recorded as the order's attribution")
     note: Annotated[str, StringConstraints(max_length=200)] = ""
     clear_cart: bool = Field(False, description="remove the ordered SKUs from the cart")
     coupon_ids: list[Id] = Field(default_factory=list, max_length=5,

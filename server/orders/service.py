@@ -30,6 +30,7 @@ from server.models.inventory import StockReason
 from server.models.orders import Order, OrderEvent, OrderLine, OrderStatus
 from server.models.payments import Payment
 from server.models.stations import Station
+from server.notify import outbox as notify_outbox
 from server.orders import hooks
 from server.orders import pricing
 from server.orders.schemas import (AdminOrderQuery, CheckoutIn, OrderEventOut, OrderLineOut, OrderListQuery,
@@ -37,6 +38,7 @@ from server.orders.schemas import (AdminOrderQuery, CheckoutIn, OrderEventOut, O
 from server.orders.errors import OrderCode
 from server.promotions import service as promotions
 from server.promotions.errors import PromoCode
+from server.sharing import service as sharing
 
 log = logging.getLogger("kazuo.orders")
 S = OrderStatus
@@ -75,6 +77,7 @@ async def transition(order_id: int, expected: Iterable[str], new: str, *, conn: 
             if isinstance(v, (str, int, float, bool)) or hasattr(v, "isoformat")}
     await OrderEvent.create(order_id=order_id, from_status=prev, to_status=new,
                             actor_id=actor_id, data=data, using_db=conn)
+    await notify_outbox.order_moved(order_id, new, conn)  # paid, out for delivery: the buyer is told once
 
 
 # ---- sales counters (Product.sales, Sku.sales: sorting by sales, rankings) ----------------------
@@ -235,6 +238,7 @@ async def create_order(buyer_id: int, data: CheckoutIn, *, idempotency_key: str 
         found = await _existing(buyer_id, idempotency_key, rhash)
         if found is not None:
             return found
+    share = await sharing.check_share(data.share_id)  # an unknown share is refused before anything is taken
     new = _NewOrder.start(buyer_id, data, idempotency_key, rhash, assisted_by)
     new.holds = holds or {}
     rollback_hooks: list = []
@@ -250,7 +254,9 @@ async def create_order(buyer_id: int, data: CheckoutIn, *, idempotency_key: str 
                 return found
         raise
     metrics.ORDERS_PLACED.inc()
-    return new.out()
+    out = new.out()
+    await sharing.attribute(out.id, buyer_id, share)  # after the commit: the checkout stays one statement
+    return out
 
 
 async def _run_rollbacks(fns: list) -> None:

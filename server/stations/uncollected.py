@@ -38,7 +38,9 @@ async def _send(p: Pickup, kind: str) -> dict:
                                      "time3": p.deadline_at, "thing4": note},
                                     page_query=f"id={p.order_id}")
         sent["wechat"] = outcome == "sent"
-    if buyer.phone:
+    # SMS only when no subscribe message reached the buyer (no openid, or the template declined): the
+    # buyer must act, but a text on top of a delivered message is noise (#29).
+    if buyer.phone and not sent.get("wechat"):
         if hasattr(sms, "send_notice"):
             await sms.send_notice(buyer.phone, s.aliyun_sms_pickup_template_code,
                                   {"station": station.name, "code": p.code, "deadline": deadline},

@@ -26,6 +26,7 @@ Dimensions and what the columns hold:
   active/<merchants|livestreamers|trainees|buyers>:  total = distinct that day
   refunds/all:  orders = refunds, refund_fen = amount
   poor_income/all:  gmv_fen = merchant share posted to poor-household merchants (net)
+  share/all:  orders, units, gmv_fen of the day's sales whose order a share brought (server/sharing)
 """
 from __future__ import annotations
 
@@ -46,13 +47,15 @@ from server.models.pickup import Pickup
 from server.models.stations import Station
 from server.models.stats import StatDaily
 from server.models.training import SignIn, Trainee, TrainingSession
+from server.sharing import service as sharing
 from server.training import outcomes as training_outcomes
 
 MERCHANT_KINDS = {"household": "农户", "cooperative": "合作社", "enterprise": "企业"}
 LEGS = {"county_town": "县→乡", "town_village": "乡→村", "county_village": "县→村"}
 ACTIVE = {"merchants": "活跃商户", "livestreamers": "活跃主播", "trainees": "参训学员", "buyers": "下单买家"}
 SUMMARY_LABELS = {"sales": "网络零售额(特色馆)", "farm": "农产品网络零售额", "poor_household": "贫困户商户销售额",
-                  "live": "直播带货", "refunds": "退款", "poor_income": "贫困户结算收入"}
+                  "live": "直播带货", "refunds": "退款", "poor_income": "贫困户结算收入",
+                  "share": "分享带来的销售"}
 LINE_FIELDS = ("id", "order_id", "amount", "quantity", "merchant_id", "product_id", "product_name",
                "order__buyer_id", "order__station_id", "order__fulfilment", "order__address",
                "order__live_session_id", "order__livestreamer_id", "product__category_id", "product__origin_town",
@@ -183,6 +186,11 @@ async def compute_day(day: date) -> dict[tuple[str, str], Row]:
         buyers.add(ln["order__buyer_id"])
         merchants.add(ln["merchant_id"])
     acc.row("sales", "all", SUMMARY_LABELS["sales"]).total = len(buyers)
+    # Sales a share brought (分享带来的订单, #29: one level, no commission).
+    shared = await sharing.attributed_orders({ln["order_id"] for ln in lines})
+    for ln in lines:
+        if ln["order_id"] in shared:
+            acc.sale("share", "all", SUMMARY_LABELS["share"], ln)
 
     # Refunds, attributed to the lines they name.
     refunds = await Refund.filter(status=RefundStatus.SUCCEEDED, succeeded_at__gte=start, succeeded_at__lt=end,

@@ -155,6 +155,7 @@ async def summary(start: date, end: date) -> dict:
         "headline": headline,
         "refunds": {"count": refunds.get("orders", 0), "amount_fen": refunds.get("refund_fen", 0)},
         "poor_income": {"income_fen": income, "last_year_income_fen": income_ly, "growth_pct": _growth(income, income_ly)},
+        "shared": {k: cur.get(("share", "all"), {}).get(k, 0) for k in ("orders", "units", "gmv_fen")},
         "tables": {name: _table(dim, cur, prev, days) for name, (dim, _) in TABLES.items()},
         "coverage": await coverage(),
         "training_progress": progress.model_dump(mode="json"),

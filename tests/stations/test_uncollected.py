@@ -1,6 +1,7 @@
 """Uncollected parcels: reminders at 24 h and 48 h, the return and refund after 7 days."""
 from datetime import timedelta
 
+from server.kit import runtime
 from server.models.accounts import User
 from server.models.orders import Order, OrderStatus
 from server.models.payments import Refund
@@ -13,7 +14,9 @@ from tests.stations.test_pickup import eventually
 async def messages(client, buyer_id):
     openid = (await User.get(id=buyer_id)).openid
     r = await client.get("/__sim__/wechat/subscribe-messages", params={"touser": openid})
-    return r.json()["items"]
+    # the pickup moment's messages only (a paid order also tells the buyer it was paid: #29)
+    tid = runtime.settings().wechat_pickup_template_id
+    return [m for m in r.json()["items"] if m["template_id"] == tid]
 
 
 async def test_reminders_then_return_and_refund(client, net, buyer, shift_clock):
@@ -97,10 +100,21 @@ async def _notified(pid):
 
 
 async def test_sms_goes_to_a_buyer_with_a_bound_phone(client, net, buyer):
+    # only when no subscribe message reached them (#29): this buyer declined the template
     await User.filter(id=buyer.id).update(phone="13912340001")
+    await client.post("/__sim__/wechat/subscribe-refuse", json={"touser": (await User.get(id=buyer.id)).openid})
     order = await make_order(buyer.id, net["a"].id)
     p = await service.receive_at_station(order.id, net["a"].id, actor_id=None)
     assert await eventually(lambda: _sms_sent(p.id))
+
+
+async def test_no_sms_when_the_subscribe_message_reached_the_buyer(client, net, buyer):
+    await User.filter(id=buyer.id).update(phone="139" + str(buyer.id % 10**8).zfill(8))
+    order = await make_order(buyer.id, net["a"].id)
+    p = await service.receive_at_station(order.id, net["a"].id, actor_id=None)
+    assert await eventually(lambda: _notified(p.id))
+    # the reminder's send, run here: the message reached the buyer, so no SMS
+    assert await uncollected._send(await Pickup.get(id=p.id), "remind") == {"wechat": True}
 
 
 async def _sms_sent(pid):
