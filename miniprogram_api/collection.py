@@ -40,6 +40,7 @@ async def station_list(request: Request, principal, station_id: int, query: Coll
 @endpoint(summary="Upload a photo of the collected goods (JPEG, PNG, WebP, HEIC); returns its key", roles=STAFF,
           response=PhotoOut, status=201, tags=TAGS, request_content=MULTIPART, errors=(404, 413, 422))
 async def photo(request: Request, principal, station_id: int):
+    principal.require_station(station_id)  # another station is a 404 before the upload is looked at
     data, filename = read_upload(request, "file")
     return await collection.store_photo(principal, station_id, data, filename)
 

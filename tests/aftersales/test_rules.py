@@ -116,12 +116,13 @@ async def test_freight_with_a_whole_order_or_the_merchants_fault_only(world, cli
 
     async def with_freight(items):
         order = await f.paid_order(world.buyer.id, items, station=world.net.village)
-        # what the freight issue's checkout does: 600 fen charged, the merchant's income
+        # what the freight checkout and ledger.post_sale write: 600 fen charged, the merchant's income
+        # on its first line (an entry without a line would break every later settlement run)
         await Order.filter(id=order.id).update(shipping_fen=600, total_fen=order.total_fen + 600,
                                                paid_fen=order.paid_fen + 600)
         line = await OrderLine.filter(order_id=order.id).first()
-        await LedgerEntry.create(order_id=order.id, account_type="merchant", account_id=m.id, kind="shipping",
-                                 amount_fen=600, dedup_key=f"test-shipping:{order.id}")
+        await LedgerEntry.create(order_id=order.id, order_line_id=line.id, account_type="merchant", account_id=m.id,
+                                 kind="shipping", amount_fen=600, dedup_key=f"ship:{order.id}:{m.id}")
         await completed(world, order.id, m.id)
         return order, line
 

@@ -5,6 +5,7 @@ import re
 
 from server.models.orders import OrderStatus
 from tests.conftest import login, login_as
+from tests.collection.conftest import household_merchant
 from tests.stations.conftest import make_order, make_sku, with_code
 
 
@@ -20,8 +21,17 @@ async def _objects(client, net, staff_a):
     assisted = (await staff_a.post(f"/api/v1/station/{net['a'].id}/assisted-orders",
                                    json={"villager_id": v["id"], "lines": [{"sku_id": sku.id, "quantity": 1}]})).json()
     other = await make_order(buyer.id, net["a"].id, status=OrderStatus.PAID)
+    producer, produce = await household_merchant(net["a"].id)
+    collection = {"merchant_id": producer.id, "sku_id": produce.id, "quantity": 5, "weight_g": 2500, "grade": "first",
+                  "plot": "东山坡3号地", "harvested_on": "2026-10-01", "photos": []}
+    r = await staff_a.post(f"/api/v1/station/{net['a'].id}/collections", json=collection)
+    assert r.status_code == 201, r.text
+    complaint = {"kind": "delivery", "text": "包裹晚到三天", "reporter_phone": "13700001234"}
+    c = await staff_a.post(f"/api/v1/station/{net['a'].id}/complaints", json=complaint)
+    assert c.status_code == 201, c.text
     return {"pickup_id": pickup["id"], "villager_id": v["id"], "order_id": assisted["id"], "pickup": pickup,
-            "order_no": other.order_no, "sku_id": sku.id}
+            "order_no": other.order_no, "sku_id": sku.id, "collection_id": r.json()["id"], "collection": collection,
+            "complaint_id": c.json()["id"], "complaint": complaint}
 
 
 def _body(path: str, method: str, obj: dict):
@@ -39,6 +49,12 @@ def _body(path: str, method: str, obj: dict):
         return {"villager_id": obj["villager_id"], "lines": [{"sku_id": obj["sku_id"], "quantity": 1}]}
     if path.endswith("/cash/handovers"):
         return {"amount_fen": 1}
+    if path.endswith("/collections"):
+        return obj["collection"]
+    if path.endswith("/complaints"):
+        return obj["complaint"]
+    if path.endswith("/answer"):
+        return {"text": "已核实"}
     return None
 
 
@@ -55,13 +71,17 @@ def station_routes(app):
 async def test_every_station_endpoint_is_scoped(app, client, net, staff_a, staff_b):
     obj = await _objects(client, net, staff_a)
     routes = station_routes(app)
-    # workspace, receive, verify, pickups x2, villagers x4, assisted x4, 代卖 x2, staff, cash x3
-    assert len(routes) == 19, routes
+    # workspace, receive, verify, pickups x2, villagers x4, assisted x4, 代卖 x2, staff, cash x3,
+    # collections x5 (#26), complaints x4 (#26)
+    assert len(routes) == 28, routes
     consumer = await login(client)
     for method, template in routes:
         def url(station_id):
             path = template.replace("<station_id:int>", str(station_id))
-            return re.sub(r"<(\w+):int>", lambda m: str(obj[m.group(1)]), path)
+            path = re.sub(r"<(\w+):int>", lambda m: str(obj[m.group(1)]), path)
+            if path.endswith("/open-batches"):
+                path += f"?merchant_id={obj['collection']['merchant_id']}&sku_id={obj['collection']['sku_id']}"
+            return path
         body = _body(template, method, obj)
         # staff of station b, at station a (not theirs)
         r = await staff_b.client.request(method, url(net["a"].id), json=body, headers=staff_b.headers)

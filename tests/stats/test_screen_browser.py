@@ -42,7 +42,7 @@ pytestmark = [
 ]
 
 
-async def test_screen_renders_updates_on_payment_and_logs_no_errors(client, admin, settings):
+async def test_screen_renders_updates_on_payment_and_logs_no_errors(client, admin, settings, tmp_path):
     async_api = pytest.importorskip("playwright.async_api", reason="playwright is not installed (pip install playwright)")
     sku = await make_sku(price=1234, stock=10)
     station = await make_station()
@@ -100,9 +100,17 @@ async def test_screen_renders_updates_on_payment_and_logs_no_errors(client, admi
             for row in rows_:
                 box = await row.bounding_box()
                 assert box["y"] + box["height"] <= panel["y"] + panel["height"] + 1, box
-            for sel in ("main", "#trend", "#hours", "#coverage"):
+            await page.screenshot(path=str(tmp_path / "screen.png"))
+            for sel in ("main", "#trend", "#hours", "#coverage", "#campaign", "#collection", "#training",
+                        "#complaints"):
                 box = await (await page.query_selector(sel)).bounding_box()
                 assert box["y"] + box["height"] <= 1080, (sel, box)
+                if sel == "main":
+                    continue
+                # and inside its own panel (a panel clips what overflows it)
+                inside = await page.eval_on_selector(sel, "e => { const p = (e.closest('.panel') || e).getBoundingClientRect();"
+                                                          " const b = e.getBoundingClientRect(); return b.bottom <= p.bottom + 1; }")
+                assert inside, sel
         finally:
             await browser.close()
     assert errors == []
