@@ -5,6 +5,7 @@ from datetime import datetime
 
 from pydantic import Field
 
+from server.fulfillment.schemas import UnpickOut
 from server.kit.schemas import Out, QuerySchema, Schema
 
 
@@ -126,19 +127,6 @@ class WindowOut(Out):
 
 class WindowList(Out):
     items: list[WindowOut]
-
-
-class UnpickOut(Out):
-    id: int
-    task_id: int
-    order_no: str
-    sku_id: int
-    name: str
-    spec: str
-    bin: str
-    quantity: int
-    refund_id: int
-    created_at: datetime
 
 
 class UnpickList(Out):

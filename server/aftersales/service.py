@@ -30,9 +30,10 @@ from typing import Any
 from server.accounts import sms
 from server.aftersales.errors import AfterSalesCode
 from server.aftersales.schemas import (ApplyIn, CaseLineOut, CaseList, CaseOut, PhotoOut, PolicyOut, StepOut,
-                                       UnpickList, UnpickOut, WindowList, WindowOut)
+                                       UnpickList, WindowList, WindowOut)
 from server.fulfillment import service as fulfillment_service
 from server.fulfillment import unpick
+from server.fulfillment.schemas import UnpickOut
 from server.inventory import service as inventory
 from server.kit import audit, clock, runtime
 from server.kit import redis as kr
@@ -629,7 +630,7 @@ async def confirm_unpick(item_id: int, *, actor_id: int | None) -> int | None:
     return refund_id
 
 
-async def pending_unpicks(limit: int = 200) -> list[unpick.UnpickRow]:
+async def pending_unpicks(limit: int = 200) -> list[UnpickOut]:
     return await unpick.pending(limit)
 
 
@@ -731,7 +732,7 @@ async def policy_out(merchant_ids: frozenset[int] | set[int], merchant_id: int) 
 
 
 async def unpick_rows(limit: int = 200) -> UnpickList:
-    return UnpickList(items=[UnpickOut(**vars(r)) for r in await unpick.pending(limit)])
+    return UnpickList(items=await unpick.pending(limit))
 
 
 async def store_photo(data: bytes, filename: str) -> PhotoOut:

@@ -330,3 +330,17 @@ class ShippingResolveIn(Schema):
 class ShippingResolveOut(Out):
     task_id: int
     state: str
+
+
+class UnpickOut(Out):
+    """One line of the warehouse's un-pick list (退款回架, server/fulfillment/unpick.py)."""
+    id: int
+    task_id: int
+    order_no: str
+    sku_id: int
+    name: str
+    spec: str
+    bin: str
+    quantity: int
+    refund_id: int
+    created_at: datetime

@@ -4,14 +4,13 @@ them meanwhile; the warehouse confirms each one here (the reservation is release
 server/inventory) and the caller lets the refund go on once none of its items is left."""
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from tortoise.expressions import F
 
 from server.fulfillment import scans, service
 from server.fulfillment.errors import FulfillmentCode
+from server.fulfillment.schemas import UnpickOut
 from server.inventory import service as inventory
 from server.kit import audit, clock
 from server.kit.db import lock_rows
@@ -22,19 +21,6 @@ from server.models.inventory import StockReason
 
 OPEN = (TaskStatus.PENDING, TaskStatus.PICKING)
 
-
-@dataclass
-class UnpickRow:
-    id: int
-    task_id: int
-    order_no: str
-    sku_id: int
-    name: str
-    spec: str
-    bin: str
-    quantity: int
-    refund_id: int
-    created_at: datetime
 
 
 async def unpicked_units(order_id: int, conn: Any) -> dict[int, int] | None:
@@ -60,7 +46,7 @@ async def hold_for_refund(order_id: int, lines: list[dict], refund_id: int, conn
                .values_list("quantity", flat=True))
 
 
-async def pending(limit: int = 200) -> list[UnpickRow]:
+async def pending(limit: int = 200) -> list[UnpickOut]:
     """The warehouse's un-pick list, oldest first, with the SKU's bin."""
     items = await UnpickItem.filter(status="pending").order_by("id").limit(limit)
     if not items:
@@ -70,7 +56,7 @@ async def pending(limit: int = 200) -> list[UnpickRow]:
     bins = dict(await SkuBin.filter(sku_id__in=sku_ids).values_list("sku_id", "bin"))
     order_nos = dict(await FulfillmentTask.filter(id__in={i.task_id for i in items})
                      .values_list("id", "order__order_no"))
-    return [UnpickRow(id=i.id, task_id=i.task_id, order_no=order_nos.get(i.task_id, ""), sku_id=i.sku_id,
+    return [UnpickOut(id=i.id, task_id=i.task_id, order_no=order_nos.get(i.task_id, ""), sku_id=i.sku_id,
                       name=skus.get(i.sku_id, {}).get("product__name", ""),
                       spec=skus.get(i.sku_id, {}).get("spec", ""), bin=bins.get(i.sku_id, ""),
                       quantity=i.quantity, refund_id=i.refund_id, created_at=i.created_at) for i in items]
