@@ -225,7 +225,8 @@ async def _today() -> dict:
         "live_on_air": [{"id": s["id"], "title": s["title"],
                          "livestreamer": s["livestreamer__livestreamer_profile__display_name"] or "",
                          "started_at": s["started_at"].isoformat() if s["started_at"] else None,
-                         "gmv_fen": session_gmv.get(s["id"], 0)} for s in on_air],
+                         "gmv_fen": session_gmv.get(s["id"], 0)}
+                        for s in sorted(on_air, key=lambda s: -session_gmv.get(s["id"], 0))],  # biggest first
     }
 
 

@@ -80,7 +80,7 @@ async def deposit_and_balance(client, buyer, station, qty=2):
 async def refund_done(refund_id):
     async def check():
         return (await Refund.get(id=refund_id)).status in ("succeeded", "failed")
-    assert await wait_for(check, timeout=10)
+    assert await wait_for(check, timeout=30)  # a refund goes through the worker and the simulator
     return await Refund.get(id=refund_id)
 
 
