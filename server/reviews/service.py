@@ -35,6 +35,7 @@ from server.models.line_reviews import LineReview, RatingSummary, ReviewStatus
 from server.models.merchants import Merchant
 from server.models.orders import Order, OrderLine, OrderStatus
 from server.models.stations import Station
+from server.notify import outbox
 from server.reviews.errors import ReviewCode
 from server.reviews.schemas import (AppendIn, PendingLineOut, PublicReviewQuery, ReplyIn, ReviewIn,
                                     ReviewListQuery, ReviewOut, ReviewPage)
@@ -322,6 +323,7 @@ async def reply(principal: Principal, review_id: int, body: ReplyIn) -> ReviewOu
         r.reply, r.replied_at, r.replied_by = text, clock.now(), principal.user_id
         await r.save(using_db=conn)
         await audit.record(principal.user_id, "review.reply", "line_review", r.id, {}, conn=conn)
+        await outbox.review_replied(r.id, conn)  # the buyer is told once, after the commit
     await cache.invalidate_product_only(r.product_id)
     return (await _outs([r]))[0]
 
