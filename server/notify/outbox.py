@@ -192,19 +192,27 @@ BUILDERS = {"order_paid": _order_message, "order_dispatched": _order_message,
 
 
 # ---- delivery --------------------------------------------------------------------------------------
-async def _wechat(row: NotifyOutbox, user: User, msg: Message) -> str:
-    """Send the subscribe message unless the buyer declined the template: sent | refused | unsubscribed."""
-    if not user.openid:
+async def send_subscribed(moment: str, user_id: int, openid: str | None, values: dict[str, Any], *,
+                          page_query: str = "") -> str:
+    """Send a moment's subscribe message unless the buyer declined its template (#29's rule, shared
+    with paths that keep their own state, e.g. a recall): sent | refused | unsubscribed | no_openid.
+    The caller sends an SMS only for a moment the buyer must act on and only when this is not "sent";
+    WeChat's other failures raise UpstreamError."""
+    if not openid:
         return "no_openid"
-    template = registry.MOMENTS[row.moment].template_id()
-    choice = await SubscribeChoice.get_or_none(user_id=user.id, template_id=template)
+    template = registry.MOMENTS[moment].template_id()
+    choice = await SubscribeChoice.get_or_none(user_id=user_id, template_id=template)
     if choice is not None and choice.declined and choice.accepted <= 0:
         return "unsubscribed"
-    outcome = await registry.send(row.moment, user.openid, msg.values, page_query=msg.page_query)
+    outcome = await registry.send(moment, openid, values, page_query=page_query)
     if outcome == "sent" and choice is not None:
         # One acceptance allows one message (a one-time subscription): use it up.
         await SubscribeChoice.filter(id=choice.id, accepted__gt=0).update(accepted=F("accepted") - 1)
     return outcome
+
+
+async def _wechat(row: NotifyOutbox, user: User, msg: Message) -> str:
+    return await send_subscribed(row.moment, user.id, user.openid, msg.values, page_query=msg.page_query)
 
 
 async def deliver(moment: str, ref: str) -> dict:
