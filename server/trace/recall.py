@@ -8,8 +8,8 @@ the order, its buyer, its parcels and the destination station.
 Recall: in one transaction the batch's SKUs go off sale (a product whose every SKU is in the batch is
 taken down), live tie-ins of those SKUs are withdrawn (unsold quota back to the shelf), the batch is
 locked as recalled and one report row per order that received it is written. After the commit: the
-catalogue caches are invalidated, and jobs notify each buyer (the subscribe message; an SMS only when it cannot reach them) and stop
-each parcel not yet delivered; a sweeper re-finds rows whose job was lost, and retries parcels that
+catalogue caches are invalidated, and jobs notify each buyer (the subscribe message; an SMS only
+when it cannot reach them) and stop each parcel not yet delivered; a sweeper re-finds rows whose job was lost, and retries parcels that
 were on the road (a moving parcel is stopped at its next station). Once an order's parcels are all
 stopped (or delivered), what the stopped ones held is refunded to the buyer, approved at once."""
 from __future__ import annotations

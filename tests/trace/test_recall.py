@@ -1,5 +1,6 @@
 """Where a batch went and its recall: off sale at once (SKUs, product, live quota), every buyer
-notified (the subscribe message; an SMS only when it cannot reach them, #29), parcels not yet delivered stopped, a report of who was reached."""
+notified (the subscribe message; an SMS only when it cannot reach them, #29), parcels not yet
+delivered stopped, a report of who was reached."""
 from __future__ import annotations
 
 import secrets
