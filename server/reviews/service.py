@@ -403,6 +403,18 @@ async def merchant_summary(principal: Principal) -> list[dict]:
     return [{"subject_id": i, "name": names.get(i, ""), "rating": _rating(rows.get(i))} for i in ids]
 
 
+async def station_rating(principal: Principal, station_id: int, recent: int = 5) -> dict:
+    """The station's own rating for its staff's desk (服务站评分): the mean of the station stars
+    buyers gave (shown reviews only), how many gave them, and the latest such reviews; 404 for a
+    station outside the caller's."""
+    principal.require_station(station_id)
+    s = await RatingSummary.filter(subject="station", subject_id=station_id).first()
+    rows = await (LineReview.filter(station_id=station_id, status=ReviewStatus.VISIBLE, station_stars__not_isnull=True)
+                  .order_by("-id").limit(recent))
+    return {"station_id": station_id, "rating": _rating(s),
+            "recent": [{"stars": r.station_stars, "text": r.text, "created_at": r.created_at} for r in rows]}
+
+
 PHOTOS_PER_HOUR = 60   # a buyer's uploads (9 per review, a few reviews at a sitting, retries)
 
 
