@@ -598,6 +598,13 @@ class Settings(BaseSettings):
     review_sensitive_words: str = Field("刷单,好评返现,加微信,代开发票,赌博,色情", max_length=20_000)
     # How long a buyer may review a completed line (days after the order completed).
     review_window_days: int = Field(90, ge=1, le=3650)
+    # ---- gap-d: review replies, campaign shares (issues #29, #30) ----------------------------------
+    # Subscribe-message template of "the merchant replied to your review" (商家回复评价提醒).
+    wechat_review_reply_template_id: str = "kazuo-review-reply-template"
+    # The mini-program page the review-reply message opens (?id=<review>&line=<order line>).
+    wechat_review_page: str = "pages/review/detail"
+    # The mini-program page a campaign share (poster code, share card) opens (?id=<campaign>&share=<share>).
+    share_campaign_page: str = "pages/campaign/detail"
 
     # ---- derived ---------------------------------------------------------------------------
     @property

@@ -1,5 +1,6 @@
-"""Sharing a product (分享): the caller's share (scene, path), its poster PNG with the mini-program
-code, and what a share code's scene opens (the product and the share id checkout takes)."""
+"""Sharing a product or a festival campaign (分享): the caller's share (scene, path), its poster PNG
+with the mini-program code, and what a share code's scene opens (the product or campaign, and the
+share id checkout takes)."""
 from sanic import Blueprint, HTTPResponse, Request
 
 from server.kit.http import endpoint
@@ -15,6 +16,13 @@ TAGS = ("sharing",)
           auth="user", response=ShareOut, tags=TAGS)
 async def share_product(request: Request, principal, product_id: int):
     return await sharing.share_product(principal.user_id, product_id)
+
+
+@bp.post("/campaigns/<campaign_id:int>/share")
+@endpoint(summary="Share a published campaign (not ended): my share's id, code scene, card path and poster URL",
+          auth="user", response=ShareOut, tags=TAGS, errors=(404, 409))
+async def share_campaign(request: Request, principal, campaign_id: int):
+    return await sharing.share_campaign(principal.user_id, campaign_id)
 
 
 @bp.get("/shares/<share_id:int>/poster.png")

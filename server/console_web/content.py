@@ -14,10 +14,11 @@ from sanic.response import redirect
 from server.console_web.web import Ctx, field_errors, filters, next_url, page
 from server.content import service as content
 from server.content.schemas import CATEGORY_LABELS, KIND_LABELS, ContentIn, ContentListQuery
-from server.kit import clock
+from server.kit import clock, runtime
 from server.kit.errors import ValidationFailed
 from server.kit.http import validate
 from server.kit.schemas import QuerySchema
+from server.media import read_upload
 
 bp = Blueprint("console_web_content", url_prefix="/console/content")
 PAGE_SIZE = 20
@@ -30,6 +31,12 @@ HINTS = {
     "publish_at": "请填写时间，如 2026-12-01 08:00（北京时间）。",
     "unpublish_at": "下线时间须晚于上线时间。",
     "sort": "排序应为整数。",
+}
+
+
+IMAGE_MESSAGES = {
+    "file_too_large": "图片太大（超过 {mb} MB），请压缩后再上传。",
+    "unsupported_file_type": "只能上传图片（JPEG、PNG 或 WebP）。",
 }
 
 
@@ -73,7 +80,8 @@ def _form_of(item) -> dict:
 def _render_form(ctx: Ctx, item=None, form: dict | None = None, errors: dict | None = None, notice: str = "",
                  status: int = 200):
     return ctx.render("content_form.html", item=item, form=form or {"kind": "article"}, errors=errors or {},
-                      notice=notice, kinds=KIND_LABELS, categories=CATEGORY_LABELS, status=status)
+                      notice=notice, kinds=KIND_LABELS, categories=CATEGORY_LABELS, status=status,
+                      max_bytes=runtime.settings().media_image_max_bytes)
 
 
 @bp.get("")
@@ -120,3 +128,20 @@ async def content_update(request: Request, ctx: Ctx, item_id: int):
     except ValidationFailed as exc:
         return _render_form(ctx, item=item, form=form, errors=field_errors(exc, HINTS), status=422)
     return redirect(f"/console/content/{item.id}?saved=1", status=303)
+
+
+@bp.post("/image")
+@page()
+async def image_upload(request: Request, ctx: Ctx):
+    """A banner picture (server/media: images only, checked by content): the fragment fills the
+    form's image field with its URL (an out-of-band swap) and shows the picture."""
+    max_bytes = runtime.settings().media_image_max_bytes
+    try:
+        data, filename = read_upload(request, "file")
+        stored = await content.upload_image(ctx.user_id, data, filename)
+    except ValidationFailed as exc:
+        message = IMAGE_MESSAGES.get(exc.code, "").format(mb=max_bytes // 1048576) or \
+            "请选择一张图片（JPEG、PNG 或 WebP）。"
+        # a fragment answers 200 so htmx swaps the message in; without htmx the status tells
+        return ctx.render("_content_image.html", error=message, status=200 if ctx.htmx else exc.status)
+    return ctx.render("_content_image.html", image=stored, status=200 if ctx.htmx else 201)

@@ -18,6 +18,7 @@ from server.kit import audit, pools
 from server.kit.auth import Role
 from server.kit.errors import AppError, ValidationFailed
 from server.kit.schemas import Schema
+from server.reviews import service as reviews
 from server.stations import assisted, desk
 from server.stations import service as stations
 from server.stations.schemas import (AssistedLineIn, AssistedOrderIn, AssistedOrderQuery, SalesQuery, VerifyIn,
@@ -95,7 +96,8 @@ async def home(request: Request, ctx: Ctx):
 async def today(request: Request, ctx: Ctx, sid: int):
     t = await desk.today(ctx.principal, sid)
     ws = await stations.workspace(ctx.principal, sid)
-    return _render(ctx, "st_today.html", sid, "", t=t, ws=ws, names=PICKUP_NAMES)
+    rating = await reviews.station_rating(ctx.principal, sid)  # the station's stars from buyers (#30)
+    return _render(ctx, "st_today.html", sid, "", t=t, ws=ws, names=PICKUP_NAMES, rating=rating)
 
 
 # ---- scanning parcels --------------------------------------------------------------------------

@@ -21,6 +21,7 @@ from server.kit import audit, clock, local_cache, runtime
 from server.kit import redis as kr
 from server.kit.db import atomic, id_page, on_commit
 from server.kit.errors import NotFound, ValidationFailed
+from server.media import IMAGE_KINDS, store_upload
 from server.models.content import ContentItem
 
 CONTENT_NS = "content"
@@ -192,3 +193,14 @@ async def article(item_id: int) -> dict:
     if value is None:
         raise NotFound("article not found")
     return value
+
+
+async def upload_image(actor_id: int, data: bytes, filename: str) -> dict:
+    """A banner (or article) picture for the office's editor: images only (JPEG/PNG/WebP, checked by
+    content and re-encoded by server/media; anything else a 422 naming `file`), at most the media
+    image size; audited. Returns the URL to put in the item's image field."""
+    stored = await store_upload(data, kind="content", filename=filename, allowed=IMAGE_KINDS,
+                                max_bytes=runtime.settings().media_image_max_bytes)
+    await audit.record(actor_id, "content.image", "media", stored.key,
+                       {"url": stored.url, "size": stored.size, "filename": filename[:100]})
+    return {"url": stored.url, "width": stored.width or 0, "height": stored.height or 0, "size": stored.size}

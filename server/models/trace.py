@@ -193,9 +193,11 @@ class RecallContact(Model):
     order_id = fields.BigIntField()
     buyer_id = fields.BigIntField()
     units = fields.IntField(default=0)
-    # pending | sent | refused (the buyer declined the template) | none (no openid) | failed
+    # pending | sent | refused (WeChat: no acceptance) | declined (the buyer turned the template off)
+    # | none (no openid) | failed
     wechat = fields.CharField(8, default="pending")
-    sms = fields.CharField(8, default="pending")  # pending | sent | none (no phone) | failed
+    # pending | sent | skipped (the subscribe message reached them: #29's rule) | none (no phone) | failed
+    sms = fields.CharField(8, default="pending")
     # none (everything delivered) | pending (a parcel on the move: stopped when it arrives) | stopped
     parcels = fields.CharField(8, default="none")
     attempts = fields.IntField(default=0)

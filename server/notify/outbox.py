@@ -33,6 +33,7 @@ from server.kit.errors import NotFound
 from server.integrations import wechat_keywords as kw
 from server.kit.money import yuan
 from server.models.accounts import User
+from server.models.line_reviews import LineReview, ReviewStatus
 from server.models.live import LiveSession, SessionStatus
 from server.models.notify import LiveBooking, NotifyOutbox, OutboxStatus, SubscribeChoice
 from server.models.orders import Order, OrderLine, OrderStatus
@@ -94,6 +95,13 @@ async def refund_outcome(refund_id: int, outcome: str, conn: Any) -> None:
     if rows and outcome in REFUND_OUTCOMES:
         await add("refund_result", f"refund:{refund_id}:{outcome}", user_id=rows[0][1], order_id=rows[0][0],
                   conn=conn)
+
+
+async def review_replied(review_id: int, conn: Any) -> None:
+    """The merchant replied to a review: owe its buyer the reply's message (once per review)."""
+    rows = await LineReview.filter(id=review_id).using_db(conn).values_list("buyer_id", "order_id")
+    if rows:
+        await add("review_reply", f"review:{review_id}", user_id=rows[0][0], order_id=rows[0][1], conn=conn)
 
 
 # ---- building a moment's values -------------------------------------------------------------------
@@ -169,25 +177,42 @@ async def _live_message(row: NotifyOutbox) -> Message | None:
                    f"sid={s.id}&v=remind")
 
 
+async def _review_message(row: NotifyOutbox) -> Message | None:
+    r = await LineReview.get_or_none(id=int(row.ref.split(":")[1]))
+    if r is None or r.replied_at is None or r.status != ReviewStatus.VISIBLE:
+        return None  # hidden since: the buyer is not sent to a review they cannot read
+    name = (await OrderLine.filter(id=r.line_id).values_list("product_name", flat=True) or ["您评价的商品"])[0]
+    return Message({"thing1": name, "thing2": r.reply, "time3": r.replied_at}, f"id={r.id}&line={r.line_id}")
+
+
 BUILDERS = {"order_paid": _order_message, "order_dispatched": _order_message,
             "out_for_delivery": _order_message, "refund_result": _refund_message,
-            "live_starting": _live_message}
+            "live_starting": _live_message,
+            "review_reply": _review_message}
 
 
 # ---- delivery --------------------------------------------------------------------------------------
-async def _wechat(row: NotifyOutbox, user: User, msg: Message) -> str:
-    """Send the subscribe message unless the buyer declined the template: sent | refused | unsubscribed."""
-    if not user.openid:
+async def send_subscribed(moment: str, user_id: int, openid: str | None, values: dict[str, Any], *,
+                          page_query: str = "") -> str:
+    """Send a moment's subscribe message unless the buyer declined its template (#29's rule, shared
+    with paths that keep their own state, e.g. a recall): sent | refused | unsubscribed | no_openid.
+    The caller sends an SMS only for a moment the buyer must act on and only when this is not "sent";
+    WeChat's other failures raise UpstreamError."""
+    if not openid:
         return "no_openid"
-    template = registry.MOMENTS[row.moment].template_id()
-    choice = await SubscribeChoice.get_or_none(user_id=user.id, template_id=template)
+    template = registry.MOMENTS[moment].template_id()
+    choice = await SubscribeChoice.get_or_none(user_id=user_id, template_id=template)
     if choice is not None and choice.declined and choice.accepted <= 0:
         return "unsubscribed"
-    outcome = await registry.send(row.moment, user.openid, msg.values, page_query=msg.page_query)
+    outcome = await registry.send(moment, openid, values, page_query=page_query)
     if outcome == "sent" and choice is not None:
         # One acceptance allows one message (a one-time subscription): use it up.
         await SubscribeChoice.filter(id=choice.id, accepted__gt=0).update(accepted=F("accepted") - 1)
     return outcome
+
+
+async def _wechat(row: NotifyOutbox, user: User, msg: Message) -> str:
+    return await send_subscribed(row.moment, user.id, user.openid, msg.values, page_query=msg.page_query)
 
 
 async def deliver(moment: str, ref: str) -> dict:

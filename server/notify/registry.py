@@ -190,3 +190,9 @@ LIVE_STARTING = register(Moment(
     template_setting="wechat_live_starting_template_id", page_setting="wechat_live_page",
     keywords=("thing1", "time2", "thing3"),
     scenes=("live_preview",)))
+# gap-d (#30): the buyer learns the merchant replied to their review (asked for when they review).
+REVIEW_REPLY = register(Moment(
+    key="review_reply", title="商家回复评价提醒",
+    template_setting="wechat_review_reply_template_id", page_setting="wechat_review_page",
+    keywords=("thing1", "thing2", "time3"),
+    scenes=("review_submit",)))

@@ -35,6 +35,7 @@ from server.models.line_reviews import LineReview, RatingSummary, ReviewStatus
 from server.models.merchants import Merchant
 from server.models.orders import Order, OrderLine, OrderStatus
 from server.models.stations import Station
+from server.notify import outbox
 from server.reviews.errors import ReviewCode
 from server.reviews.schemas import (AppendIn, PendingLineOut, PublicReviewQuery, ReplyIn, ReviewIn,
                                     ReviewListQuery, ReviewOut, ReviewPage)
@@ -322,6 +323,7 @@ async def reply(principal: Principal, review_id: int, body: ReplyIn) -> ReviewOu
         r.reply, r.replied_at, r.replied_by = text, clock.now(), principal.user_id
         await r.save(using_db=conn)
         await audit.record(principal.user_id, "review.reply", "line_review", r.id, {}, conn=conn)
+        await outbox.review_replied(r.id, conn)  # the buyer is told once, after the commit
     await cache.invalidate_product_only(r.product_id)
     return (await _outs([r]))[0]
 
@@ -399,6 +401,18 @@ async def merchant_summary(principal: Principal) -> list[dict]:
     rows = {r.subject_id: r for r in await RatingSummary.filter(subject="merchant", subject_id__in=ids or [0])}
     names = dict(await Merchant.filter(id__in=ids or [0]).values_list("id", "name"))
     return [{"subject_id": i, "name": names.get(i, ""), "rating": _rating(rows.get(i))} for i in ids]
+
+
+async def station_rating(principal: Principal, station_id: int, recent: int = 5) -> dict:
+    """The station's own rating for its staff's desk (服务站评分): the mean of the station stars
+    buyers gave (shown reviews only), how many gave them, and the latest such reviews; 404 for a
+    station outside the caller's."""
+    principal.require_station(station_id)
+    s = await RatingSummary.filter(subject="station", subject_id=station_id).first()
+    rows = await (LineReview.filter(station_id=station_id, status=ReviewStatus.VISIBLE, station_stars__not_isnull=True)
+                  .order_by("-id").limit(recent))
+    return {"station_id": station_id, "rating": _rating(s),
+            "recent": [{"stars": r.station_stars, "text": r.text, "created_at": r.created_at} for r in rows]}
 
 
 PHOTOS_PER_HOUR = 60   # a buyer's uploads (9 per review, a few reviews at a sitting, retries)

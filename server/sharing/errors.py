@@ -7,3 +7,4 @@ from server.kit.errors import DeclaredCode
 class SharingCode(DeclaredCode):
     UNKNOWN_SHARE = "unknown_share", 422
     BAD_SCENE = "bad_scene", 422
+    CAMPAIGN_ENDED = "campaign_ended", 409

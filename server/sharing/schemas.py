@@ -11,7 +11,8 @@ class ShareOut(Out):
     share_id: int
     kind: str = Field(description="product | campaign")
     target_id: int
-    scene: str = Field(description="the mini-program code's scene (≤32 characters): p=<product>&s=<share>, base 36")
+    scene: str = Field(description="the mini-program code's scene (≤32 characters): p=<product>&s=<share> "
+                                   "or c=<campaign>&s=<share>, base 36")
     path: str = Field(description="the mini-program path for a share card (wx.shareAppMessage)")
     poster_url: str = Field(description="the poster PNG (GET with the sharer's token)")
 

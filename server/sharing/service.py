@@ -9,6 +9,7 @@ order's checkout commits (the checkout's hot path stays one statement); it is ke
 so a retried checkout writes it once."""
 from __future__ import annotations
 
+import hashlib
 import logging
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -23,6 +24,8 @@ from server.models.accounts import User
 from server.models.catalog import Product
 from server.models.orders import Order, OrderStatus
 from server.models.sharing import Share, ShareAttribution
+from server.promotions import campaigns
+from server.promotions.schemas import CampaignOut
 from server.sharing import poster
 from server.sharing.errors import SharingCode
 from server.sharing.schemas import (AttributionOut, AttributionReport, OrderShareOut, SceneOut, ShareOut,
@@ -69,8 +72,14 @@ def decode_scene(text: str) -> tuple[str, int, int]:
     return letters[letter], target, share
 
 
+def page_of(kind: str) -> str:
+    """The mini-program page a share of this kind opens (?id=<target>&share=<share>)."""
+    st = runtime.settings()
+    return st.share_campaign_page if kind == "campaign" else st.share_product_page
+
+
 def _out(s: Share) -> ShareOut:
-    page = runtime.settings().share_product_page
+    page = page_of(s.kind)
     return ShareOut(share_id=s.id, kind=s.kind, target_id=s.target_id, scene=scene(s.kind, s.target_id, s.id),
                     path=f"{page}?id={s.target_id}&share={s.id}",
                     poster_url=f"/api/v1/shares/{s.id}/poster.png")
@@ -90,13 +99,36 @@ async def share_product(sharer_id: int, product_id: int) -> ShareOut:
     return _out(await Share.get(sharer_id=sharer_id, kind="product", target_id=p.id))
 
 
+async def _shareable_campaign(campaign_id: int, *, running_only: bool = True) -> CampaignOut:
+    """A published campaign (404 for a draft, a withdrawn one or none); 409 campaign_ended once it
+    ended when a new share or poster is asked for (a share already made keeps opening its page)."""
+    try:
+        c = await campaigns.get_campaign(campaign_id)
+    except NotFound:
+        raise NotFound("campaign not found") from None
+    if c.status != "published":
+        raise NotFound("campaign not found")
+    if running_only and c.state == "ended":
+        raise AppError("the campaign has ended", code=SharingCode.CAMPAIGN_ENDED, status=409)
+    return c
+
+
+async def share_campaign(sharer_id: int, campaign_id: int) -> ShareOut:
+    """The caller's share of a published campaign not yet ended (the same share when asked again)."""
+    c = await _shareable_campaign(campaign_id)
+    await Share.bulk_create([Share(sharer_id=sharer_id, kind="campaign", target_id=c.id)], ignore_conflicts=True)
+    return _out(await Share.get(sharer_id=sharer_id, kind="campaign", target_id=c.id))
+
+
 async def resolve_scene(text: str) -> SceneOut:
     """What a share code opens: the product and the share to pass on to checkout (404: no such share)."""
     kind, target, share_id = decode_scene(text)
     s = await Share.get_or_none(id=share_id, kind=kind, target_id=target)
     if s is None:
         raise NotFound("share not found")
-    page = runtime.settings().share_product_page
+    if kind == "campaign":
+        await _shareable_campaign(target, running_only=False)  # a withdrawn campaign opens nothing
+    page = page_of(kind)
     return SceneOut(kind=kind, target_id=target, share_id=s.id, path=f"{page}?id={target}&share={s.id}")
 
 
@@ -127,7 +159,7 @@ async def wxacode(kind: str, target_id: int, share_id: int, page: str) -> bytes:
     return png
 
 
-async def render_poster(*, kind: str, target_id: int, share_id: int, title: str, price_fen: int,
+async def render_poster(*, kind: str, target_id: int, share_id: int, title: str, price_fen: int | None,
                         picture_url: str = "", subtitle: str = "", price_suffix: str = "",
                         page: str | None = None) -> bytes:
     """A share poster for any target (a product now; a campaign through the same call, with its own
@@ -135,7 +167,8 @@ async def render_poster(*, kind: str, target_id: int, share_id: int, title: str,
     picture, title, price and brand."""
     s = runtime.settings()
     code = await wxacode(kind, target_id, share_id, page or s.share_product_page)
-    spec = poster.PosterSpec(title=title, price=f"¥{yuan(price_fen)}{price_suffix}", brand_line=s.share_brand_line,
+    price = "" if price_fen is None else f"¥{yuan(price_fen)}{price_suffix}"
+    spec = poster.PosterSpec(title=title, price=price, brand_line=s.share_brand_line,
                              code_png=code, picture=await _picture(picture_url) if picture_url else None,
                              subtitle=subtitle)
     return await pools.cpu(poster.render, spec)
@@ -144,8 +177,10 @@ async def render_poster(*, kind: str, target_id: int, share_id: int, title: str,
 async def share_poster(sharer_id: int, share_id: int) -> bytes:
     """The poster of the caller's own share (404 for anyone else's), drawn once per product version."""
     sh = await Share.get_or_none(id=share_id, sharer_id=sharer_id)
-    if sh is None or sh.kind != "product":
+    if sh is None or sh.kind not in KINDS:
         raise NotFound("share not found")
+    if sh.kind == "campaign":
+        return await _campaign_poster(sh)
     p = await _visible_product(sh.target_id)
     k = kr.key("sharing", "poster", sh.id, int(p.updated_at.timestamp()), p.min_price)
     cached = await kr.redis().get(k)
@@ -157,6 +192,35 @@ async def share_poster(sharer_id: int, share_id: int) -> bytes:
     png = await render_poster(kind="product", target_id=p.id, share_id=sh.id, title=p.name, price_fen=p.min_price,
                               picture_url=images[0] if images else "", subtitle=p.subtitle,
                               price_suffix=" 起" if await p.skus.filter(is_active=True).count() > 1 else "")
+    await kr.redis().set(k, png, ex=POSTER_TTL)
+    if sh.poster_at is None:
+        await Share.filter(id=sh.id, poster_at=None).update(poster_at=clock.now())
+    return png
+
+
+def _period(c: CampaignOut) -> str:
+    """The campaign's days as the buyer reads them (Asia/Shanghai): 活动时间 12月1日—12月12日."""
+    a, b = c.starts_at.astimezone(clock.SHANGHAI), c.ends_at.astimezone(clock.SHANGHAI)
+    return f"活动时间 {a.month}月{a.day}日—{b.month}月{b.day}日"
+
+
+async def _campaign_poster(sh: Share) -> bytes:
+    """A campaign share's poster: its banner, title and days, the lowest price of its goods on sale
+    ("起"), and the code opening the campaign page; drawn once per version of what it shows."""
+    c = await _shareable_campaign(sh.target_id)
+    prices = await Product.filter(id__in=list(c.product_ids) or [0], status="on_sale", visible=True).values_list(
+        "min_price", flat=True)
+    low = min(prices) if prices else None
+    version = hashlib.sha1(repr((c.title, c.banner, c.starts_at, c.ends_at, low)).encode()).hexdigest()[:16]
+    k = kr.key("sharing", "poster", sh.id, version)
+    cached = await kr.redis().get(k)
+    if cached:
+        return cached
+    await kr.hit_limit("share_poster", str(sh.sharer_id), POSTERS_PER_MINUTE, 60,
+                       message="too many posters, wait a minute")
+    png = await render_poster(kind="campaign", target_id=c.id, share_id=sh.id, title=c.title, price_fen=low,
+                              picture_url=c.banner, subtitle=_period(c), price_suffix=" 起",
+                              page=page_of("campaign"))
     await kr.redis().set(k, png, ex=POSTER_TTL)
     if sh.poster_at is None:
         await Share.filter(id=sh.id, poster_at=None).update(poster_at=clock.now())
@@ -201,6 +265,16 @@ async def attributed_orders(order_ids: set[int] | list[int], conn: Any = None) -
                .values_list("order_id", flat=True))
 
 
+async def _campaign_titles(ids: set[int]) -> dict[int, str]:
+    out = {}
+    for cid in sorted(ids):
+        try:
+            out[cid] = (await campaigns.get_campaign(cid)).title
+        except NotFound:
+            pass
+    return out
+
+
 def _bounds(start: date, end: date) -> tuple[datetime, datetime]:
     lo = datetime.combine(start, time(0), tzinfo=clock.SHANGHAI).astimezone(clock.UTC)
     hi = datetime.combine(end, time(0), tzinfo=clock.SHANGHAI).astimezone(clock.UTC) + timedelta(days=1)
@@ -227,6 +301,7 @@ async def report(start: date | None, end: date | None, *, limit: int = 50) -> At
         if rows else {}
     products = dict(await Product.filter(id__in={r["target_id"] for r in rows if r["kind"] == "product"})
                     .values_list("id", "name")) if rows else {}
+    titles = await _campaign_titles({r["target_id"] for r in rows if r["kind"] == "campaign"})
     figures: dict[int, SharerFigure] = {}
     paid_orders = paid_fen = 0
     for r in rows:
@@ -246,7 +321,8 @@ async def report(start: date | None, end: date | None, *, limit: int = 50) -> At
                              sharer_id=r["sharer_id"],
                              sharer_name=names.get(r["sharer_id"]) or f"用户{r['sharer_id']}",
                              kind=r["kind"], target_id=r["target_id"],
-                             target_name=products.get(r["target_id"], ""), created_at=r["created_at"])
+                             target_name=(titles if r["kind"] == "campaign" else products).get(r["target_id"], ""),
+                             created_at=r["created_at"])
               for r in rows[:limit]]
     sharers = sorted(figures.values(), key=lambda f: (-f.paid_fen, -f.orders, f.sharer_id))
     return AttributionReport(start=start, end=end, orders=len(rows), paid_orders=paid_orders, paid_fen=paid_fen,
@@ -262,8 +338,10 @@ async def order_attribution(order_id: int) -> OrderShareOut:
     if r is None:
         return OrderShareOut(order_id=order_id, share=None)
     rep_names = dict(await User.filter(id=r.sharer_id).values_list("id", "nickname"))
-    name = (await Product.filter(id=r.target_id).values_list("name", flat=True) or [""])[0] \
-        if r.kind == "product" else ""
+    if r.kind == "product":
+        name = (await Product.filter(id=r.target_id).values_list("name", flat=True) or [""])[0]
+    else:
+        name = (await _campaign_titles({r.target_id})).get(r.target_id, "")
     return OrderShareOut(order_id=o.id, share=AttributionOut(
         order_id=o.id, order_no=o.order_no, status=o.status, paid_fen=o.paid_fen, share_id=r.share_id,
         sharer_id=r.sharer_id, sharer_name=rep_names.get(r.sharer_id) or f"用户{r.sharer_id}", kind=r.kind,

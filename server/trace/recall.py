@@ -8,8 +8,8 @@ the order, its buyer, its parcels and the destination station.
 Recall: in one transaction the batch's SKUs go off sale (a product whose every SKU is in the batch is
 taken down), live tie-ins of those SKUs are withdrawn (unsold quota back to the shelf), the batch is
 locked as recalled and one report row per order that received it is written. After the commit: the
-catalogue caches are invalidated, and jobs notify each buyer (subscribe message + SMS) and stop
-each parcel not yet delivered; a sweeper re-finds rows whose job was lost, and retries parcels that
+catalogue caches are invalidated, and jobs notify each buyer (the subscribe message; an SMS only
+when it cannot reach them) and stop each parcel not yet delivered; a sweeper re-finds rows whose job was lost, and retries parcels that
 were on the road (a moving parcel is stopped at its next station). Once an order's parcels are all
 stopped (or delivered), what the stopped ones held is refunded to the buyer, approved at once."""
 from __future__ import annotations
@@ -29,7 +29,7 @@ from server.models.fulfillment import Parcel, ParcelLine, ParcelStatus, PickReco
 from server.models.orders import Order, OrderLine, OrderStatus
 from server.models.payments import Refund, RefundStatus
 from server.models.trace import Batch, BatchStatus, Recall, RecallContact, RecallStatus
-from server.notify import registry as notify
+from server.notify import outbox as notify_outbox
 from server.orders import refunds
 from server.trace import hooks as trace_hooks
 from server.trace.schemas import (DestinationOut, DestinationParcel, DestinationsOut, RecallContactOut, RecallOut,
@@ -216,28 +216,39 @@ def _advice(c: RecallContact) -> str:
     return "未发出的商品已为您退款"
 
 
+# What send_subscribed answered, as the recall report's wechat column (8 characters) records it.
+_WECHAT_STATE = {"sent": "sent", "refused": "refused", "unsubscribed": "declined", "no_openid": "none"}
+
+
 async def _notify(c: RecallContact, rec: Recall, b: Batch) -> dict:
-    """The subscribe message and the SMS for one contact; what was reached (each channel once)."""
+    """Reach one contact (#29's rule): the subscribe message unless the buyer declined the template;
+    an SMS only when no WeChat message reached them (declined, refused, no openid, or WeChat failing:
+    a recall cannot wait for WeChat to recover). Each channel once; a buyer reached by SMS is not
+    messaged again when WeChat comes back."""
     s = runtime.settings()
     order = await Order.get(id=c.order_id)
     buyer = await User.get_or_none(id=c.buyer_id)
     product = await Product.get(id=b.product_id)
     out: dict = {}
-    if c.wechat in ("pending", "failed"):
-        if buyer is None or not buyer.openid:
-            out["wechat"] = "none"
+    wechat = c.wechat
+    if wechat in ("pending", "failed") and c.sms != "sent":
+        if buyer is None:
+            wechat = "none"
         else:
             try:
-                out["wechat"] = await notify.send(
-                    "recall", buyer.openid,
+                wechat = _WECHAT_STATE[await notify_outbox.send_subscribed(
+                    "recall", buyer.id, buyer.openid,
                     {"thing1": product.name, "character_string2": b.code[:32], "thing3": rec.reason,
-                     "thing4": _advice(c)}, page_query=f"id={order.id}")
+                     "thing4": _advice(c)}, page_query=f"id={order.id}")]
             except UpstreamError as exc:
-                out["wechat"] = "failed"
+                wechat = "failed"
                 out["error"] = exc.message[:200]
+        out["wechat"] = wechat
     if c.sms in ("pending", "failed"):
         phone = (buyer.phone if buyer else None) or (order.address or {}).get("phone")
-        if not phone:
+        if wechat == "sent":
+            out["sms"] = "skipped"  # the subscribe message reached them
+        elif not phone:
             out["sms"] = "none"
         else:
             try:
@@ -397,7 +408,7 @@ def _open_work(recall_id: int):
     from tortoise.expressions import Q
 
     return RecallContact.filter(recall_id=recall_id).filter(
-        Q(wechat__in=("pending", "failed"), attempts__lt=MAX_ATTEMPTS)
+        Q(wechat__in=("pending", "failed"), attempts__lt=MAX_ATTEMPTS) & ~Q(sms="sent")
         | Q(sms__in=("pending", "failed"), attempts__lt=MAX_ATTEMPTS) | Q(parcels="pending")
         | Q(refund_error=AWAITING_REQUEST) | Q(unpicked="pending"))
 

@@ -1,5 +1,6 @@
 """Where a batch went and its recall: off sale at once (SKUs, product, live quota), every buyer
-notified (subscribe message + SMS), parcels not yet delivered stopped, a report of who was reached."""
+notified (the subscribe message; an SMS only when it cannot reach them, #29), parcels not yet
+delivered stopped, a report of who was reached."""
 from __future__ import annotations
 
 import secrets
@@ -87,7 +88,8 @@ async def test_destinations_and_recall(client, admin, shop):
     rec = await Recall.get(batch_id=b["id"])
     await wait_for(lambda: _all_tried(rec.id))
     rows = {c.order_id: c for c in await RecallContact.filter(recall_id=rec.id)}
-    assert all(c.wechat == "sent" and c.sms == "sent" and c.reached_at for c in rows.values())
+    # the subscribe message reached every buyer, so no SMS was sent (#29's rule)
+    assert all(c.wechat == "sent" and c.sms == "skipped" and c.reached_at for c in rows.values())
     assert rows[packed["order"].id].parcels == "stopped"
     assert rows[waiting["order"].id].parcels == "stopped"
     assert rows[moving["order"].id].parcels == "pending"
@@ -109,7 +111,7 @@ async def test_destinations_and_recall(client, admin, shop):
     pu = await Pickup.get(order_id=waiting["order"].id)
     assert pu.status == "returned" and pu.open_code is None and pu.closed_reason == "recall"
     sms = (await client.get("/__sim__/aliyun/sms", params={"phone": shop.buyer.user["phone"]})).json()["messages"]
-    assert sum(1 for m in sms if m["out_id"].startswith("recall-")) == 3
+    assert sum(1 for m in sms if m["out_id"].startswith("recall-")) == 0
     wx = (await client.get("/__sim__/wechat/subscribe-messages",
                            params={"touser": shop.buyer.user.get("openid") or await _openid(shop.buyer.id)})).json()
     assert sum(1 for m in wx["items"] if m["template_id"] == "kazuo-recall-template") == 3
@@ -125,9 +127,11 @@ async def test_destinations_and_recall(client, admin, shop):
     rep = (await admin.get(f"/api/v1/console/trace/batches/{b['id']}/recall")).json()
     assert rep["reached"] == 3 and rep["parcels_stopped"] == 3 and rep["parcels_pending"] == 0
     assert rep["refunded"] == 3 and all(i["refund_id"] for i in rep["items"])
-    # sent once each, however often the sweeper ran
+    # sent once each (WeChat only), however often the sweeper ran
     sms = (await client.get("/__sim__/aliyun/sms", params={"phone": shop.buyer.user["phone"]})).json()["messages"]
-    assert sum(1 for m in sms if m["out_id"].startswith("recall-")) == 3
+    assert sum(1 for m in sms if m["out_id"].startswith("recall-")) == 0
+    wx = (await client.get("/__sim__/wechat/subscribe-messages", params={"touser": await _openid(shop.buyer.id)})).json()
+    assert sum(1 for m in wx["items"] if m["template_id"] == "kazuo-recall-template") == 3
     # the public page says it loud
     page = (await client.get(f"/t/{b['trace_code']}")).text
     assert "本批次已召回" in page and "抽检农残超标" in page
@@ -386,3 +390,52 @@ async def test_the_office_can_wait_for_a_new_batch(admin, shop):
     assert (await Recall.get(id=rec.id)).status == "completed"
     bad = await admin.post(f"/api/v1/console/trace/batches/{b['id']}/recall", json={"reason": "x" * 3, "unpicked": "later"})
     assert bad.status_code == 422 and bad.json()["error"]["details"][0]["field"] == "unpicked"
+
+
+async def _recall_messages(client, shop) -> tuple[int, int]:
+    """(recall SMS, recall subscribe messages) the shop's buyer received so far."""
+    sms = (await client.get("/__sim__/aliyun/sms", params={"phone": shop.buyer.user["phone"]})).json()["messages"]
+    wx = (await client.get("/__sim__/wechat/subscribe-messages", params={"touser": await _openid(shop.buyer.id)})).json()
+    return (sum(1 for m in sms if m["out_id"].startswith("recall-")),
+            sum(1 for m in wx["items"] if m["template_id"] == "kazuo-recall-template"))
+
+
+async def test_recall_sends_sms_only_when_no_subscribe_message_reaches_the_buyer(client, admin, shop, monkeypatch):
+    from server.kit.errors import UpstreamError
+    from server.models.notify import SubscribeChoice
+    from server.notify import registry
+
+    assert shop.buyer.user["phone"]
+    # the buyer turned the recall template off (#29: a declined template is not sent): an SMS instead
+    declined = await SubscribeChoice.create(user_id=shop.buyer.id, template_id="kazuo-recall-template",
+                                            accepted=0, declined=True)
+    b = await make_batch(shop)
+    sold = await sell_from_batch(shop, b["code"], qty=1)
+    before = await _recall_messages(client, shop)
+    assert (await admin.post(f"/api/v1/console/trace/batches/{b['id']}/recall", json={"reason": "异物"})).status_code == 201
+    rec = await Recall.get(batch_id=b["id"])
+    await wait_for(lambda: _all_tried(rec.id))
+    c = await RecallContact.get(recall_id=rec.id, order_id=sold["order"].id)
+    assert (c.wechat, c.sms, c.reached_at is not None) == ("declined", "sent", True)
+    assert await _recall_messages(client, shop) == (before[0] + 1, before[1])
+
+    # WeChat failing: a recall does not wait for it, the SMS goes at once; once reached by SMS the
+    # buyer is not messaged again when WeChat is back
+    await declined.delete()
+
+    async def down(*a, **kw):
+        raise UpstreamError("wechat is down")
+
+    monkeypatch.setattr(registry, "send", down)
+    b2 = await make_batch(shop)
+    sold2 = await sell_from_batch(shop, b2["code"], qty=1)
+    before = await _recall_messages(client, shop)
+    assert (await admin.post(f"/api/v1/console/trace/batches/{b2['id']}/recall", json={"reason": "异物"})).status_code == 201
+    rec2 = await Recall.get(batch_id=b2["id"])
+    await wait_for(lambda: _all_tried(rec2.id))
+    c2 = await RecallContact.get(recall_id=rec2.id, order_id=sold2["order"].id)
+    assert (c2.wechat, c2.sms, c2.reached_at is not None) == ("failed", "sent", True)
+    monkeypatch.undo()
+    await recall_service.process_contact(c2.id)
+    assert await _recall_messages(client, shop) == (before[0] + 1, before[1])
+    assert not await recall_service._open_work(rec2.id).filter(id=c2.id, wechat="failed").exists()
