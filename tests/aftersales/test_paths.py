@@ -136,6 +136,7 @@ async def test_refused_escalated_approved_by_the_office_and_returned_through_the
     assert got["status"] == "refunding" and got["return_method"] == "station"
     parcel = await Parcel.get(label=got["return_parcel_label"])
     assert parcel.direction == "return" and parcel.status == "at_station"
+    assert parcel.weight_g == 2 * (await Sku.get(id=a.id)).weight_g  # the returned units' weight, not 1 g
     assert await ScanEvent.filter(parcel_id=parcel.id, kind="return_started").exists()
     # up the existing return path, scanned at each station, back on the shelf at the county warehouse
     stock_before = (await Sku.get(id=a.id)).stock
