@@ -62,6 +62,16 @@ async def pending(limit: int = 200) -> list[UnpickOut]:
                       quantity=i.quantity, refund_id=i.refund_id, created_at=i.created_at) for i in items]
 
 
+async def waiting_units(refund_ids: list[int]) -> dict[int, int]:
+    """{refund_id: units still waiting to go back on the shelf} (the office's refunds page, 待回架)."""
+    out: dict[int, int] = {}
+    if refund_ids:
+        for rid, q in await UnpickItem.filter(refund_id__in=refund_ids, status="pending").values_list(
+                "refund_id", "quantity"):
+            out[rid] = out.get(rid, 0) + q
+    return out
+
+
 async def count_pending() -> int:
     return await UnpickItem.filter(status="pending").count()
 
