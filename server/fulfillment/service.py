@@ -172,16 +172,17 @@ async def shrink_for_refund(order_id: int, refunded: list[dict], conn: Any, refu
         .values_list("id", flat=True)
     if not tasks:
         return 0
+    # packed units come out only while the order is being fulfilled (not once it is out or completed);
+    # its parcels are locked before the task, in the order a dispatch scan takes them (parcel, task)
+    unpack = refund_id is not None and await Order.filter(
+        id=order_id, status__in=(OrderStatus.PAID, OrderStatus.IN_FULFILMENT)).using_db(conn).exists()
+    packed = await _packed_in_warehouse(tasks[0], conn) if unpack else {}
     task_id = (await lock_rows(FulfillmentTask, list(tasks), conn))[0].id
     wanted = {}
     for item in refunded:
         wanted[item["line_id"]] = wanted.get(item["line_id"], 0) + item["qty"]
     released: dict[int, int] = {}
     held = await unpick_held(task_id, conn)
-    # packed units come out only while the order is being fulfilled (not once it is out or completed)
-    unpack = refund_id is not None and await Order.filter(
-        id=order_id, status__in=(OrderStatus.PAID, OrderStatus.IN_FULFILMENT)).using_db(conn).exists()
-    packed = await _packed_in_warehouse(task_id, conn) if unpack else {}
     for ln in await TaskLine.filter(task_id=task_id, order_line_id__in=list(wanted)).using_db(conn).order_by("id"):
         n = min(wanted[ln.order_line_id], ln.quantity - ln.picked_qty)
         # a pick that got there meanwhile keeps its units: only what is still unpicked comes off
