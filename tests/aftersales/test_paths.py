@@ -14,6 +14,7 @@ from server.models.orders import Order, OrderLine
 from server.models.payments import Refund
 from tests.aftersales.conftest import completed, photo
 from tests.conftest import login, login_as, wait_for
+from tests.console.conftest import operator, sign_in
 from tests.fulfillment import factories as f
 from tests.fulfillment.conftest import receive_batch
 
@@ -92,7 +93,7 @@ async def test_after_picking_the_units_are_put_back_before_the_refund(world):
     assert await ledger.check_invariant([order.id]) == []
 
 
-async def test_after_packing_the_units_come_out_of_the_parcel_before_it_leaves(world, client):
+async def test_after_packing_the_units_come_out_of_the_parcel_before_it_leaves(world, client, settings):
     """Gap of #25: units packed in a parcel still at the warehouse when the refund is approved are taken
     out of it (un-pack, re-packed lighter) before it may leave; the refund proceeds when they are back."""
     m, (a, _) = await f.merchant_with_skus(2)
@@ -119,6 +120,11 @@ async def test_after_packing_the_units_come_out_of_the_parcel_before_it_leaves(w
     assert refund.status == "unpicking"
     items = [i for i in (await world.warehouse.get(f"{WH}/unpicks")).json()["items"] if i["task_id"] == task_id]
     assert len(items) == 1 and items[0]["quantity"] == 1 and items[0]["parcel_label"] == parcel["label"]
+    _, wphone = await operator("warehouse", name="赵仓管")
+    desk = await sign_in(settings, wphone)
+    page = await desk.page("/console/warehouse/unpicks")
+    assert f'data-unpack="{parcel["label"]}"' in page.text and "拆包" in page.text  # which parcel to open
+    await desk.client.aclose()
     r = await world.warehouse.post(f"{WH}/parcels/{parcel['id']}/dispatch")
     assert r.status_code == 409 and r.json()["error"]["code"] == "unpack_pending"  # the refunded unit stays
     assert (await Parcel.get(id=parcel["id"])).status == "packed"
