@@ -45,7 +45,7 @@ from server.media.storage import get_storage
 from server.models.accounts import User
 from server.models.aftersales import (AfterSale, AfterSalesPolicy, AfterSalesWindow, AfterSaleStep, CaseKind,
                                       CaseReason, CaseStatus)
-from server.models.catalog import Category, Product
+from server.models.catalog import Category, Product, Sku
 from server.models.fulfillment import (DeliveryPromise, FulfillmentTask, Parcel, ParcelLine, ParcelStatus,
                                        ScanEvent, TaskLine)
 from server.models.orders import Order, OrderEvent, OrderLine, OrderStatus
@@ -565,9 +565,13 @@ async def _return_parcel(case: AfterSale, task: FulfillmentTask, station_id: int
     now = clock.now()
     tlines = {ln.order_line_id: ln for ln in await TaskLine.filter(task_id=task.id).using_db(conn)}
     cold = any(tlines[x["line_id"]].cold_chain for x in case.lines if x["line_id"] in tlines)
+    weights = dict(await Sku.filter(id__in={tlines[x["line_id"]].sku_id for x in case.lines if x["line_id"] in tlines})
+                   .using_db(conn).values_list("id", "weight_g"))
+    # the returned units' SKU weights (1 g at least: a SKU without a weight still makes a parcel)
+    weight = sum(weights.get(tlines[x["line_id"]].sku_id, 0) * x["qty"] for x in case.lines if x["line_id"] in tlines)
     parcel = await Parcel.create(label=label, task_id=task.id, order_id=case.order_id, route=route,
                                  position=position, direction="return", status=ParcelStatus.AT_STATION,
-                                 weight_g=1, cold_chain=cold, return_reason=f"aftersales:{case.case_no}"[:64],
+                                 weight_g=max(weight, 1), cold_chain=cold, return_reason=f"aftersales:{case.case_no}"[:64],
                                  packed_by_id=actor_id, packed_at=now, using_db=conn)
     await ParcelLine.bulk_create([ParcelLine(parcel_id=parcel.id, task_line_id=tlines[x["line_id"]].id,
                                              sku_id=tlines[x["line_id"]].sku_id, quantity=x["qty"])

@@ -2,7 +2,7 @@
 from sanic import Blueprint, Request
 
 from server.freight import service as freight
-from server.freight.schemas import TemplateIn, TemplateOut
+from server.freight.schemas import MerchantTemplateList, MerchantTemplateQuery, TemplateIn, TemplateOut
 from server.kit.auth import Role
 from server.kit.http import endpoint
 
@@ -23,3 +23,11 @@ async def get_county(request: Request, principal):
           roles=ADMIN, body=TemplateIn, response=TemplateOut, tags=TAGS, errors=(422,))
 async def set_county(request: Request, principal, body: TemplateIn):
     return await freight.set_county_template(body, actor_id=principal.user_id)
+
+
+# ---- merchants' own templates (the office's view, with the limits check) -------------------------
+@bp.get("/merchants")
+@endpoint(summary="Merchants' own freight templates, each checked against the office's limits", roles=ADMIN,
+          query=MerchantTemplateQuery, response=MerchantTemplateList, tags=TAGS, errors=(422,))
+async def merchant_templates(request: Request, principal, query: MerchantTemplateQuery):
+    return await freight.merchant_templates(query.cursor, query.limit, over_only=query.over_only)

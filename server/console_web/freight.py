@@ -10,9 +10,9 @@ import re
 
 from sanic import Blueprint, Request
 
-from server.console_web.web import Ctx, field_errors, page
+from server.console_web.web import Ctx, field_errors, filters, next_url, page
 from server.freight import service as freight
-from server.freight.schemas import TemplateIn, TemplateOut
+from server.freight.schemas import MerchantTemplateQuery, TemplateIn, TemplateOut
 from server.kit.errors import ValidationFailed
 from server.kit.money import fen_of_yuan
 from server.merchants import service as merchants
@@ -135,6 +135,16 @@ async def office_freight_save(request: Request, ctx: Ctx):
     except ValidationFailed as exc:
         return await _office_page(ctx, form, _errors_of(exc, rows), status=422)
     return await _office_page(ctx, notice="已保存全县运费模板。")
+
+
+@bp.get("/freight/merchants")
+@page()
+async def office_merchant_templates(request: Request, ctx: Ctx):
+    """Merchants' own templates, each checked against the office's limits as they are now."""
+    f, errors = filters(ctx, MerchantTemplateQuery)
+    result = await freight.merchant_templates(f.cursor, 50, over_only=f.over_only)
+    return ctx.render("freight_merchants.html", f=f, errors=errors, rows=result.items, limits=result.limits,
+                      modes=dict(MODES), next_href=next_url(result.next_cursor, request))
 
 
 # ---- the merchant's desk ------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from pydantic import Field
 from sanic import Blueprint, Request
 
 from server.console_web.web import Ctx, field_errors, filters, next_url, page, parse
-from server.fulfillment import shipping, sla
+from server.fulfillment import shipping, sla, unpick
 from server.fulfillment.schemas import BreachQuery, ShippingResolveIn
 from server.kit.errors import ValidationFailed
 from server.kit.schemas import QuerySchema
@@ -19,11 +19,13 @@ from server.stations.schemas import AlertQuery
 
 bp = Blueprint("console_web_queues", url_prefix="/console")
 REFUND_STATES = {"requested": "待审批", "approved": "已同意", "processing": "退款中", "succeeded": "已退款",
-                 "rejected": "已拒绝", "failed": "退款失败"}
+                 "rejected": "已拒绝", "failed": "退款失败",
+                 "unpicking": "待回架"}  # approved; the warehouse puts picked/packed units back first (#25)
 
 
 class RefundFilter(QuerySchema):
-    status: Literal["requested", "approved", "processing", "succeeded", "rejected", "failed"] = "requested"
+    status: Literal["requested", "approved", "processing", "succeeded", "rejected", "failed",
+                    "unpicking"] = "requested"
     cursor: str | None = Field(None, max_length=200)
 
 
@@ -49,7 +51,8 @@ class OpenFilter(QuerySchema):
 async def refund_list(request: Request, ctx: Ctx):
     f, errors = filters(ctx, RefundFilter)
     result = await refunds.list_refunds(f.status, f.cursor, 20)
-    return ctx.render("refunds.html", f=f, errors=errors, rows=result.items, states=REFUND_STATES,
+    waiting = await unpick.waiting_units([r.id for r in result.items]) if f.status == "unpicking" else {}
+    return ctx.render("refunds.html", f=f, errors=errors, rows=result.items, states=REFUND_STATES, waiting=waiting,
                       next_href=next_url(result.next_cursor, request))
 
 
@@ -58,7 +61,8 @@ async def refund_list(request: Request, ctx: Ctx):
 async def refund_decide(request: Request, ctx: Ctx, refund_id: int, action: str):
     r = await refunds.decide(refund_id, approve=action == "approve", actor_id=ctx.user_id, merchant_ids=None,
                              note=(ctx.form().get("note") or "")[:200])
-    return ctx.render("_refund_row.html", r=r, states=REFUND_STATES)
+    waiting = await unpick.waiting_units([r.id]) if r.status == "unpicking" else {}
+    return ctx.render("_refund_row.html", r=r, states=REFUND_STATES, waiting=waiting)
 
 
 @bp.get("/station-alerts")

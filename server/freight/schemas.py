@@ -5,7 +5,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints
 
-from server.kit.schemas import Out, Schema
+from server.kit.schemas import Out, QuerySchema, Schema
 
 RegionCode = Annotated[str, StringConstraints(pattern=r"^(\*|\d{6}(\d{3})?)$")]
 Fen = Annotated[int, Field(ge=0, le=10_000_000)]
@@ -60,6 +60,34 @@ class MerchantFreightOut(Out):
     own: TemplateOut | None
     county: TemplateOut | None
     limits: dict[str, int]
+
+
+class LimitProblemOut(Out):
+    field: str      # zones.0.first_fen, cold_chain_fen, income_to
+    value: int | str
+    limit: int | str
+
+
+class MerchantTemplateOut(Out):
+    """A merchant's own template as the office sees it, checked against today's limits (the limits are
+    settings: a template saved under higher ones may exceed them now)."""
+    merchant_id: int
+    merchant_name: str
+    template: TemplateOut
+    within_limits: bool
+    problems: list[LimitProblemOut]
+
+
+class MerchantTemplateQuery(QuerySchema):
+    over_only: bool = Field(False, description="only templates beyond the office's limits")
+    cursor: str | None = Field(None, max_length=200)
+    limit: int = Field(50, ge=1, le=100)
+
+
+class MerchantTemplateList(Out):
+    items: list[MerchantTemplateOut]
+    limits: dict[str, int]
+    next_cursor: str | None = None
 
 
 class ShipmentQuote(Out):

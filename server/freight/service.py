@@ -16,12 +16,14 @@ from typing import Any
 from server.addresses import regions
 from server.catalog import service as catalog
 from server.freight.errors import FreightCode
-from server.freight.schemas import MerchantFreightOut, TemplateIn, TemplateOut, ZoneOut
+from server.freight.schemas import (LimitProblemOut, MerchantFreightOut, MerchantTemplateList, MerchantTemplateOut,
+                                    TemplateIn, TemplateOut, ZoneOut)
 from server.kit import audit, runtime
 from server.kit.auth import Principal
-from server.kit.db import atomic
+from server.kit.db import atomic, id_page
 from server.kit.errors import NotFound, ValidationFailed
 from server.models.freight import FreightTemplate
+from server.models.merchants import Merchant
 
 
 # ---- templates ---------------------------------------------------------------------------------
@@ -223,6 +225,37 @@ async def quote(address: dict, items: list[Item], conn: Any = None) -> list[Ship
         by_merchant.setdefault(i.merchant_id, []).append(i)
     tpl = await templates_for(set(by_merchant), conn)
     return [price_shipment(tpl.get(mid) or tpl.get(None), address, its) for mid, its in sorted(by_merchant.items())]
+
+
+def limit_problems(t: TemplateOut) -> list[LimitProblemOut]:
+    """Where a merchant's template goes beyond the office's limits as they are now (empty: within)."""
+    lim = limits()
+    out = [LimitProblemOut(field=f"zones.{i}.{key}", value=getattr(z, key), limit=lim[key])
+           for i, z in enumerate(t.zones) if z.mode in ("flat", "metered")
+           for key in ("first_fen", "step_fen") if getattr(z, key) > lim[key]]
+    if t.cold_chain_fen > lim["cold_chain_fen"]:
+        out.append(LimitProblemOut(field="cold_chain_fen", value=t.cold_chain_fen, limit=lim["cold_chain_fen"]))
+    if t.income_to != "merchant":
+        out.append(LimitProblemOut(field="income_to", value=t.income_to, limit="merchant"))
+    return out
+
+
+async def merchant_templates(cursor: str | None = None, limit: int = 50, *,
+                             over_only: bool = False) -> MerchantTemplateList:
+    """The office's list of merchants' own templates (newest first), each with its limits check;
+    over_only: those beyond the limits only (checked per page)."""
+    rows, next_cursor = await id_page(FreightTemplate.filter(merchant_id__not_isnull=True), cursor, limit,
+                                     newest_first=True)
+    names = dict(await Merchant.filter(id__in={t.merchant_id for t in rows}).values_list("id", "name"))
+    items = []
+    for t in rows:
+        out = _out(t)
+        problems = limit_problems(out)
+        if over_only and not problems:
+            continue
+        items.append(MerchantTemplateOut(merchant_id=t.merchant_id, merchant_name=names.get(t.merchant_id, ""),
+                                         template=out, within_limits=not problems, problems=problems))
+    return MerchantTemplateList(items=items, limits=limits(), next_cursor=next_cursor)
 
 
 async def get_template(template_id: int) -> TemplateOut:

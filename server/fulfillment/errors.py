@@ -29,5 +29,6 @@ class FulfillmentCode(DeclaredCode):
     TASK_NOT_PACKABLE = "task_not_packable", 409
     TASK_NOT_PICKABLE = "task_not_pickable", 409
     UNPICK_DONE = "unpick_done", 409
+    UNPACK_PENDING = "unpack_pending", 409
     WAVE_NOT_FOUND = "wave_not_found", 404
     WRONG_SKU = "wrong_sku", 409

@@ -28,7 +28,7 @@ from server.kit.db import atomic, lock_rows
 from server.kit.errors import AppError, Conflict, NotFound, ValidationFailed
 from server.inventory import service as inventory
 from server.models.fulfillment import (DeliveryPromise, FulfillmentTask, Parcel, ParcelLine, ParcelStatus,
-                                       ScanEvent, TaskStatus)
+                                       ScanEvent, TaskStatus, UnpickItem)
 from server.models.inventory import StockReason
 from server.models.orders import Order, OrderStatus
 from server.models.stations import Station
@@ -151,6 +151,9 @@ async def _parcel_moves(p: Parcel, conn: Any) -> list[inventory.Move]:
 
 async def _leave_warehouse(p: Parcel, conn: Any, now) -> None:
     """Goods physically leave the county warehouse: their reservation is consumed (on hand drops)."""
+    if await UnpickItem.filter(parcel_id=p.id, status="pending").using_db(conn).exists():
+        raise Conflict("refunded units are in this parcel: take them out first (un-pack list)",
+                       code=FulfillmentCode.UNPACK_PENDING)
     await inventory.ship(conn, await _parcel_moves(p, conn))
     await Parcel.filter(id=p.id).using_db(conn).update(dispatched_at=now)
     await notify_outbox.order_dispatched(p.order_id, conn)  # the buyer hears once per order

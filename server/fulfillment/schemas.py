@@ -344,3 +344,4 @@ class UnpickOut(Out):
     quantity: int
     refund_id: int
     created_at: datetime
+    parcel_label: str = ""  # packed in this parcel, still at the warehouse: take them out of it (un-pack)

@@ -164,13 +164,19 @@ async def shrink_for_refund(order_id: int, refunded: list[dict], conn: Any, refu
     """A refund succeeded for lines of an order the warehouse holds: the refunded units not picked
     yet come off its task and go back on the shelf, so nobody packs and ships goods whose money went
     back. Units already picked but not packed are listed for the warehouse to put back (un-pick,
-    issue #25: "refunded 1 of 2, packed 2" no more) and cannot be packed meanwhile; packed units
-    travel (a return after delivery). A task left with every remaining unit packed is packed. Runs in
-    the refund's transaction; returns the units taken off."""
-    tasks = await FulfillmentTask.filter(order_id=order_id, status__in=(TaskStatus.PENDING, TaskStatus.PICKING)) \
-        .using_db(conn).values_list("id", flat=True)
+    issue #25: "refunded 1 of 2, packed 2" no more) and cannot be packed meanwhile; units packed in a
+    parcel still at the warehouse are listed to be taken out of it (un-pack) and that parcel cannot
+    leave meanwhile; units on the road travel (a return after delivery). A task left with every
+    remaining unit packed is packed. Runs in the refund's transaction; returns the units taken off."""
+    tasks = await FulfillmentTask.filter(order_id=order_id, status__in=OPEN_TASK).using_db(conn) \
+        .values_list("id", flat=True)
     if not tasks:
         return 0
+    # packed units come out only while the order is being fulfilled (not once it is out or completed);
+    # its parcels are locked before the task, in the order a dispatch scan takes them (parcel, task)
+    unpack = refund_id is not None and await Order.filter(
+        id=order_id, status__in=(OrderStatus.PAID, OrderStatus.IN_FULFILMENT)).using_db(conn).exists()
+    packed = await _packed_in_warehouse(tasks[0], conn) if unpack else {}
     task_id = (await lock_rows(FulfillmentTask, list(tasks), conn))[0].id
     wanted = {}
     for item in refunded:
@@ -185,10 +191,20 @@ async def shrink_for_refund(order_id: int, refunded: list[dict], conn: Any, refu
             released[ln.sku_id] = released.get(ln.sku_id, 0) + n
         else:
             n = 0
-        rest = min(wanted[ln.order_line_id] - n, ln.picked_qty - ln.packed_qty - held.get(ln.id, 0))
+        left = wanted[ln.order_line_id] - n
+        rest = min(left, ln.picked_qty - ln.packed_qty - held.get(ln.id, 0))
         if rest > 0 and refund_id is not None:
             await UnpickItem.create(task_id=task_id, line_id=ln.id, sku_id=ln.sku_id, quantity=rest,
                                     refund_id=refund_id, using_db=conn)
+            left -= rest
+        for parcel_id, free in packed.get(ln.id, []):  # then out of parcels not dispatched yet (un-pack)
+            if left <= 0:
+                break
+            take = min(left, free)
+            if take > 0:
+                await UnpickItem.create(task_id=task_id, line_id=ln.id, sku_id=ln.sku_id, quantity=take,
+                                        refund_id=refund_id, parcel_id=parcel_id, using_db=conn)
+                left -= take
     await inventory.release(conn, [inventory.Move(sku_id, qty, "fulfillment_task", task_id)
                                    for sku_id, qty in released.items()], StockReason.TASK_SHRINK)
     if released:
@@ -201,11 +217,32 @@ async def shrink_for_refund(order_id: int, refunded: list[dict], conn: Any, refu
     return sum(released.values())
 
 
+async def _packed_in_warehouse(task_id: int, conn: Any) -> dict[int, list[tuple[int, int]]]:
+    """{task_line_id: [(parcel_id, units packed there and not listed for un-pack yet)]} of the task's
+    parcels still at the warehouse, locked so a dispatch waits (and then sees the un-pack)."""
+    ids = await Parcel.filter(task_id=task_id, status=ParcelStatus.PACKED, direction="forward") \
+        .using_db(conn).values_list("id", flat=True)
+    if not ids:
+        return {}
+    ids = [p.id for p in await lock_rows(Parcel, list(ids), conn) if p.status == ParcelStatus.PACKED]
+    taken: dict[tuple[int, int], int] = {}
+    for parcel_id, line_id, q in await UnpickItem.filter(parcel_id__in=ids, status="pending").using_db(conn) \
+            .values_list("parcel_id", "line_id", "quantity"):
+        taken[(parcel_id, line_id)] = taken.get((parcel_id, line_id), 0) + q
+    out: dict[int, list[tuple[int, int]]] = {}
+    for pl in await ParcelLine.filter(parcel_id__in=ids).using_db(conn).order_by("-parcel_id", "id") \
+            .values("parcel_id", "task_line_id", "quantity"):
+        free = pl["quantity"] - taken.get((pl["parcel_id"], pl["task_line_id"]), 0)
+        if free > 0:
+            out.setdefault(pl["task_line_id"], []).append((pl["parcel_id"], free))
+    return out
+
+
 async def unpick_held(task_id: int, conn: Any) -> dict[int, int]:
-    """{task_line_id: units} waiting to be put back (un-pick): not to be packed."""
+    """{task_line_id: units} picked, not packed, waiting to be put back (un-pick): not to be packed."""
     held: dict[int, int] = {}
-    for line_id, qty in await UnpickItem.filter(task_id=task_id, status="pending").using_db(conn) \
-            .values_list("line_id", "quantity"):
+    for line_id, qty in await UnpickItem.filter(task_id=task_id, status="pending", parcel_id=None) \
+            .using_db(conn).values_list("line_id", "quantity"):
         held[line_id] = held.get(line_id, 0) + qty
     return held
 

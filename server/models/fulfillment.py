@@ -246,7 +246,9 @@ class WmsInbox(Model):
 
 class UnpickItem(Model):
     """Picked, unpacked units of a refund to put back on the shelf (退款回架, issue #25): listed for the
-    warehouse; the refund waits until they are back. status: pending | done | cancelled."""
+    warehouse; the refund waits until they are back. With parcel_id the units are packed in a parcel
+    still at the warehouse: it cannot leave until they are taken out of it (un-pack).
+    status: pending | done | cancelled."""
     id = fields.BigIntField(primary_key=True)
     task = fields.ForeignKeyField("models.FulfillmentTask", db_index=True, related_name=False,
                                   on_delete=fields.CASCADE)
@@ -254,6 +256,8 @@ class UnpickItem(Model):
     sku_id = fields.BigIntField()
     quantity = fields.IntField()
     refund_id = fields.BigIntField(db_index=True)
+    # the packed, not yet dispatched parcel the units are taken out of (un-pack); null: picked, not packed
+    parcel_id = fields.BigIntField(null=True, db_index=True)
     status = fields.CharField(12, default="pending", db_index=True)
     created_at = fields.DatetimeField(auto_now_add=True)
     done_at = fields.DatetimeField(null=True)

@@ -9,11 +9,12 @@ from server.kit import clock
 from server.ledger import service as ledger
 from server.models.aftersales import AfterSale, AfterSaleStep
 from server.models.catalog import Sku
-from server.models.fulfillment import Parcel, ScanEvent, TaskLine
+from server.models.fulfillment import Parcel, ParcelLine, ScanEvent, TaskLine
 from server.models.orders import Order, OrderLine
 from server.models.payments import Refund
 from tests.aftersales.conftest import completed, photo
 from tests.conftest import login, login_as, wait_for
+from tests.console.conftest import operator, sign_in
 from tests.fulfillment import factories as f
 from tests.fulfillment.conftest import receive_batch
 
@@ -92,6 +93,88 @@ async def test_after_picking_the_units_are_put_back_before_the_refund(world):
     assert await ledger.check_invariant([order.id]) == []
 
 
+async def test_after_packing_the_units_come_out_of_the_parcel_before_it_leaves(world, client, settings):
+    """Gap of #25: units packed in a parcel still at the warehouse when the refund is approved are taken
+    out of it (un-pack, re-packed lighter) before it may leave; the refund proceeds when they are back."""
+    m, (a, _) = await f.merchant_with_skus(2)
+    order = await f.paid_order(world.buyer.id, [(a, 2)], station=world.net.village)
+    task_id = await fulfillment.handoff(order.id)
+    batch = await receive_batch(world.warehouse, m.id, a.id, 5)
+    assert (await world.warehouse.post(f"{WH}/tasks/{task_id}/pick",
+                                       json={"sku_id": a.id, "batch": batch, "quantity": 2})).status_code == 200
+    tl = await TaskLine.get(task_id=task_id)
+    r = await world.warehouse.post(f"{WH}/tasks/{task_id}/parcels",
+                                   json={"lines": [{"task_line_id": tl.id, "quantity": 2}], "weight_g": 2100})
+    assert r.status_code == 201, r.text
+    parcel = r.json()
+    la = await OrderLine.get(order_id=order.id)
+    r = await world.buyer.post("/api/v1/aftersales", json={
+        "order_id": order.id, "kind": "refund_only", "reason": "changed_mind", "lines": [{"line_id": la.id, "qty": 1}]})
+    assert r.status_code == 201, r.text
+    case = r.json()
+    assert case["status"] == "requested"  # packed: the merchant decides
+    merchant = await login_as(client, "merchant", merchant_id=m.id)
+    r = await merchant.post(f"/api/v1/merchant/aftersales/{case['id']}/answer", json={"approve": True})
+    assert r.status_code == 200, r.text
+    refund = await Refund.get(order_id=order.id)
+    assert refund.status == "unpicking"
+    items = [i for i in (await world.warehouse.get(f"{WH}/unpicks")).json()["items"] if i["task_id"] == task_id]
+    assert len(items) == 1 and items[0]["quantity"] == 1 and items[0]["parcel_label"] == parcel["label"]
+    _, wphone = await operator("warehouse", name="赵仓管")
+    desk = await sign_in(settings, wphone)
+    page = await desk.page("/console/warehouse/unpicks")
+    assert f'data-unpack="{parcel["label"]}"' in page.text and "拆包" in page.text  # which parcel to open
+    await desk.client.aclose()
+    r = await world.warehouse.post(f"{WH}/parcels/{parcel['id']}/dispatch")
+    assert r.status_code == 409 and r.json()["error"]["code"] == "unpack_pending"  # the refunded unit stays
+    assert (await Parcel.get(id=parcel["id"])).status == "packed"
+    before = await Sku.get(id=a.id)
+    r = await world.warehouse.post(f"{WH}/unpicks/{items[0]['id']}/done")
+    assert r.status_code == 200 and r.json()["refund_id"] == refund.id
+    assert (await world.warehouse.post(f"{WH}/unpicks/{items[0]['id']}/done")).status_code == 409
+    after = await Sku.get(id=a.id)
+    assert (after.stock - before.stock, before.reserved - after.reserved) == (1, 1)
+    p = await Parcel.get(id=parcel["id"])
+    assert p.weight_g == 2100 - a.weight_g
+    assert [(x.quantity) for x in await ParcelLine.filter(parcel_id=p.id)] == [1]
+    tl = await TaskLine.get(id=tl.id)
+    assert (tl.quantity, tl.picked_qty, tl.packed_qty) == (1, 1, 1)
+    await _done(case["id"])
+    assert (await Refund.get(id=refund.id)).status == "succeeded"
+    assert (await world.warehouse.post(f"{WH}/parcels/{parcel['id']}/dispatch")).status_code == 200
+    assert (await Sku.get(id=a.id)).reserved == after.reserved - 1  # one unit left, not two
+    assert await ledger.check_invariant([order.id]) == []
+
+
+async def test_a_parcel_emptied_by_the_refund_is_done_with(world, client):
+    m, (a, _) = await f.merchant_with_skus(2)
+    order = await f.paid_order(world.buyer.id, [(a, 1)], station=world.net.village)
+    task_id = await fulfillment.handoff(order.id)
+    batch = await receive_batch(world.warehouse, m.id, a.id, 5)
+    await world.warehouse.post(f"{WH}/tasks/{task_id}/pick", json={"sku_id": a.id, "batch": batch, "quantity": 1})
+    tl = await TaskLine.get(task_id=task_id)
+    parcel = (await world.warehouse.post(f"{WH}/tasks/{task_id}/parcels", json={
+        "lines": [{"task_line_id": tl.id, "quantity": 1}], "weight_g": 1000})).json()
+    la = await OrderLine.get(order_id=order.id)
+    case = (await world.buyer.post("/api/v1/aftersales", json={
+        "order_id": order.id, "kind": "refund_only", "reason": "changed_mind",
+        "lines": [{"line_id": la.id, "qty": 1}]})).json()
+    merchant = await login_as(client, "merchant", merchant_id=m.id)
+    assert (await merchant.post(f"/api/v1/merchant/aftersales/{case['id']}/answer",
+                                json={"approve": True})).status_code == 200
+    items = [i for i in (await world.warehouse.get(f"{WH}/unpicks")).json()["items"] if i["task_id"] == task_id]
+    before = await Sku.get(id=a.id)
+    assert (await world.warehouse.post(f"{WH}/unpicks/{items[0]['id']}/done")).status_code == 200
+    after = await Sku.get(id=a.id)
+    assert (after.stock - before.stock, before.reserved - after.reserved) == (1, 1)
+    p = await Parcel.get(id=parcel["id"])
+    assert p.status == "returned" and p.return_reason == "unpacked_refund"
+    assert (await world.warehouse.post(f"{WH}/parcels/{parcel['id']}/dispatch")).status_code == 409
+    await _done(case["id"])
+    assert (await Order.get(id=order.id)).status == "closed"
+    assert await ledger.check_invariant([order.id]) == []
+
+
 async def test_refused_escalated_approved_by_the_office_and_returned_through_the_station(world, client):
     m, (a, _) = await f.merchant_with_skus(2)
     order = await f.paid_order(world.buyer.id, [(a, 3)], station=world.net.village)
@@ -136,6 +219,7 @@ async def test_refused_escalated_approved_by_the_office_and_returned_through_the
     assert got["status"] == "refunding" and got["return_method"] == "station"
     parcel = await Parcel.get(label=got["return_parcel_label"])
     assert parcel.direction == "return" and parcel.status == "at_station"
+    assert parcel.weight_g == 2 * (await Sku.get(id=a.id)).weight_g  # the returned units' weight, not 1 g
     assert await ScanEvent.filter(parcel_id=parcel.id, kind="return_started").exists()
     # up the existing return path, scanned at each station, back on the shelf at the county warehouse
     stock_before = (await Sku.get(id=a.id)).stock

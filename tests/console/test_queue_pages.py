@@ -100,3 +100,31 @@ async def test_shipping_uploads_needing_a_person(office, client):
     assert f'data-upload="{task_id}"' in r.text
     r = await office.page("/console/shipping-uploads?state=bogus")
     assert r.status_code == 200 and 'href="/console/shipping-uploads?state=needs_person" class="on"' in r.text
+
+
+async def test_refunds_waiting_for_the_unpick_have_their_tab(office, client):
+    """Gap of #25: refunds approved but waiting for the warehouse to put units back (unpicking) are listed
+    under their own tab with the units still to go back; other tabs do not show them."""
+    from server.fulfillment import service
+    from server.models.fulfillment import TaskLine, UnpickItem
+    from server.models.payments import Refund
+    from tests.conftest import login
+
+    buyer = await login(client)
+    net = await f.network()
+    _, skus = await f.merchant_with_skus(1, stock=10)
+    order = await f.paid_order(buyer.id, [(skus[0], 3)], station=net.village)
+    task_id = await service.handoff(order.id)
+    line = await TaskLine.get(task_id=task_id)
+    refund = await Refund.create(refund_no="RT" + secrets.token_hex(6), order_id=order.id, amount_fen=2000,
+                                 status="unpicking", reason="不想要了")
+    await UnpickItem.create(task_id=task_id, line_id=line.id, sku_id=skus[0].id, quantity=2, refund_id=refund.id)
+    r = await office.page("/console/refunds")
+    assert 'href="/console/refunds?status=unpicking"' in r.text and "待回架" in r.text
+    assert f'data-refund="{refund.id}"' not in r.text
+    r = await office.page("/console/refunds?status=unpicking")
+    assert r.status_code == 200 and f'data-refund="{refund.id}"' in r.text
+    assert f'<small data-waiting="{refund.id}">还有 2 件待放回货架</small>' in r.text
+    assert 'href="/console/warehouse/unpicks"' in r.text
+    r = await office.page("/console/refunds?status=nonsense")
+    assert r.status_code in (200, 400) and f'data-refund="{refund.id}"' not in r.text

@@ -130,3 +130,80 @@ async def test_freight_pages_in_chromium(client, settings, app, no_county_templa
             await browser.close()
     zones = (await FreightTemplate.get(merchant_id=m.id)).zones
     assert [(z["regions"], z["mode"], z["first_fen"]) for z in zones] == [(["210000"], "flat", 600)]
+
+
+OWN = {"name": "本店", "basis": "piece", "cold_chain_fen": 0, "income_to": "merchant",
+       "zones": [{"regions": ["210000"], "mode": "flat", "first_units": 1, "first_fen": 600, "step_units": 1,
+                  "step_fen": 0}]}
+
+
+async def test_office_lists_merchants_templates_with_the_limits_check(client, settings):
+    """Gap of #25: the office sees merchants' own templates, one saved under higher limits flagged
+    field by field; admin only (page and JSON), a bad filter named."""
+    from server.kit import runtime
+    from tests.conftest import login_as
+
+    fine, over = await make_merchant(), await make_merchant()
+    cap = runtime.settings().freight_merchant_max_first_fen
+    await FreightTemplate.create(merchant_id=fine.id, is_active=True, **OWN)
+    zones = [{**OWN["zones"][0], "first_fen": cap + 100}]
+    await FreightTemplate.create(merchant_id=over.id, is_active=False, **{**OWN, "zones": zones})
+    admin = await login_as(client, "admin")
+    r = await admin.get("/api/v1/console/freight/merchants", params={"limit": 100})
+    assert r.status_code == 200, r.text
+    got = {i["merchant_id"]: i for i in r.json()["items"]}
+    assert got[fine.id]["within_limits"] and got[fine.id]["merchant_name"] == fine.name
+    assert not got[over.id]["within_limits"]
+    assert got[over.id]["problems"] == [{"field": "zones.0.first_fen", "value": cap + 100, "limit": cap}]
+    r = await admin.get("/api/v1/console/freight/merchants", params={"over_only": "true", "limit": 100})
+    ids = [i["merchant_id"] for i in r.json()["items"]]
+    assert over.id in ids and fine.id not in ids
+    r = await admin.get("/api/v1/console/freight/merchants", params={"limit": 0})
+    assert r.status_code == 422 and "limit" in r.text
+    merchant = await login_as(client, "merchant", merchant_id=fine.id)
+    assert (await merchant.get("/api/v1/console/freight/merchants")).status_code == 403
+    # the page
+    _, phone = await operator("admin", name="王主任")
+    office = await sign_in(settings, phone)
+    r = await office.page("/console/freight")
+    assert 'href="/console/freight/merchants"' in r.text
+    r = await office.page("/console/freight/merchants")
+    assert r.status_code == 200
+    assert f'data-merchant="{fine.id}" data-within="yes"' in r.text
+    assert f'data-merchant="{over.id}" data-within="no"' in r.text and 'data-problem="zones.0.first_fen"' in r.text
+    r = await office.page("/console/freight/merchants?over_only=true")
+    assert f'data-merchant="{over.id}"' in r.text and f'data-merchant="{fine.id}"' not in r.text
+    r = await office.page("/console/freight/merchants?over_only=maybe")
+    assert r.status_code == 200 and 'data-field="over_only"' in r.text
+    _, mphone = await operator("merchant", name="老醋坊", merchant_id=fine.id)
+    shop = await sign_in(settings, mphone)
+    assert (await shop.page("/console/freight/merchants")).status_code == 403
+    await office.client.aclose()
+    await shop.client.aclose()
+
+
+@pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="chromium is absent")
+async def test_merchants_templates_page_in_chromium(client, settings, app):
+    playwright = pytest.importorskip("playwright.async_api")
+    from server.kit import runtime
+    from tests.console.test_browser import _browser, _signed_in
+
+    over = await make_merchant()
+    zones = [{**OWN["zones"][0], "first_fen": runtime.settings().freight_merchant_max_first_fen + 1}]
+    await FreightTemplate.create(merchant_id=over.id, is_active=True, **{**OWN, "zones": zones})
+    _, admin_phone = await operator("admin", name="王主任")
+    async with playwright.async_playwright() as pw:
+        browser = await _browser(pw)
+        try:
+            page, watch = await _signed_in(browser, settings, client, admin_phone)
+            await page.goto(settings.base_url + "/console/freight", wait_until="load")
+            async with page.expect_navigation():
+                await page.click("a[href='/console/freight/merchants']")
+            async with page.expect_navigation():
+                await page.click("nav.tabs a[href='/console/freight/merchants?over_only=true']")
+            row = page.locator(f"tr[data-merchant='{over.id}']")
+            assert await row.get_attribute("data-within") == "no"
+            assert "第 1 区域首费" in await row.inner_text()
+            watch.check()
+        finally:
+            await browser.close()
