@@ -156,6 +156,9 @@ async def summary(start: date, end: date) -> dict:
         "refunds": {"count": refunds.get("orders", 0), "amount_fen": refunds.get("refund_fen", 0)},
         "poor_income": {"income_fen": income, "last_year_income_fen": income_ly, "growth_pct": _growth(income, income_ly)},
         "shared": {k: cur.get(("share", "all"), {}).get(k, 0) for k in ("orders", "units", "gmv_fen")},
+        "discounts": {"orders": cur.get(("discounts", "all"), {}).get("orders", 0),
+                      **{f"{k}_fen": cur.get(("discounts", k), {}).get("gmv_fen", 0)
+                         for k in ("all", "platform", "merchant")}},
         "tables": {name: _table(dim, cur, prev, days) for name, (dim, _) in TABLES.items()},
         "coverage": await coverage(),
         "training_progress": progress.model_dump(mode="json"),
