@@ -189,7 +189,7 @@ async def _today() -> dict:
     today = clock.local_today()
     start, _ = rollup.day_bounds(today)
     lines = await rollup.sold_lines(start, clock.now() + timedelta(minutes=1), (
-        "order_id", "product_id", "product_name", "amount", "quantity", "order__paid_at", "order__station__town",
+        "order_id", "product_id", "product_name", "amount", "discount_fen", "quantity", "order__paid_at", "order__station__town",
         "order__address", "order__live_session_id"))
     hours = [0] * 24
     towns: dict[str, dict] = {}
@@ -197,6 +197,7 @@ async def _today() -> dict:
     seen: set[int] = set()
     gmv = live_gmv = 0
     for ln in lines:
+        ln["amount"] -= ln["discount_fen"]  # GMV is what the buyer paid for the goods, as in the rollup
         gmv += ln["amount"]
         if ln["order__live_session_id"]:
             live_gmv += ln["amount"]
