@@ -37,6 +37,7 @@ from server.models.live import LiveSession, SessionStatus
 from server.models.notify import LiveBooking, NotifyOutbox, OutboxStatus, SubscribeChoice
 from server.models.orders import Order, OrderLine, OrderStatus
 from server.models.payments import Refund
+from server.models.presale import PresaleOrder
 from server.models.stations import Station
 from server.notify import registry
 from server.notify.schemas import OrderMessagesOut, OutboxItemOut
@@ -94,6 +95,11 @@ async def refund_outcome(refund_id: int, outcome: str, conn: Any) -> None:
     if rows and outcome in REFUND_OUTCOMES:
         await add("refund_result", f"refund:{refund_id}:{outcome}", user_id=rows[0][1], order_id=rows[0][0],
                   conn=conn)
+
+
+async def presale_balance_open(order_id: int, buyer_id: int, conn: Any) -> None:
+    """A pre-sale deposit order's balance window opened: owe the buyer the reminder (once per order)."""
+    await add("presale_balance_open", f"order:{order_id}", user_id=buyer_id, order_id=order_id, conn=conn)
 
 
 # ---- building a moment's values -------------------------------------------------------------------
@@ -169,9 +175,18 @@ async def _live_message(row: NotifyOutbox) -> Message | None:
                    f"sid={s.id}&v=remind")
 
 
+async def _presale_message(row: NotifyOutbox) -> Message | None:
+    o = await Order.get_or_none(id=row.order_id)
+    po = await PresaleOrder.get_or_none(order_id=row.order_id)
+    if o is None or po is None or o.status != OrderStatus.DEPOSIT_PAID or po.balance_ends_at is None:
+        return None  # the balance is paid or the order ended before the reminder left: nothing to remind
+    return Message({"character_string1": o.order_no, "thing2": await goods_line(o.id),
+                    "amount3": money(po.balance_fen), "time4": po.balance_ends_at}, f"id={o.id}&v=balance")
+
+
 BUILDERS = {"order_paid": _order_message, "order_dispatched": _order_message,
             "out_for_delivery": _order_message, "refund_result": _refund_message,
-            "live_starting": _live_message}
+            "live_starting": _live_message, "presale_balance_open": _presale_message}
 
 
 # ---- delivery --------------------------------------------------------------------------------------

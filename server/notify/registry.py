@@ -190,3 +190,11 @@ LIVE_STARTING = register(Moment(
     template_setting="wechat_live_starting_template_id", page_setting="wechat_live_page",
     keywords=("thing1", "time2", "thing3"),
     scenes=("live_preview",)))
+
+# pre-sale (#28): the balance window of a deposit order is open (尾款支付提醒), sent once per order by the
+# pre-sale sweep through the outbox: order number, goods, the balance to pay, its deadline.
+PRESALE_BALANCE_OPEN = register(Moment(
+    key="presale_balance_open", title="预售尾款支付提醒",
+    template_setting="wechat_presale_balance_template_id", page_setting="wechat_order_page",
+    keywords=("character_string1", "thing2", "amount3", "time4"),
+    scenes=("presale_deposit",)))
