@@ -89,17 +89,17 @@ async def order_dispatched(order_id: int, conn: Any) -> None:
         await add("order_dispatched", f"order:{order_id}", user_id=rows[0][0], order_id=order_id, conn=conn)
 
 
+async def presale_balance_open(order_id: int, buyer_id: int, conn: Any) -> None:
+    """A pre-sale deposit order's balance window opened: owe the buyer the reminder (once per order)."""
+    await add("presale_balance_open", f"order:{order_id}", user_id=buyer_id, order_id=order_id, conn=conn)
+
+
 async def refund_outcome(refund_id: int, outcome: str, conn: Any) -> None:
     """A refund succeeded, was rejected or failed: owe the buyer its outcome (once per outcome)."""
     rows = await Refund.filter(id=refund_id, kind="order").using_db(conn).values_list("order_id", "order__buyer_id")
     if rows and outcome in REFUND_OUTCOMES:
         await add("refund_result", f"refund:{refund_id}:{outcome}", user_id=rows[0][1], order_id=rows[0][0],
                   conn=conn)
-
-
-async def presale_balance_open(order_id: int, buyer_id: int, conn: Any) -> None:
-    """A pre-sale deposit order's balance window opened: owe the buyer the reminder (once per order)."""
-    await add("presale_balance_open", f"order:{order_id}", user_id=buyer_id, order_id=order_id, conn=conn)
 
 
 # ---- building a moment's values -------------------------------------------------------------------
@@ -151,6 +151,15 @@ async def _order_message(row: NotifyOutbox) -> Message | None:
     return None
 
 
+async def _presale_message(row: NotifyOutbox) -> Message | None:
+    o = await Order.get_or_none(id=row.order_id)
+    po = await PresaleOrder.get_or_none(order_id=row.order_id)
+    if o is None or po is None or o.status != OrderStatus.DEPOSIT_PAID or po.balance_ends_at is None:
+        return None  # the balance is paid or the order ended before the reminder left: nothing to remind
+    return Message({"character_string1": o.order_no, "thing2": await goods_line(o.id),
+                    "amount3": money(po.balance_fen), "time4": po.balance_ends_at}, f"id={o.id}&v=balance")
+
+
 async def _refund_message(row: NotifyOutbox) -> Message | None:
     _, refund_id, outcome = row.ref.split(":")
     r = await Refund.get_or_none(id=int(refund_id))
@@ -175,18 +184,10 @@ async def _live_message(row: NotifyOutbox) -> Message | None:
                    f"sid={s.id}&v=remind")
 
 
-async def _presale_message(row: NotifyOutbox) -> Message | None:
-    o = await Order.get_or_none(id=row.order_id)
-    po = await PresaleOrder.get_or_none(order_id=row.order_id)
-    if o is None or po is None or o.status != OrderStatus.DEPOSIT_PAID or po.balance_ends_at is None:
-        return None  # the balance is paid or the order ended before the reminder left: nothing to remind
-    return Message({"character_string1": o.order_no, "thing2": await goods_line(o.id),
-                    "amount3": money(po.balance_fen), "time4": po.balance_ends_at}, f"id={o.id}&v=balance")
-
-
-BUILDERS = {"order_paid": _order_message, "order_dispatched": _order_message,
+BUILDERS = {"presale_balance_open": _presale_message,  # pre-sale (#28)
+            "order_paid": _order_message, "order_dispatched": _order_message,
             "out_for_delivery": _order_message, "refund_result": _refund_message,
-            "live_starting": _live_message, "presale_balance_open": _presale_message}
+            "live_starting": _live_message}
 
 
 # ---- delivery --------------------------------------------------------------------------------------
