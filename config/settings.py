@@ -471,6 +471,9 @@ class Settings(BaseSettings):
     presale_refund_deposit_on_default: bool = False
     # The deposit is at most this share of the pre-sale price (percent).
     presale_deposit_max_percent: int = Field(50, ge=1, le=100)
+    # Subscribe-message template of "the balance window of your pre-sale order is open" (尾款支付提醒,
+    # server/notify/registry.py): sent once per deposit order by the pre-sale sweep.
+    wechat_presale_balance_template_id: str = "kazuo-presale-balance-template"
     # ---- sharing and notifications (issue #29: server/sharing, server/notify/outbox.py) ----
     # Subscribe-message template (WeChat admin, 订阅消息) of "your order is paid" (server/notify/registry.py).
     wechat_order_paid_template_id: str = "kazuo-order-paid-template"

@@ -88,7 +88,7 @@ async def request_refund(request: Request, principal, order_id: int, body: Refun
 @endpoint(summary="Refunds of my order", auth="user", response=list[RefundOut], tags=TAGS)
 async def my_refunds(request: Request, principal, order_id: int):
     await orders.my_order(principal.user_id, order_id)
-    return [r.model_dump(mode="json") for r in await refunds.order_refunds(order_id)]
+    return [r.model_dump(mode="json") for r in await refunds.order_refunds(order_id, buyer_view=True)]
 
 
 # ---- merchant ------------------------------------------------------------------------------------

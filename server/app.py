@@ -71,6 +71,7 @@ BLUEPRINTS = [
     "miniprogram_api.aftersales", "server.console_api.aftersales",  # after-sales (#25)
     "miniprogram_api.presale", "server.console_api.presale",  # pre-sale for the harvest (#28)
     "miniprogram_api.share", "server.console_api.sharing",  # share posters and attribution (#29)
+    "server.console_api.promotions",  # the office's coupons and campaigns over JSON (#28)
 ]
 
 class HealthOut(Out):

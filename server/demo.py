@@ -3,6 +3,7 @@ Idempotent: every object is found by a natural key before it is created."""
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from server.catalog import service as catalog
 from server.freight import service as freight  # the county's freight template (#25)
@@ -19,6 +20,11 @@ from server.models.training import (Course, Enrolment, Incubation, Lecturer, Ses
                                     TrainingSession)
 from server.catalog.service import refresh_derived
 from server.content import demo as content_demo  # (#30)
+from server.kit.errors import Conflict  # demo coupons and campaign (#28)
+from server.models.promotions import Campaign, Coupon
+from server.promotions import campaigns as promo_campaigns
+from server.promotions import service as promotions
+from server.promotions.schemas import CampaignIn, CouponIn
 
 log = logging.getLogger("kazuo.demo")
 
@@ -172,6 +178,7 @@ async def seed() -> str:
     created.update(await freight.seed_demo())
     created.update(await __import__("server.trace.demo", fromlist=["seed_trace"]).seed_trace())  # issue 9
     created.update(await content_demo.seed_content())  # the office's pages (#30)
+    created.update(await seed_promotions())  # coupons and a running campaign (#28)
     return "demo data: " + ", ".join(f"{v} {k} created" for k, v in created.items())
 
 
@@ -283,3 +290,46 @@ async def seed_training() -> dict:
                                                          note="家庭农场上线喀左特色馆"))
     return created
 
+
+
+# ---- coupons and a festival campaign (#28) -------------------------------------------------------
+DEMO_PLATFORM_COUPON = "特色馆满99减10"
+DEMO_SHOP_COUPON = "老醋坊陈醋立减5元"
+DEMO_CAMPAIGN = "喀左丰收节（演示）"
+
+
+async def seed_promotions() -> dict:
+    """A platform coupon, the vinegar shop's own coupon and a running festival campaign holding both
+    and the shop's products; each found by its name first (the campaign is published only when no
+    other published campaign overlaps it)."""
+    created = {"coupons": 0, "campaigns": 0}
+    now = clock.now()
+    shop = await Merchant.filter(name=MERCHANTS[0][0]).first()
+    if shop is None:
+        return created
+    ids = []
+    for name, merchant_id, terms in (
+            (DEMO_PLATFORM_COUPON, None, {"kind": "full_reduction", "threshold_fen": 9900, "amount_fen": 1000,
+                                          "total_quantity": 10000, "per_person_limit": 1}),
+            (DEMO_SHOP_COUPON, shop.id, {"kind": "instant", "amount_fen": 500, "threshold_fen": 3000,
+                                         "scope": "merchant", "scope_ids": [shop.id], "total_quantity": 2000,
+                                         "per_person_limit": 2})):
+        c = await Coupon.filter(name=name, merchant_id=merchant_id).first()
+        if c is None:
+            c = await promotions.create_coupon(CouponIn.model_validate(
+                {"name": name, "valid_from": now - timedelta(hours=1), "valid_until": now + timedelta(days=90),
+                 **terms}), actor_id=None, merchant_id=merchant_id)
+            created["coupons"] += 1
+        ids.append(c.id)
+    if await Campaign.filter(title=DEMO_CAMPAIGN).exists():
+        return created
+    products = await Product.filter(merchant_id=shop.id, status="on_sale").order_by("id").values_list("id", flat=True)
+    camp = await promo_campaigns.create_campaign(CampaignIn(
+        title=DEMO_CAMPAIGN, description="喀左陈醋、小米、南果梨，丰收季节限时领券", starts_at=now - timedelta(hours=1),
+        ends_at=now + timedelta(days=30), product_ids=list(products), coupon_ids=ids), actor_id=None)
+    created["campaigns"] += 1
+    try:
+        await promo_campaigns.publish(camp.id, actor_id=None)
+    except Conflict:
+        log.info("demo campaign %s left as a draft: another published campaign overlaps it", camp.id)
+    return created

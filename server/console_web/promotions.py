@@ -208,11 +208,22 @@ async def shop_coupon_status(request: Request, ctx: Ctx, coupon_id: int):
 
 # ---- the office: festival campaigns -------------------------------------------------------------
 async def _campaigns_page(ctx: Ctx, form: dict | None = None, errors: dict | None = None, notice: str = "",
-                          status: int = 200):
+                          status: int = 200, editing: int | None = None):
     rows = await campaigns.list_campaigns()
     figures = {c.id: await campaigns.figures(c.id) for c in rows if c.state in ("running", "ended")}
     return ctx.render("promo_campaigns.html", status=status, rows=rows, figures=figures, form=form or {},
-                      errors=errors or {}, notice=notice, states=STATES)
+                      errors=errors or {}, notice=notice, states=STATES, editing=editing)
+
+
+def _local(dt: datetime) -> str:
+    return dt.astimezone(clock.SHANGHAI).strftime("%Y-%m-%dT%H:%M")
+
+
+def campaign_form(c) -> dict:
+    """A campaign as the edit form's values (Beijing times, ids comma-separated)."""
+    return {"title": c.title, "description": c.description, "starts_at": _local(c.starts_at),
+            "ends_at": _local(c.ends_at), "product_ids": ",".join(map(str, c.product_ids)),
+            "coupon_ids": ",".join(map(str, c.coupon_ids))}
 
 
 @bp.get("/campaigns")
@@ -230,6 +241,32 @@ async def campaign_create(request: Request, ctx: Ctx):
     except ValidationFailed as exc:
         return await _campaigns_page(ctx, form, _errors(exc))
     return await _campaigns_page(ctx, notice=f"已创建活动草稿 #{c.id}「{c.title}」，发布后在小程序中展示。")
+
+
+@bp.get("/campaigns/<campaign_id:int>/edit")
+@page()
+async def campaign_edit(request: Request, ctx: Ctx, campaign_id: int):
+    c = await campaigns.get_campaign(campaign_id)
+    return await _campaigns_page(ctx, campaign_form(c), editing=c.id)
+
+
+@bp.post("/campaigns/<campaign_id:int>")
+@page()
+async def campaign_update(request: Request, ctx: Ctx, campaign_id: int):
+    form = ctx.form()
+    await campaigns.get_campaign(campaign_id)  # an unknown id is a 404 before the form is read
+    try:
+        c = await campaigns.update_campaign(campaign_id, campaign_in(form), actor_id=ctx.user_id)
+    except ValidationFailed as exc:
+        return await _campaigns_page(ctx, form, _errors(exc), editing=campaign_id)
+    except Conflict as exc:
+        if exc.code != PromoCode.CAMPAIGN_OVERLAP:
+            raise
+        other = exc.details[0]
+        return await _campaigns_page(ctx, form, {"publish": f"{messages.error_message(exc)}"
+                                                            f"（「{other['title']}」#{other['campaign_id']}）"},
+                                     editing=campaign_id)
+    return await _campaigns_page(ctx, notice=f"活动 #{c.id}「{c.title}」已保存。")
 
 
 @bp.post("/campaigns/<campaign_id:int>/publish")

@@ -38,6 +38,7 @@ from server.models.live import LiveSession, SessionStatus
 from server.models.notify import LiveBooking, NotifyOutbox, OutboxStatus, SubscribeChoice
 from server.models.orders import Order, OrderLine, OrderStatus
 from server.models.payments import Refund
+from server.models.presale import PresaleOrder
 from server.models.stations import Station
 from server.notify import registry
 from server.notify.schemas import OrderMessagesOut, OutboxItemOut
@@ -87,6 +88,11 @@ async def order_dispatched(order_id: int, conn: Any) -> None:
     rows = await Order.filter(id=order_id).using_db(conn).values_list("buyer_id", "fulfilment")
     if rows and rows[0][1] == "pickup":
         await add("order_dispatched", f"order:{order_id}", user_id=rows[0][0], order_id=order_id, conn=conn)
+
+
+async def presale_balance_open(order_id: int, buyer_id: int, conn: Any) -> None:
+    """A pre-sale deposit order's balance window opened: owe the buyer the reminder (once per order)."""
+    await add("presale_balance_open", f"order:{order_id}", user_id=buyer_id, order_id=order_id, conn=conn)
 
 
 async def refund_outcome(refund_id: int, outcome: str, conn: Any) -> None:
@@ -151,6 +157,15 @@ async def _order_message(row: NotifyOutbox) -> Message | None:
         return Message({"character_string1": o.order_no, "thing2": goods, "phrase3": "配送中",
                         "thing4": "请保持电话畅通，留意签收"}, q)
     return None
+
+
+async def _presale_message(row: NotifyOutbox) -> Message | None:
+    o = await Order.get_or_none(id=row.order_id)
+    po = await PresaleOrder.get_or_none(order_id=row.order_id)
+    if o is None or po is None or o.status != OrderStatus.DEPOSIT_PAID or po.balance_ends_at is None:
+        return None  # the balance is paid or the order ended before the reminder left: nothing to remind
+    return Message({"character_string1": o.order_no, "thing2": await goods_line(o.id),
+                    "amount3": money(po.balance_fen), "time4": po.balance_ends_at}, f"id={o.id}&v=balance")
 
 
 async def _refund_message(row: NotifyOutbox) -> Message | None:
@@ -279,3 +294,7 @@ async def sent_for(order_id: int) -> OrderMessagesOut:
         moment=r.moment, title=registry.MOMENTS[r.moment].title if r.moment in registry.MOMENTS else r.moment,
         ref=r.ref, status=r.status, wechat=r.wechat, sms=r.sms, attempts=r.attempts, error=r.error,
         created_at=r.created_at, done_at=r.done_at) for r in rows])
+
+
+# pre-sale (#28): the balance reminder is built from the order and its pre-sale terms
+BUILDERS["presale_balance_open"] = _presale_message

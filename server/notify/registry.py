@@ -156,6 +156,13 @@ AFTERSALES_UPDATE = register(Moment(
     template_setting="wechat_aftersales_template_id", page_setting="wechat_aftersales_page",
     keywords=("character_string1", "thing2", "amount3", "time4"),
     scenes=("aftersales_apply", "aftersales_detail")))
+# pre-sale (#28): the balance window of a deposit order is open (尾款支付提醒), sent once per order by the
+# pre-sale sweep through the outbox: order number, goods, the balance to pay, its deadline.
+PRESALE_BALANCE_OPEN = register(Moment(
+    key="presale_balance_open", title="预售尾款支付提醒",
+    template_setting="wechat_presale_balance_template_id", page_setting="wechat_order_page",
+    keywords=("character_string1", "thing2", "amount3", "time4"),
+    scenes=("presale_deposit",)))
 # ---- the order's, refund's and live preview's moments (issue #29: sent by server/notify/outbox.py) ----
 # Keyword formats (WeChat's rules, server/integrations/wechat_keywords.py): character_string the
 # order or refund number; thing at most 20 characters (the goods: first product name, "等N件" when

@@ -516,8 +516,13 @@ async def count_waiting() -> int:
     return await Refund.filter(status=RefundStatus.REQUESTED).count()
 
 
-async def order_refunds(order_id: int) -> list[RefundOut]:
-    return [refund_out(r) for r in await Refund.filter(order_id=order_id).order_by("id")]
+async def order_refunds(order_id: int, *, buyer_view: bool = False) -> list[RefundOut]:
+    """An order's refunds; the buyer's view leaves out the parts of a refund split across payments
+    (kind part: the buyer asked for one refund and sees that one, with its amount and outcome)."""
+    qs = Refund.filter(order_id=order_id)
+    if buyer_view:
+        qs = qs.exclude(kind="part")
+    return [refund_out(r) for r in await qs.order_by("id")]
 
 
 async def merchant_refunds(merchant_ids: frozenset[int] | set[int], status: str | None = None,

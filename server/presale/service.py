@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Iterable
 
-from tortoise.expressions import Q
+from tortoise.expressions import Q, Subquery
 
 from server.inventory import service as inventory
 from server.kit import audit, clock, runtime
@@ -33,9 +33,11 @@ from server.kit.jobs import enqueue
 from server.ledger import service as ledger
 from server.models.catalog import Product, Sku
 from server.models.inventory import StockReason
+from server.models.notify import NotifyOutbox
 from server.models.orders import Order, OrderLine, OrderStatus
 from server.models.payments import Payment, PaymentStatus, Refund, RefundStatus
 from server.models.presale import PresaleOffer, PresaleOfferStatus, PresaleOrder
+from server.notify import outbox  # the balance reminder (尾款提醒)
 from server.orders import hooks
 from server.orders import service as orders_service
 from server.orders.refunds import new_refund_no
@@ -307,6 +309,21 @@ async def due_balances(limit: int = 200) -> list[int]:
     """Deposit-paid orders whose balance deadline has passed."""
     return list(await PresaleOrder.filter(order__status=S.DEPOSIT_PAID, balance_ends_at__lte=clock.now())
                 .order_by("id").limit(limit).values_list("order_id", flat=True))
+
+
+async def remind_open_balances(limit: int = 200) -> list[int]:
+    """The sweep's reminder: every deposit order whose balance window is open and that was not reminded
+    yet is owed one subscribe message (the outbox keeps it to once per order); returns their ids."""
+    now = clock.now()
+    rows = await (PresaleOrder.filter(order__status=S.DEPOSIT_PAID, balance_starts_at__lte=now,
+                                      balance_ends_at__gt=now)
+                  .exclude(order_id__in=Subquery(NotifyOutbox.filter(moment="presale_balance_open")
+                                                 .values("order_id")))
+                  .order_by("id").limit(limit).values_list("order_id", "order__buyer_id"))
+    for order_id, buyer_id in rows:
+        async with atomic() as conn:
+            await outbox.presale_balance_open(order_id, buyer_id, conn)
+    return [order_id for order_id, _ in rows]
 
 
 async def _end_deposit_order(order_id: int, *, reason: str, refund: bool, actor_id: int | None,

@@ -145,3 +145,21 @@ class CampaignPageOut(Out):
     campaign: CampaignOut | None
     products: list[CampaignProductOut]
     coupons: list[CouponOut]
+
+
+class CouponStatusIn(Schema):
+    """Pause (paused) or resume (active) the claims of a coupon."""
+    status: Literal["active", "paused"]
+
+
+class OfficeCouponQuery(QuerySchema):
+    """funder: platform (the office's own) or merchant (the shops'); none: every coupon."""
+    funder: Literal["platform", "merchant"] | None = None
+
+
+class CouponsOut(Out):
+    items: list[CouponOut]
+
+
+class CampaignsOut(Out):
+    items: list[CampaignOut]

@@ -151,13 +151,15 @@ async def get_coupon(coupon_id: int, merchant_ids: Iterable[int] | None = None) 
 
 
 async def list_coupons(*, merchant_ids: Iterable[int] | None = None, platform_only: bool = False,
-                       limit: int = 200) -> list[CouponOut]:
-    """Coupon definitions, newest first: a merchant's own, the platform's, or (office) all."""
+                       shops_only: bool = False, limit: int = 200) -> list[CouponOut]:
+    """Coupon definitions, newest first: a merchant's own, the platform's, the shops', or (office) all."""
     qs = Coupon.all()
     if merchant_ids is not None:
         qs = qs.filter(merchant_id__in=list(merchant_ids) or [0])
     elif platform_only:
         qs = qs.filter(merchant_id__isnull=True)
+    elif shops_only:
+        qs = qs.filter(merchant_id__isnull=False)
     return [coupon_out(c) for c in await qs.order_by("-id").limit(limit)]
 
 

@@ -4,8 +4,9 @@ computed from the source tables and upserted into stats_daily by (day, dimension
 Re-running a day rewrites exactly its rows (stale keys are deleted), so the job is idempotent and can
 be run for any past day after a correction. Definitions (the same everywhere in server/stats):
   * a sale (网络交易额) belongs to the day its order was PAID — the day its sale was posted to the
-    settlement ledger, in the same transaction; GMV is the sum of the order lines' amounts (goods
-    value in fen, live prices included);
+    settlement ledger, in the same transaction; GMV is what the buyer paid for the goods: the order
+    lines' amounts less their coupon savings (fen, live prices included; freight not counted); the
+    savings are their own figure (dimension discounts);
   * a refund belongs to the day it SUCCEEDED and is attributed to the lines it names; the automatic
     refund of a stray payment (kind=stray) is not a sales refund: that money never became a sale;
   * income reaching poor households (贫困户增收) is the settlement ledger's merchant share (net of
@@ -27,6 +28,8 @@ Dimensions and what the columns hold:
   refunds/all:  orders = refunds, refund_fen = amount
   poor_income/all:  gmv_fen = merchant share posted to poor-household merchants (net)
   share/all:  orders, units, gmv_fen of the day's sales whose order a share brought (server/sharing)
+  discounts/<all|platform|merchant>:  orders = orders paid that day with a coupon saving, units = the
+      lines' units, gmv_fen = the saving (fen) in all / funded by the platform / by the shops
 """
 from __future__ import annotations
 
@@ -55,8 +58,9 @@ LEGS = {"county_town": "县→乡", "town_village": "乡→村", "county_village
 ACTIVE = {"merchants": "活跃商户", "livestreamers": "活跃主播", "trainees": "参训学员", "buyers": "下单买家"}
 SUMMARY_LABELS = {"sales": "网络零售额(特色馆)", "farm": "农产品网络零售额", "poor_household": "贫困户商户销售额",
                   "live": "直播带货", "refunds": "退款", "poor_income": "贫困户结算收入",
-                  "share": "分享带来的销售"}
-LINE_FIELDS = ("id", "order_id", "amount", "quantity", "merchant_id", "product_id", "product_name",
+                  "share": "分享带来的销售", "discounts": "优惠券减免"}
+DISCOUNT_LABELS = {"all": "优惠券减免", "platform": "平台券减免", "merchant": "店铺券减免"}
+LINE_FIELDS = ("id", "order_id", "amount", "discount_fen", "platform_discount_fen", "quantity", "merchant_id", "product_id", "product_name",
                "order__buyer_id", "order__station_id", "order__fulfilment", "order__address",
                "order__live_session_id", "order__livestreamer_id", "product__category_id", "product__origin_town",
                "merchant__kind", "merchant__is_poor_household", "merchant__town")
@@ -96,7 +100,7 @@ class _Acc:
     def sale(self, dim: str, key: object, label: str, line: dict) -> None:
         r = self.row(dim, key, label)
         r.units += line["quantity"]
-        r.gmv_fen += line["amount"]
+        r.gmv_fen += line["amount"] - line["discount_fen"]  # what the buyer paid for the goods
         self.order_ids[(dim, str(key)[:64])].add(line["order_id"])
 
     def finish(self) -> dict[tuple[str, str], Row]:
@@ -186,6 +190,15 @@ async def compute_day(day: date) -> dict[tuple[str, str], Row]:
         buyers.add(ln["order__buyer_id"])
         merchants.add(ln["merchant_id"])
     acc.row("sales", "all", SUMMARY_LABELS["sales"]).total = len(buyers)
+    # Coupon savings (优惠券减免, #28): their own figure, by who funded them.
+    for ln in lines:
+        if ln["discount_fen"]:
+            platform = ln["platform_discount_fen"]
+            for key, saved in (("all", ln["discount_fen"]), ("platform", platform),
+                               ("merchant", ln["discount_fen"] - platform)):
+                if saved:
+                    acc.sale("discounts", key, DISCOUNT_LABELS[key],
+                             {**ln, "amount": saved, "discount_fen": 0})
     # Sales a share brought (分享带来的订单, #29: one level, no commission).
     shared = await sharing.attributed_orders({ln["order_id"] for ln in lines})
     for ln in lines:
@@ -207,7 +220,8 @@ async def compute_day(day: date) -> dict[tuple[str, str], Row]:
             ln = ref_lines.get(int(x.get("line_id", 0)))
             if ln is None:
                 continue
-            part = {**ln, "amount": int(x.get("amount", 0)), "quantity": int(x.get("qty", 0))}
+            # a refund part's amount is already what was paid back (net of the line's coupons)
+            part = {**ln, "amount": int(x.get("amount", 0)), "discount_fen": 0, "quantity": int(x.get("qty", 0))}
             _sale_dims(refund_acc, part, cat)
             if ln["order__live_session_id"]:
                 refund_acc.sale("live", "all", SUMMARY_LABELS["live"], part)

@@ -156,6 +156,9 @@ async def summary(start: date, end: date) -> dict:
         "refunds": {"count": refunds.get("orders", 0), "amount_fen": refunds.get("refund_fen", 0)},
         "poor_income": {"income_fen": income, "last_year_income_fen": income_ly, "growth_pct": _growth(income, income_ly)},
         "shared": {k: cur.get(("share", "all"), {}).get(k, 0) for k in ("orders", "units", "gmv_fen")},
+        "discounts": {"orders": cur.get(("discounts", "all"), {}).get("orders", 0),
+                      **{f"{k}_fen": cur.get(("discounts", k), {}).get("gmv_fen", 0)
+                         for k in ("all", "platform", "merchant")}},
         "tables": {name: _table(dim, cur, prev, days) for name, (dim, _) in TABLES.items()},
         "coverage": await coverage(),
         "training_progress": progress.model_dump(mode="json"),
@@ -186,7 +189,7 @@ async def _today() -> dict:
     today = clock.local_today()
     start, _ = rollup.day_bounds(today)
     lines = await rollup.sold_lines(start, clock.now() + timedelta(minutes=1), (
-        "order_id", "product_id", "product_name", "amount", "quantity", "order__paid_at", "order__station__town",
+        "order_id", "product_id", "product_name", "amount", "discount_fen", "quantity", "order__paid_at", "order__station__town",
         "order__address", "order__live_session_id"))
     hours = [0] * 24
     towns: dict[str, dict] = {}
@@ -194,6 +197,7 @@ async def _today() -> dict:
     seen: set[int] = set()
     gmv = live_gmv = 0
     for ln in lines:
+        ln["amount"] -= ln["discount_fen"]  # GMV is what the buyer paid for the goods, as in the rollup
         gmv += ln["amount"]
         if ln["order__live_session_id"]:
             live_gmv += ln["amount"]

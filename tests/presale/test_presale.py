@@ -14,9 +14,12 @@ from server.models.catalog import Sku
 from server.models.fulfillment import FulfillmentTask
 from server.models.ledger import LedgerEntry
 from server.models.orders import Order
+from server.models.accounts import User
+from server.models.notify import NotifyOutbox
 from server.models.payments import Payment, ReconcileDifference, Refund
 from server.payments import service as payments
 from jobs import presale as presale_jobs
+from server.notify import registry
 from server.presale import service as presale
 from server.reconcile import service as reconcile
 from tests.conftest import login, login_as, wait_for
@@ -160,6 +163,9 @@ async def test_refund_of_both_parts_splits_across_the_payments_and_reconciles(cl
         [(bal.id, 3000, "succeeded"), (dep.id, 1000, "succeeded")]
     o1 = await Order.get(id=oid)
     assert (o1.status, o1.refunded_fen) == ("closed", 4000)
+    # the buyer asked for one refund and sees that one (not its parts, one per payment)
+    mine = (await buyer.get(f"/api/v1/orders/{oid}/refunds")).json()
+    assert [(x["id"], x["amount_fen"], x["status"]) for x in mine] == [(parent.id, 4000, "succeeded")]
     assert (await Sku.get(id=sku.id)).stock == 10  # never left the warehouse: back on the shelf
     await assert_ledger(oid)
     assert sum(await LedgerEntry.filter(order_id=oid).values_list("amount_fen", flat=True)) == 0
@@ -371,3 +377,58 @@ async def test_a_split_refund_refused_by_wechat_fails_and_the_office_retry_resen
     o1 = await Order.get(id=oid)
     assert (o1.status, o1.refunded_fen) == ("closed", PRICE)
     await assert_ledger(oid)
+
+
+@pytest.mark.usefixtures("pay_api")
+async def test_the_buyer_is_reminded_once_when_the_balance_window_opens(client, buyer, station):
+    """The pre-sale sweep owes each deposit order one subscribe message (尾款支付提醒) once its balance
+    window has opened, sent through the notify outbox; a second sweep owes nothing more, and an order
+    whose balance is already paid is not reminded."""
+    now = clock.now()
+    o, sku, merchant = await offer(client, balance_starts_at=now + timedelta(hours=1))
+    order = await place(buyer, station, o, qty=2)
+    oid = order["id"]
+    await pay(buyer, f"/api/v1/orders/{oid}/pay")
+    assert (await presale_jobs.sweep_balances(None)).get("reminded") == 0  # the window is not open yet
+    assert not await NotifyOutbox.filter(moment="presale_balance_open", order_id=oid).exists()
+    clock.shift(timedelta(hours=1, minutes=1))
+    try:
+        assert (await presale_jobs.sweep_balances(None))["reminded"] >= 1
+        assert oid not in await presale.remind_open_balances()  # a second sweep owes it nothing more
+    finally:
+        clock.reset()
+    rows = await NotifyOutbox.filter(moment="presale_balance_open", order_id=oid)
+    assert len(rows) == 1 and rows[0].ref == f"order:{oid}"
+
+    async def sent():
+        return (await NotifyOutbox.get(id=rows[0].id)).status == "done"
+    assert await wait_for(sent)
+    row = await NotifyOutbox.get(id=rows[0].id)
+    assert (row.wechat, row.attempts) == ("sent", 1)
+    openid = (await User.get(id=buyer.id)).openid
+    r = await client.get("/__sim__/wechat/subscribe-messages", params={"touser": openid})
+    tid = registry.MOMENTS["presale_balance_open"].template_id()
+    msgs = [m for m in r.json()["items"] if m["template_id"] == tid]
+    assert len(msgs) == 1
+    v = {k: x["value"] for k, x in msgs[0]["data"].items()}
+    assert (v["character_string1"], v["amount3"]) == (order["order_no"], "¥30.00")  # 2 × (2000 - 500) fen
+    assert msgs[0]["page"].endswith(f"?id={oid}&v=balance")
+    # the balance paid before the window's sweep: no reminder for that order
+    clock.shift(timedelta(hours=1, minutes=1))
+    try:
+        await pay(buyer, f"/api/v1/presale/orders/{oid}/balance/pay")
+    finally:
+        clock.reset()
+    o2, _, _ = await offer(client, balance_starts_at=now - timedelta(minutes=5))
+    paid_first = await place(buyer, station, o2, qty=1)
+    await pay(buyer, f"/api/v1/orders/{paid_first['id']}/pay")
+    await pay(buyer, f"/api/v1/presale/orders/{paid_first['id']}/balance/pay")
+    await presale_jobs.sweep_balances(None)
+    assert not await NotifyOutbox.filter(moment="presale_balance_open", order_id=paid_first["id"]).exists()
+    assert await NotifyOutbox.filter(moment="presale_balance_open", order_id=oid).count() == 1
+
+
+async def test_the_presale_screen_asks_for_the_balance_reminder(client, settings):
+    r = await client.get("/api/v1/subscribe-templates", params={"scene": "presale_deposit"})
+    assert r.status_code == 200
+    assert r.json()["template_ids"] == [settings.wechat_presale_balance_template_id]

@@ -118,6 +118,52 @@ async def test_office_campaigns_page(settings, app, office):
     assert r.status_code == 303 and (await Campaign.get(id=first.id)).status == "withdrawn"
 
 
+async def test_office_edits_a_campaign(settings, app, office, client):
+    await Campaign.filter(status="published").update(status="withdrawn")
+    sku, other_sku = await make_sku(), await make_sku()
+    now = clock.now()
+    form = {"title": "端午", "starts_at": _local(now + timedelta(days=30)),
+            "ends_at": _local(now + timedelta(days=32)), "product_ids": str(sku.product_id)}
+    await office.post("/console/campaigns", form, htmx=False)
+    draft = await Campaign.filter(title="端午").order_by("-id").first()
+    await office.post("/console/campaigns", {**form, "title": "七夕", "starts_at": _local(now + timedelta(days=40)),
+                                             "ends_at": _local(now + timedelta(days=41))}, htmx=False)
+    live = await Campaign.filter(title="七夕").order_by("-id").first()
+    await office.post(f"/console/campaigns/{live.id}/publish", htmx=False)
+    r = await office.page(f"/console/campaigns/{draft.id}/edit")
+    assert r.status_code == 200 and f'action="/console/campaigns/{draft.id}"' in r.text and 'value="端午"' in r.text
+    # bad input named, nothing written
+    r = await office.post(f"/console/campaigns/{draft.id}", {**form, "product_ids": "x"}, htmx=False)
+    assert r.status_code == 200 and 'data-field="product_ids"' in r.text
+    r = await office.post(f"/console/campaigns/{draft.id}", {**form, "product_ids": "999999999"}, htmx=False)
+    assert r.status_code == 200 and 'data-field="product_ids"' in r.text
+    assert (await Campaign.get(id=draft.id)).product_ids == [sku.product_id]
+    r = await office.post(f"/console/campaigns/{draft.id}",
+                          {**form, "title": "端午安康", "product_ids": f"{sku.product_id},{other_sku.product_id}"},
+                          htmx=False)
+    assert r.status_code == 200 and "已保存" in r.text
+    c = await Campaign.get(id=draft.id)
+    assert (c.title, c.product_ids, c.status) == ("端午安康", [sku.product_id, other_sku.product_id], "draft")
+    # a published campaign edited into another's time: refused on the page, kept as it was
+    await office.post(f"/console/campaigns/{draft.id}/publish", htmx=False)
+    r = await office.post(f"/console/campaigns/{live.id}", {**form, "title": "七夕"}, htmx=False)
+    assert r.status_code == 200 and "端午安康" in r.text
+    assert (await Campaign.get(id=live.id)).starts_at > now + timedelta(days=39)
+    # unknown id; a merchant cannot reach it
+    assert (await office.page("/console/campaigns/999999999/edit")).status_code == 404
+    r = await office.post("/console/campaigns/999999999", form, htmx=False)
+    assert r.status_code == 404
+    _, phone = await operator("merchant", name="老醋坊", merchant_id=(await make_merchant()).id)
+    b = await sign_in(settings, phone)
+    try:
+        assert (await b.page(f"/console/campaigns/{draft.id}/edit")).status_code == 403
+        r = await b.post(f"/console/campaigns/{draft.id}", {**form, "title": "x"}, htmx=False)
+        assert r.status_code == 403 and (await Campaign.get(id=draft.id)).title == "端午安康"
+    finally:
+        await b.client.aclose()
+    await Campaign.filter(id__in=[draft.id, live.id]).update(status="withdrawn")
+
+
 async def test_merchant_order_page_shows_its_coupon(settings, app, client):
     mine = await make_merchant()
     sku = await make_sku(price=1000, merchant=mine)

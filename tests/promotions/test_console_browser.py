@@ -79,6 +79,22 @@ async def test_coupon_and_campaign_pages_in_chromium(client, settings, app):
             await _until(lambda: page.is_visible("#notice"), 10, "the publish notice")
             assert "未开始" in await page.inner_text(f"{row} .state")
             assert (await Campaign.get(id=camp.id)).status == "published"
+            # edit it: the form comes back filled in; a bad end is named, then the new title is saved
+            async with page.expect_navigation():
+                await page.click(f"{row} a.edit")
+            assert await page.input_value("#campaign-form input[name=title]") == "喀左丰收节"
+            await page.fill("#campaign-form input[name=ends_at]", _local(now + timedelta(days=19)))
+            async with page.expect_navigation():
+                await page.click("#campaign-form button[type=submit]")
+            assert await page.is_visible("#campaign-form em.err[data-field=ends_at]")
+            await page.fill("#campaign-form input[name=title]", "喀左丰收节·二")
+            await page.fill("#campaign-form input[name=ends_at]", _local(now + timedelta(days=23)))
+            async with page.expect_navigation():
+                await page.click("#campaign-form button[type=submit]")
+            assert "已保存" in await page.inner_text("#notice")
+            edited = await Campaign.get(id=camp.id)
+            assert edited.title == "喀左丰收节·二" and edited.status == "published"
+            assert edited.ends_at.astimezone(clock.SHANGHAI).day == (now + timedelta(days=23)).astimezone(clock.SHANGHAI).day
             watch.check()
 
             page, watch = await _signed_in(browser, settings, client, merchant_phone)

@@ -85,8 +85,10 @@ async def make_world(suffix: str | None = None) -> dict:
 
 
 async def paid_order(w: dict, paid_at: datetime, lines: list[tuple[str, int]], *, pickup: bool = True,
-                     live_session_id: int | None = None, livestreamer_id: int | None = None):
-    """A paid order written directly, with its ledger postings made by the ledger service itself."""
+                     live_session_id: int | None = None, livestreamer_id: int | None = None,
+                     discounts: list[tuple[int, int]] | None = None):
+    """A paid order written directly, with its ledger postings made by the ledger service itself;
+    discounts: per line, (coupon saving, the platform's part of it) in fen."""
     from server.kit.db import atomic
     from server.ledger import service as ledger
     from server.models.ledger import LedgerEntry
@@ -95,19 +97,23 @@ async def paid_order(w: dict, paid_at: datetime, lines: list[tuple[str, int]], *
     prod = {"pear": (w["p_pear"], w["s_pear"], w["poor"]), "pot": (w["p_pot"], w["s_pot"], w["coop"])}
     async with atomic() as conn:
         total = sum(prod[k][1].price * q for k, q in lines)
+        discounts = discounts or [(0, 0)] * len(lines)
+        saved = sum(d for d, _ in discounts)
         o = await Order.create(order_no="ST" + secrets.token_hex(10), buyer=w["buyer"], status="completed",
                                fulfilment="pickup" if pickup else "delivery",
                                station=w["village"] if pickup else None,
                                address=None if pickup else {"town": "丙镇" + w["sx"], "name": "x", "phone": "1"},
-                               goods_fen=total, total_fen=total, paid_fen=total, payment_method="wechat_jsapi",
+                               goods_fen=total, total_fen=total - saved, paid_fen=total - saved,
+                               discount_fen=saved, payment_method="wechat_jsapi",
                                source="live" if live_session_id else "", live_session_id=live_session_id,
                                livestreamer_id=livestreamer_id, paid_at=paid_at, using_db=conn)
         out = []
-        for k, q in lines:
+        for (k, q), (disc, platform_disc) in zip(lines, discounts):
             p, s, m = prod[k]
             out.append(await OrderLine.create(order=o, merchant=m, product=p, sku=s, product_name=p.name,
                                               sku_spec=s.spec, unit_price=s.price, quantity=q, amount=s.price * q,
-                                              commission_bp=500 if live_session_id else 0, using_db=conn))
+                                              commission_bp=500 if live_session_id else 0, discount_fen=disc,
+                                              platform_discount_fen=platform_disc, using_db=conn))
         await ledger.post_sale(o.id, conn)
         # The ledger stamps its postings "now": move them to when this payment happened.
         await LedgerEntry.filter(order_id=o.id).using_db(conn).update(created_at=paid_at)

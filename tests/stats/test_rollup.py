@@ -15,7 +15,7 @@ async def _rows(day):
     return {(r.dimension, r.key): r for r in await StatDaily.filter(day=day)}
 
 
-async def _refund_line(order, line, when):
+async def _refund_line(order, line, when, amount=None):
     from server.kit.db import atomic
     from server.ledger import service as ledger
     from server.models.ledger import LedgerEntry
@@ -23,13 +23,14 @@ async def _refund_line(order, line, when):
     from server.models.payments import Refund
 
     async with atomic() as conn:
-        items = [{"line_id": line.id, "qty": line.quantity, "amount": line.amount}]
-        r = await Refund.create(refund_no="STR" + secrets.token_hex(8), order=order, amount_fen=line.amount,
+        amount = line.amount if amount is None else amount
+        items = [{"line_id": line.id, "qty": line.quantity, "amount": amount}]
+        r = await Refund.create(refund_no="STR" + secrets.token_hex(8), order=order, amount_fen=amount,
                                 lines=items, status="succeeded", succeeded_at=when, using_db=conn)
         await ledger.post_refund(r.id, order.id, items, conn)
         await LedgerEntry.filter(refund_id=r.id).using_db(conn).update(created_at=when)
-        await OrderLine.filter(id=line.id).using_db(conn).update(refunded_qty=line.quantity, refunded_fen=line.amount)
-        await Order.filter(id=order.id).using_db(conn).update(refunded_fen=line.amount)
+        await OrderLine.filter(id=line.id).using_db(conn).update(refunded_qty=line.quantity, refunded_fen=amount)
+        await Order.filter(id=order.id).using_db(conn).update(refunded_fen=amount)
     return r
 
 
@@ -129,6 +130,39 @@ async def test_rerun_is_idempotent_and_drops_stale_keys(app):
     await rollup.rollup_day(day)
     rows = await _rows(day)
     assert ("town", f"甲镇{w['sx']}") not in rows and rows[("town", f"改正镇{w['sx']}")].gmv_fen == 3000
+
+
+async def test_gmv_is_what_the_buyer_paid_and_coupons_are_their_own_figure(app):
+    """GMV counts the goods less their coupon savings; the savings show as dimension discounts, split by
+    who funded them; a refund of a discounted line counts what was paid back."""
+    from server.models.orders import Order
+    from server.stats import rollup
+
+    day = unique_day()
+    w = await make_world()
+    pear, pot = w["s_pear"].price, w["s_pot"].price
+    # order 1: a platform coupon saves 300 on the pears and a shop coupon 200 on the pot
+    o1, lines = await paid_order(w, at(day, 10), [("pear", 2), ("pot", 1)], discounts=[(300, 300), (200, 0)])
+    # order 2: no coupon
+    await paid_order(w, at(day, 11), [("pear", 1)])
+    # the pot comes back: what the buyer paid for it is refunded
+    await _refund_line(o1, lines[1], at(day, 15), amount=pot - 200)
+    await rollup.rollup_day(day)
+    rows = await _rows(day)
+    paid = (await Order.get(id=o1.id)).paid_fen
+    assert paid == 2 * pear + pot - 500
+    assert rows[("sales", "all")].gmv_fen == 3 * pear + pot - 500
+    assert rows[("product", str(w["p_pear"].id))].gmv_fen == 3 * pear - 300
+    assert rows[("product", str(w["p_pot"].id))].gmv_fen == pot - 200
+    assert rows[("sales", "all")].refund_fen == pot - 200
+    d = {k: (rows[("discounts", k)].orders, rows[("discounts", k)].gmv_fen) for k in ("all", "platform", "merchant")}
+    assert d == {"all": (1, 500), "platform": (1, 300), "merchant": (1, 200)}
+    # the statistics summary shows them
+    from server.stats import service as stats
+
+    s = await stats.summary(day, day)
+    assert s["discounts"] == {"orders": 1, "all_fen": 500, "platform_fen": 300, "merchant_fen": 200}
+    assert s["headline"][0]["gmv_fen"] == 3 * pear + pot - 500
 
 
 async def test_rollup_job_and_cron_functions(app):
