@@ -403,6 +403,13 @@ class Settings(BaseSettings):
     wechat_complaint_outcome_template_id: str = "kazuo-complaint-outcome-template"
     wechat_complaint_outcome_page: str = "pages/complaint/detail"
     aliyun_sms_complaint_template_code: str = "SMS_000000026"
+    # ---- first-mile collection notices (#26 gap: server/notify/outbox.py collection_received) ----
+    # Subscribe-message template of "your collection was received at the county warehouse" (to the
+    # household's account), the page it opens (?id=<collection>), and the Aliyun SMS sent to the
+    # producer's contact phone when no subscribe message reached them (${label} ${qty}).
+    wechat_collection_received_template_id: str = "kazuo-collection-received-template"
+    wechat_collection_page: str = "pages/collection/detail"
+    aliyun_sms_collection_template_code: str = "SMS_000000031"
 
     # ---- faults survived: pools, refund retries, reconciliation, alerts (issue #18) ------------
     # Threads of each vendor's own pool (WeChat, WeChat Pay, Aliyun SMS, Aliyun Live, ...): a slow

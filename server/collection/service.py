@@ -50,6 +50,7 @@ from server.models.merchants import Merchant
 from server.models.orders import OrderLine
 from server.models.stations import Station
 from server.models.trace import Batch, BatchStatus
+from server.notify import outbox
 from server.stations import assisted
 from server.trace import collected as trace_collected
 from server.trace import service as trace_service
@@ -468,6 +469,8 @@ async def receive(collection_id: int, body: ReceiveCollectionIn, *, actor_id: in
         await trace_collected.add_received_step(
             conn, c.batch_id, f"县仓收货入库：{body.received_qty}件" + (f"（差异原因：{body.reason}）"
                                                                   if body.reason else ""), "县仓")
+        # the household is told after the commit (WeChat, else SMS to the producer's phone)
+        await outbox.collection_received(c.id, c.merchant_id, conn)
         await audit.record(actor_id, "collection.receive", "collection", c.id,
                            {"received_qty": body.received_qty, "quantity": c.quantity, "reason": body.reason},
                            conn=conn)
