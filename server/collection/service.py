@@ -35,6 +35,7 @@ from server.collection.schemas import (GRADE_LABELS, STATUS_LABELS, CollectionIn
 from server.fulfillment import routing
 from server.fulfillment import scans as fulfillment_scans
 from server.fulfillment.errors import FulfillmentCode
+from server.fulfillment.schemas import ScanResultOut
 from server.inventory import service as inventory
 from server.kit import audit, clock, runtime
 from server.kit.auth import Principal
@@ -413,6 +414,22 @@ async def scan(principal: Principal, label: str, kind: str, station_id: int | No
     """A hop scanned by station staff at their own station or by the warehouse at the county."""
     place = await fulfillment_scans.scan_place(principal, station_id, label, kind)
     return await record_scan(label, kind, place, actor_id=principal.user_id)
+
+
+async def is_label(label: str) -> bool:
+    """Whether a scanned label is a collection's (CL…; parcels are KZ…): the parcel scan endpoint and
+    the station desk's 扫码收发 send it down the collection path."""
+    return label.startswith("CL") and await Collection.filter(label=label).exists()
+
+
+async def scan_parcel_or_collection(principal: Principal, label: str, kind: str,
+                                    station_id: int | None) -> CollectionScanResultOut | ScanResultOut:
+    """POST /api/v1/logistics/scans: a collection label is scanned with the collection's rules (a
+    collection is only dispatched and arrives: any other kind is a 409 impossible_scan), anything
+    else as a parcel."""
+    if await is_label(label):
+        return await scan(principal, label, kind, station_id)
+    return await fulfillment_scans.scan(principal, label, kind, station_id)
 
 
 # ---- the county warehouse ------------------------------------------------------------------------
