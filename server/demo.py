@@ -19,6 +19,7 @@ from server.models.training import (Course, Enrolment, Incubation, Lecturer, Ses
                                     TrainingSession)
 from server.catalog.service import refresh_derived
 from server.content import demo as content_demo  # (#30)
+from server.collection import demo as collection_demo  # first-mile collections (#26)
 
 log = logging.getLogger("kazuo.demo")
 
@@ -172,6 +173,7 @@ async def seed() -> str:
     created.update(await freight.seed_demo())
     created.update(await __import__("server.trace.demo", fromlist=["seed_trace"]).seed_trace())  # issue 9
     created.update(await content_demo.seed_content())  # the office's pages (#30)
+    created.update(await collection_demo.seed_collections())  # first-mile collections (#26)
     return "demo data: " + ", ".join(f"{v} {k} created" for k, v in created.items())
 
 
