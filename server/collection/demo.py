@@ -21,10 +21,10 @@ from server.models.stations import Station
 # household, contact phone, village station code, category slug, product, spec, price fen, weight g,
 #   [(units, weight g, grade, how far: "station" | "town" | "arrived" | "received")]
 HOUSEHOLDS = [
-    ("八家子村张玉芝家（代卖）", "13904219001", "KZ-V-NGYZ-16", "grains", "八家子 农家黄小米", "2.5kg", 3680, 2600,
+    ("八家子村张玉芝家（代卖）", "13904219001", "KZ-V-NGYZ-16", "grains", "八家子 农家红芸豆", "2.5kg", 3680, 2600,
      [(40, 104_000, "first", "received"), (25, 65_000, "premium", "arrived"), (30, 78_000, "first", "station")]),
-    ("马连沟村马春林家（代卖）", "13904219002", "KZ-V-LGYZ-20", "produce", "马连沟 南果梨", "5斤装", 4280, 2700,
-     [(60, 162_000, "first", "received"), (35, 94_500, "second", "town")]),
+    ("马连沟村马春林家（代卖）", "13904219002", "KZ-V-LGYZ-20", "grains", "马连沟 山杏仁", "1kg", 4280, 1100,
+     [(60, 66_000, "first", "received"), (35, 38_500, "second", "town")]),
     ("山嘴子村高凤兰家（代卖）", "13904219003", "KZ-V-SZZ-09", "produce", "山嘴子 大棚黄瓜", "5斤装", 2280, 2600,
      [(50, 130_000, "standard", "received"), (20, 52_000, "first", "station")]),
 ]
