@@ -405,10 +405,12 @@ class Settings(BaseSettings):
     aliyun_sms_complaint_template_code: str = "SMS_000000026"
     # ---- first-mile collection notices (#26 gap: server/notify/outbox.py collection_received) ----
     # Subscribe-message template of "your collection was received at the county warehouse" (to the
-    # household's account), the page it opens (?id=<collection>), and the Aliyun SMS sent to the
-    # producer's contact phone when no subscribe message reached them (${label} ${qty}).
+    # household's account).
     wechat_collection_received_template_id: str = "kazuo-collection-received-template"
+    # The mini-program page that message opens (?id=<collection>).
     wechat_collection_page: str = "pages/collection/detail"
+    # Aliyun SMS to the producer's contact phone when no subscribe message reached the household
+    # (揽收货品已入县仓: ${label} ${qty}).
     aliyun_sms_collection_template_code: str = "SMS_000000031"
 
     # ---- faults survived: pools, refund retries, reconciliation, alerts (issue #18) ------------
