@@ -403,6 +403,15 @@ class Settings(BaseSettings):
     wechat_complaint_outcome_template_id: str = "kazuo-complaint-outcome-template"
     wechat_complaint_outcome_page: str = "pages/complaint/detail"
     aliyun_sms_complaint_template_code: str = "SMS_000000026"
+    # ---- first-mile collection notices (#26 gap: server/notify/outbox.py collection_received) ----
+    # Subscribe-message template of "your collection was received at the county warehouse" (to the
+    # household's account).
+    wechat_collection_received_template_id: str = "kazuo-collection-received-template"
+    # The mini-program page that message opens (?id=<collection>).
+    wechat_collection_page: str = "pages/collection/detail"
+    # Aliyun SMS to the producer's contact phone when no subscribe message reached the household
+    # (揽收货品已入县仓: ${label} ${qty}).
+    aliyun_sms_collection_template_code: str = "SMS_000000031"
 
     # ---- faults survived: pools, refund retries, reconciliation, alerts (issue #18) ------------
     # Threads of each vendor's own pool (WeChat, WeChat Pay, Aliyun SMS, Aliyun Live, ...): a slow

@@ -7,7 +7,7 @@ from sanic.response import html
 from server.complaints import service as complaints
 from server.complaints.schemas import (AnswerIn, BuyerComplaintIn, ComplaintOut, ComplaintQuery, ComplaintsPage,
                                        ComplaintSubjectOut, FiledOut, PhotoOut, PublicReportIn,
-                                       StationComplaintIn, SubjectPage)
+                                       StationComplaintIn, StationComplaintQuery, SubjectPage)
 from server.complaints import pages
 from server.kit import audit, runtime
 from server.kit.auth import Role
@@ -78,11 +78,12 @@ async def station_file(request: Request, principal, station_id: int, body: Stati
 
 @api.get("/station/<station_id:int>/complaints")
 @endpoint(summary="Complaints my station filed (with the villager) and those about my station (without "
-                  "the reporter)", roles=STAFF, query=ComplaintQuery, response=dict, tags=TAGS, errors=(404,))
-async def station_list(request: Request, principal, station_id: int, query: ComplaintQuery):
-    got = await complaints.station_list(principal, station_id, query)
-    return {"filed": [c.model_dump(mode="json") for c in got["filed"]],
-            "about": [c.model_dump(mode="json") for c in got["about"]]}
+                  "the reporter), a page of each (cursor / filed_next, about_cursor / about_next)", roles=STAFF,
+          query=StationComplaintQuery, response=dict, tags=TAGS, errors=(404,))
+async def station_list(request: Request, principal, station_id: int, query: StationComplaintQuery):
+    got = await complaints.station_list(principal, station_id, query, query.about_cursor)
+    return {"filed": [c.model_dump(mode="json") for c in got["filed"]], "filed_next": got["filed_next"],
+            "about": [c.model_dump(mode="json") for c in got["about"]], "about_next": got["about_next"]}
 
 
 @api.get("/station/<station_id:int>/complaints/<complaint_id:int>")

@@ -3,6 +3,8 @@ arrived, handed over, out for delivery, delivered with the buyer's code, returns
 timeline. Station staff scan only at their own stations (404 otherwise)."""
 from sanic import Blueprint, Request
 
+from server.collection import service as collection
+from server.collection.schemas import CollectionScanResultOut
 from server.fulfillment import scans
 from server.fulfillment.schemas import DeliverIn, ReturnIn, ScanIn, ScanResultOut, TimelineOut
 from server.kit.auth import Role
@@ -14,10 +16,11 @@ TAGS = ("logistics",)
 
 
 @bp.post("/scans")
-@endpoint(summary="Scan a parcel at a station (the same scan twice is one event)", roles=SCANNERS,
-          body=ScanIn, response=ScanResultOut, tags=TAGS, errors=(404, 409))
+@endpoint(summary="Scan a parcel (or a first-mile collection label, CL…) at a station (the same scan twice is "
+                  "one event)", roles=SCANNERS,
+          body=ScanIn, response=ScanResultOut | CollectionScanResultOut, tags=TAGS, errors=(404, 409))
 async def scan(request: Request, principal, body: ScanIn):
-    return await scans.scan(principal, body.label, body.kind, body.station_id)
+    return await collection.scan_parcel_or_collection(principal, body.label, body.kind, body.station_id)
 
 
 @bp.post("/deliveries")

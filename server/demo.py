@@ -25,6 +25,7 @@ from server.models.promotions import Campaign, Coupon
 from server.promotions import campaigns as promo_campaigns
 from server.promotions import service as promotions
 from server.promotions.schemas import CampaignIn, CouponIn
+from server.collection import demo as collection_demo  # first-mile collections (#26)
 
 log = logging.getLogger("kazuo.demo")
 
@@ -179,6 +180,7 @@ async def seed() -> str:
     created.update(await __import__("server.trace.demo", fromlist=["seed_trace"]).seed_trace())  # issue 9
     created.update(await content_demo.seed_content())  # the office's pages (#30)
     created.update(await seed_promotions())  # coupons and a running campaign (#28)
+    created.update(await collection_demo.seed_collections())  # first-mile collections (#26)
     return "demo data: " + ", ".join(f"{v} {k} created" for k, v in created.items())
 
 

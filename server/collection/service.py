@@ -35,6 +35,7 @@ from server.collection.schemas import (GRADE_LABELS, STATUS_LABELS, CollectionIn
 from server.fulfillment import routing
 from server.fulfillment import scans as fulfillment_scans
 from server.fulfillment.errors import FulfillmentCode
+from server.fulfillment.schemas import ScanResultOut
 from server.inventory import service as inventory
 from server.kit import audit, clock, runtime
 from server.kit.auth import Principal
@@ -50,6 +51,7 @@ from server.models.merchants import Merchant
 from server.models.orders import OrderLine
 from server.models.stations import Station
 from server.models.trace import Batch, BatchStatus
+from server.notify import outbox
 from server.stations import assisted
 from server.trace import collected as trace_collected
 from server.trace import service as trace_service
@@ -414,6 +416,22 @@ async def scan(principal: Principal, label: str, kind: str, station_id: int | No
     return await record_scan(label, kind, place, actor_id=principal.user_id)
 
 
+async def is_label(label: str) -> bool:
+    """Whether a scanned label is a collection's (CL…; parcels are KZ…): the parcel scan endpoint and
+    the station desk's 扫码收发 send it down the collection path."""
+    return label.startswith("CL") and await Collection.filter(label=label).exists()
+
+
+async def scan_parcel_or_collection(principal: Principal, label: str, kind: str,
+                                    station_id: int | None) -> CollectionScanResultOut | ScanResultOut:
+    """POST /api/v1/logistics/scans: a collection label is scanned with the collection's rules (a
+    collection is only dispatched and arrives: any other kind is a 409 impossible_scan), anything
+    else as a parcel."""
+    if await is_label(label):
+        return await scan(principal, label, kind, station_id)
+    return await fulfillment_scans.scan(principal, label, kind, station_id)
+
+
 # ---- the county warehouse ------------------------------------------------------------------------
 async def warehouse_collections(query: CollectionQuery) -> Page[CollectionOut]:
     """Collections for the county warehouse (by default those arrived and waiting to be received)."""
@@ -468,6 +486,8 @@ async def receive(collection_id: int, body: ReceiveCollectionIn, *, actor_id: in
         await trace_collected.add_received_step(
             conn, c.batch_id, f"县仓收货入库：{body.received_qty}件" + (f"（差异原因：{body.reason}）"
                                                                   if body.reason else ""), "县仓")
+        # the household is told after the commit (WeChat, else SMS to the producer's phone)
+        await outbox.collection_received(c.id, c.merchant_id, conn)
         await audit.record(actor_id, "collection.receive", "collection", c.id,
                            {"received_qty": body.received_qty, "quantity": c.quantity, "reason": body.reason},
                            conn=conn)

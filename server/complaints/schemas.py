@@ -72,6 +72,11 @@ class ComplaintQuery(QuerySchema):
     limit: int = Field(20, ge=1, le=100)
 
 
+class StationComplaintQuery(ComplaintQuery):
+    """The station desk's two lists: `cursor` pages those it filed, `about_cursor` those about it."""
+    about_cursor: str | None = Field(None, max_length=200)
+
+
 class FiguresQuery(QuerySchema):
     days: int = Field(30, ge=1, le=366)
 

@@ -17,6 +17,8 @@ sees the complaint without the reporter (ComplaintSubjectOut) and may answer; a 
 complaints it filed (with the villager it filed for) and those about itself, nothing else."""
 from __future__ import annotations
 
+import csv
+import io
 import logging
 import secrets
 from datetime import datetime, timedelta
@@ -31,7 +33,7 @@ from server.complaints.schemas import (AnswerIn, AssignIn, BuyerComplaintIn, Com
                                        PhotoOut, PublicReportIn, ResolveIn, StationComplaintIn, SubjectPage,
                                        TownCount)
 from server.accounts import sms
-from server.kit import audit, clock, runtime
+from server.kit import audit, clock, runtime, sheets
 from server.kit import redis as kr
 from server.kit.auth import Principal
 from server.kit.db import atomic, id_page
@@ -357,6 +359,15 @@ async def merchant_list(principal: Principal, query: ComplaintQuery) -> SubjectP
     return SubjectPage(items=[await _subject_out(c) for c in rows], next_cursor=cursor)
 
 
+async def merchant_counts(principal: Principal) -> dict[str, int]:
+    """For the merchant desk's home: complaints about the caller's merchants not yet resolved, and
+    those of them still without the merchant's answer."""
+    if not principal.merchant_ids:
+        return {"open": 0, "unanswered": 0}
+    qs = Complaint.filter(merchant_id__in=list(principal.merchant_ids)).exclude(status="resolved")
+    return {"open": await qs.count(), "unanswered": await qs.filter(answer="").count()}
+
+
 async def merchant_get(principal: Principal, complaint_id: int) -> ComplaintSubjectOut:
     c = await Complaint.get_or_none(id=complaint_id, merchant_id__in=list(principal.merchant_ids))
     if c is None:
@@ -364,13 +375,21 @@ async def merchant_get(principal: Principal, complaint_id: int) -> ComplaintSubj
     return await _subject_out(c)
 
 
-async def station_list(principal: Principal, station_id: int, query: ComplaintQuery) -> dict:
-    """A station's complaints: those it filed (with the villager) and those about it (without the
-    reporter). {"filed": ComplaintsPage-like items, "about": subject items}."""
+async def station_list(principal: Principal, station_id: int, query: ComplaintQuery,
+                       about_cursor: str | None = None) -> dict:
+    """A station's complaints, newest first, a page of each: those it filed (with the villager; paged
+    by query.cursor) and those about it (without the reporter; paged by about_cursor).
+    {"filed": items, "filed_next": cursor, "about": subject items, "about_next": cursor}."""
     principal.require_station(station_id)
-    filed = await _filtered(Complaint.filter(filed_at_station_id=station_id), query).order_by("-id").limit(100)
-    about = await _filtered(Complaint.filter(station_id=station_id), query).order_by("-id").limit(100)
-    return {"filed": [await _full_out(c) for c in filed], "about": [await _subject_out(c) for c in about]}
+    filed, filed_next = await id_page(_filtered(Complaint.filter(filed_at_station_id=station_id), query),
+                                      query.cursor, query.limit, newest_first=True)
+    try:
+        about, about_next = await id_page(_filtered(Complaint.filter(station_id=station_id), query),
+                                          about_cursor, query.limit, newest_first=True)
+    except ValidationFailed:
+        raise ValidationFailed.field("about_cursor", "malformed cursor") from None
+    return {"filed": [await _full_out(c) for c in filed], "filed_next": filed_next,
+            "about": [await _subject_out(c) for c in about], "about_next": about_next}
 
 
 async def station_get(principal: Principal, station_id: int, complaint_id: int) -> ComplaintSubjectOut:
@@ -615,6 +634,26 @@ async def figures(days: int = 30) -> FiguresOut:
         by_outcome=[KindCount(kind=k, count=n) for k, n in sorted(by_outcome.items(), key=lambda x: -x[1])],
         avg_ack_hours=_avg_hours([(r["created_at"], r["acknowledged_at"]) for r in rows]),
         avg_resolve_hours=_avg_hours([(r["created_at"], r["resolved_at"]) for r in rows]))
+
+
+async def figures_csv(days: int = 30) -> bytes:
+    """The figures of the last `days` as CSV (UTF-8 with BOM for Excel): one row per figure, grouped
+    by section (总计, 类型, 乡镇, 处理结果)."""
+    f = await figures(days)
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow(["分组", "项目", "数值"])
+    for label, value in (("投诉总数", f.total), ("未办结", f.open), ("超时受理", f.ack_breached),
+                         ("超时办结", f.resolve_breached), ("平均受理小时", f.avg_ack_hours),
+                         ("平均办结小时", f.avg_resolve_hours)):
+        w.writerow(sheets.row([f"近{days}天", label, "" if value is None else value]))
+    for k in f.by_kind:
+        w.writerow(sheets.row(["类型", KINDS.get(k.kind, k.kind), k.count]))
+    for t in f.by_town:
+        w.writerow(sheets.row(["乡镇", t.town, t.count]))
+    for k in f.by_outcome:
+        w.writerow(sheets.row(["处理结果", OUTCOMES.get(k.kind, k.kind), k.count]))
+    return ("\ufeff" + buf.getvalue()).encode()
 
 
 async def screen_figures() -> dict:

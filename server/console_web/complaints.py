@@ -5,11 +5,15 @@ complaints about them without the reporter, and an answer; a station also files 
 A surface: every read and write goes through server.complaints.service with the caller's scope."""
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from sanic import Blueprint, HTTPResponse, Request
 
 from server.complaints import service as complaints
-from server.complaints.schemas import AnswerIn, AssignIn, ComplaintQuery, ResolveIn, StationComplaintIn
+from server.complaints.schemas import (AnswerIn, AssignIn, ComplaintQuery, FiguresQuery, ResolveIn,
+                                       StationComplaintIn, StationComplaintQuery)
 from server.console_web.web import Ctx, env, field_errors, filters, next_url, page, parse
+from server.kit import clock
 from server.kit.auth import Role
 from server.console_web.station_desk import TABS
 from server.kit.errors import ValidationFailed
@@ -44,6 +48,16 @@ async def office_list(request: Request, ctx: Ctx):
     figures = await complaints.figures(30)
     return ctx.render("complaints.html", f=f, errors=errors, rows=result.items, figures=figures,
                       kinds=complaints.KINDS, next_href=next_url(result.next_cursor, request))
+
+
+@bp.get("/complaints/figures.csv")
+@page()
+async def office_figures_csv(request: Request, ctx: Ctx):
+    f, _ = filters(ctx, FiguresQuery)   # a bad ?days= falls back to 30
+    body = await complaints.figures_csv(f.days)
+    name = f"complaint-figures-{f.days}d-{clock.local_today().isoformat()}.csv"
+    return HTTPResponse(body, content_type="text/csv; charset=utf-8",
+                        headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"})
 
 
 async def _office_detail(ctx: Ctx, cid: int, *, notice: str = "", errors: dict | None = None,
@@ -130,12 +144,35 @@ def _st(ctx: Ctx, template: str, sid: int, **values) -> HTTPResponse:
     return ctx.render(template, sid=sid, tab="/complaints", tabs=TABS, base=f"/console/station/{sid}", **values)
 
 
+class StationPages(StationComplaintQuery):
+    pass
+
+
+def _pages(sid: int, got: dict, q: StationComplaintQuery) -> dict:
+    """The links of the two lists' pages: each list moves on its own, the other keeps its place."""
+    base = f"/console/station/{sid}/complaints"
+
+    def href(cursor: str | None, about: str | None) -> str:
+        args = {k: v for k, v in (("cursor", cursor), ("about_cursor", about)) if v}
+        return base + ("?" + urlencode(args) if args else "")
+    return {"filed_next": href(got["filed_next"], q.about_cursor) if got["filed_next"] else "",
+            "filed_first": href(None, q.about_cursor) if q.cursor else "",
+            "about_next": href(q.cursor, got["about_next"]) if got["about_next"] else "",
+            "about_first": href(q.cursor, None) if q.about_cursor else ""}
+
+
 async def _station_page(ctx: Ctx, sid: int, *, notice: str = "", errors: dict | None = None,
                         form: dict | None = None, status: int = 200) -> HTTPResponse:
-    got = await complaints.station_list(ctx.principal, sid, ComplaintQuery())
+    q, _ = filters(ctx, StationPages) if ctx.request.method == "GET" else (StationPages(), {})
+    try:
+        got = await complaints.station_list(ctx.principal, sid, q, q.about_cursor)
+    except ValidationFailed:  # a cursor that is not ours: the first pages
+        q = StationPages()
+        got = await complaints.station_list(ctx.principal, sid, q)
     stations = await complaints.nearby_stations(sid)
     return _st(ctx, "st_complaints.html", sid, filed=got["filed"], about=got["about"], notice=notice,
-               errors=errors or {}, form=form or {}, kinds=complaints.KINDS, stations=stations, status=status)
+               errors=errors or {}, form=form or {}, kinds=complaints.KINDS, stations=stations, status=status,
+               pages=_pages(sid, got, q))
 
 
 @bp.get("/station/<sid:int>/complaints")

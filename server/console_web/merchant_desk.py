@@ -17,6 +17,7 @@ from sanic.response import html, redirect
 from server.catalog import service as catalog
 from server.catalog import taxonomy
 from server.catalog.schemas import ProductIn, ProductPatch, SkuIn, SkuPatch
+from server.complaints import service as complaints  # the home page's complaint count (#26)
 from server.console_web import messages
 from server.console_web.web import SECURITY_HEADERS, Ctx, env, field_errors, filters, next_url, page, parse
 from server.kit import clock, runtime
@@ -115,8 +116,9 @@ async def home(request: Request, ctx: Ctx):
     for m in mine:
         if m.status == "active":
             products[m.id] = (await catalog.list_products(ctx.principal, m.id, None, None, 8)).items
+    complaints_waiting = await complaints.merchant_counts(ctx.principal)  # complaints (#26)
     return ctx.render("mer_home.html", merchants=mine, products=products, waiting=waiting,
-                      recent=recent.items)
+                      recent=recent.items, complaints_waiting=complaints_waiting)
 
 
 # ---- 商品 ---------------------------------------------------------------------------------------

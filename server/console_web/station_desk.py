@@ -12,6 +12,7 @@ from pydantic import Field
 from sanic import Blueprint, HTTPResponse, Request
 from sanic.response import redirect
 
+from server.collection import service as collection
 from server.console_web.web import Ctx, field_errors, flash, page, parse
 from server.fulfillment import floor
 from server.kit import audit, pools
@@ -114,7 +115,9 @@ async def scan(request: Request, ctx: Ctx, sid: int):
     form = ctx.form()
     kind = form.get("kind", "arrived")
     code = form.get("code", "").strip().upper()
-    label = code[4:] if code.startswith("KZP:") else code
+    label = code[4:] if code.startswith(("KZP:", "KZC:")) else code
+    if kind in SCAN_KINDS and re.fullmatch(r"[A-Z0-9]{1,24}", label) and await collection.is_label(label):
+        return await _scan_collection(ctx, sid, code, label, kind)
     try:
         if kind not in SCAN_KINDS or not re.fullmatch(r"[A-Z0-9]{1,24}", label):
             raise ValidationFailed.field("code", "scan a parcel label")
@@ -125,6 +128,20 @@ async def scan(request: Request, ctx: Ctx, sid: int):
                     "out_for_delivery": "已出发派送"}.get(r.event.kind, r.event.kind)
             lines.append(f"{what}{'（重复扫描，未重复记录）' if r.duplicate else ''}")
         headline = f"包裹 {label}：" + "，".join(lines)
+    except AppError as exc:
+        ok = False
+        headline = SCAN_WORDS.get(exc.code, "操作未完成：{message}").format(message=exc.message)
+    return ctx.render("_st_scan_result.html", ok=ok, headline=headline, code=code)
+
+
+async def _scan_collection(ctx: Ctx, sid: int, code: str, label: str, kind: str):
+    """A first-mile collection label (揽收单, CL…) scanned on this tab: the collection's rules."""
+    ctx.principal.require_station(sid)   # another station's fragment: 404, as on the 揽收 tab
+    try:
+        c = await collection.scan(ctx.principal, label, kind, sid)
+        what = "已到达县仓，待收货" if c.collection.status == "arrived" else \
+            {"dispatched": "已发往上一级", "arrived": "已到达"}.get(kind, kind)
+        ok, headline = True, f"揽收单 {label}：{what}{'（重复扫描，未重复记录）' if c.duplicate else ''}"
     except AppError as exc:
         ok = False
         headline = SCAN_WORDS.get(exc.code, "操作未完成：{message}").format(message=exc.message)

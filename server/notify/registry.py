@@ -203,3 +203,10 @@ REVIEW_REPLY = register(Moment(
     template_setting="wechat_review_reply_template_id", page_setting="wechat_review_page",
     keywords=("thing1", "thing2", "time3"),
     scenes=("review_submit",)))
+# first-mile collection (#26): the household learns its collection was received at the county warehouse
+# (label, goods, units received, time); sent by server/notify/outbox.py, SMS to the producer otherwise.
+COLLECTION_RECEIVED = register(Moment(
+    key="collection_received", title="揽收货品县仓入库通知",
+    template_setting="wechat_collection_received_template_id", page_setting="wechat_collection_page",
+    keywords=("character_string1", "thing2", "number3", "time4"),
+    scenes=("collection_list",)))

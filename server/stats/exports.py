@@ -6,6 +6,7 @@ import io
 import re
 from datetime import date
 
+from server.collection import service as collection_service
 from server.kit import sheets
 from server.kit.errors import NotFound
 from server.stats import service
@@ -18,7 +19,9 @@ async def _tables(start: date, end: date, names: tuple[str, ...]) -> list[tuple[
     summary = await service.summary(start, end)
     out = []
     for name in names:
-        if name == "daily":
+        if name == "collections":
+            out.append((name, COLLECTION_COLS, await _collection_rows(start, end)))
+        elif name == "daily":
             rows = await service.daily_series(start, end)
             cols = list(rows[0]) if rows else ["day", "orders", "gmv_fen", "refund_fen", "farm_gmv_fen",
                                               "live_gmv_fen", "poor_income_fen"]
@@ -27,6 +30,22 @@ async def _tables(start: date, end: date, names: tuple[str, ...]) -> list[tuple[
             cols, rows = service.flatten(summary, name)
             out.append((name, cols, rows))
     return out
+
+
+COLLECTION_COLS = ["level", "key", "name", "is_poor_village", "collections", "units", "weight_g", "value_fen",
+                   "received_units", "poor_village_value_share"]
+
+
+async def _collection_rows(start: date, end: date) -> list[list]:
+    """农产品上行: the period's first-mile collections (local dates, both ends): the total, then each
+    town and village (the received units and the poor villages' value share on the total row)."""
+    st = await collection_service.stats(start, end)
+    rows = [["total", "", "合计", None, st.collections, st.units, st.weight_g, st.value_fen, st.received_units,
+             st.poor_village_value_share]]
+    for level, places in (("town", st.by_town), ("village", st.by_village)):
+        rows += [[level, p.key, p.name, p.is_poor_village if level == "village" else None, p.collections, p.units,
+                  p.weight_g, p.value_fen, None, None] for p in places]
+    return rows
 
 
 def _check(name: str) -> None:

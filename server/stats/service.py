@@ -357,3 +357,6 @@ def flatten(summary_: dict, name: str) -> tuple[list[str], list[list[Any]]]:
 EXPORTS = ("headline", "poor_income", "coverage", "training_progress", *TABLES, "daily")
 EXPORT_TITLES = {"headline": "总览与目标", "poor_income": "贫困户收入", "coverage": "服务站覆盖率",
                  "training_progress": "培训目标进度", "daily": "每日", **{k: v[1] for k, v in TABLES.items()}}
+# first-mile collections (农产品上行, #26): the period's collections per town and village (exports.py)
+EXPORTS = (*EXPORTS, "collections")
+EXPORT_TITLES["collections"] = "农产品上行揽收"

@@ -129,3 +129,52 @@ async def test_office_resolves_and_no_script_runs_anywhere(world, client, settin
             await page.close()
         finally:
             await browser.close()
+
+
+async def test_complaint_gaps_by_clicking(world, client, settings, app):
+    """The merchant's home shows the open complaint and leads to it; the station pages its list by
+    clicking 下一页; the office's CSV link downloads the figures."""
+    playwright = pytest.importorskip("playwright.async_api")
+    w = world
+    v1 = w.shop.net.village.id
+    r = await w.shop.buyer.post("/api/v1/complaints", json={"order_id": w.order.id, "kind": "quality",
+                                                            "text": "小米有霉味，请处理"})
+    assert r.status_code == 201, r.text
+    cid = r.json()["id"]
+    for i in range(21):
+        r = await w.staff.post(f"/api/v1/station/{v1}/complaints",
+                               json={"kind": "delivery", "text": f"第{i}件：送货慢", "reporter_phone": "13700001357"})
+        assert r.status_code == 201, r.text
+    _, mer_phone = await operator("merchant", name="王秀兰", merchant_id=w.shop.merchant.id)
+    _, st_phone = await operator("station_staff", name="刘站长", station_id=v1)
+    _, admin_phone = await operator("admin", name="王主任")
+    async with playwright.async_playwright() as pw:
+        browser = await _browser(pw)
+        try:
+            page, watch = await _signed_in(browser, settings, client, mer_phone)
+            await page.goto(settings.base_url + "/console/shop/", wait_until="load")
+            assert await page.is_visible("#complaints-waiting")
+            await page.click("#complaints-waiting a")
+            await page.wait_for_load_state("load")
+            assert await page.locator(f"[data-complaint='{cid}']").count() == 1
+            watch.check()
+
+            page, watch = await _signed_in(browser, settings, client, st_phone)
+            await page.goto(f"{settings.base_url}/console/station/{v1}/complaints", wait_until="load")
+            assert await page.locator("#filed li[data-complaint]").count() == 20
+            await page.click("#filed-pager a.next")
+            await page.wait_for_load_state("load")
+            assert await page.locator("#filed li[data-complaint]").count() == 1
+            assert await page.is_visible("#filed-pager a:has-text('第一页')")
+            watch.check()
+
+            page, watch = await _signed_in(browser, settings, client, admin_phone)
+            await page.goto(settings.base_url + "/console/complaints", wait_until="load")
+            async with page.expect_download() as got:
+                await page.click("#figures-csv")
+            download = await got.value
+            body = open(await download.path(), encoding="utf-8-sig").read()
+            assert body.startswith("分组,项目,数值") and "投诉总数" in body
+            watch.check()
+        finally:
+            await browser.close()
