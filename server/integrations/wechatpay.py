@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Mapping, Protocol
 
+import requests
 from wechatpy.exceptions import InvalidSignatureException, WeChatPayException
 from wechatpy.pay import WeChatPay
 
@@ -186,7 +187,15 @@ class _Pay(WeChatPay):
         if url_or_endpoint.startswith("secapi/"):
             kwargs.setdefault("api_base_url", self.secapi_base)
             kwargs.setdefault("verify", self.secapi_verify)
-        return super()._request(method, url_or_endpoint, **kwargs)
+        try:
+            return super()._request(method, url_or_endpoint, **kwargs)
+        except requests.ConnectionError as exc:
+            if isinstance(exc, requests.Timeout):
+                raise
+            # 'Connection aborted': a kept-alive connection the other end had closed meanwhile. Once
+            # more on a fresh connection, at once (not after the refund job's 30 s back-off): these
+            # calls are idempotent by their out_trade_no / out_refund_no.
+            return super()._request(method, url_or_endpoint, **kwargs)
 
 
 class WeChatPayGateway:

@@ -4,14 +4,16 @@ import base64
 import secrets
 
 import pytest
+import requests
 from pydantic import SecretStr
+from wechatpy.pay import WeChatPay
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from config.settings import ConfigError, load_settings
 from server.integrations import wechatpay_gateway
 from server.integrations.simulators import wechatpay_tls
-from server.integrations.wechatpay import PayGatewayError
+from server.integrations.wechatpay import PayGatewayError, _Pay
 from server.integrations.wechatpay_v3 import decrypt_resource
 from tests.orders.conftest import sim
 from tests.orders.test_payments import no_handoff  # noqa: F401 - fixture
@@ -105,3 +107,30 @@ def test_unreadable_v3_keys_name_the_variable(settings):
         wechatpay_gateway.build(settings.model_copy(update={"wechat_pay_public_key": "garbage",
                                                             "wechat_pay_public_key_id": "PUB_KEY_ID_1"}), "v3")
     assert "KAZUO_WECHAT_PAY_PUBLIC_KEY" in str(e.value)
+
+
+def test_a_v2_call_on_a_connection_closed_meanwhile_is_made_once_more_at_once(monkeypatch):
+    """A kept-alive connection that WeChat Pay (or its simulator) had closed fails with 'Connection
+    aborted'; the call goes once more on a fresh connection. A timeout is not repeated."""
+    calls = []
+
+    def flaky(self, method, url, **kwargs):
+        calls.append(url)
+        if len(calls) == 1:
+            raise requests.ConnectionError("('Connection aborted.', RemoteDisconnected(...))")
+        return {"return_code": "SUCCESS"}
+
+    monkeypatch.setattr(WeChatPay, "_request", flaky)
+    pay = _Pay("wxapp", "k" * 32, "1900000001", api_base="http://127.0.0.1:9/", secapi_base="http://127.0.0.1:9/",
+               secapi_verify=False)
+    assert pay._request("post", "secapi/pay/refund") == {"return_code": "SUCCESS"} and len(calls) == 2
+
+    def slow(self, method, url, **kwargs):
+        calls.append(url)
+        raise requests.ReadTimeout("read timed out")
+
+    calls.clear()
+    monkeypatch.setattr(WeChatPay, "_request", slow)
+    with pytest.raises(requests.ReadTimeout):
+        pay._request("post", "pay/unifiedorder")
+    assert len(calls) == 1

@@ -10,6 +10,7 @@ import pytest
 
 from tests.conftest import login
 from tests.orders.conftest import checkout, make_sku, make_station, pay_and_notify, pickup_body
+from tests.live.conftest import go_live, make_session, make_streamer
 
 CHROMIUM = os.environ.get("KAZUO_TEST_CHROMIUM", "/usr/bin/chromium")
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -48,6 +49,9 @@ async def test_screen_renders_updates_on_payment_and_logs_no_errors(client, admi
     station = await make_station()
     buyer = await login(client)
     token = (await admin.post("/api/v1/console/stats/screen-tokens", json={"name": "浏览器测试"})).json()["token"]
+    for _ in range(3):  # more sessions on air than the panel shows: it lists two and counts the rest
+        streamer = await make_streamer(client)
+        await go_live(streamer, (await make_session(streamer))["id"])
 
     errors: list[str] = []
     async with async_api.async_playwright() as pw:
@@ -101,6 +105,7 @@ async def test_screen_renders_updates_on_payment_and_logs_no_errors(client, admi
                 box = await row.bounding_box()
                 assert box["y"] + box["height"] <= panel["y"] + panel["height"] + 1, box
             await page.screenshot(path=str(tmp_path / "screen.png"))
+            assert "另有" in await page.inner_text("#live")
             for sel in ("main", "#trend", "#hours", "#coverage", "#campaign", "#collection", "#training",
                         "#complaints"):
                 box = await (await page.query_selector(sel)).bounding_box()
