@@ -204,6 +204,7 @@ async def test_pending_compares_the_schema_with_the_committed_one(client, on_pos
     (asyncpg.CannotConnectNowError("the database system is starting up"), True),
     (asyncpg.AdminShutdownError("terminating connection due to administrator command"), True),
     (asyncpg.InterfaceError("connection is closed"), True),
+    (asyncpg.InterfaceError("cannot call Connection.fetch(): connection has been released back to the pool"), True),
     (asyncpg.exceptions.InternalClientError("cannot switch to state 12; another operation (2) is in "
                                             "progress"), True),
     (ConnectionRefusedError(111, "Connect call failed"), True),

@@ -38,7 +38,8 @@ async def test_qr_signin_once_per_day_and_person_times(client, admin):
 
 async def test_not_enrolled_forged_late_and_other_day_are_refused(client, admin):
     course = await make_course(admin)
-    s = await make_session(admin, course["id"])
+    # two days: the test moves the clock 4 minutes, which may cross midnight in Asia/Shanghai
+    s = await make_session(admin, course["id"], ends=clock.local_today() + timedelta(days=1))
     outsider = await make_trainee_user(client)
     payload = await qr(admin, s["id"])
     r = await outsider.post("/api/v1/training/signin", json={"payload": payload})
