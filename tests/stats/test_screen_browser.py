@@ -8,6 +8,7 @@ import os
 
 import pytest
 
+from server.models.live import LiveSession
 from tests.conftest import login
 from tests.orders.conftest import checkout, make_sku, make_station, pay_and_notify, pickup_body
 from tests.live.conftest import go_live, make_session, make_streamer
@@ -49,9 +50,12 @@ async def test_screen_renders_updates_on_payment_and_logs_no_errors(client, admi
     station = await make_station()
     buyer = await login(client)
     token = (await admin.post("/api/v1/console/stats/screen-tokens", json={"name": "浏览器测试"})).json()["token"]
-    for _ in range(3):  # more sessions on air than the panel shows: it lists two and counts the rest
+    for i in range(3):  # more sessions on air than the panel shows: it lists two and counts the rest
         streamer = await make_streamer(client)
-        await go_live(streamer, (await make_session(streamer))["id"])
+        session = (await make_session(streamer))["id"]
+        # a long title stays on one line
+        await LiveSession.filter(id=session).update(title=f"喀左紫陶与老陈醋丰收节助农特别直播专场（第{i + 1}场）")
+        await go_live(streamer, session)
 
     errors: list[str] = []
     async with async_api.async_playwright() as pw:
@@ -105,7 +109,7 @@ async def test_screen_renders_updates_on_payment_and_logs_no_errors(client, admi
                 box = await row.bounding_box()
                 assert box["y"] + box["height"] <= panel["y"] + panel["height"] + 1, box
             await page.screenshot(path=str(tmp_path / "screen.png"))
-            assert "另有" in await page.inner_text("#live")
+            assert "共" in await page.inner_text("#live-count") and await page.locator("#live .live").count() == 2
             for sel in ("main", "#trend", "#hours", "#coverage", "#campaign", "#collection", "#training",
                         "#complaints"):
                 box = await (await page.query_selector(sel)).bounding_box()
