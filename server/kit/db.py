@@ -2,15 +2,31 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from contextlib import asynccontextmanager
 from contextvars import Context, ContextVar
+from datetime import datetime, timezone
 from typing import Any, AsyncIterator, Sequence, Type
 
 from tortoise import Tortoise
+from tortoise.backends.sqlite import executor as _sqlite_executor  # noqa: F401  (registers its adapters first)
 from tortoise.models import Model
 from tortoise.transactions import in_transaction
 from server.kit.schemas import decode_cursor, encode_cursor
 from server.kit.errors import ValidationFailed
+
+
+def _sqlite_datetime(value: datetime) -> str:
+    """SQLite compares datetimes as text: a bound given in Asia/Shanghai (+08:00) against rows stored in
+    UTC compares wrongly (a 'since local midnight' filter found nothing for 8 hours a day). Every aware
+    datetime goes to SQLite in UTC, as Tortoise writes the rows; PostgreSQL compares instants itself."""
+    if value.tzinfo is not None:
+        value = value.astimezone(timezone.utc)
+    return value.isoformat(" ")
+
+
+# Tortoise registers isoformat(" ") (the offset as given) when its SQLite executor is imported (above).
+sqlite3.register_adapter(datetime, _sqlite_datetime)
 
 MODEL_MODULES = ["server.models"]
 
