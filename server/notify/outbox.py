@@ -229,7 +229,8 @@ async def _collection_message(row: NotifyOutbox) -> Message | None:
 BUILDERS = {"order_paid": _order_message, "order_dispatched": _order_message,
             "out_for_delivery": _order_message, "refund_result": _refund_message,
             "live_starting": _live_message,
-            "review_reply": _review_message, "collection_received": _collection_message}
+            "review_reply": _review_message, "collection_received": _collection_message,
+            "presale_balance_open": _presale_message}
 
 
 # ---- delivery --------------------------------------------------------------------------------------
@@ -324,7 +325,3 @@ async def sent_for(order_id: int) -> OrderMessagesOut:
         moment=r.moment, title=registry.MOMENTS[r.moment].title if r.moment in registry.MOMENTS else r.moment,
         ref=r.ref, status=r.status, wechat=r.wechat, sms=r.sms, attempts=r.attempts, error=r.error,
         created_at=r.created_at, done_at=r.done_at) for r in rows])
-
-
-# pre-sale (#28): the balance reminder is built from the order and its pre-sale terms
-BUILDERS["presale_balance_open"] = _presale_message
