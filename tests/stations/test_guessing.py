@@ -29,7 +29,7 @@ async def test_staff_waits_after_five_wrong_codes(client, net, buyer, shift_cloc
     # a colleague at the same counter is not blocked
     r = await colleague.post(url, json={"code": code})
     assert r.status_code == 200, r.text
-    failed = await AuditLog.filter(action="pickup.verify_failed", object_id=str(st.id), actor_id=staff.id).all()
+    failed = await AuditLog.filter(action="pickup.verify_failed", object_id=str(st.id), actor_id=staff.id).order_by("id")
     assert len(failed) == 6
     assert failed[4].data["staff_wrong"] == 5 and failed[5].data["error"] == "pickup_attempts_exceeded"
 
