@@ -37,15 +37,28 @@ async def viewers_now(session_id: int) -> int:
 def record_order(pipe, session_id: int, buyer_id: int, lines: list[tuple[int, int, int]]) -> None:
     """An order placed from the session, added to pipe (the caller sends it along with the order's
     other Redis writes): lines are (tiein_id, units, amount_fen)."""
+    record_orders(pipe, session_id, [(buyer_id, lines)])
+
+
+def record_orders(pipe, session_id: int, orders: list[tuple[int, list[tuple[int, int, int]]]]) -> None:
+    """Orders placed from the session, (buyer_id, lines) each, added to pipe as one set of sums (a
+    batch of a flash sale's queued winners costs a few commands, not a dozen per order)."""
     fk, pk = _k(session_id), _k(session_id, "p")
-    pipe.hincrby(fk, "orders", 1)
-    for tiein_id, units, amount in lines:
+    units = gmv = 0
+    per: dict[str, int] = {}
+    for _, lines in orders:
+        for tiein_id, n, amount in lines:
+            units += n
+            gmv += amount
+            for field, v in ((f"{tiein_id}:units", n), (f"{tiein_id}:gmv", amount), (f"{tiein_id}:orders", 1)):
+                per[field] = per.get(field, 0) + v
+    pipe.hincrby(fk, "orders", len(orders))
+    if units or gmv:
         pipe.hincrby(fk, "units", units)
-        pipe.hincrby(fk, "gmv", amount)
-        pipe.hincrby(pk, f"{tiein_id}:units", units)
-        pipe.hincrby(pk, f"{tiein_id}:gmv", amount)
-        pipe.hincrby(pk, f"{tiein_id}:orders", 1)
-    pipe.pfadd(_k(session_id, "ub"), buyer_id)
+        pipe.hincrby(fk, "gmv", gmv)
+    for field, v in per.items():
+        pipe.hincrby(pk, field, v)
+    pipe.pfadd(_k(session_id, "ub"), *{buyer for buyer, _ in orders})
     for k in (fk, pk, _k(session_id, "ub"), _k(session_id, "uv")):
         pipe.expire(k, FIG_TTL)
 

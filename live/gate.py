@@ -133,6 +133,25 @@ async def confirm(tiein_id: int, hold: str) -> int | None:
     return None if left is None else int(left)
 
 
+async def confirm_many(holds: list[tuple[int, str]]) -> dict[int, int | None]:
+    """confirm() for a batch of (tiein_id, hold) in one step: {tiein_id: the gate's remaining}."""
+    tieins = sorted({tid for tid, _ in holds})
+
+    async def run():
+        pipe = kr.redis().pipeline(transaction=True)
+        for tid, hold in holds:
+            k = _keys(tid)
+            pipe.zrem(k[2], hold)
+            pipe.hdel(k[3], hold)
+            pipe.incr(k[4])
+        for tid in tieins:
+            pipe.get(_keys(tid)[0])
+        return (await pipe.execute())[len(holds) * 3:]
+
+    lefts = await _retrying(run)
+    return {tid: None if left is None else int(left) for tid, left in zip(tieins, lefts)}
+
+
 async def give_back(tiein_id: int, buyer_id: int, qty: int, hold: str = "", *,
                     to_quota: int | None = None) -> bool:
     """Return units to the gate (an open hold at most once; hold='' for a cancelled order).

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import logging
 
-from arq import cron
+from arq import Retry, cron
+from redis.exceptions import RedisError
+from tortoise.exceptions import DBConnectionError, OperationalError
 
 from live import aliyun_live, checkout, service
 
@@ -23,8 +25,9 @@ async def reconcile(ctx) -> dict:
 
 
 async def sweep(ctx) -> dict:
-    """Ended sessions without stored figures; flash-gate holds never confirmed (rolled back)."""
-    return await service.sweep()
+    """Ended sessions without stored figures; flash-gate holds never confirmed (rolled back); queued
+    tickets without a drain coming (one died)."""
+    return {**await service.sweep(), "drain_enqueued": await checkout.ensure_drain()}
 
 
 async def _reconcile_cron(ctx) -> None:
@@ -35,11 +38,22 @@ async def _reconcile_cron(ctx) -> None:
 
 
 async def place_order(ctx, ticket: str) -> str:
-    """Write the order of a buyer the flash gate admitted (the buy button's queue)."""
+    """Write the order of one queued ticket (the jobs enqueued one per ticket before the order queue
+    had its drain: kept so that those still queued when the worker is updated are written)."""
     return await checkout.place_order(ticket)
 
 
+async def drain_orders(ctx) -> dict:
+    """Write the buy button's queued orders, a batch at a time, until the queue is empty. Redis or
+    the database gone mid-way: the same job again in a second (tickets are written once)."""
+    try:
+        return await checkout.drain_orders()
+    except (RedisError, OSError, DBConnectionError, OperationalError) as exc:
+        log.warning("live order queue drain interrupted; again in a second", exc_info=True)
+        raise Retry(defer=1) from exc
+
+
 JOBS = [("live.store_figures", store_figures), ("live.reconcile", reconcile), ("live.sweep", sweep),
-        ("live.place_order", place_order)]
+        ("live.place_order", place_order), ("live.drain_orders", drain_orders)]
 CRON = [cron(_reconcile_cron, name="live.reconcile.cron", second=15, run_at_startup=False, unique=True),
         cron(sweep, name="live.sweep.cron", second=45, unique=True)]

@@ -18,6 +18,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any, Awaitable, Callable, Iterable
 
+import orjson
 from tortoise.expressions import F
 
 from server.catalog import cache as catalog_cache
@@ -265,6 +266,82 @@ async def live_take(conn: Any, tiein_id: int, buyer_id: int, qty: int, limit: in
     rolls back on a refusal (the buyer's count with it)."""
     impl = LIVE_TAKES["postgres" if conn.capabilities.dialect == "postgres" else "orm"]
     return await impl(conn, tiein_id, buyer_id, qty, limit)
+
+
+# The take for a batch of a flash sale's queued winners (live/checkout.py's drain), all or nothing:
+# the same counts as live_take for each (tie-in, buyer, qty, limit), each pair at most once. Returns
+# (every buyer within the limit, every tie-in's quota covered); on anything less the caller's
+# transaction rolls back (the PostgreSQL statement may have applied part of it) and the caller writes
+# each order alone through live_take, which says exactly who was refused.
+@dataclass(frozen=True)
+class LiveTakeItem:
+    tiein_id: int
+    buyer_id: int
+    qty: int
+    limit: int
+
+
+LiveTakeMany = Callable[[Any, list[LiveTakeItem]], Awaitable[tuple[bool, bool]]]
+
+# PostgreSQL: the buyers' rows (no contention), then the tie-ins and the SKUs, each locked in id order
+# before they are updated (a concurrent checkout or take locks them in the same order), and one
+# journal row per item, as live_take writes: one statement for the whole batch.
+_PG_LIVE_TAKE_MANY = (
+    'WITH want AS (SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(tiein_id bigint, buyer_id bigint, q int, '
+    'lim int)), '
+    'p AS (INSERT INTO "live_purchases" ("tiein_id", "buyer_id", "quantity") '
+    'SELECT w.tiein_id, w.buyer_id, w.q FROM want w WHERE w.q <= w.lim '
+    'ON CONFLICT ("tiein_id", "buyer_id") DO UPDATE SET "quantity" = "live_purchases"."quantity" + EXCLUDED."quantity" '
+    'WHERE "live_purchases"."quantity" + EXCLUDED."quantity" <= (SELECT w.lim FROM want w '
+    'WHERE w.tiein_id = EXCLUDED."tiein_id" AND w.buyer_id = EXCLUDED."buyer_id") RETURNING 1), '
+    'need AS (SELECT tiein_id, sum(q)::int AS q FROM want GROUP BY tiein_id), '
+    'lt AS MATERIALIZED (SELECT t."id" FROM "live_tieins" t WHERE t."id" IN (SELECT tiein_id FROM need) '
+    'ORDER BY t."id" FOR NO KEY UPDATE), '
+    't AS (UPDATE "live_tieins" t SET "remaining" = t."remaining" - n.q, "sold" = t."sold" + n.q FROM need n '
+    'WHERE t."id" = n.tiein_id AND t."id" IN (SELECT "id" FROM lt) AND t."is_active" AND t."remaining" >= n.q '
+    'RETURNING t."id", t."sku_id"), '
+    'ks AS (SELECT t."sku_id", sum(n.q)::int AS q FROM t JOIN need n ON n.tiein_id = t."id" GROUP BY t."sku_id"), '
+    'kl AS MATERIALIZED (SELECT s."id" FROM "skus" s WHERE s."id" IN (SELECT "sku_id" FROM ks) '
+    'ORDER BY s."id" FOR NO KEY UPDATE), '
+    'k AS (UPDATE "skus" s SET "stock" = s."stock" + ks.q FROM ks WHERE s."id" = ks."sku_id" '
+    'AND s."id" IN (SELECT "id" FROM kl) RETURNING s."id"), '
+    'j AS (INSERT INTO "stock_moves" ("sku_id", "reason", "d_stock", "d_reserved", "d_quota", "tiein_id", '
+    '"ref_type", "ref_id", "actor_id", "note", "created_at") '
+    f"SELECT t.\"sku_id\", '{R.LIVE_SALE}', w.q, 0, -w.q, w.tiein_id, 'live_tiein', w.tiein_id, w.buyer_id, '', "
+    'now() FROM want w JOIN t ON t."id" = w.tiein_id) '
+    'SELECT (SELECT count(*) FROM p) = (SELECT count(*) FROM want) AS "within_limit", '
+    '(SELECT count(*) FROM t) = (SELECT count(*) FROM need) AS "taken"')
+
+
+def _check_pairs(items: list[LiveTakeItem]) -> None:
+    if len({(x.tiein_id, x.buyer_id) for x in items}) != len(items):
+        raise ValueError("live_take_many: a (tie-in, buyer) pair appears twice")
+
+
+async def _live_take_many_pg(conn: Any, items: list[LiveTakeItem]) -> tuple[bool, bool]:
+    _check_pairs(items)
+    doc = orjson.dumps([{"tiein_id": x.tiein_id, "buyer_id": x.buyer_id, "q": x.qty, "lim": x.limit}
+                        for x in items]).decode()
+    row = (await conn.execute_query_dict(_PG_LIVE_TAKE_MANY, [doc]))[0]
+    return bool(row["within_limit"]), bool(row["taken"])
+
+
+async def _live_take_many_orm(conn: Any, items: list[LiveTakeItem]) -> tuple[bool, bool]:
+    _check_pairs(items)
+    for x in sorted(items, key=lambda x: (x.tiein_id, x.buyer_id)):
+        within, taken = await _live_take_orm(conn, x.tiein_id, x.buyer_id, x.qty, x.limit)
+        if not (within and taken):
+            return within, taken
+    return True, True
+
+
+LIVE_TAKES_MANY: dict[str, LiveTakeMany] = {"postgres": _live_take_many_pg, "orm": _live_take_many_orm}
+
+
+async def live_take_many(conn: Any, items: list[LiveTakeItem]) -> tuple[bool, bool]:
+    """live_take for a batch, all or nothing: see LIVE_TAKES_MANY."""
+    impl = LIVE_TAKES_MANY["postgres" if conn.capabilities.dialect == "postgres" else "orm"]
+    return await impl(conn, items)
 
 
 # ---- checkout's SQL part (PostgreSQL) -----------------------------------------------------------

@@ -31,6 +31,11 @@ resolver then uses that hold instead of taking again. No module-level state carr
 on_release(order, conn) runs inside the transaction that cancels an UNPAID order (buyer cancel or
 timeout) — once per order, because the cancel is a guarded transition — so the quota goes back
 exactly once. It is not called for refunds of paid orders (the goods were sold on air).
+
+resolve_many(ctxs, conn), optional, is the resolver for a batch of orders of one source written
+together (orders.service.create_orders_together: a flash sale's queued winners): one SourceResult per
+context, in order, or raise to refuse the whole batch (nothing is written; the caller then writes
+each order alone through the resolver, which says exactly why one is refused).
 """
 from __future__ import annotations
 
@@ -87,16 +92,26 @@ class ReleasedOrder:
 
 Resolver = Callable[[SourceContext], Awaitable[SourceResult]]
 Release = Callable[[ReleasedOrder, Any], Awaitable[None]]
+ResolveMany = Callable[[list[SourceContext], Any], Awaitable[list[SourceResult]]]
 
 _resolvers: dict[str, Resolver] = {}
 _releases: dict[str, Release] = {}
+_batch_resolvers: dict[str, ResolveMany] = {}
 
 
-def register_source(kind: str, resolver: Resolver, on_release: Release | None = None) -> None:
-    """Register the checkout resolver (and the unpaid-cancel release) for a source kind."""
+def register_source(kind: str, resolver: Resolver, on_release: Release | None = None,
+                    resolve_many: ResolveMany | None = None) -> None:
+    """Register the checkout resolver (and the unpaid-cancel release, and the batch resolver) for a
+    source kind."""
     _resolvers[kind] = resolver
     if on_release is not None:
         _releases[kind] = on_release
+    if resolve_many is not None:
+        _batch_resolvers[kind] = resolve_many
+
+
+def batch_resolver(kind: str) -> ResolveMany | None:
+    return _batch_resolvers.get(kind)
 
 
 def resolver(kind: str) -> Resolver | None:

@@ -259,6 +259,92 @@ async def create_order(buyer_id: int, data: CheckoutIn, *, idempotency_key: str 
     return out
 
 
+@dataclass(frozen=True)
+class QueuedCheckout:
+    """One order of a batch written together by create_orders_together (a queued ticket)."""
+    buyer_id: int
+    data: CheckoutIn
+    key: str                      # the Idempotency-Key: a batch run twice finds the same orders
+    holds: dict                   # what the source took before (hooks.SourceContext.holds)
+
+
+class BatchRefused(Exception):
+    """create_orders_together wrote nothing: write each order alone (create_order says why one fails)."""
+
+
+def _batchable(it: QueuedCheckout, source: Any) -> bool:
+    d = it.data
+    return bool(it.key) and d.source == source and not d.coupon_ids and d.share_id is None
+
+
+async def _existing_many(items: list[QueuedCheckout]) -> dict[tuple[int, str], tuple[int, str]]:
+    """{(buyer, key): (order id, request hash)} of the items whose Idempotency-Key has an order."""
+    rows = await Order.filter(buyer_id__in={it.buyer_id for it in items},
+                              idempotency_key__in={it.key for it in items}).values_list(
+        "buyer_id", "idempotency_key", "id", "request_hash")
+    pairs = {(it.buyer_id, it.key) for it in items}
+    return {(b, k): (i, h) for b, k, i, h in rows if (b, k) in pairs}
+
+
+async def create_orders_together(items: list[QueuedCheckout]) -> list[int]:
+    """Write the orders of one source (a live session's queued winners) in one transaction: the
+    source's batch resolver (hooks.register_source resolve_many) takes for all of them, then the
+    checkout writer writes them all (on PostgreSQL one _CHECKOUT_PG, as group commit does). Returns
+    each item's order id; an item whose Idempotency-Key has an order already gets that order, nothing
+    written for it (a batch run twice). All or nothing: on any refusal this raises (BatchRefused, the
+    refusal itself, or the database's error) with nothing written, and the caller writes each order
+    alone with create_order, the exact path. The buyer's checkout rate limit is not hit here: the
+    source admitted each item within its own per-buyer limit."""
+    if not items:
+        return []
+    source = items[0].data.source
+    resolve_many = hooks.batch_resolver(source.kind) if source is not None else None
+    if resolve_many is None or not all(_batchable(it, source) for it in items):
+        raise BatchRefused("these orders cannot be written together")
+    hashes: dict[int, str] = {}  # the crowd's checkouts are often one object: hashed once
+    for it in items:
+        _check_shape(it.data)
+        if id(it.data) not in hashes:
+            hashes[id(it.data)] = _request_hash(it.data, None)
+    for station_id in {it.data.station_id for it in items if it.data.fulfilment == "pickup"}:
+        if not await _pickup_station_ok(station_id):
+            raise BatchRefused("a pickup station does not take orders")
+    found = await _existing_many(items)
+    if any(found[(it.buyer_id, it.key)][1] not in ("", hashes[id(it.data)])
+           for it in items if (it.buyer_id, it.key) in found):
+        raise BatchRefused("an Idempotency-Key was used for a different order")
+    news: list[_NewOrder] = []
+    for it in items:
+        if (it.buyer_id, it.key) not in found:
+            new = _NewOrder.start(it.buyer_id, it.data, it.key, hashes[id(it.data)])
+            new.holds = it.holds
+            news.append(new)
+    if news:
+        src = source.model_dump(exclude_none=True)
+        async with atomic() as conn:
+            skus = await _load_skus(sorted({x.sku_id for new in news for x in new.data.lines}), conn)
+            ctxs = []
+            for new in news:
+                _check_skus(new.data, skus)
+                ctxs.append(hooks.SourceContext(
+                    buyer_id=new.buyer_id, source=src, conn=conn, holds=new.holds,
+                    lines=[hooks.SourceLine(sku_id=x.sku_id, product_id=skus[x.sku_id].product_id,
+                                            merchant_id=skus[x.sku_id].merchant_id, quantity=x.quantity,
+                                            unit_price=skus[x.sku_id].price) for x in new.data.lines]))
+            for new, result in zip(news, await resolve_many(ctxs, conn), strict=True):
+                new.source = result
+                await pricing.price_shipping(new, conn)
+            await checkout_writer(conn).place_many(news, conn, skus)
+            for new in news:
+                if new.source.after_write is not None:
+                    await new.source.after_write(new.id, conn)
+            _schedule_cancel(news)
+        metrics.ORDERS_PLACED.inc(len(news))
+    placed = {(new.buyer_id, new.key): new.id for new in news}
+    return [found[(it.buyer_id, it.key)][0] if (it.buyer_id, it.key) in found else placed[(it.buyer_id, it.key)]
+            for it in items]
+
+
 async def _run_rollbacks(fns: list) -> None:
     for fn in fns:
         try:
@@ -637,6 +723,14 @@ class _PgCheckout:
     async def place(self, new: _NewOrder, conn: Any, skus: dict[int, _SkuRow] | None = None) -> None:
         await _write_alone(new, conn)
 
+    async def place_many(self, news: list[_NewOrder], conn: Any, skus: dict[int, _SkuRow] | None = None) -> None:
+        """Every order of the batch, in one statement, or raise (the caller rolls the batch back)."""
+        for refused in _outcomes(news, await _checkout_rows(news, conn)):
+            if refused is ALONE:
+                raise BatchRefused("the batch's cautious count of stock turned an order away")
+            if refused is not None:
+                raise refused
+
 
 class _OrmCheckout:
     """The ORM (SQLite, the embedded default; works on PostgreSQL too, which the table checks)."""
@@ -648,6 +742,11 @@ class _OrmCheckout:
         _check_skus(new.data, skus)
         new.price(skus)
         await _write_order_orm(new, conn)
+
+    async def place_many(self, news: list[_NewOrder], conn: Any, skus: dict[int, _SkuRow] | None = None) -> None:
+        """Every order of the batch, one after another, or raise (the caller rolls the batch back)."""
+        for new in news:
+            await self.place(new, conn, skus)
 
 
 CHECKOUT_WRITERS = {"postgres": _PgCheckout(), "orm": _OrmCheckout()}

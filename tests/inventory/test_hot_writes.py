@@ -227,3 +227,80 @@ async def test_live_take(app, impl, case: TakeCase):
     moves = await StockMove.filter(sku_id=sku.id).values_list("reason", "d_stock", "d_quota", "tiein_id",
                                                                "actor_id")
     assert moves == ([("live_sale", n, -n, t.id, buyer)] if taken else [])
+
+
+# ---- the live quota take for a batch (a flash sale's queued winners), all or nothing ----------------
+@dataclass
+class TakeManyCase:
+    name: str
+    remaining: list[int]         # one tie-in each (on one SKU)
+    items: list[tuple[int, int, int]]  # (tie-in index, buyer index, qty)
+    limit: int = 1
+    bought: dict = None          # {buyer index: units already held in tie-in 0}
+    within: bool = True
+    taken: bool = True
+
+
+TAKE_MANY_TABLE = [
+    TakeManyCase("three buyers", [5], [(0, 0, 1), (0, 1, 1), (0, 2, 1)]),
+    TakeManyCase("the last units exactly", [3], [(0, 0, 1), (0, 1, 1), (0, 2, 1)]),
+    TakeManyCase("two tie-ins", [2, 2], [(0, 0, 1), (1, 0, 1), (1, 1, 1)]),
+    TakeManyCase("quota short for the batch", [2], [(0, 0, 1), (0, 1, 1), (0, 2, 1)], taken=False),
+    TakeManyCase("one buyer over the limit", [5], [(0, 0, 1), (0, 1, 1)], bought={1: 1}, within=False),
+    TakeManyCase("more than the limit at once", [5], [(0, 0, 2)], within=False),
+]
+
+
+@pytest.mark.parametrize("impl", IMPLS)
+@pytest.mark.parametrize("case", TAKE_MANY_TABLE, ids=lambda c: c.name)
+async def test_live_take_many(app, impl, case: TakeManyCase):
+    skus = [await make_sku(stock=7) for _ in case.remaining]  # one SKU per tie-in (one tie-in per SKU)
+    streamer = await _user()
+    buyers = [await _user() for _ in range(3)]
+    room = await LiveRoom.create(owner_id=streamer, title="直播间")
+    s = await LiveSession.create(room=room, livestreamer_id=streamer, title="专场", scheduled_at=clock.now(),
+                                 status="live", stream_name="hw" + secrets.token_hex(8))
+    ties = [await LiveTieIn.create(session=s, sku_id=k.id, product_id=k.product_id, merchant_id=1,
+                                   live_price=900, quota=r, remaining=r, sold=0, per_buyer_limit=case.limit)
+            for k, r in zip(skus, case.remaining)]
+    for b, n in (case.bought or {}).items():
+        await LivePurchase.create(tiein_id=ties[0].id, buyer_id=buyers[b], quantity=n)
+    items = [inventory.LiveTakeItem(ties[t].id, buyers[b], q, case.limit) for t, b, q in case.items]
+
+    class Refused(Exception):
+        pass
+
+    try:
+        async with atomic() as conn:
+            got = await inventory.LIVE_TAKES_MANY[impl](conn, items)
+            if got != (True, True):
+                raise Refused  # the caller's rule: anything less rolls the whole batch back
+    except Refused:
+        pass
+    ok = case.within and case.taken
+    if ok:
+        assert got == (True, True)
+    else:  # the first refusal found: over the limit, or the quota short
+        assert got[0] == case.within and (not case.within or got[1] == case.taken)
+    for i, (k, t) in enumerate(zip(skus, ties)):
+        n = sum(q for ti, _, q in case.items if ti == i) if ok else 0
+        assert await _counts(k.id) == (7 + n, 0)
+        fresh = await LiveTieIn.get(id=t.id)
+        assert (fresh.remaining, fresh.sold) == (case.remaining[i] - n, n)
+        held = dict(await LivePurchase.filter(tiein_id=t.id, quantity__gt=0).values_list("buyer_id", "quantity"))
+        expected = {buyers[b]: n for b, n in (case.bought or {}).items()} if i == 0 else {}
+        if ok:
+            for ti, b, q in case.items:
+                if ti == i:
+                    expected[buyers[b]] = expected.get(buyers[b], 0) + q
+        assert held == expected
+        moves = await StockMove.filter(sku_id=k.id).values_list("reason", "d_stock", "d_quota", "tiein_id",
+                                                                 "actor_id")
+        assert sorted(moves) == sorted([("live_sale", q, -q, t.id, buyers[b])
+                                        for ti, b, q in case.items if ti == i] if ok else [])
+
+
+async def test_live_take_many_refuses_a_pair_twice(app):
+    async with atomic() as conn:
+        with pytest.raises(ValueError):
+            await inventory.live_take_many(conn, [inventory.LiveTakeItem(1, 2, 1, 1)] * 2)
