@@ -401,6 +401,28 @@ class BenchContext:
                 pass
         return out
 
+    async def db_backends_cpu_by_client(self, pids: dict[str, int]) -> dict[str, float]:
+        """CPU seconds of the PostgreSQL backends serving each named client process ({name: pid}):
+        a backend is that process's when its client port is one of the process's TCP sockets (from
+        /proc). What is left over (the bench's own queries, other processes) is not counted."""
+        async with self.services():
+            rows = await self.sql("SELECT pid, client_port FROM pg_stat_activity WHERE datname = "
+                                  "current_database() AND pid <> pg_backend_pid() AND client_port > 0")
+        owner = {}
+        for name, pid in pids.items():
+            for port in _tcp_ports(pid):
+                owner[port] = name
+        out = {name: 0.0 for name in pids}
+        for r in rows:
+            name = owner.get(r["client_port"])
+            if name is None:
+                continue
+            try:
+                out[name] += self.cpu_seconds(r["pid"])
+            except OSError:
+                pass
+        return out
+
     # ---- load --------------------------------------------------------------------------------
     async def load(self, requests: Sequence[Req], *, name: str = "", connections: int | None = None,
                    duration: float | None = None) -> Figures:
@@ -433,3 +455,30 @@ def default_client(requested: str) -> str:
     if requested == "wrk" and not wrk_available():
         raise SystemExit("wrk is not installed (apt-get install -y wrk), or use --client asyncio")
     return requested
+
+
+def _tcp_ports(pid: int) -> set[int]:
+    """The local ports of a process's TCP sockets (Linux /proc: its fds' socket inodes, matched in
+    /proc/net/tcp and tcp6)."""
+    inodes = set()
+    try:
+        for fd in os.listdir(f"/proc/{pid}/fd"):
+            try:
+                link = os.readlink(f"/proc/{pid}/fd/{fd}")
+            except OSError:
+                continue
+            if link.startswith("socket:["):
+                inodes.add(link[8:-1])
+    except OSError:
+        return set()
+    ports = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = open(table).read().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            cols = line.split()
+            if len(cols) > 9 and cols[9] in inodes:
+                ports.add(int(cols[1].rsplit(":", 1)[1], 16))
+    return ports

@@ -568,8 +568,9 @@ async def place_orders(tickets: list[str]) -> list[str]:
             alone += [t for t, _ in group]
             continue
         pipe = kr.redis().pipeline(transaction=False)
+        placed_at = gate.now_ms()
         for (t, rec), order_id in zip(group, ids):
-            rec.update(status="placed", order_id=order_id)
+            rec.update(status="placed", order_id=order_id, placed_at=placed_at)
             pipe.set(_ticket_key(t), orjson.dumps(rec), ex=TICKET_TTL_S)
             status[t] = "placed"
         await pipe.execute()
@@ -605,7 +606,7 @@ async def place_order(ticket: str) -> str:
         await gate.give_back(tiein_id, buyer, qty, ticket)
         rec.update(status="failed", error={"status": exc.status, **exc.body()["error"]})
     else:
-        rec.update(status="placed", order_id=order.id)
+        rec.update(status="placed", order_id=order.id, placed_at=gate.now_ms())
     await _save(ticket, rec)
     return rec["status"]
 
