@@ -160,3 +160,18 @@ async def test_the_buy_button_queue_drains_and_a_dead_drain_is_replaced(client, 
     assert await wait_for(placed)
     assert await wait_for(drained)
     await _consistent(goods, t, 9, 10, 100)
+
+
+async def test_a_drain_that_loses_redis_or_the_database_runs_again_in_a_second(monkeypatch):
+    from arq import Retry
+    from redis.exceptions import ConnectionError as RedisConnectionError
+    from tortoise.exceptions import DBConnectionError
+
+    from live import jobs
+
+    for exc in (RedisConnectionError("Connection refused"), DBConnectionError("connection is closed")):
+        async def failing(exc=exc):
+            raise exc
+        monkeypatch.setattr(jobs.checkout, "drain_orders", failing)
+        with pytest.raises(Retry):
+            await jobs.drain_orders({})
