@@ -15,7 +15,7 @@ import logging
 import math
 import random
 import time
-from typing import Any, Hashable
+from typing import Any, Collection, Hashable
 
 from server.kit import clock, runtime
 from server.kit import redis as kr
@@ -30,7 +30,7 @@ class LocalCache:
         self.max_entries = max_entries
         self.ready = False
         self.generation = 0
-        self.entries: dict[Hashable, tuple[frozenset, float, float, Any]] = {}
+        self.entries: dict[Hashable, tuple[Collection[str], float, float, Any]] = {}
         self.task: asyncio.Task | None = None
 
     @classmethod
@@ -57,7 +57,10 @@ class LocalCache:
             return None
         return value
 
-    def put(self, key: Hashable, value: Any, tags: frozenset, generation: int, deadline: float = math.inf) -> None:
+    def put(self, key: Hashable, value: Any, tags: Collection[str], generation: int,
+            deadline: float = math.inf) -> None:
+        """tags: what drop() matches (a tuple of strings is the cheapest to keep: the collector stops
+        tracking it)."""
         if not self.ready or generation != self.generation:
             return
         if len(self.entries) >= self.max_entries:
