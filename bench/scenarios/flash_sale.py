@@ -175,8 +175,9 @@ async def run(ctx):
 
 
 async def _cpu(ctx) -> dict[str, float]:
-    """CPU seconds so far of the server, the arq worker and the database's backends."""
-    out = {p.name: ctx.cpu_seconds(p.popen.pid) for p in ctx.stack.procs if p.name in ("server", "worker")}
+    """CPU seconds so far of the server (all its processes: with --workers N, Sanic's main process
+    and each worker apart, "server" their sum), the arq worker and the database's backends."""
+    out = ctx.server_cpu()
     out["postgres"] = sum((await ctx.db_backends_cpu()).values())
     return out
 
