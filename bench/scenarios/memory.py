@@ -15,12 +15,18 @@ by what a client sends would grow. After each chunk (and a second's quiet) the R
 process is read from /proc/<pid>/status (VmRSS): with --workers N the sum over Sanic's worker
 processes and its main process (which serves nothing). Printed: rss_10k_mb, rss_100k_mb, growth_mb,
 memory_goal (PASS when growth <= 10 MB), the RSS after each chunk, and the statuses.
-Run: `python -m bench.harness memory --pg --redis` (add --workers 2 for two Sanic workers)."""
+Run: `python -m bench.harness memory --pg --redis` (add --workers 2 for two Sanic workers).
+To find what grows: --opt signal=USR1 sends SIGUSR1 to the server after each chunk (one Sanic worker); start
+the server with a sitecustomize.py on PYTHONPATH (the harness passes it through) that runs
+tracemalloc.start() and dumps a snapshot on SIGUSR1, then compare the first and the last snapshot
+(Snapshot.compare_to(..., "traceback"))."""
 from __future__ import annotations
 
 import asyncio
+import os
 import random
 import secrets
+import signal
 from datetime import timedelta
 from urllib.parse import quote
 
@@ -227,6 +233,10 @@ async def run(ctx):
         await asyncio.sleep(1.0)  # let the queued work (ticket writes, jobs) settle before reading
         rss = _rss(ctx)
         marks.append((sent, rss))
+        if ctx.option("signal"):  # e.g. USR1 to a server started with a tracemalloc snapshot handler
+            for pid, label in ctx.server_processes().items():
+                if label == "server":  # one Sanic worker only: a spawned worker would die of it
+                    os.kill(pid, getattr(signal, "SIG" + ctx.option("signal")))
         ctx.log(f"{sent:,} requests: server RSS {_serving_rss(rss) / 2**20:.1f} MB "
                 + ", ".join(f"{k} {v / 2**20:.1f}" for k, v in rss.items()))
     cpu1 = ctx.server_cpu()
