@@ -423,9 +423,9 @@ class BenchContext:
     def server_processes(self) -> dict[int, str]:
         """The server's processes by pid: with one Sanic worker the server process serves requests
         itself ("server"); with --workers N Sanic's main process ("server-main") spawns N worker
-        processes ("server-w0".."server-wN-1", in pid order) and multiprocessing's resource tracker
-        ("server-helper"), whose CPU and memory the main process's /proc figures do not include
-        while they run."""
+        processes ("server-w0".."server-wN-1", by Sanic's worker name), multiprocessing's resource
+        tracker ("server-tracker") and a SyncManager ("server-manager"), whose CPU and memory the main
+        process's /proc figures do not include while they run."""
         main = self.stack.server.popen.pid
         if self.stack.opts.workers == 1:
             return {main: "server"}
@@ -434,13 +434,20 @@ class BenchContext:
         for pid in sorted(self.children(main)):
             try:
                 cmd = open(f"/proc/{pid}/cmdline", "rb").read()
+                environ = open(f"/proc/{pid}/environ", "rb").read().split(b"\0")
             except OSError:
                 continue
-            if b"resource_tracker" in cmd:
-                out[pid] = "server-helper"
+            # Sanic starts each worker with SANIC_WORKER_NAME=Sanic-Server-<i>-<n> in its environment;
+            # its other children are multiprocessing's resource tracker and the SyncManager that
+            # holds the workers' shared state.
+            name = next((e.split(b"=", 1)[1] for e in environ if e.startswith(b"SANIC_WORKER_NAME=")), None)
+            if name is not None:
+                workers.append((name, pid))
+            elif b"resource_tracker" in cmd:
+                out[pid] = "server-tracker"
             else:
-                workers.append(pid)
-        for i, pid in enumerate(workers):
+                out[pid] = "server-manager"
+        for i, (_, pid) in enumerate(sorted(workers)):
             out[pid] = f"server-w{i}"
         return out
 
