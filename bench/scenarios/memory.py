@@ -17,8 +17,9 @@ processes and its main process (which serves nothing). Printed: rss_10k_mb, rss_
 memory_goal (PASS when growth <= 10 MB), the RSS after each chunk, and the statuses.
 Run: `python -m bench.harness memory --pg --redis` (add --workers 2 for two Sanic workers).
 To find what grows: --opt signal=USR1 sends SIGUSR1 to the server after each chunk (one Sanic worker); start
-the server with a sitecustomize.py on PYTHONPATH (the harness passes it through) that runs
-tracemalloc.start() and dumps a snapshot on SIGUSR1, then compare the first and the last snapshot
+the server with a sitecustomize.py on PYTHONPATH (the harness passes it through) whose SIGUSR1
+handler starts tracemalloc the first time (traced from start-up, the server is not ready within the
+harness's 90 s) and dumps a snapshot each later time, then compare the first and the last snapshot
 (Snapshot.compare_to(..., "traceback"))."""
 from __future__ import annotations
 
