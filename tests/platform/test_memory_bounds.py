@@ -64,8 +64,8 @@ def test_the_verified_token_bound_is_at_most_ten_thousand():
 
 
 def test_parsed_queries_and_cache_names_are_bounded():
-    assert http.PARSED_MAX <= 1024
-    assert catalog_query._cache_name.cache_info().maxsize <= 1024
+    assert http.PARSED_MAX <= 256
+    assert catalog_query._cache_name.cache_info().maxsize <= 256
 
 
 class _Req:
