@@ -13,7 +13,7 @@ button (each buyer once), and bad inputs with unique ids and strings: unknown pr
 tickets, categories and paths (404), invalid bodies (422), forged tokens (401) — so any cache keyed
 by what a client sends would grow. After each chunk (and a second's quiet) the RSS of every server
 process is read from /proc/<pid>/status (VmRSS): with --workers N the sum over Sanic's worker
-processes and its main process (which serves nothing). Printed: rss_10k_mb, rss_100k_mb, growth_mb,
+processes, its main process (which serves nothing), its SyncManager and resource tracker. Printed: rss_10k_mb, rss_100k_mb, growth_mb,
 memory_goal (PASS when growth <= 10 MB), the RSS after each chunk, and the statuses.
 Run: `python -m bench.harness memory --pg --redis` (add --workers 2 for two Sanic workers).
 To find what grows: --opt signal=USR1 sends SIGUSR1 to the server after each chunk (one Sanic worker); start
