@@ -387,6 +387,86 @@ class BenchContext:
         fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
         return sum(int(x) for x in fields[11:15]) / os.sysconf("SC_CLK_TCK")
 
+    @staticmethod
+    def rss_bytes(pid: int) -> int:
+        """Resident set size of a process (VmRSS in /proc/<pid>/status), in bytes."""
+        for line in open(f"/proc/{pid}/status"):
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+        return 0
+
+    @staticmethod
+    def children(pid: int) -> list[int]:
+        """The live child processes of pid (Linux /proc/<pid>/task/*/children)."""
+        out: list[int] = []
+        try:
+            tasks = os.listdir(f"/proc/{pid}/task")
+        except OSError:
+            return out
+        for tid in tasks:
+            try:
+                out += [int(x) for x in open(f"/proc/{pid}/task/{tid}/children").read().split()]
+            except OSError:
+                pass
+        return out
+
+    def tree_cpu_seconds(self, pid: int) -> float:
+        """CPU seconds of a process and its live children (a Sanic main process and its workers)."""
+        total = self.cpu_seconds(pid)
+        for child in self.children(pid):
+            try:
+                total += self.tree_cpu_seconds(child)
+            except OSError:  # gone between the listing and the reading
+                pass
+        return total
+
+    def server_processes(self) -> dict[int, str]:
+        """The server's processes by pid: with one Sanic worker the server process serves requests
+        itself ("server"); with --workers N Sanic's main process ("server-main") spawns N worker
+        processes ("server-w0".."server-wN-1", by Sanic's worker name), multiprocessing's resource
+        tracker ("server-tracker") and a SyncManager ("server-manager"), whose CPU and memory the main
+        process's /proc figures do not include while they run."""
+        main = self.stack.server.popen.pid
+        if self.stack.opts.workers == 1:
+            return {main: "server"}
+        out = {main: "server-main"}
+        workers = []
+        for pid in sorted(self.children(main)):
+            try:
+                cmd = open(f"/proc/{pid}/cmdline", "rb").read()
+                environ = open(f"/proc/{pid}/environ", "rb").read().split(b"\0")
+            except OSError:
+                continue
+            # Sanic starts each worker with SANIC_WORKER_NAME=Sanic-Server-<i>-<n> in its environment;
+            # its other children are multiprocessing's resource tracker and the SyncManager that
+            # holds the workers' shared state.
+            name = next((e.split(b"=", 1)[1] for e in environ if e.startswith(b"SANIC_WORKER_NAME=")), None)
+            if name is not None:
+                workers.append((name, pid))
+            elif b"resource_tracker" in cmd:
+                out[pid] = "server-tracker"
+            else:
+                out[pid] = "server-manager"
+        for i, (_, pid) in enumerate(sorted(workers)):
+            out[pid] = f"server-w{i}"
+        return out
+
+    def server_cpu(self) -> dict[str, float]:
+        """CPU seconds so far of each of the server's processes (by label, see server_processes) and
+        their sum under "server"; the arq worker's under "worker" when it runs apart."""
+        out: dict[str, float] = {}
+        for pid, label in self.server_processes().items():
+            try:
+                out[label] = self.cpu_seconds(pid)
+            except OSError:  # gone between the listing and the reading
+                pass
+        if "server" not in out:
+            out["server"] = sum(out.values())
+        for p in self.stack.procs:
+            if p.name == "worker" and p.alive():
+                out["worker"] = self.cpu_seconds(p.popen.pid)
+        return out
+
     async def db_backends_cpu(self) -> dict[int, float]:
         """CPU seconds of each PostgreSQL backend connected to the bench database (same machine), by
         pid. Backends that come and go between two readings are missed: the pools keep theirs open."""

@@ -8,7 +8,9 @@ attempts), all sent at once over 500 connections, shuffled. The buy button answe
 with a ticket (202) and the worker writes the order: the run follows every ticket until it is placed,
 and reports the time from the first attempt to the last order written (last_order_ms) and orders/s
 over that time; req/s, p50 and p99 are the buy button's answers; server_cpu_ms, worker_cpu_ms and
-postgres_cpu_ms are the CPU each spent from the first attempt to the last ticket followed. Verified afterwards from PostgreSQL and
+postgres_cpu_ms are the CPU each spent from the first attempt to the last ticket followed (with
+--workers N, server_cpu_ms is the sum over Sanic's processes and server-w0_cpu_ms.. each worker's,
+server-main_cpu_ms its main process's). Verified afterwards from PostgreSQL and
 Redis: exactly 100 orders at the live price, quota and stock consistent, nobody over the limit, the
 gate agrees with the database. Before the timed sale the service has sold on air once (12 orders
 of another livestreamer's session, through the same buy button and worker), as a running service has:
@@ -185,12 +187,14 @@ async def run(ctx):
 
 
 async def _cpu(ctx) -> dict[str, float]:
-    """CPU seconds so far of the server, the arq worker and the database's backends."""
-    procs = {p.name: p.popen.pid for p in ctx.stack.procs if p.name in ("server", "worker")}
-    out = {name: ctx.cpu_seconds(pid) for name, pid in procs.items()}
+    """CPU seconds so far of the server (all its processes: with --workers N, Sanic's main process
+    and each worker apart, "server" their sum), the arq worker and the database's backends (and
+    those of them the arq worker writes the orders through)."""
+    out = ctx.server_cpu()
     out["postgres"] = sum((await ctx.db_backends_cpu()).values())
-    if "worker" in procs:  # the backends the worker writes the orders through
-        out["postgres_for_worker"] = (await ctx.db_backends_cpu_by_client({"worker": procs["worker"]}))["worker"]
+    worker = [p.popen.pid for p in ctx.stack.procs if p.name == "worker" and p.alive()]
+    if worker:
+        out["postgres_for_worker"] = (await ctx.db_backends_cpu_by_client({"worker": worker[0]}))["worker"]
     return out
 
 

@@ -20,7 +20,9 @@ from server.kit.local_cache import LocalCache
 
 CATALOG_NS = "catalog"          # every listing, search, home and shop page
 L1_SECONDS = 5.0                # upper bound on an L1 entry's life, even if a message were lost
-L1_MAX_ENTRIES = 20_000
+# A page is a few KB: 2,000 entries bound the tier to ~15 MB a process, and every hot page of the
+# last L1_SECONDS fits (20,000 let a stream of distinct cursors and searches hold ~150 MB).
+L1_MAX_ENTRIES = 2_000
 
 
 def product_ns(product_id: int) -> str:

@@ -203,7 +203,8 @@ async def _load_list(q: ProductListQuery, merchant_id: int | None) -> dict:
     return {"items": await _cards(rows), "next_cursor": nxt}
 
 
-@functools.lru_cache(maxsize=4096)
+# It holds the query too (about 1 KB): distinct cursors and searches fill it, so keep it small.
+@functools.lru_cache(maxsize=256)
 def _cache_name(prefix: str, q: ProductListQuery) -> str:
     # fields serialize in declaration order, so equal queries give equal names
     return f"{prefix}:{hashlib.sha1(q.__pydantic_serializer__.to_json(q, exclude_none=True)).hexdigest()}"

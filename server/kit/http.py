@@ -121,7 +121,10 @@ def _query_plan(model: type[BaseModel]) -> tuple[tuple[str, bool], ...]:
 
 
 _PARSED: dict[tuple[type[BaseModel], str], BaseModel] = {}
-PARSED_MAX = 4096
+# The hot query strings are a few dozen (categories' first pages and sorts, the common searches);
+# each entry is about 1 KB, and a stream of distinct cursors and searches keeps it full, so the
+# bound is what it costs a process (at 4,096 a worker grew 4 MB over a day's first 100k requests).
+PARSED_MAX = 256
 
 
 def parse_query(request: Request, model: type[BaseModel]) -> BaseModel:

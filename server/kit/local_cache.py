@@ -11,6 +11,7 @@ counter keeps a value read from Redis just before an invalidation out of the tie
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import math
 import random
@@ -31,6 +32,7 @@ class LocalCache:
         self.ready = False
         self.generation = 0
         self.entries: dict[Hashable, tuple[Collection[str], float, float, Any]] = {}
+        self.next_sweep = time.monotonic() + life
         self.task: asyncio.Task | None = None
 
     @classmethod
@@ -63,10 +65,25 @@ class LocalCache:
         tracking it)."""
         if not self.ready or generation != self.generation:
             return
+        now = time.monotonic()
+        # An entry past its life is only dropped when its key is asked for again: one asked for once
+        # (a unique search, a cursor page, a bot's made-up id) would stay until the tier filled up,
+        # so the process grew by every distinct key of the last max_entries. Sweep them every life.
+        if now >= self.next_sweep or len(self.entries) >= self.max_entries:
+            self.sweep(now)
         if len(self.entries) >= self.max_entries:
-            self.entries.clear()
+            # Full of live entries: drop the oldest quarter (not all, so the hot pages stay).
+            for k in list(itertools.islice(self.entries, max(1, self.max_entries // 4))):
+                del self.entries[k]
         life = self.life * (0.8 + 0.2 * random.random())
-        self.entries[key] = (tags, time.monotonic() + life, deadline, value)
+        self.entries[key] = (tags, now + life, deadline, value)
+
+    def sweep(self, now: float | None = None) -> None:
+        """Drop the entries past their life or their deadline."""
+        now = time.monotonic() if now is None else now
+        wall = clock.timestamp()
+        self.entries = {k: v for k, v in self.entries.items() if v[1] >= now and v[2] > wall}
+        self.next_sweep = now + self.life
 
     def drop(self, tags: set[str]) -> None:
         self.generation += 1
