@@ -37,7 +37,7 @@ from server.fulfillment.schemas import UnpickOut
 from server.inventory import service as inventory
 from server.kit import audit, clock, runtime
 from server.kit import redis as kr
-from server.kit.db import atomic, lock_rows
+from server.kit.db import atomic, id_page, lock_rows
 from server.kit.errors import AppError, Conflict, KitCode, NotFound, UpstreamError, ValidationFailed
 from server.kit.jobs import enqueue
 from server.media import IMAGE_KINDS, store_upload
@@ -129,6 +129,14 @@ async def office_cases(status: str | None = C.ESCALATED, limit: int = 200) -> li
     if status:
         qs = qs.filter(status=status)
     return [_out(c) for c in await qs.order_by("id").limit(limit)]
+
+
+async def office_case_page(status: str | None, cursor: str | None, limit: int = 20) -> tuple[list[CaseOut], str | None]:
+    """One keyset page of the office's cases in a state, oldest first (the queue's order), and the
+    cursor of the next page."""
+    qs = AfterSale.all() if not status else AfterSale.filter(status=status)
+    rows, nxt = await id_page(qs, cursor, limit)
+    return [_out(c) for c in rows], nxt
 
 
 async def office_case(case_id: int) -> CaseOut:

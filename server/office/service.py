@@ -2,6 +2,7 @@
 its count, and today's figures. Each count comes from the service that owns the queue."""
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 
 from pydantic import Field
@@ -10,6 +11,8 @@ from server.alerts import service as alerts
 from server.catalog import service as catalog
 from server.complaints import service as complaints  # (#26)
 from server.fulfillment import shipping, sla
+from server.kit import redis as kr
+from server.kit import runtime
 from server.kit.schemas import Out
 from server.merchants import service as merchants
 from server.orders import refunds
@@ -45,8 +48,23 @@ async def current_alerts() -> list[AlertBrief]:
             for a in await alerts.current_alerts()]
 
 
+_loading = asyncio.Lock()
+
+
 async def today() -> TodayOut:
-    """The office's queues (each a count of its list) and today's figures."""
+    """The office's queues (each a count of its list) and today's figures, a few seconds fresh
+    (KAZUO_OFFICE_TODAY_CACHE_SECONDS, shared by every operator in Redis, as the big screen's figures
+    are); the fault alerts are read live."""
+    k = kr.key("office", "today")
+    hit = await kr.cache_get(k)
+    if hit is None:
+        # One request per process recounts an expired desk; the others wait for it and read its result.
+        async with _loading:
+            hit = await kr.cached(k, runtime.settings().office_today_cache_seconds, _queues_and_figures)
+    return TodayOut(**hit, alerts=await current_alerts())
+
+
+async def _queues_and_figures() -> dict:
     reviews = await catalog.count_pending_reviews()
     queues = [
         QueueOut(key="merchant_applications", count=await merchants.count_in_state("pending")),
@@ -60,5 +78,5 @@ async def today() -> TodayOut:
     ]
     queues.append(QueueOut(key="complaints_open", count=(await complaints.count_waiting())["open"]))  # (#26)
     figures = (await stats.screen_figures())["today"]
-    return TodayOut(queues=queues, alerts=await current_alerts(), gmv_fen=figures["gmv_fen"],
-                    orders=figures["orders"], live_gmv_fen=figures["live_gmv_fen"])
+    return {"queues": [q.model_dump(mode="json") for q in queues], "gmv_fen": figures["gmv_fen"],
+            "orders": figures["orders"], "live_gmv_fen": figures["live_gmv_fen"]}
