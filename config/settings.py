@@ -233,6 +233,12 @@ class Settings(BaseSettings):
     stats_rollup_every_minutes: int = Field(10, ge=1, le=60)
     # The big screen's live figures are cached this long (seconds) in Redis: every screen shares them.
     stats_screen_cache_seconds: int = Field(2, ge=1, le=60)
+    # The console's Today page: its queue counts and today's figures are recounted at most this often
+    # (seconds, shared in Redis); its fault alerts are always read live.
+    office_today_cache_seconds: int = Field(5, ge=1, le=60)
+    # The statistics page's summary (a range of daily rollups, coverage, training progress) is kept this
+    # long (seconds); a rollup of any day makes it stale at once.
+    stats_summary_cache_seconds: int = Field(60, ge=1, le=3600)
     stats_screen_poll_seconds: int = Field(3, ge=1, le=300)
 
     # ---- orders, WeChat Pay, refunds, settlement ledger (issue #4: server/orders, payments, ledger) ----

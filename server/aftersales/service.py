@@ -37,7 +37,7 @@ from server.fulfillment.schemas import UnpickOut
 from server.inventory import service as inventory
 from server.kit import audit, clock, runtime
 from server.kit import redis as kr
-from server.kit.db import atomic, lock_rows
+from server.kit.db import atomic, id_page, lock_rows
 from server.kit.errors import AppError, Conflict, KitCode, NotFound, UpstreamError, ValidationFailed
 from server.kit.jobs import enqueue
 from server.media import IMAGE_KINDS, store_upload
@@ -131,6 +131,14 @@ async def office_cases(status: str | None = C.ESCALATED, limit: int = 200) -> li
     return [_out(c) for c in await qs.order_by("id").limit(limit)]
 
 
+async def office_case_page(status: str | None, cursor: str | None, limit: int = 20) -> tuple[list[CaseOut], str | None]:
+    """One keyset page of the office's cases in a state, oldest first (the queue's order), and the
+    cursor of the next page."""
+    qs = AfterSale.all() if not status else AfterSale.filter(status=status)
+    rows, nxt = await id_page(qs, cursor, limit)
+    return [_out(c) for c in rows], nxt
+
+
 async def office_case(case_id: int) -> CaseOut:
     if not await AfterSale.filter(id=case_id).exists():
         raise NotFound("after-sales case not found")
@@ -170,14 +178,28 @@ async def window_hours(category_id: int, cold_chain: bool) -> int:
     return s.aftersales_fresh_window_hours if cold_chain else s.aftersales_other_window_hours
 
 
+def _effective_hours(cats: dict[int, Category], own: dict[int, int], category_id: int, cold_chain: bool) -> int:
+    """window_hours() over categories and windows already read (the same walk up to five parents)."""
+    cat, seen, fresh = cats.get(category_id), 0, _fresh_slugs()
+    while cat is not None and seen < 5:
+        if cat.id in own:
+            return own[cat.id]
+        if cat.slug in fresh:
+            cold_chain = True
+        cat = cats.get(cat.parent_id) if cat.parent_id else None
+        seen += 1
+    s = runtime.settings()
+    return s.aftersales_fresh_window_hours if cold_chain else s.aftersales_other_window_hours
+
+
 async def windows() -> list[dict]:
-    """Every category with its window (set by the office, or the default it falls back to)."""
+    """Every category with its window (set by the office, or the default it falls back to): two queries,
+    not a walk up the tree per category."""
     own = dict(await AfterSalesWindow.all().values_list("category_id", "hours"))
-    out = []
-    for c in await Category.all().order_by("sort", "id"):
-        out.append({"category_id": c.id, "name": c.name, "slug": c.slug, "hours": own.get(c.id),
-                    "effective_hours": await window_hours(c.id, False)})
-    return out
+    cats = await Category.all().order_by("sort", "id")
+    by_id = {c.id: c for c in cats}
+    return [{"category_id": c.id, "name": c.name, "slug": c.slug, "hours": own.get(c.id),
+             "effective_hours": _effective_hours(by_id, own, c.id, False)} for c in cats]
 
 
 async def set_window(category_id: int, hours: int, *, actor_id: int) -> dict:

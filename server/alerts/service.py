@@ -8,6 +8,7 @@ failed (WeChat refused them for good: the office retries or settles them); refun
 after several tries; reconciliation differences not yet resolved."""
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime, timedelta
 from typing import Literal
 
@@ -108,8 +109,10 @@ async def _reconcile_open() -> AlertOut | None:
 async def current_alerts() -> list[AlertOut]:
     """Every alert that holds now, critical first."""
     now = clock.now()
-    found = [await _handoff_overdue(now), await _expired_pending(now), await _worker_heartbeat(),
-             await _failed_refunds(), await _refunds_retrying(), await _reconcile_open()]
+    # Side by side on the pool: one after the other, each check's round trips wait behind every other
+    # request's on a busy server (the console's Today page reads these on every load).
+    found = await asyncio.gather(_handoff_overdue(now), _expired_pending(now), _worker_heartbeat(),
+                                 _failed_refunds(), _refunds_retrying(), _reconcile_open())
     alerts = [a for a in found if a is not None]
     return sorted(alerts, key=lambda a: a.severity != "critical")
 

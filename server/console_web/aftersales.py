@@ -9,7 +9,7 @@ from sanic import Blueprint, Request
 from sanic.response import redirect
 
 from server.aftersales import service as aftersales
-from server.console_web.web import ADMIN, STATION, WAREHOUSE, Ctx, page
+from server.console_web.web import ADMIN, STATION, WAREHOUSE, Ctx, next_url, page
 from server.kit.errors import ValidationFailed
 
 bp = Blueprint("console_aftersales_web", url_prefix="/console")
@@ -20,6 +20,7 @@ KINDS = {"refund_only": "仅退款", "return_refund": "退货退款", "replaceme
 REASONS = {"damaged": "破损", "spoiled": "变质/化冻", "short": "少件/短斤", "wrong_item": "发错货",
            "not_as_described": "与描述不符", "not_received": "未收到货", "changed_mind": "不想要了"}
 NAMES = {"states": STATES, "kinds": KINDS, "reasons": REASONS}
+PAGE_SIZE = 20  # the office's queue, a keyset page at a time
 
 
 def _int(v: str, name: str) -> int:
@@ -59,8 +60,9 @@ async def merchant_received(request: Request, ctx: Ctx, case_id: int):
 @page(roles=ADMIN)
 async def office_list(request: Request, ctx: Ctx):
     status = request.args.get("status") or "escalated"
-    rows = await aftersales.office_cases(status if status in STATES else "escalated")
-    return ctx.render("as_office.html", rows=rows, current=status, **NAMES)
+    rows, cursor = await aftersales.office_case_page(status if status in STATES else "escalated",
+                                                     request.args.get("cursor"), PAGE_SIZE)
+    return ctx.render("as_office.html", rows=rows, current=status, next_href=next_url(cursor, request), **NAMES)
 
 
 @bp.post("/aftersales/<case_id:int>/decide")

@@ -9,7 +9,7 @@ from sanic import Blueprint, HTTPResponse, Request
 from sanic.response import redirect
 
 from server.console_web import messages
-from server.console_web.web import Ctx, field_errors, flash, page, parse
+from server.console_web.web import Ctx, field_errors, flash, next_url, page, parse
 from server.kit.errors import AppError, ValidationFailed
 from server.kit.http import validate
 from server.media.upload import read_upload
@@ -18,6 +18,8 @@ from server.payouts import service as payouts
 from server.payouts.schemas import BatchesQuery, BatchIn, ChangesQuery, MyPayeeIn, PayeeIn, WithdrawalIn
 
 bp = Blueprint("console_web_payouts", url_prefix="/console")
+PAYEES_PAGE = 50   # payee details in force, a keyset page at a time
+DUE_SHOWN = 100    # payees with money available listed on the payouts page (the biggest first)
 PAYEE_ROLES = ("merchant", "livestreamer", "station_staff")
 ACCOUNT_NAMES = {"merchant": "商户", "station": "服务站", "livestreamer": "主播"}
 METHOD_NAMES = {"wechat": "微信零钱", "bank": "银行转账"}
@@ -44,7 +46,10 @@ def _names(**values):
 # ---- office: payee details ------------------------------------------------------------------
 async def _payees_page(ctx: Ctx, form: dict | None = None, errors: dict | None = None, notice: str = ""):
     changes = await payees.list_changes(ChangesQuery(status="pending", limit=200))
-    return ctx.render("payees.html", **_names(changes=changes.items, payees=await payees.list_payees(),
+    cursor = ctx.request.args.get("cursor") if ctx.request.method == "GET" else None
+    listed = await payees.payee_page(cursor, PAYEES_PAGE)
+    return ctx.render("payees.html", **_names(changes=changes.items, payees=listed.items,
+                                              next_href=next_url(listed.next_cursor, ctx.request),
                                               form=form or {}, errors=errors or {}, notice=notice))
 
 
@@ -86,8 +91,11 @@ async def payee_decide(request: Request, ctx: Ctx, change_id: int, action: str):
 @page()
 async def payout_list(request: Request, ctx: Ctx):
     batches = await payouts.list_batches(BatchesQuery(limit=100))
-    return ctx.render("payouts.html", **_names(due=await payouts.due(), batches=batches.items,
-                                               requests=await withdrawals.pending()))
+    # A county's thousand payees in one table is a page nobody reads: the biggest balances are listed,
+    # the count and the total cover them all (and so do the all-payees batch buttons).
+    shown, due_count, due_total = await payouts.due_summary(DUE_SHOWN)
+    return ctx.render("payouts.html", **_names(due=shown, due_count=due_count, due_total_fen=due_total,
+                                               batches=batches.items, requests=await withdrawals.pending()))
 
 
 @bp.post("/payouts/requests")

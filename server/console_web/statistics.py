@@ -59,7 +59,7 @@ async def statistics(request: Request, ctx: Ctx):
     end = f.to or clock.local_today()
     start = f.from_ or end.replace(month=1, day=1)
     try:
-        summary = await stats.summary(start, end)
+        summary = await stats.summary_cached(start, end)
         series = await stats.daily_series(max(start, end.replace(day=1)), end)
     except ValidationFailed as exc:
         errors = {"from": field_errors(exc).get("from") or next(iter(field_errors(exc).values()))}

@@ -210,7 +210,9 @@ class DeliveryPromise(Model):
                                           on_delete=fields.RESTRICT)
     due_at = fields.DatetimeField(db_index=True)
     met_at = fields.DatetimeField(null=True)
-    breached_at = fields.DatetimeField(null=True)  # flagged by the SLA job or by a late scan
+    # flagged by the SLA job or by a late scan; indexed: the office's breach queue and its count read the
+    # few flagged among every promise ever made
+    breached_at = fields.DatetimeField(null=True, db_index=True)
 
     class Meta:
         table = "delivery_promises"

@@ -37,4 +37,6 @@ class LedgerEntry(Model):
 
     class Meta:
         table = "ledger_entries"
-        indexes = (("account_type", "account_id"),)
+        # (account_type, kind, account_id): the stations' cash owed (a few kinds among every station fee
+        # ever posted) for the office's cash hand-over page
+        indexes = (("account_type", "account_id"), ("account_type", "kind", "account_id"))

@@ -176,6 +176,12 @@ async def list_payees(method: str | None = None, limit: int = 500) -> list[Payee
     return [payee_out(r) for r in await qs.order_by("account_type", "account_id").limit(limit)]
 
 
+async def payee_page(cursor: str | None, limit: int = 50) -> Page[PayeeOut]:
+    """Payee details in force, masked: one keyset page (in the order they were first entered)."""
+    rows, nxt = await id_page(Payee.all(), cursor, limit)
+    return Page[PayeeOut](items=[payee_out(r) for r in rows], next_cursor=nxt)
+
+
 async def payee_of(account_type: str, account_id: int) -> PayeeOut | None:
     row = await Payee.filter(account_type=account_type, account_id=account_id).first()
     return payee_out(row) if row else None

@@ -62,9 +62,24 @@ def reason(code: str) -> str:
 async def _sums(model, field: str, accounts: list[tuple[str, int]], conn=None, **filters) -> dict:
     if not accounts:
         return {}
-    cond = Q(id=-1)
+    if len(accounts) > 200:
+        # Most payees (the office's due list): one pass over the table grouped by account, no IN list.
+        wanted = set(accounts)
+        qs = model.filter(**filters)
+        if conn is not None:
+            qs = qs.using_db(conn)
+        rows = await qs.annotate(s=Sum(field)).group_by("account_type", "account_id").values(
+            "account_type", "account_id", "s")
+        return {(r["account_type"], r["account_id"]): int(r["s"] or 0) for r in rows
+                if (r["account_type"], r["account_id"]) in wanted}
+    # One IN list per account type (there are three): an OR of a thousand pairs nests a thousand deep
+    # and overflows the ORM's recursion when the office lists every payee.
+    by_type: dict[str, list[int]] = {}
     for t, i in accounts:
-        cond |= Q(account_type=t, account_id=i)
+        by_type.setdefault(t, []).append(i)
+    cond = Q(id=-1)
+    for t, ids in by_type.items():
+        cond |= Q(account_type=t, account_id__in=ids)
     qs = model.filter(cond, **filters)
     if conn is not None:
         qs = qs.using_db(conn)
@@ -109,6 +124,18 @@ async def due(method: str | None = None) -> list[BalanceOut]:
     return [BalanceOut(account_type=r.account_type, account_id=r.account_id, **sums[(r.account_type, r.account_id)],
                        payee=payees.payee_out(r))
             for r in rows if sums[(r.account_type, r.account_id)]["available_fen"] > 0]
+
+
+async def due_summary(limit: int) -> tuple[list[BalanceOut], int, int]:
+    """The office's payouts page: the `limit` payees with the most money available (most first), how
+    many payees have money available and its total (all of them, not only those listed)."""
+    rows = {(r.account_type, r.account_id): r for r in await Payee.all()}
+    sums = await balances_of(sorted(rows))
+    due = [(a, b) for a, b in sums.items() if b["available_fen"] > 0]
+    due.sort(key=lambda x: (-x[1]["available_fen"], x[0]))
+    shown = [BalanceOut(account_type=a[0], account_id=a[1], **b, payee=payees.payee_out(rows[a]))
+             for a, b in due[:limit]]
+    return shown, len(due), sum(b["available_fen"] for _, b in due)
 
 
 # ---- batches --------------------------------------------------------------------------------

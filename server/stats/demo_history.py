@@ -406,7 +406,8 @@ async def _generate(*, orders: int, days: int, end: date | None, seed: int, roll
                        "cold_chain": any(x["cold_chain"] for x in lines), "created_at": paid, "updated_at": packed,
                        "packed_at": packed, "shipped_at": packed,
                        # History: WeChat already has its shipping info (else the upload sweeper resends it all).
-                       "shipping_uploaded_at": min(packed + timedelta(minutes=5), now)})
+                       "shipping_uploaded_at": min(packed + timedelta(minutes=5), now),
+                       "shipping_state": "uploaded"})
         late = rng.random() < late_rate.get(town, 0.03)
         arrive_town = packed + timedelta(hours=rng.randrange(2, 9))
         # Same day to the town when packed before the afternoon cut-off, else the next day.

@@ -38,6 +38,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from server.kit import clock
+from server.kit import redis as kr
 from server.kit.db import atomic
 from server.models.catalog import Category
 from server.models.ledger import LedgerEntry
@@ -53,6 +54,7 @@ from server.models.training import SignIn, Trainee, TrainingSession
 from server.sharing import service as sharing
 from server.training import outcomes as training_outcomes
 
+NS = "stats_rollups"  # the cache namespace of everything summed from the rollups (bumped by rollup_day)
 MERCHANT_KINDS = {"household": "农户", "cooperative": "合作社", "enterprise": "企业"}
 LEGS = {"county_town": "县→乡", "town_village": "乡→村", "county_village": "县→村"}
 ACTIVE = {"merchants": "活跃商户", "livestreamers": "活跃主播", "trainees": "参训学员", "buyers": "下单买家"}
@@ -309,4 +311,6 @@ async def rollup_day(day: date) -> int:
             await StatDaily.bulk_create(objs, batch_size=500, on_conflict=["day", "dimension", "key"],
                                         update_fields=["label", "orders", "units", "gmv_fen", "refund_fen",
                                                        "total", "hits", "computed_at"], using_db=conn)
+    # Cached summaries built on the rollups (stats.service.summary_cached) are stale from now on.
+    await kr.bump_namespace(NS)
     return len(objs)

@@ -165,6 +165,25 @@ async def summary(start: date, end: date) -> dict:
     }
 
 
+_summary_loading: dict[str, asyncio.Lock] = {}
+
+
+async def summary_cached(start: date, end: date) -> dict:
+    """summary() kept for KAZUO_STATS_SUMMARY_CACHE_SECONDS in Redis (the console's statistics page): a
+    year of rollups and the coverage and training figures are summed once for every operator, and a
+    rollup of any day (rollup.NS) makes the kept one stale at once."""
+    check_range(start, end)
+    k = kr.key("stats", "summary", str(await kr.namespace_version(rollup.NS)), start.isoformat(), end.isoformat())
+    hit = await kr.cache_get(k)
+    if hit is not None:
+        return hit
+    async with _summary_loading.setdefault(k, asyncio.Lock()):
+        value = await kr.cached(k, runtime.settings().stats_summary_cache_seconds, lambda: summary(start, end))
+    if len(_summary_loading) > 100:
+        _summary_loading.clear()
+    return value
+
+
 async def daily_series(start: date, end: date) -> list[dict]:
     """Per-day headline figures (for charts and the daily export)."""
     check_range(start, end)

@@ -391,3 +391,15 @@ async def test_a_transfer_notification_with_another_amount_moves_nothing(client,
     assert not await LedgerEntry.filter(ref_kind="payout_line", ref_id=line.id).exists()
     note = await PaymentNotification.filter(kind="transfer", out_trade_no=line.out_bill_no).order_by("-id").first()
     assert note.outcome == "rejected" and note.error.startswith("amount_mismatch")
+
+
+async def test_balances_of_a_county_of_payees(app):
+    """The office's due list sums every payee's balance at once: a thousand merchants and hundreds of
+    stations (an OR of one pair per payee nested a thousand deep and overflowed the ORM: a 500)."""
+    base = 10**12 + secrets.randbelow(10**9)
+    accounts = [("merchant", base + i) for i in range(1000)] + [("station", base + i) for i in range(300)]
+    got = await payouts.balances_of(accounts)
+    assert set(got) == set(accounts) and all(b["available_fen"] == 0 for b in got.values())
+    shown, count, total = await payouts.due_summary(5)
+    assert len(shown) <= 5 and count >= len(shown) and total >= sum(d.available_fen for d in shown)
+    assert [d.available_fen for d in shown] == sorted((d.available_fen for d in shown), reverse=True)
