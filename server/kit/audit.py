@@ -38,13 +38,20 @@ def _origin() -> tuple[str, str]:
     return client_ip(req)[:45], (req.headers.get("user-agent") or "")[:UA_MAX]
 
 
+def origin() -> tuple[str, str, str]:
+    """(request id, client address, user agent) of the request being handled ("" outside one): what
+    an entry records besides the action, for a hot write that inserts its entry in its own SQL."""
+    ip, ua = _origin()
+    return request_id(), ip, ua
+
+
 async def record(actor_id: int | None, action: str, object_type: str, object_id: Any,
                  data: dict | None = None, conn: Any = None) -> None:
     """Append one audit entry (inside the caller's transaction when conn is given); the request's
     client address and user agent are taken from the request being handled."""
-    ip, ua = _origin()
+    rid, ip, ua = origin()
     await AuditLog.create(actor_id=actor_id, action=action, object_type=object_type,
-                          object_id=str(object_id), data=data or {}, request_id=request_id(),
+                          object_id=str(object_id), data=data or {}, request_id=rid,
                           ip=ip, user_agent=ua, using_db=conn)
 
 

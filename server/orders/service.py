@@ -68,16 +68,51 @@ async def transition(order_id: int, expected: Iterable[str], new: str, *, conn: 
     n = await Order.filter(id=order_id, status__in=expected).using_db(conn).update(
         status=new, updated_at=clock.now(), **fields)
     if n == 0:
-        current = await Order.filter(id=order_id).using_db(conn).values_list("status", flat=True)
-        if not current:
-            raise NotFound("order not found")
-        raise Conflict(f"the order is {current[0]}; it cannot become {new}", code=KitCode.INVALID_TRANSITION,
-                       details={"order_id": order_id, "status": current[0], "expected": expected, "new": new})
-    data = {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in fields.items()
-            if isinstance(v, (str, int, float, bool)) or hasattr(v, "isoformat")}
+        raise await refusal(order_id, expected, new, conn)
     await OrderEvent.create(order_id=order_id, from_status=prev, to_status=new,
-                            actor_id=actor_id, data=data, using_db=conn)
+                            actor_id=actor_id, data=event_data(fields), using_db=conn)
     await notify_outbox.order_moved(order_id, new, conn)  # paid, out for delivery: the buyer is told once
+
+
+def event_data(fields: dict[str, Any]) -> dict:
+    """The data a transition's event records: the fields it set, times as ISO text."""
+    return {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in fields.items()
+            if isinstance(v, (str, int, float, bool)) or hasattr(v, "isoformat")}
+
+
+async def refusal(order_id: int, expected: Iterable[str], new: str, conn: Any) -> AppError:
+    """Why a guarded transition moved nothing: 404 no such order, else 409 invalid_transition naming
+    the order's status now."""
+    expected = [expected] if isinstance(expected, str) else list(expected)
+    current = await Order.filter(id=order_id).using_db(conn).values_list("status", flat=True)
+    if not current:
+        return NotFound("order not found")
+    return Conflict(f"the order is {current[0]}; it cannot become {new}", code=KitCode.INVALID_TRANSITION,
+                    details={"order_id": order_id, "status": current[0], "expected": expected, "new": new})
+
+
+def pg_transition(expected: str, new: str, *, stamped: tuple[str, ...] = ()) -> str:
+    """transition() as CTEs for a hot write's own statement (PostgreSQL), the same guard and event:
+    it reads a CTE `moving` (order_id, actor_id, at timestamptz, data jsonb: event_data() of the
+    stamps) and defines `moved` ("id" of each order moved from `expected` to `new`, its `stamped`
+    columns and updated_at set to `at`) and the orders' events. An order no longer in `expected` is
+    left alone and missing from `moved` (refusal() says why). Only for a move that owes the buyer no
+    message: transition() tells the notify outbox, this does not."""
+    if new not in S.ALLOWED.get(expected, ()):
+        raise ValueError(f"an order never goes from {expected!r} to {new!r} (OrderStatus.ALLOWED)")
+    if new in notify_outbox.ON_ORDER_STATUS:
+        raise ValueError(f"reaching {new!r} owes the buyer a message: use transition()")
+    stamps = "".join(f', "{c}" = m.at' for c in stamped)
+    return f"""
+moved AS (
+  UPDATE "orders" o SET "status" = '{new}', "updated_at" = m.at{stamps}
+  FROM moving m WHERE o."id" = m.order_id AND o."status" = '{expected}'
+  RETURNING o."id"
+),
+moved_events AS (
+  INSERT INTO "order_events" ("order_id", "from_status", "to_status", "actor_id", "data", "created_at")
+  SELECT mv."id", '{expected}', '{new}', m.actor_id, m.data, m.at FROM moved mv JOIN moving m ON m.order_id = mv."id"
+)"""
 
 
 # ---- sales counters (Product.sales, Sku.sales: sorting by sales, rankings) ----------------------

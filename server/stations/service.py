@@ -5,9 +5,12 @@ Contract for the warehouse: receive_at_station(order_id, station_id, *, actor_id
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Any
 
+import orjson
+from tortoise import Tortoise
 from tortoise.exceptions import IntegrityError
 
 from server.kit import audit, clock, jobs, metrics, runtime
@@ -140,7 +143,7 @@ async def _take_attempt(station_id: int, staff_ident: str) -> None:
     """Take a slot in both wrong-code windows before checking (so parallel guesses cannot pass the
     limit together); 423 when the station is locked, 429 when this account must wait."""
     s = runtime.settings()
-    res = await kr.script("pickup_attempt", _window_keys(station_id, staff_ident),
+    res = await kr.script_batched("pickup_attempt", _window_keys(station_id, staff_ident),
                           [s.pickup_staff_wrong_limit, s.pickup_staff_wrong_window_seconds * 1000,
                            s.pickup_station_wrong_limit, s.pickup_station_wrong_window_seconds * 1000])
     verdict, ttl_ms = int(res[0]), int(res[1])
@@ -154,7 +157,7 @@ code=StationCode.PICKUP_ATTEMPTS_EXCEEDED)
 
 
 async def _release_attempt(station_id: int, staff_ident: str) -> None:
-    await kr.script("pickup_attempt_release", _window_keys(station_id, staff_ident), [])
+    await kr.script_batched("pickup_attempt_release", _window_keys(station_id, staff_ident), [])
 
 
 async def _count_guess(station_id: int, staff_ident: str, actor_id: int) -> dict:
@@ -185,31 +188,97 @@ async def _count_guess(station_id: int, staff_ident: str, actor_id: int) -> dict
     return {"staff_wrong": staff_n, "station_wrong": station_n}
 
 
-_CLAIM_SQL = (
-    "UPDATE pickups SET status = 'picked_up', open_code = NULL, picked_up_at = $1, verified_by_id = $2, "
-    "verify_method = $3 WHERE station_id = $4 AND {where} AND status = 'ready' "
-    "RETURNING id, order_id, order_no, station_id, buyer_id, code, received_at, deadline_at")
+@dataclass(frozen=True, slots=True)
+class Handover:
+    """A pickup just handed over (核销), as the claim answers it."""
+    id: int
+    order_id: int
+    order_no: str
+    station_id: int
+    buyer_id: int
+    received_at: datetime
+    deadline_at: datetime
+    picked_up_at: datetime
+    verified_by_id: int
+    verify_method: str
+    status: str = PickupStatus.PICKED_UP
 
 
-# The pickup claim (核销), a hot write: find and close the open pickup in one step; None when there is
-# none (wrong code, used, closed, another station's). One interface, a PostgreSQL and an ORM
+VERIFY_ACTION = "pickup.verify"  # the audit entry of a hand-over
+
+
+# The hand-over (核销), a hot write: close the open pickup, complete its order (the orders service's
+# guarded transition, with its event) and audit it, all or nothing. None when there is no open pickup
+# (wrong code, used, closed, another station's); 409 order_not_ready when the order was refunded or
+# closed while the parcel waited (nothing changes). One interface, a PostgreSQL and an ORM
 # implementation side by side (CLAIMS); one behaviour table (tests/inventory/test_hot_writes.py) runs both.
+#
+# PostgreSQL: one statement, which is its own transaction (no BEGIN and COMMIT round trips). `p` locks
+# the open pickup first (a second verification of the same code waits, then finds it picked up; the
+# pickup cannot change under the order's move), orders.pg_transition moves its order with the guard and
+# event transition() has, and the pickup is closed and audited only when the order moved. $1 station,
+# $2 code or pickup id, $3 now, $4 staff, $5 method, $6 the event's data, $7-$9 audit.origin().
+_CLAIM_SQL = f"""
+WITH p AS MATERIALIZED (
+  SELECT k."id", k."order_id" FROM "pickups" k
+  WHERE k."station_id" = $1 AND {{where}} AND k."status" = '{PickupStatus.READY}'
+  FOR NO KEY UPDATE OF k
+),
+moving AS (
+  SELECT p."order_id", $4::bigint AS actor_id, $3::timestamptz AS at, $6::jsonb AS data FROM p
+),
+{orders_service.pg_transition(OrderStatus.READY_FOR_PICKUP, OrderStatus.COMPLETED, stamped=("completed_at",)).strip()},
+claimed AS (
+  UPDATE "pickups" k SET "status" = '{PickupStatus.PICKED_UP}', "open_code" = NULL, "picked_up_at" = $3::timestamptz,
+    "verified_by_id" = $4::bigint, "verify_method" = $5::text
+  FROM p JOIN moved mv ON mv."id" = p."order_id"
+  WHERE k."id" = p."id"
+  RETURNING k."id", k."order_id", k."order_no", k."station_id", k."buyer_id", k."received_at", k."deadline_at"
+),
+audited AS (
+  INSERT INTO "audit_log" ("actor_id", "action", "object_type", "object_id", "data", "request_id", "ip",
+    "user_agent", "created_at")
+  SELECT $4::bigint, '{VERIFY_ACTION}', 'order', c."order_id"::text,
+    jsonb_build_object('pickup_id', c."id", 'station_id', c."station_id", 'method', $5::text),
+    $7::text, $8::text, $9::text, $3::timestamptz
+  FROM claimed c
+)
+SELECT p."order_id" AS ready_order_id, c."id", c."order_id", c."order_no", c."station_id", c."buyer_id",
+  c."received_at", c."deadline_at"
+FROM p LEFT JOIN claimed c ON c."id" = p."id"
+"""
+_CLAIM_BY = {"code": _CLAIM_SQL.replace("{where}", 'k."open_code" = $2::text'),
+             "id": _CLAIM_SQL.replace("{where}", 'k."id" = $2::bigint')}
+
+
+def _not_ready(details: Any) -> Conflict:
+    return Conflict("the order is not ready for pickup", code=StationCode.ORDER_NOT_READY, details=details)
+
+
 async def _claim_pg(conn: Any, station_id: int, *, code: str | None, pickup_id: int | None, now: datetime,
-                    actor_id: int, method: str) -> Pickup | None:
-    """One UPDATE ... RETURNING instead of a SELECT and an UPDATE."""
-    where, key = ("open_code = $5", code) if code is not None else ("id = $5", pickup_id)
+                    actor_id: int, method: str) -> Handover | None:
+    """_CLAIM_SQL: one round trip for the whole hand-over."""
+    rid, ip, ua = audit.origin()
+    data = orjson.dumps(orders_service.event_data({"completed_at": now})).decode()
+    sql, key = (_CLAIM_BY["code"], code) if code is not None else (_CLAIM_BY["id"], pickup_id)
     # execute_query_dict fetches (execute_query drops the rows of an UPDATE).
-    rows = await conn.execute_query_dict(_CLAIM_SQL.format(where=where), [now, actor_id, method, station_id, key])
+    rows = await conn.execute_query_dict(sql, [station_id, key, now, actor_id, method, data, rid, ip, ua])
     if not rows:
         return None
-    r = dict(rows[0])
-    return Pickup(**r, status=PickupStatus.PICKED_UP, open_code=None, picked_up_at=now,
-                  verified_by_id=actor_id, verify_method=method)
+    r = rows[0]
+    if r["id"] is None:  # the order was not ready_for_pickup: nothing was written
+        exc = await orders_service.refusal(r["ready_order_id"], OrderStatus.READY_FOR_PICKUP,
+                                           OrderStatus.COMPLETED, conn)
+        raise _not_ready(exc.details)
+    return Handover(id=r["id"], order_id=r["order_id"], order_no=r["order_no"], station_id=r["station_id"],
+                    buyer_id=r["buyer_id"], received_at=r["received_at"], deadline_at=r["deadline_at"],
+                    picked_up_at=now, verified_by_id=actor_id, verify_method=method)
 
 
 async def _claim_orm(conn: Any, station_id: int, *, code: str | None, pickup_id: int | None, now: datetime,
-                     actor_id: int, method: str) -> Pickup | None:
-    """A read, then a guarded update from ready (a concurrent claim of the same pickup changes nothing)."""
+                     actor_id: int, method: str) -> Handover | None:
+    """A read, then a guarded update from ready (a concurrent claim of the same pickup changes nothing),
+    the order's transition and the audit entry, in the caller's transaction (which a refusal rolls back)."""
     flt = {"open_code": code} if code is not None else {"id": pickup_id}
     p = await Pickup.filter(station_id=station_id, status=PickupStatus.READY, **flt).using_db(conn).first()
     if p is None:
@@ -219,16 +288,26 @@ async def _claim_orm(conn: Any, station_id: int, *, code: str | None, pickup_id:
         verify_method=method)
     if n != 1:
         return None
-    p.status, p.open_code, p.picked_up_at = PickupStatus.PICKED_UP, None, now
-    p.verified_by_id, p.verify_method = actor_id, method
-    return p
+    try:
+        await _transition(p.order_id, OrderStatus.READY_FOR_PICKUP, OrderStatus.COMPLETED, conn=conn,
+                          actor_id=actor_id, completed_at=now)
+    except Conflict as exc:  # refunded or closed meanwhile: nothing is handed over (rollback)
+        raise _not_ready(exc.details) from None
+    await audit.record(actor_id, VERIFY_ACTION, "order", p.order_id,
+                       {"pickup_id": p.id, "station_id": station_id, "method": method}, conn=conn)
+    return Handover(id=p.id, order_id=p.order_id, order_no=p.order_no, station_id=p.station_id,
+                    buyer_id=p.buyer_id, received_at=p.received_at, deadline_at=p.deadline_at,
+                    picked_up_at=now, verified_by_id=actor_id, verify_method=method)
 
 
 CLAIMS = {"postgres": _claim_pg, "orm": _claim_orm}
 
 
-async def _claim(conn: Any, station_id: int, **kw: Any) -> Pickup | None:
-    return await CLAIMS["postgres" if dialect() == "postgres" else "orm"](conn, station_id, **kw)
+async def _claim(station_id: int, **kw: Any) -> Handover | None:
+    if dialect() == "postgres":  # one statement, its own transaction
+        return await _claim_pg(Tortoise.get_connection("default"), station_id, **kw)
+    async with atomic() as conn:
+        return await _claim_orm(conn, station_id, **kw)
 
 
 async def _explain_miss(station_id: int, code: str | None, pickup_id: int | None, now: datetime) -> AppError:
@@ -252,7 +331,7 @@ async def _explain_miss(station_id: int, code: str | None, pickup_id: int | None
                     code=StationCode.PICKUP_NOT_READY, details={"status": p.status})
 
 
-async def _verify(principal: Principal, station_id: int, body: VerifyIn) -> Pickup:
+async def _verify(principal: Principal, station_id: int, body: VerifyIn) -> Handover:
     now = clock.now()
     pickup_id = None
     if body.qr is not None:
@@ -261,18 +340,8 @@ async def _verify(principal: Principal, station_id: int, body: VerifyIn) -> Pick
             raise NotFound("no such pickup at this station", code=StationCode.PICKUP_NOT_FOUND)
         pickup_id = claim.pickup_id
     method = "qr" if body.qr is not None else "code"
-    async with atomic() as conn:
-        p = await _claim(conn, station_id, code=body.code, pickup_id=pickup_id, now=now,
-                         actor_id=principal.user_id, method=method)
-        if p is not None:
-            try:
-                await _transition(p.order_id, OrderStatus.READY_FOR_PICKUP, OrderStatus.COMPLETED, conn=conn,
-                                  actor_id=principal.user_id, completed_at=now)
-            except Conflict as exc:  # refunded or closed meanwhile: nothing is handed over (rollback)
-                raise Conflict("the order is not ready for pickup", code=StationCode.ORDER_NOT_READY,
-                               details=exc.details) from None
-            await audit.record(principal.user_id, "pickup.verify", "order", p.order_id,
-                               {"pickup_id": p.id, "station_id": station_id, "method": method}, conn=conn)
+    p = await _claim(station_id, code=body.code, pickup_id=pickup_id, now=now, actor_id=principal.user_id,
+                     method=method)
     if p is None:
         raise await _explain_miss(station_id, body.code, pickup_id, now)
     return p
@@ -307,7 +376,11 @@ async def verify(principal: Principal, station_id: int, body: VerifyIn) -> Verif
         if not guessed:
             await _release_attempt(station_id, staff_ident)
     metrics.PICKUP_VERIFICATIONS.labels("picked_up").inc()
-    return VerifyOut(pickup=pickup_out(p), result="picked_up")
+    # Built from the claim's own values (the database's and ours): nothing to validate again.
+    return VerifyOut.model_construct(pickup=PickupOut.model_construct(
+        id=p.id, order_id=p.order_id, order_no=p.order_no, station_id=p.station_id, status=p.status,
+        received_at=p.received_at, deadline_at=p.deadline_at, picked_up_at=p.picked_up_at,
+        verified_by=p.verified_by_id, verify_method=p.verify_method), result="picked_up")
 
 
 # ---- buyer and staff views -------------------------------------------------------------------

@@ -5,6 +5,7 @@ skipped). Each row sets the scene, calls the implementation in a transaction and
 and every counter and journal row it must (or must not) have changed."""
 from __future__ import annotations
 
+import asyncio
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
@@ -20,7 +21,8 @@ from server.models.accounts import User
 from server.models.catalog import Sku
 from server.models.inventory import StockMove
 from server.models.live import LivePurchase, LiveRoom, LiveSession, LiveTieIn
-from server.models.orders import Order, OrderLine, OrderStatus
+from server.models.audit import AuditLog
+from server.models.orders import Order, OrderEvent, OrderLine, OrderStatus
 from server.models.pickup import Pickup, PickupStatus
 from server.orders import service as orders
 from server.orders.schemas import CheckoutIn
@@ -133,7 +135,9 @@ class ClaimCase:
     name: str
     by: str                      # code | id | wrong_code | other_station
     status: str = PickupStatus.READY
+    order_status: str = OrderStatus.READY_FOR_PICKUP
     claimed: bool = True
+    error: str | None = None     # the refusal's code
 
 
 CLAIM_TABLE = [
@@ -143,37 +147,98 @@ CLAIM_TABLE = [
     ClaimCase("another station's pickup", "other_station", claimed=False),
     ClaimCase("already picked up", "code", status=PickupStatus.PICKED_UP, claimed=False),
     ClaimCase("returned", "id", status=PickupStatus.RETURNED, claimed=False),
+    ClaimCase("order closed while the parcel waited", "code", order_status=OrderStatus.CLOSED, claimed=False,
+              error="order_not_ready"),
+    ClaimCase("order completed another way, by id", "id", order_status=OrderStatus.COMPLETED, claimed=False,
+              error="order_not_ready"),
 ]
 
 
 @pytest.mark.parametrize("impl", IMPLS)
 @pytest.mark.parametrize("case", CLAIM_TABLE, ids=lambda c: c.name)
 async def test_pickup_claim(app, impl, case: ClaimCase):
+    """The whole hand-over: the pickup closed, its order completed with its event, the audit entry;
+    or nothing at all."""
     station, other = await make_station(), await make_station()
     buyer, staff = await _user(), await _user()
     order = await Order.create(order_no="KZH" + secrets.token_hex(8).upper(), buyer_id=buyer,
-                               status=OrderStatus.READY_FOR_PICKUP, fulfilment="pickup", station_id=station.id)
+                               status=case.order_status, fulfilment="pickup", station_id=station.id)
     code = f"{secrets.randbelow(10**8):08d}"
     now = clock.now()
     p = await Pickup.create(order_id=order.id, order_no=order.order_no, station_id=station.id, buyer_id=buyer,
                             code=code, open_code=code if case.status == PickupStatus.READY else None,
-                            status=case.status, received_at=now, deadline_at=now + timedelta(days=7))
+                            status=case.status, received_at=now - timedelta(hours=3),
+                            deadline_at=now + timedelta(days=7))
     at = other.id if case.by == "other_station" else station.id
     kw = {"code": None, "pickup_id": p.id} if case.by == "id" else {
         "code": f"{(int(code) + 1) % 10**8:08d}" if case.by == "wrong_code" else code, "pickup_id": None}
-    async with atomic() as conn:
-        got = await stations.CLAIMS[impl](conn, at, now=now, actor_id=staff, method="code", **kw)
+    method = "qr" if case.by == "id" else "code"
+    got, err = None, None
+    try:
+        async with atomic() as conn:
+            got = await stations.CLAIMS[impl](conn, at, now=now, actor_id=staff, method=method, **kw)
+    except AppError as exc:
+        err = exc
     fresh = await Pickup.get(id=p.id)
+    fresh_order = await Order.get(id=order.id)
+    events = await OrderEvent.filter(order_id=order.id).values_list("from_status", "to_status", "actor_id", "data")
+    audits = await AuditLog.filter(action="pickup.verify", object_type="order", object_id=str(order.id)).values_list(
+        "actor_id", "data", "request_id", "ip", "user_agent")
     if case.claimed:
-        assert got is not None and (got.id, got.order_id, got.station_id, got.buyer_id) == (
-            p.id, order.id, station.id, buyer)
+        assert err is None, err.body()
+        assert got is not None and (got.id, got.order_id, got.order_no, got.station_id, got.buyer_id) == (
+            p.id, order.id, order.order_no, station.id, buyer)
+        assert (got.received_at, got.deadline_at) == (p.received_at, p.deadline_at)
         assert got.status == PickupStatus.PICKED_UP and got.verified_by_id == staff
-        assert (fresh.status, fresh.open_code, fresh.verified_by_id) == (PickupStatus.PICKED_UP, None, staff)
+        assert (got.picked_up_at, got.verify_method) == (now, method)
+        assert (fresh.status, fresh.open_code, fresh.verified_by_id, fresh.picked_up_at, fresh.verify_method) == (
+            PickupStatus.PICKED_UP, None, staff, now, method)
+        assert (fresh_order.status, fresh_order.completed_at) == (OrderStatus.COMPLETED, now)
+        assert events == [(OrderStatus.READY_FOR_PICKUP, OrderStatus.COMPLETED, staff,
+                           {"completed_at": now.isoformat()})]
+        assert audits == [(staff, {"pickup_id": p.id, "station_id": station.id, "method": method}, "", "", "")]
         async with atomic() as conn:  # once only
-            assert await stations.CLAIMS[impl](conn, at, now=now, actor_id=staff, method="code", **kw) is None
+            assert await stations.CLAIMS[impl](conn, at, now=now, actor_id=staff, method=method, **kw) is None
+        assert await OrderEvent.filter(order_id=order.id).count() == 1
     else:
         assert got is None
-        assert fresh.status == case.status and fresh.verified_by_id is None
+        if case.error:
+            assert err is not None and err.code == case.error, err
+            assert err.details == {"order_id": order.id, "status": case.order_status,
+                                   "expected": [OrderStatus.READY_FOR_PICKUP], "new": OrderStatus.COMPLETED}
+        else:
+            assert err is None, err.body()
+        assert (fresh.status, fresh.verified_by_id, fresh.picked_up_at) == (case.status, None, None)
+        assert fresh.open_code == (code if case.status == PickupStatus.READY else None)
+        assert (fresh_order.status, fresh_order.completed_at) == (case.order_status, None)
+        assert events == [] and audits == []
+
+
+@pytest.mark.skipif(not PG_URL, reason="concurrent claims need PostgreSQL (SQLite runs one writer)")
+@pytest.mark.parametrize("impl", ["postgres", "orm"])
+async def test_pickup_claim_at_two_counters_at_once_hands_over_once(app, impl):
+    """Eight claims of one code at the same moment: one hand-over, one event, one audit entry."""
+    station = await make_station()
+    buyer = await _user()
+    staff = [await _user() for _ in range(8)]
+    order = await Order.create(order_no="KZH" + secrets.token_hex(8).upper(), buyer_id=buyer,
+                               status=OrderStatus.READY_FOR_PICKUP, fulfilment="pickup", station_id=station.id)
+    code = f"{secrets.randbelow(10**8):08d}"
+    now = clock.now()
+    await Pickup.create(order_id=order.id, order_no=order.order_no, station_id=station.id, buyer_id=buyer,
+                        code=code, open_code=code, received_at=now, deadline_at=now + timedelta(days=7))
+
+    async def claim(actor: int):
+        async with atomic() as conn:
+            return await stations.CLAIMS[impl](conn, station.id, code=code, pickup_id=None, now=now,
+                                               actor_id=actor, method="code")
+
+    got = await asyncio.gather(*(claim(a) for a in staff))
+    winners = [g for g in got if g is not None]
+    assert len(winners) == 1
+    assert (await Pickup.get(order_id=order.id)).verified_by_id == winners[0].verified_by_id
+    assert await OrderEvent.filter(order_id=order.id, to_status=OrderStatus.COMPLETED).count() == 1
+    assert await AuditLog.filter(action="pickup.verify", object_id=str(order.id)).count() == 1
 
 
 # ---- the live quota take ------------------------------------------------------------------------
