@@ -233,7 +233,8 @@ async def _today() -> dict:
         p["gmv_fen"] += ln["amount"]
         p["units"] += ln["quantity"]
     top = sorted(products.values(), key=lambda p: (-p["gmv_fen"], p["product_id"]))[:10]
-    on_air = await LiveSession.filter(status=SessionStatus.LIVE).order_by("started_at").limit(20).values(
+    # the newest 20 on air (a session never ended stays "live" and would be the oldest)
+    on_air = await LiveSession.filter(status=SessionStatus.LIVE).order_by("-started_at").limit(20).values(
         "id", "title", "started_at", "livestreamer__livestreamer_profile__display_name")
     session_gmv: dict[int, int] = {}
     if on_air:
