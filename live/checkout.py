@@ -169,21 +169,27 @@ async def _take_quota(ctx: hooks.SourceContext, s: _Session, ties: list[_TieIn])
 
     sold = [(t.id, qty[t.sku_id], min(t.live_price, list_price[t.sku_id]) * qty[t.sku_id]) for t, _ in holds]
 
+    _after_commit(s.id, [(t.id, hold) for t, hold in holds], [(buyer, sold)])
+    return result
+
+
+def _after_commit(session_id: int, holds: list[tuple[int, str]],
+                  sold: list[tuple[int, list[tuple[int, int, int]]]]) -> None:
+    """Once the order(s) commit: their gate holds are done (one step), then the session's figures
+    and the viewers' stock counts, best effort (an error must not turn placed orders into an error
+    answer). sold: (buyer, [(tiein_id, units, amount)]) per order."""
     async def _committed() -> None:
-        left = {t.id: await gate.confirm(t.id, hold) for t, hold in holds}
-        # The order is committed: figures and viewers' stock counts are best effort from here (an
-        # error must not turn a placed order into an error answer).
+        left = await gate.confirm_many(holds) if holds else {}
         try:
             pipe = kr.redis().pipeline(transaction=False)
-            figures.record_order(pipe, s.id, buyer, sold)
+            figures.record_orders(pipe, session_id, sold)
             for tid, remaining in left.items():
-                pipe.publish(*events.message(s.id, "stock", {"tiein_id": tid, "remaining": remaining}))
+                pipe.publish(*events.message(session_id, "stock", {"tiein_id": tid, "remaining": remaining}))
             await pipe.execute()
         except Exception:  # noqa: BLE001
-            log.warning("live figures/stock event after an order failed", exc_info=True)
+            log.warning("live figures/stock event after placed orders failed", exc_info=True)
 
     on_commit(_committed)
-    return result
 
 
 async def _take_in_db(conn, t: _TieIn, buyer: int, n: int) -> Conflict | None:
@@ -231,18 +237,7 @@ async def resolve_many(ctxs: list[hooks.SourceContext], conn) -> list[hooks.Sour
     if items and await inventory.live_take_many(conn, items) != (True, True):
         raise orders.BatchRefused("the database refused part of the batch's quota")
 
-    async def _committed() -> None:
-        left = await gate.confirm_many(holds) if holds else {}
-        try:  # best effort from here, as after one order
-            pipe = kr.redis().pipeline(transaction=False)
-            figures.record_orders(pipe, s.id, sold)
-            for tid, remaining in left.items():
-                pipe.publish(*events.message(s.id, "stock", {"tiein_id": tid, "remaining": remaining}))
-            await pipe.execute()
-        except Exception:  # noqa: BLE001
-            log.warning("live figures/stock event after a batch of orders failed", exc_info=True)
-
-    on_commit(_committed)
+    _after_commit(s.id, holds, sold)
     return results
 
 

@@ -34,12 +34,6 @@ async def viewers_now(session_id: int) -> int:
     return int(await kr.redis().zcount(kr.key("live", "presence", session_id), now, "+inf"))
 
 
-def record_order(pipe, session_id: int, buyer_id: int, lines: list[tuple[int, int, int]]) -> None:
-    """An order placed from the session, added to pipe (the caller sends it along with the order's
-    other Redis writes): lines are (tiein_id, units, amount_fen)."""
-    record_orders(pipe, session_id, [(buyer_id, lines)])
-
-
 def record_orders(pipe, session_id: int, orders: list[tuple[int, list[tuple[int, int, int]]]]) -> None:
     """Orders placed from the session, (buyer_id, lines) each, added to pipe as one set of sums (a
     batch of a flash sale's queued winners costs a few commands, not a dozen per order)."""

@@ -116,25 +116,10 @@ async def take(tiein_id: int, buyer_id: int, qty: int, limit: int, *, hold: str 
     return r, (hold if r == TAKEN else "")
 
 
-async def confirm(tiein_id: int, hold: str) -> int | None:
-    """The checkout committed: the units are in the database now, the hold is done. Returns the
-    gate's remaining units (None if it is cold), read in the same step."""
-    k = _keys(tiein_id)
-
-    async def run():
-        pipe = kr.redis().pipeline(transaction=True)
-        pipe.zrem(k[2], hold)
-        pipe.hdel(k[3], hold)
-        pipe.incr(k[4])
-        pipe.get(k[0])
-        return (await pipe.execute())[-1]
-
-    left = await _retrying(run)
-    return None if left is None else int(left)
-
-
 async def confirm_many(holds: list[tuple[int, str]]) -> dict[int, int | None]:
-    """confirm() for a batch of (tiein_id, hold) in one step: {tiein_id: the gate's remaining}."""
+    """The checkouts of these (tiein_id, hold) committed: their units are in the database now, the
+    holds are done, in one step. Returns {tiein_id: the gate's remaining (None if it is cold)}, read
+    in the same step."""
     tieins = sorted({tid for tid, _ in holds})
 
     async def run():
