@@ -14,13 +14,16 @@ of the scenario's plan `--repeat` times one after the other, timing every SQL st
 Per page: the first request's ms (its caches cold, unless the plan's walk warmed them), the median of
 the others, the statements per request and their total ms, the slowest statement. `--explain MS`
 prints EXPLAIN (ANALYZE, BUFFERS) of every SELECT of the chosen pages that took MS ms or more.
-The scenario's Redis caches stay in effect: a page cached for a few seconds shows its cold cost
-in the first column, its warm cost in the second."""
+The server's Redis caches stay in effect unless `--cold` forgets them before every request (a page
+cached for a few seconds pays its cold cost after each expiry); `--profile N` prints where the time of
+the timed requests went (cProfile, top N by cumulative time)."""
 from __future__ import annotations
 
 import argparse
 import asyncio
+import cProfile
 import logging
+import pstats
 import re
 import secrets
 import statistics
@@ -74,7 +77,7 @@ async def _db_state(pg_url: str, db: str) -> str:
         await conn.close()
     conn = await asyncpg.connect(_admin_dsn(pg_url.rsplit("/", 1)[0] + "/" + db))
     try:
-        done = await conn.fetchval("SELECT obj_description(oid, 'pg_database') FROM pg_database "
+        done = await conn.fetchval("SELECT shobj_description(oid, 'pg_database') FROM pg_database "
                                    "WHERE datname = current_database()")
         return "seeded" if done == "console seeded" else "partial"
     finally:
@@ -161,6 +164,20 @@ async def stop(s, server) -> None:
     await client.aclose()
 
 
+async def _forget_caches(s) -> None:
+    """Every key the server keeps under its prefix but the sessions and principals: each request
+    then pays for its caches' misses (a page's cold cost, as after each expiry)."""
+    client = kr.create_redis(s.redis_url)
+    try:
+        keep = (s.redis_prefix + "csess:", s.redis_prefix + "principal:")
+        keys = [k async for k in client.scan_iter(match=s.redis_prefix + "*", count=1000)
+                if not k.decode().startswith(keep)]
+        if keys:
+            await client.delete(*keys)
+    finally:
+        await client.aclose()
+
+
 def _one_line(q: str) -> str:
     return re.sub(r"\s+", " ", q)
 
@@ -198,8 +215,7 @@ async def main_async(a: argparse.Namespace) -> int:
         logging.getLogger(name).setLevel(logging.WARNING)
     db_url = a.pg_url.rsplit("/", 1)[0] + "/" + a.db
     await ensure_seeded(a.pg_url, a.db, a.reseed)
-    stack = _KeptStack(StackOptions(pg=True), a.db)   # only for its migrate
-    await stack.cli("migrate")
+    await _KeptStack(StackOptions(pg=True), a.db)._create_database()   # new migrations (the stack only migrates)
     rec = Recorder()
     rec.install()
     tmp = Path(tempfile.mkdtemp(prefix="kazuo-pages-"))
@@ -212,15 +228,22 @@ async def main_async(a: argparse.Namespace) -> int:
         if a.only:
             pages = [p for p in pages if any(re.sub(r" p\d+$", "", p[0]) == o or p[0] == o for o in a.only)]
         out = []
+        prof = cProfile.Profile()
         async with httpx.AsyncClient(base_url=base, timeout=60, headers={"Cookie": cookie}) as c:
             for label, path, title in pages:
                 walls, per = [], []
                 for _ in range(a.repeat):
+                    if a.cold:
+                        await _forget_caches(s)
                     rec.rows = []
                     rec.on = True
+                    if a.profile:
+                        prof.enable()
                     t0 = time.perf_counter()
                     r = await c.get(path)
                     walls.append((time.perf_counter() - t0) * 1000)
+                    if a.profile:
+                        prof.disable()
                     rec.on = False
                     if r.status_code != 200 or title not in r.text:
                         raise RuntimeError(f"{label} {path}: {r.status_code} {r.text[:200]}")
@@ -236,6 +259,8 @@ async def main_async(a: argparse.Namespace) -> int:
                   f"{slow[0]:.1f} ms {_one_line(slow[1])[:110]}")
         print(f"pages {len(out)}, median of medians {statistics.median(r[0] for r in out):.1f} ms, "
               f"over 50 ms: {sum(1 for r in out if r[0] >= 50)}")
+        if a.profile:
+            pstats.Stats(prof).sort_stats("cumulative").print_stats(a.profile)
         if a.statements:
             for med, first, n, sql_ms, slow, label, path, per in out:
                 print(f"\n== {label} {path} ({med:.1f} ms)")
@@ -259,6 +284,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--repeat", type=int, default=4, help="requests per page, one after the other (4)")
     p.add_argument("--depth", type=int, default=3, help="pages deep by each list's next link (3)")
     p.add_argument("--only", action="append", default=[], help="a page label (repeatable)")
+    p.add_argument("--cold", action="store_true", help="forget the server's Redis caches (not the sessions) "
+                   "before every request")
+    p.add_argument("--profile", type=int, default=0, metavar="N",
+                   help="cProfile the timed requests (server and client, one process) and print the top N")
     p.add_argument("--statements", action="store_true", help="list each page's statements and their ms")
     p.add_argument("--explain", type=float, default=None, metavar="MS",
                    help="EXPLAIN ANALYZE the chosen pages' SELECTs that took MS ms or more")
