@@ -37,7 +37,8 @@ async def _pending_fen(station_id: int, conn=None) -> int:
 
 
 async def _outs(rows: list[CashHandover]) -> list[HandoverOut]:
-    names = dict(await Station.filter(id__in={r.station_id for r in rows}).values_list("id", "name"))
+    names = dict(await Station.filter(id__in={r.station_id for r in rows}).values_list("id", "name")) \
+        if rows else {}
     return [HandoverOut.model_validate(r).model_copy(update={"station_name": names.get(r.station_id, "")})
             for r in rows]
 
@@ -69,7 +70,7 @@ async def stations_owing(limit: int = 200) -> list[StationOwesOut]:
         CashHandover.filter(status=HandoverStatus.PENDING).annotate(s=Sum("declared_fen"))
         .group_by("station_id").values("station_id", "s"))}
     ids = sorted({k for k, v in owed.items() if v} | set(pending), key=lambda i: (-owed.get(i, 0), i))[:limit]
-    names = dict(await Station.filter(id__in=ids).values_list("id", "name"))
+    names = dict(await Station.filter(id__in=ids).values_list("id", "name")) if ids else {}
     return [StationOwesOut(station_id=i, station_name=names.get(i, ""), owed_fen=owed.get(i, 0),
                            pending_fen=pending.get(i, 0)) for i in ids]
 

@@ -390,7 +390,8 @@ async def summaries(subject: str, limit: int = 200) -> list[dict]:
     rows = await (RatingSummary.filter(subject=subject, count__gt=0).order_by("-count", "subject_id")
                   .limit(limit).values())
     model = Merchant if subject == "merchant" else Station
-    names = dict(await model.filter(id__in=[r["subject_id"] for r in rows]).values_list("id", "name"))
+    names = dict(await model.filter(id__in=[r["subject_id"] for r in rows]).values_list("id", "name")) \
+        if rows else {}
     return [{"subject_id": r["subject_id"], "name": names.get(r["subject_id"], ""), "rating": _rating(r)}
             for r in rows]
 

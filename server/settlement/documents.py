@@ -26,15 +26,19 @@ async def payee_names(pairs: set[tuple[str, int]]) -> dict[tuple[str, int], str]
     livestreamer's display name or nickname)."""
     ids = {k: [i for t, i in pairs if t == k] for k in KINDS}
     out: dict[tuple[str, int], str] = {}
-    for mid, name in await Merchant.filter(id__in=ids["merchant"]).values_list("id", "name"):
-        out[("merchant", mid)] = name
-    for sid, name in await Station.filter(id__in=ids["station"]).values_list("id", "name"):
-        out[("station", sid)] = name
-    for uid, name in await User.filter(id__in=ids["livestreamer"]).values_list("id", "nickname"):
-        out[("livestreamer", uid)] = name or ""
-    for uid, name in await LivestreamerProfile.filter(user_id__in=ids["livestreamer"]).values_list(
-            "user_id", "display_name"):
-        out[("livestreamer", uid)] = name
+    # A kind with no payee on the page costs no round trip (most pages list merchants only).
+    if ids["merchant"]:
+        for mid, name in await Merchant.filter(id__in=ids["merchant"]).values_list("id", "name"):
+            out[("merchant", mid)] = name
+    if ids["station"]:
+        for sid, name in await Station.filter(id__in=ids["station"]).values_list("id", "name"):
+            out[("station", sid)] = name
+    if ids["livestreamer"]:
+        for uid, name in await User.filter(id__in=ids["livestreamer"]).values_list("id", "nickname"):
+            out[("livestreamer", uid)] = name or ""
+        for uid, name in await LivestreamerProfile.filter(user_id__in=ids["livestreamer"]).values_list(
+                "user_id", "display_name"):
+            out[("livestreamer", uid)] = name
     return out
 
 

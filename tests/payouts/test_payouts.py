@@ -16,7 +16,7 @@ from server.models.accounts import User
 from server.models.audit import AuditLog
 from server.models.ledger import LedgerEntry
 from server.models.payments import PaymentNotification
-from server.models.payouts import Payee, PayeeChange, PayoutBatch, PayoutLine
+from server.models.payouts import Payee, PayeeChange, PayoutBatch, PayoutLine, WithdrawalRequest
 from server.payouts import service as payouts
 from tests.conftest import login, login_as, wait_for
 from tests.orders.conftest import make_merchant, make_station, sim
@@ -403,3 +403,33 @@ async def test_balances_of_a_county_of_payees(app):
     shown, count, total = await payouts.due_summary(5)
     assert len(shown) <= 5 and count >= len(shown) and total >= sum(d.available_fen for d in shown)
     assert [d.available_fen for d in shown] == sorted((d.available_fen for d in shown), reverse=True)
+
+
+async def test_due_summary_ranks_the_balances_that_due_sums(app):
+    """The payouts page's one statement agrees with balances_of, payee by payee: settled minus paid
+    (succeeded lines) minus held (reserved and processing lines, pending requests), the biggest first,
+    with the count and total of every payee due; a payee with nothing available is not listed."""
+    base = 10**13 + secrets.randbelow(10**9)
+    batch = await PayoutBatch.create(method="bank", prepared_by=1)
+    for k, (settle, paid, held, asked) in enumerate([(9 * 10**11, 10**9, 0, 0), (8 * 10**11, 0, 3 * 10**9, 10**9),
+                                                     (10**10, 0, 0, 0), (5 * 10**9, 5 * 10**9, 0, 0)]):
+        await Payee.create(account_type="merchant", account_id=base + k, method="bank", real_name="王大山",
+                           bank_account=f"6222{base + k:016d}", bank_name="中国农业银行")
+        await settled("merchant", base + k, settle)
+        for amount, status in ((paid, "succeeded"), (held, "reserved")):
+            if amount:
+                await PayoutLine.create(batch_id=batch.id, account_type="merchant", account_id=base + k,
+                                        amount_fen=amount, method="bank", status=status,
+                                        out_bill_no=f"T{base + k}{status[:3]}")
+        if asked:
+            await WithdrawalRequest.create(account_type="merchant", account_id=base + k, amount_fen=asked,
+                                           method="bank", requested_by=1)
+    every = await payouts.due()
+    ranked = sorted(every, key=lambda b: (-b.available_fen, b.account_type, b.account_id))
+    shown, count, total = await payouts.due_summary(3)
+    assert count == len(every) and total == sum(b.available_fen for b in every)
+    assert [b.model_dump() for b in shown] == [b.model_dump() for b in ranked[:3]]
+    assert [b.account_id for b in shown[:2]] == [base, base + 1]   # the biggest balances of the test database
+    assert shown[1].held_fen == 4 * 10**9 and shown[1].requested_fen == 10**9
+    assert shown[0].payee.bank_account.startswith("6222") and "*" in shown[0].payee.bank_account   # masked
+    assert (base + 3) not in {b.account_id for b in every}   # paid out in full: nothing due
