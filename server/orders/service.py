@@ -6,6 +6,7 @@ import asyncio
 import hashlib
 import logging
 import secrets
+import time
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Iterable
@@ -231,8 +232,6 @@ STATION_TTL = 30.0  # a suspended station stops taking pickup orders within this
 
 async def _pickup_station_ok(station_id: int) -> bool:
     """Whether the station takes pickup orders; remembered briefly in-process (stations rarely change)."""
-    import time
-
     hit = _station_ok.get(station_id)
     if hit is not None and hit[1] > time.monotonic():
         return hit[0]
