@@ -3,6 +3,7 @@ client type (arq's ArqRedis), the same keys, the same Lua scripts."""
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections import deque
 from pathlib import Path
 from typing import Any, Awaitable, Callable
@@ -17,7 +18,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import DataError, InvalidResponse, NoScriptError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from server.kit import runtime
+from server.kit import clock, runtime
 from server.kit.errors import RateLimited
 
 LUA_DIR = Path(__file__).parent / "lua"
@@ -465,6 +466,53 @@ async def cached(k: str, ttl: int, loader: Callable[[], Awaitable[Any]]) -> Any:
     value = await loader()
     await cache_set(k, value, ttl)
     return value
+
+
+# A value kept past its freshness: read while one background task per process computes it again.
+_stale_locks: dict[str, asyncio.Lock] = {}
+refreshing: set[asyncio.Task] = set()  # the background recounts in flight (a reference keeps each alive)
+
+
+async def cached_stale(k: str, fresh_s: int, loader: Callable[[], Awaitable[Any]], *, field: str,
+                       keep_factor: int) -> Any:
+    """A JSON-able value kept in Redis as {"at": when, field: value} for fresh_s × keep_factor seconds.
+    Past fresh_s it is still answered while one background task per process computes it again, so no
+    reader waits for a recount once there is a value; with none yet, one request per process computes
+    it and the others wait for that one. For figures that take a while and may be seconds old (the
+    office's Today desk, the console's statistics summary)."""
+    lock = _stale_locks.get(k)
+    if lock is None:
+        if len(_stale_locks) > 1000:
+            _stale_locks.clear()
+        lock = _stale_locks[k] = asyncio.Lock()
+    hit = await cache_get(k)
+    if hit is None or field not in hit:
+        async with lock:
+            hit = await cache_get(k)
+            if hit is None or field not in hit:
+                hit = await _store_stale(k, fresh_s, loader, field, keep_factor)
+    elif clock.now().timestamp() - hit["at"] > fresh_s and not lock.locked():
+        task = asyncio.create_task(_refresh_stale(k, fresh_s, loader, field, keep_factor, lock))
+        refreshing.add(task)
+        task.add_done_callback(refreshing.discard)
+    return hit[field]
+
+
+async def _store_stale(k: str, fresh_s: int, loader, field: str, keep_factor: int) -> dict:
+    value = {"at": clock.now().timestamp(), field: await loader()}
+    await cache_set(k, value, fresh_s * keep_factor)
+    return value
+
+
+async def _refresh_stale(k: str, fresh_s: int, loader, field: str, keep_factor: int, lock: asyncio.Lock) -> None:
+    try:
+        async with lock:
+            hit = await cache_get(k)
+            if hit is None or field not in hit or clock.now().timestamp() - hit["at"] > fresh_s:
+                await _store_stale(k, fresh_s, loader, field, keep_factor)
+    except Exception:  # noqa: BLE001 - a background task: the next read tries again; the kept value stays
+        logging.getLogger("kazuo.cache").warning("recounting a kept value failed", extra={"key": k},
+                                                 exc_info=True)
 
 
 async def namespace_version(ns: str) -> int:

@@ -2,8 +2,6 @@
 its count, and today's figures. Each count comes from the service that owns the queue."""
 from __future__ import annotations
 
-import asyncio
-import logging
 from datetime import datetime
 
 from pydantic import Field
@@ -12,7 +10,7 @@ from server.alerts import service as alerts
 from server.catalog import service as catalog
 from server.complaints import service as complaints  # (#26)
 from server.fulfillment import shipping, sla
-from server.kit import clock, runtime
+from server.kit import runtime
 from server.kit import redis as kr
 from server.kit.schemas import Out
 from server.merchants import service as merchants
@@ -49,46 +47,17 @@ async def current_alerts() -> list[AlertBrief]:
             for a in await alerts.current_alerts()]
 
 
-log = logging.getLogger("kazuo.office")
-_loading = asyncio.Lock()
-_refresh: set[asyncio.Task] = set()   # background recounts in flight (a reference keeps each alive)
 STALE_FACTOR = 12  # an expired desk is still shown (while it is recounted) up to this many TTLs old
 
 
 async def today() -> TodayOut:
     """The office's queues (each a count of its list) and today's figures, a few seconds fresh
     (KAZUO_OFFICE_TODAY_CACHE_SECONDS, shared by every operator in Redis, as the big screen's figures
-    are); the fault alerts are read live."""
-    k = kr.key("office", "today")
-    ttl = runtime.settings().office_today_cache_seconds
-    hit = await kr.cache_get(k)
-    if hit is None:
-        # Nothing to show yet: one request per process counts, the others wait for it and read its result.
-        async with _loading:
-            hit = await kr.cache_get(k) or await _recount(k, ttl)
-    elif clock.now().timestamp() - hit["at"] > ttl and not _loading.locked():
-        # Expired: recounted in the background while this request (and the others meanwhile) show the
-        # desk as it was a few seconds ago, so no operator waits for a recount.
-        task = asyncio.create_task(_recount_once(k, ttl))
-        _refresh.add(task)
-        task.add_done_callback(_refresh.discard)
-    return TodayOut(**hit["desk"], alerts=await current_alerts())
-
-
-async def _recount(k: str, ttl: int) -> dict:
-    value = {"at": clock.now().timestamp(), "desk": await _queues_and_figures()}
-    await kr.cache_set(k, value, ttl * STALE_FACTOR)
-    return value
-
-
-async def _recount_once(k: str, ttl: int) -> None:
-    try:
-        async with _loading:
-            hit = await kr.cache_get(k)
-            if hit is None or clock.now().timestamp() - hit["at"] > ttl:
-                await _recount(k, ttl)
-    except Exception:  # a background task: the next load tries again; the desk shown stays the last one
-        log.warning("the desk's recount failed", exc_info=True)
+    are; past them the desk as it was is shown while it is recounted in the background: no operator
+    waits for a recount); the fault alerts are read live."""
+    desk = await kr.cached_stale(kr.key("office", "today"), runtime.settings().office_today_cache_seconds,
+                                 _queues_and_figures, field="desk", keep_factor=STALE_FACTOR)
+    return TodayOut(**desk, alerts=await current_alerts())
 
 
 async def _queues_and_figures() -> dict:

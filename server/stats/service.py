@@ -4,7 +4,6 @@ coverage, training progress, income reaching poor households; and the big screen
 from __future__ import annotations
 
 import asyncio
-import logging
 from datetime import date, timedelta
 from typing import Any
 
@@ -23,8 +22,6 @@ from server.training import outcomes as training_outcomes
 from server.kit.jobs import enqueue
 from server.collection import service as collection_service
 from server.complaints import service as complaints_service  # complaints on the big screen (#26)
-
-log = logging.getLogger("kazuo.stats")
 
 MAX_RANGE_DAYS = 3700  # ten years: any range the office asks for, bounded so a query stays bounded
 SUM_COLS = ("orders", "units", "gmv_fen", "refund_fen", "total", "hits")
@@ -168,8 +165,6 @@ async def summary(start: date, end: date) -> dict:
     }
 
 
-_summary_loading: dict[str, asyncio.Lock] = {}
-_summary_refresh: set[asyncio.Task] = set()   # background recounts in flight (a reference keeps each alive)
 SUMMARY_STALE_FACTOR = 10   # an expired summary is still shown (while it is recounted) up to this many TTLs old
 
 
@@ -178,41 +173,12 @@ async def summary_cached(start: date, end: date) -> dict:
     year of rollups and the coverage and training figures are summed once for every operator, and a
     rollup of any day (rollup.NS) makes the kept one stale at once (the next load sums them again).
     Past its seconds (the coverage and training figures move without a rollup) the kept one is shown
-    while one background task per process sums it again: a year of rollups at county scale is ~80 ms
-    of work that no operator's load should wait for every minute."""
+    while one background task per process sums it again (kr.cached_stale): a year of rollups at county
+    scale is ~80 ms of work that no operator's load should wait for every minute."""
     check_range(start, end)
     k = kr.key("stats", "summary", str(await kr.namespace_version(rollup.NS)), start.isoformat(), end.isoformat())
-    ttl = runtime.settings().stats_summary_cache_seconds
-    hit = await kr.cache_get(k)
-    lock = _summary_loading.setdefault(k, asyncio.Lock())
-    if hit is None or "summary" not in hit:
-        async with lock:
-            hit = await kr.cache_get(k)
-            if hit is None or "summary" not in hit:
-                hit = await _summary_recount(k, ttl, start, end)
-    elif clock.now().timestamp() - hit["at"] > ttl and not lock.locked():
-        task = asyncio.create_task(_summary_recount_once(k, ttl, start, end, lock))
-        _summary_refresh.add(task)
-        task.add_done_callback(_summary_refresh.discard)
-    if len(_summary_loading) > 100:
-        _summary_loading.clear()
-    return hit["summary"]
-
-
-async def _summary_recount(k: str, ttl: int, start: date, end: date) -> dict:
-    value = {"at": clock.now().timestamp(), "summary": await summary(start, end)}
-    await kr.cache_set(k, value, ttl * SUMMARY_STALE_FACTOR)
-    return value
-
-
-async def _summary_recount_once(k: str, ttl: int, start: date, end: date, lock: asyncio.Lock) -> None:
-    try:
-        async with lock:
-            hit = await kr.cache_get(k)
-            if hit is None or "summary" not in hit or clock.now().timestamp() - hit["at"] > ttl:
-                await _summary_recount(k, ttl, start, end)
-    except Exception:  # a background task: the next load tries again; the summary shown stays the last one
-        log.warning("the statistics summary's recount failed", exc_info=True)
+    return await kr.cached_stale(k, runtime.settings().stats_summary_cache_seconds, lambda: summary(start, end),
+                                 field="summary", keep_factor=SUMMARY_STALE_FACTOR)
 
 
 async def daily_series(start: date, end: date) -> list[dict]:

@@ -34,7 +34,7 @@ async def test_an_expired_summary_is_shown_while_it_is_summed_again(app):
     await kr.cache_set(k, old, 600)
     shown = await stats.summary_cached(day, day)
     assert shown.get("marker") == "as kept"
-    await asyncio.gather(*stats._summary_refresh)   # the background recount
+    await asyncio.gather(*kr.refreshing)   # the background recount
     _, kept = await _kept(day, day)
     assert "marker" not in kept["summary"] and clock.now().timestamp() - kept["at"] < 60
     assert "marker" not in await stats.summary_cached(day, day)
