@@ -215,52 +215,109 @@ async def run_wrk(base_url: str, requests: Sequence[Req], *, connections: int, d
 
 
 # ---- the built-in asyncio client ---------------------------------------------------------------
+class _ClientProtocol(asyncio.Protocol):
+    """One keep-alive connection as a protocol: a response is parsed in data_received and handed to
+    the waiting request's future. Streams (StreamReader.readuntil / readexactly, a waiter future
+    each) cost this client about twice the CPU per request, and on a 2-core machine the load
+    generator's CPU is taken from the server it measures."""
+
+    def __init__(self) -> None:
+        self.transport: asyncio.Transport | None = None
+        self.buf = bytearray()
+        self.waiter: asyncio.Future | None = None
+
+    def connection_made(self, transport) -> None:
+        self.transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        self.buf += data
+        if self.waiter is None or self.waiter.done():
+            return
+        parsed = _parse_response(self.buf)
+        if parsed is not None:
+            answer, used = parsed
+            del self.buf[:used]
+            self.waiter.set_result(answer)
+
+    def connection_lost(self, exc) -> None:
+        self.transport = None
+        if self.waiter is not None and not self.waiter.done():
+            self.waiter.set_exception(exc or asyncio.IncompleteReadError(bytes(self.buf), None))
+
+
+def _parse_response(buf: bytearray) -> tuple[tuple[int, bytes, bool], int] | None:
+    """(status, body, server wants close) and the bytes used, or None while incomplete."""
+    end = buf.find(b"\r\n\r\n")
+    if end < 0:
+        return None
+    head = bytes(buf[:end]).lower() + b"\r\n"
+    status = int(head[9:12])
+    close = b"\r\nconnection: close\r\n" in head
+    pos = end + 4
+    if b"\r\ntransfer-encoding:" not in head or b"chunked" not in head:
+        i = head.find(b"\r\ncontent-length:")
+        length = int(head[i + 17:head.index(b"\r\n", i + 17)]) if i >= 0 else 0
+        if len(buf) < pos + length:
+            return None
+        return (status, bytes(buf[pos:pos + length]), close), pos + length
+    parts = []
+    while True:
+        eol = buf.find(b"\r\n", pos)
+        if eol < 0:
+            return None
+        size = int(bytes(buf[pos:eol]).split(b";")[0].strip(), 16)
+        pos = eol + 2
+        if size == 0:
+            if len(buf) < pos + 2:
+                return None
+            return (status, b"".join(parts), close), pos + 2
+        if len(buf) < pos + size + 2:
+            return None
+        parts.append(bytes(buf[pos:pos + size]))
+        pos += size + 2
+
+
 class _Conn:
     def __init__(self, host: str, port: int):
         self.host, self.port = host, port
-        self.reader: asyncio.StreamReader | None = None
-        self.writer: asyncio.StreamWriter | None = None
+        self.proto: _ClientProtocol | None = None
+        self.sent_at = 0.0   # perf_counter of the request in flight (0: none), for the watchdog
 
     async def open(self) -> None:
-        self.reader, self.writer = await asyncio.open_connection(self.host, self.port, limit=2**20)
+        _, self.proto = await asyncio.get_running_loop().create_connection(_ClientProtocol, self.host, self.port)
 
     def close(self) -> None:
-        if self.writer is not None:
-            self.writer.close()
-        self.reader = self.writer = None
+        if self.proto is not None and self.proto.transport is not None:
+            self.proto.transport.close()
+        self.proto = None
+
+    def abort(self) -> None:
+        """The watchdog's timeout: the request in flight fails, the connection is dropped."""
+        p = self.proto
+        if p is not None and p.waiter is not None and not p.waiter.done():
+            p.waiter.set_exception(asyncio.TimeoutError())
+        self.close()
 
     async def send(self, raw: bytes) -> tuple[int, bytes, bool]:
         """Write one request, read one response: (status, body, server wants close)."""
-        if self.writer is None:
+        if self.proto is None or self.proto.transport is None:
             await self.open()
-        assert self.reader is not None and self.writer is not None
-        self.writer.write(raw)
-        head = await self.reader.readuntil(b"\r\n\r\n")
-        lines = head[:-4].split(b"\r\n")
-        status = int(lines[0].split(b" ", 2)[1])
-        length, chunked, close = 0, False, False
-        for ln in lines[1:]:
-            k, _, v = ln.partition(b":")
-            k = k.strip().lower()
-            if k == b"content-length":
-                length = int(v.strip())
-            elif k == b"transfer-encoding" and b"chunked" in v.lower():
-                chunked = True
-            elif k == b"connection" and v.strip().lower() == b"close":
-                close = True
-        if chunked:
-            parts = []
-            while True:
-                size = int((await self.reader.readuntil(b"\r\n")).split(b";")[0].strip(), 16)
-                if size == 0:
-                    await self.reader.readuntil(b"\r\n")
-                    break
-                parts.append(await self.reader.readexactly(size))
-                await self.reader.readexactly(2)
-            body = b"".join(parts)
-        else:
-            body = await self.reader.readexactly(length) if length else b""
-        return status, body, close
+        p = self.proto
+        assert p is not None and p.transport is not None
+        p.waiter = asyncio.get_running_loop().create_future()
+        p.transport.write(raw)
+        return await p.waiter
+
+
+async def _watchdog(conns: list[_Conn], timeout_s: float) -> None:
+    """Times out requests in flight for longer than timeout_s, checked a few times a second: one
+    task for all connections instead of a timer per request (client CPU on a shared machine)."""
+    while True:
+        await asyncio.sleep(min(0.25, timeout_s / 4))
+        now = time.perf_counter()
+        for c in conns:
+            if c.sent_at and now - c.sent_at > timeout_s:
+                c.abort()
 
 
 async def run_asyncio(base_url: str, requests: Sequence[Req], *, connections: int,
@@ -311,17 +368,15 @@ async def run_asyncio(base_url: str, requests: Sequence[Req], *, connections: in
                 i = take()
                 if i is None:
                     return
-                t0 = time.perf_counter()
+                t0 = conn.sent_at = time.perf_counter()
                 try:
-                    # asyncio.timeout, not wait_for: wait_for runs each request in a task of its
-                    # own, client CPU that a 2-core machine takes from the server it measures
-                    async with asyncio.timeout(timeout_s):
-                        status, body, close = await conn.send(raws[i])
-                except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError,
-                        asyncio.TimeoutError):
+                    status, body, close = await conn.send(raws[i])
+                except (OSError, asyncio.IncompleteReadError, ValueError, asyncio.TimeoutError):
                     errors += 1
                     conn.close()
                     continue
+                finally:
+                    conn.sent_at = 0.0
                 latencies.append(time.perf_counter() - t0)
                 statuses[status] = statuses.get(status, 0) + 1
                 if responses:
@@ -337,15 +392,25 @@ async def run_asyncio(base_url: str, requests: Sequence[Req], *, connections: in
         if opener is not None:
             raw = opener.raw(hostport)
             await asyncio.gather(*(asyncio.wait_for(c.send(raw), timeout_s) for c in conns))
+    dog = asyncio.ensure_future(_watchdog(conns, timeout_s))
+    cpu0 = time.process_time()
     started = time.perf_counter()
-    await asyncio.gather(*(worker(c) for c in conns))
+    try:
+        await asyncio.gather(*(worker(c) for c in conns))
+    finally:
+        dog.cancel()
     elapsed = time.perf_counter() - started
+    cpu = time.process_time() - cpu0
     latencies.sort()
     fig = Figures(name=name, connections=connections, duration=elapsed, requests=len(latencies),
                   p50_ms=percentile(latencies, 50) * 1000, p99_ms=percentile(latencies, 99) * 1000,
                   non2xx=sum(v for k, v in statuses.items() if not 200 <= k < 300), errors=errors,
                   client="asyncio", statuses=dict(sorted(statuses.items())))
     fig.extra["started_at"] = started  # time.perf_counter() when the clock started
+    if latencies:
+        # The load generator's own CPU (this whole process, so anything else its loop ran too):
+        # on a shared machine, what the server measured could not use.
+        fig.extra["client_cpu_ms_per_req"] = round(cpu * 1000 / len(latencies), 4)
     if latencies:
         fig.extra["max_ms"] = latencies[-1] * 1000
     if responses:
