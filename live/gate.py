@@ -44,6 +44,12 @@ def now_ms() -> int:
 # Redis. A give-back in another process is seen at most that late.
 LOCAL_SOLD_OUT_S = 0.25
 _sold_out_until: dict[int, float] = {}
+# When that memory runs out, one take asks Redis again for the whole process and the crowd keeps the
+# answer it had until it is back: {tiein_id: stop waiting for that take after (monotonic)}. Without
+# this, every press arriving in the round trip's time (hundreds, at a crowd's pace) went to Redis
+# with a whole ticket four times a second.
+RECHECK_S = 1.0
+_rechecking: dict[int, float] = {}
 
 
 async def _retrying(fn, attempts: int = 5):
@@ -84,7 +90,10 @@ def ticket_for_key(idem_key: str | None) -> str | None:
 
 def sold_out_here(tiein_id: int) -> bool:
     until = _sold_out_until.get(tiein_id)
-    return until is not None and until > time.monotonic()
+    if until is None:
+        return False
+    now = time.monotonic()
+    return until > now or _rechecking.get(tiein_id, 0.0) > now
 
 
 def _forget_sold_out(tiein_id: int) -> None:
@@ -107,12 +116,22 @@ async def take(tiein_id: int, buyer_id: int, qty: int, limit: int, *, hold: str 
     keys, args = _keys(tiein_id), [buyer_id, qty, limit, hold, now_ms()]
     if queue is not None:
         keys, args = keys + queue[0], args + queue[1]
-    r = int(await kr.script_batched("live_take", keys, args))
+    recheck = tiein_id in _sold_out_until  # the memory ran out: this take asks for everyone
+    if recheck:
+        _rechecking[tiein_id] = time.monotonic() + RECHECK_S
+    try:
+        r = int(await kr.script_batched("live_take", keys, args))
+    finally:
+        if recheck:
+            _rechecking.pop(tiein_id, None)
     _TAKE_COUNTERS[r].inc()
     if r == SOLD_OUT and qty == 1:
         if len(_sold_out_until) > 10_000:
             _sold_out_until.clear()
+            _rechecking.clear()
         _sold_out_until[tiein_id] = time.monotonic() + LOCAL_SOLD_OUT_S
+    elif r == TAKEN:
+        _forget_sold_out(tiein_id)  # units came back: the memory was wrong
     return r, (hold if r == TAKEN else "")
 
 

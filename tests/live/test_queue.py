@@ -1,5 +1,7 @@
 """The buy button's queue (排队下单): an admitted buyer holds a unit and gets a ticket; the worker writes
 the order; a failure tells the buyer why and gives the unit back, exactly once."""
+import asyncio
+
 import orjson
 
 from tests.conftest import login
@@ -141,3 +143,47 @@ async def test_a_winner_retrying_their_key_right_after_sold_out_gets_their_ticke
     other = await winner.post(url, json=body, headers={"Idempotency-Key": "win-2"})  # a new press: sold out
     assert other.status_code == 409 and other.json()["error"]["code"] == "live_sold_out"
     assert (await ticket_result(winner, a.json()))["status"] == "placed"
+
+
+async def test_when_the_sold_out_memory_runs_out_one_press_asks_redis_for_the_crowd(client, streamer, station_id,
+                                                                                  monkeypatch):
+    """The memory of a sell-out lasts a quarter of a second; when it runs out, one take asks the gate
+    again and the presses arriving meanwhile keep the 409 they had instead of each taking to Redis.
+    A unit given back in another process is found by that one take (202), and the memory goes."""
+    from live import gate
+    from server.kit import redis as kr
+
+    goods, s, t = await _live(streamer, quota=1, limit=1)
+    url = f"/api/v1/live/sessions/{s['id']}/orders"
+    body = {"sku_id": goods.sku_id, "fulfilment": "pickup", "station_id": station_id}
+    winner = await login(client)
+    first = await winner.post(url, json=body)
+    assert first.status_code == 202, first.text
+    crowd = [await login(client) for _ in range(12)]
+    assert (await crowd[0].post(url, json=body)).status_code == 409
+    assert gate.sold_out_here(t["id"])
+
+    takes = 0
+    real = kr.script_batched
+
+    async def counted(name, keys, args):
+        nonlocal takes
+        if name == "live_take":
+            takes += 1
+            await asyncio.sleep(0.2)  # a slow round trip: the crowd arrives while it is out
+        return await real(name, keys, args)
+
+    monkeypatch.setattr(kr, "script_batched", counted)
+    gate._sold_out_until[t["id"]] = 0.0  # the memory ran out
+    answers = await asyncio.gather(*[c.post(url, json=body) for c in crowd[1:]])
+    assert [a.status_code for a in answers] == [409] * len(answers)
+    assert {a.json()["error"]["code"] for a in answers} == {"live_sold_out"}
+    assert takes == 1
+    assert gate.sold_out_here(t["id"]) and not gate._rechecking
+
+    # Another process gave a unit back (this one's memory still says sold out, and has run out)
+    await kr.script("live_give", gate._keys(t["id"]), [winner.id, 1, "", 1])
+    gate._sold_out_until[t["id"]] = 0.0
+    late = await crowd[1].post(url, json=body)
+    assert late.status_code == 202, late.text
+    assert not gate.sold_out_here(t["id"]) and t["id"] not in gate._sold_out_until
