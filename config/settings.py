@@ -56,6 +56,11 @@ class Settings(BaseSettings):
     # measured under a flash sale). false: Sanic's own protocol as it comes, e.g. after a Sanic upgrade
     # that the canary test (tests/platform/test_canaries.py) says changed what it relies on.
     http_arrival_order: bool = True
+    # Each response's count and latency added up in memory and written to the metrics once a second
+    # (server/kit/metrics.py: count_request). false: prometheus-client's observe per response, the
+    # library's standard path, e.g. after a prometheus-client upgrade that the canary test
+    # (tests/platform/test_canaries.py) says changed the histogram's internals this relies on.
+    metrics_batch: bool = True
     # The standalone worker's CPU priority below the HTTP server's (nice, 0-19; 0 = the same). Jobs
     # wait a little during a burst instead of taking CPU from the buyers' answers.
     worker_nice: int = Field(10, ge=0, le=19)

@@ -355,6 +355,7 @@ def create_app(settings: Settings | None = None, name: str = "kazuo") -> Sanic:
     @app.after_server_stop
     async def _stop_pools(app: Sanic):
         pools.shutdown()
+        metrics.flush_requests()  # the last second's request counts
 
     return app
 

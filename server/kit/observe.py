@@ -30,13 +30,14 @@ def route_label(name: str) -> str:
 def make_observer(settings: Settings) -> Callable[[KzRequest, int], None]:
     """The per-response hook for these settings (the access log decided once, not per request)."""
     log_access = settings.access_log_on
+    count = metrics.count_request if settings.metrics_batch else metrics.observe_request
 
     def observe(request: KzRequest, status: int) -> None:
         route = request.route
         label = route_label(route.name) if route is not None else "unmatched"
         t0 = getattr(request.stream, "perft0", None)
         seconds = perf_counter() - t0 if t0 is not None else None
-        metrics.observe_request(label, status, seconds)
+        count(label, status, seconds)
         if log_access:
             ctx = request._ctx
             principal = getattr(ctx, "principal", None) if ctx is not None else None

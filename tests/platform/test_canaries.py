@@ -1,6 +1,7 @@
 """Canaries: the hand-written Redis wire (server/kit/redis.py), the arrival-order HTTP protocol
-(server/kit/protocol.py) and the supervised worker (jobs/worker.py) lean on private internals of
-redis-py, hiredis, Sanic and arq. Each test here checks one thing they rely on and, when an upgrade
+(server/kit/protocol.py), the supervised worker (jobs/worker.py) and the batched request metrics
+(server/kit/metrics.py) lean on private internals of redis-py, hiredis, Sanic, arq and
+prometheus-client. Each test here checks one thing they rely on and, when an upgrade
 changed it, fails naming the setting that falls back to the library's standard path while the code
 is updated. The fallbacks themselves are tested at the end."""
 from __future__ import annotations
@@ -12,7 +13,7 @@ import os
 import httpx
 import pytest
 
-from server.kit import protocol
+from server.kit import metrics, protocol
 from server.kit import redis as kr
 from server.kit import runtime
 
@@ -21,6 +22,8 @@ WIRE = ("redis-py changed what server/kit/redis.py's own wire relies on ({}): se
 ARRIVAL = ("Sanic changed what server/kit/protocol.py relies on ({}): set KAZUO_HTTP_ARRIVAL_ORDER=false "
            "(Sanic's own protocol) until the protocol is brought up to date")
 WORKER = "arq changed what jobs/worker.py's supervision relies on ({}): update jobs/worker.py"
+METRICS = ("prometheus-client changed what server/kit/metrics.py's batched request metrics rely on ({}): set "
+           "KAZUO_METRICS_BATCH=false (the library's observe per response) until it is brought up to date")
 
 
 # ---- redis-py and hiredis (the wire) ---------------------------------------------------------------
@@ -122,6 +125,35 @@ def test_arq_worker_keeps_what_the_supervisor_reads():
     assert inspect.iscoroutinefunction(Worker.async_run), WORKER.format("Worker.async_run")
 
 
+# ---- prometheus-client (the batched request metrics) ---------------------------------------------------
+def _samples(route: str) -> dict[tuple[str, str], float]:
+    from prometheus_client import REGISTRY
+
+    out = {}
+    for family in REGISTRY.collect():
+        if family.name in ("kazuo_http_requests", "kazuo_http_request_duration_seconds"):
+            for s in family.samples:
+                if s.labels.get("route") == route:
+                    out[(s.name, s.labels.get("le", s.labels.get("status", "")))] = s.value
+    return out
+
+
+def test_batched_request_metrics_equal_the_librarys_own():
+    """The same responses counted through prometheus-client's observe and through count_request +
+    flush_requests give the same exposition (counts, every bucket, the sum)."""
+    direct, batched = "canary.direct-" + os.urandom(4).hex(), "canary.batched-" + os.urandom(4).hex()
+    seen = [(201, 0.0005), (201, 0.002), (409, 0.03), (409, 0.1), (500, 7.0), (201, 42.0), (201, None)]
+    for status, seconds in seen:
+        metrics.observe_request(direct, status, seconds)
+        metrics.count_request(batched, status, seconds)
+    try:
+        metrics.flush_requests()
+    except AttributeError as exc:
+        raise AssertionError(METRICS.format(exc)) from None
+    assert _samples(batched) == _samples(direct), METRICS.format("a histogram's buckets or sum differ")
+    assert _samples(direct)[("kazuo_http_request_duration_seconds_bucket", "0.002")] == 2
+
+
 # ---- the fallbacks ---------------------------------------------------------------------------------
 @pytest.fixture
 def own_wire(monkeypatch):
@@ -151,6 +183,23 @@ async def test_without_the_own_wire_batches_take_redis_py_pipelines(client, own_
     finally:
         kr.close_wire(plain)
         await plain.aclose()
+
+
+async def test_the_metrics_setting_picks_the_librarys_observe():
+    from types import SimpleNamespace
+
+    from config.settings import Settings
+    from server.kit.observe import make_observer
+
+    for on in (False, True):
+        name = f"kazuo.canary.setting-{on}-" + os.urandom(4).hex()
+        request = SimpleNamespace(route=SimpleNamespace(name=name), stream=SimpleNamespace(perft0=None))
+        make_observer(Settings(metrics_batch=on, access_log=False))(request, 200)
+        route = name.split(".", 1)[1]
+        written = _samples(route).get(("kazuo_http_requests_total", "200"))
+        assert written == (None if on else 1.0)  # the library's path writes at once
+        metrics.flush_requests()
+        assert _samples(route)[("kazuo_http_requests_total", "200")] == 1.0
 
 
 def test_the_protocol_setting_picks_sanics_own():
