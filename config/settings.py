@@ -61,6 +61,10 @@ class Settings(BaseSettings):
     # library's standard path, e.g. after a prometheus-client upgrade that the canary test
     # (tests/platform/test_canaries.py) says changed the histogram's internals this relies on.
     metrics_batch: bool = True
+    # Response headers with no CR, LF or NUL in them are sent as they are instead of going through
+    # Sanic's per-character translate (server/kit/context.py). false: Sanic's own sanitising, e.g.
+    # after a Sanic upgrade that the canary test (tests/platform/test_canaries.py) says changed it.
+    http_fast_headers: bool = True
     # The standalone worker's CPU priority below the HTTP server's (nice, 0-19; 0 = the same). Jobs
     # wait a little during a burst instead of taking CPU from the buyers' answers.
     worker_nice: int = Field(10, ge=0, le=19)

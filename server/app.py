@@ -22,7 +22,7 @@ from server.kit import jobs as kjobs
 from server.kit import lifecycle, metrics, migrations, pools, runtime, worker_health
 from server.kit import logging as kzlog
 from server.kit.auth import watch_principal_changes
-from server.kit.context import KzRequest, response_headers
+from server.kit.context import KzRequest, install_header_sanitizer, response_headers
 from server.kit.error_catalogue import catalogue, catalogue_html
 from server.kit.errors import AppError, KitCode, ServiceUnavailable, Unauthorized, envelope, unavailable
 from server.kit.observe import make_observer
@@ -145,6 +145,7 @@ def create_app(settings: Settings | None = None, name: str = "kazuo") -> Sanic:
     pools.configure(vendor_threads=settings.vendor_pool_threads, cpu_threads=settings.cpu_pool_threads)
     app.ctx.response_headers = response_headers(settings.env == "production")
     KzRequest.observe = make_observer(settings)
+    install_header_sanitizer(settings.http_fast_headers)
     metrics.add_scrape_hook(kjobs.queue_gauges)
     metrics.add_scrape_hook(alerts.alert_gauges)
 

@@ -22,6 +22,8 @@ WIRE = ("redis-py changed what server/kit/redis.py's own wire relies on ({}): se
 ARRIVAL = ("Sanic changed what server/kit/protocol.py relies on ({}): set KAZUO_HTTP_ARRIVAL_ORDER=false "
            "(Sanic's own protocol) until the protocol is brought up to date")
 WORKER = "arq changed what jobs/worker.py's supervision relies on ({}): update jobs/worker.py"
+HEADERS = ("Sanic changed how responses sanitise their headers ({}): set KAZUO_HTTP_FAST_HEADERS=false "
+           "(Sanic's own) until server/kit/context.py is brought up to date")
 METRICS = ("prometheus-client changed what server/kit/metrics.py's batched request metrics rely on ({}): set "
            "KAZUO_METRICS_BATCH=false (the library's observe per response) until it is brought up to date")
 
@@ -125,6 +127,20 @@ def test_arq_worker_keeps_what_the_supervisor_reads():
     assert inspect.iscoroutinefunction(Worker.async_run), WORKER.format("Worker.async_run")
 
 
+def test_sanic_still_sanitises_headers_as_the_fast_path_replaces():
+    from sanic.response.types import HEADER_TRANSLATION_TABLE, BaseHTTPResponse
+
+    from server.kit import context
+
+    source = inspect.getsource(BaseHTTPResponse.processed_headers.fget)
+    assert source.count("self._sanitize_header_value(") == 2, HEADERS.format("processed_headers")
+    assert HEADER_TRANSLATION_TABLE == str.maketrans("", "", "\r\n\x00"), HEADERS.format("the characters removed")
+    sanic = context._SANIC_SANITIZE.__func__
+    for value in ("nosniff", "application/json", "a\r\nSet-Cookie: x=1", "\x00evil", "line\nbreak", "", "中文",
+                  "\r", "tab\tkept"):
+        assert context._sanitize_header_value(value) == sanic(value), HEADERS.format(repr(value))
+
+
 # ---- prometheus-client (the batched request metrics) ---------------------------------------------------
 def _samples(route: str) -> dict[tuple[str, str], float]:
     from prometheus_client import REGISTRY
@@ -183,6 +199,22 @@ async def test_without_the_own_wire_batches_take_redis_py_pipelines(client, own_
     finally:
         kr.close_wire(plain)
         await plain.aclose()
+
+
+def test_the_headers_setting_picks_sanics_own_sanitising():
+    from sanic.response import HTTPResponse
+    from sanic.response.types import BaseHTTPResponse
+
+    from server.kit import context
+
+    try:
+        for fast in (False, True):
+            context.install_header_sanitizer(fast)
+            assert (BaseHTTPResponse.__dict__["_sanitize_header_value"] is context._SANIC_SANITIZE) is not fast
+            r = HTTPResponse(b"{}", headers={"X-Bad": "a\r\nSet-Cookie: x=1"}, content_type="application/json")
+            assert dict(r.processed_headers)[b"X-Bad"] == b"aSet-Cookie: x=1"
+    finally:
+        context.install_header_sanitizer(runtime.get().settings.http_fast_headers)
 
 
 async def test_the_metrics_setting_picks_the_librarys_observe():
