@@ -460,7 +460,10 @@ async def _save(ticket: str, rec: dict) -> None:
 # due; the take that finds it unset enqueues one (live_take.lua), and the drain clears it only when
 # the queue is empty, in one step (live_drain.lua), so no ticket waits without a drain coming.
 DRAIN_BATCH = 200
-DRAIN_FLAG_MS = 30_000   # a drain that died is replaced after this (ensure_drain, by the sweeper)
+# The flag lives this long unless the drain that set it is running: a running drain renews it (every
+# third of it), so a drain that died (its worker killed) is replaced this long after, by the watch
+# (ensure_drain, every few seconds: live/jobs.py), well inside QUEUE_WAIT_S.
+DRAIN_FLAG_MS = 5_000
 DRAIN_SLICE_S = 20.0     # a drain hands over to a fresh job after this (well inside arq's job timeout)
 _CHECKOUTS_MAX = 1024
 _checkouts: dict[bytes, CheckoutIn] = {}
@@ -489,19 +492,33 @@ async def drain_orders() -> dict:
     q = _queue_keys()
     started = time.monotonic()
     counts: dict[str, int] = {}
+    renewing = asyncio.ensure_future(_keep_flag(q[1]))
+    try:
+        while True:
+            tickets = [t.decode() for t in await kr.redis().zrange(q[0], 0, DRAIN_BATCH - 1)]
+            for status in await place_orders(tickets) if tickets else ():
+                counts[status] = counts.get(status, 0) + 1
+            if not int(await kr.script("live_drain", q, [DRAIN_FLAG_MS, *tickets])):
+                return counts
+            if time.monotonic() - started > DRAIN_SLICE_S:
+                enqueue("live.drain_orders", job_id=f"live.drain:{gate.new_hold()}")  # the flag stays set
+                return counts
+    finally:
+        renewing.cancel()
+
+
+async def _keep_flag(flag: str) -> None:
+    """While a drain runs (a batch held up in the database included), its flag stays set."""
     while True:
-        tickets = [t.decode() for t in await kr.redis().zrange(q[0], 0, DRAIN_BATCH - 1)]
-        for status in await place_orders(tickets) if tickets else ():
-            counts[status] = counts.get(status, 0) + 1
-        if not int(await kr.script("live_drain", q, [DRAIN_FLAG_MS, *tickets])):
-            return counts
-        if time.monotonic() - started > DRAIN_SLICE_S:
-            enqueue("live.drain_orders", job_id=f"live.drain:{gate.new_hold()}")  # the flag stays set
-            return counts
+        await asyncio.sleep(DRAIN_FLAG_MS / 3000)
+        try:
+            await kr.redis().pexpire(flag, DRAIN_FLAG_MS)
+        except Exception:  # noqa: BLE001 - Redis gone: the drain itself fails and runs again
+            log.warning("could not renew the order queue's drain flag", exc_info=True)
 
 
 async def ensure_drain() -> bool:
-    """The sweeper's part: tickets wait and no drain is running or due (one died, its flag ran
+    """The watch's part: tickets wait and no drain is running or due (one died, its flag ran
     out): enqueue one. Returns whether it did."""
     q, flag = _queue_keys()
     if await kr.redis().zcard(q) and await kr.redis().set(flag, "sweep", nx=True, px=DRAIN_FLAG_MS):

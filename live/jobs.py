@@ -25,9 +25,15 @@ async def reconcile(ctx) -> dict:
 
 
 async def sweep(ctx) -> dict:
-    """Ended sessions without stored figures; flash-gate holds never confirmed (rolled back); queued
-    tickets without a drain coming (one died)."""
-    return {**await service.sweep(), "drain_enqueued": await checkout.ensure_drain()}
+    """Ended sessions without stored figures; flash-gate holds never confirmed (rolled back)."""
+    return await service.sweep()
+
+
+async def watch_drain(ctx) -> bool:
+    """Queued flash-sale tickets without a drain running or due (its worker was killed): a new one.
+    Every 5 seconds and as a worker starts, so a queued buyer waits seconds, not the minute of the
+    sweepers (a ticket not started within QUEUE_WAIT_S fails)."""
+    return await checkout.ensure_drain()
 
 
 async def _reconcile_cron(ctx) -> None:
@@ -56,4 +62,5 @@ async def drain_orders(ctx) -> dict:
 JOBS = [("live.store_figures", store_figures), ("live.reconcile", reconcile), ("live.sweep", sweep),
         ("live.place_order", place_order), ("live.drain_orders", drain_orders)]
 CRON = [cron(_reconcile_cron, name="live.reconcile.cron", second=15, run_at_startup=False, unique=True),
-        cron(sweep, name="live.sweep.cron", second=45, unique=True)]
+        cron(sweep, name="live.sweep.cron", second=45, unique=True),
+        cron(watch_drain, name="live.watch_drain.cron", second=set(range(2, 60, 5)), unique=True)]

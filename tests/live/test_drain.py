@@ -149,7 +149,7 @@ async def test_the_buy_button_queue_drains_and_a_dead_drain_is_replaced(client, 
     await _consistent(goods, t, 8, 10, 100)
 
     # a ticket left in the queue with no drain coming (the drain died and its flag ran out): the
-    # sweeper's ensure_drain enqueues one, and it is written
+    # watch's ensure_drain enqueues one, and it is written
     [(hold, buyer)] = await _queued(client, goods, s, t, station_id, 1)
     await kr.redis().zadd(queue, {hold: gate.now_ms()})
     assert await checkout.ensure_drain()
@@ -175,3 +175,38 @@ async def test_a_drain_that_loses_redis_or_the_database_runs_again_in_a_second(m
         monkeypatch.setattr(jobs.checkout, "drain_orders", failing)
         with pytest.raises(Retry):
             await jobs.drain_orders({})
+
+
+async def test_a_running_drain_keeps_its_flag_past_its_life_and_a_dead_ones_runs_out(client, streamer, station_id,
+                                                                                   monkeypatch):
+    """The drain flag lives DRAIN_FLAG_MS unless its drain runs: a batch held up in the database for
+    longer than that keeps it (no second drain is enqueued meanwhile); once the drain is gone, the
+    flag runs out within DRAIN_FLAG_MS and the watch enqueues a new drain."""
+    monkeypatch.setattr(checkout, "DRAIN_FLAG_MS", 300)
+    goods, s, t = await _live(streamer)
+    [(hold, buyer)] = await _queued(client, goods, s, t, station_id, 1)
+    queue, flag = kr.key("live", "orderq"), kr.key("live", "orderq", "drain")
+    await kr.redis().zadd(queue, {hold: gate.now_ms()})
+    await kr.redis().set(flag, "test", px=300)
+    real = checkout.place_orders
+
+    async def slow(tickets):
+        await asyncio.sleep(1.0)  # three flag lives
+        return await real(tickets)
+
+    monkeypatch.setattr(checkout, "place_orders", slow)
+    drain = asyncio.ensure_future(checkout.drain_orders())
+    for _ in range(4):
+        await asyncio.sleep(0.2)
+        assert await kr.redis().exists(flag)
+        assert not await checkout.ensure_drain()  # the running drain's flag: nothing enqueued
+    assert await drain == {"placed": 1}
+    assert not await kr.redis().exists(flag)  # the queue is empty: the drain ended its flag
+
+    # a drain that dies: its flag is not renewed and runs out; the watch replaces it
+    [(hold, buyer)] = await _queued(client, goods, s, t, station_id, 1)
+    await kr.redis().zadd(queue, {hold: gate.now_ms()})
+    await kr.redis().set(flag, "dead", px=300)
+    assert not await checkout.ensure_drain()
+    await asyncio.sleep(0.4)
+    assert await checkout.ensure_drain()

@@ -434,6 +434,99 @@ async def test_postgresql_restarted_answers_503_then_recovers_and_applies_each_p
     assert not after.bad() and after.orders
 
 
+async def _live_sale(stack: FaultStack, quota: int) -> tuple[int, int, int]:
+    """A livestreamer's session live with the first SKU tied in (quota, one per buyer), through the
+    API and the simulators as in bench/scenarios/flash_sale.py: (session id, tie-in id, SKU id)."""
+    sku = stack.sku_ids[0]
+    owner = await stack.sql("SELECT p.id, p.merchant_id FROM skus s JOIN products p ON p.id = s.product_id "
+                            "WHERE s.id = $1", sku)
+    await stack.sql("INSERT INTO live_pool_products (product_id, merchant_id, min_price_bp, max_commission_bp, "
+                    "agreement, is_active, added_by, created_at, updated_at) VALUES ($1, $2, 0, 2000, 'faults', "
+                    "true, 0, now(), now()) ON CONFLICT (product_id) DO NOTHING",
+                    owner[0]["id"], owner[0]["merchant_id"])
+    openid = "o-fault-streamer-" + secrets.token_hex(3)
+    async with httpx.AsyncClient(base_url=stack.base_url, timeout=10) as c:
+        r = await c.post("/__sim__/wechat/login-code", json={"openid": openid})
+        await c.post("/api/v1/auth/wechat-login", json={"code": r.json()["code"]})
+        await stack.cli("grant-role", openid, "livestreamer")
+        r = await c.post("/__sim__/wechat/login-code", json={"openid": openid})
+        r = await c.post("/api/v1/auth/wechat-login", json={"code": r.json()["code"]})
+        h = {"Authorization": f"Bearer {r.json()['token']}"}
+
+        async def ok(resp, status=200):
+            assert resp.status_code == status, (resp.request.url, resp.status_code, resp.text)
+            return resp.json()
+
+        await ok(await c.put("/api/v1/live/me/profile", json={"display_name": "喀左小醋娘"}, headers=h))
+        room = await ok(await c.post("/api/v1/live/rooms", json={"title": "喀左好物直播间",
+                                                                 "default_commission_bp": 1000}, headers=h), 201)
+        start = time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime(time.time() + 300))
+        sess = await ok(await c.post(f"/api/v1/live/rooms/{room['id']}/sessions",
+                                     json={"title": "秒杀专场", "scheduled_at": start}, headers=h), 201)
+        tie = await ok(await c.post(f"/api/v1/live/sessions/{sess['id']}/tieins",
+                                    json={"sku_id": sku, "live_price": 990, "quota": quota, "per_buyer_limit": 1},
+                                    headers=h), 201)
+        push = await ok(await c.get(f"/api/v1/live/sessions/{sess['id']}/push-url", headers=h))
+        await ok(await c.post("/__sim__/aliyun-live/publish", json={"push_url": push["push_url"]}))
+        await ok(await c.post(f"/api/v1/live/sessions/{sess['id']}/on-air", json={"tiein_id": tie["id"]},
+                              headers=h))
+    return sess["id"], tie["id"], sku
+
+
+async def test_the_worker_killed_while_it_writes_a_flash_sales_queue_loses_no_order(stack):
+    """Buyers admitted by the buy button wait in the order queue; the worker is killed (SIGKILL, no
+    grace) in the middle of writing them, inside its transaction (held there by a lock this test
+    takes on the tie-in's row), and a new one started: every admitted ticket becomes exactly one
+    order (the dead drain is replaced by the sweeper once its flag runs out), nobody more."""
+    quota = 30
+    session_id, tiein_id, sku = await _live_sale(stack, quota)
+    lock = await asyncpg.connect(stack.pg.url.replace("postgres://", "postgresql://", 1))
+    held = lock.transaction()
+    await held.start()
+    await lock.execute("SELECT 1 FROM live_tieins WHERE id = $1 FOR UPDATE", tiein_id)
+    crowd = []
+    async with httpx.AsyncClient(base_url=stack.base_url, timeout=20) as c:
+        for n in range(45):
+            r = await c.post("/__sim__/wechat/login-code", json={"openid": f"o-fault-crowd-{n}-{secrets.token_hex(3)}"})
+            r = await c.post("/api/v1/auth/wechat-login", json={"code": r.json()["code"]})
+            crowd.append({"Authorization": f"Bearer {r.json()['token']}"})
+        body = {"sku_id": sku, "quantity": 1, "fulfilment": "pickup", "station_id": stack.station_id}
+        url = f"/api/v1/live/sessions/{session_id}/orders"
+        pressed = await asyncio.gather(*(c.post(url, json=body, headers=h) for h in crowd))
+        try:
+            deadline = time.monotonic() + 30
+            while not await stack.sql("SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                                      "AND query ILIKE '%live_tieins%'"):
+                assert time.monotonic() < deadline, ("the drain never reached the quota's row", stack.worker.tail(40))
+                await asyncio.sleep(0.1)
+            stack.worker.popen.send_signal(signal.SIGKILL)  # inside the drain's transaction: no grace
+            stack.worker.popen.wait(10)
+        finally:
+            await held.rollback()
+            await lock.close()
+        assert not await stack.sql("SELECT 1 FROM orders WHERE live_session_id = $1", session_id)
+        assert sorted({r.status_code for r in pressed}) == [202, 409], [(r.status_code, r.text[:80]) for r in pressed]
+        tickets = [(r.json()["ticket"], h) for r, h in zip(pressed, crowd) if r.status_code == 202]
+        assert len(tickets) == quota
+        stack.start_worker()
+        deadline = time.monotonic() + 90
+        while True:
+            views = [(await c.get(f"/api/v1/live/tickets/{t}", headers=h)).json() for t, h in tickets]
+            if all(v["status"] != "queued" for v in views) or time.monotonic() > deadline:
+                break
+            await asyncio.sleep(1)
+    assert [v["status"] for v in views] == ["placed"] * quota, ([v for v in views if v["status"] != "placed"][:3],
+                                                               stack.worker.tail(40))
+    orders = await stack.sql("SELECT buyer_id, count(*) AS n FROM orders WHERE live_session_id = $1 GROUP BY buyer_id",
+                             session_id)
+    assert len(orders) == quota and all(r["n"] == 1 for r in orders)
+    assert {v["order"]["id"] for v in views} == {r["id"] for r in await stack.sql(
+        "SELECT id FROM orders WHERE live_session_id = $1", session_id)}
+    tie = await stack.sql("SELECT remaining FROM live_tieins WHERE id = $1", tiein_id)
+    bought = await stack.sql("SELECT coalesce(sum(quantity), 0) AS n FROM live_purchases WHERE tiein_id = $1", tiein_id)
+    assert tie[0]["remaining"] == 0 and bought[0]["n"] == quota
+
+
 async def test_the_server_stopped_under_load_answers_no_500(stack):
     outcome = Outcome()
     exited: list[float] = []
