@@ -51,7 +51,7 @@ from server.models.fulfillment import (DeliveryPromise, FulfillmentTask, Parcel,
 from server.models.orders import Order, OrderEvent, OrderLine, OrderStatus
 from server.models.payments import Refund, RefundStatus
 from server.orders import refunds
-from server.notify import registry
+from server.notify import outbox as notify_outbox
 from server.orders.errors import OrderCode
 from server.orders.service import new_order_no
 
@@ -722,8 +722,10 @@ async def notify(case_id: int, step: str) -> dict:
     wechat = "none"
     if buyer is not None and buyer.openid:
         try:
-            wechat = await registry.send("aftersales_update", buyer.openid, {
-                "character_string1": c.case_no, "thing2": text, "amount3": f"{c.amount_fen / 100:.2f}元",
+            # the buyer's subscribe choice is respected (a declined template is not sent: #29), and the
+            # amount is in the documented format (¥ and yuan with two decimals, from integer fen)
+            wechat = await notify_outbox.send_subscribed("aftersales_update", buyer.id, buyer.openid, {
+                "character_string1": c.case_no, "thing2": text, "amount3": notify_outbox.money(c.amount_fen),
                 "time4": clock.now()}, page_query=f"id={c.id}")
         except UpstreamError as exc:
             wechat = "failed"

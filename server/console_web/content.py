@@ -13,6 +13,7 @@ from sanic.response import redirect
 
 from server.console_web.web import Ctx, field_errors, filters, next_url, page
 from server.content import service as content
+from server.content.sanitize import clean_html
 from server.content.schemas import CATEGORY_LABELS, KIND_LABELS, ContentIn, ContentListQuery
 from server.kit import clock, runtime
 from server.kit.errors import ValidationFailed
@@ -77,6 +78,12 @@ def _form_of(item) -> dict:
             "unpublish_at": _local_input(item.unpublish_at)}
 
 
+def _shown_back(form: dict) -> dict:
+    """A refused form as it is shown again: its body sanitised as it would be stored, so the editor
+    (which parses the textarea into the page) never receives a pasted script or handler (#30)."""
+    return {**form, "body_html": clean_html(form.get("body_html", ""))}
+
+
 def _render_form(ctx: Ctx, item=None, form: dict | None = None, errors: dict | None = None, notice: str = "",
                  status: int = 200):
     return ctx.render("content_form.html", item=item, form=form or {"kind": "article"}, errors=errors or {},
@@ -106,7 +113,7 @@ async def content_create(request: Request, ctx: Ctx):
     try:
         item = await content.create(ctx.user_id, _body(form))
     except ValidationFailed as exc:
-        return _render_form(ctx, form=form, errors=field_errors(exc, HINTS), status=422)
+        return _render_form(ctx, form=_shown_back(form), errors=field_errors(exc, HINTS), status=422)
     return redirect(f"/console/content/{item.id}?saved=1", status=303)
 
 
@@ -126,7 +133,7 @@ async def content_update(request: Request, ctx: Ctx, item_id: int):
     try:
         item = await content.update(ctx.user_id, item_id, _body(form))
     except ValidationFailed as exc:
-        return _render_form(ctx, item=item, form=form, errors=field_errors(exc, HINTS), status=422)
+        return _render_form(ctx, item=item, form=_shown_back(form), errors=field_errors(exc, HINTS), status=422)
     return redirect(f"/console/content/{item.id}?saved=1", status=303)
 
 

@@ -8,6 +8,7 @@ The mini-program's reads are cached like the catalogue's (server/catalog/cache.p
 "content"): an entry never outlives the next scheduled start or end, and every edit drops them all."""
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any
 
@@ -15,7 +16,7 @@ import orjson
 from tortoise.expressions import Q
 
 from server.catalog import cache
-from server.content.sanitize import clean_html
+from server.content.sanitize import clean_html, plain_text
 from server.content.schemas import ArticleQuery, ContentIn, ContentListQuery, ContentOut, ContentPage
 from server.kit import audit, clock, local_cache, runtime
 from server.kit import redis as kr
@@ -27,6 +28,9 @@ from server.models.content import ContentItem
 CONTENT_NS = "content"
 HOME_ANNOUNCEMENTS = 5
 HOME_BANNERS = 10
+# An image field goes into an attribute on every page and into the mini-program's <image src>: a URL
+# with no space, quote, angle bracket or backslash (what none of our /media/ or https URLs has).
+_URL_UNSAFE = re.compile(r"[\s\"'<>`\\]")
 
 
 def _live_q(now: datetime) -> Q:
@@ -62,13 +66,17 @@ def _fields(body: ContentIn) -> dict:
         raise ValidationFailed.field("category", "only articles have a category")
     if body.kind == "banner" and not body.image:
         raise ValidationFailed.field("image", "a banner needs an image")
-    if body.image and not (body.image.startswith("https://") or body.image.startswith("http://")
-                           or body.image.startswith("/media/")):
+    if body.image and (not (body.image.startswith("https://") or body.image.startswith("http://")
+                            or body.image.startswith("/media/")) or _URL_UNSAFE.search(body.image)):
         raise ValidationFailed.field("image", "an http(s) or /media/ URL")
+    # The title and summary are text, not HTML: no markup reaches a page or an answer (#30).
+    title, summary = plain_text(body.title), plain_text(body.summary)
+    if not title:
+        raise ValidationFailed.field("title", "a title (text, not markup)")
     html = clean_html(body.body_html)
     if body.kind == "article" and not html:
         raise ValidationFailed.field("body_html", "an article needs a body")
-    return {"kind": body.kind, "category": body.category or "", "title": body.title, "summary": body.summary,
+    return {"kind": body.kind, "category": body.category or "", "title": title, "summary": summary,
             "body_html": html, "image": body.image, "link": body.link, "sort": body.sort,
             "enabled": body.enabled, "publish_at": body.publish_at, "unpublish_at": body.unpublish_at}
 

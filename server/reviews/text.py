@@ -2,18 +2,10 @@
 screened against the office's sensitive-word list (敏感词, KAZUO_REVIEW_SENSITIVE_WORDS)."""
 from __future__ import annotations
 
-import html
-
-import nh3
-
+from server.content.sanitize import plain_text
 from server.kit import runtime
 
-
-def plain_text(raw: str) -> str:
-    """Tags dropped (a script's or style's content with them), entities read back, and any angle
-    bracket left made full-width: the result is text that no HTML context can run."""
-    text = html.unescape(nh3.clean(raw or "", tags=set()))
-    return text.replace("<", "＜").replace(">", "＞").strip()
+__all__ = ["plain_text", "screen", "sensitive_words"]
 
 
 def sensitive_words() -> list[str]:

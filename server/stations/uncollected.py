@@ -13,7 +13,7 @@ from server.models.accounts import User
 from server.models.orders import Order, OrderStatus
 from server.models.pickup import Pickup, PickupReturn, PickupStatus
 from server.models.stations import Station
-from server.notify import registry as notify
+from server.notify import outbox as notify_outbox
 from server.stations.codes import jid
 from server.orders import refunds
 from server.accounts import sms
@@ -33,13 +33,14 @@ async def _send(p: Pickup, kind: str) -> dict:
     note = "包裹已到站，请凭提货码自提" if kind == "ready" else "包裹待取，逾期将退回"
     sent: dict = {}
     if buyer.openid:
-        outcome = await notify.send("pickup_ready", buyer.openid,
-                                    {"thing1": station.name, "character_string2": p.code,
-                                     "time3": p.deadline_at, "thing4": note},
-                                    page_query=f"id={p.order_id}")
+        # a template the buyer declined is not sent (#29's rule, shared with the outbox's moments)
+        outcome = await notify_outbox.send_subscribed("pickup_ready", buyer.id, buyer.openid,
+                                                      {"thing1": station.name, "character_string2": p.code,
+                                                       "time3": p.deadline_at, "thing4": note},
+                                                      page_query=f"id={p.order_id}")
         sent["wechat"] = outcome == "sent"
-    # SMS only when no subscribe message reached the buyer (no openid, or the template declined): the
-    # buyer must act, but a text on top of a delivered message is noise (#29).
+    # SMS only when no subscribe message reached the buyer (no openid, the template declined or refused):
+    # the buyer must act, but a text on top of a delivered message is noise (#29).
     if buyer.phone and not sent.get("wechat"):
         if hasattr(sms, "send_notice"):
             await sms.send_notice(buyer.phone, s.aliyun_sms_pickup_template_code,

@@ -107,3 +107,38 @@ async def test_scheduled_items_appear_and_leave_on_time(client):
     assert note["id"] in [x["id"] for x in (await home())["announcements"]]
     detail = (await client.get(f"/api/v1/content/articles/{note['id']}")).json()
     assert detail["body_html"] == "<p>腊月二十八起暂停配送</p>"
+
+
+async def test_no_markup_survives_in_titles_summaries_or_image_urls(client):
+    """The title and summary are text (tags dropped, angle brackets made full-width) and the image a
+    plain URL, so no script from an article reaches the office's answer, the home page or an article."""
+    admin = await login_as(client, "admin")
+    tag = secrets.token_hex(3)
+    r = await admin.post("/api/v1/console/content", json=article(
+        title=f"<script>alert(1)</script>陈醋<b onclick=alert(2)>{tag}</b>",
+        summary='<img src=x onerror="alert(3)">三百年 1<2', image="/media/content/a.jpg"))
+    assert r.status_code == 201, r.text
+    item = r.json()
+    assert item["title"] == f"陈醋{tag}" and item["summary"] == "三百年 1＜2"
+    note = (await admin.post("/api/v1/console/content", json={
+        "kind": "announcement", "title": f"通知<svg onload=alert(4)>{tag}", "enabled": True,
+        "summary": "&lt;script&gt;alert(5)&lt;/script&gt;"})).json()
+    assert note["title"] == f"通知{tag}" and note["summary"] == "＜script＞alert(5)＜/script＞"
+    answers = [r.text, (await admin.get(f"/api/v1/console/content/{item['id']}")).text,
+               (await client.get(f"/api/v1/content/articles/{item['id']}")).text,
+               (await client.get("/api/v1/content/articles", params={"category": "brand_story"})).text,
+               (await client.get("/api/v1/content/home")).text,
+               (await client.get(f"/api/v1/content/articles/{note['id']}")).text]
+    for text in answers:
+        low = text.lower()
+        for bad in ("<script", "<img", "<svg", "onclick", "onerror", "onload", "<b"):
+            assert bad not in low, (bad, text)
+    for image in ('/media/a.jpg"><script>alert(6)</script>', "https://x.example/a b.jpg",
+                  "https://x.example/a.jpg' onerror='alert(7)", "javascript:alert(8)"):
+        r = await admin.post("/api/v1/console/content", json=article(image=image))
+        assert r.status_code == 422 and r.json()["error"]["details"][0]["field"] == "image", (image, r.text)
+    r = await admin.post("/api/v1/console/content", json=article(title="<script>alert(9)</script>"))
+    assert r.status_code == 422 and r.json()["error"]["details"][0]["field"] == "title", r.text
+    r = await admin.put(f"/api/v1/console/content/{item['id']}", json=article(title="<i></i>"))
+    assert r.status_code == 422 and r.json()["error"]["details"][0]["field"] == "title", r.text
+    assert (await admin.get(f"/api/v1/console/content/{item['id']}")).json()["title"] == f"陈醋{tag}"

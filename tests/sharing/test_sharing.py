@@ -159,3 +159,21 @@ async def test_an_order_records_the_share_that_brought_it(client):
     shared = rows[("share", "all")]
     assert shared.gmv_fen >= 3600 and shared.orders >= 1
     assert await Share.filter(sharer_id=sharer.id).count() == 1
+
+
+async def test_a_sharer_draws_a_limited_number_of_new_posters(client, monkeypatch):
+    """A poster costs a drawing and a WeChat code call: at most POSTERS_PER_MINUTE new ones a minute per
+    sharer (429); a poster already drawn comes from the cache and does not count; another sharer is free."""
+    monkeypatch.setattr(sharing, "POSTERS_PER_MINUTE", 1)
+    sharer, other = await login(client), await login(client)
+    urls = []
+    for _ in range(2):
+        sku = await make_sku(price=900)
+        await Product.filter(id=sku.product_id).update(visible=True, status="on_sale")
+        urls.append((await sharer.post(f"/api/v1/products/{sku.product_id}/share")).json()["poster_url"])
+    assert (await sharer.get(urls[0])).status_code == 200
+    assert (await sharer.get(urls[0])).status_code == 200    # cached: not a new drawing
+    r = await sharer.get(urls[1])
+    assert r.status_code == 429 and r.json()["error"]["code"] == "rate_limited"
+    theirs = (await other.post(f"/api/v1/products/{sku.product_id}/share")).json()["poster_url"]
+    assert (await other.get(theirs)).status_code == 200
