@@ -23,6 +23,7 @@ subscription). Money moves only through the refund, so the ledger holds exactly 
 from __future__ import annotations
 
 import logging
+import re
 import secrets
 from datetime import timedelta
 from typing import Any
@@ -59,6 +60,7 @@ log = logging.getLogger("kazuo.aftersales")
 C = CaseStatus
 S = OrderStatus
 MAX_PHOTOS = 9
+_PHOTO_TAIL = re.compile(r"^\d{4}/\d{2}/[0-9a-f]{40}\.(jpg|png|webp)$")
 PHOTO_KIND = "aftersales"
 NOTIFY_JOB = "aftersales.notify"
 DEADLINE_JOB = "aftersales.deadline"
@@ -249,7 +251,8 @@ def _check_photos(photos: list[str]) -> list[str]:
     probe = get_storage().url(PHOTO_KIND + "/x.png")
     prefix = probe[:-len("x.png")]
     for i, url in enumerate(photos):
-        if not isinstance(url, str) or not url.startswith(prefix) or len(url) > 300:
+        # the whole key as store_upload makes it (year/month/digest.ext): not just any path under the prefix
+        if not isinstance(url, str) or not url.startswith(prefix) or not _PHOTO_TAIL.match(url[len(prefix):]):
             raise ValidationFailed.field(f"photos[{i}]", "upload the photo first (POST /api/v1/aftersales/photos)")
     return list(dict.fromkeys(photos))
 

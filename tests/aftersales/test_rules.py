@@ -33,6 +33,7 @@ async def test_bad_input_is_refused_with_the_field_and_nothing_changes(world, cl
     la = await OrderLine.get(order_id=order.id)
     r = await world.buyer.post("/api/v1/aftersales/photos", files={"file": ("x.png", b"%PDF-1.4 not an image", "image/png")})
     assert r.status_code == 422 and r.json()["error"]["details"][0]["field"] == "file"
+    prefix = (await photo(world.buyer)).rsplit("/", 3)[0] + "/"
     base = {"order_id": order.id, "kind": "return_refund", "reason": "damaged", "lines": [{"line_id": la.id, "qty": 1}]}
     cases = [
         ({"lines": [{"line_id": la.id, "qty": 3}]}, "lines[0].qty"),
@@ -40,6 +41,9 @@ async def test_bad_input_is_refused_with_the_field_and_nothing_changes(world, cl
         ({"kind": "swap"}, "kind"),
         ({"reason": "bored"}, "reason"),
         ({"photos": ["http://evil.example/x.png"]}, "photos[0]"),
+        # under the pavilion's after-sales prefix but not a stored photo's key: a path out of it, a PDF
+        ({"photos": [prefix + "2026/12/../../../x.png"]}, "photos[0]"),
+        ({"photos": [await photo(world.buyer), prefix + "2026/12/" + "a" * 40 + ".pdf"]}, "photos[1]"),
         ({"photos": [await photo(world.buyer)] * 10}, "photos"),
         ({"lines": [{"line_id": la.id, "qty": True}]}, "lines.0.qty"),
     ]
