@@ -271,9 +271,38 @@ async def test_freight_quote_before_checkout(client, buyer, office):
     assert r.json()["address"]["city"] == "沈阳市"
     r = await buyer.post("/api/v1/freight/quote", json=delivery((sku.id, 2)))
     assert r.status_code == 422 and r.json()["error"]["details"][0]["field"] == "address"
+    # a saved address or an inline one, not both (checkout the same, before anything is written)
+    both = delivery((sku.id, 2), address_id=aid, address=KAZUO_ADDR)
+    for url in ("/api/v1/freight/quote", "/api/v1/orders"):
+        r = await buyer.post(url, json=both)
+        assert r.status_code == 422 and r.json()["error"]["details"][0]["field"] == "address_id", (url, r.text)
     r = await buyer.post("/api/v1/freight/quote", json=delivery((sku.id, 2), address_id=await address_id(buyer, URUMQI)))
     assert r.status_code == 422 and r.json()["error"]["code"] == "region_not_served"
     station = await make_station()
     r = await buyer.post("/api/v1/freight/quote", json=pickup_body(station.id, (sku.id, 2)))
     assert r.json()["shipping_fen"] == 0
     assert not await Order.filter(buyer_id=buyer.id).exists()
+
+
+async def test_freight_carried_by_the_platform_is_its_income_and_goes_back_from_it(client, buyer, office, no_handoff):
+    """income_to platform (the office's choice for the county's template): the freight entry is the
+    platform's, not the merchant's, and a whole refund reverses it there; the invariant holds."""
+    await set_county(office, county_template(income_to="platform"))
+    sku = await make_sku(price=1000, stock=5)
+    o = (await checkout(buyer, delivery((sku.id, 1), address_id=await address_id(buyer, SHENYANG)))).json()
+    assert o["shipping_fen"] == 800 and o["shipping_split"][0]["carrier"] == "platform", o
+    assert (await pay_and_notify(buyer, o["id"]))["delivered"]
+    ship = [(e.account_type, e.account_id, e.amount_fen) for e in
+            await LedgerEntry.filter(order_id=o["id"], kind="shipping")]
+    assert ship == [("platform", None, 800)]
+    assert await ledger.check_invariant([o["id"]]) == []
+    r = await buyer.post(f"/api/v1/orders/{o['id']}/refunds", json={"reason": "不要了"})
+    assert r.status_code == 201 and r.json()["amount_fen"] == 1800, r.text
+
+    async def done():
+        return (await Refund.get(id=r.json()["id"])).status == "succeeded"
+    assert await wait_for(done)
+    rev = [(e.account_type, e.account_id, e.amount_fen) for e in
+           await LedgerEntry.filter(order_id=o["id"], kind="shipping_reversal")]
+    assert rev == [("platform", None, -800)]
+    assert await ledger.check_invariant([o["id"]]) == []
