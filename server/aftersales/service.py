@@ -447,12 +447,12 @@ async def merchant_answer(merchant_ids: frozenset[int] | set[int], case_id: int,
                           actor_id: int) -> CaseOut:
     """The merchant approves or refuses (a refusal needs a reason) a case about its lines."""
     reason = (reason or "").strip()
-    if not approve and not reason:
-        raise ValidationFailed.field("reason", "a refusal needs a reason")
     async with atomic() as conn:
         case = await _locked(case_id, conn)
         if case.merchant_id not in set(merchant_ids or ()):
-            raise NotFound("after-sales case not found")
+            raise NotFound("after-sales case not found")   # before the reason: a foreign id is a 404 whatever the body
+        if not approve and not reason:
+            raise ValidationFailed.field("reason", "a refusal needs a reason")
         if case.status != C.REQUESTED:
             raise Conflict(f"the case is {case.status}", code=KitCode.INVALID_TRANSITION)
         if approve:
@@ -480,12 +480,12 @@ async def answer_by_silence(case_id: int) -> bool:
 async def escalate(buyer_id: int, case_id: int, reason: str) -> CaseOut:
     """The buyer takes a refused case to the office (平台介入)."""
     reason = (reason or "").strip()
-    if not reason:
-        raise ValidationFailed.field("reason", "say why the office should look at it")
     async with atomic() as conn:
         case = await _locked(case_id, conn)
         if case.buyer_id != buyer_id:
             raise NotFound("after-sales case not found")
+        if not reason:
+            raise ValidationFailed.field("reason", "say why the office should look at it")
         await _move(case, (C.REJECTED,), C.ESCALATED, conn, escalation_reason=reason[:200], escalated_at=clock.now())
         await _step(case, "escalated", buyer_id, reason, conn)
         await audit.record(buyer_id, "aftersales.escalate", "aftersale", case_id, {"reason": reason[:200]}, conn=conn)
