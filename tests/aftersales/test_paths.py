@@ -279,6 +279,19 @@ async def test_replacement_only_where_offered_is_a_zero_price_order(world, clien
     body = {"order_id": order.id, "kind": "replacement", "reason": "spoiled", "lines": [{"line_id": la.id, "qty": 1}]}
     r = await world.buyer.post("/api/v1/aftersales", json=body)
     assert r.status_code == 409 and r.json()["error"]["code"] == "aftersales_not_offered"
+    assert r.json()["error"]["details"][0]["field"] == "kind"
+    # "changed mind" once the goods arrived: only where the merchant takes it
+    r = await world.buyer.post("/api/v1/aftersales", json={**body, "kind": "return_refund", "reason": "changed_mind"})
+    assert r.status_code == 409 and r.json()["error"]["code"] == "aftersales_not_offered"
+    assert r.json()["error"]["details"][0]["field"] == "reason"
+    # nothing to send back before the goods reached the buyer
+    fresh = await f.paid_order(world.buyer.id, [(a, 1)], station=world.net.village)
+    lf = await OrderLine.get(order_id=fresh.id)
+    r = await world.buyer.post("/api/v1/aftersales", json={**body, "order_id": fresh.id, "kind": "return_refund",
+                                                           "lines": [{"line_id": lf.id, "qty": 1}]})
+    assert r.status_code == 409 and r.json()["error"]["code"] == "aftersales_nothing_to_return"
+    assert r.json()["error"]["details"][0]["field"] == "kind"
+    assert not await AfterSale.filter(order_id__in=(order.id, fresh.id)).exists()
     merchant = await login_as(client, "merchant", merchant_id=m.id)
     r = await merchant.put(f"/api/v1/merchants/{m.id}/aftersales-policy", json={"offers_replacement": True})
     assert r.status_code == 200 and r.json()["offers_replacement"] is True
