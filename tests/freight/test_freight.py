@@ -306,3 +306,32 @@ async def test_freight_carried_by_the_platform_is_its_income_and_goes_back_from_
            await LedgerEntry.filter(order_id=o["id"], kind="shipping_reversal")]
     assert rev == [("platform", None, -800)]
     assert await ledger.check_invariant([o["id"]]) == []
+
+
+async def test_a_saved_kazuo_village_address_goes_down_its_stations_leg_at_the_kazuo_price(client, buyer, office):
+    """Address book → checkout → hand-off: a village of Kazuo County with an active village station is
+    priced by the template's Kazuo zone and routed county → town → that village station."""
+    from server.fulfillment import service as fulfillment
+    from server.models.fulfillment import FulfillmentTask
+    from server.models.stations import Station
+    from tests.fulfillment import factories as f
+
+    await set_county(office, county_template())   # Kazuo County: flat 300
+    county = (await f.network()).county
+    town = await Station.filter(level="town", town="草场镇").order_by("id").first() or await Station.create(
+        code="T-" + secrets.token_hex(4), name="草场镇服务中心", level="town", parent=county, town="草场镇")
+    village = "测试村" + secrets.token_hex(3)
+    st = await Station.create(code="V-" + secrets.token_hex(4), name=village + "服务站", level="village",
+                              parent=town, town="草场镇", village=village, status="active")
+    aid = await address_id(buyer, {"province_code": "210000", "city_code": "211300", "county_code": "211324",
+                                   "town_code": "211324015", "village": village})
+    sku = await make_sku(price=1000, stock=5)
+    r = await checkout(buyer, delivery((sku.id, 2), address_id=aid))
+    assert r.status_code == 201, r.text
+    o = r.json()
+    assert (o["shipping_fen"], o["address"]["station_id"], o["address"]["town"]) == (300, st.id, "草场镇")
+    await pay_and_notify(buyer, o["id"])
+    task_id = await fulfillment.handoff(o["id"])
+    task = await FulfillmentTask.get(id=task_id)
+    assert (task.mode, task.destination_station_id, task.town_station_id) == ("local", st.id, town.id)
+    assert task.route == [county.id, town.id, st.id]
