@@ -1,5 +1,5 @@
-"""After-sales (售后, issue #25) in the web console: the merchant answers cases and confirms courier
-returns (/console/shop/aftersales), the office decides escalations and sets category windows
+"""After-sales (售后, issue #25) in the web console: the merchant answers cases, confirms courier
+returns and sets its policy — replacement offered, "changed mind" taken — (/console/shop/aftersales), the office decides escalations and sets category windows
 (/console/aftersales), the warehouse puts refunded picked units back (/console/warehouse/unpicks), a
 station receives a buyer's return (/console/station/returns). Every write goes through
 server/aftersales; scope is checked there (a foreign id is a 404 page)."""
@@ -11,6 +11,7 @@ from sanic.response import redirect
 from server.aftersales import service as aftersales
 from server.console_web.web import ADMIN, STATION, WAREHOUSE, Ctx, field_errors, next_url, page
 from server.kit.errors import ValidationFailed
+from server.merchants import service as merchants
 
 bp = Blueprint("console_aftersales_web", url_prefix="/console")
 MERCHANT = ("merchant",)
@@ -34,8 +35,10 @@ def _int(v: str, name: str) -> int:
 # ---- the merchant ----------------------------------------------------------------------------------
 async def _merchant_page(ctx: Ctx, status: str | None, errors: dict | None = None, http_status: int = 200):
     rows = await aftersales.merchant_cases(ctx.principal.merchant_ids, status if status in STATES else None)
+    shops = [m for m in await merchants.my_merchants(ctx.principal) if m.id in ctx.principal.merchant_ids]
+    policies = [(m.name, await aftersales.policy_out(ctx.principal.merchant_ids, m.id)) for m in shops]
     return ctx.render("as_merchant.html", status=http_status, rows=rows, current=status, errors=errors or {},
-                      **NAMES)
+                      policies=policies, **NAMES)
 
 
 @bp.get("/shop/aftersales")
@@ -53,6 +56,17 @@ async def merchant_answer(request: Request, ctx: Ctx, case_id: int):
                                          reason=form.get("reason", ""), actor_id=ctx.user_id)
     except ValidationFailed as exc:   # named beside the case's reason box (scope was checked first: 404)
         return await _merchant_page(ctx, None, {case_id: field_errors(exc, HINTS)}, 422)
+    return redirect("/console/shop/aftersales", status=303)
+
+
+@bp.post("/shop/aftersales/policy/<merchant_id:int>")
+@page(roles=MERCHANT)
+async def merchant_policy(request: Request, ctx: Ctx, merchant_id: int):
+    """The shop's after-sales policy: replacement (换货) offered, "changed mind" returns taken."""
+    form = ctx.form()
+    await aftersales.set_policy(ctx.principal.merchant_ids, merchant_id,
+                                offers_replacement=form.get("offers_replacement") == "1",
+                                accepts_changed_mind=form.get("accepts_changed_mind") == "1", actor_id=ctx.user_id)
     return redirect("/console/shop/aftersales", status=303)
 
 

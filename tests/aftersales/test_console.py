@@ -9,7 +9,7 @@ import secrets
 import pytest
 
 from server.fulfillment import service as fulfillment
-from server.models.aftersales import AfterSale, AfterSalesWindow
+from server.models.aftersales import AfterSale, AfterSalesPolicy, AfterSalesWindow
 from server.models.catalog import Category
 from server.models.fulfillment import UnpickItem
 from server.models.orders import OrderLine
@@ -140,6 +140,18 @@ async def test_pages_keep_to_their_scope_and_refuse_bad_input(world, settings):
     assert (await AfterSale.get(id=case["id"])).status == "requested"
     r = await mine.post(f"/console/shop/aftersales/{case['id']}/answer", {"approve": "1"}, htmx=False)
     assert r.status_code == 303
+    # the shop's policy on the same page: replacement offered, "changed mind" taken; another shop's is a 404
+    form = (await mine.page("/console/shop/aftersales")).text
+    assert f'data-policy="{m.id}"' in form and f'data-policy="{other_m.id}"' not in form
+    r = await mine.post(f"/console/shop/aftersales/policy/{m.id}", {"offers_replacement": "1"}, htmx=False)
+    assert r.status_code == 303
+    p = await AfterSalesPolicy.get(merchant_id=m.id)
+    assert (p.offers_replacement, p.accepts_changed_mind) == (True, False)
+    r = await mine.post(f"/console/shop/aftersales/policy/{other_m.id}", {"offers_replacement": "1"}, htmx=False)
+    assert r.status_code == 404 and not await AfterSalesPolicy.filter(merchant_id=other_m.id).exists()
+    r = await mine.post(f"/console/shop/aftersales/policy/{m.id}", {"accepts_changed_mind": "1"}, htmx=False, csrf=False)
+    assert r.status_code == 403
+    assert (await AfterSalesPolicy.get(merchant_id=m.id)).accepts_changed_mind is False
     # a station not on the order's route: not listed, a 404 when tried
     st = await sign_in(settings, other_station_phone)
     assert case["case_no"] not in (await st.page("/console/station/returns")).text
