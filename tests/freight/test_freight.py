@@ -335,3 +335,19 @@ async def test_a_saved_kazuo_village_address_goes_down_its_stations_leg_at_the_k
     task = await FulfillmentTask.get(id=task_id)
     assert (task.mode, task.destination_station_id, task.town_station_id) == ("local", st.id, town.id)
     assert task.route == [county.id, town.id, st.id]
+
+
+async def test_a_town_of_kazuo_can_have_its_own_rate(client, buyer, office):
+    """The most specific code wins: a zone of one town (乡镇) beside the county's free zone."""
+    await set_county(office, {"basis": "piece", "zones": [
+        {"regions": ["211324009"], "mode": "flat", "first_fen": 500},   # 南公营子镇
+        {"regions": ["211324"], "mode": "free"},
+        {"regions": ["*"], "mode": "flat", "first_fen": 1000}]})
+    sku = await make_sku(price=1000, stock=10)
+    r = await checkout(buyer, delivery((sku.id, 2), address=KAZUO_ADDR))
+    assert (r.status_code, r.json()["shipping_fen"]) == (201, 500), r.text
+    other_town = await address_id(buyer, {"province_code": "210000", "city_code": "211300", "county_code": "211324",
+                                          "town_code": "211324015"})
+    assert (await checkout(buyer, delivery((sku.id, 2), address_id=other_town))).json()["shipping_fen"] == 0
+    assert (await checkout(buyer, delivery((sku.id, 2), address_id=await address_id(buyer, BEIJING)))
+            ).json()["shipping_fen"] == 1000
