@@ -296,6 +296,18 @@ async def _unpick_held(task_id: int, conn: Any) -> dict[int, int]:
     return await fulfillment_service.unpick_held(task_id, conn)
 
 
+async def _freight_back(order: Order, merchant_id: int, wanted: dict[int, int], pending: dict[int, int],
+                        merchant_fault: bool, conn: Any) -> int:
+    """The freight a case gives back: with the whole order (every unit left), whatever of the order's
+    freight is left; with part of it at the merchant's fault, that merchant's own freight left (not
+    another merchant's of the same order); otherwise none."""
+    lines = await OrderLine.filter(order_id=order.id).using_db(conn)
+    whole = all(wanted.get(ln.id, 0) == ln.quantity - ln.refunded_qty - pending.get(ln.id, 0) for ln in lines)
+    if whole:
+        return await refunds.freight_left(order, None, conn)
+    return await refunds.freight_left(order, merchant_id, conn) if merchant_fault else 0
+
+
 async def apply(buyer_id: int, body: ApplyIn) -> CaseOut:
     """The buyer opens an after-sales case on lines of their order (one merchant's lines per case)."""
     if body.kind not in CaseKind.ALL:
@@ -368,12 +380,10 @@ async def apply(buyer_id: int, body: ApplyIn) -> CaseOut:
                  for lid, q in sorted(wanted.items())]
         amount = sum(x["amount"] for x in items) if body.kind != CaseKind.REPLACEMENT else 0
         merchant_fault = body.reason not in CaseReason.BUYER_FAULT
-        whole = all(wanted.get(lid, 0) == ln.quantity - ln.refunded_qty - pending.get(lid, 0)
-                    for lid, ln in lines.items())
-        shipping_taken = await refunds.shipping_refunded(order.id, conn)
         shipping = 0
-        if body.kind != CaseKind.REPLACEMENT and (whole or merchant_fault):
-            shipping = max(0, min(order.shipping_fen - shipping_taken, order.paid_fen - order.refunded_fen - amount))
+        if body.kind != CaseKind.REPLACEMENT:
+            shipping = await _freight_back(order, merchant_id, wanted, pending, merchant_fault, conn)
+            shipping = max(0, min(shipping, order.paid_fen - order.refunded_fen - amount))
         auto = body.kind == CaseKind.REFUND_ONLY and await _can_skip_merchant(order, wanted, conn)
         case = await AfterSale.create(
             case_no=_new_case_no(), order_id=order.id, buyer_id=buyer_id, merchant_id=merchant_id, kind=body.kind,
@@ -435,12 +445,20 @@ async def _approve(case: AfterSale, actor_id: int | None, step: str, conn: Any) 
 
 
 async def _refund(case: AfterSale, conn: Any) -> None:
-    """The case's money goes back through today's refunds (their ledger entries, jobs, WeChat)."""
+    """The case's money goes back through today's refunds (their ledger entries, jobs, WeChat). The freight
+    is what the case was told, at most what is left of it now: another case of the same merchant's
+    freight may have been refunded since this one was opened."""
+    shipping = case.shipping_refund_fen
+    if shipping:
+        order = await Order.get(id=case.order_id, using_db=conn)
+        wanted = {x["line_id"]: x["qty"] for x in case.lines}
+        pending = await refunds.open_refund_qty(order.id, conn)
+        shipping = min(shipping, await _freight_back(order, case.merchant_id, wanted, pending, True, conn))
     out = await refunds.create_refund(case.order_id, lines={x["line_id"]: x["qty"] for x in case.lines},
                                       reason=f"售后 {case.case_no} {case.reason}", requested_by=case.buyer_id,
-                                      auto_approve=True, shipping_fen=case.shipping_refund_fen)
-    await AfterSale.filter(id=case.id).using_db(conn).update(refund_id=out.id)
-    case.refund_id = out.id
+                                      auto_approve=True, shipping_fen=shipping)
+    await AfterSale.filter(id=case.id).using_db(conn).update(refund_id=out.id, shipping_refund_fen=shipping)
+    case.refund_id, case.shipping_refund_fen = out.id, shipping
 
 
 async def merchant_answer(merchant_ids: frozenset[int] | set[int], case_id: int, *, approve: bool, reason: str,
