@@ -6,18 +6,22 @@ import secrets
 
 import pytest
 
+from server.fulfillment import service as fulfillment
 from server.kit.db import atomic
 from server.ledger import service as ledger
 from server.models.accounts import User
 from server.models.catalog import Sku
 from server.models.freight import FreightTemplate
+from server.models.fulfillment import FulfillmentTask
 from server.models.ledger import LedgerEntry
 from server.models.orders import Order
 from server.models.payments import Refund
+from server.models.stations import Station
 from server.orders import pricing
 from server.orders import service as orders
 from server.orders.schemas import CheckoutIn
 from tests.conftest import PG_URL, login_as, wait_for
+from tests.fulfillment import factories as f
 from tests.freight.conftest import BEIJING, KAZUO_ADDR, SHENYANG, URUMQI, county_template, saved, set_county
 from tests.orders.conftest import checkout, make_merchant, make_sku, make_station, pickup_body, pay_and_notify
 from tests.orders.test_payments import no_handoff  # noqa: F401 - fixture
@@ -311,11 +315,6 @@ async def test_freight_carried_by_the_platform_is_its_income_and_goes_back_from_
 async def test_a_saved_kazuo_village_address_goes_down_its_stations_leg_at_the_kazuo_price(client, buyer, office):
     """Address book → checkout → hand-off: a village of Kazuo County with an active village station is
     priced by the template's Kazuo zone and routed county → town → that village station."""
-    from server.fulfillment import service as fulfillment
-    from server.models.fulfillment import FulfillmentTask
-    from server.models.stations import Station
-    from tests.fulfillment import factories as f
-
     await set_county(office, county_template())   # Kazuo County: flat 300
     county = (await f.network()).county
     town = await Station.filter(level="town", town="草场镇").order_by("id").first() or await Station.create(
