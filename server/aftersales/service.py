@@ -23,6 +23,7 @@ subscription). Money moves only through the refund, so the ledger holds exactly 
 from __future__ import annotations
 
 import logging
+import re
 import secrets
 from datetime import timedelta
 from typing import Any
@@ -59,6 +60,7 @@ log = logging.getLogger("kazuo.aftersales")
 C = CaseStatus
 S = OrderStatus
 MAX_PHOTOS = 9
+_PHOTO_TAIL = re.compile(r"^\d{4}/\d{2}/[0-9a-f]{40}\.(jpg|png|webp)$")
 PHOTO_KIND = "aftersales"
 NOTIFY_JOB = "aftersales.notify"
 DEADLINE_JOB = "aftersales.deadline"
@@ -249,7 +251,8 @@ def _check_photos(photos: list[str]) -> list[str]:
     probe = get_storage().url(PHOTO_KIND + "/x.png")
     prefix = probe[:-len("x.png")]
     for i, url in enumerate(photos):
-        if not isinstance(url, str) or not url.startswith(prefix) or len(url) > 300:
+        # the whole key as store_upload makes it (year/month/digest.ext): not just any path under the prefix
+        if not isinstance(url, str) or not url.startswith(prefix) or not _PHOTO_TAIL.match(url[len(prefix):]):
             raise ValidationFailed.field(f"photos[{i}]", "upload the photo first (POST /api/v1/aftersales/photos)")
     return list(dict.fromkeys(photos))
 
@@ -291,6 +294,18 @@ async def _can_skip_merchant(order: Order, wanted: dict[int, int], conn: Any) ->
 
 async def _unpick_held(task_id: int, conn: Any) -> dict[int, int]:
     return await fulfillment_service.unpick_held(task_id, conn)
+
+
+async def _freight_back(order: Order, merchant_id: int, wanted: dict[int, int], pending: dict[int, int],
+                        merchant_fault: bool, conn: Any) -> int:
+    """The freight a case gives back: with the whole order (every unit left), whatever of the order's
+    freight is left; with part of it at the merchant's fault, that merchant's own freight left (not
+    another merchant's of the same order); otherwise none."""
+    lines = await OrderLine.filter(order_id=order.id).using_db(conn)
+    whole = all(wanted.get(ln.id, 0) == ln.quantity - ln.refunded_qty - pending.get(ln.id, 0) for ln in lines)
+    if whole:
+        return await refunds.freight_left(order, None, conn)
+    return await refunds.freight_left(order, merchant_id, conn) if merchant_fault else 0
 
 
 async def apply(buyer_id: int, body: ApplyIn) -> CaseOut:
@@ -365,12 +380,10 @@ async def apply(buyer_id: int, body: ApplyIn) -> CaseOut:
                  for lid, q in sorted(wanted.items())]
         amount = sum(x["amount"] for x in items) if body.kind != CaseKind.REPLACEMENT else 0
         merchant_fault = body.reason not in CaseReason.BUYER_FAULT
-        whole = all(wanted.get(lid, 0) == ln.quantity - ln.refunded_qty - pending.get(lid, 0)
-                    for lid, ln in lines.items())
-        shipping_taken = await refunds.shipping_refunded(order.id, conn)
         shipping = 0
-        if body.kind != CaseKind.REPLACEMENT and (whole or merchant_fault):
-            shipping = max(0, min(order.shipping_fen - shipping_taken, order.paid_fen - order.refunded_fen - amount))
+        if body.kind != CaseKind.REPLACEMENT:
+            shipping = await _freight_back(order, merchant_id, wanted, pending, merchant_fault, conn)
+            shipping = max(0, min(shipping, order.paid_fen - order.refunded_fen - amount))
         auto = body.kind == CaseKind.REFUND_ONLY and await _can_skip_merchant(order, wanted, conn)
         case = await AfterSale.create(
             case_no=_new_case_no(), order_id=order.id, buyer_id=buyer_id, merchant_id=merchant_id, kind=body.kind,
@@ -432,24 +445,32 @@ async def _approve(case: AfterSale, actor_id: int | None, step: str, conn: Any) 
 
 
 async def _refund(case: AfterSale, conn: Any) -> None:
-    """The case's money goes back through today's refunds (their ledger entries, jobs, WeChat)."""
+    """The case's money goes back through today's refunds (their ledger entries, jobs, WeChat). The freight
+    is what the case was told, at most what is left of it now: another case of the same merchant's
+    freight may have been refunded since this one was opened."""
+    shipping = case.shipping_refund_fen
+    if shipping:
+        order = await Order.get(id=case.order_id, using_db=conn)
+        wanted = {x["line_id"]: x["qty"] for x in case.lines}
+        pending = await refunds.open_refund_qty(order.id, conn)
+        shipping = min(shipping, await _freight_back(order, case.merchant_id, wanted, pending, True, conn))
     out = await refunds.create_refund(case.order_id, lines={x["line_id"]: x["qty"] for x in case.lines},
                                       reason=f"售后 {case.case_no} {case.reason}", requested_by=case.buyer_id,
-                                      auto_approve=True, shipping_fen=case.shipping_refund_fen)
-    await AfterSale.filter(id=case.id).using_db(conn).update(refund_id=out.id)
-    case.refund_id = out.id
+                                      auto_approve=True, shipping_fen=shipping)
+    await AfterSale.filter(id=case.id).using_db(conn).update(refund_id=out.id, shipping_refund_fen=shipping)
+    case.refund_id, case.shipping_refund_fen = out.id, shipping
 
 
 async def merchant_answer(merchant_ids: frozenset[int] | set[int], case_id: int, *, approve: bool, reason: str,
                           actor_id: int) -> CaseOut:
     """The merchant approves or refuses (a refusal needs a reason) a case about its lines."""
     reason = (reason or "").strip()
-    if not approve and not reason:
-        raise ValidationFailed.field("reason", "a refusal needs a reason")
     async with atomic() as conn:
         case = await _locked(case_id, conn)
         if case.merchant_id not in set(merchant_ids or ()):
-            raise NotFound("after-sales case not found")
+            raise NotFound("after-sales case not found")   # before the reason: a foreign id is a 404 whatever the body
+        if not approve and not reason:
+            raise ValidationFailed.field("reason", "a refusal needs a reason")
         if case.status != C.REQUESTED:
             raise Conflict(f"the case is {case.status}", code=KitCode.INVALID_TRANSITION)
         if approve:
@@ -477,12 +498,12 @@ async def answer_by_silence(case_id: int) -> bool:
 async def escalate(buyer_id: int, case_id: int, reason: str) -> CaseOut:
     """The buyer takes a refused case to the office (平台介入)."""
     reason = (reason or "").strip()
-    if not reason:
-        raise ValidationFailed.field("reason", "say why the office should look at it")
     async with atomic() as conn:
         case = await _locked(case_id, conn)
         if case.buyer_id != buyer_id:
             raise NotFound("after-sales case not found")
+        if not reason:
+            raise ValidationFailed.field("reason", "say why the office should look at it")
         await _move(case, (C.REJECTED,), C.ESCALATED, conn, escalation_reason=reason[:200], escalated_at=clock.now())
         await _step(case, "escalated", buyer_id, reason, conn)
         await audit.record(buyer_id, "aftersales.escalate", "aftersale", case_id, {"reason": reason[:200]}, conn=conn)

@@ -1,5 +1,5 @@
-"""After-sales (售后, issue #25) in the web console: the merchant answers cases and confirms courier
-returns (/console/shop/aftersales), the office decides escalations and sets category windows
+"""After-sales (售后, issue #25) in the web console: the merchant answers cases, confirms courier
+returns and sets its policy — replacement offered, "changed mind" taken — (/console/shop/aftersales), the office decides escalations and sets category windows
 (/console/aftersales), the warehouse puts refunded picked units back (/console/warehouse/unpicks), a
 station receives a buyer's return (/console/station/returns). Every write goes through
 server/aftersales; scope is checked there (a foreign id is a 404 page)."""
@@ -9,8 +9,9 @@ from sanic import Blueprint, Request
 from sanic.response import redirect
 
 from server.aftersales import service as aftersales
-from server.console_web.web import ADMIN, STATION, WAREHOUSE, Ctx, next_url, page
+from server.console_web.web import ADMIN, STATION, WAREHOUSE, Ctx, field_errors, next_url, page
 from server.kit.errors import ValidationFailed
+from server.merchants import service as merchants
 
 bp = Blueprint("console_aftersales_web", url_prefix="/console")
 MERCHANT = ("merchant",)
@@ -21,6 +22,7 @@ REASONS = {"damaged": "破损", "spoiled": "变质/化冻", "short": "少件/短
            "not_as_described": "与描述不符", "not_received": "未收到货", "changed_mind": "不想要了"}
 NAMES = {"states": STATES, "kinds": KINDS, "reasons": REASONS}
 PAGE_SIZE = 20  # the office's queue, a keyset page at a time
+HINTS = {"reason": "请填写原因（1–200 个字）。", "hours": "请填写 1–2160 之间的整数小时数。"}
 
 
 def _int(v: str, name: str) -> int:
@@ -31,20 +33,40 @@ def _int(v: str, name: str) -> int:
 
 
 # ---- the merchant ----------------------------------------------------------------------------------
+async def _merchant_page(ctx: Ctx, status: str | None, errors: dict | None = None, http_status: int = 200):
+    rows = await aftersales.merchant_cases(ctx.principal.merchant_ids, status if status in STATES else None)
+    shops = [m for m in await merchants.my_merchants(ctx.principal) if m.id in ctx.principal.merchant_ids]
+    policies = [(m.name, await aftersales.policy_out(ctx.principal.merchant_ids, m.id)) for m in shops]
+    return ctx.render("as_merchant.html", status=http_status, rows=rows, current=status, errors=errors or {},
+                      policies=policies, **NAMES)
+
+
 @bp.get("/shop/aftersales")
 @page(roles=MERCHANT)
 async def merchant_list(request: Request, ctx: Ctx):
-    status = request.args.get("status") or None
-    rows = await aftersales.merchant_cases(ctx.principal.merchant_ids, status if status in STATES else None)
-    return ctx.render("as_merchant.html", rows=rows, current=status, **NAMES)
+    return await _merchant_page(ctx, request.args.get("status") or None)
 
 
 @bp.post("/shop/aftersales/<case_id:int>/answer")
 @page(roles=MERCHANT)
 async def merchant_answer(request: Request, ctx: Ctx, case_id: int):
     form = ctx.form()
-    await aftersales.merchant_answer(ctx.principal.merchant_ids, case_id, approve=form.get("approve") == "1",
-                                     reason=form.get("reason", ""), actor_id=ctx.user_id)
+    try:
+        await aftersales.merchant_answer(ctx.principal.merchant_ids, case_id, approve=form.get("approve") == "1",
+                                         reason=form.get("reason", ""), actor_id=ctx.user_id)
+    except ValidationFailed as exc:   # named beside the case's reason box (scope was checked first: 404)
+        return await _merchant_page(ctx, None, {case_id: field_errors(exc, HINTS)}, 422)
+    return redirect("/console/shop/aftersales", status=303)
+
+
+@bp.post("/shop/aftersales/policy/<merchant_id:int>")
+@page(roles=MERCHANT)
+async def merchant_policy(request: Request, ctx: Ctx, merchant_id: int):
+    """The shop's after-sales policy: replacement (换货) offered, "changed mind" returns taken."""
+    form = ctx.form()
+    await aftersales.set_policy(ctx.principal.merchant_ids, merchant_id,
+                                offers_replacement=form.get("offers_replacement") == "1",
+                                accepts_changed_mind=form.get("accepts_changed_mind") == "1", actor_id=ctx.user_id)
     return redirect("/console/shop/aftersales", status=303)
 
 
@@ -56,36 +78,54 @@ async def merchant_received(request: Request, ctx: Ctx, case_id: int):
 
 
 # ---- the office -----------------------------------------------------------------------------------
+async def _office_page(ctx: Ctx, status: str, cursor: str | None, errors: dict | None = None,
+                       http_status: int = 200):
+    rows, nxt = await aftersales.office_case_page(status if status in STATES else "escalated", cursor, PAGE_SIZE)
+    return ctx.render("as_office.html", status=http_status, rows=rows, current=status, errors=errors or {},
+                      next_href=next_url(nxt, ctx.request), **NAMES)
+
+
 @bp.get("/aftersales")
 @page(roles=ADMIN)
 async def office_list(request: Request, ctx: Ctx):
-    status = request.args.get("status") or "escalated"
-    rows, cursor = await aftersales.office_case_page(status if status in STATES else "escalated",
-                                                     request.args.get("cursor"), PAGE_SIZE)
-    return ctx.render("as_office.html", rows=rows, current=status, next_href=next_url(cursor, request), **NAMES)
+    return await _office_page(ctx, request.args.get("status") or "escalated", request.args.get("cursor"))
 
 
 @bp.post("/aftersales/<case_id:int>/decide")
 @page(roles=ADMIN)
 async def office_decide(request: Request, ctx: Ctx, case_id: int):
     form = ctx.form()
-    await aftersales.office_decide(case_id, approve=form.get("approve") == "1", note=form.get("reason", ""),
-                                   actor_id=ctx.user_id)
+    try:
+        await aftersales.office_decide(case_id, approve=form.get("approve") == "1", note=form.get("reason", ""),
+                                       actor_id=ctx.user_id)
+    except ValidationFailed as exc:   # named beside the case's reason box
+        return await _office_page(ctx, "escalated", None, {case_id: field_errors(exc, HINTS)}, 422)
     return redirect("/console/aftersales", status=303)
+
+
+async def _windows_page(ctx: Ctx, errors: dict | None = None, http_status: int = 200):
+    return ctx.render("as_windows.html", status=http_status, rows=(await aftersales.window_rows()).items,
+                      errors=errors or {})
 
 
 @bp.get("/aftersales/windows")
 @page(roles=ADMIN)
 async def windows(request: Request, ctx: Ctx):
-    return ctx.render("as_windows.html", rows=(await aftersales.window_rows()).items)
+    return await _windows_page(ctx)
 
 
 @bp.post("/aftersales/windows")
 @page(roles=ADMIN)
 async def set_window(request: Request, ctx: Ctx):
     form = ctx.form()
-    await aftersales.set_window(_int(form.get("category_id"), "category_id"), _int(form.get("hours"), "hours"),
-                                actor_id=ctx.user_id)
+    category_id = _int(form.get("category_id"), "category_id")   # the row's hidden field
+    try:
+        await aftersales.set_window(category_id, _int(form.get("hours"), "hours"), actor_id=ctx.user_id)
+    except ValidationFailed as exc:
+        errors = field_errors(exc, HINTS)
+        if "hours" not in errors:
+            raise
+        return await _windows_page(ctx, {category_id: errors}, 422)   # beside the row's hours box
     return redirect("/console/aftersales/windows", status=303)
 
 

@@ -102,15 +102,18 @@ def _shipping_rows(order: Order, lines: list[OrderLine]) -> list[LedgerEntry]:
     return rows
 
 
-async def _shipping_reversal_rows(refund_id: int, order: Order, shipping_fen: int, conn: Any) -> list[LedgerEntry]:
-    """Reverse shipping_fen of the order's freight entries, each up to what it still holds, in order."""
+async def _shipping_reversal_rows(refund_id: int, order: Order, shipping_fen: int, conn: Any,
+                                  first: set[int] = frozenset()) -> list[LedgerEntry]:
+    """Reverse shipping_fen of the order's freight entries, each up to what it still holds, in order; the
+    entries on lines in `first` (the refunded merchants' lines) first: a merchant's fault gives back its
+    own freight, not another merchant's of the same order."""
     held: dict[tuple, int] = {}
     for e in await (LedgerEntry.filter(order_id=order.id, kind__in=("shipping", "shipping_reversal"))
                     .using_db(conn).order_by("id").values("order_line_id", "account_type", "account_id", "amount_fen")):
         k = (e["order_line_id"], e["account_type"], e["account_id"])
         held[k] = held.get(k, 0) + e["amount_fen"]
     rows, left = [], shipping_fen
-    for (line_id, atype, aid), amount in held.items():
+    for (line_id, atype, aid), amount in sorted(held.items(), key=lambda kv: kv[0][0] not in first):
         take = min(amount, left)
         if take <= 0:
             continue
@@ -164,7 +167,9 @@ async def post_refund(refund_id: int, order_id: int, refund_lines: list[dict], c
                                     account_type=atype, account_id=aid, kind=kind + "_reversal",
                                     amount_fen=-delta, dedup_key=f"refund:{refund_id}:{line.id}:{kind}"))
     if shipping_fen:
-        rows += await _shipping_reversal_rows(refund_id, order, shipping_fen, conn)
+        merchants = {lines[i["line_id"]].merchant_id for i in refund_lines}
+        first = {lid for lid, ln in lines.items() if ln.merchant_id in merchants}
+        rows += await _shipping_reversal_rows(refund_id, order, shipping_fen, conn, first=first)
     if order.payment_method == "cash" and order.station_id:
         total = sum(i["amount"] for i in refund_lines) + shipping_fen
         rows += [LedgerEntry(order_id=order.id, refund_id=refund_id, account_type="station",

@@ -29,6 +29,8 @@ async def price_shipping(new: Any, conn: Any = None) -> None:
     if d.fulfilment != "delivery":
         new.address, new.shipping, new.shipping_split = None, 0, []
         return
+    if address_id is not None and d.address is not None:
+        raise ValidationFailed.field("address_id", "a saved address_id or an address, not both")
     if address_id is not None:
         new.address = await addresses.order_snapshot(new.buyer_id, address_id, conn)
     elif d.address is None:

@@ -103,6 +103,23 @@ async def shipping_refunded(order_id: int, conn: Any) -> int:
                .values_list("shipping_fen", flat=True))
 
 
+async def freight_left(order: Order, merchant_id: int | None, conn: Any) -> int:
+    """The order's freight not taken by a refund yet (not rejected, not failed); with merchant_id, only
+    that merchant's part of it (its shipping_split share less what refunds of its lines alone took: a
+    refund across merchants is the order's last, after which no unit is left). An order without a
+    split (before freight was priced per merchant) counts its freight as one share."""
+    left = order.shipping_fen - await shipping_refunded(order.id, conn)
+    if merchant_id is None or not order.shipping_split:
+        return max(0, left)
+    share = sum(p["fen"] for p in order.shipping_split if p["merchant_id"] == merchant_id)
+    mine = set(await OrderLine.filter(order_id=order.id, merchant_id=merchant_id).using_db(conn)
+               .values_list("id", flat=True))
+    taken = sum(r.shipping_fen for r in await Refund.filter(order_id=order.id, shipping_fen__gt=0)
+                .exclude(status__in=(R.REJECTED, R.FAILED)).using_db(conn)
+                if r.lines and {x["line_id"] for x in r.lines} <= mine)
+    return max(0, min(left, share - taken))
+
+
 def refund_amount(line: OrderLine, pending_qty: int, qty: int) -> int:
     """What `qty` more units of a line give back: its paid amount (amount - coupon savings) pro-rated
     by units with cumulative rounding, so the units refunded in any number of parts sum to exactly

@@ -4,14 +4,17 @@ Chromium; scoping and bad input over HTTP (a foreign case is a 404 page, nothing
 from __future__ import annotations
 
 import os
+import secrets
 
 import pytest
 
 from server.fulfillment import service as fulfillment
-from server.models.aftersales import AfterSale
+from server.models.aftersales import AfterSale, AfterSalesPolicy, AfterSalesWindow
+from server.models.catalog import Category
 from server.models.fulfillment import UnpickItem
 from server.models.orders import OrderLine
 from tests.aftersales.conftest import completed
+from tests.conftest import login_as
 from tests.console.conftest import operator, sign_in
 from tests.console.test_browser import Watch, _browser, _sms_sign_in
 from tests.fulfillment import factories as f
@@ -126,11 +129,29 @@ async def test_pages_keep_to_their_scope_and_refuse_bad_input(world, settings):
     assert case["case_no"] in r.text
     r = await mine.post(f"/console/shop/aftersales/{case['id']}/answer", {"approve": "0", "reason": ""}, htmx=False)
     assert r.status_code == 422 and "原因" in r.text
+    # beside the case's reason box, not as a page of its own
+    card = r.text.split(f'data-case="{case["id"]}"', 1)[1].split("</section>", 1)[0]
+    assert 'data-field="reason"' in card and "请填写原因" in card
+    # a foreign case is a 404 whatever the body (the scope before the reason)
+    r = await other.post(f"/console/shop/aftersales/{case['id']}/answer", {"approve": "0", "reason": ""}, htmx=False)
+    assert r.status_code == 404
     r = await mine.post(f"/console/shop/aftersales/{case['id']}/answer", {"approve": "1"}, htmx=False, csrf=False)
     assert r.status_code == 403
     assert (await AfterSale.get(id=case["id"])).status == "requested"
     r = await mine.post(f"/console/shop/aftersales/{case['id']}/answer", {"approve": "1"}, htmx=False)
     assert r.status_code == 303
+    # the shop's policy on the same page: replacement offered, "changed mind" taken; another shop's is a 404
+    form = (await mine.page("/console/shop/aftersales")).text
+    assert f'data-policy="{m.id}"' in form and f'data-policy="{other_m.id}"' not in form
+    r = await mine.post(f"/console/shop/aftersales/policy/{m.id}", {"offers_replacement": "1"}, htmx=False)
+    assert r.status_code == 303
+    p = await AfterSalesPolicy.get(merchant_id=m.id)
+    assert (p.offers_replacement, p.accepts_changed_mind) == (True, False)
+    r = await mine.post(f"/console/shop/aftersales/policy/{other_m.id}", {"offers_replacement": "1"}, htmx=False)
+    assert r.status_code == 404 and not await AfterSalesPolicy.filter(merchant_id=other_m.id).exists()
+    r = await mine.post(f"/console/shop/aftersales/policy/{m.id}", {"accepts_changed_mind": "1"}, htmx=False, csrf=False)
+    assert r.status_code == 403
+    assert (await AfterSalesPolicy.get(merchant_id=m.id)).accepts_changed_mind is False
     # a station not on the order's route: not listed, a 404 when tried
     st = await sign_in(settings, other_station_phone)
     assert case["case_no"] not in (await st.page("/console/station/returns")).text
@@ -143,3 +164,30 @@ async def test_pages_keep_to_their_scope_and_refuse_bad_input(world, settings):
     # the pages of other roles are refused
     assert (await st.page("/console/aftersales")).status_code == 403
     assert (await mine.page("/console/warehouse/unpicks")).status_code == 403
+
+
+async def test_office_forms_name_the_field_beside_it(world, client, settings):
+    """The office's decision without a reason and a window of 0 or "abc" hours: 422, the message beside
+    the case's reason box or the category's hours box, nothing changed."""
+    m, case = await _case(world)
+    merchant = await login_as(client, "merchant", merchant_id=m.id)
+    await merchant.post(f"/api/v1/merchant/aftersales/{case['id']}/answer", json={"approve": False, "reason": "不符"})
+    assert (await world.buyer.post(f"/api/v1/aftersales/{case['id']}/escalate",
+                                   json={"reason": "确实破了"})).json()["status"] == "escalated"
+    _, phone = await operator("admin", name="王主任")
+    office = await sign_in(settings, phone)
+    r = await office.post(f"/console/aftersales/{case['id']}/decide", {"approve": "1", "reason": " "}, htmx=False)
+    assert r.status_code == 422
+    card = r.text.split(f'data-case="{case["id"]}"', 1)[1].split("</section>", 1)[0]
+    assert 'data-field="reason"' in card and "请填写原因" in card
+    assert (await AfterSale.get(id=case["id"])).status == "escalated"
+    own = await Category.create(slug="asw-" + secrets.token_hex(3), name="粘豆包")
+    for bad in ("0", "abc", "99999"):
+        r = await office.post("/console/aftersales/windows", {"category_id": str(own.id), "hours": bad}, htmx=False)
+        assert r.status_code == 422, (bad, r.text[-500:])
+        row = r.text.split(f'data-category="{own.id}"', 1)[1].split("</tr>", 1)[0]
+        assert 'data-field="hours"' in row and "2160" in row, bad
+    assert not await AfterSalesWindow.filter(category_id=own.id).exists()
+    r = await office.post("/console/aftersales/windows", {"category_id": str(own.id), "hours": "72"}, htmx=False)
+    assert r.status_code == 303 and (await AfterSalesWindow.get(category_id=own.id)).hours == 72
+    await office.client.aclose()

@@ -8,6 +8,7 @@ from server.fulfillment import service as fulfillment
 from server.kit import clock
 from server.ledger import service as ledger
 from server.models.aftersales import AfterSale, AfterSaleStep
+from server.models.audit import AuditLog
 from server.models.catalog import Sku
 from server.models.fulfillment import Parcel, ParcelLine, ScanEvent, TaskLine
 from server.models.orders import Order, OrderLine
@@ -207,6 +208,10 @@ async def test_refused_escalated_approved_by_the_office_and_returned_through_the
     assert r.status_code == 200 and r.json()["status"] == "awaiting_return"
     assert (await admin.post(f"/api/v1/console/aftersales/{case['id']}/decide",
                              json={"approve": False, "reason": "x"})).status_code == 409  # final
+    # audited: who decided, with the reason
+    [audited] = await AuditLog.filter(action="aftersales.office_approve", object_type="aftersale",
+                                      object_id=str(case["id"]))
+    assert audited.actor_id == admin.id and audited.data["note"] == "快递破损，商家承担"
     # the return over the village station's counter
     body = {"station_id": world.net.village.id}
     assert (await world.other_staff.post(f"/api/v1/station/aftersales/{case['id']}/receive",
@@ -274,6 +279,19 @@ async def test_replacement_only_where_offered_is_a_zero_price_order(world, clien
     body = {"order_id": order.id, "kind": "replacement", "reason": "spoiled", "lines": [{"line_id": la.id, "qty": 1}]}
     r = await world.buyer.post("/api/v1/aftersales", json=body)
     assert r.status_code == 409 and r.json()["error"]["code"] == "aftersales_not_offered"
+    assert r.json()["error"]["details"][0]["field"] == "kind"
+    # "changed mind" once the goods arrived: only where the merchant takes it
+    r = await world.buyer.post("/api/v1/aftersales", json={**body, "kind": "return_refund", "reason": "changed_mind"})
+    assert r.status_code == 409 and r.json()["error"]["code"] == "aftersales_not_offered"
+    assert r.json()["error"]["details"][0]["field"] == "reason"
+    # nothing to send back before the goods reached the buyer
+    fresh = await f.paid_order(world.buyer.id, [(a, 1)], station=world.net.village)
+    lf = await OrderLine.get(order_id=fresh.id)
+    r = await world.buyer.post("/api/v1/aftersales", json={**body, "order_id": fresh.id, "kind": "return_refund",
+                                                           "lines": [{"line_id": lf.id, "qty": 1}]})
+    assert r.status_code == 409 and r.json()["error"]["code"] == "aftersales_nothing_to_return"
+    assert r.json()["error"]["details"][0]["field"] == "kind"
+    assert not await AfterSale.filter(order_id__in=(order.id, fresh.id)).exists()
     merchant = await login_as(client, "merchant", merchant_id=m.id)
     r = await merchant.put(f"/api/v1/merchants/{m.id}/aftersales-policy", json={"offers_replacement": True})
     assert r.status_code == 200 and r.json()["offers_replacement"] is True
@@ -294,3 +312,31 @@ async def test_replacement_only_where_offered_is_a_zero_price_order(world, clien
     assert before.reserved + 1 == after.reserved
     assert await Refund.filter(order_id=order.id).count() == 0
     assert await ledger.check_invariant([order.id, new.id]) == []
+
+
+async def test_a_return_not_sent_in_time_closes_the_case(world, client, settings):
+    """The return's deadline: approved, the buyer has KAZUO_AFTERSALES_RETURN_SHIP_DAYS to send the goods;
+    after that the sweeper closes the case (no refund) and a late tracking number is refused."""
+    m, (a, _) = await f.merchant_with_skus(2)
+    order = await f.paid_order(world.buyer.id, [(a, 1)], station=world.net.village)
+    await completed(world, order.id, m.id)
+    la = await OrderLine.get(order_id=order.id)
+    r = await world.buyer.post("/api/v1/aftersales", json={
+        "order_id": order.id, "kind": "return_refund", "reason": "damaged", "lines": [{"line_id": la.id, "qty": 1}]})
+    cid = r.json()["id"]
+    merchant = await login_as(client, "merchant", merchant_id=m.id)
+    r = await merchant.post(f"/api/v1/merchant/aftersales/{cid}/answer", json={"approve": True})
+    assert r.status_code == 200 and r.json()["status"] == "awaiting_return", r.text
+    case = await AfterSale.get(id=cid)
+    days = settings.aftersales_return_ship_days
+    assert abs((case.return_by - case.decided_at) - timedelta(days=days)) < timedelta(seconds=1)
+    await aftersales.sweep()
+    assert (await AfterSale.get(id=cid)).status == "awaiting_return"  # not due yet
+    await AfterSale.filter(id=cid).update(return_by=clock.now() - timedelta(seconds=1))
+    assert (await aftersales.sweep())["overdue"] >= 1
+    closed = await AfterSale.get(id=cid)
+    assert (closed.status, closed.closed_reason, closed.refund_id) == ("closed", "return_overdue", None)
+    assert "return_overdue" in await AfterSaleStep.filter(case_id=cid).values_list("step", flat=True)
+    r = await world.buyer.post(f"/api/v1/aftersales/{cid}/return", json={"company": "顺丰", "tracking_no": "SF7654321"})
+    assert r.status_code == 409
+    assert not await Refund.filter(order_id=order.id).exists()

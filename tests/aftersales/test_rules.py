@@ -33,6 +33,7 @@ async def test_bad_input_is_refused_with_the_field_and_nothing_changes(world, cl
     la = await OrderLine.get(order_id=order.id)
     r = await world.buyer.post("/api/v1/aftersales/photos", files={"file": ("x.png", b"%PDF-1.4 not an image", "image/png")})
     assert r.status_code == 422 and r.json()["error"]["details"][0]["field"] == "file"
+    prefix = (await photo(world.buyer)).rsplit("/", 3)[0] + "/"
     base = {"order_id": order.id, "kind": "return_refund", "reason": "damaged", "lines": [{"line_id": la.id, "qty": 1}]}
     cases = [
         ({"lines": [{"line_id": la.id, "qty": 3}]}, "lines[0].qty"),
@@ -40,6 +41,9 @@ async def test_bad_input_is_refused_with_the_field_and_nothing_changes(world, cl
         ({"kind": "swap"}, "kind"),
         ({"reason": "bored"}, "reason"),
         ({"photos": ["http://evil.example/x.png"]}, "photos[0]"),
+        # under the pavilion's after-sales prefix but not a stored photo's key: a path out of it, a PDF
+        ({"photos": [prefix + "2026/12/../../../x.png"]}, "photos[0]"),
+        ({"photos": [await photo(world.buyer), prefix + "2026/12/" + "a" * 40 + ".pdf"]}, "photos[1]"),
         ({"photos": [await photo(world.buyer)] * 10}, "photos"),
         ({"lines": [{"line_id": la.id, "qty": True}]}, "lines.0.qty"),
     ]
@@ -239,3 +243,44 @@ async def test_an_open_case_holds_its_units_from_a_plain_refund(world):
                                json={"lines": [{"line_id": la.id, "quantity": 1}], "reason": "又申请一次"})
     assert r.status_code == 422, r.text
     assert await Refund.filter(order_id=order.id).count() == 0
+
+
+
+async def test_a_merchants_fault_returns_its_own_freight_once_not_the_other_merchants(world, client):
+    """An order of two merchants (freight A 600, B 800): a partial case for A's fault gives back A's
+    freight, not B's, and reverses A's freight entry only; a second case on A's other line, opened while
+    the first was still open, gets what is left of A's freight (none) instead of failing at approval."""
+    ma, (a1, a2) = await f.merchant_with_skus(2)
+    mb, (b, _) = await f.merchant_with_skus(2)
+    order = await f.paid_order(world.buyer.id, [(a1, 1), (a2, 1), (b, 1)], station=world.net.village)
+    split = [{"merchant_id": ma.id, "fen": 600, "carrier": "merchant", "template_id": None},
+             {"merchant_id": mb.id, "fen": 800, "carrier": "merchant", "template_id": None}]
+    await Order.filter(id=order.id).update(shipping_fen=1400, shipping_split=split, total_fen=order.total_fen + 1400,
+                                           paid_fen=order.paid_fen + 1400, status="completed",
+                                           completed_at=clock.now() - timedelta(hours=1))
+    l1, l2, lb = [await OrderLine.get(order_id=order.id, sku_id=s.id) for s in (a1, a2, b)]
+    for line, m, fen in ((l1, ma, 600), (lb, mb, 800)):   # what ledger.post_sale writes for the split
+        await LedgerEntry.create(order_id=order.id, order_line_id=line.id, account_type="merchant", account_id=m.id,
+                                 kind="shipping", amount_fen=fen, dedup_key=f"ship:{order.id}:{m.id}")
+    body = {"order_id": order.id, "kind": "refund_only", "reason": "damaged"}
+    cases = []
+    for line in (l1, l2):
+        r = await world.buyer.post("/api/v1/aftersales", json={**body, "lines": [{"line_id": line.id, "qty": 1}]})
+        assert r.status_code == 201 and r.json()["shipping_refund_fen"] == 600, r.text   # A's, not 1400
+        cases.append(r.json()["id"])
+    merchant = await login_as(client, "merchant", merchant_id=ma.id)
+    for cid in cases:
+        r = await merchant.post(f"/api/v1/merchant/aftersales/{cid}/answer", json={"approve": True})
+        assert r.status_code == 200, r.text
+    c1, c2 = await AfterSale.get(id=cases[0]), await AfterSale.get(id=cases[1])
+    r1, r2 = await Refund.get(id=c1.refund_id), await Refund.get(id=c2.refund_id)
+    assert (r1.shipping_fen, r2.shipping_fen) == (600, 0)
+    assert (c1.shipping_refund_fen, c2.shipping_refund_fen) == (600, 0)   # each case says what it got
+
+    async def both_done():
+        return {x.status for x in await Refund.filter(id__in=(r1.id, r2.id))} == {"succeeded"}
+    assert await wait_for(both_done, timeout=10)
+    rev = {(e.account_type, e.account_id): e.amount_fen for e in
+           await LedgerEntry.filter(order_id=order.id, kind="shipping_reversal")}
+    assert rev == {("merchant", ma.id): -600}   # B keeps its freight
+    assert await ledger.check_invariant([order.id]) == []

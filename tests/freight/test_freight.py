@@ -6,18 +6,22 @@ import secrets
 
 import pytest
 
+from server.fulfillment import service as fulfillment
 from server.kit.db import atomic
 from server.ledger import service as ledger
 from server.models.accounts import User
 from server.models.catalog import Sku
 from server.models.freight import FreightTemplate
+from server.models.fulfillment import FulfillmentTask
 from server.models.ledger import LedgerEntry
 from server.models.orders import Order
 from server.models.payments import Refund
+from server.models.stations import Station
 from server.orders import pricing
 from server.orders import service as orders
 from server.orders.schemas import CheckoutIn
 from tests.conftest import PG_URL, login_as, wait_for
+from tests.fulfillment import factories as f
 from tests.freight.conftest import BEIJING, KAZUO_ADDR, SHENYANG, URUMQI, county_template, saved, set_county
 from tests.orders.conftest import checkout, make_merchant, make_sku, make_station, pickup_body, pay_and_notify
 from tests.orders.test_payments import no_handoff  # noqa: F401 - fixture
@@ -271,9 +275,78 @@ async def test_freight_quote_before_checkout(client, buyer, office):
     assert r.json()["address"]["city"] == "沈阳市"
     r = await buyer.post("/api/v1/freight/quote", json=delivery((sku.id, 2)))
     assert r.status_code == 422 and r.json()["error"]["details"][0]["field"] == "address"
+    # a saved address or an inline one, not both (checkout the same, before anything is written)
+    both = delivery((sku.id, 2), address_id=aid, address=KAZUO_ADDR)
+    for url in ("/api/v1/freight/quote", "/api/v1/orders"):
+        r = await buyer.post(url, json=both)
+        assert r.status_code == 422 and r.json()["error"]["details"][0]["field"] == "address_id", (url, r.text)
     r = await buyer.post("/api/v1/freight/quote", json=delivery((sku.id, 2), address_id=await address_id(buyer, URUMQI)))
     assert r.status_code == 422 and r.json()["error"]["code"] == "region_not_served"
     station = await make_station()
     r = await buyer.post("/api/v1/freight/quote", json=pickup_body(station.id, (sku.id, 2)))
     assert r.json()["shipping_fen"] == 0
     assert not await Order.filter(buyer_id=buyer.id).exists()
+
+
+async def test_freight_carried_by_the_platform_is_its_income_and_goes_back_from_it(client, buyer, office, no_handoff):
+    """income_to platform (the office's choice for the county's template): the freight entry is the
+    platform's, not the merchant's, and a whole refund reverses it there; the invariant holds."""
+    await set_county(office, county_template(income_to="platform"))
+    sku = await make_sku(price=1000, stock=5)
+    o = (await checkout(buyer, delivery((sku.id, 1), address_id=await address_id(buyer, SHENYANG)))).json()
+    assert o["shipping_fen"] == 800 and o["shipping_split"][0]["carrier"] == "platform", o
+    assert (await pay_and_notify(buyer, o["id"]))["delivered"]
+    ship = [(e.account_type, e.account_id, e.amount_fen) for e in
+            await LedgerEntry.filter(order_id=o["id"], kind="shipping")]
+    assert ship == [("platform", None, 800)]
+    assert await ledger.check_invariant([o["id"]]) == []
+    r = await buyer.post(f"/api/v1/orders/{o['id']}/refunds", json={"reason": "不要了"})
+    assert r.status_code == 201 and r.json()["amount_fen"] == 1800, r.text
+
+    async def done():
+        return (await Refund.get(id=r.json()["id"])).status == "succeeded"
+    assert await wait_for(done)
+    rev = [(e.account_type, e.account_id, e.amount_fen) for e in
+           await LedgerEntry.filter(order_id=o["id"], kind="shipping_reversal")]
+    assert rev == [("platform", None, -800)]
+    assert await ledger.check_invariant([o["id"]]) == []
+
+
+async def test_a_saved_kazuo_village_address_goes_down_its_stations_leg_at_the_kazuo_price(client, buyer, office):
+    """Address book → checkout → hand-off: a village of Kazuo County with an active village station is
+    priced by the template's Kazuo zone and routed county → town → that village station."""
+    await set_county(office, county_template())   # Kazuo County: flat 300
+    county = (await f.network()).county
+    town = await Station.filter(level="town", town="草场镇").order_by("id").first() or await Station.create(
+        code="T-" + secrets.token_hex(4), name="草场镇服务中心", level="town", parent=county, town="草场镇")
+    village = "测试村" + secrets.token_hex(3)
+    st = await Station.create(code="V-" + secrets.token_hex(4), name=village + "服务站", level="village",
+                              parent=town, town="草场镇", village=village, status="active")
+    aid = await address_id(buyer, {"province_code": "210000", "city_code": "211300", "county_code": "211324",
+                                   "town_code": "211324015", "village": village})
+    sku = await make_sku(price=1000, stock=5)
+    r = await checkout(buyer, delivery((sku.id, 2), address_id=aid))
+    assert r.status_code == 201, r.text
+    o = r.json()
+    assert (o["shipping_fen"], o["address"]["station_id"], o["address"]["town"]) == (300, st.id, "草场镇")
+    await pay_and_notify(buyer, o["id"])
+    task_id = await fulfillment.handoff(o["id"])
+    task = await FulfillmentTask.get(id=task_id)
+    assert (task.mode, task.destination_station_id, task.town_station_id) == ("local", st.id, town.id)
+    assert task.route == [county.id, town.id, st.id]
+
+
+async def test_a_town_of_kazuo_can_have_its_own_rate(client, buyer, office):
+    """The most specific code wins: a zone of one town (乡镇) beside the county's free zone."""
+    await set_county(office, {"basis": "piece", "zones": [
+        {"regions": ["211324009"], "mode": "flat", "first_fen": 500},   # 南公营子镇
+        {"regions": ["211324"], "mode": "free"},
+        {"regions": ["*"], "mode": "flat", "first_fen": 1000}]})
+    sku = await make_sku(price=1000, stock=10)
+    r = await checkout(buyer, delivery((sku.id, 2), address=KAZUO_ADDR))
+    assert (r.status_code, r.json()["shipping_fen"]) == (201, 500), r.text
+    other_town = await address_id(buyer, {"province_code": "210000", "city_code": "211300", "county_code": "211324",
+                                          "town_code": "211324015"})
+    assert (await checkout(buyer, delivery((sku.id, 2), address_id=other_town))).json()["shipping_fen"] == 0
+    assert (await checkout(buyer, delivery((sku.id, 2), address_id=await address_id(buyer, BEIJING)))
+            ).json()["shipping_fen"] == 1000

@@ -135,3 +135,25 @@ async def test_a_pick_and_a_refund_at_once_never_ship_more_than_is_left(world):
         assert picked.status_code == 409 and picked.json()["error"]["code"] == "over_pick"
         assert (line.quantity, line.picked_qty) == (1, 0) and before.reserved - after.reserved == 2
     assert after.stock + after.reserved == before.stock + before.reserved
+
+
+async def test_a_buyer_refund_just_after_the_hand_off_is_approved_at_once(world):
+    """Issue #25: the order goes to the warehouse moments after payment; a buyer's refund (the plain
+    refund API) of units nobody has picked yet is approved at once, not left for an admin; once a unit
+    it asks for is picked, the merchant decides."""
+    m, (a, _) = await f.merchant_with_skus(2)
+    order = await f.paid_order(world.buyer.id, [(a, 3)], station=world.net.village)
+    task_id = await service.handoff(order.id)
+    assert (await Order.get(id=order.id)).status == "in_fulfilment"
+    la = await OrderLine.get(order_id=order.id)
+    r = await world.buyer.post(f"/api/v1/orders/{order.id}/refunds",
+                               json={"lines": [{"line_id": la.id, "quantity": 1}], "reason": "拍错了"})
+    assert r.status_code == 201, r.text
+    assert (r.json()["status"], r.json()["auto_approved"]) == ("approved", True)
+    assert (await TaskLine.get(task_id=task_id)).quantity == 2   # off the task at once
+    batch = await receive_batch(world.warehouse, m.id, a.id, 5)
+    assert (await world.warehouse.post(f"{WH}/tasks/{task_id}/pick",
+                                       json={"sku_id": a.id, "batch": batch, "quantity": 2})).status_code == 200
+    r = await world.buyer.post(f"/api/v1/orders/{order.id}/refunds",
+                               json={"lines": [{"line_id": la.id, "quantity": 1}], "reason": "又不要了"})
+    assert r.status_code == 201 and (r.json()["status"], r.json()["auto_approved"]) == ("requested", False)
