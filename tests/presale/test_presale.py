@@ -2,6 +2,7 @@
 through the WeChat Pay simulator (v2 and v3), the ship-from date holding the hand-off back, refunds of
 either part and of both (split across the two payments), the balance deadline (deposit kept or
 refunded, stock back), the ledger invariant and the reconciliation seeing both payments."""
+import asyncio
 from datetime import datetime, timedelta
 
 import pytest
@@ -13,10 +14,10 @@ from server.ledger import service as ledger
 from server.models.catalog import Sku
 from server.models.fulfillment import FulfillmentTask
 from server.models.ledger import LedgerEntry
-from server.models.orders import Order
+from server.models.orders import Order, OrderEvent
 from server.models.accounts import User
 from server.models.notify import NotifyOutbox
-from server.models.payments import Payment, ReconcileDifference, Refund
+from server.models.payments import Payment, PaymentNotification, ReconcileDifference, Refund
 from server.payments import service as payments
 from jobs import presale as presale_jobs
 from server.notify import registry
@@ -25,6 +26,7 @@ from server.reconcile import service as reconcile
 from tests.conftest import login, login_as, wait_for
 from tests.fulfillment.factories import network
 from tests.orders.conftest import checkout, make_sku, pickup_body, sim
+from tests.orders.test_payments import post_notification, reply_code, signed_notification
 
 PRICE, DEPOSIT = 2000, 500
 
@@ -432,3 +434,66 @@ async def test_the_presale_screen_asks_for_the_balance_reminder(client, settings
     r = await client.get("/api/v1/subscribe-templates", params={"scene": "presale_deposit"})
     assert r.status_code == 200
     assert r.json()["template_ids"] == [settings.wechat_presale_balance_template_id]
+
+
+@pytest.mark.usefixtures("pay_api")
+async def test_the_balance_paid_twice_at_once_is_taken_once_and_the_other_refunded(client, buyer, station, settings,
+                                                                                 monkeypatch):
+    """Two balance attempts at once (the buyer taps twice: one prepay order …B), then the balance paid
+    twice at WeChat — the buyer's JSAPI …B and a station's NATIVE …BN code — with both notifications (and
+    a retry of one) arriving at once: the order takes one balance, the other payment is stray and
+    refunded in full; sales, ledger and the order's paid amount count one balance. On PostgreSQL the two
+    notifications are made to meet inside their transactions, so the order's guarded transition decides."""
+    o, sku, _ = await offer(client)
+    order = await place(buyer, station, o, qty=2)
+    oid, balance = order["id"], 2 * (PRICE - DEPOSIT)
+    await pay(buyer, f"/api/v1/orders/{oid}/pay")
+
+    rs = await asyncio.gather(*[buyer.post(f"/api/v1/presale/orders/{oid}/balance/pay") for _ in range(2)])
+    assert [r.status_code for r in rs] == [200, 200], [r.text for r in rs]
+    jsapi = {r.json()["out_trade_no"] for r in rs}
+    assert jsapi == {order["order_no"] + "B"}
+    native = (await payments.create_native_payment(oid, actor_id=None)).out_trade_no
+    assert native == order["order_no"] + "BN"
+    assert await Payment.filter(order_id=oid, part="balance").count() == 2
+
+    met, real = asyncio.Barrier(2), presale.apply_payment
+    overlapped = []
+
+    async def meet_then_apply(order_, payment, amount, actor_id, conn):
+        if payment.part == "balance":
+            try:  # both notifications hold their own payment row and now reach the order together
+                await asyncio.wait_for(met.wait(), 10)
+                overlapped.append(payment.out_trade_no)
+            except TimeoutError:  # the embedded SQLite runs one write transaction at a time
+                pass
+        return await real(order_, payment, amount, actor_id, conn)
+    monkeypatch.setattr(presale, "apply_payment", meet_then_apply)
+
+    otn_jsapi = jsapi.pop()
+    # both paid at WeChat (each notification sent at once), and one of them delivered a second time
+    paid = [client.post(sim("/pay"), json={"out_trade_no": otn}) for otn in (otn_jsapi, native)]
+    rs = await asyncio.gather(*paid, post_notification(client, *signed_notification(otn_jsapi, balance)))
+    assert [r.status_code for r in rs[:2]] == [200, 200] and all(r.json()["delivered"] for r in rs[:2])
+    assert reply_code(rs[2]) == "SUCCESS"
+    if not settings.embedded_db:
+        assert sorted(overlapped) == sorted([otn_jsapi, native])  # they really met
+
+    parts = await Payment.filter(order_id=oid, part="balance").order_by("id")
+    assert sorted(p.status for p in parts) == ["paid", "stray"]
+    stray = next(p for p in parts if p.status == "stray")
+    outcomes = await PaymentNotification.filter(out_trade_no__in=[otn_jsapi, native]).values_list("outcome", flat=True)
+    assert sorted(outcomes) == ["applied", "duplicate", "stray"]
+    o1 = await Order.get(id=oid)
+    assert (o1.status, o1.paid_fen, o1.refunded_fen) == ("paid", PRICE * 2, 0)
+    assert await OrderEvent.filter(order_id=oid, to_status="paid").count() == 1
+    s = await Sku.get(id=sku.id)
+    assert (s.stock, s.sales) == (8, 2)
+    refund = await Refund.get(order_id=oid, kind="stray")
+    assert (refund.payment_id, refund.amount_fen) == (stray.id, balance)
+    assert (await refund_done(refund.id)).status == "succeeded"
+    assert (await Order.get(id=oid)).refunded_fen == 0  # the stray money never reached the order
+    await assert_ledger(oid)
+    assert await LedgerEntry.filter(order_id=oid, kind="presale_deposit_release").count() == 1
+    r = await buyer.post(f"/api/v1/presale/orders/{oid}/balance/pay")
+    assert r.status_code == 409 and r.json()["error"]["code"] == "presale_balance_already_paid", r.text
