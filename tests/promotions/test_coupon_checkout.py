@@ -1,22 +1,29 @@
 """A coupon and freight in one checkout (issue #28: "the checkout prices coupons and freight
 together"): a platform coupon scoped to a category, a delivery priced by the county template, the
 order showing both, and the ledger after payment, a partial refund (the saving pro-rated to the fen,
-the freight kept) and the rest (the freight back, every entry at zero, the coupon given back)."""
+the freight kept) and the rest (the freight back, every entry at zero, the coupon given back); and
+both checkout writers (the PostgreSQL statement and the ORM) writing a coupon's discounts alike."""
 import secrets
 
 import pytest
 
+from server.kit.db import atomic
 from server.ledger import service as ledger
 from server.models.catalog import Category, Product
 from server.models.freight import FreightTemplate
 from server.models.ledger import LedgerEntry
+from server.models.accounts import User
 from server.models.orders import Order, OrderLine
 from server.models.payments import Refund
 from server.models.promotions import UserCoupon
+from server.orders import pricing
+from server.orders import service as orders
+from server.orders.schemas import CheckoutIn
 from server.payments import service as payments
-from tests.conftest import login_as, wait_for
+from server.promotions import service as promotions
+from tests.conftest import PG_URL, login_as, wait_for
 from tests.freight.conftest import SHENYANG, county_template, saved, set_county
-from tests.orders.conftest import checkout, make_sku, pay_and_notify
+from tests.orders.conftest import checkout, make_sku, make_station, pay_and_notify, pickup_body
 from tests.promotions.conftest import claim, make_coupon
 
 
@@ -96,3 +103,31 @@ async def test_a_category_coupon_and_freight_priced_together_paid_and_refunded(c
     for kind in ("coupon_subsidy", "shipping", "merchant_share", "platform_fee"):
         assert sum(e.amount_fen for e in entries if e.kind in (kind, kind + "_reversal")) == 0, kind
     assert (await UserCoupon.get(id=uc)).status == "available"  # a full refund gives it back (still valid)
+
+
+@pytest.mark.parametrize("impl", [pytest.param("postgres", marks=pytest.mark.skipif(not PG_URL, reason="needs PostgreSQL")),
+                                  "orm"])
+async def test_both_checkout_writers_write_a_coupons_discounts(client, impl):
+    """The coupon step as _checkout runs it, with each writer: the order, its lines and its coupon agree."""
+    buyer = (await User.create(openid="o-cw-" + secrets.token_hex(8))).id
+    station = await make_station()
+    sku = await make_sku(price=1000, stock=9)
+    c = await make_coupon(name="满15减2.5", kind="full_reduction", threshold_fen=1500, amount_fen=250)
+    uc = (await promotions.claim(buyer, c.id)).id
+    data = CheckoutIn.model_validate(pickup_body(station.id, (sku.id, 3), coupon_ids=[uc]))
+    new = orders._NewOrder.start(buyer, data, "cw-" + secrets.token_hex(6))
+    async with atomic() as conn:
+        skus = await orders._load_skus([sku.id], conn)
+        await pricing.price_shipping(new, conn)
+        new.coupons = await promotions.price_coupons(conn, buyer, [uc], new.priced_lines(skus))
+        await orders.CHECKOUT_WRITERS[impl].place(new, conn, skus)
+        new.check_coupon_prices()
+        await promotions.spend(conn, buyer, new.coupons, new.id)
+    o = await Order.get(id=new.id)
+    assert (o.goods_fen, o.discount_fen, o.total_fen) == (3000, 250, 2750)
+    assert [(d["coupon_id"], d["funder"], d["amount_fen"]) for d in o.discounts] == [(c.id, "platform", 250)]
+    line = await OrderLine.get(order_id=o.id)
+    assert (line.amount, line.discount_fen, line.platform_discount_fen) == (3000, 250, 250)
+    assert new.out().total_fen == 2750 and new.out().discount_fen == 250
+    used = await UserCoupon.get(id=uc)
+    assert (used.status, used.order_id) == ("used", o.id)
