@@ -18,6 +18,7 @@ from server.models.orders import Order, OrderEvent
 from server.models.accounts import User
 from server.models.notify import NotifyOutbox
 from server.models.payments import Payment, PaymentNotification, ReconcileDifference, Refund
+from server.models.promotions import UserCoupon
 from server.payments import service as payments
 from jobs import presale as presale_jobs
 from server.notify import registry
@@ -27,6 +28,7 @@ from tests.conftest import login, login_as, wait_for
 from tests.fulfillment.factories import network
 from tests.orders.conftest import checkout, make_sku, pickup_body, sim
 from tests.orders.test_payments import post_notification, reply_code, signed_notification
+from tests.promotions.conftest import claim, make_coupon
 
 PRICE, DEPOSIT = 2000, 500
 
@@ -497,3 +499,30 @@ async def test_the_balance_paid_twice_at_once_is_taken_once_and_the_other_refund
     assert await LedgerEntry.filter(order_id=oid, kind="presale_deposit_release").count() == 1
     r = await buyer.post(f"/api/v1/presale/orders/{oid}/balance/pay")
     assert r.status_code == 409 and r.json()["error"]["code"] == "presale_balance_already_paid", r.text
+
+
+@pytest.mark.usefixtures("pay_api")
+async def test_a_deposit_presale_takes_no_coupon_a_full_payment_one_does(client, buyer, station):
+    """A coupon on a deposit order would leave the offer's fixed deposit above what the order costs (a
+    negative balance, the buyer overcharged): refused naming coupon_ids, nothing reserved or spent. A
+    full-payment pre-sale is one payment: the coupon comes off it as off any order."""
+    o, sku, _ = await offer(client)
+    uc = await claim(buyer, (await make_coupon(amount_fen=1900)).id)
+    r = await checkout(buyer, pickup_body(station.id, (o["sku_id"], 1), coupon_ids=[uc],
+                                          source={"kind": "presale", "offer_id": o["id"], "mode": "deposit"}))
+    assert r.status_code == 409 and r.json()["error"]["code"] == "presale_deposit_no_coupon", r.text
+    assert r.json()["error"]["details"][0]["field"] == "coupon_ids"
+    assert not await Order.filter(buyer_id=buyer.id).exists()
+    assert (await Sku.get(id=sku.id)).reserved == 0
+    assert (await UserCoupon.get(id=uc)).status == "available"
+
+    full, fsku, _ = await offer(client, mode="full")
+    r = await checkout(buyer, pickup_body(station.id, (full["sku_id"], 1), coupon_ids=[uc],
+                                          source={"kind": "presale", "offer_id": full["id"], "mode": "full"}))
+    assert r.status_code == 201, r.text
+    order = r.json()
+    assert (order["goods_fen"], order["discount_fen"], order["total_fen"]) == (PRICE, 1900, PRICE - 1900)
+    p = await pay(buyer, f"/api/v1/orders/{order['id']}/pay")
+    assert (p.part, p.amount_fen) == ("", PRICE - 1900)
+    assert (await Order.get(id=order["id"])).status == "paid"
+    await assert_ledger(order["id"])
