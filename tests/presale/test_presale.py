@@ -24,7 +24,7 @@ from jobs import presale as presale_jobs
 from server.notify import registry
 from server.presale import service as presale
 from server.reconcile import service as reconcile
-from tests.conftest import login, login_as, wait_for
+from tests.conftest import PG_URL, login, login_as, wait_for
 from tests.fulfillment.factories import network
 from tests.orders.conftest import checkout, make_sku, pickup_body, sim
 from tests.orders.test_payments import post_notification, reply_code, signed_notification
@@ -439,7 +439,7 @@ async def test_the_presale_screen_asks_for_the_balance_reminder(client, settings
 
 
 @pytest.mark.usefixtures("pay_api")
-async def test_the_balance_paid_twice_at_once_is_taken_once_and_the_other_refunded(client, buyer, station, settings,
+async def test_the_balance_paid_twice_at_once_is_taken_once_and_the_other_refunded(client, buyer, station,
                                                                                  monkeypatch):
     """Two balance attempts at once (the buyer taps twice: one prepay order …B), then the balance paid
     twice at WeChat — the buyer's JSAPI …B and a station's NATIVE …BN code — with both notifications (and
@@ -463,14 +463,12 @@ async def test_the_balance_paid_twice_at_once_is_taken_once_and_the_other_refund
     overlapped = []
 
     async def meet_then_apply(order_, payment, amount, actor_id, conn):
-        if payment.part == "balance":
-            try:  # both notifications hold their own payment row and now reach the order together
-                await asyncio.wait_for(met.wait(), 10)
-                overlapped.append(payment.out_trade_no)
-            except TimeoutError:  # the embedded SQLite runs one write transaction at a time
-                pass
+        if payment.part == "balance":  # both hold their own payment row and now reach the order together
+            await asyncio.wait_for(met.wait(), 10)
+            overlapped.append(payment.out_trade_no)
         return await real(order_, payment, amount, actor_id, conn)
-    monkeypatch.setattr(presale, "apply_payment", meet_then_apply)
+    if PG_URL:  # the embedded SQLite runs one write transaction at a time: there they come one by one
+        monkeypatch.setattr(presale, "apply_payment", meet_then_apply)
 
     otn_jsapi = jsapi.pop()
     # both paid at WeChat (each notification sent at once), and one of them delivered a second time
@@ -478,7 +476,7 @@ async def test_the_balance_paid_twice_at_once_is_taken_once_and_the_other_refund
     rs = await asyncio.gather(*paid, post_notification(client, *signed_notification(otn_jsapi, balance)))
     assert [r.status_code for r in rs[:2]] == [200, 200] and all(r.json()["delivered"] for r in rs[:2])
     assert reply_code(rs[2]) == "SUCCESS"
-    if not settings.embedded_db:
+    if PG_URL:
         assert sorted(overlapped) == sorted([otn_jsapi, native])  # they really met
 
     parts = await Payment.filter(order_id=oid, part="balance").order_by("id")
@@ -526,3 +524,48 @@ async def test_a_deposit_presale_takes_no_coupon_a_full_payment_one_does(client,
     assert (p.part, p.amount_fen) == ("", PRICE - 1900)
     assert (await Order.get(id=order["id"])).status == "paid"
     await assert_ledger(order["id"])
+
+
+@pytest.mark.skipif(not PG_URL, reason="row locks: PostgreSQL")
+@pytest.mark.usefixtures("pay_api")
+async def test_the_deposit_given_back_while_the_balance_notification_arrives(client, buyer, station, monkeypatch):
+    """The buyer gives the deposit back while WeChat tells us the balance was paid: the notification
+    reaches the order only while the refund holds it (whichever came first); the refund wins, the balance
+    is stray and refunded in full, the order ends cancelled with both payments back, the stock on the shelf."""
+    o, sku, _ = await offer(client)
+    order = await place(buyer, station, o, qty=1)
+    oid = order["id"]
+    dep = await pay(buyer, f"/api/v1/orders/{oid}/pay")
+    otn = (await buyer.post(f"/api/v1/presale/orders/{oid}/balance/pay")).json()["out_trade_no"]
+
+    arrived, locked = asyncio.Event(), asyncio.Event()
+    real_end, real_apply = presale._end_deposit_order, presale.apply_payment
+
+    async def end_then_wait(order_id, **kw):
+        out = await real_end(order_id, **kw)
+        locked.set()  # the order row stays locked by this transaction until the notification is at it
+        await asyncio.wait_for(arrived.wait(), 10)
+        return out
+
+    async def apply_after_arrival(order_, payment, amount, actor_id, conn):
+        arrived.set()  # the balance payment row is ours; the order only once the refund holds it
+        await asyncio.wait_for(locked.wait(), 10)
+        return await real_apply(order_, payment, amount, actor_id, conn)
+    monkeypatch.setattr(presale, "_end_deposit_order", end_then_wait)
+    monkeypatch.setattr(presale, "apply_payment", apply_after_arrival)
+
+    give_back = buyer.post(f"/api/v1/presale/orders/{oid}/deposit/refund", json={})
+    r, paid = await asyncio.gather(give_back, client.post(sim("/pay"), json={"out_trade_no": otn}))
+    assert r.status_code == 200 and r.json()["outcome"] == "deposit_refunded", r.text
+    assert paid.status_code == 200 and paid.json()["delivered"], paid.text
+    assert arrived.is_set() and locked.is_set()
+    bal = await Payment.get(out_trade_no=otn)
+    assert bal.status == "stray"
+    for kind, payment_id, amount in (("deposit", dep.id, DEPOSIT), ("stray", bal.id, PRICE - DEPOSIT)):
+        refund = await Refund.get(order_id=oid, kind=kind)
+        assert (refund.payment_id, refund.amount_fen) == (payment_id, amount)
+        assert (await refund_done(refund.id)).status == "succeeded"
+    o1 = await Order.get(id=oid)
+    assert (o1.status, o1.paid_fen, o1.refunded_fen) == ("cancelled", DEPOSIT, DEPOSIT)
+    assert (await Sku.get(id=sku.id)).stock == 10
+    await assert_ledger(oid)
