@@ -6,10 +6,13 @@ from __future__ import annotations
 from datetime import timedelta
 
 from server.kit import clock
+from server.models.accounts import User
 from server.models.promotions import Campaign, Coupon
+from server.promotions import campaigns
+from server.promotions.schemas import CampaignIn
 from tests.console.conftest import operator, sign_in
 from tests.conftest import login
-from tests.orders.conftest import checkout, make_merchant, make_sku, make_station, pickup_body
+from tests.orders.conftest import checkout, make_merchant, make_sku, make_station, pay_and_notify, pickup_body
 from tests.promotions.conftest import claim, make_coupon
 
 
@@ -187,11 +190,6 @@ async def test_merchant_order_page_shows_its_coupon(settings, app, client):
 
 async def test_a_running_campaigns_figures_on_the_console_list(settings, app, office, client):
     """The office's list shows a running campaign's orders, GMV (paid fen) and coupons used."""
-    from server.models.accounts import User
-    from server.promotions import campaigns
-    from server.promotions.schemas import CampaignIn
-    from tests.orders.conftest import pay_and_notify
-
     await Campaign.filter(status="published").update(status="withdrawn")
     sku = await make_sku(price=2000, stock=5)
     coupon = await make_coupon(kind="full_reduction", threshold_fen=1500, amount_fen=300)
