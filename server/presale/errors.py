@@ -14,3 +14,4 @@ class PresaleCode(DeclaredCode):
     PRESALE_NOT_IN_DEPOSIT_STAGE = "presale_not_in_deposit_stage", 409
     PRESALE_CASH_NOT_ACCEPTED = "presale_cash_not_accepted", 409
     PRESALE_PAYMENT_STAGE_MISMATCH = "presale_payment_stage_mismatch", 409
+    PRESALE_DEPOSIT_NO_COUPON = "presale_deposit_no_coupon", 409

@@ -227,10 +227,15 @@ async def resolve(ctx: hooks.SourceContext) -> hooks.SourceResult:
     qty = ctx.lines[0].quantity
 
     async def after_write(order_id: int, conn: Any) -> None:
-        total = await Order.filter(id=order_id).using_db(conn).values_list("total_fen", flat=True)
+        total, discount = (await Order.filter(id=order_id).using_db(conn)
+                           .values_list("total_fen", "discount_fen"))[0]
         deposit = offer.deposit_fen * qty if offer.mode == "deposit" else 0
+        if deposit and discount:  # the offer fixes both parts; a coupon could leave the balance at or below 0
+            raise Conflict("a deposit pre-sale takes no coupon (pay in full to use one)",
+                           code=PresaleCode.PRESALE_DEPOSIT_NO_COUPON,
+                           details=[{"field": "coupon_ids", "reason": "presale_deposit"}])
         await PresaleOrder.create(order_id=order_id, offer_id=offer.id, mode=offer.mode, deposit_fen=deposit,
-                                  balance_fen=total[0] - deposit if deposit else 0,
+                                  balance_fen=total - deposit if deposit else 0,
                                   balance_starts_at=offer.balance_starts_at, balance_ends_at=offer.balance_ends_at,
                                   ship_from=offer.ship_from, using_db=conn)
         await Order.filter(id=order_id).using_db(conn).update(ship_not_before=offer.ship_from)

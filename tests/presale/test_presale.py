@@ -2,6 +2,7 @@
 through the WeChat Pay simulator (v2 and v3), the ship-from date holding the hand-off back, refunds of
 either part and of both (split across the two payments), the balance deadline (deposit kept or
 refunded, stock back), the ledger invariant and the reconciliation seeing both payments."""
+import asyncio
 from datetime import datetime, timedelta
 
 import pytest
@@ -13,18 +14,21 @@ from server.ledger import service as ledger
 from server.models.catalog import Sku
 from server.models.fulfillment import FulfillmentTask
 from server.models.ledger import LedgerEntry
-from server.models.orders import Order
+from server.models.orders import Order, OrderEvent
 from server.models.accounts import User
 from server.models.notify import NotifyOutbox
-from server.models.payments import Payment, ReconcileDifference, Refund
+from server.models.payments import Payment, PaymentNotification, ReconcileDifference, Refund
+from server.models.promotions import UserCoupon
 from server.payments import service as payments
 from jobs import presale as presale_jobs
 from server.notify import registry
 from server.presale import service as presale
 from server.reconcile import service as reconcile
-from tests.conftest import login, login_as, wait_for
+from tests.conftest import PG_URL, login, login_as, wait_for
 from tests.fulfillment.factories import network
 from tests.orders.conftest import checkout, make_sku, pickup_body, sim
+from tests.orders.test_payments import post_notification, reply_code, signed_notification
+from tests.promotions.conftest import claim, make_coupon
 
 PRICE, DEPOSIT = 2000, 500
 
@@ -432,3 +436,136 @@ async def test_the_presale_screen_asks_for_the_balance_reminder(client, settings
     r = await client.get("/api/v1/subscribe-templates", params={"scene": "presale_deposit"})
     assert r.status_code == 200
     assert r.json()["template_ids"] == [settings.wechat_presale_balance_template_id]
+
+
+@pytest.mark.usefixtures("pay_api")
+async def test_the_balance_paid_twice_at_once_is_taken_once_and_the_other_refunded(client, buyer, station,
+                                                                                 monkeypatch):
+    """Two balance attempts at once (the buyer taps twice: one prepay order …B), then the balance paid
+    twice at WeChat — the buyer's JSAPI …B and a station's NATIVE …BN code — with both notifications (and
+    a retry of one) arriving at once: the order takes one balance, the other payment is stray and
+    refunded in full; sales, ledger and the order's paid amount count one balance. On PostgreSQL the two
+    notifications are made to meet inside their transactions, so the order's guarded transition decides."""
+    o, sku, _ = await offer(client)
+    order = await place(buyer, station, o, qty=2)
+    oid, balance = order["id"], 2 * (PRICE - DEPOSIT)
+    await pay(buyer, f"/api/v1/orders/{oid}/pay")
+
+    rs = await asyncio.gather(*[buyer.post(f"/api/v1/presale/orders/{oid}/balance/pay") for _ in range(2)])
+    assert [r.status_code for r in rs] == [200, 200], [r.text for r in rs]
+    jsapi = {r.json()["out_trade_no"] for r in rs}
+    assert jsapi == {order["order_no"] + "B"}
+    native = (await payments.create_native_payment(oid, actor_id=None)).out_trade_no
+    assert native == order["order_no"] + "BN"
+    assert await Payment.filter(order_id=oid, part="balance").count() == 2
+
+    met, real = asyncio.Barrier(2), presale.apply_payment
+    overlapped = []
+
+    async def meet_then_apply(order_, payment, amount, actor_id, conn):
+        if payment.part == "balance":  # both hold their own payment row and now reach the order together
+            await asyncio.wait_for(met.wait(), 10)
+            overlapped.append(payment.out_trade_no)
+        return await real(order_, payment, amount, actor_id, conn)
+    if PG_URL:  # the embedded SQLite runs one write transaction at a time: there they come one by one
+        monkeypatch.setattr(presale, "apply_payment", meet_then_apply)
+
+    otn_jsapi = jsapi.pop()
+    # both paid at WeChat (each notification sent at once), and one of them delivered a second time
+    paid = [client.post(sim("/pay"), json={"out_trade_no": otn}) for otn in (otn_jsapi, native)]
+    rs = await asyncio.gather(*paid, post_notification(client, *signed_notification(otn_jsapi, balance)))
+    assert [r.status_code for r in rs[:2]] == [200, 200] and all(r.json()["delivered"] for r in rs[:2])
+    assert reply_code(rs[2]) == "SUCCESS"
+    if PG_URL:
+        assert sorted(overlapped) == sorted([otn_jsapi, native])  # they really met
+
+    parts = await Payment.filter(order_id=oid, part="balance").order_by("id")
+    assert sorted(p.status for p in parts) == ["paid", "stray"]
+    stray = next(p for p in parts if p.status == "stray")
+    outcomes = await PaymentNotification.filter(out_trade_no__in=[otn_jsapi, native]).values_list("outcome", flat=True)
+    assert sorted(outcomes) == ["applied", "duplicate", "stray"]
+    o1 = await Order.get(id=oid)
+    assert (o1.status, o1.paid_fen, o1.refunded_fen) == ("paid", PRICE * 2, 0)
+    assert await OrderEvent.filter(order_id=oid, to_status="paid").count() == 1
+    s = await Sku.get(id=sku.id)
+    assert (s.stock, s.sales) == (8, 2)
+    refund = await Refund.get(order_id=oid, kind="stray")
+    assert (refund.payment_id, refund.amount_fen) == (stray.id, balance)
+    assert (await refund_done(refund.id)).status == "succeeded"
+    assert (await Order.get(id=oid)).refunded_fen == 0  # the stray money never reached the order
+    await assert_ledger(oid)
+    assert await LedgerEntry.filter(order_id=oid, kind="presale_deposit_release").count() == 1
+    r = await buyer.post(f"/api/v1/presale/orders/{oid}/balance/pay")
+    assert r.status_code == 409 and r.json()["error"]["code"] == "presale_balance_already_paid", r.text
+
+
+@pytest.mark.usefixtures("pay_api")
+async def test_a_deposit_presale_takes_no_coupon_a_full_payment_one_does(client, buyer, station):
+    """A coupon on a deposit order would leave the offer's fixed deposit above what the order costs (a
+    negative balance, the buyer overcharged): refused naming coupon_ids, nothing reserved or spent. A
+    full-payment pre-sale is one payment: the coupon comes off it as off any order."""
+    o, sku, _ = await offer(client)
+    uc = await claim(buyer, (await make_coupon(amount_fen=1900)).id)
+    r = await checkout(buyer, pickup_body(station.id, (o["sku_id"], 1), coupon_ids=[uc],
+                                          source={"kind": "presale", "offer_id": o["id"], "mode": "deposit"}))
+    assert r.status_code == 409 and r.json()["error"]["code"] == "presale_deposit_no_coupon", r.text
+    assert r.json()["error"]["details"][0]["field"] == "coupon_ids"
+    assert not await Order.filter(buyer_id=buyer.id).exists()
+    assert (await Sku.get(id=sku.id)).reserved == 0
+    assert (await UserCoupon.get(id=uc)).status == "available"
+
+    full, fsku, _ = await offer(client, mode="full")
+    r = await checkout(buyer, pickup_body(station.id, (full["sku_id"], 1), coupon_ids=[uc],
+                                          source={"kind": "presale", "offer_id": full["id"], "mode": "full"}))
+    assert r.status_code == 201, r.text
+    order = r.json()
+    assert (order["goods_fen"], order["discount_fen"], order["total_fen"]) == (PRICE, 1900, PRICE - 1900)
+    p = await pay(buyer, f"/api/v1/orders/{order['id']}/pay")
+    assert (p.part, p.amount_fen) == ("", PRICE - 1900)
+    assert (await Order.get(id=order["id"])).status == "paid"
+    await assert_ledger(order["id"])
+
+
+@pytest.mark.skipif(not PG_URL, reason="row locks: PostgreSQL")
+@pytest.mark.usefixtures("pay_api")
+async def test_the_deposit_given_back_while_the_balance_notification_arrives(client, buyer, station, monkeypatch):
+    """The buyer gives the deposit back while WeChat tells us the balance was paid: the notification
+    reaches the order only while the refund holds it (whichever came first); the refund wins, the balance
+    is stray and refunded in full, the order ends cancelled with both payments back, the stock on the shelf."""
+    o, sku, _ = await offer(client)
+    order = await place(buyer, station, o, qty=1)
+    oid = order["id"]
+    dep = await pay(buyer, f"/api/v1/orders/{oid}/pay")
+    otn = (await buyer.post(f"/api/v1/presale/orders/{oid}/balance/pay")).json()["out_trade_no"]
+
+    arrived, locked = asyncio.Event(), asyncio.Event()
+    real_end, real_apply = presale._end_deposit_order, presale.apply_payment
+
+    async def end_then_wait(order_id, **kw):
+        out = await real_end(order_id, **kw)
+        locked.set()  # the order row stays locked by this transaction until the notification is at it
+        await asyncio.wait_for(arrived.wait(), 10)
+        return out
+
+    async def apply_after_arrival(order_, payment, amount, actor_id, conn):
+        arrived.set()  # the balance payment row is ours; the order only once the refund holds it
+        await asyncio.wait_for(locked.wait(), 10)
+        return await real_apply(order_, payment, amount, actor_id, conn)
+    monkeypatch.setattr(presale, "_end_deposit_order", end_then_wait)
+    monkeypatch.setattr(presale, "apply_payment", apply_after_arrival)
+
+    give_back = buyer.post(f"/api/v1/presale/orders/{oid}/deposit/refund", json={})
+    r, paid = await asyncio.gather(give_back, client.post(sim("/pay"), json={"out_trade_no": otn}))
+    assert r.status_code == 200 and r.json()["outcome"] == "deposit_refunded", r.text
+    assert paid.status_code == 200 and paid.json()["delivered"], paid.text
+    assert arrived.is_set() and locked.is_set()
+    bal = await Payment.get(out_trade_no=otn)
+    assert bal.status == "stray"
+    for kind, payment_id, amount in (("deposit", dep.id, DEPOSIT), ("stray", bal.id, PRICE - DEPOSIT)):
+        refund = await Refund.get(order_id=oid, kind=kind)
+        assert (refund.payment_id, refund.amount_fen) == (payment_id, amount)
+        assert (await refund_done(refund.id)).status == "succeeded"
+    o1 = await Order.get(id=oid)
+    assert (o1.status, o1.paid_fen, o1.refunded_fen) == ("cancelled", DEPOSIT, DEPOSIT)
+    assert (await Sku.get(id=sku.id)).stock == 10
+    await assert_ledger(oid)

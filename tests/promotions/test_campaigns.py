@@ -1,6 +1,7 @@
 """Festival campaigns: built from products and coupons, shown by the mini-program API only while they
 run (a cached page that turns at the start and the end), overlapping campaigns refused with the
 reason, figures (orders, GMV, coupons used) for the console and the big screen."""
+import asyncio
 from datetime import timedelta
 
 import pytest
@@ -101,6 +102,21 @@ async def test_overlapping_campaigns_are_refused_with_the_reason(office_id):
     await campaigns.withdraw(c.id, actor_id=office_id)
     await campaigns.withdraw(a.id, actor_id=office_id)
     assert (await campaigns.publish(b.id, actor_id=office_id)).state == "upcoming"
+
+
+async def test_two_overlapping_campaigns_published_at_once_one_wins(app, office_id):
+    """The overlap check and the publish are one decision (an advisory lock on PostgreSQL): two
+    overlapping drafts published at the same moment never both go live."""
+    sku = await make_sku()
+    now = clock.now()
+    drafts = [await campaigns.create_campaign(_in(title=t, starts_at=now + timedelta(days=d),
+                                                  ends_at=now + timedelta(days=d + 2), product_ids=[sku.product_id]),
+                                              actor_id=office_id) for t, d in (("春耕", 1), ("开犁", 2))]
+    got = await asyncio.gather(*[campaigns.publish(c.id, actor_id=office_id) for c in drafts], return_exceptions=True)
+    assert sorted(type(x).__name__ for x in got) == ["CampaignOut", "Conflict"], got
+    assert [x.code for x in got if isinstance(x, Conflict)] == ["campaign_overlap"]
+    statuses = [(await campaigns.get_campaign(c.id)).status for c in drafts]
+    assert sorted(statuses) == ["draft", "published"]
 
 
 async def test_campaign_bad_input(office_id):

@@ -6,10 +6,13 @@ from __future__ import annotations
 from datetime import timedelta
 
 from server.kit import clock
+from server.models.accounts import User
 from server.models.promotions import Campaign, Coupon
+from server.promotions import campaigns
+from server.promotions.schemas import CampaignIn
 from tests.console.conftest import operator, sign_in
 from tests.conftest import login
-from tests.orders.conftest import checkout, make_merchant, make_sku, make_station, pickup_body
+from tests.orders.conftest import checkout, make_merchant, make_sku, make_station, pay_and_notify, pickup_body
 from tests.promotions.conftest import claim, make_coupon
 
 
@@ -183,3 +186,30 @@ async def test_merchant_order_page_shows_its_coupon(settings, app, client):
         assert "平台立减1元" not in page
     finally:
         await b.client.aclose()
+
+
+async def test_a_running_campaigns_figures_on_the_console_list(settings, app, office, client):
+    """The office's list shows a running campaign's orders, GMV (paid fen) and coupons used."""
+    await Campaign.filter(status="published").update(status="withdrawn")
+    sku = await make_sku(price=2000, stock=5)
+    coupon = await make_coupon(kind="full_reduction", threshold_fen=1500, amount_fen=300)
+    actor = (await User.create(openid="o-fig-" + str(clock.timestamp()))).id
+    now = clock.now()
+    c = await campaigns.create_campaign(CampaignIn.model_validate(
+        {"title": "丰收节数据", "starts_at": now - timedelta(minutes=5), "ends_at": now + timedelta(days=1),
+         "product_ids": [sku.product_id], "coupon_ids": [coupon.id]}), actor_id=actor)
+    await campaigns.publish(c.id, actor_id=actor)
+    try:
+        buyer = await login(client)
+        uc = await claim(buyer, coupon.id)
+        r = await checkout(buyer, pickup_body((await make_station()).id, (sku.id, 1), coupon_ids=[uc]))
+        assert r.status_code == 201 and r.json()["total_fen"] == 1700, r.text
+        assert (await pay_and_notify(buyer, r.json()["id"]))["delivered"]
+        r = await office.page("/console/campaigns")
+        assert r.status_code == 200
+        row = r.text.split(f'<tr data-campaign="{c.id}">', 1)[1].split("</tr>", 1)[0]
+        cells = [x.split("</td>", 1)[0] for x in row.split('<td class="num">')[1:]]
+        assert cells == ["1", "¥17.00", "1"], row
+    finally:
+        await Campaign.filter(id=c.id).update(status="withdrawn")
+        await campaigns._invalidate()

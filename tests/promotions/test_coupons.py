@@ -183,6 +183,8 @@ async def test_bad_coupons_say_why_and_charge_nothing(client, buyer, station):
     one, two = await claim(buyer, (await make_coupon()).id), await claim(buyer, (await make_coupon()).id)
     await refused([one, two], "coupon_not_stackable")
     await refused([one, one], "validation_failed", 422)
+    err = await refused([0], "validation_failed", 422)  # not an id: named, nothing looked up
+    assert err["details"][0]["field"].startswith("coupon_ids"), err
     # expired: the clock passes its end
     short = await claim(buyer, (await make_coupon(valid_until=clock.now() + timedelta(minutes=5))).id)
     clock.shift(timedelta(minutes=10))
@@ -205,6 +207,14 @@ async def test_claim_refusals(client, buyer, station):
     assert r.status_code == 409 and r.json()["error"]["code"] == "coupon_not_started"
     r = await buyer.post("/api/v1/coupons/999999999/claim")
     assert r.status_code == 404
+    over = await make_coupon(valid_from=clock.now() - timedelta(days=2), valid_until=clock.now() - timedelta(days=1))
+    r = await buyer.post(f"/api/v1/coupons/{over.id}/claim")
+    assert r.status_code == 409 and r.json()["error"]["code"] == "coupon_expired" and "expired" in r.text, r.text
+    paused = await make_coupon()
+    await promotions.set_coupon_status(paused.id, "paused", actor_id=buyer.id)
+    r = await buyer.post(f"/api/v1/coupons/{paused.id}/claim")
+    assert r.status_code == 409 and r.json()["error"]["code"] == "coupon_not_claimable", r.text
+    assert await UserCoupon.filter(coupon_id__in=[over.id, paused.id]).count() == 0
     # a new-buyer coupon: claimable before the first paid order, not after
     fresh = await make_coupon(new_buyer_only=True, per_person_limit=2)
     uc = await claim(buyer, fresh.id)
