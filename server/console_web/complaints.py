@@ -186,15 +186,16 @@ async def station_list(request: Request, ctx: Ctx, sid: int):
 async def station_file(request: Request, ctx: Ctx, sid: int):
     form = ctx.form()
     photos: list[str] = []
+    # another station's form is a 404 and a refused form stores no photo: both are checked first
+    ctx.principal.require_station(sid)
     try:
+        body = parse(StationComplaintIn, {k: v for k, v in form.items() if k != "photos"})
         files = request.files
         uploads = [f for f in (files.getlist("photos") or [] if files else []) if f.body or f.name]
         complaints.check_photo_count(len(uploads))
         for f in uploads:
             photos.append((await complaints.store_photo(f.body, f.name or "")).key)
-        data = {k: v for k, v in form.items() if k != "photos"}
-        filed = await complaints.file_by_station(ctx.principal, sid, parse(StationComplaintIn, {**data}).model_copy(
-            update={"photos": photos}))
+        filed = await complaints.file_by_station(ctx.principal, sid, body.model_copy(update={"photos": photos}))
     except ValidationFailed as exc:
         return await _station_page(ctx, sid, errors=field_errors(exc, HINTS), form=form, status=exc.status)
     return await _station_page(ctx, sid, notice=f"已代为提交投诉，受理编号 {filed.no}；处理结果将短信告知投诉人。")
