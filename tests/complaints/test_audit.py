@@ -2,6 +2,8 @@
 (another station's staff get a 404 with nothing stored; a refused form stores nothing)."""
 from __future__ import annotations
 
+import asyncio
+
 from server.complaints import service as complaints_service
 from server.models.complaints import Complaint
 from tests.complaints.conftest import png
@@ -46,3 +48,40 @@ async def test_station_form_stores_no_photo_before_its_checks(world, settings, m
     finally:
         await desk.client.aclose()
         await other.client.aclose()
+
+
+async def _huge_form(settings, path: str, cookie: str = "") -> tuple[int, str, str]:
+    """POST a form declared as 30 MB (only its first KB sent): (status, content type, body)."""
+    reader, writer = await asyncio.open_connection(settings.host, settings.port)
+    head = (f"POST {path} HTTP/1.1\r\nHost: {settings.host}:{settings.port}\r\nAccept: text/html\r\n"
+            + (f"Cookie: {cookie}\r\n" if cookie else "")
+            + f"Content-Type: multipart/form-data; boundary=XyZ\r\nContent-Length: {30 << 20}\r\n\r\n").encode()
+    writer.write(head + b"--XyZ\r\nContent-Disposition: form-data; name=\"photos\"; filename=\"big.jpg\"\r\n\r\n"
+                 + b"\xff\xd8\xff" + b"0" * 1000)
+    await writer.drain()
+    data = b""
+    try:
+        while chunk := await asyncio.wait_for(reader.read(65536), 10):
+            data += chunk
+    except (ConnectionError, asyncio.TimeoutError):
+        pass
+    writer.close()
+    head_part, _, body = data.partition(b"\r\n\r\n")
+    status = int(head_part.split(b" ", 2)[1]) if head_part.startswith(b"HTTP/1.1") else 0
+    ctype = next((ln.split(b":", 1)[1].strip().decode() for ln in head_part.split(b"\r\n")
+                  if ln.lower().startswith(b"content-type:")), "")
+    return status, ctype, body.decode("utf-8", "replace")
+
+
+async def test_a_30_mb_photo_on_the_report_page_is_refused_beside_the_photos(world, settings):
+    w = world
+    before = await Complaint.all().count()
+    status, ctype, body = await _huge_form(settings, f"/report/{w.item_code}")
+    assert status == 413 and ctype.startswith("text/html"), (status, ctype, body[:300])
+    assert 'data-field="file"' in body and "<form" in body and "举报未提交" in body
+    assert await Complaint.all().count() == before
+    status, ctype, body = await _huge_form(settings, "/report/NOSUCHCODE12")
+    assert status == 404 and ctype.startswith("text/html")
+    # the API keeps its JSON answer
+    status, ctype, body = await _huge_form(settings, "/api/v1/complaints/photos")
+    assert status == 413 and ctype.startswith("application/json") and "payload_too_large" in body
