@@ -50,14 +50,14 @@ async def test_station_form_stores_no_photo_before_its_checks(world, settings, m
         await other.client.aclose()
 
 
-async def _huge_form(settings, path: str, cookie: str = "") -> tuple[int, str, str]:
+async def _huge_form(settings, path: str) -> tuple[int, str, str]:
     """POST a form declared as 30 MB (only its first KB sent): (status, content type, body)."""
     reader, writer = await asyncio.open_connection(settings.host, settings.port)
     head = (f"POST {path} HTTP/1.1\r\nHost: {settings.host}:{settings.port}\r\nAccept: text/html\r\n"
-            + (f"Cookie: {cookie}\r\n" if cookie else "")
-            + f"Content-Type: multipart/form-data; boundary=XyZ\r\nContent-Length: {30 << 20}\r\n\r\n").encode()
-    writer.write(head + b"--XyZ\r\nContent-Disposition: form-data; name=\"photos\"; filename=\"big.jpg\"\r\n\r\n"
-                 + b"\xff\xd8\xff" + b"0" * 1000)
+            + "Content-Type: multipart/form-data; boundary=XyZ\r\n"
+            + f"Content-Length: {30 << 20}\r\n\r\n").encode()
+    part = b'--XyZ\r\nContent-Disposition: form-data; name="photos"; filename="big.jpg"\r\n\r\n'
+    writer.write(head + part + b"\xff\xd8\xff" + b"0" * 1000)
     await writer.drain()
     data = b""
     try:
