@@ -172,7 +172,8 @@ async def _station_page(ctx: Ctx, sid: int, *, notice: str = "", errors: dict | 
     stations = await complaints.nearby_stations(sid)
     return _st(ctx, "st_complaints.html", sid, filed=got["filed"], about=got["about"], notice=notice,
                errors=errors or {}, form=form or {}, kinds=complaints.KINDS, stations=stations, status=status,
-               pages=_pages(sid, got, q), max_bytes=runtime.settings().media_image_max_bytes)
+               pages=_pages(sid, got, q), max_bytes=runtime.settings().media_image_max_bytes,
+               max_photos=runtime.settings().complaint_max_photos)
 
 
 @bp.get("/station/<sid:int>/complaints")

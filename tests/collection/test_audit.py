@@ -64,3 +64,7 @@ async def test_the_public_trace_page_shows_the_collection(cworld, client):
     r = await client.get(f"/t/{c['trace_code']}")
     assert r.status_code == 200, r.text[:500]
     assert f"{w.net.village.name}揽收" in r.text and "东山坡3号地" in r.text
+    # what staff typed is shown escaped (a script in the plot runs nowhere)
+    c = await collect(w, plot="<script>alert(1)</script>")
+    r = await client.get(f"/t/{c['trace_code']}")
+    assert r.status_code == 200 and "<script>alert(1)" not in r.text and "&lt;script&gt;alert(1)" in r.text
