@@ -7,13 +7,14 @@ import os
 
 import pytest
 
+from server.kit import redis as kr
 from server.models.collection import Collection
 from server.models.complaints import Complaint
 from tests.collection.conftest import household_merchant
 from tests.complaints.conftest import png
 from tests.console.conftest import operator
 from tests.console.test_browser import _browser, _signed_in
-from tests.stats.test_screen_browser import CHROMIUM
+from tests.stats.test_screen_browser import CHROMIUM, _screen_page, _until
 
 pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM),
                                 reason=f"{CHROMIUM} is absent (apt-get install -y chromium)")
@@ -72,3 +73,35 @@ async def test_a_too_large_photo_is_refused_beside_the_field(world, client, sett
             watch.check()
         finally:
             await browser.close()
+
+
+async def test_the_big_screen_shows_complaints_by_kind_and_town(world, settings, app):
+    playwright = pytest.importorskip("playwright.async_api")
+    w = world
+    r = await w.shop.buyer.post("/api/v1/complaints", json={"order_id": w.order.id, "kind": "delivery",
+                                                            "text": "包裹晚到三天，没人通知"})
+    assert r.status_code == 201, r.text
+    await kr.cache_delete(kr.key("stats", "screen", "complaints"))   # the panel is cached for a minute
+    token = (await w.admin.post("/api/v1/console/stats/screen-tokens", json={"name": "投诉面板"})).json()["token"]
+    data = (await w.admin.get("/screen/data")).json()["complaints"]
+    assert data["total"] >= 1 and data["by_kind"] and data["by_town"]
+    errors: list[str] = []
+    async with playwright.async_playwright() as pw:
+        browser = await _browser(pw)
+        try:
+            page = await _screen_page(browser, errors)
+            await page.goto(f"{settings.base_url}/screen?token={token}")
+            await _until(lambda: _has(page, "#complaint-mix", data["by_kind"][0]["label"]), 15, "the complaint mix")
+            mix = await page.inner_text("#complaint-mix")
+            assert f'{data["by_kind"][0]["label"]} {data["by_kind"][0]["count"]}' in mix
+            assert f'{data["by_town"][0]["town"]} {data["by_town"][0]["count"]}' in mix
+            inside = await page.eval_on_selector("#complaint-mix", "e => e.getBoundingClientRect().bottom"
+                                                 " <= e.closest('.panel').getBoundingClientRect().bottom + 1")
+            assert inside
+        finally:
+            await browser.close()
+    assert errors == []
+
+
+async def _has(page, selector: str, text: str) -> bool:
+    return await page.query_selector(selector) is not None and text in await page.inner_text(selector)
