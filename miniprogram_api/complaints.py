@@ -2,6 +2,7 @@
 their own complaints; station staff filing for a villager and answering complaints about their
 station; merchants reading and answering complaints about them; anonymous reports from a trace code."""
 from sanic import Blueprint, Request
+from sanic.exceptions import PayloadTooLarge
 from sanic.response import html
 
 from server.complaints import service as complaints
@@ -174,6 +175,22 @@ async def report_submit(request: Request, code: str):
                                notice="举报未提交，请按提示修改后重新提交（照片需重新选择）。"),
                     status=exc.status, headers=pages.HEADERS)
     return html(pages.done(filed.no), status=201, headers=pages.HEADERS)
+
+
+@pages_bp.exception(PayloadTooLarge)
+async def report_too_large(request: Request, exc: PayloadTooLarge):
+    """A form over the server's body limit (a 30 MB photo) is refused from its declared length, before
+    it is read: the form again with the refusal beside the photos, not the API's JSON. What was typed
+    cannot be kept (the body was never read); nothing is written."""
+    try:
+        code, product = await complaints.report_target(request.match_info.get("code", ""))
+    except NotFound:
+        return html(pages.refused("未找到该溯源码，请核对包装上的溯源码。"), status=404, headers=pages.HEADERS)
+    s = runtime.settings()
+    word = pages.FIELD_WORDS["file"].format(mb=s.media_image_max_bytes // (1024 * 1024))
+    return html(pages.form(code, product, errors={"file": word}, max_photos=s.complaint_max_photos,
+                           notice="举报未提交：照片太大。请重新填写，并选择较小的照片。"),
+                status=413, headers=pages.HEADERS)
 
 
 bp = Blueprint.group(api, pages_bp)

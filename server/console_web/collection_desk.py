@@ -19,7 +19,7 @@ from server.console_web.station_desk import TABS
 from server.console_web.web import Ctx, field_errors, filters, flash, page, parse
 from server.fulfillment import floor
 from server.fulfillment.errors import FulfillmentCode
-from server.kit import pools
+from server.kit import pools, runtime
 from server.kit.auth import Role
 from server.kit.errors import AppError, KitCode, ValidationFailed
 from server.kit.schemas import Schema
@@ -70,7 +70,8 @@ async def _collect_page(ctx: Ctx, sid: int, form: dict, errors: dict, recorded=N
     recent = await collection.station_collections(ctx.principal, sid, CollectionQuery(limit=20))
     return ctx.render("st_collect.html", sid=sid, tab="/collect", tabs=TABS, base=_base(sid), merchants=merchants,
                       goods=goods, batches=batches, recent=recent.items, grades=GRADE_LABELS, form=form,
-                      errors=errors, recorded=recorded, svg=svg)
+                      errors=errors, recorded=recorded, svg=svg,
+                      max_bytes=runtime.settings().media_image_max_bytes)
 
 
 @bp.get("/console/station/<sid:int>/collect")

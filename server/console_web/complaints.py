@@ -13,7 +13,7 @@ from server.complaints import service as complaints
 from server.complaints.schemas import (AnswerIn, AssignIn, ComplaintQuery, FiguresQuery, ResolveIn,
                                        StationComplaintIn, StationComplaintQuery)
 from server.console_web.web import Ctx, env, field_errors, filters, next_url, page, parse
-from server.kit import clock
+from server.kit import clock, runtime
 from server.kit.auth import Role
 from server.console_web.station_desk import TABS
 from server.kit.errors import ValidationFailed
@@ -172,7 +172,8 @@ async def _station_page(ctx: Ctx, sid: int, *, notice: str = "", errors: dict | 
     stations = await complaints.nearby_stations(sid)
     return _st(ctx, "st_complaints.html", sid, filed=got["filed"], about=got["about"], notice=notice,
                errors=errors or {}, form=form or {}, kinds=complaints.KINDS, stations=stations, status=status,
-               pages=_pages(sid, got, q))
+               pages=_pages(sid, got, q), max_bytes=runtime.settings().media_image_max_bytes,
+               max_photos=runtime.settings().complaint_max_photos)
 
 
 @bp.get("/station/<sid:int>/complaints")
@@ -186,15 +187,17 @@ async def station_list(request: Request, ctx: Ctx, sid: int):
 async def station_file(request: Request, ctx: Ctx, sid: int):
     form = ctx.form()
     photos: list[str] = []
+    # another station's form is a 404 and a refused form stores no photo: both are checked first
+    ctx.principal.require_station(sid)
     try:
+        body = parse(StationComplaintIn, {k: v for k, v in form.items() if k != "photos"})
         files = request.files
         uploads = [f for f in (files.getlist("photos") or [] if files else []) if f.body or f.name]
         complaints.check_photo_count(len(uploads))
         for f in uploads:
             photos.append((await complaints.store_photo(f.body, f.name or "")).key)
-        data = {k: v for k, v in form.items() if k != "photos"}
-        filed = await complaints.file_by_station(ctx.principal, sid, parse(StationComplaintIn, {**data}).model_copy(
-            update={"photos": photos}))
+        filed = await complaints.file_by_station(ctx.principal, sid,
+                                                 body.model_copy(update={"photos": photos}))
     except ValidationFailed as exc:
         return await _station_page(ctx, sid, errors=field_errors(exc, HINTS), form=form, status=exc.status)
     return await _station_page(ctx, sid, notice=f"已代为提交投诉，受理编号 {filed.no}；处理结果将短信告知投诉人。")

@@ -24,6 +24,31 @@
       }
     }
   });
+  // A plain form (not htmx) with a photo over its limit: refused here, beside the field, before the
+  // file is sent (the server refuses it too, but a browser cut off mid-upload shows only a reset).
+  document.addEventListener("submit", function (ev) {
+    var form = ev.target;
+    if (!form || !form.querySelectorAll || form.hasAttribute("hx-post")) { return; }
+    var refused = false;
+    Array.prototype.forEach.call(form.querySelectorAll("input[type=file][data-max-bytes]"), function (input) {
+      var max = parseInt(input.getAttribute("data-max-bytes"), 10);
+      var field = input.closest(".field") || input.parentNode;
+      var old = field.querySelector("em.err[data-client]");
+      if (old) { old.parentNode.removeChild(old); }
+      var big = Array.prototype.filter.call(input.files || [], function (f) { return f.size > max; })[0];
+      if (!big) { return; }
+      refused = true;
+      var em = document.createElement("em");
+      em.className = "err";
+      em.setAttribute("data-field", input.name);
+      em.setAttribute("data-client", "1");
+      em.textContent = "照片 " + big.name + " 太大（" + (big.size / 1048576).toFixed(1) + " MB），每张不超过 " +
+        Math.floor(max / 1048576) + " MB，请换一张较小的照片。";
+      field.appendChild(em);
+      field.classList.add("bad");
+    });
+    if (refused) { ev.preventDefault(); }
+  });
   // Network failure: say so instead of doing nothing.
   document.addEventListener("htmx:sendError", function () {
     var f = document.getElementById("flash");
