@@ -1,6 +1,10 @@
-"""After-sales jobs (售后, issue #25): tell the buyer about a step, answer by silence at the merchant's
-deadline, and the sweeper that re-finds lost work (deadlines passed, returns never sent, refunds done).
-Each takes ids and is safe to run twice (the service claims with guarded updates)."""
+"""After-sales jobs (售后, issue #25): answer by silence at the merchant's deadline, and the sweeper that
+re-finds lost work (deadlines passed, returns never sent, refunds done). Each takes ids and is safe to
+run twice (the service claims with guarded updates).
+
+A step's message to the buyer goes through the notify outbox (notify.deliver, re-found by notify.sweep).
+`aftersales.notify` stays registered for the per-step jobs still queued when that changed: it owes the
+step through the outbox (once) and delivers it there; nothing enqueues it any more."""
 from __future__ import annotations
 
 from arq import Retry, cron
@@ -11,6 +15,7 @@ from server.kit.errors import UpstreamError
 
 
 async def notify(ctx, case_id: int, step: str) -> dict:
+    """A job of the old path, queued before an upgrade: delivered through the outbox."""
     try:
         return await aftersales.notify(int(case_id), str(step))
     except UpstreamError:

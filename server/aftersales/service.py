@@ -17,9 +17,10 @@ The way a case goes:
   (any reason but "changed mind"); the return's cost is the merchant's for its faults, the buyer's
   for "changed mind" (recorded on the case).
 
-Every step is written in the case's timeline, audited, and told to the buyer (job aftersales.notify:
-the subscribe message `aftersales_update`, an SMS only when the step needs the buyer and there is no
-subscription). Money moves only through the refund, so the ledger holds exactly as for refunds."""
+Every step is written in the case's timeline, audited, and told to the buyer (owed in the step's
+transaction through the notify outbox: the subscribe message `aftersales_update`, an SMS only when the
+step needs the buyer and no message reached them). Money moves only through the refund, so the ledger
+holds exactly as for refunds."""
 from __future__ import annotations
 
 import logging
@@ -28,7 +29,6 @@ import secrets
 from datetime import timedelta
 from typing import Any
 
-from server.accounts import sms
 from server.aftersales.errors import AfterSalesCode
 from server.aftersales.schemas import (ApplyIn, CaseLineOut, CaseList, CaseOut, PhotoOut, PolicyOut, StepOut,
                                        UnpickList, WindowList, WindowOut)
@@ -39,11 +39,10 @@ from server.inventory import service as inventory
 from server.kit import audit, clock, runtime
 from server.kit import redis as kr
 from server.kit.db import atomic, id_page, lock_rows
-from server.kit.errors import AppError, Conflict, KitCode, NotFound, UpstreamError, ValidationFailed
+from server.kit.errors import Conflict, KitCode, NotFound, ValidationFailed
 from server.kit.jobs import enqueue
 from server.media import IMAGE_KINDS, store_upload
 from server.media.storage import get_storage
-from server.models.accounts import User
 from server.models.aftersales import (AfterSale, AfterSalesPolicy, AfterSalesWindow, AfterSaleStep, CaseKind,
                                       CaseReason, CaseStatus)
 from server.models.catalog import Category, Product, Sku
@@ -62,18 +61,8 @@ S = OrderStatus
 MAX_PHOTOS = 9
 _PHOTO_TAIL = re.compile(r"^\d{4}/\d{2}/[0-9a-f]{40}\.(jpg|png|webp)$")
 PHOTO_KIND = "aftersales"
-NOTIFY_JOB = "aftersales.notify"
+NOTIFY_JOB = "aftersales.notify"  # the old per-step job: kept for jobs queued at an upgrade (notify())
 DEADLINE_JOB = "aftersales.deadline"
-# Steps the buyer has to act on: they get an SMS when no subscribe message reached them.
-ACTION_STEPS = ("approved_return", "rejected")
-STEP_TEXT = {
-    "requested": "已提交，等待商家处理", "auto_approved": "已自动同意，正在退款", "approved": "商家已同意",
-    "approved_return": "已同意，请寄回商品", "silence_approved": "商家超时未处理，已自动同意",
-    "rejected": "商家拒绝，可申请平台介入", "escalated": "已申请平台介入", "office_approved": "平台裁定：同意",
-    "office_rejected": "平台裁定：不予支持", "return_shipped": "退货已寄出", "return_received": "退货已签收",
-    "refunding": "退款处理中", "refunded": "退款已到账", "replacement_created": "换货订单已创建",
-    "cancelled": "已撤销", "return_overdue": "逾期未寄回，已关闭",
-}
 
 
 # ---- reading -------------------------------------------------------------------------------------
@@ -408,8 +397,8 @@ async def apply(buyer_id: int, body: ApplyIn) -> CaseOut:
 # ---- steps -------------------------------------------------------------------------------------------
 async def _step(case: AfterSale, step: str, actor_id: int | None, note: str, conn: Any, *, notify: bool = True) -> None:
     await AfterSaleStep.create(case_id=case.id, step=step, actor_id=actor_id, note=note[:200], using_db=conn)
-    if notify:
-        enqueue(NOTIFY_JOB, case.id, step, job_id=kr.key("job", NOTIFY_JOB, case.id, step))
+    if notify:  # the buyer is owed the step's message: the outbox row commits (or not) with the step
+        await notify_outbox.aftersales_step(case.id, step, user_id=case.buyer_id, order_id=case.order_id, conn=conn)
 
 
 async def _locked(case_id: int, conn: Any) -> AfterSale:
@@ -729,41 +718,15 @@ async def count_waiting(merchant_ids: frozenset[int] | set[int] | None = None) -
 
 # ---- telling the buyer -----------------------------------------------------------------------------
 async def notify(case_id: int, step: str) -> dict:
-    """Tell the buyer about a step: the subscribe message; an SMS only when the step needs the buyer
-    and the message could not reach them. Claimed first (notified_step), so a re-delivered job is quiet."""
+    """The old per-step job (NOTIFY_JOB, enqueued before steps were owed through the notify outbox), for
+    jobs still queued at an upgrade: owe the step through the outbox if its row is missing (once per
+    step: the row is unique) and deliver it there, so it is sent at most once and retried like any other."""
     c = await AfterSale.get_or_none(id=case_id)
-    if c is None:
-        return {"skip": "no case"}
-    claim = f"{step}"[:24]
-    if not await AfterSale.filter(id=case_id).exclude(notified_step=claim).update(notified_step=claim):
-        return {"skip": "sent"}
-    buyer = await User.get_or_none(id=c.buyer_id)
-    text = STEP_TEXT.get(step, step)
-    out: dict = {}
-    wechat = "none"
-    if buyer is not None and buyer.openid:
-        try:
-            # the buyer's subscribe choice is respected (a declined template is not sent: #29), and the
-            # amount is in the documented format (¥ and yuan with two decimals, from integer fen)
-            wechat = await notify_outbox.send_subscribed("aftersales_update", buyer.id, buyer.openid, {
-                "character_string1": c.case_no, "thing2": text, "amount3": notify_outbox.money(c.amount_fen),
-                "time4": clock.now()}, page_query=f"id={c.id}")
-        except UpstreamError as exc:
-            wechat = "failed"
-            out["error"] = exc.message[:200]
-    out["wechat"] = wechat
-    if wechat != "sent" and step in ACTION_STEPS:
-        order = await Order.get(id=c.order_id)
-        phone = (buyer.phone if buyer else None) or (order.address or {}).get("phone")
-        if phone:
-            try:
-                await sms.send_notice(phone, runtime.settings().aliyun_sms_aftersales_template_code,
-                                      {"case": c.case_no[-10:], "step": text[:20]}, f"aftersales-{c.id}-{step}")
-                out["sms"] = "sent"
-            except AppError as exc:
-                out["sms"] = "failed"
-                out["error"] = exc.message[:200]
-    return out
+    if c is None or not await AfterSaleStep.filter(case_id=case_id, step=step).exists():
+        return {"skip": "no such step"}
+    async with atomic() as conn:
+        await notify_outbox.aftersales_step(c.id, step, user_id=c.buyer_id, order_id=c.order_id, conn=conn)
+    return await notify_outbox.deliver(notify_outbox.AFTERSALES_MOMENT, notify_outbox.aftersales_ref(c.id, step))
 
 
 

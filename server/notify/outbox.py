@@ -1,6 +1,7 @@
 """The notification outbox (通知发件箱): a message owed to a buyer is written IN the transaction of the
 business change that owes it (an order paid, dispatched, out for delivery; a refund's outcome; a
-booked live session about to start), and delivered by a job after the commit.
+booked live session about to start; each step of an after-sales case), and delivered by a job after
+the commit.
 
     await outbox.add("refund_result", f"refund:{refund.id}:succeeded", user_id=..., order_id=..., conn=conn)
 
@@ -14,7 +15,9 @@ conditional update first, so two deliveries of the same job send once.
 What a delivery does (deliver()): builds the template's values from the database as it is now,
 respects the buyer's subscribe choice (a declined template with no acceptance left is not sent),
 sends through server/notify/registry.py, and, only for a moment where the buyer must act (a refund
-that failed: the buyer has to be paid another way) and no WeChat message reached them, an SMS.
+that failed: the buyer has to be paid another way; an after-sales step asking the buyer to send the
+goods back or telling a refusal) and no WeChat message reached them (declined, refused, no openid, or
+WeChat still failing at the last attempt), an SMS.
 Pickup-ready (the other moment where the buyer must act) keeps its own path in
 server/stations/uncollected.py."""
 from __future__ import annotations
@@ -27,12 +30,14 @@ from typing import Any
 from tortoise.expressions import F
 
 from server.accounts import sms
+from server.aftersales.steps import ACTION_STEPS, STEP_TEXT
 from server.kit import clock, jobs, runtime
 from server.kit import redis as kr
-from server.kit.errors import NotFound, ValidationFailed
+from server.kit.errors import NotFound, UpstreamError, ValidationFailed
 from server.integrations import wechat_keywords as kw
 from server.kit.money import yuan
 from server.models.accounts import RoleGrant, User
+from server.models.aftersales import AfterSale
 from server.models.catalog import Product
 from server.models.collection import Collection
 from server.models.line_reviews import LineReview, ReviewStatus
@@ -58,8 +63,9 @@ REFUND_OUTCOMES = {
     "rejected": ("已驳回", "如有疑问请联系客服"),
     "failed": ("退款失败", "请联系客服，提供其他收款方式"),
 }
+AFTERSALES_MOMENT = "aftersales_update"
 # Outcomes the buyer must act on: an SMS when no subscribe message reached them.
-MUST_ACT = {"refund_result": ("failed",)}
+MUST_ACT = {"refund_result": ("failed",), AFTERSALES_MOMENT: ACTION_STEPS}
 
 
 def _job_id(moment: str, ref: str) -> str:
@@ -111,6 +117,17 @@ async def review_replied(review_id: int, conn: Any) -> None:
     rows = await LineReview.filter(id=review_id).using_db(conn).values_list("buyer_id", "order_id")
     if rows:
         await add("review_reply", f"review:{review_id}", user_id=rows[0][0], order_id=rows[0][1], conn=conn)
+
+
+def aftersales_ref(case_id: int, step: str) -> str:
+    """The subject of an after-sales step's message: one message per (case, step)."""
+    return f"aftersales:{case_id}:{step}"
+
+
+async def aftersales_step(case_id: int, step: str, *, user_id: int, order_id: int, conn: Any) -> None:
+    """A step was written in an after-sales case's timeline: owe its buyer the step's message (once per
+    case and step; a later step is a message of its own, never a reason to send an earlier one again)."""
+    await add(AFTERSALES_MOMENT, aftersales_ref(case_id, step), user_id=user_id, order_id=order_id, conn=conn)
 
 
 async def collection_received(collection_id: int, merchant_id: int, conn: Any) -> None:
@@ -226,11 +243,32 @@ async def _collection_message(row: NotifyOutbox) -> Message | None:
                    sms_params={"label": c.label, "qty": qty}, sms_phone=phone)
 
 
+async def _aftersales_message(row: NotifyOutbox) -> Message | None:
+    _, case_id, step = row.ref.split(":")
+    c = await AfterSale.get_or_none(id=int(case_id))
+    if c is None:
+        return None
+    text = STEP_TEXT.get(step, step)
+    must_act = step in MUST_ACT[AFTERSALES_MOMENT]
+    phone = ""
+    if must_act:  # the buyer's phone, or else the one on the order's address
+        phone = (await User.filter(id=c.buyer_id).values_list("phone", flat=True) or [""])[0] or ""
+        if not phone:
+            address = (await Order.filter(id=c.order_id).values_list("address", flat=True) or [None])[0]
+            phone = (address or {}).get("phone") or ""
+    # The row was written in the step's transaction: its time is the step's.
+    return Message({"character_string1": c.case_no, "thing2": text, "amount3": money(c.amount_fen),
+                    "time4": row.created_at}, f"id={c.id}", must_act=must_act,
+                   sms_template=runtime.settings().aliyun_sms_aftersales_template_code,
+                   sms_params={"case": c.case_no[-10:], "step": text[:20]}, sms_phone=phone)
+
+
 BUILDERS = {"order_paid": _order_message, "order_dispatched": _order_message,
             "out_for_delivery": _order_message, "refund_result": _refund_message,
             "live_starting": _live_message,
             "review_reply": _review_message, "collection_received": _collection_message,
-            "presale_balance_open": _presale_message}
+            "presale_balance_open": _presale_message,
+            AFTERSALES_MOMENT: _aftersales_message}
 
 
 # ---- delivery --------------------------------------------------------------------------------------
@@ -273,7 +311,14 @@ async def deliver(moment: str, ref: str) -> dict:
             await NotifyOutbox.filter(id=row.id).update(status=OutboxStatus.DONE, done_at=clock.now(),
                                                         error="nothing to send")
             return {"skipped": True}
-        wechat = await _wechat(row, user, msg) if user is not None else "no_account"
+        error = ""
+        try:
+            wechat = await _wechat(row, user, msg) if user is not None else "no_account"
+        except UpstreamError as exc:
+            if not (msg.must_act and row.attempts >= s.notify_max_attempts):
+                raise
+            # the last attempt: a buyer who must act is texted rather than never told
+            wechat, error = "failed", str(exc)[:200]
         sms_state = ""
         if msg.must_act and wechat != "sent":
             phone = msg.sms_phone or (user.phone if user is not None else "")
@@ -299,7 +344,7 @@ async def deliver(moment: str, ref: str) -> dict:
             return {"failed": True}
         raise
     await NotifyOutbox.filter(id=row.id).update(status=OutboxStatus.DONE, wechat=wechat, sms=sms_state,
-                                                done_at=clock.now(), error="")
+                                                done_at=clock.now(), error=error)
     return {"wechat": wechat, "sms": sms_state}
 
 

@@ -55,7 +55,9 @@ class OutboxItemOut(Out):
     title: str = Field(description="the moment as the buyer reads it (Chinese)")
     ref: str
     status: str = Field(description="pending | sending | done | failed")
-    wechat: str = Field(description="sent | refused | unsubscribed | no_openid | '' (not tried yet)")
+    wechat: str = Field(description="sent | refused | unsubscribed | no_openid | no_account | failed (WeChat "
+                                    "still failing at the last attempt of a moment the buyer must act on: "
+                                    "the SMS instead) | '' (not tried yet)")
     sms: str = Field(description="sent | none (no phone) | '' (not needed)")
     attempts: int
     error: str

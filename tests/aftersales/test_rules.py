@@ -16,8 +16,10 @@ from server.models.aftersales import AfterSale
 from server.models.catalog import Category, Product, Sku
 from server.models.fulfillment import DeliveryPromise, Parcel, TaskLine, UnpickItem
 from server.models.ledger import LedgerEntry
+from server.models.notify import NotifyOutbox
 from server.models.orders import Order, OrderLine
 from server.models.payments import Refund
+from server.notify import outbox
 from tests.aftersales.conftest import completed, photo
 from tests.conftest import login, login_as, wait_for
 from tests.fulfillment import factories as f
@@ -171,10 +173,11 @@ async def test_each_step_is_told_to_the_buyer(world, client):
     openid = (await client.get("/api/v1/me", headers=world.buyer.headers)).json().get("openid") or \
         world.buyer.user.get("openid")
 
-    async def told():
-        return (await AfterSale.get(id=cid)).notified_step == "requested"
-    assert await wait_for(told, timeout=10)
-    assert await aftersales.notify(cid, "requested") == {"skip": "sent"}  # a re-delivered job is quiet
+    ref = outbox.aftersales_ref(cid, "requested")   # owed in the step's transaction, delivered once
+    assert await wait_for(lambda: NotifyOutbox.filter(moment="aftersales_update", ref=ref, status="done").exists(),
+                          timeout=10)
+    assert await outbox.deliver("aftersales_update", ref) == {}   # a re-delivered job is quiet
+    assert await aftersales.notify(cid, "requested") == {}         # and so is a job of the old path
     if openid:
         sent = (await client.get("/__sim__/wechat/subscribe-messages", params={"touser": openid})).json()["items"]
         assert any(x["data"]["character_string1"]["value"] == r.json()["case_no"] for x in sent)
@@ -220,15 +223,27 @@ async def test_an_sms_only_when_the_step_needs_the_buyer_and_no_message_reached_
     r = await world.buyer.post("/api/v1/aftersales", json={
         "order_id": order.id, "kind": "return_refund", "reason": "damaged", "lines": [{"line_id": la.id, "qty": 1}]})
     cid = r.json()["id"]
+
+    async def told(step):
+        ref = outbox.aftersales_ref(cid, step)
+        assert await wait_for(lambda: NotifyOutbox.filter(moment="aftersales_update", ref=ref, status="done")
+                              .exists(), timeout=10), step
+        return await NotifyOutbox.get(moment="aftersales_update", ref=ref)
+    await told("requested")
     openid = (await User.get(id=world.buyer.id)).openid
     await client.post("/__sim__/wechat/subscribe-refuse", json={"touser": openid})
-    await AfterSale.filter(id=cid).update(notified_step="")
-    out = await aftersales.notify(cid, "refunding")   # no action needed: no SMS
-    assert out["wechat"] == "refused" and "sms" not in out
-    out = await aftersales.notify(cid, "approved_return")   # the buyer must send the goods back
-    assert out == {"wechat": "refused", "sms": "sent"}
+    merchant = await login_as(client, "merchant", merchant_id=m.id)
+    r = await merchant.post(f"/api/v1/merchant/aftersales/{cid}/answer", json={"approve": True})
+    assert r.status_code == 200, r.text
+    row = await told("approved_return")   # the buyer must send the goods back: an SMS (no phone: the address's)
+    assert (row.wechat, row.sms) == ("refused", "sent")
+    r = await world.buyer.post(f"/api/v1/aftersales/{cid}/return", json={"company": "中通", "tracking_no": "ZT20261206"})
+    assert r.status_code == 200, r.text
+    shipped = await told("return_shipped")   # no action needed: no SMS
+    assert (shipped.wechat, shipped.sms) == ("refused", "")
     sms = (await client.get("/__sim__/aliyun/sms", params={"phone": order.address["phone"]})).json()["messages"]
-    assert any(x["template_code"] == "SMS_000000025" for x in sms)
+    assert [x["template_code"] for x in sms if x["out_id"] == f"notify-{row.id}"] == ["SMS_000000025"]
+    assert not [x for x in sms if x["out_id"] == f"notify-{shipped.id}"]
 
 
 async def test_an_open_case_holds_its_units_from_a_plain_refund(world):

@@ -7,6 +7,7 @@ from __future__ import annotations
 import secrets
 
 from server.aftersales import service as aftersales
+from server.aftersales.steps import STEP_TEXT
 from server.kit import runtime
 from server.kit.db import atomic
 from server.models.accounts import User
@@ -74,11 +75,13 @@ async def test_each_after_sales_step_once_and_a_declined_template_is_respected(c
     case = await AfterSale.get(id=r.json()["id"])
     msg = await one_message(client, world.buyer.id, "aftersales_update")
     v = values(msg)
-    assert v["character_string1"] == case.case_no and v["thing2"] == aftersales.STEP_TEXT["requested"]
+    assert v["character_string1"] == case.case_no and v["thing2"] == STEP_TEXT["requested"]
     assert v["amount3"] == outbox.money(case.amount_fen) and AMOUNT.match(v["amount3"])
     assert TIME.match(v["time4"])
     assert msg["page"] == f"{runtime.settings().wechat_aftersales_page}?id={case.id}"
-    assert await aftersales.notify(case.id, "requested") == {"skip": "sent"}   # the job delivered again
+    requested = outbox.aftersales_ref(case.id, "requested")
+    assert await outbox.deliver("aftersales_update", requested) == {}   # the job delivered again
+    assert await aftersales.notify(case.id, "requested") == {}   # a job of the old path queued at an upgrade
     assert len(await inbox(client, world.buyer.id, "aftersales_update")) == 1
 
     # the buyer declined the template on the after-sales screen: the merchant's refusal (a step the buyer
@@ -91,10 +94,18 @@ async def test_each_after_sales_step_once_and_a_declined_template_is_respected(c
     r = await merchant.post(f"/api/v1/merchant/aftersales/{case.id}/answer",
                             json={"approve": False, "reason": "缺货已补发"})
     assert r.status_code == 200, r.text
-    assert await wait_for(lambda: texts(client, phone, f"aftersales-{case.id}-rejected"))
-    assert len(await texts(client, phone, "aftersales-")) == 1
+    rejected = outbox.aftersales_ref(case.id, "rejected")
+    assert await wait_for(lambda: NotifyOutbox.filter(moment="aftersales_update", ref=rejected, status="done")
+                          .exists(), timeout=10)
+    row = await NotifyOutbox.get(moment="aftersales_update", ref=rejected)
+    assert (row.wechat, row.sms) == ("unsubscribed", "sent")
+    assert [m["template_code"] for m in await texts(client, phone, "notify-")] == [
+        runtime.settings().aliyun_sms_aftersales_template_code]
+    assert await texts(client, phone, f"notify-{row.id}")
     assert len(await inbox(client, world.buyer.id, "aftersales_update")) == 1   # only the first step's
-    assert await aftersales.notify(case.id, "rejected") == {"skip": "sent"}
+    assert await outbox.deliver("aftersales_update", rejected) == {}
+    assert await aftersales.notify(case.id, "rejected") == {}
+    assert len(await texts(client, phone, "notify-")) == 1
 
 
 async def test_pickup_ready_respects_a_declined_template(client):
