@@ -79,7 +79,8 @@ class AfterSale(Model):
     created_at = fields.DatetimeField(auto_now_add=True, db_index=True)
     updated_at = fields.DatetimeField(auto_now=True)
     finished_at = fields.DatetimeField(null=True)
-    # notification claims: the last step the buyer was told about (a job sent twice messages once)
+    # unused: the last step the old per-step job claimed. Step messages are owed through the notify
+    # outbox now (one row per case and step); the column stays so no migration is needed.
     notified_step = fields.CharField(24, default="")
 
     class Meta:
