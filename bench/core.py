@@ -516,12 +516,14 @@ class BenchContext:
                                  name=name)
 
     async def drive(self, requests: Sequence[Req], *, name: str = "", connections: int | None = None,
-                    keep_bodies: bool = False, preconnect: bool = False, opener: Req | None = None) -> Figures:
+                    keep_bodies: bool = False, preconnect: bool = False, opener: Req | None = None,
+                    ready=None) -> Figures:
         """Send every request exactly once over `connections` connections (the asyncio client);
-        preconnect: the connections are open (and have each carried `opener`) before the clock starts."""
+        preconnect: the connections are open (and have each carried `opener`) before the clock starts;
+        ready: awaited right before the clock starts (run_asyncio)."""
         return await run_asyncio(self.base_url, requests, connections=connections or self.connections,
                                  once=True, name=name, keep_bodies=keep_bodies, preconnect=preconnect,
-                                 opener=opener)
+                                 opener=opener, ready=ready)
 
     async def warmup(self, requests: Sequence[Req], seconds: float = 1.0) -> None:
         if seconds > 0:

@@ -13,7 +13,7 @@ import subprocess
 import tempfile
 import time
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any, Awaitable, Callable, Sequence
 from urllib.parse import urlsplit
 
 import orjson
@@ -323,12 +323,14 @@ async def _watchdog(conns: list[_Conn], timeout_s: float) -> None:
 async def run_asyncio(base_url: str, requests: Sequence[Req], *, connections: int,
                       duration: float | None = None, once: bool = False, name: str,
                       timeout_s: float = 10.0, keep_bodies: bool = False, preconnect: bool = False,
-                      opener: Req | None = None) -> Figures:
+                      opener: Req | None = None, ready: Callable[[], Awaitable[Any]] | None = None) -> Figures:
     """Drive with raw asyncio streams: round-robin for `duration` seconds, or (once=True) send every
     request exactly once over `connections` connections. preconnect opens every connection before
     the clock starts (clients whose connections are already open, as a watching viewer's is), and
     sends `opener` once on each (a viewer's poll), so the server has taken up every connection;
-    otherwise a connection's first request also times its opening. keep_bodies puts (status, body) of every
+    otherwise a connection's first request also times its opening. ready, when given, is awaited
+    right before the clock starts (after the connections are open): a scenario reads its CPU
+    counters there, so the openers are not counted as the measurement's. keep_bodies puts (status, body) of every
     response in extra["responses"], in the order of `requests` (count mode only)."""
     host, port = _loopback(base_url)
     if once:
@@ -392,6 +394,8 @@ async def run_asyncio(base_url: str, requests: Sequence[Req], *, connections: in
         if opener is not None:
             raw = opener.raw(hostport)
             await asyncio.gather(*(asyncio.wait_for(c.send(raw), timeout_s) for c in conns))
+    if ready is not None:
+        await ready()
     dog = asyncio.ensure_future(_watchdog(conns, timeout_s))
     cpu0 = time.process_time()
     started = time.perf_counter()

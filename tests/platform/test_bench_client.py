@@ -2,6 +2,7 @@
 keep-alive connection by length or in chunks, a server that closes after answering, and a request
 never answered counted as an error after the timeout, not waited for."""
 import asyncio
+import time
 
 from bench.loadgen import Req, _parse_response, run_asyncio
 
@@ -52,8 +53,14 @@ async def test_the_client_reads_each_answer_and_counts_a_timeout():
     server, port = await _server()
     try:
         reqs = [Req("GET", p) for p in ("/len", "/chunked", "/close", "/len", "/chunked", "/len")]
+        marks = []
+
+        async def ready():  # the scenario's counters are read with the connections open, before the clock
+            marks.append(time.perf_counter())
+
         fig = await run_asyncio(f"http://127.0.0.1:{port}", reqs, connections=2, once=True, name="t",
-                                keep_bodies=True)
+                                keep_bodies=True, preconnect=True, opener=Req("GET", "/len"), ready=ready)
+        assert len(marks) == 1 and marks[0] <= fig.extra["started_at"]
         assert fig.errors == 0 and fig.requests == 6
         assert fig.statuses == {200: 3, 201: 1, 409: 2}
         assert [r[1] for r in fig.extra["responses"]] == [b"hello", b"abcde", b"ok", b"hello", b"abcde", b"hello"]
