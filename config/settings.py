@@ -246,7 +246,7 @@ class Settings(BaseSettings):
     # (seconds, shared in Redis); its fault alerts are always read live.
     office_today_cache_seconds: int = Field(5, ge=1, le=60)
     # The statistics page's summary (a range of daily rollups, coverage, training progress) is kept this
-    # long (seconds); a rollup of any day makes it stale at once.
+    # long (seconds); past it, or once a day was rolled up again, it is shown while it is summed again.
     stats_summary_cache_seconds: int = Field(60, ge=1, le=3600)
     stats_screen_poll_seconds: int = Field(3, ge=1, le=300)
 

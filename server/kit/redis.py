@@ -474,12 +474,13 @@ refreshing: set[asyncio.Task] = set()  # the background recounts in flight (a re
 
 
 async def cached_stale(k: str, fresh_s: int, loader: Callable[[], Awaitable[Any]], *, field: str,
-                       keep_factor: int) -> Any:
-    """A JSON-able value kept in Redis as {"at": when, field: value} for fresh_s × keep_factor seconds.
-    Past fresh_s it is still answered while one background task per process computes it again, so no
-    reader waits for a recount once there is a value; with none yet, one request per process computes
-    it and the others wait for that one. For figures that take a while and may be seconds old (the
-    office's Today desk, the console's statistics summary)."""
+                       keep_factor: int, version: str = "") -> Any:
+    """A JSON-able value kept in Redis as {"at": when, "v": version, field: value} for fresh_s ×
+    keep_factor seconds. Past fresh_s, or once the version it was computed at is not `version` (the
+    data under it changed: a rollup), it is still answered while one background task per process
+    computes it again, so no reader waits for a recount once there is a value; with none yet, one
+    request per process computes it and the others wait for that one. For figures that take a while
+    and may be seconds old (the office's Today desk, the console's statistics summary)."""
     lock = _stale_locks.get(k)
     if lock is None:
         if len(_stale_locks) > 1000:
@@ -490,26 +491,31 @@ async def cached_stale(k: str, fresh_s: int, loader: Callable[[], Awaitable[Any]
         async with lock:
             hit = await cache_get(k)
             if hit is None or field not in hit:
-                hit = await _store_stale(k, fresh_s, loader, field, keep_factor)
-    elif clock.now().timestamp() - hit["at"] > fresh_s and not lock.locked():
-        task = asyncio.create_task(_refresh_stale(k, fresh_s, loader, field, keep_factor, lock))
+                hit = await _store_stale(k, fresh_s, loader, field, keep_factor, version)
+    elif _stale(hit, fresh_s, version) and not lock.locked():
+        task = asyncio.create_task(_refresh_stale(k, fresh_s, loader, field, keep_factor, version, lock))
         refreshing.add(task)
         task.add_done_callback(refreshing.discard)
     return hit[field]
 
 
-async def _store_stale(k: str, fresh_s: int, loader, field: str, keep_factor: int) -> dict:
-    value = {"at": clock.now().timestamp(), field: await loader()}
+def _stale(hit: dict, fresh_s: int, version: str) -> bool:
+    return clock.now().timestamp() - hit["at"] > fresh_s or hit.get("v", "") != version
+
+
+async def _store_stale(k: str, fresh_s: int, loader, field: str, keep_factor: int, version: str) -> dict:
+    value = {"at": clock.now().timestamp(), "v": version, field: await loader()}
     await cache_set(k, value, fresh_s * keep_factor)
     return value
 
 
-async def _refresh_stale(k: str, fresh_s: int, loader, field: str, keep_factor: int, lock: asyncio.Lock) -> None:
+async def _refresh_stale(k: str, fresh_s: int, loader, field: str, keep_factor: int, version: str,
+                         lock: asyncio.Lock) -> None:
     try:
         async with lock:
             hit = await cache_get(k)
-            if hit is None or field not in hit or clock.now().timestamp() - hit["at"] > fresh_s:
-                await _store_stale(k, fresh_s, loader, field, keep_factor)
+            if hit is None or field not in hit or _stale(hit, fresh_s, version):
+                await _store_stale(k, fresh_s, loader, field, keep_factor, version)
     except Exception:  # noqa: BLE001 - a background task: the next read tries again; the kept value stays
         logging.getLogger("kazuo.cache").warning("recounting a kept value failed", extra={"key": k},
                                                  exc_info=True)

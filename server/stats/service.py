@@ -170,15 +170,16 @@ SUMMARY_STALE_FACTOR = 10   # an expired summary is still shown (while it is rec
 
 async def summary_cached(start: date, end: date) -> dict:
     """summary() kept for KAZUO_STATS_SUMMARY_CACHE_SECONDS in Redis (the console's statistics page): a
-    year of rollups and the coverage and training figures are summed once for every operator, and a
-    rollup of any day (rollup.NS) makes the kept one stale at once (the next load sums them again).
-    Past its seconds (the coverage and training figures move without a rollup) the kept one is shown
-    while one background task per process sums it again (kr.cached_stale): a year of rollups at county
-    scale is ~80 ms of work that no operator's load should wait for every minute."""
+    year of rollups and the coverage and training figures are summed once for every operator. Past its
+    seconds (the coverage and training figures move without a rollup), or once any day was rolled up
+    again (rollup.NS's version), the kept one is shown while one background task per process sums it
+    again (kr.cached_stale): a year of rollups at county scale is ~80 ms of work that no operator's load
+    should wait for (a rollup every few minutes used to make the next load wait for it)."""
     check_range(start, end)
-    k = kr.key("stats", "summary", str(await kr.namespace_version(rollup.NS)), start.isoformat(), end.isoformat())
+    k = kr.key("stats", "summary", start.isoformat(), end.isoformat())
     return await kr.cached_stale(k, runtime.settings().stats_summary_cache_seconds, lambda: summary(start, end),
-                                 field="summary", keep_factor=SUMMARY_STALE_FACTOR)
+                                 field="summary", keep_factor=SUMMARY_STALE_FACTOR,
+                                 version=str(await kr.namespace_version(rollup.NS)))
 
 
 async def daily_series(start: date, end: date) -> list[dict]:
