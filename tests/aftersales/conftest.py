@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import io
-import secrets
 from datetime import timedelta
 
 import pytest
@@ -9,9 +8,8 @@ from PIL import Image
 
 from server.kit import clock
 from server.models.orders import Order
-from tests.conftest import login, login_as
-from tests.fulfillment import factories as f
-from tests.fulfillment.conftest import World, ready_parcel
+from tests.conftest import login_as
+from tests.fulfillment.conftest import World, make_world, ready_parcel
 
 
 def png_bytes() -> bytes:
@@ -36,15 +34,7 @@ async def completed(w: World, order_id: int, merchant_id: int, *, ago_hours: flo
 @pytest.fixture
 async def world(client) -> World:
     """The fulfilment tests' world: a county-town-village network, warehouse and station staff, a buyer."""
-    net = await f.network()
-    return World(
-        net=net,
-        warehouse=await login_as(client, "warehouse"),
-        town_staff=await login_as(client, "station_staff", station_id=net.town.id),
-        village_staff=await login_as(client, "station_staff", station_id=net.village.id),
-        other_staff=await login_as(client, "station_staff", station_id=net.village2.id),
-        buyer=await login(client, "o-buyer-" + secrets.token_hex(4)),
-    )
+    return await make_world(client)
 
 
 @pytest.fixture

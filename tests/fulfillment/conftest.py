@@ -19,8 +19,9 @@ class World:
     buyer: Actor
 
 
-@pytest.fixture
-async def world(client) -> World:
+async def make_world(client) -> World:
+    """A county-town-village network, warehouse and station staff, a buyer (the after-sales and
+    notification tests use it too: a completed order needs a parcel packed at the warehouse)."""
     net = await f.network()
     return World(
         net=net,
@@ -30,6 +31,11 @@ async def world(client) -> World:
         other_staff=await login_as(client, "station_staff", station_id=net.village2.id),
         buyer=await login(client, "o-buyer-" + secrets.token_hex(4)),
     )
+
+
+@pytest.fixture
+async def world(client) -> World:
+    return await make_world(client)
 
 
 async def receive_batch(wh: Actor, merchant_id: int, sku_id: int, qty: int = 50, batch: str | None = None) -> str:

@@ -1,11 +1,7 @@
-import secrets
-
 import pytest
 
 from server.payments import service
-from tests.conftest import login, login_as
-from tests.fulfillment import factories as f
-from tests.fulfillment.conftest import World
+from tests.fulfillment.conftest import World, make_world
 
 
 @pytest.fixture
@@ -22,14 +18,5 @@ def no_handoff(monkeypatch):
 
 @pytest.fixture
 async def world(client) -> World:
-    """The fulfilment tests' world (a county-town-village network, warehouse and station staff, a buyer),
-    for the after-sales moment: a completed order needs a parcel packed at the warehouse."""
-    net = await f.network()
-    return World(
-        net=net,
-        warehouse=await login_as(client, "warehouse"),
-        town_staff=await login_as(client, "station_staff", station_id=net.town.id),
-        village_staff=await login_as(client, "station_staff", station_id=net.village.id),
-        other_staff=await login_as(client, "station_staff", station_id=net.village2.id),
-        buyer=await login(client, "o-buyer-" + secrets.token_hex(4)),
-    )
+    """The fulfilment tests' world, for the after-sales moment."""
+    return await make_world(client)
