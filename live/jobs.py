@@ -31,8 +31,8 @@ async def sweep(ctx) -> dict:
 
 async def watch_drain(ctx) -> bool:
     """Queued flash-sale tickets without a drain running or due (its worker was killed): a new one.
-    Every 5 seconds and as a worker starts, so a queued buyer waits seconds, not the minute of the
-    sweepers (a ticket not started within QUEUE_WAIT_S fails)."""
+    Every 5 seconds, so a queued buyer waits seconds, not the minute of the sweepers (a ticket not
+    started within QUEUE_WAIT_S fails)."""
     return await checkout.ensure_drain()
 
 
