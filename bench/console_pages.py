@@ -115,7 +115,7 @@ class Recorder:
     """Times every statement the ORM's asyncpg client runs (the pages' own and the session's)."""
 
     def __init__(self) -> None:
-        self.rows: list[tuple[float, str, list]] = []
+        self.rows: list[tuple[float, str, list, float, float]] = []
         self.on = False
 
     def install(self) -> None:
@@ -129,10 +129,22 @@ class Recorder:
                         return await orig(client, query, values)
                     finally:
                         if self.on:
-                            self.rows.append(((time.perf_counter() - t0) * 1000, query, list(values or [])))
+                            t1 = time.perf_counter()
+                            self.rows.append(((t1 - t0) * 1000, query, list(values or []), t0, t1))
                 return timed
 
             setattr(AsyncpgDBClient, name, wrap())
+
+
+def waves(rows: list) -> int:
+    """The statements' sequential depth: how many times a statement began after every earlier one had
+    ended. Under load each wave is one more turn of the event loop behind every request in flight."""
+    n, end = 0, float("-inf")
+    for _, _, _, t0, t1 in sorted(rows, key=lambda r: r[3]):
+        if t0 >= end:
+            n += 1
+        end = max(end, t1)
+    return n
 
 
 async def serve(db_url: str, tmp: Path):
@@ -194,7 +206,7 @@ async def explain(db_url: str, rows: list[tuple[float, str, list]], min_ms: floa
     conn = await asyncpg.connect(_admin_dsn(db_url))
     try:
         seen = set()
-        for ms, q, vals in sorted(rows, key=lambda r: -r[0]):
+        for ms, q, vals, _, _ in sorted(rows, key=lambda r: -r[0]):
             if ms < min_ms or q in seen or not q.lstrip().upper().startswith(("SELECT", "WITH")):
                 continue
             seen.add(q)
@@ -249,25 +261,25 @@ async def main_async(a: argparse.Namespace) -> int:
                         raise RuntimeError(f"{label} {path}: {r.status_code} {r.text[:200]}")
                     per.append(rec.rows)
                 last = per[-1]
-                slow = max(last, default=(0.0, "", []))
-                out.append((statistics.median(walls[1:] or walls), walls[0], len(last), sum(x[0] for x in last),
-                            slow, label, path, per))
+                slow = max(last, default=(0.0, "", [], 0.0, 0.0))
+                out.append((statistics.median(walls[1:] or walls), walls[0], len(last), waves(last),
+                            sum(x[0] for x in last), slow, label, path, per))
         out.sort(key=lambda r: -r[0])
-        print(f"{'page':<24} {'first':>7} {'median':>7} {'stmts':>6} {'sql ms':>7}  slowest statement")
-        for med, first, n, sql_ms, slow, label, path, per in out:
-            print(f"{label:<24} {first:>7.1f} {med:>7.1f} {n:>6} {sql_ms:>7.1f}  "
-                  f"{slow[0]:.1f} ms {_one_line(slow[1])[:110]}")
+        print(f"{'page':<24} {'first':>7} {'median':>7} {'stmts':>6} {'waves':>6} {'sql ms':>7}  slowest statement")
+        for med, first, n, nw, sql_ms, slow, label, path, per in out:
+            print(f"{label:<24} {first:>7.1f} {med:>7.1f} {n:>6} {nw:>6} {sql_ms:>7.1f}  "
+                  f"{slow[0]:.1f} ms {_one_line(slow[1])[:100]}")
         print(f"pages {len(out)}, median of medians {statistics.median(r[0] for r in out):.1f} ms, "
               f"over 50 ms: {sum(1 for r in out if r[0] >= 50)}")
         if a.profile:
             pstats.Stats(prof).sort_stats("cumulative").print_stats(a.profile)
         if a.statements:
-            for med, first, n, sql_ms, slow, label, path, per in out:
+            for med, first, n, nw, sql_ms, slow, label, path, per in out:
                 print(f"\n== {label} {path} ({med:.1f} ms)")
-                for ms, q, vals in per[-1]:
+                for ms, q, vals, _, _ in per[-1]:
                     print(f"  {ms:6.1f}  {_one_line(q)[:160]}")
         if a.explain is not None:
-            for med, first, n, sql_ms, slow, label, path, per in out:
+            for med, first, n, nw, sql_ms, slow, label, path, per in out:
                 print(f"\n== {label} {path}")
                 await explain(db_url, per[-1], a.explain)
     finally:

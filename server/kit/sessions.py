@@ -7,6 +7,13 @@ after sign-in, whichever comes first; the id is new at every sign-in (rotation).
 stored in the session: every request loads the principal as the API does (server.kit.auth), so a
 revoked role or a disabled account ends console access as fast as it ends API access.
 
+A process keeps a live session it has read for a few seconds (server.kit.local_cache, tier "csess"),
+never past the moment its last use must be written again, its idle end or its absolute end: a page
+then needs no Redis read before its own queries (with 20 operators at once, that read was one more
+turn of the event loop behind every other request in flight). Sign-out and a new sign-in drop it in
+every process at once through the tier's message; while a process is not subscribed its tier holds
+nothing.
+
 CSRF: a token is an HMAC of the session id (or, before sign-in, of a random pre-session cookie) with
 the server key, so nothing needs storing and a token is worthless outside its own session."""
 from __future__ import annotations
@@ -16,8 +23,9 @@ import hmac
 import secrets
 from dataclasses import dataclass
 
-from server.kit import clock, runtime
+from server.kit import clock, local_cache, runtime
 from server.kit import redis as kr
+from server.kit.local_cache import LocalCache
 from server.kit.auth import Principal, load_principal
 from server.kit.errors import KitCode, Unauthorized
 
@@ -25,6 +33,9 @@ COOKIE = "kz_console"
 PRE_COOKIE = "kz_pre"
 # A session's last-use time is written at most this often (a page and its fragments need one write).
 TOUCH_EVERY_MS = 60_000
+# How long a process may answer from its own copy of a session (see the module's docstring).
+LOCAL_SECONDS = 10.0
+LOCAL_MAX = 10_000
 
 
 @dataclass(frozen=True)
@@ -74,6 +85,12 @@ async def load(sid: str | None) -> Session | None:
     if not sid or len(sid) > 100:
         return None
     k = _key(sid)
+    tier = LocalCache.of("csess", life=LOCAL_SECONDS, max_entries=LOCAL_MAX)
+    if tier is not None:
+        hit = tier.get(k)
+        if hit is not None:
+            return hit
+        generation = tier.generation
     raw = await kr.redis().hgetall(k)
     if not raw:
         return None
@@ -93,13 +110,20 @@ async def load(sid: str | None) -> Session | None:
         pipe.hset(k, "seen", now)
         pipe.pexpire(k, min(idle_ms, absolute_ms - (now - created)))
         await pipe.execute()
+        seen = now
+    if tier is not None:
+        # Kept no later than its next touch is due, its idle end and its absolute end.
+        until_ms = min(seen + TOUCH_EVERY_MS, seen + idle_ms, created + absolute_ms)
+        tier.put(k, session, (k,), generation, deadline=until_ms / 1000)
     return session
 
 
 async def destroy(sid: str | None) -> None:
     """End the session (sign-out, or the old id at a new sign-in)."""
     if sid and len(sid) <= 100:
-        await kr.redis().delete(_key(sid))
+        k = _key(sid)
+        await kr.redis().delete(k)
+        await local_cache.invalidate("csess", k)
 
 
 async def principal_of(sid: str | None) -> Principal:

@@ -177,6 +177,56 @@ async def test_idle_and_absolute_expiry_send_back_to_login(settings, app):
         await b.client.aclose()
 
 
+async def test_a_sign_out_in_another_process_ends_the_session_here_at_once(settings, app):
+    """A process answers from its own copy of a session for a few seconds; a sign-out elsewhere drops
+    that copy through the tier's message, and the copy never outlives its next touch."""
+    import asyncio
+
+    from server.kit import redis as kr
+    from server.kit import sessions
+
+    _, phone = await operator("admin")
+    b = await sign_in(settings, phone)
+    try:
+        sid = b.client.cookies.get("kz_console")
+        assert (await b.page("/console/")).status_code == 200
+        k = sessions._key(sid)
+        # Redis loses the session without a message (not how a sign-out works): this process's copy
+        # still answers, until the moment its last use would have to be written again.
+        await kr.redis().delete(k)
+        assert await sessions.load(sid) is not None
+        clock.shift(timedelta(milliseconds=sessions.TOUCH_EVERY_MS + 1000))
+        try:
+            assert await sessions.load(sid) is None
+        finally:
+            clock.shift(-timedelta(milliseconds=sessions.TOUCH_EVERY_MS + 1000))
+        # another session, signed out by another process: its delete and its message, not this
+        # process's destroy()
+        clock.shift(timedelta(seconds=61))   # one code a minute per phone
+        try:
+            b2 = await sign_in(settings, phone)
+        finally:
+            clock.shift(-timedelta(seconds=61))
+        try:
+            sid2 = b2.client.cookies.get("kz_console")
+            assert (await b2.page("/console/")).status_code == 200
+            assert await sessions.load(sid2) is not None
+            k2 = sessions._key(sid2)
+            await kr.redis().delete(k2)
+            await kr.redis().publish(kr.key("csess", "invalidate"), k2)
+            for _ in range(50):
+                if await sessions.load(sid2) is None:
+                    break
+                await asyncio.sleep(0.05)
+            assert await sessions.load(sid2) is None
+            r = await b2.client.get("/console/")
+            assert r.status_code == 303 and r.headers["location"].startswith("/console/login")
+        finally:
+            await b2.client.aclose()
+    finally:
+        await b.client.aclose()
+
+
 async def test_scan_to_sign_in(settings, client, app):
     from tests.conftest import login_as
 
