@@ -37,8 +37,8 @@ class KzRequest(Request):
     def request_id(self) -> str:
         rid = getattr(self, "_kz_rid", None)
         if rid is None:
-            rid = self.headers.get("x-request-id", "")
-            if not _RID.match(rid):
+            rid = self.headers.get("x-request-id")
+            if rid is None or not _RID.match(rid):
                 rid = f"{_RID_PREFIX}{next(_rid_count):016x}"
             self._kz_rid = rid
         return rid
