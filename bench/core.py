@@ -48,6 +48,9 @@ class StackOptions:
     env: dict[str, str] = field(default_factory=dict)   # extra KAZUO_* for the server
     keep: bool = False                # keep the data dir (and log files) afterwards
     verbose: bool = False
+    # Linux, one worker: the server and the bare app on the first CPU, this process (the load
+    # generator) on the others, as when the buyers' phones are not on the server's machine.
+    pin: bool = False
 
 
 class _Proc:
@@ -152,6 +155,8 @@ class Stack:
             self._spawn("worker", [PYTHON, "-m", "server", "worker"])
         await self._wait_ready(self.server, self.base_url + "/readyz")
         await self._wait_ready(self.bare, self.bare_url + "/")
+        if self.opts.pin:
+            self._pin()
         if self.opts.pg and self.opts.seed_demo:
             await self.cli("seed-demo")
 
@@ -166,6 +171,16 @@ class Stack:
             print(f"kept {self.tmp}", file=sys.stderr)
         else:
             shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def _pin(self) -> None:
+        cpus = sorted(os.sched_getaffinity(0))
+        if len(cpus) < 2 or self.opts.workers != 1:
+            raise SystemExit("--pin needs two CPUs and one worker")
+        for proc in (self.server, self.bare):
+            os.sched_setaffinity(proc.popen.pid, {cpus[0]})
+        os.sched_setaffinity(0, set(cpus[1:]))
+        print(f"pinned: server and bare app on CPU {cpus[0]}, the load generator on {cpus[1:]}",
+              file=sys.stderr, flush=True)
 
     def _spawn(self, name: str, argv: list[str]) -> _Proc:
         # cwd is the temp dir: no .env of the checkout is read, as for a user in a fresh directory.

@@ -190,6 +190,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--json", metavar="PATH", help="also write the figures as JSON here "
                    "(default bench/results/<time>.json)")
     p.add_argument("--keep", action="store_true", help="keep the temp data dir and server logs")
+    p.add_argument("--pin", action="store_true", help="Linux, one worker: the server and the bare app on "
+                   "the first CPU, the load generator on the others (the buyers' phones are not on the "
+                   "server's machine); the arq worker, PostgreSQL and Redis are left to the scheduler")
     args = p.parse_args(argv)
     if not args.list and not args.scenarios:
         p.error("name at least one scenario (or --list)")
@@ -233,7 +236,7 @@ async def main_async(args: argparse.Namespace) -> int:
                              + " ".join(f"--{n}" for n in sorted(needs)))
     extra_env.update(dict(kv.split("=", 1) for kv in args.env))
     opts = StackOptions(pg=args.pg, redis=args.redis, workers=args.workers, worker=args.worker,
-                        seed_demo=seed_demo, env=extra_env, keep=args.keep)
+                        seed_demo=seed_demo, env=extra_env, keep=args.keep, pin=args.pin)
     if args.pg_url:
         opts.pg_url = args.pg_url
     if args.redis_url:
@@ -269,15 +272,17 @@ async def main_async(args: argparse.Namespace) -> int:
 
     import platform
 
+    cpus = len(__import__('os').sched_getaffinity(0)) + (1 if args.pin else 0)
     header = (f"\n喀左特色馆 bench — {stack.backend}, {args.workers} Sanic worker(s), "
-              f"{len(__import__('os').sched_getaffinity(0))} CPU(s), {platform.python_version()}, "
+              f"{cpus} CPU(s){' (server and bare app pinned to one)' if args.pin else ''}, "
+              f"{platform.python_version()}, "
               f"{time.strftime('%Y-%m-%d %H:%M:%S', time.gmtime())} UTC")
     print_table(rows, header)
     if client == "wrk":
         print("  (wrk counts only status >= 400 as non-2xx; ratio = req/s over the bare Sanic req/s)")
     out = Path(args.json) if args.json else RESULTS_DIR / time.strftime("%Y%m%dT%H%M%S.json", time.gmtime())
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({"backend": stack.backend, "workers": args.workers, "client": client,
+    out.write_text(json.dumps({"backend": stack.backend, "workers": args.workers, "pinned": args.pin, "client": client,
                                "rows": [f.as_dict() for f in rows]}, ensure_ascii=False, indent=1))
     print(f"  figures written to {out}")
     return 0
