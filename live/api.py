@@ -199,6 +199,8 @@ async def buy_now(request: Request, session_id: int, body: BuyNowIn):
         # thousands of these answers a second. Same body and headers as the app's error handler.
         return HTTPResponse(orjson.dumps(exc.body()), status=exc.status, headers=exc.headers,
                             content_type="application/json")
+    if isinstance(ticket, bytes):  # the sold-out answer, rendered once (checkout.buy_now)
+        return HTTPResponse(ticket, status=status, content_type="application/json")
     headers = {"Location": f"/api/v1/live/tickets/{ticket['ticket']}"} if status == 202 else None
     return HTTPResponse(orjson.dumps(ticket), status=status, headers=headers, content_type="application/json")
 

@@ -42,6 +42,22 @@ def _sold_out(tiein_id: int, sku_id: int) -> Conflict:
                     details={"tiein_id": tiein_id, "sku_id": sku_id})
 
 
+# The crowd's answer once the quota is gone, rendered once per tie-in and SKU: thousands of identical
+# 409s a second are not each an exception raised, caught and rendered.
+_SOLD_OUT_BODIES_MAX = 10_000
+_sold_out_bodies: dict[tuple[int, int], bytes] = {}
+
+
+def _sold_out_body(tiein_id: int, sku_id: int) -> bytes:
+    key = (tiein_id, sku_id)
+    body = _sold_out_bodies.get(key)
+    if body is None:
+        if len(_sold_out_bodies) >= _SOLD_OUT_BODIES_MAX:
+            _sold_out_bodies.clear()
+        body = _sold_out_bodies[key] = orjson.dumps(_sold_out(tiein_id, sku_id).body())
+    return body
+
+
 def _over_limit(tiein_id: int, sku_id: int, limit: int) -> Conflict:
     return Conflict(f"at most {limit} per buyer in this live session", code=LiveCode.LIVE_BUYER_LIMIT,
                     details={"tiein_id": tiein_id, "sku_id": sku_id, "per_buyer_limit": limit})
@@ -376,9 +392,10 @@ def _ticket_out(ticket: str, rec: dict, order=None) -> dict:
 
 
 async def buy_now(buyer_id: int, token_version: int, session_id: int, data, idempotency_key: str | None, *,
-                  verify) -> tuple[int, dict]:
+                  verify) -> tuple[int, dict | bytes]:
     """The buy button: (202, queued ticket) for a buyer the gate admits, else (201, placed ticket
-    with its order) when no quota is involved (the session is over, within its attribution window).
+    with its order) when no quota is involved (the session is over, within its attribution window),
+    or (409, the sold-out error body, rendered) while this process knows the quota is gone.
     An admitted buyer's account is checked in full by the worker before the order is written (a
     disabled account's ticket fails and its unit goes back); verify, the caller's full identity
     check, is run here only for an order placed at once."""
@@ -400,8 +417,8 @@ async def buy_now(buyer_id: int, token_version: int, session_id: int, data, idem
     mine = gate.ticket_for_key(idem)
     if mine is not None:
         return 202, await ticket_view(buyer_id, mine)
-    if gate.sold_out_here(tiein_id):
-        raise _sold_out(tiein_id, data.sku_id)  # the crowd after the quota is gone: from memory
+    if gate.sold_out_here(tiein_id):  # the crowd after the quota is gone: from memory
+        return 409, _sold_out_body(tiein_id, data.sku_id)
     if idem is not None:
         prior = await kr.redis().get(idem)
         if prior is not None:

@@ -135,6 +135,11 @@ async def test_a_winner_retrying_their_key_right_after_sold_out_gets_their_ticke
     r = await late.post(url, json=body, headers={"Idempotency-Key": "late-1"})
     assert r.status_code == 409 and r.json()["error"]["code"] == "live_sold_out"
     assert gate.sold_out_here(t["id"])  # the memory answers from now on
+    # the memory's answer (rendered once) is the same answer, headers included
+    m = await late.post(url, json=body)
+    assert m.status_code == 409 and m.json() == r.json(), m.text
+    assert m.headers["content-type"] == "application/json" and m.headers["x-request-id"]
+    assert m.headers["x-content-type-options"] == "nosniff"
     again = await winner.post(url, json=body, headers={"Idempotency-Key": "win-1"})
     assert again.status_code == 202, again.text
     assert again.json()["ticket"] == a.json()["ticket"]
