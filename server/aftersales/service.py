@@ -187,7 +187,7 @@ def _effective_hours(cats: dict[int, Category], own: dict[int, int], category_id
 async def windows() -> list[dict]:
     """Every category with its window (set by the office, or the default it falls back to): two queries,
     not a walk up the tree per category."""
-    # side by side: one after the other was one more turn of the event loop behind every request in flight
+    # side by side: each sequential read is one more event-loop turn under load (the console's page)
     own_rows, cats = await asyncio.gather(AfterSalesWindow.all().values_list("category_id", "hours"),
                                           Category.all().order_by("sort", "id"))
     own = dict(own_rows)

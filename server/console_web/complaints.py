@@ -45,8 +45,7 @@ class OfficeFilter(ComplaintQuery):
 @page()
 async def office_list(request: Request, ctx: Ctx):
     f, errors = filters(ctx, OfficeFilter)
-    # The figures are read beside the queue, not after it: under load each read after another is one
-    # more turn of the event loop behind every request in flight.
+    # beside the queue, not after it: each sequential read is one more event-loop turn under load
     result, figures = await asyncio.gather(
         complaints.office_list(ComplaintQuery(**{**f.model_dump(), "limit": 20})), complaints.figures(30))
     return ctx.render("complaints.html", f=f, errors=errors, rows=result.items, figures=figures,

@@ -63,8 +63,7 @@ async def home(request: Request, ctx: Ctx):
             return redirect(home_page, status=303)
         roles = [ROLE_NAMES.get(r, r) for r in sorted(ctx.principal.roles) if r != Role.consumer.value]
         return ctx.render("welcome.html", roles=roles)
-    # The desk is read beside the user (for the name), not after it: under load each read after another
-    # is one more turn of the event loop behind every request in flight.
+    # the desk beside the user (for the name): each sequential read is one more event-loop turn under load
     me, today = await asyncio.gather(accounts.me(ctx.principal), office.today())
     _named(ctx, me)
     return ctx.render("today.html", today=today, links=QUEUE_LINKS)

@@ -72,8 +72,7 @@ async def office_show(request: Request, ctx: Ctx, review_id: int):
 @bp.get("/ratings/summary")
 @page()
 async def office_summary(request: Request, ctx: Ctx):
-    # The two tables side by side: one after the other was two more turns of the event loop behind every
-    # request in flight (each is its summaries, then their names).
+    # the two tables side by side: each sequential read is one more event-loop turn under load
     merchants, stations = await asyncio.gather(reviews.summaries("merchant"), reviews.summaries("station"))
     return ctx.render("ratings_summary.html", merchants=merchants, stations=stations)
 

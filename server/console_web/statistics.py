@@ -65,8 +65,7 @@ async def statistics(request: Request, ctx: Ctx):
     except ValidationFailed as exc:
         errors = {"from": field_errors(exc).get("from") or next(iter(field_errors(exc).values()))}
         start, end, summarise = end.replace(month=1, day=1), end, stats.summary
-    # The summary (Redis), the series and the tokens side by side: one after the other, each was one more
-    # turn of the event loop behind every request in flight.
+    # side by side: each sequential read (Redis or SQL) is one more event-loop turn under load
     summary, series, tokens = await asyncio.gather(
         summarise(start, end), stats.daily_series(max(start, end.replace(day=1)), end), screen.list_tokens())
     return ctx.render("statistics.html", start=start, end=end, errors=errors, s=summary, series=series,

@@ -56,8 +56,7 @@ async def today() -> TodayOut:
     (KAZUO_OFFICE_TODAY_CACHE_SECONDS, shared by every operator in Redis, as the big screen's figures
     are; past them the desk as it was is shown while it is recounted in the background: no operator
     waits for a recount); the fault alerts are read live."""
-    # The kept desk (Redis) and the live alerts (the database) side by side: one after the other was one
-    # more turn of the event loop behind every request in flight.
+    # kept desk (Redis) beside the live alerts: each sequential read is one more event-loop turn under load
     desk, alerts_now = await asyncio.gather(
         kr.cached_stale(kr.key("office", "today"), runtime.settings().office_today_cache_seconds,
                         _queues_and_figures, field="desk", keep_factor=STALE_FACTOR),
