@@ -509,17 +509,17 @@ async def stats(since: date | None = None, until: date | None = None) -> Collect
         qs = qs.filter(created_at__gte=_day_start(since))
     if until:
         qs = qs.filter(created_at__lt=_day_start(until + timedelta(days=1)))
+    # the station's name joined into the grouped query (one statement, not a lookup after it)
     rows = await (qs.annotate(n=Count("id"), u=Sum("quantity"), w=Sum("weight_g"), v=Sum("value_fen"),
-                              r=Sum("received_qty"))
-                  .group_by("station_id", "town", "village", "is_poor_village")
-                  .values("station_id", "town", "village", "is_poor_village", "n", "u", "w", "v", "r"))
-    names = dict(await Station.filter(id__in=list({r["station_id"] for r in rows})).values_list("id", "name")) \
-        if rows else {}
+                              r=Sum("received_qty"), station_name=F("station__name"))
+                  .group_by("station_id", "town", "village", "is_poor_village", "station__name")
+                  .values("station_id", "town", "village", "is_poor_village", "n", "u", "w", "v", "r",
+                          "station_name"))
     villages: list[PlaceFigures] = []
     towns: dict[str, PlaceFigures] = {}
     for r in rows:
         n, u, w, v = int(r["n"] or 0), int(r["u"] or 0), int(r["w"] or 0), int(r["v"] or 0)
-        villages.append(PlaceFigures(key=str(r["station_id"]), name=r["village"] or names.get(r["station_id"], ""),
+        villages.append(PlaceFigures(key=str(r["station_id"]), name=r["village"] or r["station_name"] or "",
                                      is_poor_village=bool(r["is_poor_village"]), collections=n, units=u,
                                      weight_g=w, value_fen=v))
         t = towns.setdefault(r["town"], PlaceFigures(key=r["town"], name=r["town"] or "（未标乡镇）",

@@ -12,7 +12,7 @@ from server.fulfillment.schemas import BreachOut, BreachQuery, SlaOut, SlaRow
 from server.kit import clock
 from server.kit.db import id_page
 from server.kit.schemas import Page
-from server.models.fulfillment import DeliveryPromise, Parcel
+from server.models.fulfillment import DeliveryPromise
 from server.models.stations import Station
 
 
@@ -77,10 +77,10 @@ async def breaches(query: BreachQuery) -> Page[BreachOut]:
     q = DeliveryPromise.filter(breached_at__isnull=False)
     if query.open_only:
         q = q.filter(met_at=None)
+    # the parcel's label and order joined in: one statement for the page, not a lookup after it
+    q = q.annotate(listed_label=F("parcel__label"), listed_order_id=F("parcel__order_id"))
     rows, next_cursor = await id_page(q, query.cursor, query.limit, newest_first=True)
-    parcels = {p["id"]: p for p in await Parcel.filter(id__in=[r.parcel_id for r in rows]).values(
-        "id", "label", "order_id")}
-    items = [BreachOut(parcel_id=r.parcel_id, label=parcels[r.parcel_id]["label"],
-                       order_id=parcels[r.parcel_id]["order_id"], leg=r.leg, town_station_id=r.town_station_id,
-                       due_at=r.due_at, breached_at=r.breached_at, met_at=r.met_at) for r in rows]
+    items = [BreachOut(parcel_id=r.parcel_id, label=r.listed_label, order_id=r.listed_order_id, leg=r.leg,
+                       town_station_id=r.town_station_id, due_at=r.due_at, breached_at=r.breached_at,
+                       met_at=r.met_at) for r in rows]
     return Page[BreachOut](items=items, next_cursor=next_cursor)

@@ -121,8 +121,14 @@ async def test_cold_chain_and_figures(cworld):
     st = r.json()
     village = next(v for v in st["by_village"] if v["key"] == str(w.net.village.id))
     assert village["units"] == 20 and village["weight_g"] == 10_000 and village["is_poor_village"] is True
+    assert village["name"] == w.net.village.village
     town = next(t for t in st["by_town"] if t["key"] == w.net.town.town)
     assert town["value_fen"] == 30_000
+    # a collection without its village's name is named by its station (joined into the grouped query)
+    await Collection.filter(label=c["label"]).update(village="")
+    st = (await w.admin.get("/api/v1/console/stats/collections")).json()
+    assert next(v for v in st["by_village"] if v["key"] == str(w.net.village.id))["name"] == w.net.village.name
+    await Collection.filter(label=c["label"]).update(village=w.net.village.village)
     assert st["poor_village_value_fen"] >= 30_000 and 0 < st["poor_village_value_share"] <= 1
     screen = await w.admin.get("/screen/data")   # the big screen carries the year's figures
     assert screen.status_code == 200 and {"collections", "by_town", "poor_village_value_share"} <= set(

@@ -7,6 +7,7 @@ from datetime import timedelta
 from server.alerts import service as alerts
 from server.kit import clock, worker_health
 from server.kit import redis as kr
+from server.models.orders import Order
 from tests.conftest import login_as
 from tests.orders.conftest import checkout, make_sku, pay_and_notify, pickup_body
 from tests.orders.test_payments import no_handoff  # noqa: F401 - fixture
@@ -41,6 +42,10 @@ async def test_an_order_past_its_expiry_still_pending(client, buyer, station):
     finally:
         clock.reset()
     assert oid in found.ids
+    # the count and the oldest expiry are summed in one statement: the same as counting and sorting
+    expired = Order.filter(status="pending_payment", expires_at__lt=clock.now() + timedelta(minutes=18))
+    assert found.count == await expired.count()
+    assert found.since == (await expired.order_by("expires_at").first()).expires_at
 
 
 async def test_a_stale_or_missing_worker_heartbeat(client, monkeypatch):
