@@ -2,6 +2,7 @@
 session (the CSV sign-in sheet plus its files), built in a temporary file, never in memory."""
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import re
@@ -22,13 +23,16 @@ REQUIRED = ("plan", "notice", "syllabus", "material", "signin_sheet", "photo")
 
 async def completeness(*, incomplete_only: bool = False) -> list[ArchiveRow]:
     """Every session that is not cancelled, with the archive parts present and missing."""
-    sessions = await TrainingSession.exclude(status="cancelled").order_by("-starts_on", "-id").values(
-        "id", "title", "starts_on", "ends_on")
-    ids = [s["id"] for s in sessions]
+    # Side by side (files and sign-ins join their session): one event-loop turn under load, not three.
+    sessions, files, signed = await asyncio.gather(
+        TrainingSession.exclude(status="cancelled").order_by("-starts_on", "-id").values(
+            "id", "title", "starts_on", "ends_on"),
+        SessionFile.exclude(session__status="cancelled").distinct().values_list("session_id", "kind"),
+        SignIn.exclude(session__status="cancelled").distinct().values_list("session_id", flat=True))
     kinds: dict[int, set[str]] = {}
-    for sid, kind in await SessionFile.filter(session_id__in=ids).distinct().values_list("session_id", "kind"):
+    for sid, kind in files:
         kinds.setdefault(sid, set()).add(kind)
-    for sid in await SignIn.filter(session_id__in=ids).distinct().values_list("session_id", flat=True):
+    for sid in signed:
         kinds.setdefault(sid, set()).add("signin_sheet")
     today = clock.local_today()
     rows = []

@@ -134,6 +134,35 @@ async def test_session_pages_walk_every_session_once(client, admin):
     assert sorted(seen) == sorted(ids) and len(seen) == 5
 
 
+async def test_session_list_rows_carry_course_venue_lecturers_and_counts(client, admin):
+    # The list reads each session with its course and venue in one statement (joins): a session without
+    # a venue keeps an empty venue name, and the lecturers and counts still land on their own sessions.
+    course = await make_course(admin, name="联表班", track="livestream")
+    lecturer_user = await login(client)
+    lec = (await admin.post(f"{BASE}/lecturers", json={
+        "user_id": lecturer_user.id, "name": "赵老师", "qualification_kind": "certification",
+        "certificate_name": "电子商务师", "certificate_no": "EC-2021-007"})).json()
+    venue = await f.station(level="town")
+    today = clock.local_today()
+    held = await make_session(admin, course["id"], online=False, venue_station_id=venue.id, venue_detail="二楼",
+                              lecturer_ids=[lec["id"]], starts=today + timedelta(days=2))
+    online = await make_session(admin, course["id"], starts=today + timedelta(days=1))
+    await enrolled(client, admin, held["id"])
+    await enrolled(client, admin, held["id"])
+    page = (await admin.get(f"{BASE}/sessions", params={"course_id": course["id"]})).json()
+    rows = {x["id"]: x for x in page["items"]}
+    assert [x["id"] for x in page["items"]] == [held["id"], online["id"]]
+    assert {k: rows[held["id"]][k] for k in ("course_name", "track", "venue_station_id", "venue_name",
+                                             "venue_detail", "enrolled", "lecturers")} == {
+        "course_name": "联表班", "track": "livestream", "venue_station_id": venue.id, "venue_name": venue.name,
+        "venue_detail": "二楼", "enrolled": 2, "lecturers": [{"id": lec["id"], "name": "赵老师"}]}
+    assert {k: rows[online["id"]][k] for k in ("venue_station_id", "venue_name", "enrolled", "lecturers")} == {
+        "venue_station_id": None, "venue_name": "", "enrolled": 0, "lecturers": []}
+    assert rows[held["id"]] == (await admin.get(f"{BASE}/sessions/{held['id']}")).json() | {"files": []}
+    by_track = (await admin.get(f"{BASE}/sessions", params={"track": "livestream"})).json()["items"]
+    assert {held["id"], online["id"]} <= {x["id"] for x in by_track}
+
+
 async def test_trainee_personal_data_is_for_the_office_and_the_trainee(client, admin):
     village = await f.station(poor=True, town="甘招镇", village="梁家杖子村")
     trainee = await make_trainee_user(client, name="刘淑芬", phone="13900000001", village_station_id=village.id,
