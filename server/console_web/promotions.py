@@ -210,7 +210,7 @@ async def shop_coupon_status(request: Request, ctx: Ctx, coupon_id: int):
 async def _campaigns_page(ctx: Ctx, form: dict | None = None, errors: dict | None = None, notice: str = "",
                           status: int = 200, editing: int | None = None):
     rows = await campaigns.list_campaigns()
-    figures = {c.id: await campaigns.figures(c.id) for c in rows if c.state in ("running", "ended")}
+    figures = await campaigns.figures_of(rows)
     return ctx.render("promo_campaigns.html", status=status, rows=rows, figures=figures, form=form or {},
                       errors=errors or {}, notice=notice, states=STATES, editing=editing)
 

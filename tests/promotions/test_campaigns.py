@@ -151,3 +151,49 @@ async def test_editing_a_published_campaign_keeps_clear_of_the_others(office_id)
                                                       ends_at=now + timedelta(days=6), product_ids=[sku.product_id]),
                                             actor_id=office_id)
     assert moved.title == "七夕节" and moved.state == "upcoming"
+
+
+async def test_figures_count_each_campaigns_orders_once_within_its_own_time(client, buyer, station, office_id):
+    """An order counts when paid within the campaign's time and it holds one of its products or spent
+    one of its coupons (once when both); the office's list sums every running or ended campaign at once."""
+    sku = await make_sku(price=1000, stock=10)
+    other = await make_sku(price=2000, stock=10)
+    coupon = await make_coupon(kind="full_reduction", threshold_fen=1500, amount_fen=300, per_person_limit=5)
+    now = clock.now()
+    a = await campaigns.create_campaign(_in(title="冬至", starts_at=now + timedelta(hours=1),
+                                            ends_at=now + timedelta(hours=3), product_ids=[sku.product_id],
+                                            coupon_ids=[coupon.id]), actor_id=office_id)
+    b = await campaigns.create_campaign(_in(title="小寒", starts_at=now + timedelta(hours=4),
+                                            ends_at=now + timedelta(hours=5), product_ids=[sku.product_id]),
+                                        actor_id=office_id)
+    draft = await campaigns.create_campaign(_in(title="大寒", starts_at=now + timedelta(hours=6),
+                                                ends_at=now + timedelta(hours=7), product_ids=[sku.product_id]),
+                                            actor_id=office_id)
+    await campaigns.publish(a.id, actor_id=office_id)
+    await campaigns.publish(b.id, actor_id=office_id)
+
+    async def paid(*lines, coupon_ids=()):
+        r = await checkout(buyer, pickup_body(station.id, *lines, coupon_ids=list(coupon_ids)))
+        assert r.status_code == 201, r.text
+        assert (await pay_and_notify(buyer, r.json()["id"]))["delivered"]
+        return r.json()["total_fen"]
+
+    await paid((sku.id, 1))   # before the start: not counted
+    clock.shift(timedelta(hours=1, minutes=1))
+    assert await paid((sku.id, 1)) == 1000                                             # a product only
+    assert await paid((other.id, 1), coupon_ids=[await claim(buyer, coupon.id)]) == 1700   # the coupon only
+    assert await paid((sku.id, 1), (other.id, 1), coupon_ids=[await claim(buyer, coupon.id)]) == 2700  # both
+    await paid((other.id, 1))   # neither
+    listed = [await campaigns.get_campaign(i) for i in (a.id, b.id, draft.id)]
+    assert await campaigns.figures_of(listed) == {a.id: await campaigns.figures(a.id)}   # b upcoming, a draft
+    f = await campaigns.figures(a.id)
+    assert (f.orders, f.gmv_fen, f.coupons_used, f.discount_fen) == (3, 5400, 2, 600)
+
+    clock.shift(timedelta(hours=3))   # a has ended, b runs
+    await paid((sku.id, 2))
+    clock.shift(timedelta(hours=1))   # both ended
+    listed = [await campaigns.get_campaign(i) for i in (a.id, b.id, draft.id)]
+    got = await campaigns.figures_of(listed)
+    assert set(got) == {a.id, b.id}
+    assert (got[a.id].orders, got[a.id].gmv_fen, got[a.id].coupons_used, got[a.id].discount_fen) == (3, 5400, 2, 600)
+    assert (got[b.id].orders, got[b.id].gmv_fen, got[b.id].coupons_used, got[b.id].discount_fen) == (1, 2000, 0, 0)
