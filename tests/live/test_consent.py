@@ -7,6 +7,7 @@ from server.kit import clock
 from server.models.audit import AuditLog
 from server.models.live import LiveTieIn
 from server.models.live_consent import LiveConsent
+from server.models.merchants import Merchant
 from tests.conftest import login_as
 from tests.live.conftest import attach, make_goods, make_session
 
@@ -102,6 +103,11 @@ async def test_pool_and_own_goods(client, streamer, admin):
     assert r.status_code == 201, r.text
     pool_id = r.json()["id"]
     assert goods.product_id in [x["product_id"] for x in (await streamer.get("/api/v1/live/pool")).json()]
+    # the listed row names its product and merchant (read in the pool's own statement)
+    listed = {x["id"]: x for x in (await admin.get("/api/v1/console/live-pool")).json()}[pool_id]
+    merchant = await Merchant.get(id=goods.merchant_id)
+    assert (listed["product_name"], listed["merchant_name"]) == ("喀左老陈醋", merchant.name)
+    assert listed == r.json()
     # the pool's floor is 80% of ¥35.00 = ¥28.00
     r = await _tie(streamer, s["id"], goods.sku_id, live_price=2799)
     assert r.status_code == 409 and "below the pool's ¥28.00" in r.json()["error"]["message"]
