@@ -41,9 +41,8 @@ async def statement_list(request: Request, ctx: Ctx):
             period_end = settlement.parse_period_end(f.period)
         except ValueError:
             errors["period"] = "请输入日期，如 2026-12-07。"
-    result = await settlement.list_statements(ctx.principal, StatementsQuery(
+    result, names = await documents.named_statements(ctx.principal, StatementsQuery(
         account_type=f.account_type, period_end=period_end, cursor=f.cursor, limit=20))
-    names = await documents.payee_names({(s.account_type, s.account_id) for s in result.items})
     return ctx.render("statements.html", f=f, errors=errors, rows=result.items, names=names, kinds=documents.KINDS,
                       next_href=next_url(result.next_cursor, request))
 

@@ -176,8 +176,8 @@ def _scope(principal: Principal):
     return qs.filter(cond)
 
 
-async def list_statements(principal: Principal, query: StatementsQuery) -> Page[StatementOut]:
-    """Statements visible to the principal, newest first (filters: payee, period end)."""
+def statements_query(principal: Principal, query: StatementsQuery):
+    """The statements visible to the principal that the query's filters keep (payee, period end)."""
     qs = _scope(principal)
     if query.account_type:
         qs = qs.filter(account_type=query.account_type)
@@ -185,7 +185,13 @@ async def list_statements(principal: Principal, query: StatementsQuery) -> Page[
         qs = qs.filter(account_id=query.account_id)
     if query.period_end is not None:
         qs = qs.filter(period_end=query.period_end.astimezone(timezone.utc))
-    rows, next_cursor = await id_page(qs, query.cursor, query.limit, newest_first=True)
+    return qs
+
+
+async def list_statements(principal: Principal, query: StatementsQuery) -> Page[StatementOut]:
+    """Statements visible to the principal, newest first (filters: payee, period end)."""
+    rows, next_cursor = await id_page(statements_query(principal, query), query.cursor, query.limit,
+                                      newest_first=True)
     return Page[StatementOut](items=[StatementOut.model_validate(r) for r in rows], next_cursor=next_cursor)
 
 

@@ -2,11 +2,20 @@
 the payee's own and the office's; another payee's is a 404; no Chromium is a 503, not a 500."""
 import io
 import os
+from datetime import timedelta
 
 import pytest
 
+from server.kit import clock
+from server.kit.auth import Principal
+from server.models.accounts import User
+from server.models.live import LivestreamerProfile
 from server.models.merchants import Merchant
+from server.models.settlement import Statement
+from server.settlement import documents
+from server.settlement.schemas import StatementsQuery
 from tests.conftest import login, login_as
+from tests.orders.conftest import make_merchant, make_station
 from tests.settlement.helpers import make_statement
 
 CHROMIUM = "/usr/bin/chromium"
@@ -47,3 +56,23 @@ async def test_no_chromium_is_a_503(client, settings, monkeypatch):
     monkeypatch.setattr(settings, "pdf_chromium_path", "/nonexistent/chromium")
     r = await me.get(f"/api/v1/statements/{st.id}/pdf")
     assert r.status_code == 503 and r.json()["error"]["code"] == "pdf_unavailable"
+
+
+async def test_the_console_list_names_each_kind_of_payee_as_payee_names_does(client):
+    """The statements list reads its payees' names in its own statement (a subquery per kind): the same
+    names as payee_names, and '' (the list shows the id) for a payee that no longer exists."""
+    merchant, station = await make_merchant(), await make_station()
+    shown = await User.create(openid="o-ls-" + os.urandom(4).hex(), nickname="小周")
+    await LivestreamerProfile.create(user_id=shown.id, display_name="周主播")
+    plain = await User.create(openid="o-ls-" + os.urandom(4).hex(), nickname="小吴")
+    start = clock.now() - timedelta(days=400) - timedelta(seconds=int.from_bytes(os.urandom(3), "big"))
+    payees = [("merchant", merchant.id), ("station", station.id), ("livestreamer", shown.id),
+              ("livestreamer", plain.id), ("merchant", 2**60 + int.from_bytes(os.urandom(3), "big"))]
+    ids = [(await Statement.create(account_type=t, account_id=i, period_start=start,
+                                   period_end=start + timedelta(days=7))).id for t, i in payees]
+    admin = Principal(user_id=0, roles=frozenset({"admin"}))
+    page, names = await documents.named_statements(admin, StatementsQuery(limit=200))
+    assert [s.id for s in page.items][:5] == ids[::-1]
+    expected = await documents.payee_names(set(payees))
+    assert {p: names[p] for p in payees} == {p: expected.get(p, "") for p in payees}
+    assert [names[p] for p in payees] == [merchant.name, station.name, "周主播", "小吴", ""]
