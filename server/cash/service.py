@@ -71,7 +71,7 @@ async def summary(principal: Principal, station_id: int) -> CashSummaryOut:
 
 async def stations_owing(limit: int = 200) -> list[StationOwesOut]:
     """For the office: the stations that owe cash (or have hand-overs waiting), the most owed first."""
-    # The two sums side by side, each with its stations' names (one event-loop turn under load, not three).
+    # side by side, names in each statement: each sequential read is one more event-loop turn under load
     owed_rows, pending_rows = await asyncio.gather(
         LedgerEntry.filter(account_type="station", kind__in=ledger.CASH_KINDS)
         .annotate(s=Sum("amount_fen"), name=_station_name(LedgerEntry, "account_id"))

@@ -101,7 +101,7 @@ RECEIVED_HINT = "请填写实收金额（元，大于 0，最多两位小数）�
 @page()
 async def handover_queue(request: Request, ctx: Ctx):
     f, errors = filters(ctx, HandoverFilter)
-    # Side by side: under load each read after another is one more event-loop turn behind every request.
+    # side by side: each sequential read is one more event-loop turn under load
     result, owing = await asyncio.gather(
         cash.all_handovers(HandoversQuery(status=f.status, flagged=f.flagged, station_id=f.station_id,
                                           cursor=f.cursor, limit=20)),

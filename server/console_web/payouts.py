@@ -48,7 +48,7 @@ def _names(**values):
 # ---- office: payee details ------------------------------------------------------------------
 async def _payees_page(ctx: Ctx, form: dict | None = None, errors: dict | None = None, notice: str = ""):
     cursor = ctx.request.args.get("cursor") if ctx.request.method == "GET" else None
-    # Side by side: under load each read after another is one more event-loop turn behind every request.
+    # side by side: each sequential read is one more event-loop turn under load
     changes, listed = await asyncio.gather(payees.list_changes(ChangesQuery(status="pending", limit=200)),
                                            payees.payee_page(cursor, PAYEES_PAGE))
     return ctx.render("payees.html", **_names(changes=changes.items, payees=listed.items,
@@ -94,8 +94,8 @@ async def payee_decide(request: Request, ctx: Ctx, change_id: int, action: str):
 @page()
 async def payout_list(request: Request, ctx: Ctx):
     # A county's thousand payees in one table is a page nobody reads: the biggest balances are listed,
-    # the count and the total cover them all (and so do the all-payees batch buttons). The three reads
-    # run side by side (one after another they were two more event-loop turns under load).
+    # the count and the total cover them all (and so do the all-payees batch buttons).
+    # side by side: each sequential read is one more event-loop turn under load
     batches, (shown, due_count, due_total), requests = await asyncio.gather(
         payouts.list_batches(BatchesQuery(limit=100)), payouts.due_summary(DUE_SHOWN), withdrawals.pending())
     return ctx.render("payouts.html", **_names(due=shown, due_count=due_count, due_total_fen=due_total,

@@ -247,7 +247,7 @@ async def _figures(c: Campaign | CampaignOut) -> CampaignFiguresOut:
     if c.coupon_ids:
         reads.append(used.filter(order_id__in=paid).annotate(n=Count("id"), s=Sum("discount_fen"))
                      .first().values("n", "s"))
-    # Orders (and GMV) and coupons side by side: under load each read after another is one more loop turn.
+    # side by side: each sequential read is one more event-loop turn under load
     orders, *coupons_used = await asyncio.gather(*reads)
     orders, used_row = orders or {}, (coupons_used[0] if coupons_used else None) or {}
     return CampaignFiguresOut(orders=int(orders.get("n") or 0), gmv_fen=int(orders.get("s") or 0),
@@ -258,8 +258,7 @@ async def figures_of(rows: list[CampaignOut]) -> dict[int, CampaignFiguresOut]:
     """{campaign id: figures} of the listed campaigns that are running or have ended (the office's list)."""
     shown = [c for c in rows if c.state in ("running", "ended")]
     out: dict[int, CampaignFiguresOut] = {}
-    # Two campaigns' figures side by side at a time: one event-loop turn where each read after another
-    # was one under load, and at most four of the process's six pooled connections.
+    # two campaigns side by side at a time (4 reads of the 6 pooled connections): one event-loop turn each
     for i in range(0, len(shown), FIGURED_AT_ONCE):
         chunk = shown[i:i + FIGURED_AT_ONCE]
         out.update(zip([c.id for c in chunk], await asyncio.gather(*[_figures(c) for c in chunk]), strict=True))

@@ -23,7 +23,7 @@ REQUIRED = ("plan", "notice", "syllabus", "material", "signin_sheet", "photo")
 
 async def completeness(*, incomplete_only: bool = False) -> list[ArchiveRow]:
     """Every session that is not cancelled, with the archive parts present and missing."""
-    # Side by side (files and sign-ins join their session): one event-loop turn under load, not three.
+    # side by side (files and sign-ins join their session): each sequential read is one more turn under load
     sessions, files, signed = await asyncio.gather(
         TrainingSession.exclude(status="cancelled").order_by("-starts_on", "-id").values(
             "id", "title", "starts_on", "ends_on"),

@@ -305,7 +305,7 @@ async def _sessions_out(rows: list[dict], *, with_files: bool = False) -> list[S
                  "session_id").values_list("session_id", "n")]
     if with_files:
         reads.append(SessionFile.filter(session_id__in=ids).order_by("id"))
-    # Side by side: under load each read after another is one more event-loop turn behind every request.
+    # side by side: each sequential read is one more event-loop turn under load
     lecturer_rows, count_rows, *file_rows = await asyncio.gather(*reads)
     lect: dict[int, list[LecturerBrief]] = {}
     for r in lecturer_rows:
