@@ -10,6 +10,15 @@ from tests.conftest import login
 from tests.console.conftest import Browser, last_code, new_phone, operator, sign_in
 
 
+async def sign_in_a_minute_later(settings, phone):
+    """Sign in again as phone (one code a minute per phone: the clock moves on a minute for it)."""
+    clock.shift(timedelta(seconds=61))
+    try:
+        return await sign_in(settings, phone)
+    finally:
+        clock.shift(-timedelta(seconds=61))
+
+
 async def test_sms_sign_in_sets_a_strict_httponly_session_and_audits_it(settings, client, app):
     uid, phone = await operator("admin", name="李科长")
     b = await sign_in(settings, phone)
@@ -156,11 +165,7 @@ async def test_idle_and_absolute_expiry_send_back_to_login(settings, app):
         assert r.headers.get("HX-Redirect", "").startswith("/console/login?reason=expired")
     finally:
         await b.client.aclose()
-    clock.shift(timedelta(seconds=61))   # one code a minute per phone
-    try:
-        b = await sign_in(settings, phone)
-    finally:
-        clock.shift(-timedelta(seconds=61))
+    b = await sign_in_a_minute_later(settings, phone)
     try:
         from server.kit import sessions
 
@@ -202,11 +207,7 @@ async def test_a_sign_out_in_another_process_ends_the_session_here_at_once(setti
             clock.shift(-timedelta(milliseconds=sessions.TOUCH_EVERY_MS + 1000))
         # another session, signed out by another process: its delete and its message, not this
         # process's destroy()
-        clock.shift(timedelta(seconds=61))   # one code a minute per phone
-        try:
-            b2 = await sign_in(settings, phone)
-        finally:
-            clock.shift(-timedelta(seconds=61))
+        b2 = await sign_in_a_minute_later(settings, phone)
         try:
             sid2 = b2.client.cookies.get("kz_console")
             assert (await b2.page("/console/")).status_code == 200
