@@ -13,14 +13,14 @@ from __future__ import annotations
 import asyncio
 from datetime import datetime, time
 
-from tortoise.expressions import Q, RawSQL
+from tortoise.expressions import Q
 from tortoise.functions import Count, Sum
 
 from server.cash.schemas import (CashSummaryOut, ConfirmIn, HandoverIn, HandoversQuery, HandoverOut, RejectIn,
                                 StationOwesOut)
 from server.kit import audit, clock
 from server.kit.auth import Principal
-from server.kit.db import atomic, id_page, lock_rows
+from server.kit.db import atomic, id_page, lock_rows, name_of
 from server.kit.errors import Conflict, NotFound, ValidationFailed
 from server.kit.money import yuan
 from server.kit.schemas import Page
@@ -35,13 +35,6 @@ async def _pending_fen(station_id: int, conn=None) -> int:
     rows = await (CashHandover.filter(station_id=station_id, status=HandoverStatus.PENDING).using_db(conn)
                   .annotate(s=Sum("declared_fen")).values("s"))
     return int((rows[0]["s"] if rows else 0) or 0)
-
-
-def _station_name(model, column: str) -> RawSQL:
-    """The name of the station a row's column names, read in the row's own statement (a subquery: the
-    station ids are plain columns, not relations) instead of a lookup after it; '' when it is gone."""
-    return RawSQL(f"COALESCE((SELECT st.name FROM {Station._meta.db_table} st "
-                  f"WHERE st.id = {model._meta.db_table}.{column}), '')")
 
 
 async def _outs(rows: list[CashHandover]) -> list[HandoverOut]:
@@ -74,10 +67,10 @@ async def stations_owing(limit: int = 200) -> list[StationOwesOut]:
     # side by side, names in each statement: each sequential read is one more event-loop turn under load
     owed_rows, pending_rows = await asyncio.gather(
         LedgerEntry.filter(account_type="station", kind__in=ledger.CASH_KINDS)
-        .annotate(s=Sum("amount_fen"), name=_station_name(LedgerEntry, "account_id"))
+        .annotate(s=Sum("amount_fen"), name=name_of(Station, LedgerEntry, "account_id"))
         .group_by("account_id").values("account_id", "s", "name"),
         CashHandover.filter(status=HandoverStatus.PENDING)
-        .annotate(s=Sum("declared_fen"), name=_station_name(CashHandover, "station_id"))
+        .annotate(s=Sum("declared_fen"), name=name_of(Station, CashHandover, "station_id"))
         .group_by("station_id").values("station_id", "s", "name"))
     owed = {r["account_id"]: -int(r["s"] or 0) for r in owed_rows}
     pending = {r["station_id"]: int(r["s"] or 0) for r in pending_rows}
@@ -122,7 +115,7 @@ async def station_handovers(principal: Principal, station_id: int, q: HandoversQ
 
 async def all_handovers(q: HandoversQuery) -> Page[HandoverOut]:
     """Every station's hand-overs for the office (pending first when asked with status=pending)."""
-    qs = _filtered(CashHandover.annotate(station_name=_station_name(CashHandover, "station_id")), q)
+    qs = _filtered(CashHandover.annotate(station_name=name_of(Station, CashHandover, "station_id")), q)
     if q.station_id is not None:
         qs = qs.filter(station_id=q.station_id)
     rows, nxt = await id_page(qs, q.cursor, q.limit, newest_first=True)

@@ -9,12 +9,12 @@ check() is called by live.service when a tie-in is attached or changed; a tie-in
 refused with 409 live_consent_required and the reason."""
 from __future__ import annotations
 
-from tortoise.expressions import Q, RawSQL
+from tortoise.expressions import Q
 
 from server.consent.schemas import ConsentOut, ConsentsQuery, DecisionIn, PoolIn, PoolOut, ProposalIn
 from server.kit import audit, clock
 from server.kit.auth import Principal, Role
-from server.kit.db import atomic, id_page
+from server.kit.db import atomic, id_page, name_of
 from server.kit.errors import Conflict, NotFound, ValidationFailed
 from server.kit.money import apply_rate, yuan
 from server.kit.schemas import Page
@@ -169,17 +169,10 @@ async def _pool_outs(rows: list[LivePoolProduct]) -> list[PoolOut]:
             for r in rows]
 
 
-def _name_of(model, column: str) -> RawSQL:
-    """The name of the product or merchant a pool row's column names, read in the row's own statement
-    (a subquery: the ids are plain columns, not relations) instead of a lookup after it; '' when gone."""
-    return RawSQL(f"COALESCE((SELECT x.name FROM {model._meta.db_table} x "
-                  f"WHERE x.id = {LivePoolProduct._meta.db_table}.{column}), '')")
-
-
 async def pool(*, merchant_ids: list[int] | None = None, active_only: bool = True) -> list[PoolOut]:
     """The pool's products, newest first (merchant_ids: only these merchants')."""
-    qs = LivePoolProduct.annotate(product_name=_name_of(Product, "product_id"),
-                                  merchant_name=_name_of(Merchant, "merchant_id"))
+    qs = LivePoolProduct.annotate(product_name=name_of(Product, LivePoolProduct, "product_id"),
+                                  merchant_name=name_of(Merchant, LivePoolProduct, "merchant_id"))
     if active_only:
         qs = qs.filter(is_active=True)
     if merchant_ids is not None:
