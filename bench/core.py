@@ -94,6 +94,7 @@ class Stack:
 
     def __init__(self, opts: StackOptions):
         self.opts = opts
+        self.cpus = len(os.sched_getaffinity(0))  # this machine's, read before --pin narrows this process's
         self.tmp = Path(tempfile.mkdtemp(prefix="kazuo-bench-"))
         self.data_dir = self.tmp / "var"
         self.port = free_port()

@@ -272,9 +272,8 @@ async def main_async(args: argparse.Namespace) -> int:
 
     import platform
 
-    cpus = len(__import__('os').sched_getaffinity(0)) + (1 if args.pin else 0)
     header = (f"\n喀左特色馆 bench — {stack.backend}, {args.workers} Sanic worker(s), "
-              f"{cpus} CPU(s){' (server and bare app pinned to one)' if args.pin else ''}, "
+              f"{stack.cpus} CPU(s){' (server and bare app pinned to one)' if args.pin else ''}, "
               f"{platform.python_version()}, "
               f"{time.strftime('%Y-%m-%d %H:%M:%S', time.gmtime())} UTC")
     print_table(rows, header)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import weakref
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, nullcontext
 from contextvars import Context, ContextVar
 from datetime import datetime, timezone
 from typing import Any, AsyncIterator, Sequence, Type
@@ -115,12 +115,8 @@ async def atomic() -> AsyncIterator[Any]:
     mine: list = []
     token = _after_commit.set(mine)
     try:
-        if parent is None:
-            async with _slots(), in_transaction() as conn:
-                yield conn
-        else:
-            async with in_transaction() as conn:
-                yield conn
+        async with (_slots() if parent is None else nullcontext()), in_transaction() as conn:
+            yield conn
     finally:
         _after_commit.reset(token)
     # Reached only when the block committed (an exception skips this).
