@@ -2,7 +2,22 @@
 tasks, inbound stock notes (集采统储), parcels, their scan events, delivery promises and the WMS
 integration's outbox/inbox."""
 from tortoise import fields
+from tortoise.indexes import PartialIndex
 from tortoise.models import Model
+
+
+class WhereIndex(PartialIndex):
+    """A partial B-tree index, CREATE INDEX ... WHERE <predicate>: PartialIndex's `condition` says only
+    column = value, and an open breach is "breached_at IS NOT NULL AND met_at IS NULL"."""
+
+    def __init__(self, *, fields: tuple[str, ...], name: str, where: str) -> None:
+        super().__init__(fields=fields, name=name)
+        self.where = where
+        self.extra = f" WHERE {where}"
+
+    def deconstruct(self):
+        path, args, kwargs = super().deconstruct()
+        return path, args, {**kwargs, "where": self.where}
 
 
 class TaskStatus:
@@ -219,7 +234,12 @@ class DeliveryPromise(Model):
         # met_at first (the open ones, a day's parcels among every promise ever made), then breached_at.
         # (An index on breached_at alone held every breach ever flagged, most of them met long ago: the
         # count read the whole table, 14 ms at 100,000 orders.)
-        indexes = (("met_at", "breached_at"),)
+        # The open ones newest first (the queue's keyset order) from an index of only them: the planner
+        # guessed ~500 open of 146,000 promises where 9 were, and walked the primary key backwards
+        # through all of them (31 ms at 100,000 orders; 0.1 ms with this index).
+        indexes = (("met_at", "breached_at"),
+                   WhereIndex(fields=("id",), name="idx_delivery_pr_open_breach",
+                              where="breached_at IS NOT NULL AND met_at IS NULL"))
 
 
 class WmsOutbox(Model):
