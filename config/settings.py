@@ -450,6 +450,10 @@ class Settings(BaseSettings):
     # A console session ends after this long without a request, and this long after sign-in at most.
     console_session_idle_seconds: int = Field(8 * 3600, ge=60)
     console_session_absolute_seconds: int = Field(7 * 86400, ge=300)
+    # At most this many console page reads (GET) are worked on at once in a process; the others wait
+    # their turn in arrival order. Past it, each page's reads only queue behind the others' (a page with
+    # a second database wave waited twice) and add no throughput to a busy process.
+    console_pages_at_once: int = Field(8, ge=1, le=1000)
     # Sign-in attempts (code requests and code checks) per client address per hour, and per phone.
     console_signin_per_ip_per_hour: int = Field(60, ge=1)
     console_signin_per_phone_per_hour: int = Field(20, ge=1)

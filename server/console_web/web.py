@@ -22,7 +22,7 @@ from sanic import HTTPResponse, Request
 from sanic.response import html, redirect
 
 from server.accounts.console import is_operator
-from server.kit import clock, sessions
+from server.kit import clock, pools, runtime, sessions
 from server.kit.auth import Principal, Role, load_principal
 from server.kit.errors import AppError, Unauthorized, ValidationFailed
 from server.kit.http import validate
@@ -221,6 +221,14 @@ def page(*, roles: tuple[str, ...] = ADMIN, public: bool = False) -> Callable:
     def deco(fn: Callable) -> Callable:
         @wraps(fn)
         async def handler(request: Request, **kwargs: Any) -> HTTPResponse:
+            # Reads take a turn (KAZUO_CONSOLE_PAGES_AT_ONCE); actions, which may wait on WeChat or
+            # Aliyun, and the sign-in pages do not.
+            if public or request.method != "GET":
+                return await serve(request, **kwargs)
+            async with pools.semaphore("console_pages", runtime.settings().console_pages_at_once):
+                return await serve(request, **kwargs)
+
+        async def serve(request: Request, **kwargs: Any) -> HTTPResponse:
             ctx = Ctx(request)
             if public:
                 material = request.cookies.get(sessions.PRE_COOKIE)

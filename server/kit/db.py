@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-import weakref
 from contextlib import asynccontextmanager, nullcontext
 from contextvars import Context, ContextVar
 from datetime import datetime, timezone
@@ -14,6 +13,7 @@ from tortoise.backends.sqlite import executor as _sqlite_executor  # noqa: F401 
 from tortoise.expressions import RawSQL
 from tortoise.models import Model
 from tortoise.transactions import in_transaction
+from server.kit import pools
 from server.kit.schemas import decode_cursor, encode_cursor
 from server.kit.errors import ValidationFailed
 
@@ -95,18 +95,6 @@ def dialect() -> str:
 _after_commit: ContextVar[list | None] = ContextVar("kz_after_commit", default=None)
 
 
-_tx_slots: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = weakref.WeakKeyDictionary()
-
-
-def _slots() -> asyncio.Semaphore:
-    """This event loop's transaction slots (see tortoise_config)."""
-    loop = asyncio.get_running_loop()
-    slots = _tx_slots.get(loop)
-    if slots is None:
-        slots = _tx_slots[loop] = asyncio.Semaphore(TRANSACTIONS_AT_ONCE)
-    return slots
-
-
 @asynccontextmanager
 async def atomic() -> AsyncIterator[Any]:
     """A transaction; callbacks registered with on_commit() run only after the outermost commits.
@@ -115,7 +103,7 @@ async def atomic() -> AsyncIterator[Any]:
     mine: list = []
     token = _after_commit.set(mine)
     try:
-        async with (_slots() if parent is None else nullcontext()), in_transaction() as conn:
+        async with (pools.semaphore("transactions", TRANSACTIONS_AT_ONCE) if parent is None else nullcontext()), in_transaction() as conn:
             yield conn
     finally:
         _after_commit.reset(token)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import weakref
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, AsyncIterator, Callable, TypeVar
 
@@ -27,7 +28,8 @@ VENDOR_THREADS = 4  # replaced by configure() from KAZUO_VENDOR_POOL_THREADS
 CPU_THREADS = 2
 
 _pools: dict[str, ThreadPoolExecutor] = {}
-_slots: dict[tuple[str, int], asyncio.Semaphore] = {}
+_semaphores: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, asyncio.Semaphore]] = \
+    weakref.WeakKeyDictionary()
 _sizes = {"vendor": VENDOR_THREADS, "cpu": CPU_THREADS}
 
 
@@ -64,13 +66,19 @@ async def cpu(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
 async def slot(vendor: str, *, deadline: float | None = None) -> AsyncIterator[None]:
     """Bound an async vendor's concurrent calls like a pool bounds a sync one (as many as its
     threads); `deadline` seconds cover the wait for a slot and the body (asyncio.TimeoutError)."""
-    loop = asyncio.get_running_loop()
-    sem = _slots.get((vendor, id(loop)))
-    if sem is None:
-        sem = _slots[(vendor, id(loop))] = asyncio.Semaphore(_sizes["vendor"])
     async with asyncio.timeout(deadline):
-        async with sem:
+        async with semaphore(vendor, _sizes["vendor"]):
             yield
+
+
+def semaphore(name: str, size: int) -> asyncio.Semaphore:
+    """This event loop's semaphore `name`, made with `size` slots at its first use: at most `size`
+    holders at once in this process, the waiters served in arrival order."""
+    mine = _semaphores.setdefault(asyncio.get_running_loop(), {})
+    sem = mine.get(name)
+    if sem is None:
+        sem = mine[name] = asyncio.Semaphore(size)
+    return sem
 
 
 def shutdown() -> None:
@@ -78,4 +86,4 @@ def shutdown() -> None:
     for pool in _pools.values():
         pool.shutdown(wait=False, cancel_futures=True)
     _pools.clear()
-    _slots.clear()
+    _semaphores.clear()

@@ -373,3 +373,42 @@ async def test_station_tree_opens_in_place(office):
     assert 'id="station-tree"' not in r.text
     r = await office.client.get("/console/stations/999999999/children", headers={"HX-Request": "true"})
     assert "未找到" in r.text
+
+
+async def test_page_reads_take_turns_and_actions_do_not_wait(office, monkeypatch):
+    """At most KAZUO_CONSOLE_PAGES_AT_ONCE page reads are worked on at once in a process (the others wait
+    their turn); an action is answered while every read slot is held."""
+    import asyncio
+
+    from server.kit import runtime
+    from server.office import service as office_service
+
+    slots = runtime.settings().console_pages_at_once
+    real, gate = office_service.today, asyncio.Event()
+    inside = peak = 0
+
+    async def held():
+        nonlocal inside, peak
+        inside += 1
+        peak = max(peak, inside)
+        try:
+            await gate.wait()
+            return await real()
+        finally:
+            inside -= 1
+
+    monkeypatch.setattr(office_service, "today", held)
+    reads = [asyncio.ensure_future(office.page("/console/")) for _ in range(slots + 3)]
+    try:
+        async with asyncio.timeout(10):
+            while inside < slots:
+                await asyncio.sleep(0.01)
+        await asyncio.sleep(0.2)
+        assert inside == slots   # the other three wait for a turn
+        # an action, answered now: its message (no such merchant) swapped into the page's message area
+        r = await office.post("/console/merchants/0/approve")
+        assert r.headers.get("HX-Retarget") == "#flash" and inside == slots
+    finally:
+        gate.set()
+    assert [r.status_code for r in await asyncio.gather(*reads)] == [200] * (slots + 3)
+    assert peak == slots
