@@ -74,11 +74,11 @@ async def slot(vendor: str, *, deadline: float | None = None) -> AsyncIterator[N
 def semaphore(name: str, size: int) -> asyncio.Semaphore:
     """This event loop's semaphore `name`, made with `size` slots at its first use: at most `size`
     holders at once in this process, the waiters served in arrival order."""
-    mine = _semaphores.setdefault(asyncio.get_running_loop(), {})
-    sem = mine.get(name)
-    if sem is None:
-        sem = mine[name] = asyncio.Semaphore(size)
-    return sem
+    loop = asyncio.get_running_loop()
+    try:
+        return _semaphores[loop][name]
+    except KeyError:
+        return _semaphores.setdefault(loop, {}).setdefault(name, asyncio.Semaphore(size))
 
 
 def shutdown() -> None:
