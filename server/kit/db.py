@@ -103,7 +103,8 @@ async def atomic() -> AsyncIterator[Any]:
     mine: list = []
     token = _after_commit.set(mine)
     try:
-        async with (pools.semaphore("transactions", TRANSACTIONS_AT_ONCE) if parent is None else nullcontext()), in_transaction() as conn:
+        slot = pools.semaphore("transactions", TRANSACTIONS_AT_ONCE) if parent is None else nullcontext()
+        async with slot, in_transaction() as conn:
             yield conn
     finally:
         _after_commit.reset(token)
