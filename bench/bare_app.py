@@ -10,7 +10,13 @@ import argparse
 
 import orjson
 from sanic import Request, Sanic
-from sanic.response import json
+from sanic.response import HTTPResponse, json
+
+# The flash sale's floor (bench/scenarios/flash_sale.py): the buy button's own request (POST, a JSON
+# body, a bearer token, the same route shape) answered with a constant sold-out 409 by a handler
+# that does nothing else -- what Sanic alone costs that request on this machine.
+SOLD_OUT = orjson.dumps({"error": {"code": "LIVE_SOLD_OUT", "message": "sold out in this live session",
+                                   "details": {"tiein_id": 1, "sku_id": 1}}})
 
 
 def _dumps(obj) -> str:
@@ -26,6 +32,10 @@ def create_app() -> Sanic:
     @app.get("/")
     async def hello(request: Request):
         return json({"status": "ok"})
+
+    @app.post("/api/v1/live/sessions/<session_id:int>/orders")
+    async def floor(request: Request, session_id: int):
+        return HTTPResponse(SOLD_OUT, status=409, content_type="application/json")
 
     return app
 
