@@ -6,9 +6,11 @@ import sqlite3
 from contextlib import asynccontextmanager, nullcontext
 from contextvars import Context, ContextVar
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any, AsyncIterator, Sequence, Type
 
 from tortoise import Tortoise
+from tortoise.backends.base.config_generator import expand_db_url
 from tortoise.backends.sqlite import executor as _sqlite_executor  # noqa: F401  (registers its adapters first)
 from tortoise.expressions import RawSQL
 from tortoise.models import Model
@@ -58,15 +60,11 @@ def tortoise_config(db_url: str, *, with_aerich: bool = True) -> dict:
 
 async def init_db(db_url: str, *, generate_schemas: bool = False) -> None:
     if db_url.startswith("sqlite://"):
-        from pathlib import Path
-
         path = db_url[len("sqlite://"):]
         if path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
     config = tortoise_config(db_url)
     if db_url.startswith("postgres"):
-        from tortoise.backends.base.config_generator import expand_db_url
-
         conn = expand_db_url(config["connections"]["default"])
         conn["credentials"]["reset"] = _keep_session
         config["connections"]["default"] = conn

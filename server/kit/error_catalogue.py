@@ -15,6 +15,7 @@ import sys
 import textwrap
 import typing
 from dataclasses import dataclass, field
+from html import escape
 from typing import Any, Callable
 
 from server.kit.errors import AppError, DeclaredCode
@@ -237,8 +238,6 @@ def catalogue(spec: dict | None = None) -> list[dict]:
 
 def catalogue_html(rows: list[dict]) -> str:
     """The catalogue as one page (served at /docs/error-codes)."""
-    from html import escape
-
     body = []
     for r in rows:
         ops = "<br>".join(escape(o) for o in r["operations"][:12])

@@ -5,6 +5,8 @@ import asyncio
 import logging
 import time
 
+import redis as redis_sync
+
 from config.settings import Settings
 from server.kit import db, error_reporting, runtime
 from server.kit import redis as kr
@@ -14,8 +16,6 @@ log = logging.getLogger("kazuo")
 
 def sync_redis(settings: Settings):
     """A synchronous client on the same store (for SDKs that run in threads)."""
-    import redis as redis_sync
-
     if settings.embedded_redis:
         import fakeredis
 

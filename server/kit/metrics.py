@@ -22,7 +22,9 @@ from bisect import bisect_left
 from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable, Iterable
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, disable_created_metrics, generate_latest
+from arq import Retry
+from prometheus_client import (REGISTRY, CollectorRegistry, Counter, Histogram, disable_created_metrics,
+                               generate_latest)
 from prometheus_client import multiprocess
 from prometheus_client.core import GaugeMetricFamily
 
@@ -159,8 +161,6 @@ def _finds(result: Any) -> Iterable[tuple[str, int]]:
 def instrument_job(name: str, coro: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
     """The job coroutine, counting its failures (a Retry is not one) and, for a sweeper (a name with
     "sweep"), what it found: a count or a dict of counts, as the sweepers return."""
-    from arq import Retry
-
     sweeper = "sweep" in name
     label = name.removeprefix("cron:")
 
@@ -238,8 +238,6 @@ async def render() -> bytes:
         multiprocess.MultiProcessCollector(registry)
         text = generate_latest(registry)
     else:
-        from prometheus_client import REGISTRY
-
         text = generate_latest(REGISTRY)
     scraped = CollectorRegistry()
     scraped.register(_Scraped(await _gather()))

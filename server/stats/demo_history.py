@@ -31,6 +31,7 @@ from typing import Any, Callable
 
 import orjson
 from tortoise import Tortoise
+from tortoise.fields.data import JSONField
 
 from server.inventory import service as inventory
 from server.kit import clock, runtime
@@ -130,8 +131,6 @@ async def _write(model, rows: list[dict]) -> None:
         return
     cols = _columns(model)
     if _is_pg():
-        from tortoise.fields.data import JSONField
-
         # Per column: the attribute, a constant default (or a factory), and whether it is JSON.
         plan = [(name, _default(f) if not callable(f.default) else None, callable(f.default),
                  isinstance(f, JSONField), f) for name, _, f in cols]

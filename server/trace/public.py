@@ -10,6 +10,7 @@ import hmac
 import ipaddress
 import logging
 import math
+import re
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -295,8 +296,6 @@ def _sms_answer(view: TraceView | None, code: str) -> dict:
 
 async def sms_inbound(messages: list[dict]) -> int:
     """Answer each new inbound SMS once (by the provider's sequence id) through send_notice."""
-    import re
-
     s = runtime.settings()
     answered = 0
     for m in messages:

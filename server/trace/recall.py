@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from tortoise.expressions import F
+from tortoise.expressions import F, Q
 
 from server.kit import audit, clock, jobs, runtime
 from server.kit import redis as kr
@@ -405,8 +405,6 @@ async def process_contact(contact_id: int) -> dict:
 def _open_work(recall_id: int):
     """Contacts with a channel still to try (below MAX_ATTEMPTS), a parcel still on the road, or a
     refund waiting for the buyer's own request to be decided."""
-    from tortoise.expressions import Q
-
     return RecallContact.filter(recall_id=recall_id).filter(
         Q(wechat__in=("pending", "failed"), attempts__lt=MAX_ATTEMPTS) & ~Q(sms="sent")
         | Q(sms__in=("pending", "failed"), attempts__lt=MAX_ATTEMPTS) | Q(parcels="pending")

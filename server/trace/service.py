@@ -7,6 +7,7 @@ import logging
 from datetime import date
 from typing import Any
 
+from pydantic import ValidationError
 from tortoise.exceptions import IntegrityError
 
 from server.kit import audit, clock
@@ -281,8 +282,6 @@ def _json_value(v: Any) -> Any:
 async def correct(principal: Principal | None, actor_id: int, batch_id: int, body: CorrectionIn) -> BatchOut:
     """Append a correction (who, why, old and new value); the batch shows the corrected value, the
     record keeps both. The only way to change a locked batch."""
-    from pydantic import ValidationError
-
     value: Any = None
     if body.field == "step":
         if body.step is None:

@@ -3,10 +3,12 @@ enrolment and sign-in (签到). Person-times (人次) are counted from sign-ins,
 from __future__ import annotations
 
 import asyncio
+import io
 import logging
 from datetime import date, timedelta
 
 from tortoise.exceptions import IntegrityError
+from tortoise.expressions import Q
 from tortoise.functions import Count
 
 from server.kit import audit, clock, pools, versions
@@ -353,8 +355,6 @@ async def list_sessions(query: SessionQuery, *, public: bool = False) -> dict:
             d = date.fromisoformat(cur[0])
         except ValueError:
             raise ValidationFailed.field("cursor", "malformed cursor") from None
-        from tortoise.expressions import Q
-
         q = q.filter(Q(starts_on__lt=d) | Q(starts_on=d, id__lt=cur[1]))
     # The page's sessions with their course and venue in one statement (an ids query, then the rows).
     rows = await q.order_by("-starts_on", "-id").limit(query.limit + 1).values(*_SESSION_VALUES)
@@ -571,8 +571,6 @@ async def list_trainees(query: TraineeQuery) -> dict:
     """Trainees (office), newest first, keyset-paged; q matches name, phone or village."""
     q = Trainee.all()
     if query.q:
-        from tortoise.expressions import Q
-
         q = q.filter(Q(name__icontains=query.q) | Q(phone__startswith=query.q) | Q(village__icontains=query.q))
     cur = decode_cursor(query.cursor, 1)
     if cur:
@@ -651,8 +649,6 @@ async def signin_qr(session_id: int) -> SignInQrOut:
 
 
 def _qr_png(payload: str) -> bytes:
-    import io
-
     import qrcode
 
     img = qrcode.make(payload, box_size=10, border=2)
