@@ -234,6 +234,7 @@ def page(*, roles: tuple[str, ...] = ADMIN, public: bool = False) -> Callable:
                 material = request.cookies.get(sessions.PRE_COOKIE)
                 if not material or len(material) > 100:
                     material = ctx.new_pre = secrets.token_urlsafe(24)
+                ctx.csrf = sessions.csrf_token(material)
             else:
                 material = request.cookies.get(sessions.COOKIE)
                 session = await sessions.load(material)
@@ -250,7 +251,6 @@ def page(*, roles: tuple[str, ...] = ADMIN, public: bool = False) -> Callable:
                 if roles and not any(r in ctx.principal.roles for r in roles):
                     return flash(ctx, messages.NEEDS_ROLE.format(
                         "、".join(ROLE_NAMES.get(r, r) for r in roles)), status=403)
-            ctx.csrf = sessions.csrf_token(material)
             if request.method not in ("GET", "HEAD"):
                 token = request.headers.get("x-csrf-token") or (request.form or {}).get("_csrf")
                 if not sessions.csrf_ok(material, token):
