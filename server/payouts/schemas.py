@@ -71,7 +71,7 @@ class ChangesQuery(QuerySchema):
     limit: int = Field(50, ge=1, le=200)
 
 
-class BalanceOut(Schema):
+class BalanceOut(Out):
     """A payee's money in fen: settled (on statements), paid out, held by batches in progress, and
     what may still be paid out (settled - paid - held)."""
     account_type: str
@@ -176,7 +176,7 @@ class WithdrawalOut(Out):
     fail_reason: str = ""
 
 
-class ConfirmParamsOut(Schema):
+class ConfirmParamsOut(Out):
     """What the mini-program passes to wx.requestMerchantTransfer."""
     mchId: str
     appId: str
@@ -185,7 +185,7 @@ class ConfirmParamsOut(Schema):
     amount_fen: int
 
 
-class ImportResultOut(Schema):
+class ImportResultOut(Out):
     batch_id: int
     rows: int
     succeeded: int
@@ -193,7 +193,7 @@ class ImportResultOut(Schema):
     unchanged: int
 
 
-class LedgerOverallOut(Schema):
+class LedgerOverallOut(Out):
     """money in - refunds - payouts - cash confirmed = sum of all balances (fen)."""
     money_in_fen: int
     refunds_fen: int

@@ -34,7 +34,7 @@ class FeeTermsQuery(QuerySchema):
     party_id: int = Field(ge=1, le=2**63 - 1)
 
 
-class FeeTermsOut(Schema):
+class FeeTermsOut(Out):
     party_type: str
     party_id: int
     in_force_bp: int = Field(description="the fee a line paid now would be charged")
@@ -47,7 +47,7 @@ class SettleIn(Schema):
                                                           "default: the last one that has ended")
 
 
-class SettleOut(Schema):
+class SettleOut(Out):
     period_start: datetime
     period_end: datetime
     statements_created: int
