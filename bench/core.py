@@ -533,11 +533,11 @@ class BenchContext:
 
     async def drive(self, requests: Sequence[Req], *, name: str = "", connections: int | None = None,
                     keep_bodies: bool = False, preconnect: bool = False, opener: Req | None = None,
-                    ready=None) -> Figures:
-        """Send every request exactly once over `connections` connections (the asyncio client);
-        preconnect: the connections are open (and have each carried `opener`) before the clock starts;
-        ready: awaited right before the clock starts (run_asyncio)."""
-        return await run_asyncio(self.base_url, requests, connections=connections or self.connections,
+                    ready=None, url: str | None = None) -> Figures:
+        """Send every request exactly once over `connections` connections (the asyncio client) to the
+        server (or to `url`, say the bare app's); preconnect: the connections are open (and have each
+        carried `opener`) before the clock starts; ready: awaited right before the clock starts."""
+        return await run_asyncio(url or self.base_url, requests, connections=connections or self.connections,
                                  once=True, name=name, keep_bodies=keep_bodies, preconnect=preconnect,
                                  opener=opener, ready=ready)
 

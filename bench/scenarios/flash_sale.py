@@ -35,7 +35,6 @@ import orjson
 import redis.asyncio as aioredis
 
 from bench import Req
-from bench.loadgen import run_asyncio
 
 REQUIRES = ("pg", "redis")
 CONNECTIONS = 500
@@ -203,8 +202,7 @@ async def _floor(ctx, reqs: list[Req], cold: bool) -> dict:
     """The same attempts, in the same order over as many connections, sent to the bare app's empty
     buy button (bench/bare_app.py: a constant 409, nothing else): what Sanic alone costs this crowd
     on this machine, so the sale's p99 reads beside the lowest any Sanic handler could show here."""
-    fig = await run_asyncio(ctx.stack.bare_url, reqs, connections=ctx.connections, once=True, name="floor",
-                            preconnect=not cold, opener=Req("GET", "/"))
+    fig = await ctx.drive(reqs, name="floor", url=ctx.stack.bare_url, preconnect=not cold, opener=Req("GET", "/"))
     return {"floor_req/s": round(fig.rps, 1), "floor_p50_ms": round(fig.p50_ms, 1),
             "floor_p99_ms": round(fig.p99_ms, 1)}
 
