@@ -6,14 +6,17 @@ withdrawal requests (提现申请) they may cancel while pending."""
 from __future__ import annotations
 
 import asyncio
+from typing import Literal
 
+from pydantic import Field
 from sanic import Blueprint, HTTPResponse, Request
 from sanic.response import redirect
 
 from server.console_web import messages
-from server.console_web.web import Ctx, field_errors, flash, next_url, page, parse
+from server.console_web.web import Ctx, field_errors, filters, flash, next_url, page, parse
 from server.kit.errors import AppError, ValidationFailed
 from server.kit.http import validate
+from server.kit.schemas import QuerySchema
 from server.media.upload import read_upload
 from server.payouts import bank, payees, withdrawals
 from server.payouts import service as payouts
@@ -21,7 +24,8 @@ from server.payouts.schemas import BatchesQuery, BatchIn, ChangesQuery, MyPayeeI
 
 bp = Blueprint("console_web_payouts", url_prefix="/console")
 PAYEES_PAGE = 50   # payee details in force, a keyset page at a time
-DUE_SHOWN = 100    # payees with money available listed on the payouts page (the biggest first)
+FIRST_ROWS = 10    # each list's first rows on the payouts page (its own pages have every row)
+LIST_PAGE = 20     # a page of one of those lists, as the console's other lists
 PAYEE_ROLES = ("merchant", "livestreamer", "station_staff")
 ACCOUNT_NAMES = {"merchant": "商户", "station": "服务站", "livestreamer": "主播"}
 METHOD_NAMES = {"wechat": "微信零钱", "bank": "银行转账"}
@@ -90,16 +94,58 @@ async def payee_decide(request: Request, ctx: Ctx, change_id: int, action: str):
 
 
 # ---- office: payout batches -----------------------------------------------------------------
+class ListFilter(QuerySchema):
+    cursor: str | None = Field(None, max_length=200)
+
+
+class BatchFilter(ListFilter):
+    status: Literal["prepared", "approved", "rejected", "done"] | None = None
+
+
 @bp.get("/payouts")
 @page()
 async def payout_list(request: Request, ctx: Ctx):
-    # A county's thousand payees in one table is a page nobody reads: the biggest balances are listed,
-    # the count and the total cover them all (and so do the all-payees batch buttons).
+    # A county's thousand payees in one table is a page nobody reads: each list shows its first rows
+    # (the longest-waiting requests, the biggest balances, the newest batches) and links to its own
+    # pages; the counts and totals cover them all (and so do the batch-for-all buttons).
     # side by side: each sequential read is one more event-loop turn under load
-    batches, (shown, due_count, due_total), requests = await asyncio.gather(
-        payouts.list_batches(BatchesQuery(limit=100)), payouts.due_summary(DUE_SHOWN), withdrawals.pending())
-    return ctx.render("payouts.html", **_names(due=shown, due_count=due_count, due_total_fen=due_total,
-                                               batches=batches.items, requests=requests))
+    batches, (shown, due_count, due_total, _), requests, (request_count, request_total) = await asyncio.gather(
+        payouts.list_batches(BatchesQuery(limit=FIRST_ROWS)), payouts.due_summary(FIRST_ROWS),
+        withdrawals.pending_page(None, FIRST_ROWS), withdrawals.pending_totals())
+    return ctx.render("payouts.html", **_names(
+        due=shown, due_count=due_count, due_total_fen=due_total, batches=batches.items,
+        more_batches=batches.next_cursor is not None, requests=requests.items, request_count=request_count,
+        request_total_fen=request_total))
+
+
+@bp.get("/payouts/requests")
+@page()
+async def payout_requests(request: Request, ctx: Ctx):
+    f, _ = filters(ctx, ListFilter)
+    listed, (count, total) = await asyncio.gather(withdrawals.pending_page(f.cursor, LIST_PAGE),
+                                                  withdrawals.pending_totals())
+    return ctx.render("payout_requests.html", **_names(
+        requests=listed.items, request_count=count, request_total_fen=total,
+        next_href=next_url(listed.next_cursor, request)))
+
+
+@bp.get("/payouts/due")
+@page()
+async def payout_due(request: Request, ctx: Ctx):
+    f, _ = filters(ctx, ListFilter)
+    shown, count, total, nxt = await payouts.due_summary(LIST_PAGE, f.cursor)
+    return ctx.render("payout_due.html", **_names(due=shown, due_count=count, due_total_fen=total,
+                                                  next_href=next_url(nxt, request)))
+
+
+@bp.get("/payouts/batches")
+@page()
+async def payout_batches(request: Request, ctx: Ctx):
+    f, errors = filters(ctx, BatchFilter)
+    listed = await payouts.list_batches(BatchesQuery(status=f.status, cursor=f.cursor, limit=LIST_PAGE))
+    return ctx.render("payout_batches.html", **_names(
+        f=f, errors=errors, batches=listed.items, next_href=next_url(listed.next_cursor, request),
+        batch_states=[(k, STATES[k]) for k in ("prepared", "approved", "rejected", "done")]))
 
 
 @bp.post("/payouts/requests")

@@ -30,7 +30,7 @@ from server.kit import redis as kr
 from server.kit.auth import Principal
 from server.kit.db import atomic, id_page, lock_rows
 from server.kit.errors import Conflict, NotFound, ValidationFailed
-from server.kit.schemas import Page
+from server.kit.schemas import Page, decode_cursor, encode_cursor
 from server.ledger import service as ledger
 from server.models.payouts import Payee, PayeeMethod, PayoutBatch, PayoutLine, WithdrawalRequest
 from server.models.settlement import Statement
@@ -152,15 +152,22 @@ WITH b AS (
   WHERE b.s - b.p - b.h > 0
 )
 SELECT d.*, COUNT(*) OVER () AS due_count, SUM(available) OVER () AS due_total FROM d
-ORDER BY available DESC, account_type, account_id LIMIT {{limit}}"""
+ORDER BY available DESC, account_type, account_id LIMIT {{limit}} OFFSET {{offset}}"""
 
 
-async def due_summary(limit: int) -> tuple[list[BalanceOut], int, int]:
-    """The office's payouts page: the `limit` payees with the most money available (most first), how
-    many payees have money available and its total (all of them, not only those listed)."""
+async def due_summary(limit: int, cursor: str | None = None) -> tuple[list[BalanceOut], int, int, str | None]:
+    """The office's payouts pages: `limit` payees of those with money available, the most first, from
+    `cursor` (a place in that ranking; none: the top); how many payees have money available and its
+    total (all of them, not only those listed); the next page's cursor (None at the end). A malformed
+    cursor is a 422 naming `cursor`."""
+    after = decode_cursor(cursor, 1)
+    offset = after[0] if after else 0
+    if not isinstance(offset, int) or not 0 <= offset < 10**9:
+        raise ValidationFailed.field("cursor", "malformed cursor")
     # (A thousand payees' rows and four grouped sums brought here to keep a hundred were most of the
-    # page's time: the database ranks them and sends the hundred.)
-    rows = await Tortoise.get_connection("default").execute_query_dict(_DUE_SQL.format(limit=int(limit)))
+    # page's time: the database ranks them and sends the page.)
+    rows = await Tortoise.get_connection("default").execute_query_dict(
+        _DUE_SQL.format(limit=int(limit), offset=offset))
     fields = Payee._meta.fields_map
     shown = []
     for r in rows:
@@ -171,8 +178,10 @@ async def due_summary(limit: int) -> tuple[list[BalanceOut], int, int]:
                                 requested_fen=int(r["requested"]), available_fen=int(r["available"]),
                                 payee=payees.payee_out(payee)))
     if not rows:
-        return [], 0, 0
-    return shown, int(rows[0]["due_count"]), int(rows[0]["due_total"])
+        return [], 0, 0, None
+    count = int(rows[0]["due_count"])
+    nxt = encode_cursor([offset + len(rows)]) if offset + len(rows) < count else None
+    return shown, count, int(rows[0]["due_total"]), nxt
 
 
 # ---- batches --------------------------------------------------------------------------------

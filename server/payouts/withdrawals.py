@@ -7,12 +7,14 @@ while pending; once batched, a rejected or failed payout line gives the money ba
 from __future__ import annotations
 
 from tortoise.expressions import Q
+from tortoise.functions import Count, Sum
 
 from server.integrations.wechatpay_v3 import TRANSFER_NAME_REQUIRED_FEN
 from server.kit import audit, clock
 from server.kit.auth import Principal
-from server.kit.db import atomic, lock_rows
+from server.kit.db import atomic, id_page, lock_rows
 from server.kit.errors import Conflict, NotFound, ValidationFailed
+from server.kit.schemas import Page
 from server.models.payouts import Payee, PayeeMethod, PayoutLine, WithdrawalRequest
 from server.payouts import payees
 from server.payouts.schemas import WithdrawalIn, WithdrawalOut
@@ -95,3 +97,16 @@ async def mine(principal: Principal, limit: int = 50) -> list[WithdrawalOut]:
 async def pending(limit: int = 500) -> list[WithdrawalOut]:
     """Every pending request, oldest first (the office prepares batches from them)."""
     return await _outs(await WithdrawalRequest.filter(status="pending").order_by("id").limit(limit))
+
+
+async def pending_page(cursor: str | None, limit: int) -> Page[WithdrawalOut]:
+    """A keyset page of the pending requests, the oldest (the longest waiting) first."""
+    rows, nxt = await id_page(WithdrawalRequest.filter(status="pending"), cursor, limit)
+    return Page[WithdrawalOut](items=await _outs(rows), next_cursor=nxt)
+
+
+async def pending_totals() -> tuple[int, int]:
+    """How many requests are pending, and their amount in all (fen)."""
+    got = (await WithdrawalRequest.filter(status="pending").annotate(n=Count("id"), s=Sum("amount_fen"))
+           .values("n", "s"))[0]
+    return got["n"], int(got["s"] or 0)

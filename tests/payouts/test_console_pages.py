@@ -3,13 +3,18 @@ batches prepared, approved by another person, the bank file out and its result i
 named); a payee's own balance, payouts and details; each only to its roles and owners. Then the
 same in headless Chromium."""
 import asyncio
+import html
 import io
 import os
+import re
+import secrets
 
 import pytest
 from openpyxl import Workbook, load_workbook
 
-from server.models.payouts import PayeeChange, PayoutBatch, PayoutLine
+from server.console_web import payouts as payout_pages
+from server.models.payouts import Payee, PayeeChange, PayoutBatch, PayoutLine, WithdrawalRequest
+from server.models.settlement import Statement
 from tests.console.conftest import operator, sign_in
 from tests.orders.conftest import make_merchant
 from tests.payouts.helpers import approved_payee, settled
@@ -102,7 +107,8 @@ async def test_a_payee_sees_only_its_own_money_and_office_pages_are_closed_to_it
         assert r.status_code == 200 and f'data-account="merchant-{m.id}"' in r.text and "¥50.00" in r.text
         assert f"merchant-{other.id}" not in r.text and "¥77.77" not in r.text
         assert 'href="/console/my-payouts"' in r.text and 'href="/console/payouts"' not in r.text
-        for url in ("/console/payouts", "/console/payees"):
+        for url in ("/console/payouts", "/console/payees", "/console/payouts/requests", "/console/payouts/due",
+                    "/console/payouts/batches"):
             assert (await me.page(url)).status_code == 403
         r = await me.client.post("/console/my-payouts/payee", data={
             "_csrf": me.csrf, "method": "bank", "account": f"merchant:{other.id}", "real_name": "赵",
@@ -127,6 +133,77 @@ async def test_a_payee_sees_only_its_own_money_and_office_pages_are_closed_to_it
             await b.client.aclose()
 
 
+def _rows(html: str, attr: str) -> list[str]:
+    return re.findall(rf'data-{attr}="([^"]+)"', html)
+
+
+async def _walk(office, url: str, attr: str) -> list[str]:
+    """Every row of a payouts list, page after page through its 下一页 links."""
+    seen = []
+    while url:
+        r = await office.page(url)
+        assert r.status_code == 200, r.text
+        seen += _rows(r.text, attr)
+        nxt = re.search(r'<a class="next" href="([^"]+)"', r.text)
+        url = html.unescape(nxt.group(1)) if nxt else None
+    return seen
+
+
+async def test_payouts_page_shows_the_first_rows_and_each_list_pages_through_all(client, settings, app,
+                                                                                  monkeypatch):
+    """The payouts page lists the first rows of each list (the longest-waiting requests, the biggest
+    balances, the newest batches) with counts and totals over all; each list's own page has every row,
+    a page at a time, once; batches filter by status; a malformed cursor is named, not a 500."""
+    monkeypatch.setattr(payout_pages, "LIST_PAGE", 7)
+    _, phone = await operator("admin", name="王出纳")
+    office = await sign_in(settings, phone)
+    try:
+        n = payout_pages.FIRST_ROWS + 5
+        base = 10**14 + secrets.randbelow(10**9)
+        requests = [await WithdrawalRequest.create(account_type="merchant", account_id=base + k, amount_fen=100 + k,
+                                                   method="bank", requested_by=1) for k in range(n)]
+        for k in range(n):
+            await Payee.create(account_type="station", account_id=base + k, method="bank", real_name="李站长",
+                               bank_account=f"6222{base + k:016d}", bank_name="中国农业银行")
+            await settled("station", base + k, 10**15 + k)   # the biggest balances of the test database
+        batches = [await PayoutBatch.create(method="bank", prepared_by=1) for _ in range(n)]
+        rejected = await PayoutBatch.create(method="wechat", prepared_by=1, status="rejected")
+
+        r = await office.page("/console/payouts")
+        assert r.status_code == 200
+        assert len(_rows(r.text, "request")) == payout_pages.FIRST_ROWS == len(_rows(r.text, "due"))
+        assert len(_rows(r.text, "batch")) == payout_pages.FIRST_ROWS
+        pending = await WithdrawalRequest.filter(status="pending")
+        assert f"共 {len(pending)} 条，合计 ¥{sum(q.amount_fen for q in pending) / 100:,.2f}" in r.text
+        assert _rows(r.text, "due")[:3] == [f"station-{base + n - 1 - k}" for k in range(3)]   # the biggest first
+        assert _rows(r.text, "batch")[0] == str(rejected.id)                                    # the newest first
+        for link in ("/console/payouts/requests", "/console/payouts/due", "/console/payouts/batches"):
+            assert f'href="{link}"' in r.text
+
+        every = await _walk(office, "/console/payouts/requests", "request")
+        assert len(every) == len(set(every)) and {str(q.id) for q in requests} <= set(every)
+        assert every == sorted(every, key=int)                                                   # oldest first
+        every = await _walk(office, "/console/payouts/due", "due")
+        assert len(every) == len(set(every)) and every[:n] == [f"station-{base + n - 1 - k}" for k in range(n)]
+        every = await _walk(office, "/console/payouts/batches", "batch")
+        assert len(every) == len(set(every)) and {str(b.id) for b in [*batches, rejected]} <= set(every)
+        r = await office.page("/console/payouts/batches?status=rejected")
+        assert str(rejected.id) in _rows(r.text, "batch") and str(batches[0].id) not in _rows(r.text, "batch")
+
+        for url in ("/console/payouts/requests?cursor=x", "/console/payouts/due?cursor=x",
+                    "/console/payouts/batches?cursor=x"):
+            r = await office.page(url)
+            assert r.status_code == 422 and "分页参数无效" in r.text, (url, r.status_code)
+        r = await office.page("/console/payouts/batches?status=lost")
+        assert r.status_code == 200 and 'data-field="status"' in r.text
+    finally:
+        await office.client.aclose()
+        # the test database's biggest balances and oldest requests were these: other tests' rows are listed again
+        await WithdrawalRequest.filter(account_type="merchant", account_id__gte=base, account_id__lt=base + n).delete()
+        await Statement.filter(account_type="station", account_id__gte=base, account_id__lt=base + n).delete()
+        await Payee.filter(account_type="station", account_id__gte=base, account_id__lt=base + n).delete()
+
+
 @pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"{CHROMIUM} is absent")
 async def test_payout_pages_in_chromium(client, settings, app):
     playwright = pytest.importorskip("playwright.async_api")
@@ -137,7 +214,7 @@ async def test_payout_pages_in_chromium(client, settings, app):
     m = await make_merchant()
     await approved_payee(_Api(uid), _Api(checker_id), "merchant", m.id, "bank", real_name="王大山",
                          bank_account="6222021234567890", bank_name="农行", bank_branch="喀左支行")
-    await settled("merchant", m.id, 8800)
+    await settled("merchant", m.id, 10**13 + 8800)   # among the biggest balances: listed on the payouts page
     async with playwright.async_playwright() as pw:
         browser = await pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
         try:
@@ -152,8 +229,8 @@ async def test_payout_pages_in_chromium(client, settings, app):
             page.on("dialog", lambda d: asyncio.ensure_future(d.accept()))
             await page.goto(settings.base_url + "/console/payouts", wait_until="load")
             row = page.locator(f"[data-due='merchant-{m.id}']")
-            assert "¥88.00" in await row.inner_text()
-            await row.locator("input[name=amount]").fill("999")
+            assert "¥100,000,000,088.00" in await row.inner_text()
+            await row.locator("input[name=amount]").fill("100000000089")
             await row.locator("button").click()
             await _until(lambda: page.is_visible("#flash .flash"), 10, "the refusal")
             assert "超过可提现余额" in await page.inner_text("#flash")
@@ -173,7 +250,7 @@ async def test_payout_pages_in_chromium(client, settings, app):
             from server.payouts import bank
 
             data = _xlsx([[t for t, _ in bank.result_columns()],
-                          [line.payee_name, line.bank_account, line.bank_name, line.bank_branch, "88.00",
+                          [line.payee_name, line.bank_account, line.bank_name, line.bank_branch, "100000000088.00",
                            line.out_bill_no, "成功", "已入账"]])
             await page2.set_input_files("#result-form input[name=file]",
                                         files=[{"name": "result.xlsx", "mimeType": "application/octet-stream",

@@ -11,6 +11,8 @@ from server.integrations import wechatpay_gateway
 from server.integrations.simulators import wechatpay_v3 as sim_v3
 from server.integrations.wechatpay_gateway import gateway
 from server.kit import clock, runtime
+from server.kit.errors import ValidationFailed
+from server.kit.schemas import encode_cursor
 from server.ledger import service as ledger
 from server.models.accounts import User
 from server.models.audit import AuditLog
@@ -400,7 +402,7 @@ async def test_balances_of_a_county_of_payees(app):
     accounts = [("merchant", base + i) for i in range(1000)] + [("station", base + i) for i in range(300)]
     got = await payouts.balances_of(accounts)
     assert set(got) == set(accounts) and all(b["available_fen"] == 0 for b in got.values())
-    shown, count, total = await payouts.due_summary(5)
+    shown, count, total, _ = await payouts.due_summary(5)
     assert len(shown) <= 5 and count >= len(shown) and total >= sum(d.available_fen for d in shown)
     assert [d.available_fen for d in shown] == sorted((d.available_fen for d in shown), reverse=True)
 
@@ -426,9 +428,19 @@ async def test_due_summary_ranks_the_balances_that_due_sums(app):
                                            method="bank", requested_by=1)
     every = await payouts.due()
     ranked = sorted(every, key=lambda b: (-b.available_fen, b.account_type, b.account_id))
-    shown, count, total = await payouts.due_summary(3)
+    shown, count, total, cursor = await payouts.due_summary(3)
     assert count == len(every) and total == sum(b.available_fen for b in every)
     assert [b.model_dump() for b in shown] == [b.model_dump() for b in ranked[:3]]
+    # the payouts list pages: page after page from the cursor, every payee due once, in the same order
+    paged = list(shown)
+    while cursor:
+        more, *_, cursor = await payouts.due_summary(3, cursor)
+        paged += more
+    assert [b.model_dump() for b in paged] == [b.model_dump() for b in ranked]
+    for bad in ("x", encode_cursor([-1]), encode_cursor(["3"])):
+        with pytest.raises(ValidationFailed) as exc:
+            await payouts.due_summary(3, bad)
+        assert exc.value.details[0]["field"] == "cursor"
     assert [b.account_id for b in shown[:2]] == [base, base + 1]   # the biggest balances of the test database
     assert shown[1].held_fen == 4 * 10**9 and shown[1].requested_fen == 10**9
     assert shown[0].payee.bank_account.startswith("6222") and "*" in shown[0].payee.bank_account   # masked
