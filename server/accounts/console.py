@@ -69,6 +69,12 @@ async def _signed_in(user_id: int, method: str) -> tuple[Principal, int]:
     return principal, user.token_version
 
 
+async def display_name(user_id: int) -> str:
+    """How the console names a signed-in operator: the nickname, else the phone, else the id."""
+    user = await User.get(id=user_id).only("id", "nickname", "phone")
+    return user.nickname or user.phone or f"用户 {user.id}"
+
+
 async def sign_in_by_code(phone: str, code: str, ip: str) -> tuple[Principal, int]:
     """Check the SMS code and sign the phone's owner in: (principal, token version)."""
     await _throttle(ip, phone)

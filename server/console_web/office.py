@@ -2,7 +2,6 @@
 roles, the audit feed. A surface: every read and write goes through a service."""
 from __future__ import annotations
 
-import asyncio
 from datetime import date, datetime, time, timedelta
 from typing import Literal
 
@@ -12,7 +11,7 @@ from sanic.response import redirect
 
 from server.accounts import console as operators
 from server.accounts import service as accounts
-from server.accounts.schemas import OperatorIn, UserOut
+from server.accounts.schemas import OperatorIn
 from server.catalog import service as catalog
 from server.console_web import pickers
 from server.console_web.web import HOMES, ROLE_NAMES, Ctx, field_errors, filters, next_url, page, parse
@@ -49,24 +48,16 @@ class ReasonForm(Schema):
 
 # ---- 首页 ----------------------------------------------------------------------------------------
 
-def _named(ctx: Ctx, me: UserOut) -> None:
-    ctx.data["me_name"] = me.nickname or me.phone or f"用户 {me.id}"
-
-
 @bp.get("/")
 @page(roles=())
 async def home(request: Request, ctx: Ctx):
     if not ctx.principal.is_admin:
-        _named(ctx, await accounts.me(ctx.principal))
         home_page = next((target for role, target in HOMES if role in ctx.principal.roles), None)
         if home_page:
             return redirect(home_page, status=303)
         roles = [ROLE_NAMES.get(r, r) for r in sorted(ctx.principal.roles) if r != Role.consumer.value]
         return ctx.render("welcome.html", roles=roles)
-    # the desk beside the user (for the name): each sequential read is one more event-loop turn under load
-    me, today = await asyncio.gather(accounts.me(ctx.principal), office.today())
-    _named(ctx, me)
-    return ctx.render("today.html", today=today, links=QUEUE_LINKS)
+    return ctx.render("today.html", today=await office.today(), links=QUEUE_LINKS)
 
 
 # ---- 商户 ----------------------------------------------------------------------------------------

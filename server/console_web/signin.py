@@ -49,7 +49,7 @@ async def _begin(ctx: Ctx, signed: tuple[Principal, int]) -> HTTPResponse:
     """A new session id at every sign-in (the old one, if any, ends)."""
     principal, tv = signed
     await sessions.destroy(ctx.request.cookies.get(sessions.COOKIE))
-    sid = await sessions.create(principal.user_id, tv)
+    sid = await sessions.create(principal.user_id, tv, await signin.display_name(principal.user_id))
     return _with_session(ctx, sid, _next(ctx.request))
 
 

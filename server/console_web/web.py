@@ -265,6 +265,7 @@ def page(*, roles: tuple[str, ...] = ADMIN, public: bool = False) -> Callable:
                     await sessions.destroy(material)
                     return _to_login(request, "revoked")
                 ctx.csrf = sessions.csrf_token(material)
+                ctx.data["me_name"] = session.name
                 if not is_operator(ctx.principal):
                     return flash(ctx, messages.NO_OPERATOR_ROLE, status=403)
                 if roles and not any(r in ctx.principal.roles for r in roles):

@@ -1,8 +1,8 @@
 """Server-side console sessions (the web console's sign-in) in Redis, and their CSRF tokens.
 
 The browser holds only a random id in an HttpOnly, SameSite=Strict cookie; Redis keeps, under the
-id's hash, the user, the token version it was issued against, when it began and when it was last
-used. A session ends after console_session_idle_seconds without use or console_session_absolute_seconds
+id's hash, the user, the token version it was issued against, the name the console shows for the
+user (as it was at sign-in), when it began and when it was last used. A session ends after console_session_idle_seconds without use or console_session_absolute_seconds
 after sign-in, whichever comes first; the id is new at every sign-in (rotation). The roles are never
 stored in the session: every request loads the principal as the API does (server.kit.auth), so a
 revoked role or a disabled account ends console access as fast as it ends API access.
@@ -44,6 +44,7 @@ class Session:
     user_id: int
     token_version: int
     created_ms: int
+    name: str = ""   # shown beside the roles in every page's header
 
 
 def _key(sid: str) -> str:
@@ -63,13 +64,14 @@ def cookie_secure() -> bool:
     return runtime.settings().env == "production"
 
 
-async def create(user_id: int, token_version: int) -> str:
-    """Begin a session for user_id; returns the new id (the cookie's value)."""
+async def create(user_id: int, token_version: int, name: str = "") -> str:
+    """Begin a session for user_id (shown as `name`); returns the new id (the cookie's value)."""
     sid = secrets.token_urlsafe(32)
     now = _now_ms()
     idle_ms, _ = _limits()
     pipe = kr.redis().pipeline(transaction=True)
-    pipe.hset(_key(sid), mapping={"uid": user_id, "tv": token_version, "created": now, "seen": now})
+    pipe.hset(_key(sid), mapping={"uid": user_id, "tv": token_version, "name": name, "created": now,
+                                       "seen": now})
     pipe.pexpire(_key(sid), idle_ms)
     await pipe.execute()
     return sid
@@ -98,7 +100,7 @@ async def load(sid: str | None) -> Session | None:
     idle_ms, absolute_ms = _limits()
     try:
         created, seen = _int(raw, "created"), _int(raw, "seen")
-        session = Session(sid, _int(raw, "uid"), _int(raw, "tv"), created)
+        session = Session(sid, _int(raw, "uid"), _int(raw, "tv"), created, raw.get(b"name", b"").decode())
     except (TypeError, ValueError):
         await kr.redis().delete(k)
         return None

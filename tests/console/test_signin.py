@@ -27,6 +27,10 @@ async def test_sms_sign_in_sets_a_strict_httponly_session_and_audits_it(settings
         assert cookie.has_nonstandard_attr("HttpOnly") and cookie.path == "/"
         r = await b.page("/console/")
         assert "今日待办" in r.text and "李科长" in r.text and "商户入驻申请" in r.text
+        # every page's header names the operator (kept in the session at sign-in), not only the desk's
+        for path in ("/console/merchants", "/console/payouts", "/console/audit"):
+            header = (await b.page(path)).text.split("<main>")[0]
+            assert "李科长（县电商办）" in header, path
         from server.kit import audit
 
         rows, _ = await audit.feed(actor_id=uid, action="console.sign_in")
@@ -108,6 +112,7 @@ async def test_station_staff_sees_none_of_the_office_pages(settings, app):
         assert r.status_code == 303 and r.headers["location"] == "/console/station"   # their own desk
         r = await b.client.get("/console/station", follow_redirects=True)
         assert "核销提货" in r.text and "服务站工作人员" in r.text
+        assert "测试员（服务站工作人员）" in r.text.split("<main>")[0]   # named in every page's header
         for path in ("/console/merchants", "/console/reviews", "/console/users", "/console/audit"):
             assert path not in r.text.split("<main>")[0]   # not in the navigation
             r2 = await b.client.get(path)
