@@ -260,6 +260,24 @@ async def test_payout_pages_in_chromium(client, settings, app):
             assert "已到账" in await page2.inner_text("#lines")
             assert "已完成" in await page2.inner_text("#batch-status")
             assert await page2.evaluate("document.documentElement.scrollWidth") <= 1366  # fits a desk
+            # each list's own pages, reached from the payouts page (batches: filtered by status too)
+            for link, table, title in (("/console/payouts/due", "#due", "可打款的收款方"),
+                                       ("/console/payouts/batches", "#batches", "打款批次")):
+                await page2.goto(settings.base_url + "/console/payouts", wait_until="load")
+                if await page2.locator(f"a[href='{link}']").count():
+                    async with page2.expect_navigation():
+                        await page2.click(f"a[href='{link}']")
+                else:
+                    await page2.goto(settings.base_url + link, wait_until="load")
+                assert await page2.inner_text("h1") == title
+                assert await page2.locator(f"{table}, main .empty").count() == 1   # its rows, or none yet
+            await page2.select_option("select[name=status]", "done")
+            async with page2.expect_navigation():
+                await page2.click("form.filters button")
+            assert "status=done" in page2.url
+            assert await page2.locator(f"[data-batch='{batch_id}']").count() == 1   # paid in full: done
+            await page2.goto(settings.base_url + "/console/payouts/requests", wait_until="load")
+            assert await page2.inner_text("h1") == "待处理的提现申请"
             await page2.goto(settings.base_url + "/console/payees", wait_until="load")
             assert "6222********7890" in await page2.inner_text("#payees")
             watch.check()
