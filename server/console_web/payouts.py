@@ -6,9 +6,7 @@ withdrawal requests (提现申请) they may cancel while pending."""
 from __future__ import annotations
 
 import asyncio
-from typing import Literal
 
-from pydantic import Field
 from sanic import Blueprint, HTTPResponse, Request
 from sanic.response import redirect
 
@@ -16,7 +14,7 @@ from server.console_web import messages
 from server.console_web.web import Ctx, field_errors, filters, flash, next_url, page, parse
 from server.kit.errors import AppError, ValidationFailed
 from server.kit.http import validate
-from server.kit.schemas import QuerySchema
+from server.kit.schemas import PageQuery
 from server.media.upload import read_upload
 from server.payouts import bank, payees, withdrawals
 from server.payouts import service as payouts
@@ -94,14 +92,6 @@ async def payee_decide(request: Request, ctx: Ctx, change_id: int, action: str):
 
 
 # ---- office: payout batches -----------------------------------------------------------------
-class ListFilter(QuerySchema):
-    cursor: str | None = Field(None, max_length=200)
-
-
-class BatchFilter(ListFilter):
-    status: Literal["prepared", "approved", "rejected", "done"] | None = None
-
-
 @bp.get("/payouts")
 @page()
 async def payout_list(request: Request, ctx: Ctx):
@@ -121,7 +111,7 @@ async def payout_list(request: Request, ctx: Ctx):
 @bp.get("/payouts/requests")
 @page()
 async def payout_requests(request: Request, ctx: Ctx):
-    f, _ = filters(ctx, ListFilter)
+    f, _ = filters(ctx, PageQuery)
     listed, (count, total) = await asyncio.gather(withdrawals.pending_page(f.cursor, LIST_PAGE),
                                                   withdrawals.pending_totals())
     return ctx.render("payout_requests.html", **_names(
@@ -132,7 +122,7 @@ async def payout_requests(request: Request, ctx: Ctx):
 @bp.get("/payouts/due")
 @page()
 async def payout_due(request: Request, ctx: Ctx):
-    f, _ = filters(ctx, ListFilter)
+    f, _ = filters(ctx, PageQuery)
     shown, count, total, nxt = await payouts.due_summary(LIST_PAGE, f.cursor)
     return ctx.render("payout_due.html", **_names(due=shown, due_count=count, due_total_fen=total,
                                                   next_href=next_url(nxt, request)))
@@ -141,8 +131,8 @@ async def payout_due(request: Request, ctx: Ctx):
 @bp.get("/payouts/batches")
 @page()
 async def payout_batches(request: Request, ctx: Ctx):
-    f, errors = filters(ctx, BatchFilter)
-    listed = await payouts.list_batches(BatchesQuery(status=f.status, cursor=f.cursor, limit=LIST_PAGE))
+    f, errors = filters(ctx, BatchesQuery)
+    listed = await payouts.list_batches(f.model_copy(update={"limit": LIST_PAGE}))
     return ctx.render("payout_batches.html", **_names(
         f=f, errors=errors, batches=listed.items, next_href=next_url(listed.next_cursor, request),
         batch_states=[(k, STATES[k]) for k in ("prepared", "approved", "rejected", "done")]))

@@ -77,9 +77,13 @@ async def create(user_id: int, token_version: int, name: str = "") -> str:
     return sid
 
 
+def _str(raw: dict, name: str) -> str:
+    v = raw.get(name.encode(), raw.get(name, ""))
+    return v.decode() if isinstance(v, bytes) else str(v)
+
+
 def _int(raw: dict, name: str) -> int:
-    v = raw.get(name.encode(), raw.get(name))
-    return int(v.decode() if isinstance(v, bytes) else v)
+    return int(_str(raw, name))
 
 
 async def load(sid: str | None) -> Session | None:
@@ -100,7 +104,7 @@ async def load(sid: str | None) -> Session | None:
     idle_ms, absolute_ms = _limits()
     try:
         created, seen = _int(raw, "created"), _int(raw, "seen")
-        session = Session(sid, _int(raw, "uid"), _int(raw, "tv"), created, raw.get(b"name", b"").decode())
+        session = Session(sid, _int(raw, "uid"), _int(raw, "tv"), created, _str(raw, "name"))
     except (TypeError, ValueError):
         await kr.redis().delete(k)
         return None
