@@ -482,6 +482,10 @@ DRAIN_BATCH = 200
 # (ensure_drain, every few seconds: live/jobs.py), well inside QUEUE_WAIT_S.
 DRAIN_FLAG_MS = 5_000
 DRAIN_SLICE_S = 20.0     # a drain hands over to a fresh job after this (well inside arq's job timeout)
+# A drain's renewer stops on its own after this, whatever became of its drain: arq ends a job at its
+# timeout (60 s, jobs/worker.py), so a flag renewed past that would only keep out the drain that
+# replaces a lost one (a renewer left running once kept a flag alive with no drain behind it).
+DRAIN_RENEW_S = 50.0
 _CHECKOUTS_MAX = 1024
 _checkouts: dict[bytes, CheckoutIn] = {}
 
@@ -525,8 +529,10 @@ async def drain_orders() -> dict:
 
 
 async def _keep_flag(flag: str) -> None:
-    """While a drain runs (a batch held up in the database included), its flag stays set."""
-    while True:
+    """While a drain runs (a batch held up in the database included), its flag stays set; for
+    DRAIN_RENEW_S at most."""
+    until = time.monotonic() + DRAIN_RENEW_S
+    while time.monotonic() < until:
         await asyncio.sleep(DRAIN_FLAG_MS / 3000)
         try:
             await kr.redis().pexpire(flag, DRAIN_FLAG_MS)

@@ -7,6 +7,7 @@ import asyncio
 import orjson
 import pytest
 
+from jobs.worker import worker_kwargs
 from live import checkout, figures, gate
 from server.kit import redis as kr
 from server.models.catalog import Sku
@@ -229,3 +230,23 @@ async def test_a_running_drain_keeps_its_flag_past_its_life_and_a_dead_ones_runs
     assert await wait_for(drain_ran)
     monkeypatch.undo()
     assert await checkout.drain_orders() == {"placed": 1}   # and a drain that runs places the ticket
+
+
+async def test_a_renewer_outliving_its_drain_stops_on_its_own(monkeypatch):
+    """A drain's renewer keeps its flag alive for DRAIN_RENEW_S at most, whatever became of its drain,
+    so a renewer left behind cannot keep out the drain that replaces a lost one; and that bound is
+    inside the job timeout that ends a drain anyway."""
+    assert checkout.DRAIN_RENEW_S < worker_kwargs()["job_timeout"]
+    monkeypatch.setattr(checkout, "DRAIN_FLAG_MS", 300)
+    monkeypatch.setattr(checkout, "DRAIN_RENEW_S", 0.5)
+    flag = kr.key("live", "orderq", "test-renewer")
+    await kr.redis().set(flag, "orphan", px=300)
+    renewing = asyncio.ensure_future(checkout._keep_flag(flag))  # its drain gone, nobody cancels it
+    try:
+        await asyncio.sleep(0.45)
+        assert await kr.redis().exists(flag)  # renewed past its own 300 ms
+        await asyncio.sleep(1.0)
+        assert renewing.done()  # stopped by itself
+        assert not await kr.redis().exists(flag)  # and the flag ran out
+    finally:
+        renewing.cancel()
