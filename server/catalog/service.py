@@ -14,12 +14,13 @@ from server.catalog.schemas import (CertificationIn, DiffRow, ExpiringCertOut, M
                                     ProductIn, ProductPatch, ReviewDetailOut, ReviewOut, SkuIn, SkuOut, SkuPatch)
 from server.inventory import service as inventory
 from server.inventory.schemas import StockMovesPage
-from server.kit import audit, clock, runtime
+from server.kit import audit, clock
 from server.kit.audit import AuditEntryOut
 from server.kit.auth import Principal
 from server.kit.db import atomic, id_page, on_commit
 from server.kit.errors import Conflict, KitCode, NotFound, ValidationFailed
 from server.kit.schemas import Page, decode_cursor, encode_cursor
+from server.media import key_of
 from server.models.catalog import Brand, Category, Certification, Product, Sku
 from server.models.catalog_reviews import ProductReview
 from server.models.inventory import StockReason
@@ -133,12 +134,8 @@ def _check_sku_prices(skus: list[SkuIn], field: str = "skus") -> None:
 
 def _check_images(images: list[str] | None) -> None:
     """Only images we stored (the upload endpoint's URLs): no hot-linked or tracking images."""
-    if not images:
-        return
-    st = runtime.settings()
-    ours = ((st.media_base_url or st.base_url + "/media").rstrip("/") + "/", "/media/")
-    for i, url in enumerate(images):
-        if not url.startswith(ours):
+    for i, url in enumerate(images or ()):
+        if key_of(url) is None:
             raise ValidationFailed.field(f"images[{i}]", "use a URL returned by the image upload")
 
 

@@ -19,7 +19,7 @@ from server.catalog import taxonomy
 from server.catalog.schemas import ProductIn, ProductPatch, SkuIn, SkuPatch
 from server.complaints import service as complaints  # the home page's complaint count (#26)
 from server.console_web import messages
-from server.console_web.web import SECURITY_HEADERS, Ctx, env, field_errors, filters, next_url, page, parse
+from server.console_web.web import Ctx, env, field_errors, filters, next_url, page, parse, security_headers
 from server.kit import clock, runtime
 from server.inventory.errors import StockRefused
 from server.kit.errors import AppError, ValidationFailed
@@ -537,5 +537,5 @@ class LabelsFilter(QuerySchema):
 async def batch_labels(request: Request, ctx: Ctx, batch_id: int):
     f, _ = filters(ctx, LabelsFilter)
     sheet = await trace.label_sheet(ctx.principal, batch_id, f.first, f.count)
-    return html(sheet, headers=SECURITY_HEADERS)
+    return html(sheet, headers=security_headers())
 

@@ -27,21 +27,31 @@ from server.kit import clock, pools, runtime, sessions
 from server.kit.auth import Principal, Role, load_principal
 from server.kit.errors import AppError, Unauthorized, ValidationFailed
 from server.kit.http import validate
+from server.media import media_origins
 from server.console_web import messages
 
 HERE = Path(__file__).parent
-STATIC_VERSION = "2"
+STATIC_VERSION = "3"
 ADMIN = (Role.admin.value,)
 WAREHOUSE = (Role.warehouse.value,)
 STATION = (Role.station_staff.value,)
 ROLE_NAMES = {"admin": "县电商办", "warehouse": "县仓操作员", "station_staff": "服务站工作人员",
               "merchant": "商户成员", "livestreamer": "主播", "consumer": "消费者"}
-# Scripts only from our own static files (no inline script, no eval); no framing (clickjacking).
-SECURITY_HEADERS = {
-    "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
-                               "img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
-    "X-Frame-Options": "DENY", "Referrer-Policy": "same-origin", "Cache-Control": "no-store",
-}
+# Scripts only from our own static files (no inline script, no eval); no framing (clickjacking);
+# images also from where the uploads are kept (an Aliyun OSS bucket in production: media_origins).
+_CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:{media}; "
+        "frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
+
+
+@lru_cache(maxsize=8)
+def _security_headers(media: tuple[str, ...]) -> dict[str, str]:
+    return {"Content-Security-Policy": _CSP.format(media="".join(f" {o}" for o in media)),
+            "X-Frame-Options": "DENY", "Referrer-Policy": "same-origin", "Cache-Control": "no-store"}
+
+
+def security_headers() -> dict[str, str]:
+    """Every console page's security headers."""
+    return _security_headers(media_origins())
 # The console's navigation: (path, label, roles that see it).
 NAV = [
     ("/console/", "首页", ADMIN),
@@ -168,7 +178,7 @@ class Ctx:
     def render(self, template: str, status: int = 200, headers: dict | None = None, **values: Any) -> HTTPResponse:
         body = env.get_template(template).render(ctx=self, path=self.request.path, args=self.request.args,
                                                   **values)
-        response = html(body, status=status, headers={**SECURITY_HEADERS, **(headers or {})})
+        response = html(body, status=status, headers={**security_headers(), **(headers or {})})
         if self.new_pre:
             response.add_cookie(sessions.PRE_COOKIE, self.new_pre, path="/console", httponly=True,
                                 samesite="Strict", secure=sessions.cookie_secure(), max_age=86400)

@@ -9,6 +9,7 @@ With simulators on and no KAZUO_OSS_ENDPOINT, the client talks to the built-in s
 credentials; oss2 signs exactly as for the real service and the simulator checks it."""
 from __future__ import annotations
 
+import re
 from urllib.parse import quote, urlparse
 
 import oss2
@@ -18,6 +19,17 @@ from server.kit import pools
 from server.media.storage import check_key, is_private, set_storage
 
 SIM_BUCKET = "kazuo-oss-sim"
+# Aliyun's internal endpoint of a region (for servers in its VPC: free traffic) and its public one
+# beside it, which browsers and phones reach: oss-cn-hangzhou-internal.aliyuncs.com, oss-cn-hangzhou...
+_INTERNAL = re.compile(r"^(oss-[a-z0-9-]+?)-internal(\.aliyuncs\.com(:[0-9]+)?)$")
+
+
+def public_endpoint(endpoint: str) -> str:
+    """The endpoint a client outside Aliyun's network reaches the bucket at: the public one for an
+    internal endpoint, else the endpoint itself."""
+    p = urlparse(endpoint)
+    m = _INTERNAL.match(p.netloc)
+    return p._replace(netloc=m.group(1) + m.group(2)).geturl() if m else endpoint
 
 
 def credentials(settings: Settings) -> tuple[str, str]:
@@ -39,11 +51,16 @@ class OssStorage:
 
     def __init__(self, *, endpoint: str, bucket: str, access_key_id: str, access_key_secret: str,
                  public_base_url: str = "", timeout: float = 10.0, private_url_ttl: int = 600):
-        self.bucket = oss2.Bucket(oss2.Auth(access_key_id, access_key_secret), endpoint, bucket,
-                                  connect_timeout=timeout)
+        auth = oss2.Auth(access_key_id, access_key_secret)
+        self.bucket = oss2.Bucket(auth, endpoint, bucket, connect_timeout=timeout)
         self.timeout = timeout
         self.private_url_ttl = private_url_ttl
-        p = urlparse(endpoint)
+        # What clients are given (public and signed URLs) names the public endpoint: the server may talk
+        # to the bucket over the internal one, which no phone or office browser reaches. A V1 signature
+        # covers /bucket/key, not the host, so a URL signed here is good on either.
+        reachable = public_endpoint(endpoint)
+        self._signer = self.bucket if reachable == endpoint else oss2.Bucket(auth, reachable, bucket)
+        p = urlparse(reachable)
         if public_base_url:
             self.public_base = public_base_url.rstrip("/")
         elif oss2.utils.is_ip_or_localhost(p.netloc):
@@ -78,7 +95,7 @@ class OssStorage:
 
     def signed_url(self, key: str, expires_in: int) -> str:
         # Local HMAC only (no network): fine on the event loop.
-        return self.bucket.sign_url("GET", check_key(key), expires_in, slash_safe=True)
+        return self._signer.sign_url("GET", check_key(key), expires_in, slash_safe=True)
 
 
 def install(settings: Settings, rt) -> None:

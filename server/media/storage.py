@@ -10,8 +10,10 @@ from __future__ import annotations
 import os
 import re
 import tempfile
+import weakref
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import NamedTuple, Protocol, runtime_checkable
+from urllib.parse import unquote, urlsplit
 
 from server.kit import pools, runtime
 
@@ -105,6 +107,51 @@ def get_storage() -> Storage:
 
 def set_storage(storage: Storage) -> None:
     runtime.get().extras["media_storage"] = storage
+
+
+class _Addresses(NamedTuple):
+    origins: tuple[str, ...]    # scheme://host[:port] of the public and the signed URLs
+    prefixes: tuple[str, ...]   # what a URL of one of our uploads starts with, before its key
+
+
+_ADDRESSES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_ORIGIN = re.compile(r"^https?://[A-Za-z0-9.\-]+(:[0-9]{1,5})?$")
+_PROBE = "product/origin.jpg"
+
+
+def _addresses() -> _Addresses:
+    """Where the storage's URLs point, read off its own URLs once per storage."""
+    storage = get_storage()
+    hit = _ADDRESSES.get(storage)
+    if hit is None:
+        public = storage.url(_PROBE)
+        origins = (f"{p.scheme}://{p.netloc}" for p in map(urlsplit, (public, storage.signed_url("complaint/o.jpg", 60))))
+        st = runtime.settings()
+        # the storage's public URLs; the app's own /media route (local disk, and uploads kept there
+        # before the media moved to a bucket), absolute and relative
+        prefixes = (public[:-len(_PROBE)], (st.media_base_url or st.base_url + "/media").rstrip("/") + "/", "/media/")
+        hit = _Addresses(tuple(dict.fromkeys(o for o in origins if _ORIGIN.match(o))), tuple(dict.fromkeys(prefixes)))
+        _ADDRESSES[storage] = hit
+    return hit
+
+
+def media_origins() -> tuple[str, ...]:
+    """The origins (scheme://host[:port]) the storage's URLs point at, public and signed: what a page
+    showing uploaded images must let the browser load them from (its Content-Security-Policy's
+    img-src). A relative URL's origin is the app's own: not listed."""
+    return _addresses().origins
+
+
+def key_of(url: str) -> str | None:
+    """The storage key of one of our uploads from its URL (as url() or an earlier /media route gave
+    it), or None for any other URL: hot-linked and tracking images are not ours."""
+    for prefix in _addresses().prefixes:
+        if url.startswith(prefix):
+            try:
+                return check_key(unquote(url[len(prefix):]))
+            except ValueError:
+                return None
+    return None
 
 
 def media_url(key: str) -> str:

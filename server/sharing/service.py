@@ -19,7 +19,7 @@ from server.kit import clock, pools, runtime
 from server.kit import redis as kr
 from server.kit.errors import AppError, NotFound, ValidationFailed
 from server.kit.money import yuan
-from server.media.storage import check_key, get_storage
+from server.media.storage import get_storage, key_of
 from server.models.accounts import User
 from server.models.catalog import Product
 from server.models.orders import Order, OrderStatus
@@ -135,15 +135,14 @@ async def resolve_scene(text: str) -> SceneOut:
 # ---- posters --------------------------------------------------------------------------------------
 async def _picture(url: str) -> bytes | None:
     """The bytes of one of our stored images (the catalogue only keeps our upload URLs)."""
-    st = runtime.settings()
-    for prefix in ((st.media_base_url or st.base_url + "/media").rstrip("/") + "/", "/media/"):
-        if url.startswith(prefix):
-            try:
-                return await get_storage().open(check_key(url[len(prefix):]))
-            except (OSError, ValueError):
-                log.warning("poster picture unreadable", extra={"url": url})
-                return None
-    return None
+    key = key_of(url)
+    if key is None:
+        return None
+    try:
+        return await get_storage().open(key)
+    except Exception:  # noqa: BLE001 - gone from disk or the bucket, or the bucket down: a poster without it
+        log.warning("poster picture unreadable", extra={"url": url}, exc_info=True)
+        return None
 
 
 async def wxacode(kind: str, target_id: int, share_id: int, page: str) -> bytes:

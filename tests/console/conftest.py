@@ -1,14 +1,23 @@
 """The web console's helpers: operators made by phone, signed in through the console's own pages."""
 from __future__ import annotations
 
+import io
 import re
 import secrets
 from dataclasses import dataclass
 
 import httpx
 import pytest
+from PIL import Image
 
 CSRF = re.compile(r'name="_csrf" value="([0-9a-f]{64})"')
+
+
+def png(w: int = 750, h: int = 300) -> bytes:
+    """A real picture's bytes (a red rectangle, w x h)."""
+    buf = io.BytesIO()
+    Image.new("RGB", (w, h), (180, 30, 30)).save(buf, "PNG")
+    return buf.getvalue()
 
 
 def new_phone() -> str:

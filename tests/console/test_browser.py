@@ -10,7 +10,8 @@ import secrets
 import pytest
 
 from tests.catalog.conftest import category, create_product, make_shop, make_station
-from tests.console.conftest import last_code, new_phone, operator
+from server.media import get_storage, key_of
+from tests.console.conftest import last_code, new_phone, operator, png
 from tests.console.test_office import _application
 from tests.console.test_queue_pages import needs_person
 from tests.stats.test_screen_browser import ARGS, CHROMIUM, _until
@@ -74,6 +75,7 @@ async def test_office_walk_and_flows_in_chromium(client, settings, app):
     shop = await make_shop(client)
     product = await create_product(shop, cat, name="喀左小米" + secrets.token_hex(2))
     await shop.member.post(f"/api/v1/merchant/products/{product['id']}/submit")
+    await get_storage().save(key_of(product["images"][0]), png(40, 30), "image/png")  # the review page shows it
     station = await make_station()
     order_no, upload_id = await needs_person(client)
     _, teacher_phone = await operator(None, name="孙老师")

@@ -14,15 +14,9 @@ from PIL import Image
 from server.media.storage import check_key, get_storage
 from server.models.audit import AuditLog
 from server.models.content import ContentItem
-from tests.console.conftest import operator, sign_in
+from tests.console.conftest import operator, png, sign_in
 from tests.console.test_browser import Watch, _browser, _sms_sign_in
 from tests.stats.test_screen_browser import CHROMIUM, _until
-
-
-def png(w: int = 750, h: int = 300) -> bytes:
-    buf = io.BytesIO()
-    Image.new("RGB", (w, h), (180, 30, 30)).save(buf, "PNG")
-    return buf.getvalue()
 
 
 async def upload(b, data: bytes, name: str = "banner.png", ctype: str = "image/png", *, csrf: bool = True):

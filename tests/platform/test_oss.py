@@ -5,12 +5,13 @@ from __future__ import annotations
 import io
 from datetime import timedelta
 from email.utils import formatdate
+from urllib.parse import parse_qs, urlsplit
 
 import oss2
 import pytest
 from PIL import Image
 
-from server.integrations.oss import SIM_BUCKET, OssStorage
+from server.integrations.oss import SIM_BUCKET, OssStorage, public_endpoint
 from server.kit import clock, runtime
 from server.media import get_storage, media_url, set_storage, store_upload
 from server.media.upload import IMAGE_KINDS
@@ -109,3 +110,25 @@ def test_media_backend_follows_the_settings(settings):
     assert settings.media_backend == "local"
     assert settings.model_copy(update={"oss_bucket": "kazuo-media"}).media_backend == "oss"
     assert settings.model_copy(update={"media_storage": "local", "oss_bucket": "kazuo-media"}).media_backend == "local"
+
+
+def test_clients_are_given_the_public_endpoint_when_the_server_uses_the_internal_one():
+    """The server may reach its bucket over the region's internal endpoint (the README's example);
+    the URLs it hands to phones and browsers name the public one, which they can reach. The signed URL's
+    signature is the one the internal endpoint would give (V1 signs /bucket/key, not the host)."""
+    assert public_endpoint("https://oss-cn-hangzhou-internal.aliyuncs.com") == "https://oss-cn-hangzhou.aliyuncs.com"
+    assert public_endpoint("https://oss-cn-hangzhou.aliyuncs.com") == "https://oss-cn-hangzhou.aliyuncs.com"
+    assert public_endpoint("http://127.0.0.1:8000") == "http://127.0.0.1:8000"
+    oss = OssStorage(endpoint="https://oss-cn-hangzhou-internal.aliyuncs.com", bucket="kazuo-media",
+                     access_key_id="LTAIkey", access_key_secret="secret")
+    assert oss.bucket.endpoint == "https://oss-cn-hangzhou-internal.aliyuncs.com"  # the server's own calls
+    assert oss.url("product/2026/12/a.jpg") == "https://kazuo-media.oss-cn-hangzhou.aliyuncs.com/product/2026/12/a.jpg"
+    while True:  # both signed in the same second (their Expires equal)
+        signed = urlsplit(oss.signed_url("licence/2026/12/b.pdf", 600))
+        internal = urlsplit(oss.bucket.sign_url("GET", "licence/2026/12/b.pdf", 600, slash_safe=True))
+        if parse_qs(signed.query)["Expires"] == parse_qs(internal.query)["Expires"]:
+            break
+    assert (signed.scheme, signed.netloc, signed.path) == ("https", "kazuo-media.oss-cn-hangzhou.aliyuncs.com",
+                                                           "/licence/2026/12/b.pdf")
+    assert internal.netloc == "kazuo-media.oss-cn-hangzhou-internal.aliyuncs.com"
+    assert parse_qs(signed.query)["Signature"] == parse_qs(internal.query)["Signature"]
