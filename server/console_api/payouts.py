@@ -10,7 +10,7 @@ from server.payouts import bank, payees, withdrawals
 from server.payouts import service as payouts
 from server.payouts.schemas import (BalanceOut, BatchDetailOut, BatchesQuery, BatchIn, BatchOut, ChangesQuery,
                                     DecideIn, ImportResultOut, PayeeBalancesOut, PayeeChangeOut, PayeeIn,
-                                    WithdrawalsOut)
+                                    WithdrawalOut, WithdrawalRejectIn, WithdrawalsOut)
 from server.settlement.schemas import XLSX_CONTENT, XLSX_TYPE
 
 bp = Blueprint("console_payouts", url_prefix="/api/v1/console")
@@ -60,6 +60,14 @@ async def due(request: Request, principal):
           roles=ADMIN, response=WithdrawalsOut, tags=TAGS)
 async def pending_withdrawals(request: Request, principal):
     return {"items": [x.model_dump(mode="json") for x in await withdrawals.pending()]}
+
+
+@bp.post("/payouts/withdrawals/<request_id:int>/reject")
+@endpoint(summary="Reject a pending withdrawal request with a reason the payee reads (the money is available "
+                  "again; audited)", roles=ADMIN, body=WithdrawalRejectIn, response=WithdrawalOut, tags=TAGS,
+          errors=(404, 409, 422))
+async def reject_withdrawal(request: Request, principal, request_id: int, body: WithdrawalRejectIn):
+    return await withdrawals.reject(principal.user_id, request_id, body)
 
 
 @bp.get("/payouts/balances/<account_type:merchant|station|livestreamer>/<account_id:int>")

@@ -18,7 +18,8 @@ from server.kit.schemas import PageQuery
 from server.media.upload import read_upload
 from server.payouts import bank, payees, withdrawals
 from server.payouts import service as payouts
-from server.payouts.schemas import BatchesQuery, BatchIn, ChangesQuery, MyPayeeIn, PayeeIn, WithdrawalIn
+from server.payouts.schemas import (BatchesQuery, BatchIn, ChangesQuery, MyPayeeIn, PayeeIn, WithdrawalIn,
+                                    WithdrawalRejectIn)
 
 bp = Blueprint("console_web_payouts", url_prefix="/console")
 PAYEES_PAGE = 50   # payee details in force, a keyset page at a time
@@ -31,7 +32,8 @@ STATES = {"pending": "待审批", "approved": "已生效", "rejected": "已驳�
           "prepared": "待复核", "done": "已完成", "reserved": "待复核", "processing": "打款中",
           "succeeded": "已到账", "failed": "未到账", "cancelled": "已取消", "batched": "已进入打款批次"}
 # A withdrawal request as its payee reads it: its own state, or once batched its payout line's.
-REQUEST_STATES = {"pending": "待县电商办打款", "cancelled": "已撤回", "reserved": "已进入打款批次，待复核",
+REQUEST_STATES = {"pending": "待县电商办打款", "cancelled": "已撤回", "rejected": "县电商办已驳回，款项已退回余额",
+                  "batched": "已进入打款批次", "reserved": "已进入打款批次，待复核",
                   "processing": "打款中", "succeeded": "已到账", "failed": "未到账，款项已退回余额",
                   "cancelled_line": "批次被驳回，款项已退回余额"}
 WECHAT_STATES = {"WAIT_USER_CONFIRM": "待收款人确认", "ACCEPTED": "已受理", "PROCESSING": "转账中",
@@ -155,6 +157,23 @@ async def payout_from_requests(request: Request, ctx: Ctx):
     if ctx.htmx:
         return HTTPResponse(status=200, headers={"HX-Redirect": f"/console/payouts/{batch.id}"})
     return redirect(f"/console/payouts/{batch.id}", status=303)
+
+
+@bp.post("/payouts/requests/<request_id:int>/reject")
+@page()
+async def payout_request_reject(request: Request, ctx: Ctx, request_id: int):
+    """The office refuses one pending request with a reason its payee reads; answers with its row."""
+    form = ctx.form()
+    try:
+        out = await withdrawals.reject(ctx.user_id, request_id, parse(WithdrawalRejectIn, form))
+    except ValidationFailed as exc:
+        if not ctx.htmx:
+            return flash(ctx, "未驳回：" + "；".join(field_errors(exc).values()), status=422)
+        return ctx.render("_payout_request_row.html", **_names(
+            q=await withdrawals.one(request_id), error=field_errors(exc).get("reason", ""), reason=form.get("reason", "")))
+    if not ctx.htmx:
+        return redirect("/console/payouts/requests", status=303)
+    return ctx.render("_payout_request_row.html", **_names(q=out, error="", reason=""))
 
 
 @bp.post("/payouts")

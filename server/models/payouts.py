@@ -107,16 +107,19 @@ class PayoutLine(Model):
 class WithdrawalRequest(Model):
     """A payee's own request to be paid (提现申请). pending: its amount is held out of the balance (counted
     while the payee row is locked, like a batch line); cancelled: the payee withdrew it, the money is back;
-    batched: the office put it in a payout batch, whose line (batch_id + the payee) now holds the money,
-    and a rejected or failed line gives it back to the balance."""
+    rejected: the office refused it (reason, shown to the payee), the money is back; batched: the office
+    put it in a payout batch, whose line (batch_id + the payee) now holds the money, and a rejected or
+    failed line gives it back to the balance."""
     id = fields.BigIntField(primary_key=True)
     account_type = fields.CharField(16)
     account_id = fields.BigIntField()
     amount_fen = fields.BigIntField()
     method = fields.CharField(8)  # the payee's method when asked
-    status = fields.CharField(12, default="pending", db_index=True)  # pending | cancelled | batched
+    status = fields.CharField(12, default="pending", db_index=True)  # pending | cancelled | rejected | batched
     requested_by = fields.BigIntField()
     note = fields.CharField(200, default="")
+    reason = fields.CharField(200, default="")  # why the office rejected it (the payee reads it)
+    decided_by = fields.BigIntField(null=True)  # the operator who rejected it
     batch_id = fields.BigIntField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
     closed_at = fields.DatetimeField(null=True)

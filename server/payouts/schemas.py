@@ -158,9 +158,14 @@ class WithdrawalIn(Schema):
     note: str = Field("", max_length=200)
 
 
+class WithdrawalRejectIn(Schema):
+    """Why the office refuses a pending request (the payee reads it)."""
+    reason: str = Field(min_length=1, max_length=200)
+
+
 class WithdrawalOut(Out):
-    """A withdrawal request; once batched, its payout line's status and why it failed (the money is then
-    back in the balance)."""
+    """A withdrawal request; rejected by the office: why; once batched, its payout line's status and why
+    it failed (the money is then back in the balance)."""
     id: int
     account_type: str
     account_id: int
@@ -168,6 +173,7 @@ class WithdrawalOut(Out):
     method: str
     status: str
     note: str
+    reason: str = Field(description="why the office rejected it (status rejected)")
     batch_id: int | None
     requested_by: int
     created_at: datetime

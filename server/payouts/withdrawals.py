@@ -3,7 +3,9 @@ to be paid an amount of its available balance; the office prepares a payout batc
 requests (service.prepare with request_ids; the maker–checker applies). A pending request holds its
 amount out of the balance (service.balances_of counts it) and is created only while the payee row is
 locked, so racing requests never ask for more than is available together. The payee may cancel it
-while pending; once batched, a rejected or failed payout line gives the money back to the balance."""
+while pending, and the office may reject it with a reason (a wrong account, a suspicious amount)
+without making a batch of it; once batched, a rejected or failed payout line gives the money back to
+the balance."""
 from __future__ import annotations
 
 from tortoise.expressions import Q
@@ -17,7 +19,7 @@ from server.kit.errors import Conflict, NotFound, ValidationFailed
 from server.kit.schemas import Page
 from server.models.payouts import Payee, PayeeMethod, PayoutLine, WithdrawalRequest
 from server.payouts import payees
-from server.payouts.schemas import WithdrawalIn, WithdrawalOut
+from server.payouts.schemas import WithdrawalIn, WithdrawalOut, WithdrawalRejectIn
 from server.payouts.service import WECHAT_MIN_FEN, balances_of
 from server.payouts.errors import PayoutCode
 
@@ -83,6 +85,30 @@ async def cancel(principal: Principal, request_id: int) -> WithdrawalOut:
         await audit.record(principal.user_id, "payout.withdrawal_cancel", row.account_type, row.account_id,
                            {"request_id": row.id, "amount_fen": row.amount_fen}, conn=conn)
     return (await _outs([await WithdrawalRequest.get(id=request_id)]))[0]
+
+
+async def reject(actor_id: int, request_id: int, body: WithdrawalRejectIn) -> WithdrawalOut:
+    """The office refuses a pending request with a reason the payee reads: its money is available
+    again at once; 409 withdrawal_not_pending once it is cancelled, rejected or batched; audited."""
+    row = await WithdrawalRequest.get_or_none(id=request_id)
+    if row is None:
+        raise NotFound("withdrawal request not found")
+    async with atomic() as conn:
+        n = await WithdrawalRequest.filter(id=request_id, status="pending").using_db(conn).update(
+            status="rejected", reason=body.reason, decided_by=actor_id, closed_at=clock.now())
+        if not n:
+            raise Conflict(f"the request is {row.status}", code=PayoutCode.WITHDRAWAL_NOT_PENDING)
+        await audit.record(actor_id, "payout.withdrawal_reject", row.account_type, row.account_id,
+                           {"request_id": row.id, "amount_fen": row.amount_fen, "reason": body.reason}, conn=conn)
+    return await one(request_id)
+
+
+async def one(request_id: int) -> WithdrawalOut:
+    """One request (the office's view)."""
+    row = await WithdrawalRequest.get_or_none(id=request_id)
+    if row is None:
+        raise NotFound("withdrawal request not found")
+    return (await _outs([row]))[0]
 
 
 async def mine(principal: Principal, limit: int = 50) -> list[WithdrawalOut]:

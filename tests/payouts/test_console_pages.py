@@ -15,6 +15,7 @@ from openpyxl import Workbook, load_workbook
 from server.console_web import payouts as payout_pages
 from server.models.payouts import Payee, PayeeChange, PayoutBatch, PayoutLine, WithdrawalRequest
 from server.models.settlement import Statement
+from server.kit.schemas import encode_cursor
 from tests.console.conftest import operator, sign_in
 from tests.orders.conftest import make_merchant
 from tests.payouts.helpers import approved_payee, settled
@@ -276,8 +277,21 @@ async def test_payout_pages_in_chromium(client, settings, app):
                 await page2.click("form.filters button")
             assert "status=done" in page2.url
             assert await page2.locator(f"[data-batch='{batch_id}']").count() == 1   # paid in full: done
-            await page2.goto(settings.base_url + "/console/payouts/requests", wait_until="load")
+            # a request rejected with its reason (the page from just before it: other tests' rows may wait too)
+            req = await WithdrawalRequest.create(account_type="merchant", account_id=m.id, amount_fen=500,
+                                                 method="bank", requested_by=uid, note="提现")
+            await page2.goto(f"{settings.base_url}/console/payouts/requests?cursor={encode_cursor([req.id - 1])}",
+                             wait_until="load")
             assert await page2.inner_text("h1") == "待处理的提现申请"
+            row = page2.locator(f"tr[data-request='{req.id}']")
+            await row.locator("form.reject button").click()
+            await _until(lambda: row.locator("[data-field=reason]").is_visible(), 10, "the missing reason")
+            assert "请填写原因" in await row.inner_text()
+            await row.locator("input[name=reason]").fill("账户信息待更新")
+            await row.locator("form.reject button").click()
+            await _until(lambda: row.locator("[data-state=rejected]").is_visible(), 10, "the rejection")
+            assert "账户信息待更新" in await row.inner_text() and await row.locator("form").count() == 0
+            assert (await WithdrawalRequest.get(id=req.id)).status == "rejected"
             await page2.goto(settings.base_url + "/console/payees", wait_until="load")
             assert "6222********7890" in await page2.inner_text("#payees")
             watch.check()

@@ -77,3 +77,48 @@ async def _payee(maker, checker, merchant_id: int) -> None:
     cid = (await PayeeChange.get(account_type="merchant", account_id=merchant_id, status="pending")).id
     await checker.page("/console/payees")
     assert (await checker.post(f"/console/payees/changes/{cid}/approve")).status_code == 200
+
+
+async def test_the_office_rejects_one_request_with_a_reason_its_payee_reads(client, settings, app):
+    _, p1 = await operator("admin", name="王经办")
+    _, p2 = await operator("admin", name="李复核")
+    maker, checker = await sign_in(settings, p1), await sign_in(settings, p2)
+    m = await make_merchant()
+    _, phone = await operator("merchant", name="孙会计", merchant_id=m.id)
+    me = await sign_in(settings, phone)
+    try:
+        await settled("merchant", m.id, 5000)
+        await _payee(maker, checker, m.id)
+        await me.client.post("/console/my-payouts/withdrawals",
+                             data={"_csrf": me.csrf, "account": f"merchant:{m.id}", "amount": "40"})
+        req = await WithdrawalRequest.get(account_id=m.id, status="pending")
+        url = f"/console/payouts/requests/{req.id}/reject"
+        r = await maker.page("/console/payouts/requests")
+        assert f'hx-post="{url}"' in r.text and 'placeholder="驳回原因（收款方可见）"' in r.text
+        r = await me.post(url, {"reason": "自己驳回"})  # a payee cannot: told in the message area
+        assert r.headers.get("HX-Retarget") == "#flash" and "县电商办" in r.text and "驳回</button>" not in r.text
+        assert (await me.post(url, {"reason": "自己驳回"}, htmx=False)).status_code == 403
+        r = await maker.post(url, {"reason": "  "})  # no reason: the row again, the field named
+        assert f'data-request="{req.id}"' in r.text and 'data-field="reason"' in r.text and "请填写原因" in r.text
+        assert (await WithdrawalRequest.get(id=req.id)).status == "pending"
+        assert (await payouts.balance("merchant", m.id)).available_fen == 1000
+        r = await maker.post(url, {"reason": "开户行与账号不符"})
+        assert r.status_code == 200 and r.text.lstrip().startswith("<tr") and 'data-state="rejected"' in r.text
+        assert "县电商办已驳回，款项已退回余额：开户行与账号不符" in r.text and "驳回</button>" not in r.text
+        assert (await payouts.balance("merchant", m.id)).available_fen == 5000
+        r = await maker.post(url, {"reason": "再驳回"})
+        assert r.headers.get("HX-Retarget") == "#flash" and "已撤回或已进入打款批次" in r.text
+        assert f'data-request="{req.id}"' not in (await maker.page("/console/payouts")).text
+        r = await me.page("/console/my-payouts")
+        assert "县电商办已驳回，款项已退回余额" in r.text and "驳回原因：开户行与账号不符" in r.text
+        # without htmx (no script): back to the list
+        await me.client.post("/console/my-payouts/withdrawals",
+                             data={"_csrf": me.csrf, "account": f"merchant:{m.id}", "amount": "10"})
+        again = await WithdrawalRequest.get(account_id=m.id, status="pending")
+        r = await maker.client.post(f"/console/payouts/requests/{again.id}/reject",
+                                    data={"_csrf": maker.csrf, "reason": "重复申请"})
+        assert r.status_code == 303 and r.headers["location"] == "/console/payouts/requests"
+        assert (await WithdrawalRequest.get(id=again.id)).status == "rejected"
+    finally:
+        for b in (maker, checker, me):
+            await b.client.aclose()

@@ -104,3 +104,35 @@ async def test_racing_requests_never_ask_for_more_than_the_balance(client, admin
     b = await payouts.balance("merchant", m2.id)
     assert b.held_fen <= 4000 and b.available_fen >= 0
     assert sum(r.status_code in (200, 201) for r in rs) == 1, [r.text for r in rs]
+
+
+async def test_the_office_rejects_a_request_with_a_reason_and_the_money_is_back(client, admin, checker):
+    m, member, _ = await merchant_payee(client, admin, checker, method="bank", settled_fen=5000)
+    req = (await member.post(MINE, json={"account_type": "merchant", "account_id": m.id, "amount_fen": 2000})).json()
+    assert (await payouts.balance("merchant", m.id)).available_fen == 3000
+    url = f"{CONSOLE}/payouts/withdrawals/{req['id']}/reject"
+    assert (await member.post(url, json={"reason": "自己驳回"})).status_code == 403  # the payee cannot
+    for bad in ({}, {"reason": ""}, {"reason": "   "}, {"reason": "长" * 201}, {"reason": "x", "status": "paid"}):
+        r = await admin.post(url, json=bad)
+        assert r.status_code == 422 and r.json()["error"]["details"][0]["field"] in ("reason", "status"), (bad, r.text)
+    assert (await WithdrawalRequest.get(id=req["id"])).status == "pending"  # nothing half-written
+    assert (await admin.post(f"{CONSOLE}/payouts/withdrawals/999999999/reject", json={"reason": "x"})).status_code == 404
+    r = await admin.post(url, json={"reason": "  收款户名与营业执照不符，请更正收款信息后重新申请  "})
+    assert r.status_code == 200, r.text
+    out = r.json()
+    assert out["status"] == "rejected" and out["reason"] == "收款户名与营业执照不符，请更正收款信息后重新申请"
+    assert out["closed_at"] is not None
+    assert (await payouts.balance("merchant", m.id)).available_fen == 5000  # back at once
+    assert req["id"] not in {x["id"] for x in (await admin.get(f"{CONSOLE}/payouts/withdrawals")).json()["items"]}
+    mine = {x["id"]: x for x in (await member.get(MINE)).json()["items"]}
+    assert mine[req["id"]]["status"] == "rejected" and "营业执照" in mine[req["id"]]["reason"]
+    # once decided: not again, not cancelled by its payee, not batched
+    r = await admin.post(url, json={"reason": "再驳回一次"})
+    assert r.status_code == 409 and r.json()["error"]["code"] == "withdrawal_not_pending"
+    assert (await member.post(f"{MINE}/{req['id']}/cancel")).json()["error"]["code"] == "withdrawal_not_pending"
+    r = await admin.post(f"{CONSOLE}/payout-batches", json={"method": "bank", "request_ids": [req["id"]]})
+    assert r.status_code == 409 and r.json()["error"]["code"] == "withdrawal_not_pending"
+    row = await WithdrawalRequest.get(id=req["id"])
+    assert row.reason.startswith("收款户名") and row.decided_by == admin.id
+    entry = await AuditLog.get(action="payout.withdrawal_reject", object_id=str(m.id))
+    assert entry.actor_id == admin.id and entry.data["request_id"] == req["id"]
