@@ -434,7 +434,9 @@ async def scan_milestones() -> dict:
     """Record milestones for every trainee touched since the last scan (safe to run twice or concurrently)."""
     started = clock.now()
     mark = await TrainingScanMark.get_or_none(name=SCAN_MARK)
-    since = (mark.scanned_to - SCAN_OVERLAP) if mark else datetime(2000, 1, 1, tzinfo=clock.UTC)
+    # A mark ahead of the clock (set while the clock ran ahead, since set back) hides nothing that
+    # happens now: the scan still covers the overlap before this run.
+    since = (min(mark.scanned_to, started) - SCAN_OVERLAP) if mark else datetime(2000, 1, 1, tzinfo=clock.UTC)
     ids = await affected_trainees(since, started + timedelta(seconds=1))
     full = set()
     if ids:
