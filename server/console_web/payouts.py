@@ -146,7 +146,11 @@ async def payout_from_requests(request: Request, ctx: Ctx):
     """A batch (this method) from one pending withdrawal request, or from all of this method's."""
     form = ctx.form()
     method, one = form.get("method", ""), form.get("request_id", "")
-    ids = [r.id for r in await withdrawals.pending() if r.method == method and (not one or str(r.id) == one)]
+    if one:  # looked up itself: it may be on any page of the pending list
+        rows = [await withdrawals.one(int(one))] if one.isdigit() and len(one) <= 18 else []
+        ids = [r.id for r in rows if r.status == "pending" and r.method == method]
+    else:
+        ids = [r.id for r in await withdrawals.pending() if r.method == method]
     if not ids:
         return flash(ctx, "没有待处理的提现申请（可能已被撤回或已生成批次），请刷新后查看。", status=409)
     try:

@@ -122,3 +122,33 @@ async def test_the_office_rejects_one_request_with_a_reason_its_payee_reads(clie
     finally:
         for b in (maker, checker, me):
             await b.client.aclose()
+
+
+async def test_one_request_is_batched_from_any_page_of_the_pending_list(client, settings, app):
+    _, p1 = await operator("admin", name="王经办")
+    _, p2 = await operator("admin", name="李复核")
+    maker, checker = await sign_in(settings, p1), await sign_in(settings, p2)
+    m = await make_merchant()
+    base = 10**12 + m.id * 1000  # accounts nobody else has: the 501 requests ahead are cleaned up after
+    try:
+        await settled("merchant", m.id, 5000)
+        await _payee(maker, checker, m.id)
+        await WithdrawalRequest.bulk_create([
+            WithdrawalRequest(account_type="merchant", account_id=base + k, amount_fen=100, method="bank",
+                              requested_by=1) for k in range(501)])
+        req = await WithdrawalRequest.create(account_type="merchant", account_id=m.id, amount_fen=1200,
+                                             method="bank", requested_by=1)
+        await maker.page("/console/payouts")
+        for bad in ("abc", "9" * 30, str(req.id) + "0"):
+            r = await maker.post("/console/payouts/requests", {"method": "bank", "request_id": bad})
+            assert r.status_code in (200, 404) and "HX-Redirect" not in r.headers, bad
+        r = await maker.post("/console/payouts/requests", {"method": "wechat", "request_id": str(req.id)})
+        assert "没有待处理的提现申请" in r.text  # not this method's
+        r = await maker.post("/console/payouts/requests", {"method": "bank", "request_id": str(req.id)})
+        batch_id = int(r.headers["HX-Redirect"].rsplit("/", 1)[1])
+        assert (await PayoutLine.get(batch_id=batch_id)).account_id == m.id
+        assert (await WithdrawalRequest.get(id=req.id)).status == "batched"
+    finally:
+        await WithdrawalRequest.filter(account_type="merchant", account_id__gte=base, account_id__lt=base + 501).delete()
+        for b in (maker, checker):
+            await b.client.aclose()
