@@ -18,10 +18,12 @@ from server.catalog import service as catalog
 from server.catalog import taxonomy
 from server.catalog.schemas import ProductIn, ProductPatch, SkuIn, SkuPatch
 from server.complaints import service as complaints  # the home page's complaint count (#26)
-from server.console_web import messages
+from server.console_web import messages, stock_journal
 from server.console_web.web import Ctx, env, field_errors, filters, next_url, page, parse, security_headers
+from server.fulfillment import service as fulfillment
 from server.kit import clock, runtime
 from server.inventory.errors import StockRefused
+from server.inventory.schemas import StockMovesQuery
 from server.kit.errors import AppError, ValidationFailed
 from server.kit.http import validate
 from server.kit.money import fen_of_yuan
@@ -337,6 +339,16 @@ async def sku_stock(request: Request, ctx: Ctx, sku_id: int):
     except StockRefused:
         return await _product_page(ctx, f.product_id, errors={f"stock{sku_id}": "库存不足，不能减少这么多件。"})
     return await _product_page(ctx, f.product_id, f"“{sku.spec}”库存已调整为 {sku.stock} 件。")
+
+
+@bp.get("/skus/<sku_id:int>/stock-moves")
+@page(roles=MERCHANT)
+async def sku_stock_moves(request: Request, ctx: Ctx, sku_id: int):
+    """库存流水 of one of the merchant's SKUs (another's is a 404)."""
+    f, _ = filters(ctx, StockMovesQuery)
+    moves = await catalog.sku_stock_moves(ctx.principal, sku_id, f.cursor, stock_journal.PAGE)
+    [sku] = await fulfillment.stock([sku_id])  # in the merchant's scope: the journal checked it
+    return stock_journal.render(ctx, sku, moves, f"/console/shop/products/{sku.product_id}", "返回商品")
 
 
 # ---- 订单与退款 -----------------------------------------------------------------------------------

@@ -11,14 +11,17 @@ from pydantic import Field
 from sanic import Blueprint, HTTPResponse, Request
 from sanic.response import redirect
 
-from server.console_web.web import Ctx, field_errors, flash, page, parse
+from server.console_web import pickers, stock_journal
+from server.console_web.web import Ctx, field_errors, filters, flash, next_url, page, parse
 from server.fulfillment import floor, scans
 from server.fulfillment import service as fulfillment
 from server.fulfillment.schemas import InboundLineIn, InboundNoteIn
+from server.inventory import service as inventory
+from server.inventory.schemas import StockMovesQuery
 from server.kit import clock, pools
 from server.kit.auth import Role
 from server.kit.errors import AppError, NotFound, ValidationFailed
-from server.kit.schemas import Schema
+from server.kit.schemas import QuerySchema, Schema
 from server.fulfillment.errors import FulfillmentCode
 
 bp = Blueprint("console_web_warehouse", url_prefix="/console/warehouse")
@@ -328,6 +331,42 @@ async def inbound_receive(request: Request, ctx: Ctx, note_id: int):
     except AppError as exc:
         message, ok = scan_message(exc), False
     return ctx.render("_wh_inbound_lines.html", v=await floor.inbound_view(note_id), message=message, ok=ok)
+
+
+# ---- 库存 and 库存流水 (the warehouse's and the office's) ---------------------------------------------
+STOCK_ROLES = (Role.warehouse.value, Role.admin.value)
+
+
+class StockFilter(QuerySchema):
+    merchant: str | None = Field(None, max_length=64)   # a name or an id (pickers.merchant)
+    q: str | None = Field(None, max_length=64)          # part of the product's name
+    cursor: str | None = Field(None, max_length=200)
+
+
+@bp.get("/stock")
+@page(roles=STOCK_ROLES)
+async def stock_list(request: Request, ctx: Ctx):
+    f, errors = filters(ctx, StockFilter)
+    merchant_id = None
+    if f.merchant:
+        try:
+            merchant_id = await pickers.merchant(f.merchant)
+        except ValidationFailed as exc:
+            errors.update(field_errors(exc))
+        except NotFound:
+            errors["merchant"] = f"没有编号为 {f.merchant} 的商户。"
+    listed = None if errors.get("merchant") else await fulfillment.stock_page(merchant_id, f.q, f.cursor, 50)
+    return ctx.render("wh_stock.html", f=f, errors=errors, rows=listed.items if listed else [],
+                      next_href=next_url(listed.next_cursor, request) if listed else None)
+
+
+@bp.get("/stock/<sku_id:int>/moves")
+@page(roles=STOCK_ROLES)
+async def stock_moves(request: Request, ctx: Ctx, sku_id: int):
+    f, _ = filters(ctx, StockMovesQuery)
+    moves = await inventory.sku_journal(sku_id, f.cursor, stock_journal.PAGE)   # 404: no such SKU
+    [sku] = await fulfillment.stock([sku_id])
+    return stock_journal.render(ctx, sku, moves, "/console/warehouse/stock", "返回库存")
 
 
 # ---- the SLA board -----------------------------------------------------------------------------

@@ -85,6 +85,7 @@ NAV = [
     ("/console/warehouse/inbound", "入库", WAREHOUSE),
     ("/console/warehouse/dispatch", "发货", WAREHOUSE),
     ("/console/warehouse/sla", "时效看板", WAREHOUSE),
+    ("/console/warehouse/stock", "库存", WAREHOUSE),
     ("/console/warehouse/collections", "揽收到货", WAREHOUSE),  # first-mile collection (#26)
     ("/console/statistics/collections", "农产品上行", ADMIN),  # first-mile collection (#26)
     ("/console/station", "服务站", STATION),

@@ -64,6 +64,7 @@ class StockQuery(QuerySchema):
 class StockOut(Out):
     sku_id: int
     product_id: int
+    product_name: str = ""
     spec: str
     on_hand: int = Field(description="in the warehouse: sellable + reserved")
     reserved: int = Field(description="held by orders not yet shipped")

@@ -319,17 +319,31 @@ async def inbound_note(note_id: int) -> InboundNoteOut:
     return _note_out(note, await InboundLine.filter(note_id=note_id).order_by("id"))
 
 
+def _stock_skus(sku_ids: list[int] | None = None, merchant_id: int | None = None, q: str | None = None):
+    qs = Sku.all().annotate(product_name=F("product__name"))
+    if sku_ids:
+        qs = qs.filter(id__in=sku_ids)
+    if merchant_id:
+        qs = qs.filter(product__merchant_id=merchant_id)
+    if q:
+        qs = qs.filter(product__name__icontains=q)
+    return qs
+
+
+def _stock_out(s: Sku) -> StockOut:
+    return StockOut(sku_id=s.id, product_id=s.product_id, product_name=s.product_name or "", spec=s.spec,
+                    on_hand=s.stock + s.reserved, reserved=s.reserved, sellable=s.stock)
+
+
 async def stock(sku_ids: list[int] | None = None, merchant_id: int | None = None) -> list[StockOut]:
     """Stock per SKU: on hand in the warehouse, reserved by orders, sellable."""
-    q = Sku.all()
-    if sku_ids:
-        q = q.filter(id__in=sku_ids)
-    if merchant_id:
-        q = q.filter(product__merchant_id=merchant_id)
-    rows = await q.order_by("id").limit(500).values("id", "product_id", "spec", "stock", "reserved")
-    return [StockOut(sku_id=r["id"], product_id=r["product_id"], spec=r["spec"],
-                     on_hand=r["stock"] + r["reserved"], reserved=r["reserved"], sellable=r["stock"])
-            for r in rows]
+    return [_stock_out(s) for s in await _stock_skus(sku_ids, merchant_id).order_by("id").limit(500)]
+
+
+async def stock_page(merchant_id: int | None, q: str | None, cursor: str | None, limit: int) -> Page[StockOut]:
+    """A keyset page of the SKUs' stock (of one merchant, of products whose name holds q), by id."""
+    rows, nxt = await id_page(_stock_skus(merchant_id=merchant_id, q=q), cursor, limit)
+    return Page[StockOut](items=[_stock_out(s) for s in rows], next_cursor=nxt)
 
 
 # ---- tasks and waves ---------------------------------------------------------------------------

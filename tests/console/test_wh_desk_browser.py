@@ -13,7 +13,8 @@ from urllib.parse import unquote
 import pytest
 
 from server.models.accounts import User
-from server.models.fulfillment import Parcel, PickRecord
+from server.models.catalog import Sku
+from server.models.fulfillment import Parcel, PickRecord, TaskLine
 from server.models.pickup import Pickup
 from tests.conftest import login
 from tests.console import desk_world as w
@@ -126,6 +127,19 @@ async def test_wave_picked_by_scanner_packed_labelled_dispatched(client, setting
             assert (await Parcel.get(id=parcel.id)).status == "in_transit"
             await _scan(page, "#dispatch-form input[name=code]", parcel.label)
             await _until(lambda: _has(page, "#dispatch-msg", "重复扫描"), 10, "the second scan")
+            assert await _wide(page) <= 1366
+            # the stock, reached from the header, and a SKU's journal: what shipping the parcel did
+            async with page.expect_navigation():
+                await page.click("nav.nav a[href='/console/warehouse/stock']")
+            sku_id = (await TaskLine.filter(task_id=parcel.task_id).first()).sku_id
+            merchant_id = (await Sku.filter(id=sku_id).values("product__merchant_id"))[0]["product__merchant_id"]
+            await page.fill("input[name=merchant]", str(merchant_id))
+            async with page.expect_navigation():
+                await page.click("form.filters button")
+            async with page.expect_navigation():
+                await page.click(f"tr[data-sku='{sku_id}'] a")
+            assert "库存流水" in await page.inner_text("h1")
+            assert await page.locator("#stock-moves td[data-reason=ship]").count() >= 1
             assert await _wide(page) <= 1366
             watch.check()
         finally:

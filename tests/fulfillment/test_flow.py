@@ -3,7 +3,7 @@ import asyncio
 
 from server.fulfillment import service
 from server.models.audit import AuditLog
-from server.models.catalog import Sku
+from server.models.catalog import Product, Sku
 from server.models.fulfillment import FulfillmentTask, ScanEvent
 from server.models.orders import Order
 from tests.fulfillment import factories as f
@@ -83,8 +83,9 @@ async def test_inbound_receipt_makes_stock_sellable_once(world, admin):
         sku.id: (28, 0, 28), other.id: (5, 0, 5)}
     await f.paid_order(world.buyer.id, [(sku, 3)], station=world.net.town)
     r = await admin.get(f"{WH}/stock", params={"sku_id": sku.id})
-    assert r.json()[0] == {"sku_id": sku.id, "product_id": sku.product_id, "spec": sku.spec,
-                           "on_hand": 28, "reserved": 3, "sellable": 25}
+    product_name = (await Product.get(id=sku.product_id)).name
+    assert r.json()[0] == {"sku_id": sku.id, "product_id": sku.product_id, "product_name": product_name,
+                           "spec": sku.spec, "on_hand": 28, "reserved": 3, "sellable": 25}
 
 
 async def test_inbound_bad_input_names_the_field(world, consumer):
