@@ -108,6 +108,8 @@ PAGES = [
     ("lecturers", "/console/training/lecturers"),
     ("statistics", "/console/statistics"),
     ("collections", "/console/statistics/collections"),
+    ("stock", "/console/warehouse/stock"),
+    ("stock search", "/console/warehouse/stock?q={g}"),
 ]
 TITLE = re.compile(r"<title>(.*?)</title>", re.S)
 SIGNED_IN = b'action="/console/logout"'
