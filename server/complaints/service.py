@@ -369,9 +369,10 @@ async def my_complaint(user_id: int, complaint_id: int) -> ComplaintOut:
 
 async def merchant_list(principal: Principal, query: ComplaintQuery) -> SubjectPage:
     """Complaints about the caller's merchants, without who filed them."""
-    qs = _filtered(Complaint.filter(merchant_id__in=list(principal.merchant_ids)), query)
+    qs = _with_order_no(_filtered(Complaint.filter(merchant_id__in=list(principal.merchant_ids)), query))
     rows, cursor = await id_page(qs, query.cursor, query.limit, newest_first=True)
-    return SubjectPage(items=[await _subject_out(c) for c in rows], next_cursor=cursor)
+    order_nos = _order_nos(rows)
+    return SubjectPage(items=[await _subject_out(c, order_nos) for c in rows], next_cursor=cursor)
 
 
 async def merchant_counts(principal: Principal) -> dict[str, int]:
@@ -396,15 +397,17 @@ async def station_list(principal: Principal, station_id: int, query: ComplaintQu
     by query.cursor) and those about it (without the reporter; paged by about_cursor).
     {"filed": items, "filed_next": cursor, "about": subject items, "about_next": cursor}."""
     principal.require_station(station_id)
-    filed, filed_next = await id_page(_filtered(Complaint.filter(filed_at_station_id=station_id), query),
-                                      query.cursor, query.limit, newest_first=True)
+    filed, filed_next = await id_page(
+        _with_order_no(_filtered(Complaint.filter(filed_at_station_id=station_id), query)),
+        query.cursor, query.limit, newest_first=True)
     try:
-        about, about_next = await id_page(_filtered(Complaint.filter(station_id=station_id), query),
+        about, about_next = await id_page(_with_order_no(_filtered(Complaint.filter(station_id=station_id), query)),
                                           about_cursor, query.limit, newest_first=True)
     except ValidationFailed:
         raise ValidationFailed.field("about_cursor", "malformed cursor") from None
-    return {"filed": [await _full_out(c) for c in filed], "filed_next": filed_next,
-            "about": [await _subject_out(c) for c in about], "about_next": about_next}
+    order_nos = {**_order_nos(filed), **_order_nos(about)}
+    return {"filed": [await _full_out(c, order_nos) for c in filed], "filed_next": filed_next,
+            "about": [await _subject_out(c, order_nos) for c in about], "about_next": about_next}
 
 
 async def station_get(principal: Principal, station_id: int, complaint_id: int) -> ComplaintSubjectOut:

@@ -246,6 +246,8 @@ async def test_the_reporter_is_told_the_outcome_without_the_other_side(world, cl
                                  "order_no": w.order.order_no})
     assert r.status_code == 201, r.text
     cid = r.json()["id"]
+    listed = (await w.staff.get(f"/api/v1/station/{w.shop.net.village.id}/complaints")).json()["filed"]
+    assert next(c for c in listed if c["id"] == cid)["order_no"] == w.order.order_no
     r = await w.admin.post(f"/api/v1/console/complaints/{cid}/resolve", json={"outcome": "no_fault", "note": "已核实"})
     assert r.status_code == 200
     got = await wait_for(lambda: _notified(cid))
@@ -278,6 +280,7 @@ async def test_scopes_merchant_station_buyer_office(world, client):
     r = await w.shop.member.get("/api/v1/merchant/complaints")
     item = next(x for x in r.json()["items"] if x["id"] == filed["id"])
     assert "reporter_phone" not in item and "reporter_id" not in item and "reporter_name" not in item
+    assert item["order_no"] == w.order.order_no  # joined into the page's one statement
     r = await w.shop.member.post(f"/api/v1/merchant/complaints/{filed['id']}/answer", json={"text": "已联系顾客换货"})
     assert r.status_code == 200 and r.json()["answer"] == "已联系顾客换货"
     other_member = await login_as(client, "merchant", merchant_id=(await _other_merchant()))
