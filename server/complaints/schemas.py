@@ -25,6 +25,9 @@ class BuyerComplaintIn(Schema):
     kind: Kind
     text: Text
     product_id: Id | None = Field(None, description="the product of the order it is about (optional)")
+    trace_code: Annotated[str, StringConstraints(min_length=1, max_length=40)] | None = Field(
+        None, description="the trace code on the item received (溯源码, optional): of a product of this order; "
+                          "a counterfeit complaint with it joins that code's counterfeit flag")
     photos: list[PhotoKey] = Field(default_factory=list, max_length=9,
                                    description="keys from POST /api/v1/complaints/photos")
 

@@ -199,8 +199,14 @@ async def file_by_buyer(principal: Principal, body: BuyerComplaintIn) -> FiledOu
     if order is None:
         raise NotFound("order not found")
     lines = await OrderLine.filter(order_id=order.id).values("product_id", "merchant_id")
-    if body.product_id is not None:
-        line = next((x for x in lines if x["product_id"] == body.product_id), None)
+    product_id, tc, batch = body.product_id, None, None
+    if body.trace_code:  # the code on the item received: of this order's product (of product_id, if named)
+        tc, batch = await _trace_subject(body.trace_code, "trace_code")
+        if batch.product_id not in {x["product_id"] for x in lines} or product_id not in (None, batch.product_id):
+            raise ValidationFailed.field("trace_code", "not the code of a product of this order")
+        product_id = batch.product_id
+    if product_id is not None:
+        line = next((x for x in lines if x["product_id"] == product_id), None)
         if line is None:
             raise ValidationFailed.field("product_id", "not a product of this order")
         merchant_id = line["merchant_id"]
@@ -215,10 +221,12 @@ async def file_by_buyer(principal: Principal, body: BuyerComplaintIn) -> FiledOu
     async with atomic() as conn:
         c = await _create(conn, kind=body.kind, channel="buyer", text=body.text, photos=body.photos,
                           reporter_id=principal.user_id, reporter_name=(user.nickname or "")[:32],
-                          reporter_phone=user.phone or "", order_id=order.id, product_id=body.product_id,
+                          reporter_phone=user.phone or "", order_id=order.id, product_id=product_id,
+                          trace_code=tc.code if tc else "", batch_id=batch.id if batch else None,
                           merchant_id=merchant_id, station_id=station_id,
                           live_session_id=order.live_session_id if body.kind == "live_ad" else None,
                           town=await _town_of(merchant_id, station_id or order.station_id))
+        await _link_flag(c, tc, conn)
         await audit.record(principal.user_id, "complaint.file", "complaint", c.id,
                            {"channel": "buyer", "kind": body.kind, "order_id": order.id}, conn=conn)
     return _filed(c)

@@ -30,7 +30,7 @@ class World:
     admin: Actor
 
 
-async def _item_code(shop: Shop, batch_id: int) -> str:
+async def item_code(shop: Shop, batch_id: int) -> str:
     r = await shop.member.post(f"/api/v1/merchant/batches/{batch_id}/item-codes", json={"count": 3})
     assert r.status_code in (200, 201), r.text
     return r.json()["codes"][0]["code"]
@@ -43,7 +43,7 @@ async def world(client, shop) -> World:  # noqa: F811
     staff = await login_as(client, "station_staff", station_id=shop.net.village.id)
     other = await login_as(client, "station_staff", station_id=shop.net.village2.id)
     admin = await login_as(client, "admin")
-    return World(shop, b, order, await _item_code(shop, b["id"]), staff, other, admin)
+    return World(shop, b, order, await item_code(shop, b["id"]), staff, other, admin)
 
 
 def new_ip_tag() -> str:

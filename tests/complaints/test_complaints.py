@@ -9,9 +9,9 @@ from datetime import timedelta
 
 from server.kit import redis as kr
 
-from tests.complaints.conftest import declare_huge_upload, png
+from tests.complaints.conftest import item_code, declare_huge_upload, png
 from tests.conftest import login, login_as
-from tests.trace.conftest import wait_for
+from tests.trace.conftest import make_batch, wait_for
 
 TEXT = "买到的小米有霉味，包装破损 <script>alert(1)</script>"
 
@@ -359,3 +359,28 @@ async def test_public_report_page_and_trace_page_link(world, client, settings):
     status, _ = await declare_huge_upload(settings, f"/report/{w.item_code}")
     assert status == 413 and await _count() == before
     await kr.reset_limit("complaint_ip", "127.0.0.0/24")
+
+
+async def test_a_buyer_names_the_trace_code_of_the_item_received(world):
+    from server.models.catalog import Category, Product
+    from server.models.complaints import Complaint
+    from server.models.trace import TraceFlag
+
+    w = world
+    other = await Product.create(merchant=w.shop.merchant, category=await Category.first(), name="喀左陈醋（另一商品）",
+                                 status="on_sale")
+    other_batch = await make_batch(w.shop, product_id=other.id)
+    other_code = await item_code(w.shop, other_batch["id"])
+    product_id = w.shop.skus[0].product_id
+    for code, also, why in (("KZ-NOT-A-CODE", {}, "trace_code"), (other_code, {}, "trace_code"),
+                            (w.item_code, {"product_id": other.id}, "trace_code")):
+        r = await w.shop.buyer.post("/api/v1/complaints", json={"order_id": w.order.id, "kind": "counterfeit",
+                                                                "text": TEXT, "trace_code": code, **also})
+        assert r.status_code == 422 and r.json()["error"]["details"][0]["field"] == why, (code, r.text)
+    got = await _buyer_complaint(w, kind="counterfeit", trace_code=w.item_code)
+    assert got["flag_id"] and (await TraceFlag.get(id=got["flag_id"])).data["complaints"] == [got["id"]]
+    c = await Complaint.get(id=got["id"])
+    assert (c.trace_code, c.batch_id, c.product_id, c.merchant_id) == (w.item_code, w.batch["id"], product_id,
+                                                                       w.shop.merchant.id)
+    office = (await w.admin.get(f"/api/v1/console/complaints/{got['id']}")).json()
+    assert office["trace_code"] == w.item_code
