@@ -52,6 +52,8 @@ def _security_headers(media: tuple[str, ...]) -> dict[str, str]:
 def security_headers() -> dict[str, str]:
     """Every console page's security headers."""
     return _security_headers(media_origins())
+
+
 # The console's navigation: (path, label, roles that see it).
 NAV = [
     ("/console/", "首页", ADMIN),
