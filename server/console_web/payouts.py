@@ -173,8 +173,9 @@ async def payout_request_reject(request: Request, ctx: Ctx, request_id: int):
     except ValidationFailed as exc:
         if not ctx.htmx:
             return flash(ctx, "未驳回：" + "；".join(field_errors(exc).values()), status=422)
-        return ctx.render("_payout_request_row.html", **_names(
-            q=await withdrawals.one(request_id), error=field_errors(exc).get("reason", ""), reason=form.get("reason", "")))
+        return ctx.render("_payout_request_row.html", **_names(q=await withdrawals.one(request_id),
+                                                               error=field_errors(exc).get("reason", ""),
+                                                               reason=form.get("reason", "")))
     if not ctx.htmx:
         return redirect("/console/payouts/requests", status=303)
     return ctx.render("_payout_request_row.html", **_names(q=out, error="", reason=""))

@@ -125,12 +125,13 @@ def _addresses() -> _Addresses:
     hit = _ADDRESSES.get(storage)
     if hit is None:
         public = storage.url(_PROBE)
-        origins = (f"{p.scheme}://{p.netloc}" for p in map(urlsplit, (public, storage.signed_url("complaint/o.jpg", 60))))
+        urls = (public, storage.signed_url("complaint/o.jpg", 60))
+        origins = [o for o in (f"{p.scheme}://{p.netloc}" for p in map(urlsplit, urls)) if _ORIGIN.match(o)]
         st = runtime.settings()
         # the storage's public URLs; the app's own /media route (local disk, and uploads kept there
         # before the media moved to a bucket), absolute and relative
-        prefixes = (public[:-len(_PROBE)], (st.media_base_url or st.base_url + "/media").rstrip("/") + "/", "/media/")
-        hit = _Addresses(tuple(dict.fromkeys(o for o in origins if _ORIGIN.match(o))), tuple(dict.fromkeys(prefixes)))
+        own = (st.media_base_url or st.base_url + "/media").rstrip("/") + "/"
+        hit = _Addresses(tuple(dict.fromkeys(origins)), tuple(dict.fromkeys((public[:-len(_PROBE)], own, "/media/"))))
         _ADDRESSES[storage] = hit
     return hit
 
