@@ -348,7 +348,8 @@ async def sku_stock_moves(request: Request, ctx: Ctx, sku_id: int):
     f, _ = filters(ctx, StockMovesQuery)
     moves = await catalog.sku_stock_moves(ctx.principal, sku_id, f.cursor, stock_journal.PAGE)
     [sku] = await fulfillment.stock([sku_id])  # in the merchant's scope: the journal checked it
-    return stock_journal.render(ctx, sku, moves, f"/console/shop/products/{sku.product_id}", "返回商品")
+    return stock_journal.render(ctx, sku, moves, f"/console/shop/products/{sku.product_id}", "返回商品",
+                                layout="mer_base.html")
 
 
 # ---- 订单与退款 -----------------------------------------------------------------------------------

@@ -22,6 +22,9 @@ REFS = {"order_line": "订单行", "refund": "退款", "fulfillment_task": "出�
         "inbound_line": "入库单行", "live_tiein": "直播挂车", "batch": "批次召回", "sku": "规格"}
 
 
-def render(ctx: Ctx, sku: StockOut, moves: StockMovesPage, back_href: str, back_label: str) -> HTTPResponse:
-    return ctx.render("stock_moves.html", sku=sku, moves=moves.items, reasons=REASONS, refs=REFS,
-                      back_href=back_href, back_label=back_label, next_href=next_url(moves.next_cursor, ctx.request))
+def render(ctx: Ctx, sku: StockOut, moves: StockMovesPage, back_href: str, back_label: str,
+           layout: str = "base.html") -> HTTPResponse:
+    """layout: the desk's own (the merchant's, phone first: mer_base.html), else the console's."""
+    return ctx.render("stock_moves.html", layout=layout, sku=sku, moves=moves.items, reasons=REASONS, refs=REFS,
+                      back_href=back_href, back_label=back_label,
+                      next_href=next_url(moves.next_cursor, ctx.request))

@@ -104,6 +104,13 @@ async def test_merchant_creates_a_product_with_photos_on_a_phone(client, setting
             await _until(lambda: _text_is(page, "#product-status", "待审核"), 10, "the submission")
             assert "已提交审核" in await page.inner_text(".flash.ok")
             assert (await Product.get(id=product.id)).status == "pending"
+            # the SKU's stock journal, from its card: the 120 units it was created with
+            async with page.expect_navigation():
+                await page.click(".sku-card a.stock-moves")
+            assert "库存流水" in await page.inner_text("h1")
+            assert "+120" in await page.inner_text("#stock-moves td.num")
+            assert await page.locator("#stock-moves td[data-reason=create]").count() == 1
+            await _fits(page, 360, "stock journal")
             for url in ("/console/shop/products", "/console/shop/orders", "/console/shop/batches"):
                 await page.goto(settings.base_url + url, wait_until="load")
                 await _fits(page, 360, url)

@@ -98,6 +98,8 @@ async def test_the_office_rejects_one_request_with_a_reason_its_payee_reads(clie
         r = await me.post(url, {"reason": "自己驳回"})  # a payee cannot: told in the message area
         assert r.headers.get("HX-Retarget") == "#flash" and "县电商办" in r.text and "驳回</button>" not in r.text
         assert (await me.post(url, {"reason": "自己驳回"}, htmx=False)).status_code == 403
+        r = await maker.post(url, {"reason": "没有令牌"}, csrf=False)  # no CSRF token: refused, nothing written
+        assert "驳回</button>" not in r.text and (await WithdrawalRequest.get(id=req.id)).status == "pending"
         r = await maker.post(url, {"reason": "  "})  # no reason: the row again, the field named
         assert f'data-request="{req.id}"' in r.text and 'data-field="reason"' in r.text and "请填写原因" in r.text
         assert (await WithdrawalRequest.get(id=req.id)).status == "pending"

@@ -106,6 +106,32 @@ async def test_racing_requests_never_ask_for_more_than_the_balance(client, admin
     assert sum(r.status_code in (200, 201) for r in rs) == 1, [r.text for r in rs]
 
 
+async def test_a_rejection_racing_a_cancel_and_a_batch_lets_exactly_one_win(client, admin, checker, on_postgres):
+    if not on_postgres:
+        pytest.skip("row locks are real on PostgreSQL only")
+    m, member, _ = await merchant_payee(client, admin, checker, method="bank", settled_fen=5000)
+    body = {"account_type": "merchant", "account_id": m.id, "amount_fen": 1000}
+    batched = 0
+    for _ in range(4):
+        req = (await member.post(MINE, json=body)).json()
+        reject = f"{CONSOLE}/payouts/withdrawals/{req['id']}/reject"
+        rs = await asyncio.gather(admin.post(reject, json={"reason": "户名不符"}),
+                                  checker.post(reject, json={"reason": "重复申请"}),
+                                  member.post(f"{MINE}/{req['id']}/cancel"),
+                                  admin.post(f"{CONSOLE}/payout-batches",
+                                             json={"method": "bank", "request_ids": [req["id"]]}))
+        won = [i for i, r in enumerate(rs) if r.status_code in (200, 201)]
+        assert len(won) == 1, [r.text for r in rs]
+        assert all(r.json()["error"]["code"] == "withdrawal_not_pending" for i, r in enumerate(rs) if i not in won)
+        status = (await WithdrawalRequest.get(id=req["id"])).status
+        assert status == {0: "rejected", 1: "rejected", 2: "cancelled", 3: "batched"}[won[0]]
+        batched += 1000 if status == "batched" else 0
+        assert await AuditLog.filter(action="payout.withdrawal_reject", data__contains={"request_id": req["id"]}
+                                     ).count() == (1 if status == "rejected" else 0)
+    b = await payouts.balance("merchant", m.id)
+    assert (b.requested_fen, b.held_fen, b.available_fen) == (0, batched, 5000 - batched)  # each held once
+
+
 async def test_the_office_rejects_a_request_with_a_reason_and_the_money_is_back(client, admin, checker):
     m, member, _ = await merchant_payee(client, admin, checker, method="bank", settled_fen=5000)
     req = (await member.post(MINE, json={"account_type": "merchant", "account_id": m.id, "amount_fen": 2000})).json()
