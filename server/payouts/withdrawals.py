@@ -93,14 +93,15 @@ async def reject(actor_id: int, request_id: int, body: WithdrawalRejectIn) -> Wi
     row = await WithdrawalRequest.get_or_none(id=request_id)
     if row is None:
         raise NotFound("withdrawal request not found")
+    changes = {"status": "rejected", "reason": body.reason, "decided_by": actor_id, "closed_at": clock.now()}
     async with atomic() as conn:
-        n = await WithdrawalRequest.filter(id=request_id, status="pending").using_db(conn).update(
-            status="rejected", reason=body.reason, decided_by=actor_id, closed_at=clock.now())
+        n = await WithdrawalRequest.filter(id=request_id, status="pending").using_db(conn).update(**changes)
         if not n:
             raise Conflict(f"the request is {row.status}", code=PayoutCode.WITHDRAWAL_NOT_PENDING)
         await audit.record(actor_id, "payout.withdrawal_reject", row.account_type, row.account_id,
                            {"request_id": row.id, "amount_fen": row.amount_fen, "reason": body.reason}, conn=conn)
-    return await one(request_id)
+    row.update_from_dict(changes)  # as written: no second read
+    return (await _outs([row]))[0]
 
 
 async def one(request_id: int) -> WithdrawalOut:
